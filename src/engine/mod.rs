@@ -1,0 +1,89 @@
+//! The async shell: the clock, the five-message network, the collector and the producer tasks.
+//!
+//! CONTRACT (shared by the engine and the dashboard; change only together):
+//! `Engine::start(config) -> Result<(Engine, mpsc::Receiver<Event>), EngineError>`;
+//! the dashboard sends [`Command`]s with `Engine::send` and consumes [`Event`]s; `Engine::shutdown`
+//! drains (producers stop, in-flight messages land, the collector flushes, the store closes) and
+//! returns the [`Summary`].
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::sensors::Reading;
+use crate::wall::{CrewReport, Crews, Wall};
+
+/// How fast simulated time runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Speed {
+    /// Simulated seconds per real second.
+    Factor(f64),
+    /// As fast as possible.
+    Max,
+}
+
+/// What the dashboard (or a headless driver) asks of the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    AddCrew,
+    RemoveCrew,
+    /// Adds a sensor of `kind`, or of the next kind in the cycle when `None`.
+    AddSensor { kind: Option<String> },
+    /// Removes the most recently added sensor.
+    RemoveSensor,
+    TogglePause,
+    SetSpeed(Speed),
+    Shutdown,
+}
+
+/// A sensor as the screen lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SensorInfo {
+    pub name: String,
+    pub kind: String,
+    pub interval_ms: u64,
+}
+
+/// The network's counters, published a few times a second.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct NetworkStats {
+    pub limit: usize,
+    pub in_flight: usize,
+    pub max_in_flight: usize,
+    pub waiting: usize,
+    pub delivered: u64,
+    pub mean_wait_ms: f64,
+    pub mean_latency_ms: f64,
+}
+
+/// The wall after a day's work, as delivered by the crews' reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WallProgress {
+    pub day: u64,
+    pub ice_to_date: u64,
+    pub cost_to_date: u64,
+    pub complete: bool,
+}
+
+/// What the engine tells its watcher.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Sent once, first.
+    Started { wall: Arc<Wall>, crews: Crews, sensors: Vec<SensorInfo>, network_limit: usize, store: String },
+    /// Readings stored (with their ids), in id order.
+    Readings(Vec<Reading>),
+    /// Crew reports stored, in id order.
+    CrewReports(Vec<CrewReport>),
+    /// A wall day ended (all that day's crew reports were sent before this).
+    Day(WallProgress),
+    Network(NetworkStats),
+    SensorAdded(SensorInfo),
+    SensorRemoved(String),
+    CrewsChanged(Crews),
+    /// A command could not be carried out; the text says why, for the log and status bar.
+    Refused(String),
+    Paused(bool),
+    SpeedChanged(Speed),
+    /// Rows stored so far and the last store error, if the store is failing now.
+    Store { rows: u64, failing: Option<String> },
+}

@@ -1,0 +1,8 @@
+//! wallwatch: a terminal control room for the Wall.
+//!
+//! `wall` and `sensors` are the pure domain; `store` persists; `engine` is the async shell;
+//! `app` and `ui` are the dashboard's state and drawing.
+
+pub mod sensors;
+pub mod store;
+pub mod wall;

@@ -1,0 +1,26 @@
+//! The Wall: pure domain, no tokio, no screen. Parsing, the crew site and the ledger of ice and
+//! money are the single source of truth for the engine, the dashboard and the command line.
+
+mod crews;
+mod ledger;
+mod profile;
+mod report;
+mod schedule;
+
+pub use crews::{CrewWork, Crews, Site, WorkKind};
+pub use ledger::Ledger;
+pub use profile::{DEFAULT_MAX_SECTIONS, ParseError, Wall};
+pub use report::CrewReport;
+pub use schedule::{Schedule, SectionWork};
+
+/// The height every section is raised to, in feet.
+pub const MAX_HEIGHT: u8 = 30;
+/// Cubic yards of ice in one foot of one section.
+pub const ICE_PER_FOOT: u64 = 195;
+/// Gold Dragons per cubic yard of ice.
+pub const DRAGONS_PER_CUBIC_YARD: u64 = 1_900;
+/// Gold Dragons per foot of one section.
+pub const COST_PER_FOOT: u64 = ICE_PER_FOOT * DRAGONS_PER_CUBIC_YARD;
+
+/// The built-in example wall, also the dashboard's default.
+pub const EXAMPLE_PROFILES: &str = include_str!("../../assets/profiles.txt");

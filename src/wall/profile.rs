@@ -1,0 +1,278 @@
+//! Parsing wall profiles: one profile per non-blank line, heights 0..=30 separated by whitespace.
+//!
+//! The parser works on bytes in one pass (it is on the benchmark's hot path) and rejects a bad
+//! file whole, naming the line, the column and the offending token.
+
+use std::fmt;
+
+use super::MAX_HEIGHT;
+
+/// The original task's limit on sections per profile; `--max-sections` raises it.
+pub const DEFAULT_MAX_SECTIONS: usize = 2000;
+
+/// A parsed wall: all sections' heights, profile after profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wall {
+    heights: Vec<u8>,
+    /// `starts[p]..starts[p + 1]` are profile `p`'s sections in `heights` (0-based `p`).
+    starts: Vec<usize>,
+}
+
+/// Why a profiles file was rejected. `line` and `column` are 1-based (column in characters);
+/// both are 0 for errors about the whole file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub column: usize,
+    pub kind: ParseErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    /// A token that is not plain decimal digits 0..=30. Holds the token, printable.
+    NotAHeight(String),
+    /// A profile longer than the limit.
+    TooManySections { limit: usize },
+    /// No profile at all.
+    Empty,
+}
+
+impl fmt::Display for ParseError {
+    /// `3:7: '31' is not a height (0..=30)`; the caller puts the file name in front.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ParseErrorKind::NotAHeight(token) => write!(
+                f,
+                "{}:{}: '{}' is not a height (0..={MAX_HEIGHT})",
+                self.line, self.column, token
+            ),
+            ParseErrorKind::TooManySections { limit } => write!(
+                f,
+                "{}:{}: profile has more than {limit} sections (raise the limit with --max-sections)",
+                self.line, self.column
+            ),
+            ParseErrorKind::Empty => f.write_str("no profiles (the file has no non-blank line)"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Longest token quoted in an error; the rest is elided.
+const MAX_QUOTED: usize = 24;
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c')
+}
+
+impl Wall {
+    /// Parses a profiles file. `max_sections` limits each profile's length.
+    pub fn parse(src: &[u8], max_sections: usize) -> Result<Wall, ParseError> {
+        let mut heights = Vec::with_capacity(src.len() / 2);
+        let mut starts = vec![0];
+        let mut line = 1;
+        let mut line_start = 0;
+        let mut i = 0;
+        let n = src.len();
+        while i < n {
+            let b = src[i];
+            if b == b'\n' {
+                if *starts.last().unwrap() != heights.len() {
+                    starts.push(heights.len());
+                }
+                line += 1;
+                i += 1;
+                line_start = i;
+                continue;
+            }
+            if is_space(b) {
+                i += 1;
+                continue;
+            }
+            // A token: digits only, value at most 30.
+            let token_start = i;
+            let mut value: u32 = 0;
+            let mut ok = true;
+            while i < n && !is_space(src[i]) && src[i] != b'\n' {
+                let c = src[i];
+                if c.is_ascii_digit() && value <= u32::from(MAX_HEIGHT) {
+                    value = value * 10 + u32::from(c - b'0');
+                } else {
+                    ok = false;
+                }
+                i += 1;
+            }
+            let column = || column_of(&src[line_start..token_start]);
+            if !ok || value > u32::from(MAX_HEIGHT) {
+                return Err(ParseError {
+                    line,
+                    column: column(),
+                    kind: ParseErrorKind::NotAHeight(printable(&src[token_start..i])),
+                });
+            }
+            if heights.len() - starts.last().unwrap() == max_sections {
+                return Err(ParseError {
+                    line,
+                    column: column(),
+                    kind: ParseErrorKind::TooManySections { limit: max_sections },
+                });
+            }
+            heights.push(value as u8);
+        }
+        if *starts.last().unwrap() != heights.len() {
+            starts.push(heights.len());
+        }
+        if heights.is_empty() {
+            return Err(ParseError { line: 0, column: 0, kind: ParseErrorKind::Empty });
+        }
+        Ok(Wall { heights, starts })
+    }
+
+    /// Builds a wall from profiles' heights (for tests and generated walls).
+    /// Panics on an empty wall or a height over 30: those are programming errors here.
+    pub fn from_profiles<P: AsRef<[u8]>>(profiles: &[P]) -> Wall {
+        let mut heights = Vec::new();
+        let mut starts = vec![0];
+        for p in profiles {
+            let p = p.as_ref();
+            assert!(!p.is_empty(), "a profile has at least one section");
+            assert!(p.iter().all(|&h| h <= MAX_HEIGHT), "heights are 0..=30");
+            heights.extend_from_slice(p);
+            starts.push(heights.len());
+        }
+        assert!(!heights.is_empty(), "a wall has at least one profile");
+        Wall { heights, starts }
+    }
+
+    /// Number of profiles.
+    pub fn profiles(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// Number of sections over all profiles.
+    pub fn sections(&self) -> usize {
+        self.heights.len()
+    }
+
+    /// Heights of profile `p` (0-based).
+    pub fn profile(&self, p: usize) -> &[u8] {
+        &self.heights[self.starts[p]..self.starts[p + 1]]
+    }
+
+    /// All heights, profile after profile (the crews' queue order).
+    pub fn heights(&self) -> &[u8] {
+        &self.heights
+    }
+
+    /// Index in [`Wall::heights`] of profile `p`'s first section (0-based `p`; `p == profiles()`
+    /// gives the end).
+    pub fn profile_start(&self, p: usize) -> usize {
+        self.starts[p]
+    }
+
+    /// The 0-based profile holding flat section index `i`.
+    pub fn profile_of(&self, i: usize) -> usize {
+        self.starts.partition_point(|&s| s <= i) - 1
+    }
+
+    /// Feet still to raise over the whole wall.
+    pub fn feet_to_raise(&self) -> u64 {
+        self.heights.iter().map(|&h| u64::from(MAX_HEIGHT - h)).sum()
+    }
+}
+
+/// 1-based character column of the byte after `before` on its line.
+fn column_of(before: &[u8]) -> usize {
+    String::from_utf8_lossy(before).chars().count() + 1
+}
+
+/// A token as it may be shown on a terminal: control characters escaped, long tokens cut.
+fn printable(token: &[u8]) -> String {
+    let text = String::from_utf8_lossy(token);
+    let mut out = String::new();
+    for (count, c) in text.chars().enumerate() {
+        if count == MAX_QUOTED {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Wall, ParseError> {
+        Wall::parse(s.as_bytes(), DEFAULT_MAX_SECTIONS)
+    }
+
+    fn err(s: &str) -> String {
+        parse(s).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parses_the_example() {
+        let wall = parse("21 25 28\n17\n17 22 17 19 17\n").unwrap();
+        assert_eq!(wall.profiles(), 3);
+        assert_eq!(wall.profile(0), &[21, 25, 28]);
+        assert_eq!(wall.profile(1), &[17]);
+        assert_eq!(wall.profile(2), &[17, 22, 17, 19, 17]);
+        assert_eq!(wall.sections(), 9);
+        assert_eq!(wall.profile_of(3), 1);
+        assert_eq!(wall.profile_of(4), 2);
+    }
+
+    #[test]
+    fn blank_lines_crlf_tabs_and_spaces_are_fine() {
+        let wall = parse("\r\n  \n\t0\t 30  \r\n\n\n5\r\n   ").unwrap();
+        assert_eq!(wall.profiles(), 2);
+        assert_eq!(wall.profile(0), &[0, 30]);
+        assert_eq!(wall.profile(1), &[5]);
+        // No final newline.
+        assert_eq!(parse("1 2").unwrap().profile(0), &[1, 2]);
+    }
+
+    #[test]
+    fn bad_tokens_name_line_column_and_token() {
+        assert_eq!(err("1 2\n\n3 4 31\n"), "3:5: '31' is not a height (0..=30)");
+        assert_eq!(err("-1"), "1:1: '-1' is not a height (0..=30)");
+        assert_eq!(err("+1"), "1:1: '+1' is not a height (0..=30)");
+        assert_eq!(err("1.5"), "1:1: '1.5' is not a height (0..=30)");
+        assert_eq!(err("12 ab"), "1:4: 'ab' is not a height (0..=30)");
+        assert_eq!(err("1 #comment"), "1:3: '#comment' is not a height (0..=30)");
+        assert_eq!(err("1,2"), "1:1: '1,2' is not a height (0..=30)");
+        assert_eq!(err("99999999999999999999999"), "1:1: '99999999999999999999999' is not a height (0..=30)");
+        assert_eq!(err("1\t2  é"), "1:6: 'é' is not a height (0..=30)");
+    }
+
+    #[test]
+    fn control_characters_in_tokens_are_escaped_and_long_tokens_cut() {
+        assert_eq!(err("1\x1b[31m"), "1:1: '1\\u{1b}[31m' is not a height (0..=30)");
+        let long = "x".repeat(100);
+        assert_eq!(err(&long), format!("1:1: '{}…' is not a height (0..=30)", "x".repeat(24)));
+    }
+
+    #[test]
+    fn empty_files_are_rejected() {
+        assert_eq!(err(""), "no profiles (the file has no non-blank line)");
+        assert_eq!(err(" \n\t\r\n"), "no profiles (the file has no non-blank line)");
+    }
+
+    #[test]
+    fn section_limit_applies_per_profile() {
+        let line = vec!["1"; 5].join(" ");
+        let src = format!("1\n{line}\n");
+        assert!(Wall::parse(src.as_bytes(), 5).is_ok());
+        let e = Wall::parse(format!("{line} 1").as_bytes(), 5).unwrap_err();
+        assert_eq!(e.to_string(), "1:11: profile has more than 5 sections (raise the limit with --max-sections)");
+        let two_thousand = vec!["0"; 2000].join(" ");
+        assert!(parse(&two_thousand).is_ok());
+        assert!(parse(&format!("{two_thousand} 0")).is_err());
+    }
+}
