@@ -3,6 +3,8 @@
 //! `wall` and `sensors` are the pure domain; `store` persists; `engine` is the async shell;
 //! `app` and `ui` are the dashboard's state and drawing.
 
+pub mod cli;
+pub mod engine;
 pub mod sensors;
 pub mod store;
 pub mod wall;

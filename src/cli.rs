@@ -1,0 +1,210 @@
+//! Command-line definitions (clap derive). Parsing only: `main.rs` dispatches, `config.rs`
+//! merges `RunArgs` with the TOML file into one `Config`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "wallwatch", version, about = "A terminal control room for the Wall")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options for the dashboard when no subcommand is given.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the live dashboard, or with --headless the engine alone, printing a JSON summary.
+    Run(RunArgs),
+    /// Answer one of the original REST paths for a profiles file, as one JSON object.
+    Query(QueryArgs),
+    /// Days, ice and cost of a whole wall, as a table, JSON, or the crews' log.
+    Report(ReportArgs),
+    /// Export stored readings.
+    Readings(ReadingsArgs),
+    /// Measure the pipeline, the dashboard's cost, or a long soak.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// Crew count: a positive number or `unlimited` (one crew per section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrewsArg {
+    Unlimited,
+    Limited(u32),
+}
+
+pub fn parse_crews(s: &str) -> Result<CrewsArg, String> {
+    if s.eq_ignore_ascii_case("unlimited") {
+        return Ok(CrewsArg::Unlimited);
+    }
+    match s.parse::<u32>() {
+        Ok(0) | Err(_) => Err(format!("'{s}' is not a crew count (a number from 1, or 'unlimited')")),
+        Ok(n) => Ok(CrewsArg::Limited(n)),
+    }
+}
+
+fn parse_positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{s}' is not a positive whole number")),
+    }
+}
+
+/// The wall file and its section limit, shared by `query` and `report`.
+#[derive(Debug, Args)]
+pub struct WallArgs {
+    /// Profiles file, one profile per line (`-` reads standard input).
+    pub file: PathBuf,
+    /// Number of crews (default: one per section).
+    #[arg(long, value_parser = parse_crews)]
+    pub crews: Option<CrewsArg>,
+    /// Most sections one profile may have.
+    #[arg(long, value_name = "N", default_value_t = crate::wall::DEFAULT_MAX_SECTIONS, value_parser = parse_positive)]
+    pub max_sections: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub wall: WallArgs,
+    /// `/profiles/{p}/days/{d}`, `/profiles/{p}/overview/{d}`, `/profiles/overview/{d}` or
+    /// `/profiles/overview`.
+    pub path: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub wall: WallArgs,
+    /// Include every day.
+    #[arg(long)]
+    pub daily: bool,
+    /// One JSON object instead of a table.
+    #[arg(long, conflicts_with = "log")]
+    pub json: bool,
+    /// The crews' log lines instead of a table.
+    #[arg(long)]
+    pub log: bool,
+}
+
+/// Options of a run (dashboard or headless). Every one may also come from `--config FILE`;
+/// a flag given here wins over the file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// Run without the dashboard; print a JSON summary on exit.
+    #[arg(long)]
+    pub headless: bool,
+    /// TOML file with the same keys as these flags (see assets/wallwatch.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Profiles file (default: the built-in example wall).
+    #[arg(long, value_name = "FILE")]
+    pub profiles: Option<PathBuf>,
+    /// Most sections one profile may have.
+    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    pub max_sections: Option<usize>,
+    /// Number of crews, or `unlimited` (dashboard default: 3).
+    #[arg(long, value_parser = parse_crews)]
+    pub crews: Option<CrewsArg>,
+    /// Number of sensors at start (default 5).
+    #[arg(long, value_name = "N")]
+    pub sensors: Option<usize>,
+    /// Kinds of the sensors, cycled (e.g. `default,thermometer,strain,seismometer,cpu`).
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    pub sensor_kinds: Option<Vec<String>>,
+    /// Messages the network carries at once (default 5).
+    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    pub network_limit: Option<usize>,
+    /// Simulated network latency: `0`, `40ms`, `10..200ms`.
+    #[arg(long, value_name = "LATENCY")]
+    pub latency: Option<String>,
+    /// Store URL: `sqlite:PATH` (default `sqlite:wallwatch.db`), `memory:`, `csv:PATH`, `postgres://…`.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Seed for every random choice (sensor values, latency).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Simulated seconds per real second, or `max`.
+    #[arg(long, value_name = "X|max")]
+    pub speed: Option<String>,
+    /// Simulated seconds per wall day (default 5).
+    #[arg(long, value_name = "S")]
+    pub day_seconds: Option<f64>,
+    /// Stop after this much real time: `30s`, `2m`, `1h`.
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// Stop after this many wall days.
+    #[arg(long, value_name = "N")]
+    pub days: Option<u64>,
+    /// Stop when the wall is complete.
+    #[arg(long)]
+    pub until_complete: bool,
+    /// Start over even if the store holds a run of another wall.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Colours: `none`, `16`, `256` or `truecolor` (NO_COLOR is honoured).
+    #[arg(long, value_name = "PALETTE")]
+    pub palette: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+    Table,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadingsArgs {
+    /// Store URL to read from.
+    #[arg(long, value_name = "URL", default_value = "sqlite:wallwatch.db")]
+    pub store: String,
+    /// Only this sensor's readings.
+    #[arg(long, value_name = "NAME")]
+    pub sensor: Option<String>,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Table)]
+    pub format: ExportFormat,
+    /// At most this many readings (the most recent).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Readings per second end to end against the store's raw batched insert rate.
+    Pipeline(PipelineArgs),
+    /// Bytes, frames and render time of the real dashboard into a counting backend.
+    Tui(TuiBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    #[arg(long, value_name = "URL", default_value = "memory:")]
+    pub store: String,
+    #[arg(long, default_value_t = 1000)]
+    pub sensors: usize,
+    #[arg(long, default_value_t = 1_000_000)]
+    pub readings: u64,
+    /// Simulated latency per message (default 0).
+    #[arg(long, value_name = "LATENCY", default_value = "0")]
+    pub latency: String,
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_positive)]
+    pub network_limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TuiBenchArgs {
+    #[arg(long, default_value_t = 20.0)]
+    pub seconds: f64,
+    /// Terminal size, `COLSxROWS`.
+    #[arg(long, default_value = "120x40")]
+    pub size: String,
+    #[arg(long)]
+    pub json: bool,
+}
