@@ -2,8 +2,8 @@
 //!
 //! CONTRACT (shared by the engine and the dashboard; change only together):
 //! `Engine::start(config) -> Result<(Engine, mpsc::Receiver<Event>), EngineError>`;
-//! the dashboard sends [`Command`]s with `Engine::send` and consumes [`Event`]s; `Engine::shutdown`
-//! drains (producers stop, in-flight messages land, the collector flushes, the store closes) and
+//! the dashboard sends [`Command`]s through `Engine::command_sender() -> mpsc::Sender<Command>`
+//! and consumes [`Event`]s; `Engine::shutdown(self).await -> Result<Summary, EngineError>` drains (producers stop, in-flight messages land, the collector flushes, the store closes) and
 //! returns the [`Summary`].
 
 use std::sync::Arc;

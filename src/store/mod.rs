@@ -3,6 +3,8 @@
 //! A store is synchronous: the collector calls it from a blocking thread, so a slow disk or
 //! database never stalls the async workers.
 
+mod memory;
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -44,6 +46,25 @@ pub struct ReadingFilter {
     pub limit: Option<usize>,
 }
 
+impl ReadingFilter {
+    /// Whether `r` passes the sensor and time conditions (not the limit).
+    pub fn matches(&self, r: &Reading) -> bool {
+        self.sensor.as_ref().is_none_or(|s| *s == r.sensor)
+            && self.since.is_none_or(|t| r.timestamp >= t)
+            && self.until.is_none_or(|t| r.timestamp <= t)
+    }
+
+    /// Filters readings given in id order; with a limit, keeps the most recent ones.
+    pub fn apply(&self, readings: impl Iterator<Item = Reading>) -> Vec<Reading> {
+        let mut out: Vec<Reading> = readings.filter(|r| self.matches(r)).collect();
+        if let Some(limit) = self.limit {
+            let excess = out.len().saturating_sub(limit);
+            out.drain(..excess);
+        }
+        out
+    }
+}
+
 /// A store failure, with the store's own words. Writes that fail are retried by the collector.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
@@ -55,6 +76,21 @@ impl fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
+
+pub use memory::MemoryStore;
+
+/// The default store of a run.
+pub const DEFAULT_STORE_URL: &str = "sqlite:wallwatch.db";
+
+/// Opens the store a URL names. Errors name the URL and say what is wrong with it.
+pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    match url.split_once(':') {
+        Some(("memory", "")) => Ok(Box::new(MemoryStore::new())),
+        _ => Err(StoreError(format!(
+            "store '{url}': unknown store URL (use memory:, csv:PATH, sqlite:PATH or postgres://…)"
+        ))),
+    }
+}
 
 /// A persistent store of readings and crew reports.
 pub trait Store: Send {

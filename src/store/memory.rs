@@ -1,0 +1,50 @@
+//! `memory:` — rows kept in the process; gone when it exits. For tests, benchmarks and demos.
+
+use super::{Batch, Counts, ReadingFilter, Store, StoreError};
+use crate::sensors::Reading;
+use crate::wall::CrewReport;
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    readings: Vec<Reading>,
+    crew_reports: Vec<CrewReport>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+}
+
+impl Store for MemoryStore {
+    fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        self.readings.extend_from_slice(&batch.readings);
+        self.crew_reports.extend_from_slice(&batch.crew_reports);
+        Ok(())
+    }
+
+    fn counts(&mut self) -> Result<Counts, StoreError> {
+        Ok(Counts {
+            readings: self.readings.len() as u64,
+            crew_reports: self.crew_reports.len() as u64,
+            last_reading_id: self.readings.last().map_or(0, |r| r.id),
+            last_crew_report_id: self.crew_reports.last().map_or(0, |r| r.id),
+        })
+    }
+
+    fn readings(&mut self, filter: &ReadingFilter) -> Result<Vec<Reading>, StoreError> {
+        Ok(filter.apply(self.readings.iter().cloned()))
+    }
+
+    fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
+        Ok(self.crew_reports.clone())
+    }
+
+    fn close(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn url(&self) -> &str {
+        "memory:"
+    }
+}
