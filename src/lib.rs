@@ -5,6 +5,10 @@
 
 pub mod cli;
 pub mod engine;
+pub mod profiles_file;
+pub mod query;
+pub mod report;
 pub mod sensors;
 pub mod store;
+pub mod text;
 pub mod wall;

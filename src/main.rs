@@ -1,15 +1,96 @@
+//! Thin entry point: parse the command line, run the chosen mode, map errors to exit codes.
+
+use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use wallwatch::cli::{Cli, Command};
+use wallwatch::cli::{Cli, Command, CrewsArg, QueryArgs, ReportArgs, WallArgs};
+use wallwatch::query::Query;
+use wallwatch::report::{self, Report};
+use wallwatch::wall::{Crews, Ledger, Wall};
+
+/// A failed run: the message (one line) and the exit status.
+struct Failure(String, u8);
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        Failure(format!("cannot write output: {e}"), 1)
+    }
+}
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Some(Command::Query(_)) | Some(Command::Report(_)) => ExitCode::SUCCESS,
-        _ => {
-            eprintln!("error: not built yet");
-            ExitCode::from(2)
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // clap's message spans lines and ends with usage; keep what is wrong, on one line.
+            let rendered = e.to_string();
+            let what = rendered.split("\n\nUsage").next().unwrap_or(&rendered);
+            let what = what
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            eprintln!("{}", wallwatch::text::sanitize(&what));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Query(args)) => query(&args),
+        Some(Command::Report(args)) => report(&args),
+        _ => Err(Failure("not built yet".into(), 2)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(Failure(msg, _)) if msg.contains("Broken pipe") => ExitCode::SUCCESS,
+        Err(Failure(msg, code)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(code)
         }
     }
+}
+
+fn crews(arg: Option<CrewsArg>) -> Crews {
+    match arg {
+        None | Some(CrewsArg::Unlimited) => Crews::Unlimited,
+        Some(CrewsArg::Limited(n)) => Crews::Limited(n),
+    }
+}
+
+fn load(args: &WallArgs) -> Result<Wall, Failure> {
+    wallwatch::profiles_file::load(&args.file, args.max_sections).map_err(|e| Failure(e, 2))
+}
+
+fn query(args: &QueryArgs) -> Result<(), Failure> {
+    // Check the path before reading a possibly large file.
+    let query = Query::parse(&args.path).map_err(|e| Failure(e.to_string(), 2))?;
+    let wall = load(&args.wall)?;
+    let ledger = Ledger::new(&wall, &report::schedule(&wall, crews(args.wall.crews)));
+    let answer = query
+        .answer(&ledger)
+        .map_err(|e| Failure(e.to_string(), 2))?;
+    let json = serde_json::to_string(&answer).expect("an answer always serialises");
+    writeln!(io::stdout(), "{json}")?;
+    Ok(())
+}
+
+fn report(args: &ReportArgs) -> Result<(), Failure> {
+    let wall = load(&args.wall)?;
+    let crews = crews(args.wall.crews);
+    let mut out = BufWriter::new(io::stdout().lock());
+    if args.log {
+        report::write_log(&wall, crews, &mut out)?;
+    } else {
+        let report = Report::new(&wall, crews, args.daily);
+        if args.json {
+            serde_json::to_writer(&mut out, &report).map_err(io::Error::from)?;
+            writeln!(out)?;
+        } else {
+            report.write_table(&mut out)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
 }

@@ -68,64 +68,85 @@ fn is_space(b: u8) -> bool {
 impl Wall {
     /// Parses a profiles file. `max_sections` limits each profile's length.
     pub fn parse(src: &[u8], max_sections: usize) -> Result<Wall, ParseError> {
-        let mut heights = Vec::with_capacity(src.len() / 2);
+        let mut heights = Vec::with_capacity(src.len() / 2 + 1);
         let mut starts = vec![0];
+        let mut profile_start = 0;
         let mut line = 1;
         let mut line_start = 0;
         let mut i = 0;
         let n = src.len();
         while i < n {
             let b = src[i];
-            if b == b'\n' {
-                if *starts.last().unwrap() != heights.len() {
-                    starts.push(heights.len());
+            // Fast path: a one- or two-digit height followed by a separator or the end.
+            if b.is_ascii_digit() {
+                let token_start = i;
+                let mut value = b - b'0';
+                i += 1;
+                if i < n && src[i].is_ascii_digit() {
+                    value = value * 10 + (src[i] - b'0');
+                    i += 1;
+                }
+                // Rare: leading zeros (`007`) or a long number.
+                while i < n && src[i].is_ascii_digit() {
+                    value = value.saturating_mul(10).saturating_add(src[i] - b'0');
+                    i += 1;
+                }
+                let ends_here = i == n || src[i] == b'\n' || is_space(src[i]);
+                if !ends_here || value > MAX_HEIGHT {
+                    return Err(Self::bad_token(src, line, line_start, token_start));
+                }
+                if heights.len() - profile_start == max_sections {
+                    return Err(ParseError {
+                        line,
+                        column: column_of(&src[line_start..token_start]),
+                        kind: ParseErrorKind::TooManySections {
+                            limit: max_sections,
+                        },
+                    });
+                }
+                heights.push(value);
+                // The usual separator, consumed here to save a trip round the loop.
+                if i < n && src[i] == b' ' {
+                    i += 1;
+                }
+            } else if b == b'\n' {
+                if profile_start != heights.len() {
+                    profile_start = heights.len();
+                    starts.push(profile_start);
                 }
                 line += 1;
                 i += 1;
                 line_start = i;
-                continue;
-            }
-            if is_space(b) {
+            } else if is_space(b) {
                 i += 1;
-                continue;
+            } else {
+                return Err(Self::bad_token(src, line, line_start, i));
             }
-            // A token: digits only, value at most 30.
-            let token_start = i;
-            let mut value: u32 = 0;
-            let mut ok = true;
-            while i < n && !is_space(src[i]) && src[i] != b'\n' {
-                let c = src[i];
-                if c.is_ascii_digit() && value <= u32::from(MAX_HEIGHT) {
-                    value = value * 10 + u32::from(c - b'0');
-                } else {
-                    ok = false;
-                }
-                i += 1;
-            }
-            let column = || column_of(&src[line_start..token_start]);
-            if !ok || value > u32::from(MAX_HEIGHT) {
-                return Err(ParseError {
-                    line,
-                    column: column(),
-                    kind: ParseErrorKind::NotAHeight(printable(&src[token_start..i])),
-                });
-            }
-            if heights.len() - starts.last().unwrap() == max_sections {
-                return Err(ParseError {
-                    line,
-                    column: column(),
-                    kind: ParseErrorKind::TooManySections { limit: max_sections },
-                });
-            }
-            heights.push(value as u8);
         }
-        if *starts.last().unwrap() != heights.len() {
+        if profile_start != heights.len() {
             starts.push(heights.len());
         }
         if heights.is_empty() {
-            return Err(ParseError { line: 0, column: 0, kind: ParseErrorKind::Empty });
+            return Err(ParseError {
+                line: 0,
+                column: 0,
+                kind: ParseErrorKind::Empty,
+            });
         }
         Ok(Wall { heights, starts })
+    }
+
+    /// The error for the token starting at `start`: it runs to the next separator.
+    fn bad_token(src: &[u8], line: usize, line_start: usize, start: usize) -> ParseError {
+        let len = src[start..]
+            .iter()
+            .position(|&c| c == b'\n' || is_space(c))
+            .unwrap_or(src.len() - start);
+        ParseError {
+            line,
+            column: column_of(&src[line_start..start]),
+            kind: ParseErrorKind::NotAHeight(printable(&src[start..start + len])),
+        }
     }
 
     /// Builds a wall from profiles' heights (for tests and generated walls).
@@ -177,7 +198,10 @@ impl Wall {
 
     /// Feet still to raise over the whole wall.
     pub fn feet_to_raise(&self) -> u64 {
-        self.heights.iter().map(|&h| u64::from(MAX_HEIGHT - h)).sum()
+        self.heights
+            .iter()
+            .map(|&h| u64::from(MAX_HEIGHT - h))
+            .sum()
     }
 }
 
@@ -245,32 +269,58 @@ mod tests {
         assert_eq!(err("+1"), "1:1: '+1' is not a height (0..=30)");
         assert_eq!(err("1.5"), "1:1: '1.5' is not a height (0..=30)");
         assert_eq!(err("12 ab"), "1:4: 'ab' is not a height (0..=30)");
-        assert_eq!(err("1 #comment"), "1:3: '#comment' is not a height (0..=30)");
+        assert_eq!(
+            err("1 #comment"),
+            "1:3: '#comment' is not a height (0..=30)"
+        );
         assert_eq!(err("1,2"), "1:1: '1,2' is not a height (0..=30)");
-        assert_eq!(err("99999999999999999999999"), "1:1: '99999999999999999999999' is not a height (0..=30)");
+        assert_eq!(
+            err("99999999999999999999999"),
+            "1:1: '99999999999999999999999' is not a height (0..=30)"
+        );
         assert_eq!(err("1\t2  é"), "1:6: 'é' is not a height (0..=30)");
     }
 
     #[test]
     fn control_characters_in_tokens_are_escaped_and_long_tokens_cut() {
-        assert_eq!(err("1\x1b[31m"), "1:1: '1\\u{1b}[31m' is not a height (0..=30)");
+        assert_eq!(
+            err("1\x1b[31m"),
+            "1:1: '1\\u{1b}[31m' is not a height (0..=30)"
+        );
         let long = "x".repeat(100);
-        assert_eq!(err(&long), format!("1:1: '{}…' is not a height (0..=30)", "x".repeat(24)));
+        assert_eq!(
+            err(&long),
+            format!("1:1: '{}…' is not a height (0..=30)", "x".repeat(24))
+        );
+    }
+
+    #[test]
+    fn leading_zeros_are_plain_digits() {
+        assert_eq!(parse("007 030 00").unwrap().profile(0), &[7, 30, 0]);
+        assert_eq!(err("0031"), "1:1: '0031' is not a height (0..=30)");
+        assert_eq!(err("300"), "1:1: '300' is not a height (0..=30)");
+        assert_eq!(err("1 2x"), "1:3: '2x' is not a height (0..=30)");
     }
 
     #[test]
     fn empty_files_are_rejected() {
         assert_eq!(err(""), "no profiles (the file has no non-blank line)");
-        assert_eq!(err(" \n\t\r\n"), "no profiles (the file has no non-blank line)");
+        assert_eq!(
+            err(" \n\t\r\n"),
+            "no profiles (the file has no non-blank line)"
+        );
     }
 
     #[test]
     fn section_limit_applies_per_profile() {
-        let line = vec!["1"; 5].join(" ");
+        let line = ["1"; 5].join(" ");
         let src = format!("1\n{line}\n");
         assert!(Wall::parse(src.as_bytes(), 5).is_ok());
         let e = Wall::parse(format!("{line} 1").as_bytes(), 5).unwrap_err();
-        assert_eq!(e.to_string(), "1:11: profile has more than 5 sections (raise the limit with --max-sections)");
+        assert_eq!(
+            e.to_string(),
+            "1:11: profile has more than 5 sections (raise the limit with --max-sections)"
+        );
         let two_thousand = vec!["0"; 2000].join(" ");
         assert!(parse(&two_thousand).is_ok());
         assert!(parse(&format!("{two_thousand} 0")).is_err());
