@@ -64,6 +64,7 @@ _wallwatch_pg_free_port() {
 }
 
 start_test_postgres() {
+    local PATH="$PATH:/usr/sbin:/sbin" # runuser and useradd live there
     if [[ -n ${_WALLWATCH_PG_DIR:-} && -d $_WALLWATCH_PG_DIR/data && -n ${WALLWATCH_TEST_POSTGRES_URL:-} ]] &&
         _wallwatch_pg_as "$_WALLWATCH_PG_BIN/pg_ctl" -D "$_WALLWATCH_PG_DIR/data" status >/dev/null 2>&1; then
         return 0
@@ -126,6 +127,7 @@ start_test_postgres() {
 }
 
 stop_test_postgres() {
+    local PATH="$PATH:/usr/sbin:/sbin"
     local dir=${_WALLWATCH_PG_DIR:-}
     if [[ -n $dir && -d $dir ]]; then
         if [[ -d $dir/data ]]; then
