@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod export;
 pub mod profiles_file;
 pub mod query;
 pub mod report;

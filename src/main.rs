@@ -39,6 +39,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Query(args)) => query(&args),
         Some(Command::Report(args)) => report(&args),
+        Some(Command::Readings(args)) => {
+            wallwatch::export::run(&args, &mut io::stdout().lock()).map_err(|e| Failure(e, 2))
+        }
         _ => Err(Failure("not built yet".into(), 2)),
     };
     match result {

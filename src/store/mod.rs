@@ -2,8 +2,15 @@
 //!
 //! A store is synchronous: the collector calls it from a blocking thread, so a slow disk or
 //! database never stalls the async workers.
+//!
+//! URLs: `memory:`, `csv:PATH` ([`CsvStore`]), `sqlite:PATH` ([`SqliteStore`]) and
+//! `postgres://…` / `postgresql://…` ([`PostgresStore`]). Timestamps are kept at microsecond
+//! precision by every persistent store (finer parts are truncated).
 
+mod csv;
 mod memory;
+mod postgres;
+mod sqlite;
 
 use std::fmt;
 
@@ -77,18 +84,99 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+pub(crate) use csv::push_field as push_csv_field;
+pub use csv::{CsvStore, crew_reports_path};
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
 
 /// The default store of a run.
 pub const DEFAULT_STORE_URL: &str = "sqlite:wallwatch.db";
 
-/// Opens the store a URL names. Errors name the URL and say what is wrong with it.
+/// Opens the store a URL names, creating files, tables and schema as needed. Errors name the
+/// URL (without a password) and say what is wrong with it.
 pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Box::new(PostgresStore::open(url)?));
+    }
     match url.split_once(':') {
         Some(("memory", "")) => Ok(Box::new(MemoryStore::new())),
+        Some(("csv", path)) if !path.is_empty() => Ok(Box::new(CsvStore::open(url, path)?)),
+        Some(("sqlite", path)) if !path.is_empty() => Ok(Box::new(SqliteStore::open(url, path)?)),
         _ => Err(StoreError(format!(
-            "store '{url}': unknown store URL (use memory:, csv:PATH, sqlite:PATH or postgres://…)"
+            "store '{}': unknown store URL (use memory:, csv:PATH, sqlite:PATH or postgres://…)",
+            redact_url(url)
         ))),
+    }
+}
+
+/// Like [`open`], but for reading what is already there: a `csv:` or `sqlite:` file that does
+/// not exist is an error instead of being created.
+pub fn open_existing(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    let path = match url.split_once(':') {
+        Some(("csv" | "sqlite", path)) if !path.is_empty() => Some(path),
+        _ => None,
+    };
+    if let Some(path) = path
+        && !std::path::Path::new(path).exists()
+    {
+        return Err(StoreError(format!("store '{url}': {path}: no such file")));
+    }
+    open(url)
+}
+
+/// The URL with any password replaced by `***`, fit for logs, errors and summaries.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_string();
+    // user:password@ in the authority part
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..]
+            .find(['/', '?'])
+            .map_or(out.len(), |i| rest_start + i);
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                out.replace_range(rest_start + colon + 1..rest_start + at, "***");
+            }
+        }
+    }
+    // password=… in the query string
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let query: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_string(),
+            })
+            .collect();
+        out = format!("{head}{}", query.join("&"));
+    }
+    out
+}
+
+/// The fixed timestamp text of every persistent store: RFC 3339, UTC, microseconds, `Z`, so
+/// that text order is time order.
+pub fn format_timestamp(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Parses a stored RFC 3339 timestamp.
+pub fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("'{s}' is not an RFC 3339 timestamp ({e})"))
+}
+
+/// `t` rounded up to a whole microsecond: stored timestamps are whole microseconds, so
+/// `stored >= ceil(since)` exactly when `stored >= since`.
+pub(crate) fn ceil_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    let sub = t.timestamp_subsec_nanos() % 1000;
+    if sub == 0 {
+        t
+    } else {
+        t + chrono::Duration::nanoseconds(i64::from(1000 - sub))
     }
 }
 

@@ -1,0 +1,471 @@
+//! `csv:PATH` — two CSV files that grow across runs.
+//!
+//! Readings go to `PATH` with the header `id,timestamp,sensor,value`; crew reports go to a
+//! sibling file named by [`crew_reports_path`]: a final `.csv` of `PATH` is replaced by
+//! `.crew_reports.csv`, otherwise `.crew_reports.csv` is appended (`run.csv` →
+//! `run.crew_reports.csv`, `run` → `run.crew_reports.csv`, `run.txt` → `run.txt.crew_reports.csv`).
+//! Its header is `id,timestamp,day,crew,profile,section,height`; a relieved crew's profile,
+//! section and height are empty fields.
+//!
+//! Timestamps are RFC 3339 UTC with microseconds. Fields are quoted (RFC 4180) when they hold a
+//! comma, a quote, CR or LF. A header is written only when a file is new or empty. Each batch is
+//! rendered in memory and written with one `write` per file; if a write fails, both files are cut
+//! back to where the batch began, so a retried batch is never stored twice. Ids must keep
+//! increasing across batches and runs: the files are read once at open to learn the counts and
+//! last ids, so a restarted run continues after them.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::{Batch, Counts, ReadingFilter, Store, StoreError, format_timestamp, parse_timestamp};
+use crate::sensors::Reading;
+use crate::wall::CrewReport;
+
+const READINGS_HEADER: &str = "id,timestamp,sensor,value";
+const CREW_HEADER: &str = "id,timestamp,day,crew,profile,section,height";
+
+/// The crew reports file that goes with a readings file `path`.
+pub fn crew_reports_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".csv").unwrap_or(&name);
+    path.with_file_name(format!("{stem}.crew_reports.csv"))
+}
+
+/// One CSV file and what is known about it.
+#[derive(Debug)]
+struct CsvFile {
+    path: PathBuf,
+    file: File,
+    /// Bytes known to be in the file (the end of the last whole batch).
+    len: u64,
+}
+
+impl CsvFile {
+    /// Opens (creating) `path`, checks its header (writing it if the file is empty) and returns
+    /// it with its contents.
+    fn open(url: &str, path: PathBuf, header: &str) -> Result<(CsvFile, String), StoreError> {
+        let err = |what: String| StoreError(format!("store '{url}': {}: {what}", path.display()));
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(|e| err(format!("cannot open ({e})")))?;
+        let mut text = String::new();
+        file.read_to_string(&mut text)
+            .map_err(|e| err(format!("cannot read ({e})")))?;
+        if text.is_empty() {
+            let line = format!("{header}\n");
+            file.write_all(line.as_bytes())
+                .map_err(|e| err(format!("cannot write ({e})")))?;
+            text = line;
+        } else {
+            let first = text.lines().next().unwrap_or("").trim_end_matches('\r');
+            if first != header {
+                return Err(err(format!(
+                    "not a wallwatch CSV file (its header is '{}', expected '{header}')",
+                    first.escape_debug()
+                )));
+            }
+            if !text.ends_with('\n') {
+                return Err(err(
+                    "the last line is incomplete (cut off mid-write?)".into()
+                ));
+            }
+        }
+        let len = text.len() as u64;
+        Ok((CsvFile { path, file, len }, text))
+    }
+
+    fn read_all(&self, url: &str) -> Result<String, StoreError> {
+        std::fs::read_to_string(&self.path).map_err(|e| {
+            StoreError(format!(
+                "store '{url}': {}: cannot read ({e})",
+                self.path.display()
+            ))
+        })
+    }
+
+    /// Appends `bytes` in one write; on failure cuts the file back to its last known length.
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        match self.file.write_all(bytes).and_then(|()| self.file.flush()) {
+            Ok(()) => {
+                self.len += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.file.set_len(self.len);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The `csv:PATH` store.
+#[derive(Debug)]
+pub struct CsvStore {
+    url: String,
+    readings: CsvFile,
+    crew: CsvFile,
+    counts: Counts,
+}
+
+impl CsvStore {
+    /// Opens `path` (and its crew reports sibling), creating them with headers if needed.
+    pub fn open(url: &str, path: &str) -> Result<CsvStore, StoreError> {
+        let path = PathBuf::from(path);
+        let crew_path = crew_reports_path(&path);
+        let (readings, readings_text) = CsvFile::open(url, path, READINGS_HEADER)?;
+        let (crew, crew_text) = CsvFile::open(url, crew_path, CREW_HEADER)?;
+        let mut counts = Counts::default();
+        for r in parse_readings(url, &readings.path, &readings_text)? {
+            counts.readings += 1;
+            counts.last_reading_id = r.id;
+        }
+        for r in parse_crew_reports(url, &crew.path, &crew_text)? {
+            counts.crew_reports += 1;
+            counts.last_crew_report_id = r.id;
+        }
+        Ok(CsvStore {
+            url: url.to_string(),
+            readings,
+            crew,
+            counts,
+        })
+    }
+}
+
+impl Store for CsvStore {
+    fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        let mut last = self.counts.last_reading_id;
+        let mut readings = String::with_capacity(batch.readings.len() * 48);
+        for r in &batch.readings {
+            if r.id <= last {
+                return Err(self.out_of_order("reading", r.id, last));
+            }
+            last = r.id;
+            readings.push_str(&r.id.to_string());
+            readings.push(',');
+            readings.push_str(&format_timestamp(&r.timestamp));
+            readings.push(',');
+            push_field(&mut readings, &r.sensor);
+            readings.push(',');
+            readings.push_str(&r.value.to_string());
+            readings.push('\n');
+        }
+        let mut last = self.counts.last_crew_report_id;
+        let mut crew = String::with_capacity(batch.crew_reports.len() * 48);
+        for c in &batch.crew_reports {
+            if c.id <= last {
+                return Err(self.out_of_order("crew report", c.id, last));
+            }
+            last = c.id;
+            let opt = |v: Option<u32>| v.map_or(String::new(), |v| v.to_string());
+            crew.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                c.id,
+                format_timestamp(&c.timestamp),
+                c.day,
+                c.crew,
+                opt(c.profile),
+                opt(c.section),
+                opt(c.height.map(u32::from)),
+            ));
+        }
+        let readings_len = self.readings.len;
+        self.readings.append(readings.as_bytes()).map_err(|e| {
+            StoreError(format!(
+                "store '{}': {}: write failed ({e})",
+                self.url,
+                self.readings.path.display()
+            ))
+        })?;
+        if let Err(e) = self.crew.append(crew.as_bytes()) {
+            // Take the batch's readings back out so the retried batch is not stored twice.
+            let _ = self.readings.file.set_len(readings_len);
+            self.readings.len = readings_len;
+            return Err(StoreError(format!(
+                "store '{}': {}: write failed ({e})",
+                self.url,
+                self.crew.path.display()
+            )));
+        }
+        self.counts.readings += batch.readings.len() as u64;
+        self.counts.crew_reports += batch.crew_reports.len() as u64;
+        if let Some(r) = batch.readings.last() {
+            self.counts.last_reading_id = r.id;
+        }
+        if let Some(c) = batch.crew_reports.last() {
+            self.counts.last_crew_report_id = c.id;
+        }
+        Ok(())
+    }
+
+    fn counts(&mut self) -> Result<Counts, StoreError> {
+        Ok(self.counts)
+    }
+
+    fn readings(&mut self, filter: &ReadingFilter) -> Result<Vec<Reading>, StoreError> {
+        let text = self.readings.read_all(&self.url)?;
+        let rows = parse_readings(&self.url, &self.readings.path, &text)?;
+        Ok(filter.apply(rows.into_iter()))
+    }
+
+    fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
+        let text = self.crew.read_all(&self.url)?;
+        parse_crew_reports(&self.url, &self.crew.path, &text)
+    }
+
+    fn close(&mut self) -> Result<(), StoreError> {
+        for f in [&self.readings, &self.crew] {
+            f.file.sync_data().map_err(|e| {
+                StoreError(format!(
+                    "store '{}': {}: sync failed ({e})",
+                    self.url,
+                    f.path.display()
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl CsvStore {
+    fn out_of_order(&self, what: &str, id: u64, last: u64) -> StoreError {
+        StoreError(format!(
+            "store '{}': {what} id {id} does not follow the last stored id {last}",
+            self.url
+        ))
+    }
+}
+
+/// Appends `field` to `out`, quoted when it must be.
+pub(crate) fn push_field(out: &mut String, field: &str) {
+    if field.contains([',', '"', '\r', '\n']) {
+        out.push('"');
+        out.push_str(&field.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(field);
+    }
+}
+
+/// A CSV record: the 1-based line it starts on and its fields.
+type Record = (usize, Vec<String>);
+
+/// Splits CSV text into records; an error gives the line and what is wrong.
+fn records(text: &str) -> Result<Vec<Record>, (usize, String)> {
+    let mut out = Vec::new();
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut line = 1;
+    let mut start_line = 1;
+    let mut chars = text.chars().peekable();
+    let mut in_quotes = false;
+    let mut at_field_start = true;
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => {
+                    in_quotes = false;
+                    match chars.peek() {
+                        Some(',' | '\n' | '\r') | None => {}
+                        Some(_) => return Err((line, "text after a closing quote".into())),
+                    }
+                }
+                c => {
+                    if c == '\n' {
+                        line += 1;
+                    }
+                    field.push(c);
+                }
+            }
+            continue;
+        }
+        match c {
+            '"' if at_field_start => {
+                in_quotes = true;
+                at_field_start = false;
+            }
+            ',' => {
+                fields.push(std::mem::take(&mut field));
+                at_field_start = true;
+            }
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                fields.push(std::mem::take(&mut field));
+                out.push((start_line, std::mem::take(&mut fields)));
+                line += 1;
+                start_line = line;
+                at_field_start = true;
+            }
+            c => {
+                field.push(c);
+                at_field_start = false;
+            }
+        }
+    }
+    if in_quotes {
+        return Err((start_line, "a quoted field is not closed".into()));
+    }
+    if !field.is_empty() || !fields.is_empty() {
+        fields.push(field);
+        out.push((start_line, fields));
+    }
+    Ok(out)
+}
+
+fn parse_error(url: &str, path: &Path, line: usize, what: &str) -> StoreError {
+    StoreError(format!("store '{url}': {}:{line}: {what}", path.display()))
+}
+
+fn rows(url: &str, path: &Path, text: &str, width: usize) -> Result<Vec<Record>, StoreError> {
+    let recs = records(text).map_err(|(line, what)| parse_error(url, path, line, &what))?;
+    let mut recs = recs.into_iter();
+    recs.next(); // header, checked at open
+    recs.map(|(line, fields)| {
+        if fields.len() == width {
+            Ok((line, fields))
+        } else {
+            Err(parse_error(
+                url,
+                path,
+                line,
+                &format!("{} fields, expected {width}", fields.len()),
+            ))
+        }
+    })
+    .collect()
+}
+
+fn parse_num<T: std::str::FromStr>(
+    url: &str,
+    path: &Path,
+    line: usize,
+    name: &str,
+    s: &str,
+) -> Result<T, StoreError> {
+    s.parse().map_err(|_| {
+        parse_error(
+            url,
+            path,
+            line,
+            &format!("{name} '{}' is not valid", s.escape_debug()),
+        )
+    })
+}
+
+fn parse_opt<T: std::str::FromStr>(
+    url: &str,
+    path: &Path,
+    line: usize,
+    name: &str,
+    s: &str,
+) -> Result<Option<T>, StoreError> {
+    if s.is_empty() {
+        Ok(None)
+    } else {
+        parse_num(url, path, line, name, s).map(Some)
+    }
+}
+
+fn parse_readings(url: &str, path: &Path, text: &str) -> Result<Vec<Reading>, StoreError> {
+    rows(url, path, text, 4)?
+        .into_iter()
+        .map(|(line, mut f)| {
+            let sensor = std::mem::take(&mut f[2]);
+            Ok(Reading {
+                id: parse_num(url, path, line, "id", &f[0])?,
+                timestamp: parse_timestamp(&f[1]).map_err(|e| parse_error(url, path, line, &e))?,
+                sensor,
+                value: parse_num(url, path, line, "value", &f[3])?,
+            })
+        })
+        .collect()
+}
+
+fn parse_crew_reports(url: &str, path: &Path, text: &str) -> Result<Vec<CrewReport>, StoreError> {
+    rows(url, path, text, 7)?
+        .into_iter()
+        .map(|(line, f)| {
+            Ok(CrewReport {
+                id: parse_num(url, path, line, "id", &f[0])?,
+                timestamp: parse_timestamp(&f[1]).map_err(|e| parse_error(url, path, line, &e))?,
+                day: parse_num(url, path, line, "day", &f[2])?,
+                crew: parse_num(url, path, line, "crew", &f[3])?,
+                profile: parse_opt(url, path, line, "profile", &f[4])?,
+                section: parse_opt(url, path, line, "section", &f[5])?,
+                height: parse_opt(url, path, line, "height", &f[6])?,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crew_file_names() {
+        assert_eq!(
+            crew_reports_path(Path::new("d/run.csv")),
+            Path::new("d/run.crew_reports.csv")
+        );
+        assert_eq!(
+            crew_reports_path(Path::new("run")),
+            Path::new("run.crew_reports.csv")
+        );
+        assert_eq!(
+            crew_reports_path(Path::new("run.txt")),
+            Path::new("run.txt.crew_reports.csv")
+        );
+    }
+
+    #[test]
+    fn quoting_round_trips() {
+        let names = [
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "cr\r\nlf",
+            "",
+            "\"",
+            ",",
+        ];
+        let mut text = String::from("x,y\n");
+        for n in names {
+            push_field(&mut text, n);
+            text.push_str(",1\n");
+        }
+        let recs = records(&text).unwrap();
+        assert_eq!(recs.len(), names.len() + 1);
+        for (n, (_, fields)) in names.iter().zip(&recs[1..]) {
+            assert_eq!(fields, &vec![n.to_string(), "1".to_string()]);
+        }
+        // records after multi-line fields start on the right lines
+        assert_eq!(recs[5].0, 7);
+        assert_eq!(recs[6].0, 9);
+    }
+
+    #[test]
+    fn bad_csv_is_rejected_with_a_line() {
+        assert_eq!(records("a\n\"open\n").unwrap_err().0, 2);
+        assert_eq!(records("\"a\"b\n").unwrap_err().0, 1);
+    }
+}

@@ -1,0 +1,465 @@
+//! `postgres://…` / `postgresql://…` — PostgreSQL through tokio-postgres (no TLS).
+//!
+//! The [`Store`] trait is synchronous, so the store owns a worker thread with its own
+//! current-thread tokio runtime: the client, its connection task and every query live there, and
+//! the store's methods send requests to it and wait for the answers. This works from a blocking
+//! thread and from inside another runtime alike. A lost connection is re-established on the next
+//! request (so the collector's retry can succeed).
+//!
+//! Tables (created if absent, in the connection's search path — pick a schema with
+//! `?options=-csearch_path%3Dname`): `readings(id BIGINT PRIMARY KEY, timestamp TIMESTAMPTZ NOT
+//! NULL, sensor TEXT NOT NULL, value INTEGER NOT NULL)` with an index on `(sensor, id)`,
+//! `crew_reports(id BIGINT PRIMARY KEY, timestamp TIMESTAMPTZ, day BIGINT, crew BIGINT, profile
+//! BIGINT, section BIGINT, height INTEGER)` and `meta(key TEXT PRIMARY KEY, value TEXT)`. Each batch
+//! is one transaction of two `INSERT … SELECT FROM UNNEST(arrays)` statements.
+
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Config, NoTls, Statement};
+
+use super::{Batch, Counts, ReadingFilter, Store, StoreError, ceil_micros, redact_url};
+use crate::sensors::Reading;
+use crate::wall::CrewReport;
+
+/// How long to wait for the TCP connection when the URL does not say (`connect_timeout=`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long connecting may take in all (TCP, startup, authentication, schema).
+const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS readings (
+    id BIGINT PRIMARY KEY,
+    timestamp TIMESTAMPTZ NOT NULL,
+    sensor TEXT NOT NULL,
+    value INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS readings_sensor_id ON readings (sensor, id);
+CREATE TABLE IF NOT EXISTS crew_reports (
+    id BIGINT PRIMARY KEY,
+    timestamp TIMESTAMPTZ,
+    day BIGINT,
+    crew BIGINT,
+    profile BIGINT,
+    section BIGINT,
+    height INTEGER
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+";
+
+const INSERT_READINGS: &str = "INSERT INTO readings (id, timestamp, sensor, value) \
+     SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::integer[])";
+const INSERT_CREW: &str = "INSERT INTO crew_reports (id, timestamp, day, crew, profile, section, height) \
+     SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::bigint[], $4::bigint[], \
+     $5::bigint[], $6::bigint[], $7::integer[])";
+
+/// A batch as column arrays, built on the caller's thread.
+struct Columns {
+    ids: Vec<i64>,
+    timestamps: Vec<DateTime<Utc>>,
+    sensors: Vec<String>,
+    values: Vec<i32>,
+    crew_ids: Vec<i64>,
+    crew_timestamps: Vec<DateTime<Utc>>,
+    days: Vec<i64>,
+    crews: Vec<i64>,
+    profiles: Vec<Option<i64>>,
+    sections: Vec<Option<i64>>,
+    heights: Vec<Option<i32>>,
+}
+
+type Reply<T> = SyncSender<Result<T, String>>;
+
+enum Request {
+    Append(Box<Columns>, Reply<()>),
+    Counts(Reply<Counts>),
+    Readings(ReadingFilter, Reply<Vec<Reading>>),
+    CrewReports(Reply<Vec<CrewReport>>),
+}
+
+/// The PostgreSQL store.
+#[derive(Debug)]
+pub struct PostgresStore {
+    /// The URL without its password.
+    url: String,
+    requests: Option<UnboundedSender<Request>>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl PostgresStore {
+    /// Connects (within a few seconds or fails), creates the tables if absent.
+    pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let shown = redact_url(url);
+        let mut config: Config = url.parse().map_err(|e: tokio_postgres::Error| {
+            StoreError(format!("store '{shown}': {}", describe(&e)))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("wallwatch");
+        }
+        let (tx, rx) = unbounded_channel();
+        let (ready_tx, ready_rx) = sync_channel(1);
+        let worker = std::thread::Builder::new()
+            .name("wallwatch-postgres".into())
+            .spawn(move || worker(config, rx, ready_tx))
+            .map_err(|e| StoreError(format!("store '{shown}': cannot start its thread ({e})")))?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(PostgresStore {
+                url: shown,
+                requests: Some(tx),
+                worker: Some(worker),
+            }),
+            Ok(Err(e)) => Err(StoreError(format!("store '{shown}': {e}"))),
+            Err(_) => Err(StoreError(format!(
+                "store '{shown}': its thread ended unexpectedly"
+            ))),
+        }
+    }
+
+    fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, StoreError> {
+        let url = &self.url;
+        let requests = self
+            .requests
+            .as_ref()
+            .ok_or_else(|| StoreError(format!("store '{url}': closed")))?;
+        let (tx, rx) = sync_channel(1);
+        requests
+            .send(make(tx))
+            .map_err(|_| StoreError(format!("store '{url}': its thread has ended")))?;
+        match rx.recv() {
+            Ok(result) => result.map_err(|e| StoreError(format!("store '{url}': {e}"))),
+            Err(_) => Err(StoreError(format!("store '{url}': its thread has ended"))),
+        }
+    }
+}
+
+fn to_i64(what: &str, v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError(format!("{what} {v} is too large for PostgreSQL")))
+}
+
+impl Store for PostgresStore {
+    fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let with_url = |e: StoreError| StoreError(format!("store '{}': {e}", self.url));
+        let r = &batch.readings;
+        let c = &batch.crew_reports;
+        let columns = Columns {
+            ids: r
+                .iter()
+                .map(|r| to_i64("reading id", r.id))
+                .collect::<Result<_, _>>()
+                .map_err(with_url)?,
+            timestamps: r.iter().map(|r| r.timestamp).collect(),
+            sensors: r.iter().map(|r| r.sensor.clone()).collect(),
+            values: r.iter().map(|r| r.value).collect(),
+            crew_ids: c
+                .iter()
+                .map(|c| to_i64("crew report id", c.id))
+                .collect::<Result<_, _>>()
+                .map_err(with_url)?,
+            crew_timestamps: c.iter().map(|c| c.timestamp).collect(),
+            days: c
+                .iter()
+                .map(|c| to_i64("day", c.day))
+                .collect::<Result<_, _>>()
+                .map_err(with_url)?,
+            crews: c.iter().map(|c| i64::from(c.crew)).collect(),
+            profiles: c.iter().map(|c| c.profile.map(i64::from)).collect(),
+            sections: c.iter().map(|c| c.section.map(i64::from)).collect(),
+            heights: c.iter().map(|c| c.height.map(i32::from)).collect(),
+        };
+        self.call(|reply| Request::Append(Box::new(columns), reply))
+    }
+
+    fn counts(&mut self) -> Result<Counts, StoreError> {
+        self.call(Request::Counts)
+    }
+
+    fn readings(&mut self, filter: &ReadingFilter) -> Result<Vec<Reading>, StoreError> {
+        self.call(|reply| Request::Readings(filter.clone(), reply))
+    }
+
+    fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
+        self.call(Request::CrewReports)
+    }
+
+    fn close(&mut self) -> Result<(), StoreError> {
+        self.requests.take();
+        if let Some(worker) = self.worker.take()
+            && worker.join().is_err()
+        {
+            return Err(StoreError(format!(
+                "store '{}': its thread panicked",
+                self.url
+            )));
+        }
+        Ok(())
+    }
+
+    fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// A tokio-postgres error with its causes, on one line.
+fn describe(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A live connection with its prepared statements.
+struct Conn {
+    client: Client,
+    insert_readings: Statement,
+    insert_crew: Statement,
+}
+
+impl Conn {
+    async fn connect(config: &Config) -> Result<Conn, String> {
+        let setup = async {
+            let (client, connection) = config
+                .connect(NoTls)
+                .await
+                .map_err(|e| format!("cannot connect ({})", describe(&e)))?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!(target: "store", "postgres connection ended: {}", describe(&e));
+                }
+            });
+            let fail = |e: tokio_postgres::Error| describe(&e);
+            client.batch_execute(SCHEMA).await.map_err(fail)?;
+            let insert_readings = client.prepare(INSERT_READINGS).await.map_err(fail)?;
+            let insert_crew = client.prepare(INSERT_CREW).await.map_err(fail)?;
+            Ok(Conn {
+                client,
+                insert_readings,
+                insert_crew,
+            })
+        };
+        match tokio::time::timeout(SETUP_TIMEOUT, setup).await {
+            Ok(result) => result,
+            Err(_) => Err(format!(
+                "cannot connect (no answer within {}s)",
+                SETUP_TIMEOUT.as_secs()
+            )),
+        }
+    }
+
+    async fn append(&mut self, c: &Columns) -> Result<(), tokio_postgres::Error> {
+        let tx = self.client.transaction().await?;
+        if !c.ids.is_empty() {
+            tx.execute(
+                &self.insert_readings,
+                &[&c.ids, &c.timestamps, &c.sensors, &c.values],
+            )
+            .await?;
+        }
+        if !c.crew_ids.is_empty() {
+            tx.execute(
+                &self.insert_crew,
+                &[
+                    &c.crew_ids,
+                    &c.crew_timestamps,
+                    &c.days,
+                    &c.crews,
+                    &c.profiles,
+                    &c.sections,
+                    &c.heights,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    async fn counts(&self) -> Result<Counts, String> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT (SELECT count(*) FROM readings), \
+                        (SELECT coalesce(max(id), 0) FROM readings), \
+                        (SELECT count(*) FROM crew_reports), \
+                        (SELECT coalesce(max(id), 0) FROM crew_reports)",
+                &[],
+            )
+            .await
+            .map_err(|e| describe(&e))?;
+        let get = |i: usize| -> Result<u64, String> {
+            let v: i64 = row.try_get(i).map_err(|e| describe(&e))?;
+            u64::try_from(v).map_err(|_| format!("negative count or id {v}"))
+        };
+        Ok(Counts {
+            readings: get(0)?,
+            last_reading_id: get(1)?,
+            crew_reports: get(2)?,
+            last_crew_report_id: get(3)?,
+        })
+    }
+
+    async fn readings(&self, filter: &ReadingFilter) -> Result<Vec<Reading>, String> {
+        let mut conds = Vec::new();
+        let mut args: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+        if let Some(s) = &filter.sensor {
+            args.push(Box::new(s.clone()));
+            conds.push(format!("sensor = ${}", args.len()));
+        }
+        if let Some(t) = filter.since {
+            args.push(Box::new(ceil_micros(t)));
+            conds.push(format!("timestamp >= ${}", args.len()));
+        }
+        if let Some(t) = filter.until {
+            args.push(Box::new(t));
+            conds.push(format!("timestamp <= ${}", args.len()));
+        }
+        let mut sql = String::from("SELECT id, timestamp, sensor, value FROM readings");
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        if let Some(limit) = filter.limit {
+            args.push(Box::new(i64::try_from(limit).unwrap_or(i64::MAX)));
+            sql = format!(
+                "SELECT * FROM ({sql} ORDER BY id DESC LIMIT ${}) AS recent ORDER BY id",
+                args.len()
+            );
+        } else {
+            sql.push_str(" ORDER BY id");
+        }
+        let params: Vec<&(dyn ToSql + Sync)> = args
+            .iter()
+            .map(|a| a.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        let rows = self
+            .client
+            .query(&sql, &params)
+            .await
+            .map_err(|e| describe(&e))?;
+        rows.iter()
+            .map(|row| {
+                let id: i64 = row.try_get(0).map_err(|e| describe(&e))?;
+                Ok(Reading {
+                    id: u64::try_from(id).map_err(|_| format!("negative reading id {id}"))?,
+                    timestamp: row.try_get(1).map_err(|e| describe(&e))?,
+                    sensor: row.try_get(2).map_err(|e| describe(&e))?,
+                    value: row.try_get(3).map_err(|e| describe(&e))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn crew_reports(&self) -> Result<Vec<CrewReport>, String> {
+        let rows = self
+            .client
+            .query(
+                "SELECT id, timestamp, day, crew, profile, section, height FROM crew_reports \
+                 ORDER BY id",
+                &[],
+            )
+            .await
+            .map_err(|e| describe(&e))?;
+        let conv = |v: i64, what: &str| -> Result<u64, String> {
+            u64::try_from(v).map_err(|_| format!("negative {what} {v}"))
+        };
+        let small = |v: Option<i64>, what: &str| -> Result<Option<u32>, String> {
+            v.map(|v| u32::try_from(v).map_err(|_| format!("{what} {v} out of range")))
+                .transpose()
+        };
+        rows.iter()
+            .map(|row| {
+                let get = |i: usize| -> Result<Option<i64>, String> {
+                    row.try_get(i).map_err(|e| describe(&e))
+                };
+                let height: Option<i32> = row.try_get(6).map_err(|e| describe(&e))?;
+                Ok(CrewReport {
+                    id: conv(get(0)?.unwrap_or_default(), "id")?,
+                    timestamp: row.try_get(1).map_err(|e| describe(&e))?,
+                    day: conv(get(2)?.unwrap_or_default(), "day")?,
+                    crew: small(get(3)?, "crew")?.unwrap_or_default(),
+                    profile: small(get(4)?, "profile")?,
+                    section: small(get(5)?, "section")?,
+                    height: height
+                        .map(|h| u8::try_from(h).map_err(|_| format!("height {h} out of range")))
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The worker thread: connects, reports readiness, then serves requests until the store is
+/// closed or dropped.
+fn worker(config: Config, mut requests: UnboundedReceiver<Request>, ready: Reply<()>) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = ready.send(Err(format!("cannot start a runtime ({e})")));
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let mut conn = match Conn::connect(&config).await {
+            Ok(conn) => {
+                let _ = ready.send(Ok(()));
+                conn
+            }
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        while let Some(request) = requests.recv().await {
+            if conn.client.is_closed() {
+                match Conn::connect(&config).await {
+                    Ok(fresh) => conn = fresh,
+                    Err(e) => {
+                        request.fail(e);
+                        continue;
+                    }
+                }
+            }
+            match request {
+                Request::Append(columns, reply) => {
+                    let _ = reply.send(conn.append(&columns).await.map_err(|e| describe(&e)));
+                }
+                Request::Counts(reply) => {
+                    let _ = reply.send(conn.counts().await);
+                }
+                Request::Readings(filter, reply) => {
+                    let _ = reply.send(conn.readings(&filter).await);
+                }
+                Request::CrewReports(reply) => {
+                    let _ = reply.send(conn.crew_reports().await);
+                }
+            }
+        }
+    });
+}
+
+impl Request {
+    fn fail(self, e: String) {
+        // A caller that stopped waiting is no one to tell.
+        match self {
+            Request::Append(_, reply) => drop(reply.send(Err(e))),
+            Request::Counts(reply) => drop(reply.send(Err(e))),
+            Request::Readings(_, reply) => drop(reply.send(Err(e))),
+            Request::CrewReports(reply) => drop(reply.send(Err(e))),
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! `sqlite:PATH` — the default store: one SQLite file in WAL mode, one transaction per batch.
+//!
+//! Schema version 1 (`PRAGMA user_version`):
+//! `readings(id INTEGER PRIMARY KEY, timestamp TEXT NOT NULL, sensor TEXT NOT NULL, value INTEGER
+//! NOT NULL)` with an index on `(sensor, id)`, `crew_reports(id INTEGER PRIMARY KEY, timestamp
+//! TEXT, day INTEGER, crew INTEGER, profile INTEGER, section INTEGER, height INTEGER)` and
+//! `meta(key TEXT PRIMARY KEY, value TEXT)`. Timestamps are RFC 3339 UTC text in one fixed format
+//! (`2026-11-23T12:00:00.000000Z`), so text order is time order.
+
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{
+    Batch, Counts, ReadingFilter, Store, StoreError, ceil_micros, format_timestamp, parse_timestamp,
+};
+use crate::sensors::Reading;
+use crate::wall::CrewReport;
+
+/// The schema this build writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE readings (
+    id INTEGER PRIMARY KEY,
+    timestamp TEXT NOT NULL,
+    sensor TEXT NOT NULL,
+    value INTEGER NOT NULL
+);
+CREATE INDEX readings_sensor_id ON readings (sensor, id);
+CREATE TABLE crew_reports (
+    id INTEGER PRIMARY KEY,
+    timestamp TEXT,
+    day INTEGER,
+    crew INTEGER,
+    profile INTEGER,
+    section INTEGER,
+    height INTEGER
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+";
+
+const INSERT_READING: &str =
+    "INSERT INTO readings (id, timestamp, sensor, value) VALUES (?1, ?2, ?3, ?4)";
+const INSERT_CREW: &str = "INSERT INTO crew_reports (id, timestamp, day, crew, profile, section, \
+                           height) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// The `sqlite:PATH` store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    url: String,
+    conn: Option<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating) the database at `path`, sets WAL, `synchronous=NORMAL` and a busy
+    /// timeout, and creates the schema in a new database.
+    pub fn open(url: &str, path: &str) -> Result<SqliteStore, StoreError> {
+        let err = |e: rusqlite::Error| StoreError(format!("store '{url}': {}", one_line(&e)));
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(err)?;
+        if !mode.eq_ignore_ascii_case("wal") && path != ":memory:" {
+            return Err(StoreError(format!(
+                "store '{url}': cannot use WAL (journal mode is {mode})"
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(err)?;
+        match version {
+            0 => {
+                let has_tables: Option<String> = conn
+                    .query_row(
+                        "SELECT name FROM sqlite_schema WHERE name IN ('readings', 'crew_reports') \
+                         LIMIT 1",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(err)?;
+                if let Some(t) = has_tables {
+                    return Err(StoreError(format!(
+                        "store '{url}': has a '{t}' table but no wallwatch schema version; not a \
+                         wallwatch database"
+                    )));
+                }
+                conn.execute_batch(&format!(
+                    "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(err)?;
+            }
+            SCHEMA_VERSION => {}
+            v => {
+                return Err(StoreError(format!(
+                    "store '{url}': schema version {v} is not one this wallwatch knows (it \
+                     reads version {SCHEMA_VERSION}); a newer wallwatch wrote it"
+                )));
+            }
+        }
+        Ok(SqliteStore {
+            url: url.to_string(),
+            conn: Some(conn),
+        })
+    }
+
+    fn conn(&mut self) -> Result<&mut Connection, StoreError> {
+        let url = &self.url;
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError(format!("store '{url}': closed")))
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        StoreError(format!("store '{}': {}", self.url, one_line(&e)))
+    }
+
+    fn write(&mut self, batch: &Batch) -> rusqlite::Result<()> {
+        let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+        let tx = conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(INSERT_READING)?;
+            for r in &batch.readings {
+                insert.execute(params![
+                    to_i64(r.id)?,
+                    format_timestamp(&r.timestamp),
+                    r.sensor,
+                    r.value
+                ])?;
+            }
+            let mut insert = tx.prepare_cached(INSERT_CREW)?;
+            for c in &batch.crew_reports {
+                insert.execute(params![
+                    to_i64(c.id)?,
+                    format_timestamp(&c.timestamp),
+                    to_i64(c.day)?,
+                    c.crew,
+                    c.profile,
+                    c.section,
+                    c.height
+                ])?;
+            }
+        }
+        tx.commit()
+    }
+}
+
+fn to_i64(v: u64) -> rusqlite::Result<i64> {
+    i64::try_from(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+fn one_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn conversion(col: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Integer, Box::new(e))
+}
+
+fn timestamp(
+    row: &rusqlite::Row<'_>,
+    col: usize,
+) -> rusqlite::Result<chrono::DateTime<chrono::Utc>> {
+    let text: String = row.get(col)?;
+    parse_timestamp(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            col,
+            rusqlite::types::Type::Text,
+            Box::<dyn std::error::Error + Send + Sync>::from(e),
+        )
+    })
+}
+
+fn reading_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Reading> {
+    Ok(Reading {
+        id: u64::try_from(row.get::<_, i64>(0)?).map_err(|e| conversion(0, e))?,
+        timestamp: timestamp(row, 1)?,
+        sensor: row.get(2)?,
+        value: row.get(3)?,
+    })
+}
+
+fn crew_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CrewReport> {
+    Ok(CrewReport {
+        id: u64::try_from(row.get::<_, i64>(0)?).map_err(|e| conversion(0, e))?,
+        timestamp: timestamp(row, 1)?,
+        day: u64::try_from(row.get::<_, i64>(2)?).map_err(|e| conversion(2, e))?,
+        crew: row.get(3)?,
+        profile: row.get(4)?,
+        section: row.get(5)?,
+        height: row.get(6)?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        self.conn()?;
+        self.write(batch).map_err(|e| self.err(e))
+    }
+
+    fn counts(&mut self) -> Result<Counts, StoreError> {
+        let url = self.url.clone();
+        let conn = self.conn()?;
+        let count = |table: &str| -> rusqlite::Result<(u64, u64)> {
+            let (n, last): (i64, i64) = conn.query_row(
+                &format!("SELECT count(*), coalesce(max(id), 0) FROM {table}"),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok((n.max(0) as u64, last.max(0) as u64))
+        };
+        let err = |e: rusqlite::Error| StoreError(format!("store '{url}': {}", one_line(&e)));
+        let (readings, last_reading_id) = count("readings").map_err(err)?;
+        let (crew_reports, last_crew_report_id) = count("crew_reports").map_err(err)?;
+        Ok(Counts {
+            readings,
+            crew_reports,
+            last_reading_id,
+            last_crew_report_id,
+        })
+    }
+
+    fn readings(&mut self, filter: &ReadingFilter) -> Result<Vec<Reading>, StoreError> {
+        let mut conds = Vec::new();
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(s) = &filter.sensor {
+            args.push(Box::new(s.clone()));
+            conds.push(format!("sensor = ?{}", args.len()));
+        }
+        if let Some(t) = filter.since {
+            args.push(Box::new(format_timestamp(&ceil_micros(t))));
+            conds.push(format!("timestamp >= ?{}", args.len()));
+        }
+        if let Some(t) = filter.until {
+            args.push(Box::new(format_timestamp(&t)));
+            conds.push(format!("timestamp <= ?{}", args.len()));
+        }
+        let mut sql = String::from("SELECT id, timestamp, sensor, value FROM readings");
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        if let Some(limit) = filter.limit {
+            args.push(Box::new(i64::try_from(limit).unwrap_or(i64::MAX)));
+            sql = format!(
+                "SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?{}) ORDER BY id",
+                args.len()
+            );
+        } else {
+            sql.push_str(" ORDER BY id");
+        }
+        self.conn()?;
+        let result = (|| {
+            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), reading_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
+    fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
+        self.conn()?;
+        let result = (|| {
+            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, timestamp, day, crew, profile, section, height FROM crew_reports \
+                 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], crew_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
+    fn close(&mut self) -> Result<(), StoreError> {
+        match self.conn.take() {
+            None => Ok(()),
+            Some(conn) => conn.close().map_err(|(conn, e)| {
+                let err = self.err(e);
+                self.conn = Some(conn);
+                err
+            }),
+        }
+    }
+
+    fn url(&self) -> &str {
+        &self.url
+    }
+}
