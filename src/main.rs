@@ -42,6 +42,8 @@ fn main() -> ExitCode {
         Some(Command::Readings(args)) => {
             wallwatch::export::run(&args, &mut io::stdout().lock()).map_err(|e| Failure(e, 2))
         }
+        // Until the dashboard lands: the built-in example wall's report.
+        None => builtin_report(),
         _ => Err(Failure("not built yet".into(), 2)),
     };
     match result {
@@ -76,6 +78,14 @@ fn query(args: &QueryArgs) -> Result<(), Failure> {
         .map_err(|e| Failure(e.to_string(), 2))?;
     let json = serde_json::to_string(&answer).expect("an answer always serialises");
     writeln!(io::stdout(), "{json}")?;
+    Ok(())
+}
+
+fn builtin_report() -> Result<(), Failure> {
+    let wall = Wall::parse(wallwatch::wall::EXAMPLE_PROFILES.as_bytes(), usize::MAX)
+        .expect("the built-in wall parses");
+    let mut out = io::stdout().lock();
+    Report::new(&wall, Crews::Unlimited, false).write_table(&mut out)?;
     Ok(())
 }
 

@@ -133,7 +133,7 @@ fn table_format_is_the_default() {
         let ts = format_timestamp(&r.timestamp);
         assert_eq!(line.find(&ts), Some(ts_col), "{line}");
         assert_eq!(
-            line.trim_start().split_whitespace().next(),
+            line.split_whitespace().next(),
             Some(r.id.to_string().as_str())
         );
         assert!(
