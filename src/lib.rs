@@ -4,6 +4,7 @@
 //! `app` and `ui` are the dashboard's state and drawing.
 
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod sensors;
 pub mod store;
