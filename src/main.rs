@@ -1,12 +1,26 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use wallwatch::cli::{Cli, Command};
+use wallwatch::cli::{BenchCommand, Cli, Command, RunArgs};
+
+fn run(args: &RunArgs) -> ExitCode {
+    if args.headless {
+        wallwatch::headless::main(args)
+    } else {
+        eprintln!("error: the dashboard is not built yet");
+        ExitCode::from(2)
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Query(_)) | Some(Command::Report(_)) => ExitCode::SUCCESS,
+        Some(Command::Run(args)) => run(&args),
+        None => run(&cli.run),
+        Some(Command::Bench(BenchCommand::Pipeline(args))) => {
+            wallwatch::bench::pipeline::main(&args)
+        }
         _ => {
             eprintln!("error: not built yet");
             ExitCode::from(2)
