@@ -1,6 +1,6 @@
 //! The collector: receives packets from the network (releasing their permits), numbers the rows
-//! with strictly increasing ids, batches them and hands the batches to the writer, a dedicated
-//! thread that owns the store. The writer channel holds [`WRITE_QUEUE`] batches; when it is full
+//! with strictly increasing ids, batches them and hands the batches to the writer task, which owns
+//! the store and writes on the blocking pool. The writer channel holds [`WRITE_QUEUE`] batches; when it is full
 //! the collector stops receiving, the permits stay taken, and producers wait on the semaphore:
 //! backpressure, never a drop. A failed write is retried with backoff, keeping the batch.
 
@@ -35,110 +35,90 @@ impl Stored {
     }
 }
 
-/// The writer thread: owns the store from open to close.
-pub struct Writer {
-    pub tx: mpsc::Sender<Batch>,
-    /// The store's final counts and the close result, when the channel closes.
-    pub done: oneshot::Receiver<Result<Counts, StoreError>>,
-    pub counts: Counts,
-    pub url: String,
-}
-
-/// Opens the store on a new thread (so a store may block or run its own runtime) and waits for
-/// the result. `store` is used instead of opening `url` when given (tests).
-pub fn start_writer(
+/// Opens the store (or takes the injected one) and reads its counts; ids resume after them.
+pub fn open_store(
     url: &str,
     store: Option<Box<dyn Store>>,
-    stored: Arc<Stored>,
-    publisher: Arc<Publisher>,
-) -> Result<Writer, EngineError> {
-    let (tx, mut rx) = mpsc::channel::<Batch>(WRITE_QUEUE);
-    let (done_tx, done) = oneshot::channel();
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let url = url.to_string();
-    let thread_url = url.clone();
-    std::thread::Builder::new()
-        .name("wallwatch-store".into())
-        .spawn(move || {
-            let opened = match store {
-                Some(s) => Ok(s),
-                None => crate::store::open(&thread_url),
-            };
-            let mut store = match opened.and_then(|mut s| s.counts().map(|c| (s, c))) {
-                Ok((s, counts)) => {
-                    let _ = ready_tx.send(Ok((counts, s.url().to_string())));
-                    s
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e));
-                    return;
-                }
-            };
-            while let Some(batch) = rx.blocking_recv() {
-                write_with_retry(store.as_mut(), &batch, &stored, &publisher);
-                let Batch {
-                    readings,
-                    crew_reports,
-                } = batch;
-                publisher.publish(Event::Readings(readings));
-                publisher.publish(Event::CrewReports(crew_reports));
-            }
-            let result = store.counts().and_then(|c| store.close().map(|()| c));
-            let _ = done_tx.send(result);
-        })
-        .map_err(|e| EngineError::Internal(format!("cannot start the store thread: {e}")))?;
-    match ready_rx.recv() {
-        Ok(Ok((counts, opened_url))) => Ok(Writer {
-            tx,
-            done,
-            counts,
-            url: opened_url,
-        }),
-        Ok(Err(e)) => Err(EngineError::Store(e)),
-        Err(_) => Err(EngineError::Internal(format!(
-            "store '{url}': the store thread ended"
-        ))),
-    }
+) -> Result<(Box<dyn Store>, Counts), EngineError> {
+    let mut store = match store {
+        Some(s) => s,
+        None => crate::store::open(url).map_err(EngineError::Store)?,
+    };
+    let counts = store.counts().map_err(EngineError::Store)?;
+    Ok((store, counts))
 }
 
-fn write_with_retry(store: &mut dyn Store, batch: &Batch, stored: &Stored, publisher: &Publisher) {
-    let mut backoff = FIRST_BACKOFF;
-    let mut attempt = 1u32;
-    loop {
-        match store.append(batch) {
-            Ok(()) => break,
-            Err(e) => {
-                let msg = crate::config::printable(&e.to_string());
-                tracing::warn!(
-                    target: "store",
-                    "write of {} rows failed (attempt {attempt}), retrying in {} ms: {msg}",
-                    batch.len(),
-                    backoff.as_millis()
-                );
-                stored.failing.store(true, Ordering::Relaxed);
-                publisher.publish(Event::Store {
-                    rows: stored.rows(),
-                    failing: Some(msg),
-                });
-                std::thread::sleep(backoff);
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-                attempt += 1;
+/// The writer task: owns the store; each write runs on tokio's blocking pool (so a slow disk or
+/// database never stalls the async workers, and tests on the paused clock do not see time jump
+/// while a write is under way). A failed write is retried with backoff, keeping the batch; the
+/// stored rows are then published. Returns the store's final counts once closed.
+pub async fn writer_task(
+    mut store: Box<dyn Store>,
+    mut rx: mpsc::Receiver<Batch>,
+    stored: Arc<Stored>,
+    publisher: Arc<Publisher>,
+) -> Result<Counts, StoreError> {
+    let gone = |e: tokio::task::JoinError| StoreError(format!("the store failed: {e}"));
+    while let Some(mut batch) = rx.recv().await {
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1u32;
+        loop {
+            let (s, b, result) = tokio::task::spawn_blocking(move || {
+                let r = store.append(&batch);
+                (store, batch, r)
+            })
+            .await
+            .map_err(gone)?;
+            store = s;
+            batch = b;
+            match result {
+                Ok(()) => break,
+                Err(e) => {
+                    let msg = crate::config::printable(&e.to_string());
+                    tracing::warn!(
+                        target: "store",
+                        "write of {} rows failed (attempt {attempt}), retrying in {} ms: {msg}",
+                        batch.len(),
+                        backoff.as_millis()
+                    );
+                    stored.failing.store(true, Ordering::Relaxed);
+                    publisher.publish(Event::Store {
+                        rows: stored.rows(),
+                        failing: Some(msg),
+                    });
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    attempt += 1;
+                }
             }
         }
+        stored
+            .readings
+            .fetch_add(batch.readings.len() as u64, Ordering::Relaxed);
+        stored
+            .crew_reports
+            .fetch_add(batch.crew_reports.len() as u64, Ordering::Relaxed);
+        if stored.failing.swap(false, Ordering::Relaxed) {
+            tracing::info!(target: "store", "store writes succeed again after {attempt} attempts");
+            publisher.publish(Event::Store {
+                rows: stored.rows(),
+                failing: None,
+            });
+        }
+        let Batch {
+            readings,
+            crew_reports,
+        } = batch;
+        publisher.publish(Event::Readings(readings));
+        publisher.publish(Event::CrewReports(crew_reports));
     }
-    stored
-        .readings
-        .fetch_add(batch.readings.len() as u64, Ordering::Relaxed);
-    stored
-        .crew_reports
-        .fetch_add(batch.crew_reports.len() as u64, Ordering::Relaxed);
-    if stored.failing.swap(false, Ordering::Relaxed) {
-        tracing::info!(target: "store", "store writes succeed again after {attempt} attempts");
-        publisher.publish(Event::Store {
-            rows: stored.rows(),
-            failing: None,
-        });
-    }
+    tokio::task::spawn_blocking(move || {
+        let counts = store.counts()?;
+        store.close()?;
+        Ok(counts)
+    })
+    .await
+    .map_err(gone)?
 }
 
 /// The collector task: runs until `finish` fires (sent once every producer has ended, so every

@@ -144,12 +144,8 @@ impl Engine {
         let publisher = Publisher::new();
         let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL);
         let stored = Arc::new(Stored::default());
-        let writer = collector::start_writer(
-            &config.store,
-            options.store,
-            stored.clone(),
-            publisher.clone(),
-        )?;
+        let (store, counts) = collector::open_store(&config.store, options.store)?;
+        let store_url = store.url().to_string();
         let (network, packets) = Network::new(
             config.network_limit,
             config.latency,
@@ -176,7 +172,7 @@ impl Engine {
             crews: site.crews(),
             sensors: infos,
             network_limit: shared.network.limit(),
-            store: writer.url.clone(),
+            store: store_url.clone(),
         });
         tracing::info!(
             target: "engine",
@@ -188,18 +184,25 @@ impl Engine {
             },
             shared.network.limit(),
             config.latency,
-            crate::config::printable(&writer.url),
+            crate::config::printable(&store_url),
             config.seed
         );
 
         let publisher_done = Arc::new(Notify::new());
         let forward = tokio::spawn(publisher.clone().forward(event_tx, publisher_done.clone()));
         let (finish_tx, finish_rx) = oneshot::channel();
+        let (batch_tx, batch_rx) = mpsc::channel(collector::WRITE_QUEUE);
+        let writer = tokio::spawn(collector::writer_task(
+            store,
+            batch_rx,
+            stored.clone(),
+            publisher.clone(),
+        ));
         let collector = tokio::spawn(collector::run(
             packets,
             finish_rx,
-            writer.tx,
-            writer.counts,
+            batch_tx,
+            counts,
             config.batch_size,
             config.flush_after,
         ));
@@ -243,8 +246,8 @@ impl Engine {
             stats,
             collector,
             finish: finish_tx,
-            writer_done: writer.done,
-            store_url: writer.url,
+            writer,
+            store_url,
             stored: stored.clone(),
             counters: counters.clone(),
             publisher_done,
@@ -358,7 +361,7 @@ struct Supervisor {
     stats: JoinHandle<()>,
     collector: JoinHandle<()>,
     finish: oneshot::Sender<()>,
-    writer_done: oneshot::Receiver<Result<crate::store::Counts, StoreError>>,
+    writer: JoinHandle<Result<crate::store::Counts, StoreError>>,
     store_url: String,
     stored: Arc<Stored>,
     counters: Arc<Counters>,
@@ -457,9 +460,9 @@ impl Supervisor {
         }
         let _ = self.finish.send(());
         let _ = self.collector.await;
-        let closed = match self.writer_done.await {
+        let closed = match self.writer.await {
             Ok(r) => r.map_err(EngineError::Store),
-            Err(_) => Err(EngineError::Internal("the store thread ended early".into())),
+            Err(e) => Err(EngineError::Internal(format!("the store task failed: {e}"))),
         };
         self.stats.abort();
         let net = self.counters.stats();
