@@ -4,8 +4,6 @@
 //! Stops on `--duration` (real time), `--days N` (after day N), `--until-complete`, SIGINT,
 //! SIGTERM or SIGHUP, always through [`Engine::shutdown`], which drains.
 
-use std::future::Future;
-
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::Config;
@@ -48,12 +46,10 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
     engine.shutdown().await
 }
 
-fn sleep_for(d: Option<std::time::Duration>) -> impl Future<Output = ()> {
-    async move {
-        match d {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
+async fn sleep_for(d: Option<std::time::Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
     }
 }
 

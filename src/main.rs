@@ -13,7 +13,16 @@ fn run(args: &RunArgs) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Usage errors: one line, exit 2 (help and version print as usual).
+        Err(e) if e.use_stderr() => {
+            let text = e.to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     match cli.command {
         Some(Command::Query(_)) | Some(Command::Report(_)) => ExitCode::SUCCESS,
         Some(Command::Run(args)) => run(&args),
