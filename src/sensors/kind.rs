@@ -270,7 +270,9 @@ mod system {
     pub fn busy_percent(prev: (u64, u64), now: (u64, u64)) -> i32 {
         let busy = now.0.saturating_sub(prev.0);
         let total = now.1.saturating_sub(prev.1);
-        (busy * 100).checked_div(total).map_or(0, |p| p.min(100) as i32)
+        (busy * 100)
+            .checked_div(total)
+            .map_or(0, |p| p.min(100) as i32)
     }
 
     pub fn memory_used_percent() -> Result<i32, SensorError> {
