@@ -6,6 +6,7 @@
 //! table drop control characters from sensor names, since both may land on a terminal. A store
 //! file that does not exist is an error, not created.
 
+use crate::text::sanitize;
 use std::io::{self, Write};
 
 use crate::cli::{ExportFormat, ReadingsArgs};
@@ -40,11 +41,6 @@ pub fn run(args: &ReadingsArgs, out: &mut dyn Write) -> Result<(), String> {
     }
 }
 
-/// `s` without control characters.
-fn printable(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).collect()
-}
-
 fn write_csv(readings: &[Reading], out: &mut dyn Write) -> io::Result<()> {
     let mut out = io::BufWriter::new(out);
     writeln!(out, "id,timestamp,sensor,value")?;
@@ -55,7 +51,7 @@ fn write_csv(readings: &[Reading], out: &mut dyn Write) -> io::Result<()> {
         line.push(',');
         line.push_str(&format_timestamp(&r.timestamp));
         line.push(',');
-        crate::store::push_csv_field(&mut line, &printable(&r.sensor));
+        crate::store::push_csv_field(&mut line, &sanitize(&r.sensor));
         line.push(',');
         line.push_str(&r.value.to_string());
         line.push('\n');
@@ -109,7 +105,7 @@ fn write_table(readings: &[Reading], out: &mut dyn Write) -> io::Result<()> {
             [
                 r.id.to_string(),
                 format_timestamp(&r.timestamp),
-                printable(&r.sensor),
+                sanitize(&r.sensor),
                 r.value.to_string(),
             ]
         })
@@ -162,7 +158,10 @@ mod tests {
     }
 
     #[test]
-    fn printable_drops_controls() {
-        assert_eq!(printable("th\u{1b}[31mermo\n-1\u{9b}"), "th[31mermo-1");
+    fn sensor_names_are_escaped() {
+        assert_eq!(
+            sanitize("th\u{1b}[31mermo\n-1\u{9b}"),
+            "th\\u{1b}[31mermo\\n-1\\u{9b}"
+        );
     }
 }

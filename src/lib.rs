@@ -3,9 +3,12 @@
 //! `wall` and `sensors` are the pure domain; `store` persists; `engine` is the async shell;
 //! `app` and `ui` are the dashboard's state and drawing.
 
+pub mod bench;
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod export;
+pub mod headless;
 pub mod profiles_file;
 pub mod query;
 pub mod report;

@@ -4,7 +4,9 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use wallwatch::cli::{Cli, Command, CrewsArg, QueryArgs, ReportArgs, WallArgs};
+use wallwatch::cli::{
+    BenchCommand, Cli, Command, CrewsArg, QueryArgs, ReportArgs, RunArgs, WallArgs,
+};
 use wallwatch::query::Query;
 use wallwatch::report::{self, Report};
 use wallwatch::wall::{Crews, Ledger, Wall};
@@ -37,14 +39,17 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        None => return run(&cli.run),
+        Some(Command::Run(args)) => return run(&args),
+        Some(Command::Bench(BenchCommand::Pipeline(args))) => {
+            return wallwatch::bench::pipeline::main(&args);
+        }
         Some(Command::Query(args)) => query(&args),
         Some(Command::Report(args)) => report(&args),
         Some(Command::Readings(args)) => {
             wallwatch::export::run(&args, &mut io::stdout().lock()).map_err(|e| Failure(e, 2))
         }
-        // Until the dashboard lands: the built-in example wall's report.
-        None => builtin_report(),
-        _ => Err(Failure("not built yet".into(), 2)),
+        Some(Command::Bench(BenchCommand::Tui(_))) => Err(Failure("not built yet".into(), 2)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -81,12 +86,13 @@ fn query(args: &QueryArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn builtin_report() -> Result<(), Failure> {
-    let wall = Wall::parse(wallwatch::wall::EXAMPLE_PROFILES.as_bytes(), usize::MAX)
-        .expect("the built-in wall parses");
-    let mut out = io::stdout().lock();
-    Report::new(&wall, Crews::Unlimited, false).write_table(&mut out)?;
-    Ok(())
+fn run(args: &RunArgs) -> ExitCode {
+    if args.headless {
+        wallwatch::headless::main(args)
+    } else {
+        eprintln!("error: the dashboard is not built yet");
+        ExitCode::from(2)
+    }
 }
 
 fn report(args: &ReportArgs) -> Result<(), Failure> {

@@ -62,7 +62,7 @@ fn csv_format() {
     for r in &rs {
         let name = match r.sensor.as_str() {
             "strain,2" => "\"strain,2\"",
-            "evil\u{1b}[2J" => "evil[2J",
+            "evil\u{1b}[2J" => "evil\\u{1b}[2J",
             other => other,
         };
         expected.push_str(&format!(
@@ -137,7 +137,7 @@ fn table_format_is_the_default() {
             Some(r.id.to_string().as_str())
         );
         assert!(
-            line[sensor_col..].starts_with(&r.sensor.replace('\u{1b}', "")),
+            line[sensor_col..].starts_with(&wallwatch::text::sanitize(&r.sensor)),
             "{line}"
         );
         assert!(line.ends_with(&r.value.to_string()), "{line}");

@@ -6,12 +6,22 @@
 //! and consumes [`Event`]s; `Engine::shutdown(self).await -> Result<Summary, EngineError>` drains (producers stop, in-flight messages land, the collector flushes, the store closes) and
 //! returns the [`Summary`].
 
+pub mod clock;
+pub mod collector;
+mod handle;
+pub mod network;
+pub mod publisher;
+pub mod tasks;
+
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::sensors::Reading;
 use crate::wall::{CrewReport, Crews, Wall};
+
+pub use handle::{Engine, EngineError, RunCounters, StartOptions, Summary};
+pub use network::{Latency, NetworkProbe};
 
 /// How fast simulated time runs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -1,0 +1,3 @@
+//! Benchmarks run by `wallwatch bench …` on the real engine and stores.
+
+pub mod pipeline;

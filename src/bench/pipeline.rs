@@ -1,0 +1,186 @@
+//! `wallwatch bench pipeline`: readings per second end to end (sensors → network → collector →
+//! store) at `--speed max` with the semaphore enforced, against the same store kind's raw batched
+//! insert rate, measured in the same run.
+//!
+//! End to end: from the engine's start until the store has every reading (the drain that follows
+//! is not timed). Raw: `Store::append` of batches of the collector's batch size, built beforehand
+//! (only the calls are timed), into a fresh store of the same kind: `memory:`; for `sqlite:PATH`
+//! and `csv:PATH` a temporary file next to PATH (`PATH.raw-bench`, removed afterwards); any other
+//! URL (PostgreSQL) is appended to as given, ids continuing after its rows.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::cli::PipelineArgs;
+use crate::config::Config;
+use crate::engine::{Engine, Latency, Speed};
+use crate::sensors::Reading;
+use crate::store::{self, Batch};
+
+/// One run's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineResult {
+    pub readings_per_s: f64,
+    pub raw_per_s: f64,
+    pub ratio: f64,
+    pub store: String,
+    pub sensors: usize,
+    pub readings: u64,
+    pub network_limit: usize,
+    pub latency: String,
+    pub batch_size: usize,
+    pub max_in_flight: usize,
+    pub seconds: f64,
+    pub raw_seconds: f64,
+    /// `limit / mean latency` in readings per second, when there is latency.
+    pub latency_bound_per_s: Option<f64>,
+}
+
+/// Runs the benchmark on its own runtime.
+pub fn run(args: &PipelineArgs) -> Result<PipelineResult, String> {
+    let latency = Latency::parse(&args.latency).map_err(|e| format!("--latency: {e}"))?;
+    if args.readings == 0 || args.sensors == 0 {
+        return Err("--readings and --sensors must be positive".into());
+    }
+    let mut config = Config::example();
+    config.store = args.store.clone();
+    config.sensors = args.sensors;
+    config.sensor_kinds = vec!["default".into()];
+    config.network_limit = args.network_limit;
+    config.latency = latency;
+    config.speed = Speed::Max;
+    config.max_readings = Some(args.readings);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let (seconds, max_in_flight, store_url) = runtime.block_on(async {
+        let started = Instant::now();
+        let (engine, mut events) = Engine::start(&config).map_err(|e| e.to_string())?;
+        let drain = tokio::spawn(async move { while events.recv().await.is_some() {} });
+        while engine.counters().readings_stored < args.readings {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let summary = engine.shutdown().await.map_err(|e| e.to_string())?;
+        let _ = drain.await;
+        Ok::<_, String>((seconds, summary.network.max_in_flight, summary.store))
+    })?;
+    drop(runtime);
+    let raw_seconds = raw(&store_url, args.sensors, args.readings, config.batch_size)?;
+    let readings_per_s = args.readings as f64 / seconds;
+    let raw_per_s = args.readings as f64 / raw_seconds;
+    let mean = latency.mean();
+    Ok(PipelineResult {
+        readings_per_s,
+        raw_per_s,
+        ratio: readings_per_s / raw_per_s,
+        store: store_url,
+        sensors: args.sensors,
+        readings: args.readings,
+        network_limit: args.network_limit,
+        latency: latency.to_string(),
+        batch_size: config.batch_size,
+        max_in_flight,
+        seconds,
+        raw_seconds,
+        latency_bound_per_s: (!mean.is_zero())
+            .then(|| args.network_limit as f64 / mean.as_secs_f64()),
+    })
+}
+
+/// A fresh store of the same kind as `url`, and the files to remove afterwards.
+fn fresh_url(url: &str) -> (String, Vec<String>) {
+    for scheme in ["sqlite:", "csv:"] {
+        if let Some(path) = url.strip_prefix(scheme) {
+            let tmp = format!("{path}.raw-bench");
+            let files = ["", "-wal", "-shm", "-journal"]
+                .iter()
+                .map(|s| format!("{tmp}{s}"))
+                .collect();
+            return (format!("{scheme}{tmp}"), files);
+        }
+    }
+    (url.to_string(), Vec::new())
+}
+
+/// Seconds spent in `Store::append` writing `readings` rows in batches of `batch_size`.
+fn raw(url: &str, sensors: usize, readings: u64, batch_size: usize) -> Result<f64, String> {
+    let (fresh, files) = fresh_url(url);
+    for f in &files {
+        let _ = std::fs::remove_file(f);
+    }
+    let result = (|| {
+        let mut store = store::open(&fresh).map_err(|e| e.to_string())?;
+        let mut id = store.counts().map_err(|e| e.to_string())?.last_reading_id;
+        let names: Vec<String> = (1..=sensors).map(|i| format!("sensor-{i}")).collect();
+        let now = Utc::now();
+        let mut spent = Duration::ZERO;
+        let mut left = readings;
+        let mut batch = Batch::default();
+        while left > 0 {
+            let n = left.min(batch_size as u64);
+            batch.readings.clear();
+            for _ in 0..n {
+                id += 1;
+                batch.readings.push(Reading {
+                    id,
+                    timestamp: now,
+                    sensor: names[(id as usize) % sensors].clone(),
+                    value: (id % 201) as i32 - 100,
+                });
+            }
+            let t = Instant::now();
+            store.append(&batch).map_err(|e| e.to_string())?;
+            spent += t.elapsed();
+            left -= n;
+        }
+        let t = Instant::now();
+        store.close().map_err(|e| e.to_string())?;
+        spent += t.elapsed();
+        Ok(spent.as_secs_f64())
+    })();
+    for f in &files {
+        let _ = std::fs::remove_file(f);
+    }
+    result
+}
+
+/// The whole `bench pipeline` command.
+pub fn main(args: &PipelineArgs) -> std::process::ExitCode {
+    match run(args) {
+        Ok(r) if args.json => {
+            println!("{}", serde_json::to_string(&r).unwrap_or_default());
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(r) => {
+            println!(
+                "pipeline {}: {} sensors, {} readings, network limit {}, latency {}, batch {}",
+                r.store, r.sensors, r.readings, r.network_limit, r.latency, r.batch_size
+            );
+            println!(
+                "end to end  {:>12.0} readings/s  ({:.3} s, max in flight {})",
+                r.readings_per_s, r.seconds, r.max_in_flight
+            );
+            println!(
+                "raw append  {:>12.0} rows/s      ({:.3} s)",
+                r.raw_per_s, r.raw_seconds
+            );
+            println!("ratio       {:>12.3}", r.ratio);
+            if let Some(bound) = r.latency_bound_per_s {
+                println!(
+                    "latency bound limit/L {:.1} readings/s; achieved {:.3} of it",
+                    bound,
+                    r.readings_per_s / bound
+                );
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}", crate::text::sanitize(&e));
+            std::process::ExitCode::from(2)
+        }
+    }
+}

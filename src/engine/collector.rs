@@ -1,0 +1,221 @@
+//! The collector: receives packets from the network (releasing their permits), numbers the rows
+//! with strictly increasing ids, batches them and hands the batches to the writer task, which owns
+//! the store and writes on the blocking pool. The writer channel holds [`WRITE_QUEUE`] batches; when it is full
+//! the collector stops receiving, the permits stay taken, and producers wait on the semaphore:
+//! backpressure, never a drop. A failed write is retried with backoff, keeping the batch.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::network::{Packet, Payload};
+use super::publisher::Publisher;
+use super::{EngineError, Event};
+use crate::store::{Batch, Counts, Store, StoreError};
+
+/// Batches waiting for the writer before the collector stops receiving.
+pub const WRITE_QUEUE: usize = 4;
+/// First retry delay of a failed write; doubles up to [`MAX_BACKOFF`].
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(20);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Rows stored so far in this run, and whether the store is failing now.
+#[derive(Debug, Default)]
+pub struct Stored {
+    pub readings: AtomicU64,
+    pub crew_reports: AtomicU64,
+    pub failing: AtomicBool,
+}
+
+impl Stored {
+    pub fn rows(&self) -> u64 {
+        self.readings.load(Ordering::Relaxed) + self.crew_reports.load(Ordering::Relaxed)
+    }
+}
+
+/// Opens the store (or takes the injected one) and reads its counts; ids resume after them.
+pub fn open_store(
+    url: &str,
+    store: Option<Box<dyn Store>>,
+) -> Result<(Box<dyn Store>, Counts), EngineError> {
+    let mut store = match store {
+        Some(s) => s,
+        None => crate::store::open(url).map_err(EngineError::Store)?,
+    };
+    let counts = store.counts().map_err(EngineError::Store)?;
+    Ok((store, counts))
+}
+
+/// The writer task: owns the store; each write runs on tokio's blocking pool (so a slow disk or
+/// database never stalls the async workers, and tests on the paused clock do not see time jump
+/// while a write is under way). A failed write is retried with backoff, keeping the batch; the
+/// stored rows are then published. Returns the store's final counts once closed.
+pub async fn writer_task(
+    mut store: Box<dyn Store>,
+    mut rx: mpsc::Receiver<Batch>,
+    stored: Arc<Stored>,
+    publisher: Arc<Publisher>,
+) -> Result<Counts, StoreError> {
+    let gone = |e: tokio::task::JoinError| StoreError(format!("the store failed: {e}"));
+    while let Some(mut batch) = rx.recv().await {
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1u32;
+        loop {
+            let (s, b, result) = tokio::task::spawn_blocking(move || {
+                let r = store.append(&batch);
+                (store, batch, r)
+            })
+            .await
+            .map_err(gone)?;
+            store = s;
+            batch = b;
+            match result {
+                Ok(()) => break,
+                Err(e) => {
+                    let msg = crate::text::sanitize(&e.to_string());
+                    tracing::warn!(
+                        target: "store",
+                        "write of {} rows failed (attempt {attempt}), retrying in {} ms: {msg}",
+                        batch.len(),
+                        backoff.as_millis()
+                    );
+                    stored.failing.store(true, Ordering::Relaxed);
+                    publisher.publish(Event::Store {
+                        rows: stored.rows(),
+                        failing: Some(msg),
+                    });
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    attempt += 1;
+                }
+            }
+        }
+        stored
+            .readings
+            .fetch_add(batch.readings.len() as u64, Ordering::Relaxed);
+        stored
+            .crew_reports
+            .fetch_add(batch.crew_reports.len() as u64, Ordering::Relaxed);
+        if stored.failing.swap(false, Ordering::Relaxed) {
+            tracing::info!(target: "store", "store writes succeed again after {attempt} attempts");
+            publisher.publish(Event::Store {
+                rows: stored.rows(),
+                failing: None,
+            });
+        }
+        let Batch {
+            readings,
+            crew_reports,
+        } = batch;
+        publisher.publish(Event::Readings(readings));
+        publisher.publish(Event::CrewReports(crew_reports));
+    }
+    tokio::task::spawn_blocking(move || {
+        let counts = store.counts()?;
+        store.close()?;
+        Ok(counts)
+    })
+    .await
+    .map_err(gone)?
+}
+
+/// The collector task: runs until `finish` fires (sent once every producer has ended, so every
+/// packet is already in the channel) or the channel closes; then it takes what is left, flushes
+/// the last batch and closes the writer channel.
+pub async fn run(
+    mut rx: mpsc::Receiver<Packet>,
+    mut finish: oneshot::Receiver<()>,
+    writer: mpsc::Sender<Batch>,
+    counts: Counts,
+    batch_size: usize,
+    flush_after: Duration,
+) {
+    let batch_size = batch_size.max(1);
+    let mut next_reading = counts.last_reading_id + 1;
+    let mut next_report = counts.last_crew_report_id + 1;
+    let mut batch = Batch {
+        readings: Vec::with_capacity(batch_size),
+        crew_reports: Vec::new(),
+    };
+    let flush = tokio::time::sleep(flush_after);
+    tokio::pin!(flush);
+    let mut take = |packet: Packet, batch: &mut Batch| {
+        let Packet { payload, ticket } = packet;
+        // Received: the permits go back now.
+        drop(ticket);
+        match payload {
+            Payload::Readings(mut readings) => {
+                for r in &mut readings {
+                    r.id = next_reading;
+                    next_reading += 1;
+                }
+                if batch.readings.is_empty() && readings.len() >= batch_size {
+                    batch.readings = readings;
+                } else {
+                    batch.readings.append(&mut readings);
+                }
+            }
+            Payload::CrewReport(mut report) => {
+                report.id = next_report;
+                next_report += 1;
+                batch.crew_reports.push(report);
+            }
+        }
+    };
+    loop {
+        tokio::select! {
+            biased;
+            packet = rx.recv() => {
+                let Some(packet) = packet else { break };
+                let was_empty = batch.is_empty();
+                take(packet, &mut batch);
+                while batch.len() < batch_size {
+                    match rx.try_recv() {
+                        Ok(p) => take(p, &mut batch),
+                        Err(_) => break,
+                    }
+                }
+                if batch.len() >= batch_size {
+                    let full = std::mem::replace(
+                        &mut batch,
+                        Batch { readings: Vec::with_capacity(batch_size), crew_reports: Vec::new() },
+                    );
+                    if writer.send(full).await.is_err() {
+                        tracing::error!(target: "store", "the store thread has gone; stopping");
+                        return;
+                    }
+                } else if was_empty {
+                    flush.as_mut().reset(tokio::time::Instant::now() + flush_after);
+                }
+            }
+            _ = &mut finish => {
+                while let Ok(p) = rx.try_recv() {
+                    take(p, &mut batch);
+                    if batch.len() >= batch_size {
+                        let full = std::mem::take(&mut batch);
+                        if writer.send(full).await.is_err() {
+                            tracing::error!(target: "store", "the store thread has gone; stopping");
+                            return;
+                        }
+                    }
+                }
+                break;
+            }
+            _ = &mut flush, if !batch.is_empty() => {
+                let part = std::mem::replace(
+                    &mut batch,
+                    Batch { readings: Vec::with_capacity(batch_size), crew_reports: Vec::new() },
+                );
+                if writer.send(part).await.is_err() {
+                    tracing::error!(target: "store", "the store thread has gone; stopping");
+                    return;
+                }
+            }
+        }
+    }
+    if !batch.is_empty() && writer.send(batch).await.is_err() {
+        tracing::error!(target: "store", "the store thread has gone before the last batch");
+    }
+}

@@ -1,0 +1,516 @@
+//! The `Engine` handle: starts every part, routes commands, and drains on shutdown.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use super::clock::Clock;
+use super::collector::{self, Stored};
+use super::network::{Counters, Network, NetworkProbe};
+use super::publisher::Publisher;
+use super::tasks::{self, CrewCommand, CrewPlan, Shared};
+use super::{Command, Event, SensorInfo, Speed, WallProgress};
+use crate::config::Config;
+use crate::sensors::{KINDS, SensorError, SensorFactory};
+use crate::store::{Store, StoreError};
+use crate::wall::Site;
+
+/// Capacity of the event channel to the watcher (see `publisher` for what happens when full).
+pub const EVENT_CHANNEL: usize = 256;
+/// How often network and store counters are published.
+pub const STATS_EVERY: Duration = Duration::from_millis(250);
+
+/// Why the engine could not start or stop cleanly. One line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineError {
+    Store(StoreError),
+    Sensor(SensorError),
+    Internal(String),
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::Store(e) => write!(f, "{e}"),
+            EngineError::Sensor(e) => write!(f, "{e}"),
+            EngineError::Internal(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// Produced and stored counts of one kind of row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Flow {
+    pub produced: u64,
+    pub stored: u64,
+}
+
+/// The network part of the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct NetworkSummary {
+    pub limit: usize,
+    pub max_in_flight: usize,
+    pub delivered: u64,
+    pub mean_wait_ms: f64,
+    pub mean_latency_ms: f64,
+}
+
+/// Rows the store holds at the end (this run's and earlier runs').
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StoreRows {
+    pub readings: u64,
+    pub crew_reports: u64,
+}
+
+/// What a run did; the headless JSON summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Readings made by sensors and stored, this run.
+    pub readings: Flow,
+    /// Crew reports made and stored, this run.
+    pub crew_reports: Flow,
+    pub network: NetworkSummary,
+    pub wall: WallProgress,
+    /// The store's URL.
+    pub store: String,
+    pub store_rows: StoreRows,
+    pub seed: u64,
+    /// Simulated seconds elapsed.
+    pub simulated_seconds: f64,
+    /// Rows left out of the screen feed because the watcher was slow (all were stored).
+    pub screen_rows_coalesced: u64,
+}
+
+/// A snapshot of the run's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounters {
+    pub readings_produced: u64,
+    pub readings_stored: u64,
+    pub crew_reports_produced: u64,
+    pub crew_reports_stored: u64,
+}
+
+/// What tests and benchmarks may inject.
+#[derive(Default)]
+pub struct StartOptions {
+    /// Use this store instead of opening `config.store`.
+    pub store: Option<Box<dyn Store>>,
+    /// Observe every message's send and delivery.
+    pub probe: Option<Arc<dyn NetworkProbe>>,
+}
+
+/// The running engine.
+pub struct Engine {
+    commands: mpsc::Sender<Command>,
+    stop: watch::Sender<bool>,
+    supervisor: JoinHandle<Result<Summary, EngineError>>,
+    shared: Arc<Shared>,
+    stored: Arc<Stored>,
+    counters: Arc<Counters>,
+}
+
+struct RunningSensor {
+    info: SensorInfo,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Engine {
+    /// Starts a run: opens the store (on its own thread), makes the sensors, starts every task.
+    /// Must be called inside a tokio runtime. The first event is `Event::Started`.
+    pub fn start(config: &Config) -> Result<(Engine, mpsc::Receiver<Event>), EngineError> {
+        Engine::start_with(config, StartOptions::default())
+    }
+
+    /// [`Engine::start`] with an injected store or network probe.
+    pub fn start_with(
+        config: &Config,
+        options: StartOptions,
+    ) -> Result<(Engine, mpsc::Receiver<Event>), EngineError> {
+        let mut factory = SensorFactory::new(config.seed);
+        let mut sensors = Vec::with_capacity(config.sensors);
+        for i in 0..config.sensors {
+            let kind = &config.sensor_kinds[i % config.sensor_kinds.len().max(1)];
+            sensors.push(factory.make(kind).map_err(EngineError::Sensor)?);
+        }
+
+        let publisher = Publisher::new();
+        let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL);
+        let stored = Arc::new(Stored::default());
+        let (store, counts) = collector::open_store(&config.store, options.store)?;
+        let store_url = store.url().to_string();
+        let (network, packets) = Network::new(
+            config.network_limit,
+            config.latency,
+            config.seed,
+            options.probe,
+        );
+        let counters = network.counters();
+        let clock = Arc::new(Clock::new(config.speed));
+        let shared = Arc::new(Shared {
+            clock,
+            network: Arc::new(network),
+            publisher: publisher.clone(),
+            epoch: chrono::Utc::now(),
+            readings_produced: AtomicU64::new(0),
+            crew_reports_produced: AtomicU64::new(0),
+            readings_budget: AtomicU64::new(config.max_readings.unwrap_or(u64::MAX)),
+            progress: Mutex::new(WallProgress::default()),
+        });
+
+        let site = Site::new((*config.wall).clone(), config.crews);
+        let infos: Vec<SensorInfo> = sensors.iter().map(info).collect();
+        publisher.publish(Event::Started {
+            wall: config.wall.clone(),
+            crews: site.crews(),
+            sensors: infos,
+            network_limit: shared.network.limit(),
+            store: store_url.clone(),
+        });
+        tracing::info!(
+            target: "engine",
+            "started: {} sensors, {} crews, network limit {}, latency {}, store {}, seed {}",
+            config.sensors,
+            match site.crews() {
+                crate::wall::Crews::Unlimited => "unlimited".to_string(),
+                crate::wall::Crews::Limited(n) => n.to_string(),
+            },
+            shared.network.limit(),
+            config.latency,
+            crate::text::sanitize(&store_url),
+            config.seed
+        );
+
+        let publisher_done = Arc::new(Notify::new());
+        let forward = tokio::spawn(publisher.clone().forward(event_tx, publisher_done.clone()));
+        let (finish_tx, finish_rx) = oneshot::channel();
+        let (batch_tx, batch_rx) = mpsc::channel(collector::WRITE_QUEUE);
+        let writer = tokio::spawn(collector::writer_task(
+            store,
+            batch_rx,
+            stored.clone(),
+            publisher.clone(),
+        ));
+        let collector = tokio::spawn(collector::run(
+            packets,
+            finish_rx,
+            batch_tx,
+            counts,
+            config.batch_size,
+            config.flush_after,
+        ));
+        let stats = tokio::spawn(stats_task(
+            counters.clone(),
+            stored.clone(),
+            publisher.clone(),
+        ));
+
+        let (crew_stop, crew_stop_rx) = watch::channel(false);
+        let (crew_tx, crew_rx) = mpsc::channel(16);
+        let plan = CrewPlan {
+            day_seconds: config.day_seconds,
+            days: config.days,
+            until_complete: config.until_complete,
+        };
+        let crew = tokio::spawn(tasks::crew_task(
+            site,
+            plan,
+            shared.clone(),
+            crew_rx,
+            crew_stop_rx,
+        ));
+
+        let running: Vec<RunningSensor> = sensors
+            .into_iter()
+            .map(|s| spawn_sensor(s, &shared))
+            .collect();
+
+        let (commands, command_rx) = mpsc::channel(64);
+        let (stop, stop_rx) = watch::channel(false);
+        let supervisor = Supervisor {
+            shared: shared.clone(),
+            factory,
+            sensors: running,
+            retired: Vec::new(),
+            next_kind: 0,
+            crew_tx,
+            crew_stop,
+            crew,
+            stats,
+            collector,
+            finish: finish_tx,
+            writer,
+            store_url,
+            stored: stored.clone(),
+            counters: counters.clone(),
+            publisher_done,
+            forward,
+            seed: config.seed,
+        };
+        let supervisor = tokio::spawn(supervisor.run(command_rx, stop_rx));
+        Ok((
+            Engine {
+                commands,
+                stop,
+                supervisor,
+                shared,
+                stored,
+                counters,
+            },
+            event_rx,
+        ))
+    }
+
+    /// Where commands go. A `Command::Shutdown` starts the drain; then call [`Engine::shutdown`]
+    /// for the summary.
+    pub fn command_sender(&self) -> mpsc::Sender<Command> {
+        self.commands.clone()
+    }
+
+    /// Produced and stored counts so far.
+    pub fn counters(&self) -> RunCounters {
+        RunCounters {
+            readings_produced: self.shared.readings_produced.load(Ordering::Relaxed),
+            readings_stored: self.stored.readings.load(Ordering::Relaxed),
+            crew_reports_produced: self.shared.crew_reports_produced.load(Ordering::Relaxed),
+            crew_reports_stored: self.stored.crew_reports.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn network_stats(&self) -> super::NetworkStats {
+        self.counters.stats()
+    }
+
+    /// The wall after the last finished day.
+    pub fn progress(&self) -> WallProgress {
+        *self
+            .shared
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Simulated time since the start.
+    pub fn simulated(&self) -> Duration {
+        self.shared.clock.now()
+    }
+
+    /// Drains and stops: producers stop (a reading already taken is still sent), in-flight
+    /// messages land, the collector flushes, the store closes. Then the event channel closes.
+    pub async fn shutdown(self) -> Result<Summary, EngineError> {
+        let _ = self.stop.send(true);
+        match self.supervisor.await {
+            Ok(result) => result,
+            Err(e) => Err(EngineError::Internal(format!("engine task failed: {e}"))),
+        }
+    }
+}
+
+fn info(s: &crate::sensors::Sensor) -> SensorInfo {
+    SensorInfo {
+        name: s.name().to_string(),
+        kind: s.kind().to_string(),
+        interval_ms: s.interval().as_millis() as u64,
+    }
+}
+
+fn spawn_sensor(sensor: crate::sensors::Sensor, shared: &Arc<Shared>) -> RunningSensor {
+    let info = info(&sensor);
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(tasks::sensor_task(sensor, shared.clone(), stop_rx));
+    RunningSensor { info, stop, task }
+}
+
+async fn stats_task(counters: Arc<Counters>, stored: Arc<Stored>, publisher: Arc<Publisher>) {
+    let mut tick = tokio::time::interval(STATS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last = None;
+    loop {
+        tick.tick().await;
+        let stats = counters.stats();
+        let rows = stored.rows();
+        if last != Some((stats, rows)) {
+            publisher.publish(Event::Network(stats));
+            if !stored.failing.load(Ordering::Relaxed) {
+                publisher.publish(Event::Store {
+                    rows,
+                    failing: None,
+                });
+            }
+            last = Some((stats, rows));
+        }
+    }
+}
+
+struct Supervisor {
+    shared: Arc<Shared>,
+    factory: SensorFactory,
+    sensors: Vec<RunningSensor>,
+    retired: Vec<JoinHandle<()>>,
+    next_kind: usize,
+    crew_tx: mpsc::Sender<CrewCommand>,
+    crew_stop: watch::Sender<bool>,
+    crew: JoinHandle<()>,
+    stats: JoinHandle<()>,
+    collector: JoinHandle<()>,
+    finish: oneshot::Sender<()>,
+    writer: JoinHandle<Result<crate::store::Counts, StoreError>>,
+    store_url: String,
+    stored: Arc<Stored>,
+    counters: Arc<Counters>,
+    publisher_done: Arc<Notify>,
+    forward: JoinHandle<()>,
+    seed: u64,
+}
+
+impl Supervisor {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<Summary, EngineError> {
+        let mut commands_open = true;
+        loop {
+            tokio::select! {
+                biased;
+                _ = stop.changed() => break,
+                cmd = commands.recv(), if commands_open => match cmd {
+                    None => commands_open = false,
+                    Some(Command::Shutdown) => break,
+                    Some(cmd) => self.command(cmd).await,
+                },
+            }
+        }
+        self.drain().await
+    }
+
+    async fn command(&mut self, cmd: Command) {
+        let publisher = &self.shared.publisher;
+        match cmd {
+            Command::AddCrew => {
+                let _ = self.crew_tx.send(CrewCommand::Add).await;
+            }
+            Command::RemoveCrew => {
+                let _ = self.crew_tx.send(CrewCommand::Remove).await;
+            }
+            Command::AddSensor { kind } => {
+                let kind = kind.unwrap_or_else(|| {
+                    let k = KINDS[self.next_kind % KINDS.len()];
+                    self.next_kind += 1;
+                    k.to_string()
+                });
+                match self.factory.make(&kind) {
+                    Ok(sensor) => {
+                        let running = spawn_sensor(sensor, &self.shared);
+                        tracing::info!(target: "engine", "sensor {} added", running.info.name);
+                        publisher.publish(Event::SensorAdded(running.info.clone()));
+                        self.sensors.push(running);
+                    }
+                    Err(e) => publisher.publish(Event::Refused(e.to_string())),
+                }
+            }
+            Command::RemoveSensor => match self.sensors.pop() {
+                Some(s) => {
+                    let _ = s.stop.send(true);
+                    self.retired.push(s.task);
+                    tracing::info!(target: "engine", "sensor {} removed", s.info.name);
+                    publisher.publish(Event::SensorRemoved(s.info.name));
+                }
+                None => publisher.publish(Event::Refused("no sensor left to remove".into())),
+            },
+            Command::TogglePause => {
+                let paused = self.shared.clock.toggle_pause();
+                tracing::info!(target: "engine", "{}", if paused { "paused" } else { "resumed" });
+                publisher.publish(Event::Paused(paused));
+            }
+            Command::SetSpeed(speed) => {
+                let speed = match speed {
+                    Speed::Factor(f) if !(f.is_finite() && f > 0.0) => {
+                        publisher.publish(Event::Refused(format!("{f} is not a speed")));
+                        return;
+                    }
+                    s => s,
+                };
+                self.shared.clock.set_speed(speed);
+                publisher.publish(Event::SpeedChanged(speed));
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    async fn drain(self) -> Result<Summary, EngineError> {
+        tracing::info!(target: "engine", "stopping: producers stop, the network drains");
+        let _ = self.crew_stop.send(true);
+        for s in &self.sensors {
+            let _ = s.stop.send(true);
+        }
+        let _ = self.crew.await;
+        for s in self.sensors {
+            let _ = s.task.await;
+        }
+        for t in self.retired {
+            let _ = t.await;
+        }
+        let _ = self.finish.send(());
+        let _ = self.collector.await;
+        let closed = match self.writer.await {
+            Ok(r) => r.map_err(EngineError::Store),
+            Err(e) => Err(EngineError::Internal(format!("the store task failed: {e}"))),
+        };
+        self.stats.abort();
+        let net = self.counters.stats();
+        let rows = self.stored.rows();
+        self.shared.publisher.publish(Event::Network(net));
+        self.shared.publisher.publish(Event::Store {
+            rows,
+            failing: None,
+        });
+        self.publisher_done.notify_one();
+        let _ = self.forward.await;
+        let counts = closed?;
+        let summary = Summary {
+            readings: Flow {
+                produced: self.shared.readings_produced.load(Ordering::Relaxed),
+                stored: self.stored.readings.load(Ordering::Relaxed),
+            },
+            crew_reports: Flow {
+                produced: self.shared.crew_reports_produced.load(Ordering::Relaxed),
+                stored: self.stored.crew_reports.load(Ordering::Relaxed),
+            },
+            network: NetworkSummary {
+                limit: net.limit,
+                max_in_flight: net.max_in_flight,
+                delivered: net.delivered,
+                mean_wait_ms: net.mean_wait_ms,
+                mean_latency_ms: net.mean_latency_ms,
+            },
+            wall: *self
+                .shared
+                .progress
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+            store: self.store_url,
+            store_rows: StoreRows {
+                readings: counts.readings,
+                crew_reports: counts.crew_reports,
+            },
+            seed: self.seed,
+            simulated_seconds: self.shared.clock.now().as_secs_f64(),
+            screen_rows_coalesced: self.shared.publisher.coalesced(),
+        };
+        tracing::info!(
+            target: "engine",
+            "stopped: {} readings and {} crew reports stored",
+            summary.readings.stored,
+            summary.crew_reports.stored
+        );
+        Ok(summary)
+    }
+}

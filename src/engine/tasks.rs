@@ -1,0 +1,212 @@
+//! The producers: one task per sensor, and the crew task driving the wall's site.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, watch};
+
+use super::clock::Clock;
+use super::network::{Network, Payload};
+use super::publisher::Publisher;
+use super::{Event, WallProgress};
+use crate::sensors::{Reading, Sensor};
+use crate::wall::{COST_PER_FOOT, CrewReport, ICE_PER_FOOT, Site};
+
+/// What every producer shares.
+pub struct Shared {
+    pub clock: Arc<Clock>,
+    pub network: Arc<Network>,
+    pub publisher: Arc<Publisher>,
+    /// Wall-clock time of simulated time zero: timestamps are `epoch + simulated time`.
+    pub epoch: DateTime<Utc>,
+    pub readings_produced: AtomicU64,
+    pub crew_reports_produced: AtomicU64,
+    /// Readings still allowed (benchmarks); `u64::MAX` when unbounded.
+    pub readings_budget: AtomicU64,
+    pub progress: Mutex<WallProgress>,
+}
+
+impl Shared {
+    pub fn timestamp(&self, sim: Duration) -> DateTime<Utc> {
+        self.epoch + chrono::Duration::from_std(sim).unwrap_or(chrono::Duration::MAX)
+    }
+
+    /// Takes up to `want` readings from the budget; returns how many may be made.
+    fn take_budget(&self, want: u64) -> u64 {
+        let mut left = self.readings_budget.load(Ordering::Relaxed);
+        loop {
+            if left == u64::MAX {
+                return want;
+            }
+            let take = want.min(left);
+            if take == 0 {
+                return 0;
+            }
+            match self.readings_budget.compare_exchange_weak(
+                left,
+                left - take,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return take,
+                Err(now) => left = now,
+            }
+        }
+    }
+}
+
+/// One sensor: a reading every interval of simulated time, from time zero (or from its start
+/// when added later). When it falls behind (or at `Speed::Max`) it sends the readings that are
+/// due together, up to the network limit, each holding its own permit. A reading once taken is
+/// always sent, even when asked to stop meanwhile.
+pub async fn sensor_task(mut sensor: Sensor, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let interval = sensor.interval();
+    let mut due = shared.clock.now();
+    let max_chunk = shared.network.limit() as u64;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        tokio::select! {
+            biased;
+            _ = stop.changed() => break,
+            _ = shared.clock.sleep_until(due) => {}
+        }
+        let horizon = if shared.clock.is_max() {
+            due + interval * (max_chunk as u32 - 1)
+        } else {
+            shared.clock.now().max(due)
+        };
+        let mut want = 1;
+        while want < max_chunk && due + interval * want as u32 <= horizon {
+            want += 1;
+        }
+        let allowed = shared.take_budget(want);
+        if allowed == 0 {
+            break;
+        }
+        let mut readings = Vec::with_capacity(allowed as usize);
+        for _ in 0..allowed {
+            match sensor.sample() {
+                Ok(value) => {
+                    tracing::trace!(target: "sensor", sensor = sensor.name(), value);
+                    readings.push(Reading {
+                        id: 0,
+                        timestamp: shared.timestamp(due),
+                        sensor: sensor.name().to_string(),
+                        value,
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(target: "sensor", "{}: {e}", sensor.name());
+                }
+            }
+            due += interval;
+        }
+        if readings.is_empty() {
+            continue;
+        }
+        let n = readings.len();
+        shared
+            .readings_produced
+            .fetch_add(n as u64, Ordering::Relaxed);
+        if shared
+            .network
+            .send(Payload::Readings(readings), n)
+            .await
+            .is_err()
+        {
+            tracing::error!(target: "network", "{}: the collector has gone", sensor.name());
+            break;
+        }
+    }
+    tracing::debug!(target: "sensor", "{} stopped", sensor.name());
+}
+
+/// What the crew task can be asked between days.
+#[derive(Debug)]
+pub enum CrewCommand {
+    Add,
+    Remove,
+}
+
+/// Limits of the crew task.
+pub struct CrewPlan {
+    pub day_seconds: f64,
+    pub days: Option<u64>,
+    pub until_complete: bool,
+}
+
+/// Works one wall day every `day_seconds` of simulated time (day d ends at d × day_seconds),
+/// sends each crew's report through the network, logs its line (target `crew`), then publishes
+/// `Event::Day`. Stops working after `days`, on completion when asked, or when another day would
+/// log nothing; commands are still answered until stopped.
+pub async fn crew_task(
+    mut site: Site,
+    plan: CrewPlan,
+    shared: Arc<Shared>,
+    mut commands: mpsc::Receiver<CrewCommand>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let day_length = Duration::from_secs_f64(plan.day_seconds);
+    let limit = shared.network.limit();
+    let mut log = Vec::new();
+    loop {
+        let working = !site.is_done()
+            && plan.days.is_none_or(|d| site.day() < d)
+            && !(plan.until_complete && site.is_complete() && site.day() > 0);
+        let next_day_at = day_length * (site.day() as u32 + 1);
+        if *stop.borrow() {
+            break;
+        }
+        tokio::select! {
+            biased;
+            _ = stop.changed() => break,
+            cmd = commands.recv() => {
+                let Some(cmd) = cmd else { break };
+                let result = match cmd {
+                    CrewCommand::Add => site.add_crew().map(|n| format!("crew {n} joins tomorrow")),
+                    CrewCommand::Remove => site.remove_crew().map(|n| format!("crew {n} leaves")),
+                };
+                match result {
+                    Ok(msg) => {
+                        tracing::info!(target: "crew", "{msg}");
+                        shared.publisher.publish(Event::CrewsChanged(site.crews()));
+                    }
+                    Err(e) => shared.publisher.publish(Event::Refused(e.to_string())),
+                }
+                continue;
+            }
+            _ = shared.clock.sleep_until(next_day_at), if working => {}
+        }
+        site.step_into(&mut log);
+        let timestamp = shared.timestamp(next_day_at);
+        for work in &log {
+            tracing::info!(target: "crew", "{work}");
+        }
+        shared
+            .crew_reports_produced
+            .fetch_add(log.len() as u64, Ordering::Relaxed);
+        let reports = log.iter().map(|w| CrewReport::from_work(w, timestamp));
+        let network = &shared.network;
+        futures_util::stream::iter(reports)
+            .for_each_concurrent(limit, |report| async move {
+                if network.send(Payload::CrewReport(report), 1).await.is_err() {
+                    tracing::error!(target: "network", "crew report lost: the collector has gone");
+                }
+            })
+            .await;
+        let feet = site.feet_raised();
+        let progress = WallProgress {
+            day: site.day(),
+            ice_to_date: feet * ICE_PER_FOOT,
+            cost_to_date: feet * COST_PER_FOOT,
+            complete: site.is_complete(),
+        };
+        *shared.progress.lock().unwrap_or_else(|e| e.into_inner()) = progress;
+        shared.publisher.publish(Event::Day(progress));
+    }
+}
