@@ -27,7 +27,7 @@ pub const DEFAULT_SENSORS: usize = 5;
 pub const DEFAULT_NETWORK_LIMIT: usize = 5;
 pub const DEFAULT_DAY_SECONDS: f64 = 5.0;
 /// Rows per store write.
-pub const DEFAULT_BATCH_SIZE: usize = 1024;
+pub const DEFAULT_BATCH_SIZE: usize = 16384;
 
 /// Everything a run needs, decided before it starts.
 #[derive(Debug, Clone)]
