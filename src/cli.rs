@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "wallwatch", version, about = "A terminal control room for the Wall")]
+#[command(
+    name = "wallwatch",
+    version,
+    about = "A terminal control room for the Wall"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -42,7 +46,9 @@ pub fn parse_crews(s: &str) -> Result<CrewsArg, String> {
         return Ok(CrewsArg::Unlimited);
     }
     match s.parse::<u32>() {
-        Ok(0) | Err(_) => Err(format!("'{s}' is not a crew count (a number from 1, or 'unlimited')")),
+        Ok(0) | Err(_) => Err(format!(
+            "'{s}' is not a crew count (a number from 1, or 'unlimited')"
+        )),
         Ok(n) => Ok(CrewsArg::Limited(n)),
     }
 }

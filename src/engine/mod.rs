@@ -28,7 +28,9 @@ pub enum Command {
     AddCrew,
     RemoveCrew,
     /// Adds a sensor of `kind`, or of the next kind in the cycle when `None`.
-    AddSensor { kind: Option<String> },
+    AddSensor {
+        kind: Option<String>,
+    },
     /// Removes the most recently added sensor.
     RemoveSensor,
     TogglePause,
@@ -69,7 +71,13 @@ pub struct WallProgress {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// Sent once, first.
-    Started { wall: Arc<Wall>, crews: Crews, sensors: Vec<SensorInfo>, network_limit: usize, store: String },
+    Started {
+        wall: Arc<Wall>,
+        crews: Crews,
+        sensors: Vec<SensorInfo>,
+        network_limit: usize,
+        store: String,
+    },
     /// Readings stored (with their ids), in id order.
     Readings(Vec<Reading>),
     /// Crew reports stored, in id order.
@@ -85,5 +93,8 @@ pub enum Event {
     Paused(bool),
     SpeedChanged(Speed),
     /// Rows stored so far and the last store error, if the store is failing now.
-    Store { rows: u64, failing: Option<String> },
+    Store {
+        rows: u64,
+        failing: Option<String>,
+    },
 }

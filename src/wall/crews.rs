@@ -26,7 +26,12 @@ pub struct CrewWork {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkKind {
     /// Raised a section by one foot, short of 30.
-    Raised { profile: u32, section: u32, from: u8, to: u8 },
+    Raised {
+        profile: u32,
+        section: u32,
+        from: u8,
+        to: u8,
+    },
     /// Raised a section to 30.
     Completed { profile: u32, section: u32 },
     /// Found no section left.
@@ -38,7 +43,12 @@ impl fmt::Display for CrewWork {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "day {} · crew {} · ", self.day, self.crew)?;
         match self.kind {
-            WorkKind::Raised { profile, section, from, to } => {
+            WorkKind::Raised {
+                profile,
+                section,
+                from,
+                to,
+            } => {
                 write!(f, "profile {profile} section {section} · {from} → {to} ft")
             }
             WorkKind::Completed { profile, section } => {
@@ -131,7 +141,11 @@ impl Site {
     }
 
     pub fn crews(&self) -> Crews {
-        if self.unlimited { Crews::Unlimited } else { Crews::Limited(self.crews.len() as u32) }
+        if self.unlimited {
+            Crews::Unlimited
+        } else {
+            Crews::Limited(self.crews.len() as u32)
+        }
     }
 
     /// Number of crews on site (in unlimited mode, one per section that was unfinished).
@@ -209,7 +223,11 @@ impl Site {
                     Some(s) => s,
                     None => {
                         if state == CrewState::Idle {
-                            log.push(CrewWork { day, crew, kind: WorkKind::Relieved });
+                            log.push(CrewWork {
+                                day,
+                                crew,
+                                kind: WorkKind::Relieved,
+                            });
                         }
                         self.crews[i] = CrewState::Relieved;
                         continue;
@@ -226,10 +244,18 @@ impl Site {
             let kind = if to == MAX_HEIGHT {
                 self.unfinished -= 1;
                 self.crews[i] = CrewState::Idle;
-                WorkKind::Completed { profile, section: section_number }
+                WorkKind::Completed {
+                    profile,
+                    section: section_number,
+                }
             } else {
                 self.crews[i] = CrewState::Working(section);
-                WorkKind::Raised { profile, section: section_number, from, to }
+                WorkKind::Raised {
+                    profile,
+                    section: section_number,
+                    from,
+                    to,
+                }
             };
             log.push(CrewWork { day, crew, kind });
         }
@@ -274,7 +300,10 @@ mod tests {
         let mut site = Site::new(example(), Crews::Limited(3));
         let log = run(&mut site);
         let lines: Vec<String> = log.iter().map(ToString::to_string).collect();
-        assert_eq!(lines[0], "day 1 · crew 1 · profile 1 section 1 · 21 → 22 ft");
+        assert_eq!(
+            lines[0],
+            "day 1 · crew 1 · profile 1 section 1 · 21 → 22 ft"
+        );
         assert!(lines.contains(&"day 1 · crew 3 · profile 1 section 3 · 28 → 29 ft".to_string()));
         assert!(lines.contains(&"day 2 · crew 3 · completed profile 1 section 3".to_string()));
         assert!(lines.contains(&"day 3 · crew 3 · profile 2 section 1 · 17 → 18 ft".to_string()));
@@ -288,7 +317,10 @@ mod tests {
     fn one_crew_is_relieved_on_day_88() {
         let mut site = Site::new(example(), Crews::Limited(1));
         let log = run(&mut site);
-        assert_eq!(log.last().unwrap().to_string(), "day 88 · crew 1 · relieved (no sections left)");
+        assert_eq!(
+            log.last().unwrap().to_string(),
+            "day 88 · crew 1 · relieved (no sections left)"
+        );
         assert_eq!(site.feet_raised(), example().feet_to_raise());
     }
 
@@ -311,12 +343,32 @@ mod tests {
         let day2 = site.step();
         assert_eq!(day2.len(), 1);
         // Crew 1 completes section 1 on day 2, then takes section 2 (29 ft) before section 3.
-        assert_eq!(day2[0].kind, WorkKind::Completed { profile: 1, section: 1 });
+        assert_eq!(
+            day2[0].kind,
+            WorkKind::Completed {
+                profile: 1,
+                section: 1
+            }
+        );
         let day3 = site.step();
-        assert_eq!(day3[0].kind, WorkKind::Completed { profile: 1, section: 2 });
+        assert_eq!(
+            day3[0].kind,
+            WorkKind::Completed {
+                profile: 1,
+                section: 2
+            }
+        );
         assert_eq!(site.add_crew(), Ok(2));
         let day4 = site.step();
-        assert_eq!(day4[0].kind, WorkKind::Raised { profile: 1, section: 3, from: 28, to: 29 });
+        assert_eq!(
+            day4[0].kind,
+            WorkKind::Raised {
+                profile: 1,
+                section: 3,
+                from: 28,
+                to: 29
+            }
+        );
         assert_eq!(day4[1].kind, WorkKind::Relieved);
         assert_eq!(site.remove_crew(), Ok(2));
         assert_eq!(site.remove_crew(), Ok(1));

@@ -65,7 +65,12 @@ impl Works {
     fn new(starts: Vec<u64>, ends: Vec<u64>) -> Works {
         let feet = ends.iter().sum::<u64>() - starts.iter().sum::<u64>();
         let last_day = ends.iter().max().map_or(0, |e| e - 1);
-        Works { starts: DayMarks::new(starts), ends: DayMarks::new(ends), feet, last_day }
+        Works {
+            starts: DayMarks::new(starts),
+            ends: DayMarks::new(ends),
+            feet,
+            last_day,
+        }
     }
 
     fn sections_worked_on(&self, d: u64) -> u64 {
@@ -97,9 +102,14 @@ impl Ledger {
             let ends = items.map(|w| w.start + u64::from(w.feet)).collect();
             Works::new(starts, ends)
         };
-        let profiles =
-            (0..wall.profiles()).map(|p| worked(wall.profile_start(p)..wall.profile_start(p + 1))).collect();
-        Ledger { profiles, wall: worked(0..work.len()), days: schedule.days_to_finish() }
+        let profiles = (0..wall.profiles())
+            .map(|p| worked(wall.profile_start(p)..wall.profile_start(p + 1)))
+            .collect();
+        Ledger {
+            profiles,
+            wall: worked(0..work.len()),
+            days: schedule.days_to_finish(),
+        }
     }
 
     pub fn profiles(&self) -> usize {

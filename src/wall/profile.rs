@@ -114,7 +114,9 @@ impl Wall {
                 return Err(ParseError {
                     line,
                     column: column(),
-                    kind: ParseErrorKind::TooManySections { limit: max_sections },
+                    kind: ParseErrorKind::TooManySections {
+                        limit: max_sections,
+                    },
                 });
             }
             heights.push(value as u8);
@@ -123,7 +125,11 @@ impl Wall {
             starts.push(heights.len());
         }
         if heights.is_empty() {
-            return Err(ParseError { line: 0, column: 0, kind: ParseErrorKind::Empty });
+            return Err(ParseError {
+                line: 0,
+                column: 0,
+                kind: ParseErrorKind::Empty,
+            });
         }
         Ok(Wall { heights, starts })
     }
@@ -177,7 +183,10 @@ impl Wall {
 
     /// Feet still to raise over the whole wall.
     pub fn feet_to_raise(&self) -> u64 {
-        self.heights.iter().map(|&h| u64::from(MAX_HEIGHT - h)).sum()
+        self.heights
+            .iter()
+            .map(|&h| u64::from(MAX_HEIGHT - h))
+            .sum()
     }
 }
 
@@ -245,23 +254,38 @@ mod tests {
         assert_eq!(err("+1"), "1:1: '+1' is not a height (0..=30)");
         assert_eq!(err("1.5"), "1:1: '1.5' is not a height (0..=30)");
         assert_eq!(err("12 ab"), "1:4: 'ab' is not a height (0..=30)");
-        assert_eq!(err("1 #comment"), "1:3: '#comment' is not a height (0..=30)");
+        assert_eq!(
+            err("1 #comment"),
+            "1:3: '#comment' is not a height (0..=30)"
+        );
         assert_eq!(err("1,2"), "1:1: '1,2' is not a height (0..=30)");
-        assert_eq!(err("99999999999999999999999"), "1:1: '99999999999999999999999' is not a height (0..=30)");
+        assert_eq!(
+            err("99999999999999999999999"),
+            "1:1: '99999999999999999999999' is not a height (0..=30)"
+        );
         assert_eq!(err("1\t2  é"), "1:6: 'é' is not a height (0..=30)");
     }
 
     #[test]
     fn control_characters_in_tokens_are_escaped_and_long_tokens_cut() {
-        assert_eq!(err("1\x1b[31m"), "1:1: '1\\u{1b}[31m' is not a height (0..=30)");
+        assert_eq!(
+            err("1\x1b[31m"),
+            "1:1: '1\\u{1b}[31m' is not a height (0..=30)"
+        );
         let long = "x".repeat(100);
-        assert_eq!(err(&long), format!("1:1: '{}…' is not a height (0..=30)", "x".repeat(24)));
+        assert_eq!(
+            err(&long),
+            format!("1:1: '{}…' is not a height (0..=30)", "x".repeat(24))
+        );
     }
 
     #[test]
     fn empty_files_are_rejected() {
         assert_eq!(err(""), "no profiles (the file has no non-blank line)");
-        assert_eq!(err(" \n\t\r\n"), "no profiles (the file has no non-blank line)");
+        assert_eq!(
+            err(" \n\t\r\n"),
+            "no profiles (the file has no non-blank line)"
+        );
     }
 
     #[test]
@@ -270,7 +294,10 @@ mod tests {
         let src = format!("1\n{line}\n");
         assert!(Wall::parse(src.as_bytes(), 5).is_ok());
         let e = Wall::parse(format!("{line} 1").as_bytes(), 5).unwrap_err();
-        assert_eq!(e.to_string(), "1:11: profile has more than 5 sections (raise the limit with --max-sections)");
+        assert_eq!(
+            e.to_string(),
+            "1:11: profile has more than 5 sections (raise the limit with --max-sections)"
+        );
         let two_thousand = vec!["0"; 2000].join(" ");
         assert!(parse(&two_thousand).is_ok());
         assert!(parse(&format!("{two_thousand} 0")).is_err());

@@ -22,12 +22,25 @@ impl CrewReport {
     /// A report of `work`, not yet numbered.
     pub fn from_work(work: &CrewWork, timestamp: DateTime<Utc>) -> Self {
         let (profile, section, height) = match work.kind {
-            WorkKind::Raised { profile, section, to, .. } => (Some(profile), Some(section), Some(to)),
+            WorkKind::Raised {
+                profile,
+                section,
+                to,
+                ..
+            } => (Some(profile), Some(section), Some(to)),
             WorkKind::Completed { profile, section } => {
                 (Some(profile), Some(section), Some(super::MAX_HEIGHT))
             }
             WorkKind::Relieved => (None, None, None),
         };
-        CrewReport { id: 0, timestamp, day: work.day, crew: work.crew, profile, section, height }
+        CrewReport {
+            id: 0,
+            timestamp,
+            day: work.day,
+            crew: work.crew,
+            profile,
+            section,
+            height,
+        }
     }
 }

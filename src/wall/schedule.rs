@@ -21,7 +21,11 @@ pub struct SectionWork {
 impl SectionWork {
     /// The last day worked (0 when there is no work).
     pub fn last_day(&self) -> u64 {
-        if self.feet == 0 { 0 } else { self.start + u64::from(self.feet) - 1 }
+        if self.feet == 0 {
+            0
+        } else {
+            self.start + u64::from(self.feet) - 1
+        }
     }
 }
 
@@ -45,21 +49,35 @@ impl Schedule {
             .map(|&h| {
                 let feet = MAX_HEIGHT - h;
                 if feet == 0 {
-                    return SectionWork { start: 0, feet: 0, crew: 0 };
+                    return SectionWork {
+                        start: 0,
+                        feet: 0,
+                        crew: 0,
+                    };
                 }
                 crew += 1;
                 relieved.push(u64::from(feet) + 1);
-                SectionWork { start: 1, feet, crew }
+                SectionWork {
+                    start: 1,
+                    feet,
+                    crew,
+                }
             })
             .collect::<Vec<_>>();
         let days = work.iter().map(SectionWork::last_day).max().unwrap_or(0);
-        Schedule { crews: None, work, relieved, days }
+        Schedule {
+            crews: None,
+            work,
+            relieved,
+            days,
+        }
     }
 
     /// `crews` crews (at least 1) working through the queue.
     pub fn with_crews(wall: &Wall, crews: u32) -> Schedule {
         assert!(crews >= 1, "at least one crew");
-        let mut free: BinaryHeap<Reverse<(u64, u32)>> = (1..=crews).map(|c| Reverse((1, c))).collect();
+        let mut free: BinaryHeap<Reverse<(u64, u32)>> =
+            (1..=crews).map(|c| Reverse((1, c))).collect();
         let mut days = 0;
         let work = wall
             .heights()
@@ -67,7 +85,11 @@ impl Schedule {
             .map(|&h| {
                 let feet = MAX_HEIGHT - h;
                 if feet == 0 {
-                    return SectionWork { start: 0, feet: 0, crew: 0 };
+                    return SectionWork {
+                        start: 0,
+                        feet: 0,
+                        crew: 0,
+                    };
                 }
                 let mut top = free.peek_mut().expect("crews never leave the heap");
                 let (start, crew) = top.0;
@@ -82,7 +104,12 @@ impl Schedule {
         for Reverse((day, crew)) in free {
             relieved[crew as usize - 1] = day;
         }
-        Schedule { crews: Some(crews), work, relieved, days }
+        Schedule {
+            crews: Some(crews),
+            work,
+            relieved,
+            days,
+        }
     }
 
     /// `None` for unlimited crews.
@@ -135,10 +162,27 @@ mod tests {
     fn finished_sections_are_skipped() {
         let wall = Wall::from_profiles(&[vec![30, 29], vec![30]]);
         let s = Schedule::with_crews(&wall, 2);
-        assert_eq!(s.sections()[0], SectionWork { start: 0, feet: 0, crew: 0 });
-        assert_eq!(s.sections()[1], SectionWork { start: 1, feet: 1, crew: 1 });
+        assert_eq!(
+            s.sections()[0],
+            SectionWork {
+                start: 0,
+                feet: 0,
+                crew: 0
+            }
+        );
+        assert_eq!(
+            s.sections()[1],
+            SectionWork {
+                start: 1,
+                feet: 1,
+                crew: 1
+            }
+        );
         assert_eq!(s.relieved_on(), &[2, 1]);
         assert_eq!(s.days_to_finish(), 1);
-        assert_eq!(Schedule::unlimited(&Wall::from_profiles(&[[30]])).days_to_finish(), 0);
+        assert_eq!(
+            Schedule::unlimited(&Wall::from_profiles(&[[30]])).days_to_finish(),
+            0
+        );
     }
 }
