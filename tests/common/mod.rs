@@ -49,6 +49,9 @@ pub fn run_events(wall: &Wall, crews: Crews, days: u64) -> Vec<Event> {
     let mut site = Site::new(wall.clone(), crews);
     let mut id = 0;
     for _ in 0..days {
+        if site.is_done() {
+            break;
+        }
         let work = site.step();
         let day = site.day();
         let reports: Vec<CrewReport> = work
