@@ -157,7 +157,7 @@ pub struct SensorView {
 }
 
 impl SensorView {
-    fn new(info: SensorInfo) -> SensorView {
+    pub fn new(info: SensorInfo) -> SensorView {
         SensorView {
             info,
             last: None,
@@ -169,7 +169,8 @@ impl SensorView {
         }
     }
 
-    fn push(&mut self, value: i32) {
+    /// Records one reading.
+    pub fn push(&mut self, value: i32) {
         self.last = Some(value);
         self.min = self.min.min(value);
         self.max = self.max.max(value);

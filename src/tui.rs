@@ -13,12 +13,14 @@ use std::io::{self, Write};
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::ui::counting::Compact;
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures_util::{FutureExt, Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend, TestBackend};
-use ratatui::buffer::Buffer;
+use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::{Duration, Instant, MissedTickBehavior};
 
@@ -53,6 +55,13 @@ impl<W: Write> FrameSink for CrosstermBackend<W> {
 }
 
 impl<W: Write> FrameSink for CountingBackend<W> {
+    fn control(&mut self, bytes: &[u8]) -> io::Result<bool> {
+        self.write_all(bytes)?;
+        Ok(true)
+    }
+}
+
+impl<W: Write> FrameSink for Compact<W> {
     fn control(&mut self, bytes: &[u8]) -> io::Result<bool> {
         self.write_all(bytes)?;
         Ok(true)
@@ -133,21 +142,28 @@ impl Renderer {
         let region = areas
             .log
             .filter(|l| sync && l.x == 0 && l.width == size.width && l.height > 4)
-            .map(|l| (l.y + 1, l.y + l.height - 1));
+            .map(|l| {
+                let inner = ui::log::inner(l);
+                (inner.y, inner.bottom())
+            });
         if let (Some((top, bottom)), Some(last)) = (region, self.last.as_mut()) {
-            let new = terminal.current_buffer_mut();
-            if let Some(k) = scroll_amount(last, new, top, bottom) {
+            let mut prev_changed = false;
+            if let Some(k) = scroll_amount(last, terminal.current_buffer_mut(), top, bottom) {
                 let seq = format!("\x1b[0m\x1b[{};{}r\x1b[{}S\x1b[r", top + 1, bottom, k);
                 terminal.backend_mut().control(seq.as_bytes())?;
                 shift_up(last, top, bottom, k);
-                // Make ratatui diff against the scrolled screen: put the shifted copy in the
-                // "previous" slot and the new frame back in the current one.
+                self.scrolls += 1;
+                prev_changed = true;
+            }
+            prev_changed |= mark_for_rewrite(last, terminal.current_buffer_mut(), top, bottom);
+            if prev_changed {
+                // Make ratatui diff against what the terminal shows now: put the edited copy
+                // in the "previous" slot and the new frame back in the current one.
                 let new = std::mem::take(terminal.current_buffer_mut());
                 terminal.swap_buffers();
                 *terminal.current_buffer_mut() = last.clone();
                 terminal.swap_buffers();
                 *terminal.current_buffer_mut() = new;
-                self.scrolls += 1;
             }
         }
         terminal.flush().map_err(backend_err)?;
@@ -163,26 +179,84 @@ impl Renderer {
     }
 }
 
-fn row(buf: &Buffer, y: u16) -> &[ratatui::buffer::Cell] {
+fn row(buf: &Buffer, y: u16) -> &[Cell] {
     let w = buf.area.width as usize;
     let start = (y - buf.area.y) as usize * w;
     &buf.content[start..start + w]
 }
 
-/// How many rows `new`'s region `top..bottom` moved up from `old`'s, when scrolling is worth
-/// it (the moved rows would otherwise all be repainted).
+/// How many rows `new`'s region `top..bottom` moved up from `old`'s, when scrolling the
+/// terminal by that much and painting the new rows costs fewer bytes than the plain diff.
 pub fn scroll_amount(old: &Buffer, new: &Buffer, top: u16, bottom: u16) -> Option<u16> {
     let h = bottom.saturating_sub(top);
     if old.area != new.area || bottom > new.area.bottom() || h < 3 {
         return None;
     }
-    let changed = (top..bottom)
-        .filter(|&y| row(old, y) != row(new, y))
-        .count() as u16;
-    (1..h - 1).find(|&k| {
-        // Scrolling k rows leaves k rows to paint; worth it only if that beats the plain diff.
-        k + 1 < changed && (top..bottom - k).all(|y| row(old, y + k) == row(new, y))
-    })
+    let k = (1..h - 1).find(|&k| (top..bottom - k).all(|y| row(old, y + k) == row(new, y)))?;
+    let plain: usize = (top..bottom)
+        .map(|y| row_cost(row(old, y), row(new, y)))
+        .sum();
+    let scrolled: usize = 16
+        + (bottom - k..bottom)
+            .map(|y| text_cost(row(new, y)))
+            .sum::<usize>();
+    (scrolled < plain).then_some(k)
+}
+
+/// Roughly the bytes ratatui's diff sends for one row: a cursor move (~8 bytes) for every run
+/// of changed cells, plus the cells. A blank row is written in one run (see
+/// [`mark_for_rewrite`]).
+fn row_cost(old: &[Cell], new: &[Cell]) -> usize {
+    if text_len(old) == 0 {
+        return text_cost(new);
+    }
+    let mut cost = 0;
+    let mut in_run = false;
+    for (a, b) in old.iter().zip(new) {
+        if a != b {
+            cost += if in_run { 1 } else { 9 };
+        }
+        in_run = a != b;
+    }
+    cost
+}
+
+fn text_cost(cells: &[Cell]) -> usize {
+    match text_len(cells) {
+        0 => 0,
+        n => 8 + n,
+    }
+}
+
+/// Cells up to the last one that is not a plain blank.
+fn text_len(cells: &[Cell]) -> usize {
+    cells.len()
+        - cells
+            .iter()
+            .rev()
+            .take_while(|c| **c == Cell::EMPTY)
+            .count()
+}
+
+/// Rows of `top..bottom` that are blank on the terminal (`prev`) and get text in `new` are
+/// marked to differ up to the text's end, so ratatui writes each in one run instead of moving
+/// the cursor from word to word over the blanks. Returns whether anything was marked.
+fn mark_for_rewrite(prev: &mut Buffer, new: &Buffer, top: u16, bottom: u16) -> bool {
+    let w = prev.area.width as usize;
+    let mut marked = false;
+    for y in top..bottom {
+        let len = text_len(row(new, y));
+        if len == 0 || text_len(row(prev, y)) != 0 {
+            continue;
+        }
+        let start = (y - prev.area.y) as usize * w;
+        for cell in &mut prev.content[start..start + len] {
+            // A style the screen never uses: differs from every new cell.
+            cell.modifier |= Modifier::HIDDEN | Modifier::CROSSED_OUT;
+        }
+        marked = true;
+    }
+    marked
 }
 
 /// Moves rows `top+k..bottom` of `buf` up by `k` and blanks the last `k` (what the terminal
@@ -399,7 +473,7 @@ impl Write for TermWriter {
 }
 
 /// The dashboard's terminal type.
-pub type DashTerminal = Terminal<CrosstermBackend<TermWriter>>;
+pub type DashTerminal = Terminal<Compact<TermWriter>>;
 
 /// The terminal in dashboard mode; restores it when dropped (also on `?` returns and panics).
 pub struct Tui {
@@ -424,7 +498,7 @@ impl Tui {
             let _ = restore();
             return Err(e);
         }
-        match Terminal::new(CrosstermBackend::new(TermWriter::default())) {
+        match Terminal::new(Compact::new(TermWriter::default())) {
             Ok(terminal) => Ok(Tui { terminal }),
             Err(e) => {
                 let _ = restore();

@@ -6,6 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
+use ratatui::widgets::Borders;
 use tui_logger::{ExtLogRecord, LogFormatter, TuiLoggerTargetWidget, TuiLoggerWidget};
 
 use super::{fit, pane_block, sanitize};
@@ -34,7 +35,7 @@ pub fn log_line(
         "INFO" => theme.text,
         _ => theme.muted,
     };
-    let msg = sanitize(msg.trim_end());
+    let msg = sanitize(msg.trim());
     let head = format!(
         "{} {:<5} {:<7} ",
         sanitize(time),
@@ -79,6 +80,16 @@ impl LogFormatter for Formatter {
     }
 }
 
+/// The rows the log lines occupy in the pane at `area`: the pane has only a top border, so
+/// its rows are whole terminal rows of log text, which the renderer can scroll.
+pub fn inner(area: Rect) -> Rect {
+    Rect {
+        y: area.y + 1,
+        height: area.height.saturating_sub(1),
+        ..area
+    }
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let t = app.theme;
     let focused = app.focus == Pane::Log;
@@ -87,7 +98,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         "Log"
     };
-    let block = pane_block(app, Some(Pane::Log), title);
+    let block = pane_block(app, Some(Pane::Log), title).borders(Borders::TOP);
     let log_area = if app.log_targets && area.width >= 50 {
         let [targets, log] =
             Layout::horizontal([Constraint::Length(20), Constraint::Fill(1)]).areas(area);

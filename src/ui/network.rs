@@ -9,16 +9,16 @@ use ratatui::widgets::Paragraph;
 use super::{pane_block, thousands};
 use crate::app::{App, Pane};
 
-/// A bar of `used` out of `limit` in `width` cells (whole cells: it changes only when the
-/// count does).
+/// A bar of `used` out of `limit`: one cell per permit when the limit fits in `width`, else
+/// proportional. Whole cells only, so it changes only when the count does.
 pub fn bar(used: usize, limit: usize, width: usize) -> String {
-    let filled = if limit == 0 {
-        0
+    let (cells, filled) = if limit <= width {
+        (limit, used.min(limit))
     } else {
-        (used.min(limit) * width).div_ceil(limit)
+        (width, (used.min(limit) * width).div_ceil(limit))
     };
-    let mut s = "█".repeat(filled);
-    s.push_str(&"░".repeat(width - filled));
+    let mut s = "■".repeat(filled);
+    s.push_str(&"□".repeat(cells - filled));
     s
 }
 
@@ -63,7 +63,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Line::from(vec![
             label("delivered"),
             Span::raw(format!("{}/s", thousands(app.delivered_per_s))),
-            Span::styled(format!("  {}", thousands(n.delivered)), t.muted),
         ]),
         Line::from(vec![label("mean wait"), Span::raw(ms(n.mean_wait_ms))]),
         Line::from(vec![label("latency"), Span::raw(ms(n.mean_latency_ms))]),
@@ -77,10 +76,11 @@ mod tests {
 
     #[test]
     fn bar_fills_by_whole_cells() {
-        assert_eq!(bar(0, 5, 10), "░░░░░░░░░░");
-        assert_eq!(bar(5, 5, 10), "██████████");
-        assert_eq!(bar(1, 5, 10), "██░░░░░░░░");
-        assert_eq!(bar(9, 5, 4), "████");
-        assert_eq!(bar(1, 0, 3), "░░░");
+        assert_eq!(bar(0, 5, 10), "□□□□□");
+        assert_eq!(bar(3, 5, 10), "■■■□□");
+        assert_eq!(bar(9, 5, 10), "■■■■■");
+        assert_eq!(bar(1, 50, 10), "■□□□□□□□□□");
+        assert_eq!(bar(50, 50, 10), "■■■■■■■■■■");
+        assert_eq!(bar(1, 0, 3), "");
     }
 }

@@ -1,5 +1,8 @@
 //! The Sensors pane: a table of name, kind, last value, min/avg/max, a gauge of the last value
 //! on the -100..=100 scale and a sparkline of recent readings. Scrolls.
+//!
+//! The figures that change with every reading are drawn in the default style and the gauge
+//! and sparkline share one: style switches cost bytes on every update.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -15,17 +18,30 @@ const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'
 const GAUGE_WIDTH: usize = 10;
 const SPARK_MAX: usize = 30;
 
-/// A sparkline of the last `width` values.
+/// Readings per sparkline glyph: a glyph is the mean of a group of readings, groups aligned
+/// to the sensor's reading count, so a new reading changes one glyph and the line shifts only
+/// every `GROUP` readings (a shifting line repaints every glyph).
+pub const GROUP: usize = 4;
+
+/// A sparkline of the last `width` groups of readings (the newest group may be partial).
 pub fn sparkline(sensor: &SensorView, width: usize) -> String {
-    let skip = sensor.history.len().saturating_sub(width);
-    let span = (MAX_VALUE - MIN_VALUE) as usize;
-    sensor
-        .history
-        .iter()
-        .skip(skip)
-        .map(|&v| {
-            let v = (v.clamp(MIN_VALUE, MAX_VALUE) - MIN_VALUE) as usize;
-            SPARKS[v * (SPARKS.len() - 1) / span]
+    let n = sensor.history.len();
+    if n == 0 || width == 0 {
+        return String::new();
+    }
+    // Absolute index of the oldest reading kept, and the first group boundary at or after it.
+    let oldest = sensor.count as usize - n;
+    let first_group = oldest.div_ceil(GROUP);
+    let last_group = (sensor.count as usize - 1) / GROUP;
+    let from = first_group.max((last_group + 1).saturating_sub(width));
+    let span = (MAX_VALUE - MIN_VALUE) as i64;
+    (from..=last_group)
+        .map(|g| {
+            let lo = g * GROUP - oldest;
+            let hi = ((g + 1) * GROUP - oldest).min(n);
+            let sum: i64 = sensor.history.range(lo..hi).map(|&v| i64::from(v)).sum();
+            let mean = (sum / (hi - lo) as i64).clamp(i64::from(MIN_VALUE), i64::from(MAX_VALUE));
+            SPARKS[((mean - i64::from(MIN_VALUE)) * (SPARKS.len() as i64 - 1) / span) as usize]
         })
         .collect()
 }
@@ -130,7 +146,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 fit(&sanitize(&s.info.kind), kind_w).into_owned(),
                 t.muted,
             )),
-            Cell::from(format!("{:>4}", num(s.last))).style(t.accent),
+            Cell::from(format!("{:>4}", num(s.last))),
             Cell::from(format!("{:>4}", num((s.count > 0).then_some(s.min)))),
             Cell::from(format!("{:>4}", num(s.avg()))),
             Cell::from(format!("{:>4}", num((s.count > 0).then_some(s.max)))),
@@ -143,7 +159,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ])));
         }
         if spark_w > 0 {
-            cells.push(Cell::from(Span::styled(sparkline(s, spark_w), t.section)));
+            cells.push(Cell::from(Span::styled(sparkline(s, spark_w), t.gauge)));
         }
         Row::new(cells)
     });
@@ -171,6 +187,41 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sensor(values: impl IntoIterator<Item = i32>) -> SensorView {
+        let mut s = SensorView::new(crate::engine::SensorInfo {
+            name: "t".into(),
+            kind: "k".into(),
+            interval_ms: 1,
+        });
+        for v in values {
+            s.push(v);
+        }
+        s
+    }
+
+    #[test]
+    fn sparkline_glyphs_are_group_means_and_shift_only_per_group() {
+        assert_eq!(sparkline(&sensor([]), 10), "");
+        let s = sensor([-100, -100, 100, 100, 100]);
+        // Groups: [-100,-100,100,100] mean 0, then [100] (partial).
+        assert_eq!(sparkline(&s, 10), "▄█");
+        assert_eq!(sparkline(&s, 1), "█");
+        // One more reading changes only the last glyph.
+        let t = sensor([-100, -100, 100, 100, 100, -100]);
+        assert_eq!(sparkline(&t, 10), "▄▄");
+        // Long runs keep at most `width` glyphs, aligned to the reading count.
+        let long = sensor((0..1000).map(|i| {
+            if (i / GROUP).is_multiple_of(2) {
+                -100
+            } else {
+                100
+            }
+        }));
+        let line = sparkline(&long, 8);
+        assert_eq!(line.chars().count(), 8);
+        assert_eq!(line, "▁█▁█▁█▁█");
+    }
 
     #[test]
     fn gauge_fills_from_the_left_in_eighths() {
