@@ -17,6 +17,22 @@ fn main() {
         let help = size.ends_with('?');
         let (w, h) = size.trim_end_matches('?').split_once('x').expect("WxH");
         let mut app = common::demo_app(Palette::Ansi16);
+        if let Ok(path) = std::env::var("PREVIEW_WALL") {
+            // Another wall, worked 20 days by 50 crews.
+            let wall =
+                wallwatch::wall::Wall::parse(&std::fs::read(path).unwrap(), 100_000).unwrap();
+            let crews = wallwatch::wall::Crews::Limited(50);
+            app.update(wallwatch::engine::Event::Started {
+                wall: std::sync::Arc::new(wall.clone()),
+                crews,
+                sensors: common::sensor_infos(),
+                network_limit: 5,
+                store: "memory:".into(),
+            });
+            for ev in common::run_events(&wall, crews, 20) {
+                app.update(ev);
+            }
+        }
         app.help = help;
         let buf = common::render(&mut app, w.parse().unwrap(), h.parse().unwrap());
         println!("{size}:\n{}", common::text(&buf));
