@@ -251,7 +251,11 @@ impl App {
             help: false,
             quit: false,
             notice: None,
-            log: TuiWidgetState::new().set_default_display_level(LevelFilter::Info),
+            log: crate::ui::log::TARGETS.iter().fold(
+                TuiWidgetState::new().set_default_display_level(LevelFilter::Info),
+                // Listed in the target selector from the start, shown from Info up.
+                |state, target| state.set_level_for_target(target, LevelFilter::Info),
+            ),
             log_targets: false,
         }
     }
