@@ -3,16 +3,21 @@
 //! `wall` and `sensors` are the pure domain; `store` persists; `engine` is the async shell;
 //! `app` and `ui` are the dashboard's state and drawing.
 
+pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod engine;
 pub mod export;
 pub mod headless;
+pub mod keymap;
 pub mod profiles_file;
 pub mod query;
 pub mod report;
 pub mod sensors;
 pub mod store;
 pub mod text;
+pub mod tui;
+pub mod ui;
 pub mod wall;

@@ -90,8 +90,7 @@ fn run(args: &RunArgs) -> ExitCode {
     if args.headless {
         wallwatch::headless::main(args)
     } else {
-        eprintln!("error: the dashboard is not built yet");
-        ExitCode::from(2)
+        wallwatch::dashboard::main(args)
     }
 }
 

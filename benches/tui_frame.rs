@@ -1,0 +1,106 @@
+//! One dashboard frame at 200x50 with the 1M-section wall (500 profiles × 2000 sections) and
+//! 1000 sensors with full histories: layout, every pane, and ratatui's diff.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use criterion::{Criterion, criterion_group, criterion_main};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use wallwatch::app::{App, HISTORY};
+use wallwatch::engine::{Event, NetworkStats, SensorInfo, Speed};
+use wallwatch::sensors::Reading;
+use wallwatch::ui;
+use wallwatch::ui::theme::Palette;
+use wallwatch::wall::{CrewReport, Crews, Site, Wall};
+
+fn big_wall() -> Wall {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/profiles/large_500x2000.txt"
+    );
+    match std::fs::read(path) {
+        Ok(bytes) => Wall::parse(&bytes, 2000).expect("large profiles parse"),
+        // The same shape, generated, where the shared file is not at hand.
+        Err(_) => Wall::from_profiles(
+            &(0..500)
+                .map(|p| {
+                    (0..2000)
+                        .map(|s| ((p * 31 + s * 17) % 31) as u8)
+                        .collect::<Vec<u8>>()
+                })
+                .collect::<Vec<_>>(),
+        ),
+    }
+}
+
+fn app() -> App {
+    let wall = big_wall();
+    let mut app = App::new(Palette::TrueColor, Speed::Factor(1.0));
+    let sensors: Vec<SensorInfo> = (0..1000)
+        .map(|i| SensorInfo {
+            name: format!("sensor-{i:04}"),
+            kind: "thermometer".into(),
+            interval_ms: 1000,
+        })
+        .collect();
+    app.update(Event::Started {
+        wall: Arc::new(wall.clone()),
+        crews: Crews::Limited(200),
+        sensors: sensors.clone(),
+        network_limit: 5,
+        store: "memory:".into(),
+    });
+    let mut site = Site::new(wall, Crews::Limited(200));
+    let ts = Utc.timestamp_opt(1_780_000_000, 0).unwrap();
+    for _ in 0..20 {
+        let reports = site
+            .step()
+            .iter()
+            .map(|w| CrewReport::from_work(w, ts))
+            .collect();
+        app.update(Event::CrewReports(reports));
+    }
+    let mut id = 0;
+    for i in 0..HISTORY {
+        let readings = sensors
+            .iter()
+            .enumerate()
+            .map(|(s, info)| {
+                id += 1;
+                Reading {
+                    id,
+                    timestamp: ts,
+                    sensor: info.name.clone(),
+                    value: ((i * 7 + s * 13) % 201) as i32 - 100,
+                }
+            })
+            .collect();
+        app.update(Event::Readings(readings));
+    }
+    app.update(Event::Network(NetworkStats {
+        limit: 5,
+        in_flight: 3,
+        delivered: id,
+        ..Default::default()
+    }));
+    app
+}
+
+fn frame(c: &mut Criterion) {
+    let app = app();
+    let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    c.bench_function("frame 200x50, 1M sections, 1000 sensors", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|f| {
+                    black_box(ui::draw(f, &app));
+                })
+                .unwrap();
+        })
+    });
+}
+
+criterion_group!(benches, frame);
+criterion_main!(benches);

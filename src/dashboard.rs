@@ -1,0 +1,102 @@
+//! `wallwatch` (or `wallwatch run`): the live dashboard over the engine.
+//!
+//! Everything that can fail on bad input (flags, config file, profiles, store URL, palette) is
+//! checked before the screen opens, so errors are plain one-line messages. Whatever ends the
+//! screen — `q`, SIGTERM, SIGHUP, a dead engine, a panic — the terminal is restored first, then
+//! the engine drains (producers stop, the network empties, the collector flushes, the store
+//! closes), then the exit summary says whether everything produced was stored.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use crate::app::App;
+use crate::cli::RunArgs;
+use crate::config::{Config, DEFAULT_CREWS};
+use crate::engine::{Engine, Summary};
+use crate::text::thousands;
+use crate::tui::{self, Exit, Tui, TuiError};
+use crate::ui::theme::Palette;
+
+/// The whole dashboard command; returns the process's exit status.
+pub fn main(args: &RunArgs) -> ExitCode {
+    match prepare(args).and_then(|(config, palette)| run_on_new_runtime(&config, palette)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", crate::text::sanitize(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn prepare(args: &RunArgs) -> Result<(Config, Palette), String> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(
+            "the dashboard needs a terminal (use `wallwatch run --headless` otherwise)".into(),
+        );
+    }
+    let config = Config::from_args(args, DEFAULT_CREWS).map_err(|e| e.to_string())?;
+    let palette = Palette::from_env(config.palette.as_deref())?;
+    Ok((config, palette))
+}
+
+fn run_on_new_runtime(config: &Config, palette: Palette) -> Result<ExitCode, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(run(config, palette))
+}
+
+async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
+    tui::init_dashboard_logging()?;
+    // The engine opens the store: an unreachable database fails here, before the screen.
+    let (engine, events) = Engine::start(config).map_err(|e| e.to_string())?;
+    let commands = engine.command_sender();
+    let mut app = App::new(palette, config.speed);
+    let ended = match Tui::enter() {
+        Ok(mut screen) => {
+            let ended = tui::run(&mut screen.terminal, &mut app, events, commands).await;
+            // Restore before anything is printed; the guard would also do it on drop.
+            let _ = screen.restore();
+            ended
+        }
+        Err(e) => Err(TuiError::Io(e)),
+    };
+    let reason = match &ended {
+        Ok(Exit::Quit) => "quit".to_string(),
+        Ok(Exit::Signal(name)) => name.to_string(),
+        Err(e) => e.to_string(),
+    };
+    eprintln!("wallwatch: stopping ({reason}): draining the network and flushing the store…");
+    let summary = engine.shutdown().await.map_err(|e| e.to_string())?;
+    eprintln!("{}", summary_line(&summary));
+    Ok(match ended {
+        Ok(_) if all_stored(&summary) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(TuiError::Panicked) => ExitCode::from(101),
+        Err(_) => ExitCode::from(1),
+    })
+}
+
+fn all_stored(s: &Summary) -> bool {
+    s.readings.produced == s.readings.stored && s.crew_reports.produced == s.crew_reports.stored
+}
+
+/// The exit summary: produced = stored counts, the wall, and where it went.
+pub fn summary_line(s: &Summary) -> String {
+    let relation = |produced: u64, stored: u64| if produced == stored { "=" } else { "≠" };
+    format!(
+        "wallwatch: readings produced {} {} stored {}; crew reports produced {} {} stored {}; \
+         wall day {}{}, {} Gold Dragons spent; store {}",
+        thousands(s.readings.produced),
+        relation(s.readings.produced, s.readings.stored),
+        thousands(s.readings.stored),
+        thousands(s.crew_reports.produced),
+        relation(s.crew_reports.produced, s.crew_reports.stored),
+        thousands(s.crew_reports.stored),
+        s.wall.day,
+        if s.wall.complete { " (complete)" } else { "" },
+        thousands(s.wall.cost_to_date),
+        crate::text::sanitize(&s.store),
+    )
+}

@@ -1,0 +1,568 @@
+//! The terminal: setup and restore (a Drop guard and a panic hook), the event loop that owns
+//! the [`App`] and the screen, and frame pacing.
+//!
+//! The loop waits on `select! { biased; input, engine events, frame deadline, log tick }`,
+//! drains everything pending, and draws only when something changed, at most 10 frames a
+//! second, each frame inside synchronized output. A frame that would write nothing writes
+//! nothing (not even the synchronized-output brackets), and when the log pane's rows moved up
+//! as a block, the shift is sent as a terminal scroll (DECSTBM region + SU) instead of a
+//! repaint.
+
+use std::future::Future;
+use std::io::{self, Write};
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::ui::counting::Compact;
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures_util::{FutureExt, Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::{Backend, CrosstermBackend, TestBackend};
+use ratatui::buffer::{Buffer, Cell};
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use tokio::sync::{Notify, mpsc};
+use tokio::time::{Duration, Instant, MissedTickBehavior};
+
+use crate::app::App;
+use crate::engine::{Command, Event};
+use crate::ui::{self, counting::CountingBackend};
+
+/// Shortest time between two frames (10 frames a second at most).
+pub const FRAME: Duration = Duration::from_millis(100);
+/// How often the log pane is looked at for new lines while it is visible (tui-logger does not
+/// wake the loop).
+pub const LOG_TICK: Duration = Duration::from_millis(500);
+
+/// DEC 2026: the terminal shows the frame only when it is complete (what crossterm's
+/// `BeginSynchronizedUpdate` / `EndSynchronizedUpdate` write).
+pub const BEGIN_SYNC: &[u8] = b"\x1b[?2026h";
+pub const END_SYNC: &[u8] = b"\x1b[?2026l";
+
+/// A backend the loop can also send raw control sequences to (synchronized output, scroll
+/// regions). Backends that are not a byte stream (the test backend) say no, and get plain
+/// ratatui diffs.
+pub trait FrameSink: Backend {
+    /// Writes `bytes` as they are; `Ok(false)` if this backend cannot.
+    fn control(&mut self, bytes: &[u8]) -> io::Result<bool>;
+}
+
+impl<W: Write> FrameSink for CrosstermBackend<W> {
+    fn control(&mut self, bytes: &[u8]) -> io::Result<bool> {
+        self.write_all(bytes)?;
+        Ok(true)
+    }
+}
+
+impl<W: Write> FrameSink for CountingBackend<W> {
+    fn control(&mut self, bytes: &[u8]) -> io::Result<bool> {
+        self.write_all(bytes)?;
+        Ok(true)
+    }
+}
+
+impl<W: Write> FrameSink for Compact<W> {
+    fn control(&mut self, bytes: &[u8]) -> io::Result<bool> {
+        self.write_all(bytes)?;
+        Ok(true)
+    }
+}
+
+impl FrameSink for TestBackend {
+    fn control(&mut self, _bytes: &[u8]) -> io::Result<bool> {
+        Ok(false)
+    }
+}
+
+fn backend_err<E: std::error::Error + Send + Sync + 'static>(e: E) -> io::Error {
+    io::Error::other(e)
+}
+
+/// Draws frames, remembering the last one to skip empty frames and to scroll the log.
+#[derive(Debug, Default)]
+pub struct Renderer {
+    last: Option<Buffer>,
+    /// Frames written to the terminal.
+    pub frames: u64,
+    /// Log shifts sent as terminal scrolls.
+    pub scrolls: u64,
+    log_visible: bool,
+}
+
+impl Renderer {
+    pub fn new() -> Renderer {
+        Renderer::default()
+    }
+
+    /// Whether the last frame showed the log pane.
+    pub fn log_visible(&self) -> bool {
+        self.log_visible
+    }
+
+    /// Forgets the screen: the next frame clears and repaints everything (after a resize,
+    /// including a same-size one, or anything else that may have scribbled on the terminal).
+    pub fn full_redraw<B>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        width: u16,
+        height: u16,
+    ) -> io::Result<()>
+    where
+        B: FrameSink,
+        B::Error: Send + Sync + 'static,
+    {
+        self.last = None;
+        terminal
+            .resize(Rect::new(0, 0, width, height))
+            .map_err(backend_err)
+    }
+
+    /// Renders `app`; writes only what changed. Returns whether anything was written.
+    pub fn draw<B>(&mut self, terminal: &mut Terminal<B>, app: &mut App) -> io::Result<bool>
+    where
+        B: FrameSink,
+        B::Error: Send + Sync + 'static,
+    {
+        terminal.autoresize().map_err(backend_err)?;
+        let mut frame = terminal.get_frame();
+        let size = frame.area();
+        let areas = ui::layout(size, app);
+        app.set_viewport(areas.viewport());
+        ui::draw(&mut frame, app);
+        self.log_visible = areas.log.is_some() && !areas.too_small;
+        if self.last.as_ref().is_some_and(|l| l.area != size) {
+            self.last = None;
+        }
+        if self.last.as_ref() == Some(terminal.current_buffer_mut()) {
+            terminal.swap_buffers();
+            return Ok(false);
+        }
+        let sync = terminal.backend_mut().control(BEGIN_SYNC)?;
+        // The log's inner rows, if the pane spans the whole width (DECSTBM scrolls whole rows).
+        let region = areas
+            .log
+            .filter(|l| sync && l.x == 0 && l.width == size.width && l.height > 4)
+            .map(|l| {
+                let inner = ui::log::inner(l);
+                (inner.y, inner.bottom())
+            });
+        if let (Some((top, bottom)), Some(last)) = (region, self.last.as_mut()) {
+            let mut prev_changed = false;
+            if let Some(k) = scroll_amount(last, terminal.current_buffer_mut(), top, bottom) {
+                let seq = format!("\x1b[0m\x1b[{};{}r\x1b[{}S\x1b[r", top + 1, bottom, k);
+                terminal.backend_mut().control(seq.as_bytes())?;
+                shift_up(last, top, bottom, k);
+                self.scrolls += 1;
+                prev_changed = true;
+            }
+            prev_changed |= mark_for_rewrite(last, terminal.current_buffer_mut(), top, bottom);
+            if prev_changed {
+                // Make ratatui diff against what the terminal shows now: put the edited copy
+                // in the "previous" slot and the new frame back in the current one.
+                let new = std::mem::take(terminal.current_buffer_mut());
+                terminal.swap_buffers();
+                *terminal.current_buffer_mut() = last.clone();
+                terminal.swap_buffers();
+                *terminal.current_buffer_mut() = new;
+            }
+        }
+        terminal.flush().map_err(backend_err)?;
+        if sync {
+            terminal.backend_mut().control(END_SYNC)?;
+        }
+        let drawn = terminal.current_buffer_mut().clone();
+        terminal.swap_buffers();
+        Backend::flush(terminal.backend_mut()).map_err(backend_err)?;
+        self.last = Some(drawn);
+        self.frames += 1;
+        Ok(true)
+    }
+}
+
+fn row(buf: &Buffer, y: u16) -> &[Cell] {
+    let w = buf.area.width as usize;
+    let start = (y - buf.area.y) as usize * w;
+    &buf.content[start..start + w]
+}
+
+/// How many rows `new`'s region `top..bottom` moved up from `old`'s, when scrolling the
+/// terminal by that much and painting the new rows costs fewer bytes than the plain diff.
+pub fn scroll_amount(old: &Buffer, new: &Buffer, top: u16, bottom: u16) -> Option<u16> {
+    let h = bottom.saturating_sub(top);
+    if old.area != new.area || bottom > new.area.bottom() || h < 3 {
+        return None;
+    }
+    let k = (1..h - 1).find(|&k| (top..bottom - k).all(|y| row(old, y + k) == row(new, y)))?;
+    let plain: usize = (top..bottom)
+        .map(|y| row_cost(row(old, y), row(new, y)))
+        .sum();
+    let scrolled: usize = 16
+        + (bottom - k..bottom)
+            .map(|y| text_cost(row(new, y)))
+            .sum::<usize>();
+    (scrolled < plain).then_some(k)
+}
+
+/// Roughly the bytes ratatui's diff sends for one row: a cursor move (~8 bytes) for every run
+/// of changed cells, plus the cells. A blank row is written in one run (see
+/// [`mark_for_rewrite`]).
+fn row_cost(old: &[Cell], new: &[Cell]) -> usize {
+    if text_len(old) == 0 {
+        return text_cost(new);
+    }
+    let mut cost = 0;
+    let mut in_run = false;
+    for (a, b) in old.iter().zip(new) {
+        if a != b {
+            cost += if in_run { 1 } else { 9 };
+        }
+        in_run = a != b;
+    }
+    cost
+}
+
+fn text_cost(cells: &[Cell]) -> usize {
+    match text_len(cells) {
+        0 => 0,
+        n => 8 + n,
+    }
+}
+
+/// Cells up to the last one that is not a plain blank.
+fn text_len(cells: &[Cell]) -> usize {
+    cells.len()
+        - cells
+            .iter()
+            .rev()
+            .take_while(|c| **c == Cell::EMPTY)
+            .count()
+}
+
+/// Rows of `top..bottom` that are blank on the terminal (`prev`) and get text in `new` are
+/// marked to differ up to the text's end, so ratatui writes each in one run instead of moving
+/// the cursor from word to word over the blanks. Returns whether anything was marked.
+fn mark_for_rewrite(prev: &mut Buffer, new: &Buffer, top: u16, bottom: u16) -> bool {
+    let w = prev.area.width as usize;
+    let mut marked = false;
+    for y in top..bottom {
+        let len = text_len(row(new, y));
+        if len == 0 || text_len(row(prev, y)) != 0 {
+            continue;
+        }
+        let start = (y - prev.area.y) as usize * w;
+        for cell in &mut prev.content[start..start + len] {
+            // A style the screen never uses: differs from every new cell.
+            cell.modifier |= Modifier::HIDDEN | Modifier::CROSSED_OUT;
+        }
+        marked = true;
+    }
+    marked
+}
+
+/// Moves rows `top+k..bottom` of `buf` up by `k` and blanks the last `k` (what the terminal
+/// does on a scroll up inside a region).
+pub fn shift_up(buf: &mut Buffer, top: u16, bottom: u16, k: u16) {
+    let w = buf.area.width as usize;
+    let base = |y: u16| (y - buf.area.y) as usize * w;
+    let (to, end) = (base(top), base(bottom));
+    buf.content[to..end].rotate_left(k as usize * w);
+    for cell in &mut buf.content[end - k as usize * w..end] {
+        cell.reset();
+    }
+}
+
+/// How the loop ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// `q`, Esc or Ctrl-C.
+    Quit,
+    /// SIGTERM or SIGHUP (named).
+    Signal(&'static str),
+}
+
+#[derive(Debug)]
+pub enum TuiError {
+    Io(io::Error),
+    /// The engine's event channel closed: the engine died (or panicked).
+    EngineStopped,
+    /// A thread or task panicked; the terminal is already restored.
+    Panicked,
+}
+
+impl std::fmt::Display for TuiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TuiError::Io(e) => write!(f, "terminal: {e}"),
+            TuiError::EngineStopped => f.write_str("the engine stopped unexpectedly"),
+            TuiError::Panicked => f.write_str("a task panicked"),
+        }
+    }
+}
+
+impl std::error::Error for TuiError {}
+
+impl From<io::Error> for TuiError {
+    fn from(e: io::Error) -> Self {
+        TuiError::Io(e)
+    }
+}
+
+static PANICKED: AtomicBool = AtomicBool::new(false);
+static PANIC_NOTIFY: LazyLock<Notify> = LazyLock::new(Notify::new);
+
+/// Runs the dashboard until the user quits, SIGTERM/SIGHUP arrives, the engine's channel
+/// closes or a task panics. Reads keys from the real terminal.
+pub async fn run<B>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    events: mpsc::Receiver<Event>,
+    commands: mpsc::Sender<Command>,
+) -> Result<Exit, TuiError>
+where
+    B: FrameSink,
+    B::Error: Send + Sync + 'static,
+{
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let stop = async move {
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = hup.recv() => "SIGHUP",
+        }
+    };
+    run_with(terminal, app, EventStream::new(), events, commands, stop).await
+}
+
+/// [`run`] with the input stream and the stop signal given (for tests and benches).
+pub async fn run_with<B, S, F>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    mut input: S,
+    mut events: mpsc::Receiver<Event>,
+    commands: mpsc::Sender<Command>,
+    stop: F,
+) -> Result<Exit, TuiError>
+where
+    B: FrameSink,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+    F: Future<Output = &'static str>,
+{
+    tokio::pin!(stop);
+    let mut renderer = Renderer::new();
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let mut log_tick = tokio::time::interval(LOG_TICK);
+    log_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut input_open = true;
+    loop {
+        if PANICKED.load(Ordering::SeqCst) {
+            return Err(TuiError::Panicked);
+        }
+        let now = Instant::now();
+        if dirty && last_draw.is_none_or(|t| now >= t + FRAME) {
+            renderer.draw(terminal, app)?;
+            last_draw = Some(now);
+            dirty = false;
+        }
+        let deadline = last_draw.map_or(now, |t| t + FRAME);
+        let log_visible = renderer.log_visible();
+        tokio::select! {
+            biased;
+            _ = PANIC_NOTIFY.notified() => return Err(TuiError::Panicked),
+            name = &mut stop => return Ok(Exit::Signal(name)),
+            ev = input.next(), if input_open => {
+                let mut ev = ev;
+                loop {
+                    match ev {
+                        None => {
+                            input_open = false;
+                            break;
+                        }
+                        Some(Err(e)) => return Err(TuiError::Io(e)),
+                        Some(Ok(e)) => dirty |= on_input(e, terminal, app, &commands, &mut renderer)?,
+                    }
+                    if app.quit {
+                        return Ok(Exit::Quit);
+                    }
+                    match input.next().now_or_never() {
+                        Some(next) => ev = next,
+                        None => break,
+                    }
+                }
+            }
+            ev = events.recv() => {
+                let Some(ev) = ev else { return Err(TuiError::EngineStopped) };
+                dirty |= app.update(ev);
+                while let Ok(ev) = events.try_recv() {
+                    dirty |= app.update(ev);
+                }
+            }
+            _ = tokio::time::sleep_until(deadline), if dirty => {}
+            _ = log_tick.tick(), if log_visible => dirty = true,
+        }
+        if app.quit {
+            return Ok(Exit::Quit);
+        }
+    }
+}
+
+fn on_input<B>(
+    ev: TermEvent,
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    commands: &mpsc::Sender<Command>,
+    renderer: &mut Renderer,
+) -> Result<bool, TuiError>
+where
+    B: FrameSink,
+    B::Error: Send + Sync + 'static,
+{
+    match ev {
+        TermEvent::Key(key) if key.kind == KeyEventKind::Press => {
+            app.notice = None;
+            if let Some(cmd) = app.on_key(key) {
+                match commands.try_send(cmd) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        app.notice = Some("the engine is busy; try again".into());
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        return Err(TuiError::EngineStopped);
+                    }
+                }
+            }
+            Ok(true)
+        }
+        TermEvent::Resize(w, h) => {
+            renderer.full_redraw(terminal, w, h)?;
+            Ok(true)
+        }
+        TermEvent::FocusGained => Ok(true),
+        _ => Ok(false),
+    }
+}
+
+// ---- The real terminal ----
+
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Stdout as the dashboard writes it: one write per frame, nothing once the terminal has been
+/// restored (so a half frame can never land on the user's shell after a panic).
+#[derive(Debug, Default)]
+pub struct TermWriter {
+    buf: Vec<u8>,
+}
+
+impl Write for TermWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if ACTIVE.load(Ordering::SeqCst) && !self.buf.is_empty() {
+            let mut out = io::stdout().lock();
+            out.write_all(&self.buf)?;
+            out.flush()?;
+        }
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+/// The dashboard's terminal type.
+pub type DashTerminal = Terminal<Compact<TermWriter>>;
+
+/// The terminal in dashboard mode; restores it when dropped (also on `?` returns and panics).
+pub struct Tui {
+    pub terminal: DashTerminal,
+}
+
+impl Tui {
+    /// Enters raw mode and the alternate screen, hides the cursor and installs the panic hook.
+    pub fn enter() -> io::Result<Tui> {
+        install_panic_hook();
+        crossterm::terminal::enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
+        let mut out = io::stdout().lock();
+        let setup = crossterm::execute!(
+            out,
+            crossterm::terminal::EnterAlternateScreen,
+            crossterm::cursor::Hide,
+            crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+        );
+        drop(out);
+        if let Err(e) = setup {
+            let _ = restore();
+            return Err(e);
+        }
+        match Terminal::new(Compact::new(TermWriter::default())) {
+            Ok(terminal) => Ok(Tui { terminal }),
+            Err(e) => {
+                let _ = restore();
+                Err(e)
+            }
+        }
+    }
+
+    /// Restores the terminal now (idempotent; also done on drop).
+    pub fn restore(&mut self) -> io::Result<()> {
+        let _ = Backend::flush(self.terminal.backend_mut());
+        restore()
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        let _ = self.restore();
+    }
+}
+
+/// Leaves the dashboard mode: ends any synchronized frame, resets scroll region and colours,
+/// leaves the alternate screen, shows the cursor, leaves raw mode. Does nothing twice.
+pub fn restore() -> io::Result<()> {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return Ok(());
+    }
+    let mut out = io::stdout().lock();
+    out.write_all(END_SYNC)?;
+    out.write_all(b"\x1b[r\x1b[0m")?;
+    crossterm::execute!(
+        out,
+        crossterm::terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    )?;
+    drop(out);
+    crossterm::terminal::disable_raw_mode()
+}
+
+/// A panic anywhere (any thread, any task) first restores the terminal, then prints as usual,
+/// then wakes the loop, which returns [`TuiError::Panicked`]. Installed once.
+pub fn install_panic_hook() {
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    if INSTALLED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = restore();
+        previous(info);
+        PANICKED.store(true, Ordering::SeqCst);
+        PANIC_NOTIFY.notify_one();
+    }));
+}
+
+/// Sends `tracing` events to the log pane: tui-logger records every level (the pane shows
+/// Info and above by default; ←/→ in the log pane change that per target).
+pub fn init_dashboard_logging() -> Result<(), String> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    tui_logger::init_logger(tui_logger::LevelFilter::Trace).map_err(|e| format!("log: {e}"))?;
+    tui_logger::set_buffer_depth(2_000);
+    tracing_subscriber::registry()
+        .with(tui_logger::TuiTracingSubscriberLayer)
+        .try_init()
+        .map_err(|e| format!("log: {e}"))
+}

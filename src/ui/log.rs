@@ -1,0 +1,167 @@
+//! The Log pane: tui-logger's log widget and (with `h` in the log pane) its target selector,
+//! sharing the app's one `TuiWidgetState`. Lines go through our own formatter so that every
+//! message is sanitized and kept to one row (a log that wraps costs more to scroll).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Borders;
+use tui_logger::{ExtLogRecord, LogFormatter, TuiLoggerTargetWidget, TuiLoggerWidget};
+
+use super::{fit, pane_block, sanitize};
+use crate::app::{App, Pane};
+use crate::ui::theme::Theme;
+
+/// The targets the producers log under, listed in the selector from the start.
+pub const TARGETS: [&str; 5] = ["crew", "sensor", "network", "store", "engine"];
+
+struct Formatter {
+    theme: Theme,
+}
+
+/// One log row: `HH:MM:SS LEVEL target  message`, cut to `width`, control characters removed.
+pub fn log_line(
+    time: &str,
+    level: &str,
+    target: &str,
+    msg: &str,
+    width: usize,
+    theme: &Theme,
+) -> Line<'static> {
+    let level_style = match level {
+        "ERROR" => theme.error,
+        "WARN" => theme.warning,
+        "INFO" => theme.text,
+        _ => theme.muted,
+    };
+    let msg = sanitize(msg.trim());
+    let head = format!(
+        "{} {:<5} {:<7} ",
+        sanitize(time),
+        sanitize(level),
+        fit(&sanitize(target), 7)
+    );
+    if head.chars().count() >= width {
+        return Line::styled(fit(&head, width).into_owned(), theme.muted);
+    }
+    let rest = width - head.chars().count();
+    let time_len = time.chars().count() + 1;
+    let spans = vec![
+        Span::styled(head[..time_len.min(head.len())].to_string(), theme.muted),
+        Span::styled(head.get(time_len..).unwrap_or("").to_string(), level_style),
+        Span::styled(
+            fit(&msg, rest).into_owned(),
+            if level_style == theme.text {
+                Style::new()
+            } else {
+                level_style
+            },
+        ),
+    ];
+    Line::from(spans)
+}
+
+impl LogFormatter for Formatter {
+    fn min_width(&self) -> u16 {
+        16
+    }
+
+    fn format(&self, width: usize, evt: &ExtLogRecord) -> Vec<Line<'_>> {
+        let time = evt.timestamp.strftime("%H:%M:%S").to_string();
+        vec![log_line(
+            &time,
+            evt.level.as_str(),
+            evt.target(),
+            evt.msg(),
+            width,
+            &self.theme,
+        )]
+    }
+}
+
+/// The rows the log lines occupy in the pane at `area`: the pane has only a top border, so
+/// its rows are whole terminal rows of log text, which the renderer can scroll.
+pub fn inner(area: Rect) -> Rect {
+    Rect {
+        y: area.y + 1,
+        height: area.height.saturating_sub(1),
+        ..area
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let t = app.theme;
+    let focused = app.focus == Pane::Log;
+    let title = if focused {
+        "Log · ←/→ level · h targets · PgUp/End"
+    } else {
+        "Log"
+    };
+    let block = pane_block(app, Some(Pane::Log), title).borders(Borders::TOP);
+    let log_area = if app.log_targets && area.width >= 50 {
+        let [targets, log] =
+            Layout::horizontal([Constraint::Length(20), Constraint::Fill(1)]).areas(area);
+        let selector = TuiLoggerTargetWidget::default()
+            .block(pane_block(app, Some(Pane::Log), "Targets"))
+            .style_show(t.text)
+            .style_hide(t.muted)
+            .style_off(t.muted)
+            .highlight_style(t.accent)
+            .state(&app.log);
+        frame.render_widget(selector, targets);
+        log
+    } else {
+        area
+    };
+    let widget = TuiLoggerWidget::default()
+        .block(block)
+        .formatter(Box::new(Formatter { theme: t }))
+        .state(&app.log);
+    frame.render_widget(widget, log_area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::theme::{Palette, Theme};
+
+    fn text(line: &Line) -> String {
+        line.spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    #[test]
+    fn a_log_line_is_one_clean_row() {
+        let theme = Theme::new(Palette::Ansi16);
+        let line = log_line(
+            "12:00:01",
+            "INFO",
+            "crew",
+            "day 3 · crew 3 · profile 2 section 1 · 18 → 19 ft",
+            80,
+            &theme,
+        );
+        assert_eq!(
+            text(&line),
+            "12:00:01 INFO  crew    day 3 · crew 3 · profile 2 section 1 · 18 → 19 ft"
+        );
+        let evil = log_line(
+            "12:00:01",
+            "WARN",
+            "sen\x1bsor",
+            "bad\x1b[2J\x07name\nnext",
+            40,
+            &theme,
+        );
+        let s = text(&evil);
+        assert!(!s.chars().any(char::is_control), "{s:?}");
+        assert!(s.chars().count() <= 40);
+        assert!(s.contains("bad?[2J?name?next") || s.contains('…'), "{s}");
+        assert!(
+            text(&log_line("12:00:01", "INFO", "crew", "x", 3, &theme))
+                .chars()
+                .count()
+                <= 9
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! Drawing: `draw(frame, &App)`. Reads the app, never changes it. Every text drawn from data
+//! goes through [`sanitize`], so control characters never reach the terminal.
+
+use std::borrow::Cow;
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
+
+use crate::app::{App, Pane, Viewport};
+
+pub mod counting;
+pub mod help;
+pub mod log;
+pub mod network;
+pub mod sensors;
+pub mod status;
+pub mod theme;
+pub mod wall;
+
+/// Below this the screen shows only a "terminal too small" notice.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 10;
+/// Below this the network pane folds into the status bar.
+const NETWORK_SIDE_WIDTH: u16 = 72;
+const NETWORK_WIDTH: u16 = 34;
+const NETWORK_HEIGHT: u16 = 7;
+
+/// Where each pane goes for a given terminal area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Areas {
+    pub wall: Rect,
+    pub network: Option<Rect>,
+    pub sensors: Rect,
+    pub log: Option<Rect>,
+    pub status: Rect,
+    pub hints: Option<Rect>,
+    pub too_small: bool,
+}
+
+impl Areas {
+    /// Rows of content the scrollable panes show.
+    pub fn viewport(&self) -> Viewport {
+        Viewport {
+            wall_rows: self.wall.height.saturating_sub(3) as usize,
+            sensor_rows: self.sensors.height.saturating_sub(3) as usize,
+        }
+    }
+}
+
+/// The layout of the screen for `area`.
+pub fn layout(area: Rect, app: &App) -> Areas {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return Areas {
+            too_small: true,
+            ..Areas::default()
+        };
+    }
+    let with_hints = area.height >= 16;
+    let [body, status, hints] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(u16::from(with_hints)),
+    ])
+    .areas(area);
+    let side_network = area.width >= NETWORK_SIDE_WIDTH;
+    let profiles = app.wall.as_ref().map_or(3, |w| w.wall.profiles()) as u16;
+    let sensors = app.sensors.len().max(1) as u16;
+    let b = body.height;
+    let top_want = profiles
+        .saturating_add(4)
+        .max(if side_network { NETWORK_HEIGHT } else { 5 });
+    let mid_want = sensors.saturating_add(3);
+    let mut top = top_want.min((b * 2 / 5).max(5));
+    let mut mid = mid_want.min((b * 2 / 5).max(4));
+    let mut rest = b.saturating_sub(top + mid);
+    if rest < 5 {
+        // No room for a useful log: the wall, then the sensors, take the rows.
+        let more = top_want.saturating_sub(top).min(rest);
+        top += more;
+        mid += rest - more;
+        rest = 0;
+    }
+    if top + mid > b {
+        top = b.saturating_sub(mid).max(3).min(b);
+        mid = b - top;
+    }
+    let [top_area, sensors_area, log_area] = Layout::vertical([
+        Constraint::Length(top),
+        Constraint::Length(mid),
+        Constraint::Length(rest),
+    ])
+    .areas(body);
+    let (wall_area, network) = if side_network {
+        let [w, n] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(NETWORK_WIDTH)])
+            .areas(top_area);
+        (w, Some(n))
+    } else {
+        (top_area, None)
+    };
+    Areas {
+        wall: wall_area,
+        network,
+        sensors: sensors_area,
+        log: (rest > 0).then_some(log_area),
+        status,
+        hints: with_hints.then_some(hints),
+        too_small: false,
+    }
+}
+
+/// Draws the whole screen. Never panics, at any size.
+pub fn draw(frame: &mut Frame, app: &App) -> Areas {
+    let area = frame.area();
+    let areas = layout(area, app);
+    if areas.too_small {
+        draw_too_small(frame, area, app);
+        return areas;
+    }
+    wall::draw(frame, areas.wall, app);
+    if let Some(n) = areas.network {
+        network::draw(frame, n, app);
+    }
+    sensors::draw(frame, areas.sensors, app);
+    if let Some(l) = areas.log {
+        log::draw(frame, l, app);
+    }
+    status::draw(
+        frame,
+        areas.status,
+        areas.hints,
+        areas.network.is_none(),
+        app,
+    );
+    if app.help {
+        help::draw(frame, area, app);
+    }
+    areas
+}
+
+fn draw_too_small(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let text = vec![
+        Line::styled("Terminal too small", t.warning),
+        Line::raw(format!(
+            "{}×{}, need {MIN_WIDTH}×{MIN_HEIGHT}",
+            area.width, area.height
+        )),
+        Line::styled("q quits", t.muted),
+    ];
+    let top = area.height.saturating_sub(3) / 2;
+    let inner = Rect {
+        y: area.y + top,
+        height: area.height - top,
+        ..area
+    };
+    frame.render_widget(
+        Paragraph::new(text)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true }),
+        inner,
+    );
+}
+
+/// A pane's frame: title, and a thick accent border when it has the focus.
+pub fn pane_block<'a>(app: &App, pane: Option<Pane>, title: &'a str) -> Block<'a> {
+    let t = &app.theme;
+    let focused = pane.is_some_and(|p| p == app.focus) && !app.help;
+    let (border, title_style, kind) = if focused {
+        (t.border_focused, t.title_focused, BorderType::Thick)
+    } else {
+        (t.border, t.title, BorderType::Rounded)
+    };
+    Block::new()
+        .borders(Borders::ALL)
+        .border_type(kind)
+        .border_style(border)
+        .title(Span::styled(format!(" {title} "), title_style))
+}
+
+/// Data text made safe for the terminal: control characters (C0, DEL, C1, including ESC)
+/// become `?`. Unlike [`crate::text::sanitize`] (used for one-line messages) it keeps one column
+/// per character, so tables stay aligned. Borrowed when already clean.
+pub fn sanitize(s: &str) -> Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        Cow::Owned(
+            s.chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+pub use crate::text::thousands;
+
+/// Cuts `s` to at most `width` columns (by chars; the screen's data is narrow text), with `…`.
+pub fn fit(s: &str, width: usize) -> Cow<'_, str> {
+    if s.chars().count() <= width {
+        Cow::Borrowed(s)
+    } else if width == 0 {
+        Cow::Borrowed("")
+    } else {
+        let mut out: String = s.chars().take(width - 1).collect();
+        out.push('…');
+        Cow::Owned(out)
+    }
+}
+
+/// A span of sanitized data.
+pub fn data_span<'a>(s: &'a str, style: Style) -> Span<'a> {
+    Span::styled(sanitize(s), style)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_replaces_every_control_character() {
+        assert_eq!(sanitize("plain · ü"), "plain · ü");
+        assert!(matches!(sanitize("plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            sanitize("a\x1b[31mb\x07c\u{9b}d\r\n\t\x7f"),
+            "a?[31mb?c?d????"
+        );
+    }
+
+    #[test]
+    fn fit_cuts_with_an_ellipsis() {
+        assert_eq!(fit("thermometer", 20), "thermometer");
+        assert_eq!(fit("thermometer", 5), "ther…");
+        assert_eq!(fit("thermometer", 0), "");
+    }
+}

@@ -1,0 +1,239 @@
+//! The Sensors pane: a table of name, kind, last value, min/avg/max, a gauge of the last value
+//! on the -100..=100 scale and a sparkline of recent readings. Scrolls.
+//!
+//! The figures that change with every reading are drawn in the default style and the gauge
+//! and sparkline share one: style switches cost bytes on every update.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+use super::{fit, pane_block, sanitize};
+use crate::app::{App, Pane, SensorView};
+use crate::sensors::{MAX_VALUE, MIN_VALUE};
+
+const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+const GAUGE_WIDTH: usize = 10;
+const SPARK_MAX: usize = 30;
+
+/// Readings per sparkline glyph: a glyph is the mean of a group of readings, groups aligned
+/// to the sensor's reading count, so a new reading changes one glyph and the line shifts only
+/// every `GROUP` readings (a shifting line repaints every glyph).
+pub const GROUP: usize = 4;
+
+/// A sparkline of the last `width` groups of readings (the newest group may be partial).
+pub fn sparkline(sensor: &SensorView, width: usize) -> String {
+    let n = sensor.history.len();
+    if n == 0 || width == 0 {
+        return String::new();
+    }
+    // Absolute index of the oldest reading kept, and the first group boundary at or after it.
+    let oldest = sensor.count as usize - n;
+    let first_group = oldest.div_ceil(GROUP);
+    let last_group = (sensor.count as usize - 1) / GROUP;
+    let from = first_group.max((last_group + 1).saturating_sub(width));
+    let span = (MAX_VALUE - MIN_VALUE) as i64;
+    (from..=last_group)
+        .map(|g| {
+            let lo = g * GROUP - oldest;
+            let hi = ((g + 1) * GROUP - oldest).min(n);
+            let sum: i64 = sensor.history.range(lo..hi).map(|&v| i64::from(v)).sum();
+            let mean = (sum / (hi - lo) as i64).clamp(i64::from(MIN_VALUE), i64::from(MAX_VALUE));
+            SPARKS[((mean - i64::from(MIN_VALUE)) * (SPARKS.len() as i64 - 1) / span) as usize]
+        })
+        .collect()
+}
+
+/// A horizontal bar of `value` on the -100..=100 scale, `width` columns, in eighths.
+pub fn gauge(value: Option<i32>, width: usize) -> String {
+    let Some(v) = value else {
+        return " ".repeat(width);
+    };
+    let span = (MAX_VALUE - MIN_VALUE) as usize;
+    let eighths = (v.clamp(MIN_VALUE, MAX_VALUE) - MIN_VALUE) as usize * width * 8 / span;
+    let mut s = String::with_capacity(width * 3);
+    for i in 0..width {
+        let here = eighths.saturating_sub(i * 8).min(8);
+        s.push(if here == 8 { '█' } else { EIGHTHS[here] });
+    }
+    s
+}
+
+fn num(v: Option<i32>) -> String {
+    v.map_or_else(|| "–".to_string(), |v| v.to_string())
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let title = format!("Sensors · {}", app.sensors.len());
+    let block = pane_block(app, Some(Pane::Sensors), &title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    if app.sensors.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled("no sensors (s adds one)", t.muted)),
+            inner,
+        );
+        return;
+    }
+    let width = inner.width as usize;
+    let name_w = app
+        .sensors
+        .iter()
+        .map(|s| s.info.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 20);
+    let kind_w = app
+        .sensors
+        .iter()
+        .map(|s| s.info.kind.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 12);
+    // name kind last min avg max: fixed part; then the gauge and the sparkline if room.
+    let fixed = name_w + 1 + kind_w + 1 + 4 * 5;
+    let gauge_w = if width >= fixed + 1 + GAUGE_WIDTH + 2 {
+        GAUGE_WIDTH
+    } else {
+        0
+    };
+    let spark_w = width
+        .saturating_sub(fixed + if gauge_w > 0 { gauge_w + 3 } else { 0 } + 1)
+        .min(SPARK_MAX);
+    let spark_w = if spark_w >= 6 { spark_w } else { 0 };
+
+    let mut widths = vec![
+        Constraint::Length(name_w as u16),
+        Constraint::Length(kind_w as u16),
+        Constraint::Length(4),
+        Constraint::Length(4),
+        Constraint::Length(4),
+        Constraint::Length(4),
+    ];
+    let mut header = vec!["name", "kind", "last", "min", "avg", "max"];
+    if gauge_w > 0 {
+        widths.push(Constraint::Length(gauge_w as u16 + 2));
+        header.push("  level");
+    }
+    if spark_w > 0 {
+        widths.push(Constraint::Length(spark_w as u16));
+        header.push("recent");
+    }
+    let header = Row::new(header.into_iter().enumerate().map(|(i, h)| {
+        let cell = if (2..6).contains(&i) {
+            format!("{h:>4}")
+        } else {
+            h.to_string()
+        };
+        Cell::from(cell)
+    }))
+    .style(t.header);
+
+    let rows_visible = (inner.height as usize).saturating_sub(1);
+    let first = app
+        .sensor_scroll
+        .min(app.sensors.len().saturating_sub(rows_visible.max(1)));
+    let rows = app.sensors.iter().skip(first).take(rows_visible).map(|s| {
+        let mut cells = vec![
+            Cell::from(fit(&sanitize(&s.info.name), name_w).into_owned()),
+            Cell::from(Span::styled(
+                fit(&sanitize(&s.info.kind), kind_w).into_owned(),
+                t.muted,
+            )),
+            Cell::from(format!("{:>4}", num(s.last))),
+            Cell::from(format!("{:>4}", num((s.count > 0).then_some(s.min)))),
+            Cell::from(format!("{:>4}", num(s.avg()))),
+            Cell::from(format!("{:>4}", num((s.count > 0).then_some(s.max)))),
+        ];
+        if gauge_w > 0 {
+            cells.push(Cell::from(Line::from(vec![
+                Span::styled("▕", t.muted),
+                Span::styled(gauge(s.last, gauge_w), t.gauge),
+                Span::styled("▏", t.muted),
+            ])));
+        }
+        if spark_w > 0 {
+            cells.push(Cell::from(Span::styled(sparkline(s, spark_w), t.gauge)));
+        }
+        Row::new(cells)
+    });
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        inner,
+    );
+    if app.sensors.len() > rows_visible && rows_visible > 0 {
+        let label = format!(
+            " {}–{} of {} ",
+            first + 1,
+            (first + rows_visible).min(app.sensors.len()),
+            app.sensors.len()
+        );
+        let y = area.bottom() - 1;
+        let x = area
+            .right()
+            .saturating_sub(label.chars().count() as u16 + 2);
+        if x > area.x {
+            frame.buffer_mut().set_string(x, y, &label, t.muted);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sensor(values: impl IntoIterator<Item = i32>) -> SensorView {
+        let mut s = SensorView::new(crate::engine::SensorInfo {
+            name: "t".into(),
+            kind: "k".into(),
+            interval_ms: 1,
+        });
+        for v in values {
+            s.push(v);
+        }
+        s
+    }
+
+    #[test]
+    fn sparkline_glyphs_are_group_means_and_shift_only_per_group() {
+        assert_eq!(sparkline(&sensor([]), 10), "");
+        let s = sensor([-100, -100, 100, 100, 100]);
+        // Groups: [-100,-100,100,100] mean 0, then [100] (partial).
+        assert_eq!(sparkline(&s, 10), "▄█");
+        assert_eq!(sparkline(&s, 1), "█");
+        // One more reading changes only the last glyph.
+        let t = sensor([-100, -100, 100, 100, 100, -100]);
+        assert_eq!(sparkline(&t, 10), "▄▄");
+        // Long runs keep at most `width` glyphs, aligned to the reading count.
+        let long = sensor((0..1000).map(|i| {
+            if (i / GROUP).is_multiple_of(2) {
+                -100
+            } else {
+                100
+            }
+        }));
+        let line = sparkline(&long, 8);
+        assert_eq!(line.chars().count(), 8);
+        assert_eq!(line, "▁█▁█▁█▁█");
+    }
+
+    #[test]
+    fn gauge_fills_from_the_left_in_eighths() {
+        assert_eq!(gauge(Some(-100), 4), "    ");
+        assert_eq!(gauge(Some(100), 4), "████");
+        assert_eq!(gauge(Some(0), 4), "██  ");
+        assert_eq!(gauge(Some(-50), 4).chars().next(), Some('█'));
+        assert_eq!(gauge(None, 3), "   ");
+        assert_eq!(
+            gauge(Some(1000), 2),
+            "██",
+            "out of range values are clamped"
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! The status bar (day, speed, paused, crews, sensors, ice, Dragons, rows stored, store health)
+//! and the footer of key hints built from the keymap, where notices also appear.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{sanitize, thousands};
+use crate::app::App;
+use crate::engine::Speed;
+use crate::keymap;
+
+/// `1×`, `16×`, `1/4×`, `max`.
+pub fn speed_label(speed: Speed) -> String {
+    match speed {
+        Speed::Max => "max".into(),
+        Speed::Factor(f) if f >= 1.0 || f <= 0.0 => {
+            if f.fract() == 0.0 {
+                format!("{f:.0}×")
+            } else {
+                format!("{f:.2}×")
+            }
+        }
+        Speed::Factor(f) => {
+            let inv = 1.0 / f;
+            if (inv - inv.round()).abs() < 1e-9 {
+                format!("1/{inv:.0}×")
+            } else {
+                format!("{f:.2}×")
+            }
+        }
+    }
+}
+
+pub fn draw(frame: &mut Frame, status: Rect, hints: Option<Rect>, with_network: bool, app: &App) {
+    // The widest form that fits: labelled with bars, then dots, then bare figures.
+    let line = [Form::Full, Form::Compact, Form::Bare]
+        .into_iter()
+        .map(|form| status_line(app, with_network, form))
+        .find(|l| l.width() <= status.width as usize)
+        .unwrap_or_else(|| status_line(app, with_network, Form::Bare));
+    frame.render_widget(Paragraph::new(line), status);
+
+    if let Some(area) = hints {
+        let t = &app.theme;
+        let mut spans = Vec::new();
+        if let Some(notice) = &app.notice {
+            spans.push(Span::styled(format!(" {} ", sanitize(notice)), t.notice));
+            spans.push(Span::styled("│", t.muted));
+        }
+        for (key, word) in keymap::hints() {
+            spans.push(Span::styled(format!(" {key}"), t.key));
+            spans.push(Span::styled(format!(" {word} "), t.muted));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Full,
+    Compact,
+    Bare,
+}
+
+fn status_line(app: &App, with_network: bool, form: Form) -> Line<'static> {
+    let t = &app.theme;
+    let sep = match form {
+        Form::Full => " │ ",
+        Form::Compact => " · ",
+        Form::Bare => " ",
+    };
+    let label = |full: &'static str, short: &'static str| match form {
+        Form::Bare => short,
+        _ => full,
+    };
+    let dragons = |cost: String| match form {
+        Form::Full => vec![Span::raw(cost), Span::styled(" Dragons", t.muted)],
+        Form::Compact => vec![Span::styled("₲ ", t.muted), Span::raw(cost)],
+        Form::Bare => vec![Span::styled("₲", t.muted), Span::raw(cost)],
+    };
+    let (ice, cost) = app.ice_and_cost();
+    let mut spans = vec![Span::styled(
+        format!(" {}{}", label("Day ", "D"), app.day),
+        t.accent,
+    )];
+    if app.complete {
+        spans.push(Span::styled(" ✓", t.good));
+        if form != Form::Bare {
+            spans.push(Span::styled(" complete", t.good));
+        }
+    }
+    spans.push(Span::styled(sep, t.muted));
+    if app.paused {
+        spans.push(Span::styled(label(" PAUSED ", "PAUSED"), t.paused));
+    } else {
+        spans.push(Span::raw(format!("▶ {}", speed_label(app.speed))));
+    }
+    let crews = match (app.crews, app.crew_count()) {
+        (Some(crate::wall::Crews::Unlimited), _) => label("unlimited", "∞").to_string(),
+        (_, Some(n)) => n.to_string(),
+        _ => "–".to_string(),
+    };
+    let item =
+        |spans: &mut Vec<Span<'static>>, name: &'static str, short: &'static str, value: String| {
+            spans.push(Span::styled(sep, t.muted));
+            spans.push(Span::styled(label(name, short), t.muted));
+            spans.push(Span::raw(value));
+        };
+    item(&mut spans, "crews ", "c", crews);
+    item(&mut spans, "sensors ", "s", app.sensors.len().to_string());
+    if with_network {
+        item(
+            &mut spans,
+            "net ",
+            "n",
+            format!("{}/{}", app.network.in_flight, app.network.limit),
+        );
+    }
+    let yd = if form == Form::Bare { "" } else { " yd³" };
+    item(&mut spans, "ice ", "", format!("{}{yd}", thousands(ice)));
+    spans.push(Span::styled(sep, t.muted));
+    spans.extend(dragons(thousands(cost)));
+    item(&mut spans, "rows ", "r", thousands(app.rows));
+    if let Some(err) = &app.store_failing {
+        spans.push(Span::styled(sep, t.muted));
+        spans.push(Span::styled(
+            format!("⚠ store failing: {}", sanitize(err)),
+            t.warning,
+        ));
+    }
+    Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speeds_read_well() {
+        assert_eq!(speed_label(Speed::Factor(1.0)), "1×");
+        assert_eq!(speed_label(Speed::Factor(64.0)), "64×");
+        assert_eq!(speed_label(Speed::Factor(0.25)), "1/4×");
+        assert_eq!(speed_label(Speed::Factor(1.5)), "1.50×");
+        assert_eq!(speed_label(Speed::Max), "max");
+    }
+}

@@ -1,0 +1,383 @@
+//! The App on its own: every key, and the state events build.
+
+mod common;
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use tokio::time::{Duration, Instant};
+use wallwatch::app::{App, HISTORY, Pane, Viewport};
+use wallwatch::engine::{Command, Event, NetworkStats, SensorInfo, Speed};
+use wallwatch::sensors::Reading;
+use wallwatch::ui::theme::Palette;
+use wallwatch::wall::{COST_PER_FOOT, Crews, ICE_PER_FOOT, Site, Wall};
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ch(c: char) -> KeyEvent {
+    let m = if c.is_ascii_uppercase() {
+        KeyModifiers::SHIFT
+    } else {
+        KeyModifiers::NONE
+    };
+    KeyEvent::new(KeyCode::Char(c), m)
+}
+
+fn started(crews: Crews) -> App {
+    let mut app = App::new(Palette::Ansi16, Speed::Factor(1.0));
+    app.update(Event::Started {
+        wall: Arc::new(common::example_wall()),
+        crews,
+        sensors: common::sensor_infos(),
+        network_limit: 5,
+        store: "memory:".into(),
+    });
+    app
+}
+
+#[test]
+fn crew_and_sensor_keys_send_their_commands() {
+    let mut app = started(Crews::Limited(3));
+    assert_eq!(app.on_key(ch('c')), Some(Command::AddCrew));
+    assert_eq!(app.on_key(ch('C')), Some(Command::RemoveCrew));
+    assert_eq!(app.on_key(ch('s')), Some(Command::AddSensor { kind: None }));
+    assert_eq!(app.on_key(ch('S')), Some(Command::RemoveSensor));
+    assert_eq!(app.on_key(ch(' ')), Some(Command::TogglePause));
+    assert!(!app.quit);
+}
+
+#[test]
+fn crew_keys_in_unlimited_mode_explain_and_send_nothing() {
+    let mut app = started(Crews::Unlimited);
+    assert_eq!(app.on_key(ch('c')), None);
+    let notice = app.notice.clone().expect("an explanation");
+    assert!(notice.contains("unlimited"), "{notice}");
+    app.notice = None;
+    assert_eq!(app.on_key(ch('C')), None);
+    assert!(app.notice.is_some());
+    assert_eq!(app.crew_count(), Some(9), "one crew per section");
+}
+
+#[test]
+fn only_presses_count() {
+    let mut app = started(Crews::Limited(3));
+    for kind in [KeyEventKind::Release, KeyEventKind::Repeat] {
+        let mut k = ch('c');
+        k.kind = kind;
+        assert_eq!(app.on_key(k), None);
+        let mut q = ch('q');
+        q.kind = kind;
+        app.on_key(q);
+        assert!(!app.quit);
+    }
+}
+
+#[test]
+fn plus_and_minus_double_and_halve_the_speed() {
+    let mut app = started(Crews::Limited(3));
+    assert_eq!(
+        app.on_key(ch('+')),
+        Some(Command::SetSpeed(Speed::Factor(2.0)))
+    );
+    assert_eq!(
+        app.on_key(ch('+')),
+        Some(Command::SetSpeed(Speed::Factor(4.0)))
+    );
+    assert_eq!(
+        app.on_key(ch('-')),
+        Some(Command::SetSpeed(Speed::Factor(2.0)))
+    );
+    // The engine's word wins.
+    app.update(Event::SpeedChanged(Speed::Max));
+    assert_eq!(app.on_key(ch('+')), None, "nothing is faster than max");
+    assert_eq!(
+        app.on_key(ch('-')),
+        Some(Command::SetSpeed(Speed::Factor(4096.0)))
+    );
+    app.update(Event::SpeedChanged(Speed::Factor(1.0 / 16.0)));
+    assert_eq!(app.on_key(ch('-')), None, "slowest already");
+}
+
+#[test]
+fn tab_and_shift_tab_cycle_the_focus() {
+    let mut app = started(Crews::Limited(3));
+    assert_eq!(app.focus, Pane::Wall);
+    let order = [Pane::Sensors, Pane::Network, Pane::Log, Pane::Wall];
+    for p in order {
+        assert_eq!(app.on_key(key(KeyCode::Tab)), None);
+        assert_eq!(app.focus, p);
+    }
+    app.on_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
+    assert_eq!(app.focus, Pane::Log);
+}
+
+#[test]
+fn scroll_keys_move_the_focused_pane_within_bounds() {
+    let mut app = started(Crews::Limited(3));
+    app.set_viewport(Viewport {
+        wall_rows: 1,
+        sensor_rows: 2,
+    });
+    // Wall: 3 profiles, 1 visible: offsets 0..=2.
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(app.wall_scroll, 1);
+    app.on_key(key(KeyCode::End));
+    assert_eq!(app.wall_scroll, 2);
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(app.wall_scroll, 2, "no scrolling past the end");
+    app.on_key(key(KeyCode::Up));
+    assert_eq!(app.wall_scroll, 1);
+    app.on_key(key(KeyCode::Home));
+    assert_eq!(app.wall_scroll, 0);
+    app.on_key(key(KeyCode::PageDown));
+    assert_eq!(app.wall_scroll, 1);
+    app.on_key(key(KeyCode::PageUp));
+    assert_eq!(app.wall_scroll, 0);
+    assert_eq!(app.sensor_scroll, 0, "the other pane does not move");
+    // Sensors: 5 sensors, 2 visible: offsets 0..=3.
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(ch('j'));
+    assert_eq!(app.sensor_scroll, 1);
+    app.on_key(key(KeyCode::PageDown));
+    assert_eq!(app.sensor_scroll, 2);
+    app.on_key(key(KeyCode::End));
+    assert_eq!(app.sensor_scroll, 3);
+    app.on_key(ch('k'));
+    assert_eq!(app.sensor_scroll, 2);
+    assert_eq!(app.wall_scroll, 0);
+    // A bigger viewport clamps the offset.
+    app.set_viewport(Viewport {
+        wall_rows: 10,
+        sensor_rows: 10,
+    });
+    assert_eq!(app.sensor_scroll, 0);
+}
+
+#[test]
+fn log_keys_go_to_the_log_and_send_nothing() {
+    let mut app = started(Crews::Limited(3));
+    app.focus = Pane::Log;
+    for code in [
+        KeyCode::Up,
+        KeyCode::Down,
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::PageUp,
+        KeyCode::End,
+    ] {
+        assert_eq!(app.on_key(key(code)), None);
+    }
+    assert!(!app.log_targets);
+    app.on_key(ch('h'));
+    assert!(app.log_targets);
+    app.on_key(ch('h'));
+    assert!(!app.log_targets);
+    assert_eq!(app.on_key(ch('f')), None);
+    // Global keys still work in the log pane.
+    assert_eq!(app.on_key(ch('c')), Some(Command::AddCrew));
+    // Outside the log pane, h is nothing.
+    app.focus = Pane::Wall;
+    app.on_key(ch('h'));
+    assert!(!app.log_targets);
+}
+
+#[test]
+fn help_opens_and_closes_and_is_modal() {
+    let mut app = started(Crews::Limited(3));
+    app.on_key(ch('?'));
+    assert!(app.help);
+    assert_eq!(app.on_key(ch('c')), None, "keys do nothing under help");
+    app.on_key(key(KeyCode::Tab));
+    assert_eq!(app.focus, Pane::Wall);
+    app.on_key(key(KeyCode::Esc));
+    assert!(!app.help && !app.quit, "Esc closes help first");
+    app.on_key(ch('?'));
+    app.on_key(ch('?'));
+    assert!(!app.help);
+    app.on_key(ch('?'));
+    app.on_key(ch('q'));
+    assert!(app.quit, "q quits even from help");
+}
+
+#[test]
+fn q_esc_and_ctrl_c_quit() {
+    for k in [
+        ch('q'),
+        key(KeyCode::Esc),
+        KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+    ] {
+        let mut app = started(Crews::Limited(3));
+        assert_eq!(
+            app.on_key(k),
+            None,
+            "quitting is the loop's business, not the engine's"
+        );
+        assert!(app.quit, "{k:?}");
+    }
+}
+
+#[test]
+fn crew_reports_build_the_wall_with_exact_ice_and_cost() {
+    let wall = common::example_wall();
+    let mut app = started(Crews::Limited(3));
+    let mut site = Site::new(wall.clone(), Crews::Limited(3));
+    for ev in common::run_events(&wall, Crews::Limited(3), 40) {
+        app.update(ev);
+    }
+    while !site.is_done() {
+        site.step();
+    }
+    let view = app.wall.as_ref().unwrap();
+    assert_eq!(view.heights, site.heights());
+    assert!(view.heights.iter().all(|&h| h == 30));
+    assert_eq!(
+        app.ice_and_cost(),
+        (wall.feet_to_raise() * ICE_PER_FOOT, 32_233_500)
+    );
+    assert_eq!(app.ice_and_cost().1, wall.feet_to_raise() * COST_PER_FOOT);
+    assert!((0..3).all(|p| view.percent_done(p) == 100));
+    assert!(view.crews.iter().all(Option::is_none), "everyone relieved");
+    assert!(app.complete);
+    assert_eq!(app.day, 32);
+}
+
+#[test]
+fn crews_are_tracked_to_their_sections() {
+    let wall = common::example_wall();
+    let mut app = started(Crews::Limited(3));
+    for ev in common::run_events(&wall, Crews::Limited(3), 3) {
+        app.update(ev);
+    }
+    let view = app.wall.as_ref().unwrap();
+    // Day 3: crew 1 on P1S1, crew 2 on P1S2, crew 3 moved to P2S1 (flat index 3).
+    assert_eq!(view.crews, vec![Some(0), Some(1), Some(3)]);
+    assert_eq!(view.heights[..4], [24, 28, 30, 18]);
+    assert_eq!(view.percent_done(0), (3 + 3 + 2) * 100 / (9 + 5 + 2));
+    assert_eq!(view.profile_ice(0), 8 * ICE_PER_FOOT);
+    app.update(Event::CrewsChanged(Crews::Limited(2)));
+    assert_eq!(app.wall.as_ref().unwrap().crews.len(), 2);
+    assert_eq!(app.crew_count(), Some(2));
+}
+
+#[test]
+fn sensors_keep_bounded_history_and_exact_figures() {
+    let mut app = started(Crews::Limited(3));
+    let name = common::sensor_infos()[1].name.clone();
+    let values: Vec<i32> = (0..HISTORY as i32 * 3)
+        .map(|i| (i * 7) % 201 - 100)
+        .collect();
+    let readings = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| Reading {
+            id: i as u64 + 1,
+            timestamp: common::ts(0),
+            sensor: name.clone(),
+            value: v,
+        })
+        .collect();
+    assert!(app.update(Event::Readings(readings)));
+    let s = &app.sensors[1];
+    assert_eq!(s.history.len(), HISTORY);
+    assert_eq!(s.history.back(), values.last());
+    assert_eq!(s.min, *values.iter().min().unwrap());
+    assert_eq!(s.max, *values.iter().max().unwrap());
+    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / values.len() as f64;
+    assert_eq!(s.avg(), Some(mean.round() as i32));
+    // A reading of an unknown sensor changes nothing.
+    let stray = Reading {
+        id: 9999,
+        timestamp: common::ts(0),
+        sensor: "ghost".into(),
+        value: 1,
+    };
+    assert!(!app.update(Event::Readings(vec![stray])));
+}
+
+#[test]
+fn sensors_come_and_go() {
+    let mut app = started(Crews::Limited(3));
+    let info = SensorInfo {
+        name: "new-1".into(),
+        kind: "strain".into(),
+        interval_ms: 2000,
+    };
+    app.update(Event::SensorAdded(info));
+    assert_eq!(app.sensors.len(), 6);
+    assert!(app.update(Event::SensorRemoved("thermo-1".into())));
+    assert!(!app.update(Event::SensorRemoved("thermo-1".into())));
+    let names: Vec<&str> = app.sensors.iter().map(|s| s.info.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["gate-north", "strain-1", "seismo-1", "gate-south", "new-1"]
+    );
+    // The index still finds the sensors that moved.
+    let r = Reading {
+        id: 1,
+        timestamp: common::ts(0),
+        sensor: "new-1".into(),
+        value: 42,
+    };
+    app.update(Event::Readings(vec![r]));
+    assert_eq!(app.sensors[4].last, Some(42));
+}
+
+#[test]
+fn refusals_store_and_network_reach_the_state() {
+    let mut app = started(Crews::Limited(3));
+    assert!(app.update(Event::Refused("no crew left to remove".into())));
+    assert_eq!(app.notice.as_deref(), Some("no crew left to remove"));
+    assert!(app.update(Event::Store {
+        rows: 10,
+        failing: Some("disk full".into())
+    }));
+    assert!(
+        !app.update(Event::Store {
+            rows: 10,
+            failing: Some("disk full".into())
+        }),
+        "no change, no redraw"
+    );
+    assert!(app.update(Event::Paused(true)));
+    assert!(app.paused);
+    assert!(!app.update(Event::Paused(true)));
+    let t0 = Instant::now();
+    let stats = |delivered| NetworkStats {
+        limit: 5,
+        in_flight: 2,
+        delivered,
+        ..NetworkStats::default()
+    };
+    app.update_at(Event::Network(stats(100)), t0);
+    app.update_at(Event::Network(stats(130)), t0 + Duration::from_secs(3));
+    assert_eq!(app.delivered_per_s, 10);
+    // Nothing delivered for a long while: the rate falls to 0.
+    app.update_at(Event::Network(stats(130)), t0 + Duration::from_secs(20));
+    assert_eq!(app.delivered_per_s, 0);
+    // A steady 16/s, published four times a second, over more than the window.
+    let mut delivered = 130;
+    for i in 1..=40 {
+        delivered += 4;
+        app.update_at(
+            Event::Network(stats(delivered)),
+            t0 + Duration::from_millis(20_000 + i * 250),
+        );
+    }
+    assert_eq!(app.delivered_per_s, 16);
+    assert_eq!(app.network.in_flight, 2);
+}
+
+#[test]
+fn updates_before_started_are_harmless() {
+    let mut app = App::new(Palette::None, Speed::Factor(1.0));
+    let wall = Wall::from_profiles(&[vec![29u8]]);
+    for ev in common::run_events(&wall, Crews::Limited(1), 2) {
+        app.update(ev);
+    }
+    assert!(app.wall.is_none());
+    assert_eq!(app.crew_count(), None);
+    // Crew keys before the engine started still go to the engine.
+    assert_eq!(app.on_key(ch('c')), Some(Command::AddCrew));
+}

@@ -1,0 +1,264 @@
+//! The log pane fed by tracing through tui-logger, and what watching the dashboard costs in
+//! bytes. One process-wide logger, so these tests take turns.
+
+mod common;
+
+use std::sync::{Mutex, Once};
+
+use ratatui::Terminal;
+use tokio::sync::mpsc;
+use tokio::time::{Duration, Instant, sleep, sleep_until};
+use wallwatch::engine::{Event, NetworkStats, Speed, WallProgress};
+use wallwatch::sensors::Reading;
+use wallwatch::tui::{self, Exit, Renderer};
+use wallwatch::ui::counting::CountingBackend;
+use wallwatch::ui::theme::Palette;
+use wallwatch::wall::{CrewReport, Crews, Site};
+
+static TURN: Mutex<()> = Mutex::new(());
+
+fn logging() -> std::sync::MutexGuard<'static, ()> {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| tui::init_dashboard_logging().unwrap());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn settle() {
+    // tui-logger moves events from its hot buffer on its own thread; do it now.
+    tui_logger::move_events();
+}
+
+#[test]
+fn log_lines_are_shown_sanitized_and_routine_levels_are_hidden() {
+    let _turn = logging();
+    tracing::info!(target: "crew", "day 3 · crew 3 · profile 2 section 1 · 18 → 19 ft");
+    tracing::debug!(target: "sensor", "routine reading hidden by default");
+    tracing::warn!(target: "store", "write failed: \x1b[2Jdisk\x07 full");
+    settle();
+    let mut app = common::demo_app(Palette::Ansi16);
+    let buf = common::render(&mut app, 120, 40);
+    let text = common::text(&buf);
+    assert!(
+        text.contains("INFO  crew    day 3 · crew 3 · profile 2 section 1 · 18 → 19 ft"),
+        "{text}"
+    );
+    assert!(
+        text.contains("WARN  store   write failed: ?[2Jdisk? full"),
+        "{text}"
+    );
+    assert!(!text.contains("routine reading"));
+    for cell in buf.content() {
+        assert!(!cell.symbol().chars().any(char::is_control));
+    }
+}
+
+#[test]
+fn new_log_lines_scroll_the_terminal_instead_of_repainting() {
+    let _turn = logging();
+    let words = [
+        "north", "ice", "crew", "raven", "gate", "watch", "snow", "wight", "oath", "steel",
+    ];
+    let line = |i: usize| -> String {
+        (0..3 + i % 7)
+            .map(|j| words[(i * 7 + j * 3) % words.len()])
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for i in 0..40 {
+        tracing::info!(target: "engine", "{} {i}", line(i));
+    }
+    settle();
+    let out = common::Shared::default();
+    let mut term = Terminal::new(CountingBackend::new(out.clone(), 120, 40)).unwrap();
+    let mut app = common::demo_app(Palette::Ansi16);
+    let mut renderer = Renderer::new();
+    let mut parser = vt100::Parser::new(40, 120, 0);
+    renderer.draw(&mut term, &mut app).unwrap();
+    parser.process(&out.take());
+    // The same two frames drawn the plain ratatui way, for comparison.
+    let plain_out = common::Shared::default();
+    let mut plain = Terminal::new(CountingBackend::new(plain_out.clone(), 120, 40)).unwrap();
+    plain
+        .draw(|f| {
+            wallwatch::ui::draw(f, &app);
+        })
+        .unwrap();
+    plain_out.take();
+
+    for i in 40..43 {
+        tracing::info!(target: "crew", "{} {i}", line(i));
+    }
+    settle();
+    assert!(renderer.draw(&mut term, &mut app).unwrap());
+    let scrolled = out.take();
+    assert_eq!(renderer.scrolls, 1);
+    assert!(
+        String::from_utf8_lossy(&scrolled).contains("S\x1b[r"),
+        "a scroll inside a region"
+    );
+    parser.process(&scrolled);
+    common::assert_screen_matches(&parser, &common::render(&mut app, 120, 40));
+    plain
+        .draw(|f| {
+            wallwatch::ui::draw(f, &app);
+        })
+        .unwrap();
+    let repainted = plain_out.take();
+    assert!(
+        scrolled.len() * 3 < repainted.len(),
+        "scroll {} bytes vs repaint {} bytes",
+        scrolled.len(),
+        repainted.len()
+    );
+}
+
+/// The defaults as the engine will run them (5 sensors, a day every 5 s with 3 crews, network
+/// stats four times a second, a store batch a second), fed to the real loop for a minute on the
+/// paused clock at 120x40. Prints and bounds bytes per second after the first frame.
+#[tokio::test(start_paused = true)]
+// The lock only keeps the other tests of this file (other threads) out of the shared logger.
+#[allow(clippy::await_holding_lock)]
+async fn watching_the_defaults_costs_under_300_bytes_a_second() {
+    let _turn = logging();
+    let out = common::Shared::default();
+    let mut term = Terminal::new(CountingBackend::new(out.clone(), 120, 40)).unwrap();
+    let mut app = wallwatch::app::App::new(Palette::Ansi16, Speed::Factor(1.0));
+    let (etx, erx) = mpsc::channel(256);
+    let (ctx, _crx) = mpsc::channel(16);
+    let (ktx, krx) = mpsc::unbounded_channel();
+    let wall = common::example_wall();
+    let infos = common::sensor_infos();
+    let probe = out.clone();
+    const SECONDS: u64 = 60;
+    let feeder = tokio::spawn(async move {
+        etx.send(Event::Started {
+            wall: std::sync::Arc::new(wall.clone()),
+            crews: Crews::Limited(3),
+            sensors: infos.clone(),
+            network_limit: 5,
+            store: "sqlite:wallwatch.db".into(),
+        })
+        .await
+        .unwrap();
+        sleep(Duration::from_millis(200)).await;
+        let first = probe.take().len();
+        let start = Instant::now();
+        let mut site = Site::new(wall, Crews::Limited(3));
+        let (mut id, mut delivered) = (0u64, 0u64);
+        let mut values = vec![0i32; infos.len()];
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        // Ticks of 250 ms.
+        for tick in 1..=SECONDS * 4 {
+            sleep_until(start + Duration::from_millis(tick * 250)).await;
+            let ms = tick * 250;
+            let mut readings = Vec::new();
+            for (s, info) in infos.iter().enumerate() {
+                if ms % info.interval_ms == 0 {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    values[s] = (values[s] + (rng % 21) as i32 - 10).clamp(-100, 100);
+                    id += 1;
+                    readings.push(Reading {
+                        id,
+                        timestamp: common::ts(ms as i64 / 1000),
+                        sensor: info.name.clone(),
+                        value: values[s],
+                    });
+                    tracing::trace!(target: "sensor", "{} = {}", info.name, values[s]);
+                }
+            }
+            delivered += readings.len() as u64;
+            if !readings.is_empty() {
+                etx.send(Event::Readings(readings)).await.unwrap();
+            }
+            if ms % 5000 == 0 && !site.is_done() {
+                let work = site.step();
+                let reports: Vec<CrewReport> = work
+                    .iter()
+                    .map(|w| {
+                        tracing::info!(target: "crew", "{w}");
+                        CrewReport::from_work(w, common::ts(ms as i64 / 1000))
+                    })
+                    .collect();
+                delivered += reports.len() as u64;
+                etx.send(Event::CrewReports(reports)).await.unwrap();
+                etx.send(Event::Day(WallProgress {
+                    day: site.day(),
+                    ..Default::default()
+                }))
+                .await
+                .unwrap();
+            }
+            let stats = NetworkStats {
+                limit: 5,
+                in_flight: (rng % 3) as usize,
+                max_in_flight: 3,
+                waiting: 0,
+                delivered,
+                mean_wait_ms: 0.4,
+                mean_latency_ms: 40.0,
+            };
+            etx.send(Event::Network(stats)).await.unwrap();
+            if ms % 1000 == 0 {
+                let rows = delivered;
+                tracing::debug!(target: "store", "stored a batch, {rows} rows");
+                etx.send(Event::Store {
+                    rows,
+                    failing: None,
+                })
+                .await
+                .unwrap();
+            }
+            settle();
+        }
+        sleep(Duration::from_millis(200)).await;
+        let total = probe.take();
+        ktx.send(common::press('q')).unwrap();
+        (first, total, etx)
+    });
+    let exit = tui::run_with(
+        &mut term,
+        &mut app,
+        common::input_stream(krx),
+        erx,
+        ctx,
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!(exit.unwrap(), Exit::Quit);
+    let (first, total, _etx) = feeder.await.unwrap();
+    let per_s = total.len() as f64 / SECONDS as f64;
+    let frames = common::frames(&total) as f64 / SECONDS as f64;
+    if std::env::var_os("DUMP_FRAMES").is_some() {
+        let mut sizes: Vec<(usize, String)> = Vec::new();
+        let marks: Vec<usize> = (0..total.len())
+            .filter(|&i| total[i..].starts_with(tui::BEGIN_SYNC))
+            .collect();
+        for (n, &m) in marks.iter().enumerate() {
+            let end = marks.get(n + 1).copied().unwrap_or(total.len());
+            sizes.push((
+                end - m,
+                String::from_utf8_lossy(&total[m..end])
+                    .escape_debug()
+                    .to_string(),
+            ));
+        }
+        let mut hist = std::collections::BTreeMap::new();
+        for (len, _) in &sizes {
+            *hist.entry(len / 50 * 50).or_insert(0) += 1;
+        }
+        println!("frame size histogram (50-byte buckets): {hist:?}");
+        sizes.sort_by_key(|s| std::cmp::Reverse(s.0));
+        for (len, s) in sizes
+            .iter()
+            .take(3)
+            .chain(sizes.iter().skip(sizes.len() / 2).take(3))
+        {
+            println!("--- {len} bytes:\n{s}");
+        }
+    }
+    println!("first frame {first} bytes; then {per_s:.0} bytes/s, {frames:.1} frames/s at 120x40");
+    assert!(first > 2000, "the first frame paints the screen");
+    assert!(per_s <= 300.0, "{per_s:.0} bytes/s");
+}

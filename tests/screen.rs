@@ -1,0 +1,198 @@
+//! The whole screen drawn from the fixed run: text snapshots, colours, sizes, hostile data.
+
+mod common;
+
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+use wallwatch::app::Pane;
+use wallwatch::engine::{Event, SensorInfo};
+use wallwatch::sensors::Reading;
+use wallwatch::ui::theme::Palette;
+
+fn screen(w: u16, h: u16) -> String {
+    let mut app = common::demo_app(Palette::Ansi16);
+    common::text(&common::render(&mut app, w, h))
+}
+
+#[test]
+fn snapshot_80x24() {
+    insta::assert_snapshot!(screen(80, 24));
+}
+
+#[test]
+fn snapshot_140x45() {
+    insta::assert_snapshot!(screen(140, 45));
+}
+
+#[test]
+fn snapshot_help_overlay() {
+    let mut app = common::demo_app(Palette::Ansi16);
+    app.help = true;
+    insta::assert_snapshot!(common::text(&common::render(&mut app, 80, 24)));
+}
+
+#[test]
+fn snapshot_too_small() {
+    insta::assert_snapshot!(screen(30, 8));
+}
+
+#[test]
+fn snapshot_narrow_60x16() {
+    insta::assert_snapshot!(screen(60, 16));
+}
+
+#[test]
+fn every_size_down_to_1x1_draws_without_panicking() {
+    let mut app = common::demo_app(Palette::Ansi16);
+    for w in 1..=90u16 {
+        for h in 1..=30u16 {
+            if w > 8 && h > 8 && (w % 3 != 0 || h % 2 != 0) {
+                continue; // every small size, a sample of the larger ones
+            }
+            common::render(&mut app, w, h);
+        }
+    }
+    app.help = true;
+    for (w, h) in [(1, 1), (2, 1), (10, 3), (40, 10), (45, 12)] {
+        common::render(&mut app, w, h);
+    }
+    let text = common::text(&common::render(
+        &mut common::demo_app(Palette::Ansi16),
+        1,
+        1,
+    ));
+    assert_eq!(text.trim_end().chars().count(), 1);
+}
+
+/// Cells of `row` that show `symbol`.
+fn find(buf: &Buffer, row: &str, symbol: &str) -> Vec<(u16, u16)> {
+    let text = common::text(buf);
+    let y = text
+        .lines()
+        .position(|l| l.contains(row))
+        .unwrap_or_else(|| panic!("no row {row}")) as u16;
+    (0..buf.area.width)
+        .filter(|&x| buf[(x, y)].symbol() == symbol)
+        .map(|x| (x, y))
+        .collect()
+}
+
+#[test]
+fn finished_sections_are_green_and_crews_are_marked() {
+    let mut app = common::demo_app(Palette::Ansi16);
+    let buf = common::render(&mut app, 80, 24);
+    // Day 6: P1 sections 2 and 3 are at 30 ft; crew 1 works P1 section 1 (27 ft).
+    let done = find(&buf, "P1 ", "█");
+    assert_eq!(done.len(), 2, "one glyph per section at 80 columns");
+    for p in done {
+        assert_eq!(buf[p].fg, Color::Green);
+    }
+    let crew = find(&buf, "P1 ", "▇");
+    assert_eq!(crew.len(), 1);
+    let cell = &buf[crew[0]];
+    assert_eq!((cell.fg, cell.bg), (Color::Black, Color::Yellow));
+    assert!(cell.modifier.contains(Modifier::BOLD));
+    // P3: crew 2 on section 1 (18 ft, ▅); section 4 (19 ft) is also ▅ but has no crew.
+    let fives = find(&buf, "P3 ", "▅");
+    assert_eq!(fives.len(), 2);
+    assert_eq!(buf[fives[0]].bg, Color::Yellow);
+    assert_eq!(buf[fives[1]].bg, Color::Reset);
+    assert_eq!(
+        buf[fives[1]].fg,
+        Color::Blue,
+        "an unfinished section in ice blue"
+    );
+}
+
+#[test]
+fn a_failing_store_shows_a_warning() {
+    let mut app = common::demo_app(Palette::Ansi16);
+    app.update(Event::Store {
+        rows: 218,
+        failing: Some("database is locked".into()),
+    });
+    let buf = common::render(&mut app, 140, 45);
+    let text = common::text(&buf);
+    let y = text
+        .lines()
+        .position(|l| l.contains("store failing: database is locked"))
+        .expect("shown") as u16;
+    let line: Vec<char> = text.lines().nth(y as usize).unwrap().chars().collect();
+    let x = line.iter().position(|&c| c == '⚠').unwrap() as u16;
+    assert_eq!(buf[(x, y)].fg, Color::Yellow);
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+}
+
+#[test]
+fn the_focused_pane_has_a_thick_accent_border() {
+    let mut app = common::demo_app(Palette::Ansi16);
+    let buf = common::render(&mut app, 80, 24);
+    assert_eq!(buf[(0, 0)].symbol(), "┏");
+    assert_eq!(buf[(0, 0)].fg, Color::Cyan);
+    app.focus = Pane::Sensors;
+    let buf = common::render(&mut app, 80, 24);
+    assert_eq!(buf[(0, 0)].symbol(), "╭");
+    let text = common::text(&buf);
+    let y = text.lines().position(|l| l.contains("Sensors")).unwrap() as u16;
+    assert_eq!(buf[(0, y)].symbol(), "┏");
+}
+
+#[test]
+fn no_colour_palette_draws_no_colours() {
+    let mut app = common::demo_app(Palette::None);
+    app.update(Event::Store {
+        rows: 1,
+        failing: Some("down".into()),
+    });
+    app.update(Event::Paused(true));
+    for (w, h) in [(80, 24), (140, 45)] {
+        let buf = common::render(&mut app, w, h);
+        for cell in buf.content() {
+            assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+        }
+        // Crews are still told apart, by reverse video.
+        assert!(
+            buf.content()
+                .iter()
+                .any(|c| c.modifier.contains(Modifier::REVERSED))
+        );
+    }
+}
+
+#[test]
+fn control_characters_in_data_never_reach_the_screen() {
+    let mut app = common::demo_app(Palette::Ansi16);
+    let evil = "bad\x1b[31mname\x07\r\n\u{9b}2J";
+    app.update(Event::SensorAdded(SensorInfo {
+        name: evil.into(),
+        kind: "k\x1bind".into(),
+        interval_ms: 1,
+    }));
+    app.update(Event::Readings(vec![Reading {
+        id: 1,
+        timestamp: common::ts(0),
+        sensor: evil.into(),
+        value: 5,
+    }]));
+    app.update(Event::Refused("no\x1b]0;title\x07pe".into()));
+    app.update(Event::Store {
+        rows: 1,
+        failing: Some("err\x1b[2Jor".into()),
+    });
+    app.sensor_scroll = 99; // the new sensor is last
+    let buf = common::render(&mut app, 140, 45);
+    for cell in buf.content() {
+        assert!(
+            !cell.symbol().chars().any(char::is_control),
+            "{:?}",
+            cell.symbol()
+        );
+    }
+    let text = common::text(&buf);
+    assert!(
+        text.contains("bad?[31mname"),
+        "sanitized, not dropped:\n{text}"
+    );
+    assert!(text.contains("no?]0;title?pe"));
+    assert!(text.contains("err?[2Jor"));
+}

@@ -1,0 +1,294 @@
+//! The renderer and the event loop on a byte-counting backend read back by a terminal
+//! emulator (vt100), on tokio's paused clock.
+
+mod common;
+
+use std::future::pending;
+
+use crossterm::event::Event as TermEvent;
+use ratatui::Terminal;
+use tokio::sync::mpsc;
+use tokio::time::{Duration, sleep};
+use wallwatch::engine::{Command, Event, NetworkStats, Speed};
+use wallwatch::tui::{self, Exit, Renderer, TuiError};
+use wallwatch::ui::counting::CountingBackend;
+use wallwatch::ui::theme::Palette;
+use wallwatch::wall::Crews;
+
+fn terminal(w: u16, h: u16) -> (Terminal<CountingBackend<common::Shared>>, common::Shared) {
+    let out = common::Shared::default();
+    (
+        Terminal::new(CountingBackend::new(out.clone(), w, h)).unwrap(),
+        out,
+    )
+}
+
+#[test]
+fn the_bytes_written_reproduce_the_screen() {
+    let (mut term, out) = terminal(120, 40);
+    let mut app = common::demo_app(Palette::TrueColor);
+    let mut parser = vt100::Parser::new(40, 120, 0);
+    let mut renderer = Renderer::new();
+    assert!(renderer.draw(&mut term, &mut app).unwrap());
+    let first = out.take();
+    assert!(first.starts_with(tui::BEGIN_SYNC) && first.ends_with(tui::END_SYNC));
+    parser.process(&first);
+    common::assert_screen_matches(&parser, &common::render(&mut app, 120, 40));
+    assert_eq!(term.backend().bytes(), first.len() as u64);
+
+    // A change is sent as a diff, and the emulator still agrees.
+    for ev in common::run_events(&common::example_wall(), Crews::Limited(3), 9)
+        .into_iter()
+        .skip(12)
+    {
+        app.update(ev);
+    }
+    assert!(renderer.draw(&mut term, &mut app).unwrap());
+    let diff = out.take();
+    assert!(
+        diff.len() < first.len() / 4,
+        "{} vs {}",
+        diff.len(),
+        first.len()
+    );
+    parser.process(&diff);
+    common::assert_screen_matches(&parser, &common::render(&mut app, 120, 40));
+}
+
+#[test]
+fn a_frame_without_changes_writes_nothing() {
+    let (mut term, out) = terminal(80, 24);
+    let mut app = common::demo_app(Palette::Ansi16);
+    let mut renderer = Renderer::new();
+    renderer.draw(&mut term, &mut app).unwrap();
+    out.take();
+    for _ in 0..3 {
+        assert!(!renderer.draw(&mut term, &mut app).unwrap());
+    }
+    assert_eq!(out.len(), 0);
+    assert_eq!(renderer.frames, 1);
+}
+
+#[test]
+fn a_full_redraw_clears_and_repaints_even_at_the_same_size() {
+    let (mut term, out) = terminal(80, 24);
+    let mut app = common::demo_app(Palette::Ansi16);
+    let mut renderer = Renderer::new();
+    renderer.draw(&mut term, &mut app).unwrap();
+    let first = out.take();
+    renderer.full_redraw(&mut term, 80, 24).unwrap();
+    renderer.draw(&mut term, &mut app).unwrap();
+    let again = out.take();
+    assert!(
+        String::from_utf8_lossy(&again).contains("\x1b[2J"),
+        "the screen is cleared"
+    );
+    let mut parser = vt100::Parser::new(24, 80, 0);
+    parser.process(b"garbage that the clear wipes out");
+    parser.process(&again);
+    common::assert_screen_matches(&parser, &common::render(&mut app, 80, 24));
+    assert!(again.len() + 200 > first.len(), "everything is repainted");
+}
+
+#[test]
+fn shrinking_the_terminal_is_followed() {
+    let (mut term, out) = terminal(120, 40);
+    let mut app = common::demo_app(Palette::Ansi16);
+    let mut renderer = Renderer::new();
+    renderer.draw(&mut term, &mut app).unwrap();
+    term.backend_mut().set_size(80, 24);
+    out.take();
+    renderer.draw(&mut term, &mut app).unwrap();
+    let mut parser = vt100::Parser::new(24, 80, 0);
+    parser.process(&out.take());
+    common::assert_screen_matches(&parser, &common::render(&mut app, 80, 24));
+}
+
+fn demo_channels() -> (
+    mpsc::Sender<Event>,
+    mpsc::Receiver<Event>,
+    mpsc::Sender<Command>,
+    mpsc::Receiver<Command>,
+) {
+    let (etx, erx) = mpsc::channel(64);
+    let (ctx, crx) = mpsc::channel(16);
+    (etx, erx, ctx, crx)
+}
+
+#[tokio::test(start_paused = true)]
+async fn keys_become_commands_and_q_quits() {
+    let (mut term, out) = terminal(100, 30);
+    let mut app = common::demo_app(Palette::Ansi16);
+    let (_etx, erx, ctx, mut crx) = demo_channels();
+    let (ktx, krx) = mpsc::unbounded_channel();
+    for c in ['c', 's', 'S', ' ', '+', '?'] {
+        ktx.send(common::press(c)).unwrap();
+    }
+    let keys = ktx.clone();
+    tokio::spawn(async move {
+        sleep(Duration::from_secs(1)).await;
+        keys.send(common::press('q')).unwrap();
+    });
+    let exit = tui::run_with(
+        &mut term,
+        &mut app,
+        common::input_stream(krx),
+        erx,
+        ctx,
+        pending(),
+    )
+    .await;
+    assert_eq!(exit.unwrap(), Exit::Quit);
+    let mut got = Vec::new();
+    while let Ok(c) = crx.try_recv() {
+        got.push(c);
+    }
+    assert_eq!(
+        got,
+        [
+            Command::AddCrew,
+            Command::AddSensor { kind: None },
+            Command::RemoveSensor,
+            Command::TogglePause,
+            Command::SetSpeed(Speed::Factor(2.0)),
+        ]
+    );
+    // The help overlay was drawn before q.
+    let mut parser = vt100::Parser::new(30, 100, 0);
+    parser.process(&out.take());
+    assert!(
+        parser
+            .screen()
+            .contents()
+            .contains("Keys · ? or Esc closes")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_signal_ends_the_loop() {
+    let (mut term, _out) = terminal(80, 24);
+    let mut app = common::demo_app(Palette::Ansi16);
+    let (_etx, erx, ctx, _crx) = demo_channels();
+    let (_ktx, krx) = mpsc::unbounded_channel();
+    let stop = async {
+        sleep(Duration::from_secs(3)).await;
+        "SIGTERM"
+    };
+    let exit = tui::run_with(
+        &mut term,
+        &mut app,
+        common::input_stream(krx),
+        erx,
+        ctx,
+        stop,
+    )
+    .await;
+    assert_eq!(exit.unwrap(), Exit::Signal("SIGTERM"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dead_engine_is_an_error() {
+    let (mut term, _out) = terminal(80, 24);
+    let mut app = common::demo_app(Palette::Ansi16);
+    let (etx, erx, ctx, _crx) = demo_channels();
+    let (_ktx, krx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        sleep(Duration::from_secs(2)).await;
+        drop(etx);
+    });
+    let exit = tui::run_with(
+        &mut term,
+        &mut app,
+        common::input_stream(krx),
+        erx,
+        ctx,
+        pending(),
+    )
+    .await;
+    assert!(matches!(exit, Err(TuiError::EngineStopped)), "{exit:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn frame_pacing_and_idle_silence() {
+    let (mut term, out) = terminal(120, 40);
+    let mut app = common::demo_app(Palette::Ansi16);
+    let (etx, erx, ctx, _crx) = demo_channels();
+    let (ktx, krx) = mpsc::unbounded_channel();
+    let probe = out.clone();
+    let feeder = tokio::spawn(async move {
+        sleep(Duration::from_millis(50)).await;
+        probe.take(); // the first frame
+        for i in 0..400u64 {
+            let stats = NetworkStats {
+                limit: 5,
+                in_flight: (i % 5) as usize,
+                waiting: i as usize,
+                delivered: i,
+                ..Default::default()
+            };
+            etx.send(Event::Network(stats)).await.unwrap();
+            sleep(Duration::from_millis(5)).await;
+        }
+        sleep(Duration::from_secs(1)).await;
+        let busy = probe.take();
+        sleep(Duration::from_secs(10)).await;
+        let idle = probe.take();
+        ktx.send(common::press('q')).unwrap();
+        (busy, idle, etx)
+    });
+    let exit = tui::run_with(
+        &mut term,
+        &mut app,
+        common::input_stream(krx),
+        erx,
+        ctx,
+        pending(),
+    )
+    .await;
+    assert_eq!(exit.unwrap(), Exit::Quit);
+    let (busy, idle, _etx) = feeder.await.unwrap();
+    let frames = common::frames(&busy);
+    assert!(
+        (15..=21).contains(&frames),
+        "{frames} frames in 2 s of constant change"
+    );
+    assert!(
+        idle.is_empty(),
+        "{} bytes written while nothing changed",
+        idle.len()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn resize_events_repaint_everything() {
+    let (mut term, out) = terminal(80, 24);
+    let mut app = common::demo_app(Palette::Ansi16);
+    let (_etx, erx, ctx, _crx) = demo_channels();
+    let (ktx, krx) = mpsc::unbounded_channel();
+    let probe = out.clone();
+    let task = tokio::spawn(async move {
+        sleep(Duration::from_millis(500)).await;
+        let first = probe.take();
+        ktx.send(TermEvent::Resize(80, 24)).unwrap();
+        sleep(Duration::from_millis(500)).await;
+        let again = probe.take();
+        ktx.send(common::press('q')).unwrap();
+        (first, again)
+    });
+    let exit = tui::run_with(
+        &mut term,
+        &mut app,
+        common::input_stream(krx),
+        erx,
+        ctx,
+        pending(),
+    )
+    .await;
+    assert_eq!(exit.unwrap(), Exit::Quit);
+    let (first, again) = task.await.unwrap();
+    let mut parser = vt100::Parser::new(24, 80, 0);
+    parser.process(&first);
+    parser.process(b"\x1b[5;5Hscribble");
+    parser.process(&again);
+    common::assert_screen_matches(&parser, &common::render(&mut app, 80, 24));
+}
