@@ -19,6 +19,13 @@ pub struct SectionWork {
 }
 
 impl SectionWork {
+    /// A section already at 30: nobody works it.
+    pub const NONE: SectionWork = SectionWork {
+        start: 0,
+        feet: 0,
+        crew: 0,
+    };
+
     /// The last day worked (0 when there is no work).
     pub fn last_day(&self) -> u64 {
         if self.feet == 0 {
@@ -49,11 +56,7 @@ impl Schedule {
             .map(|&h| {
                 let feet = MAX_HEIGHT - h;
                 if feet == 0 {
-                    return SectionWork {
-                        start: 0,
-                        feet: 0,
-                        crew: 0,
-                    };
+                    return SectionWork::NONE;
                 }
                 crew += 1;
                 relieved.push(u64::from(feet) + 1);
@@ -87,11 +90,7 @@ impl Schedule {
             .map(|&h| {
                 let feet = MAX_HEIGHT - h;
                 if feet == 0 {
-                    return SectionWork {
-                        start: 0,
-                        feet: 0,
-                        crew: 0,
-                    };
+                    return SectionWork::NONE;
                 }
                 let mut top = free.peek_mut().expect("crews never leave the heap");
                 let (start, crew) = ((top.0 >> 32) as u64, top.0 as u32);
