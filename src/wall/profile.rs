@@ -91,8 +91,10 @@ impl Wall {
                     value = value.saturating_mul(10).saturating_add(src[i] - b'0');
                     i += 1;
                 }
-                let ends_here = i == n || src[i] == b'\n' || is_space(src[i]);
-                if !ends_here || value > MAX_HEIGHT {
+                // The byte after the token: the usual single space is consumed here too.
+                let next = if i < n { src[i] } else { b'\n' };
+                let separated = next == b' ' || next == b'\n' || is_space(next);
+                if !separated || value > MAX_HEIGHT {
                     return Err(Self::bad_token(src, line, line_start, token_start));
                 }
                 if heights.len() - profile_start == max_sections {
@@ -105,10 +107,7 @@ impl Wall {
                     });
                 }
                 heights.push(value);
-                // The usual separator, consumed here to save a trip round the loop.
-                if i < n && src[i] == b' ' {
-                    i += 1;
-                }
+                i += usize::from(next == b' ');
             } else if b == b'\n' {
                 if profile_start != heights.len() {
                     profile_start = heights.len();
