@@ -285,6 +285,41 @@ impl Store for SqliteStore {
         result.map_err(|e| self.err(e))
     }
 
+    fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn()?;
+        let result = (|| {
+            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
+    fn meta_set(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn()?;
+        let result = (|| {
+            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+            .map(drop)
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
+    fn clear(&mut self) -> Result<(), StoreError> {
+        self.conn()?;
+        let result = (|| {
+            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute_batch("DELETE FROM readings; DELETE FROM crew_reports; DELETE FROM meta;")?;
+            tx.commit()
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
     fn close(&mut self) -> Result<(), StoreError> {
         match self.conn.take() {
             None => Ok(()),
