@@ -31,7 +31,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long connecting may take in all (TCP, startup, authentication, schema).
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 
+// Notices ("relation already exists, skipping") would reach the log as noise on every start.
 const SCHEMA: &str = "
+SET client_min_messages TO warning;
 CREATE TABLE IF NOT EXISTS readings (
     id BIGINT PRIMARY KEY,
     timestamp TIMESTAMPTZ NOT NULL,
