@@ -6,7 +6,7 @@ mod postgres;
 
 use chrono::{TimeZone, Utc};
 use wallwatch::sensors::Reading;
-use wallwatch::store::{self, Batch, Counts, ReadingFilter, Store};
+use wallwatch::store::{self, Batch, Counts, ReadingFilter};
 use wallwatch::wall::CrewReport;
 
 fn batch(first_id: u64) -> Batch {

@@ -88,7 +88,7 @@ pub(crate) use csv::push_field as push_csv_field;
 pub use csv::{CsvStore, crew_reports_path, meta_path};
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{BUSY_TIMEOUT as SQLITE_BUSY_TIMEOUT, SqliteStore};
 
 /// The meta key holding the fingerprint of the wall a store's crew reports belong to.
 pub const WALL_HASH_KEY: &str = "wall_hash";

@@ -17,6 +17,11 @@ use super::{
 use crate::sensors::Reading;
 use crate::wall::CrewReport;
 
+/// How long a statement waits for another connection's lock before failing with "database is
+/// locked". Short, so that a held lock shows as a failing store (the collector then retries with
+/// backoff, keeping the batch) instead of a silent stall.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The schema this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
 
@@ -58,7 +63,7 @@ impl SqliteStore {
     pub fn open(url: &str, path: &str) -> Result<SqliteStore, StoreError> {
         let err = |e: rusqlite::Error| StoreError(format!("store '{url}': {}", one_line(&e)));
         let conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
             .map_err(err)?;
