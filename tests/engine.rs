@@ -69,6 +69,15 @@ impl Store for SharedStore {
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
         self.inner.lock().unwrap().crew_reports()
     }
+    fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.inner.lock().unwrap().meta_get(key)
+    }
+    fn meta_set(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.inner.lock().unwrap().meta_set(key, value)
+    }
+    fn clear(&mut self) -> Result<(), StoreError> {
+        self.inner.lock().unwrap().clear()
+    }
     fn close(&mut self) -> Result<(), StoreError> {
         Ok(())
     }

@@ -18,7 +18,6 @@ use super::{Command, Event, SensorInfo, Speed, WallProgress};
 use crate::config::Config;
 use crate::sensors::{KINDS, SensorError, SensorFactory};
 use crate::store::{Store, StoreError};
-use crate::wall::Site;
 
 /// Capacity of the event channel to the watcher (see `publisher` for what happens when full).
 pub const EVENT_CHANNEL: usize = 256;
@@ -144,7 +143,17 @@ impl Engine {
         let publisher = Publisher::new();
         let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL);
         let stored = Arc::new(Stored::default());
-        let (store, counts) = collector::open_store(&config.store, options.store)?;
+        let (mut store, _) = collector::open_store(&config.store, options.store)?;
+        let resumed = super::resume::prepare(store.as_mut(), config)?;
+        let counts = store.counts().map_err(EngineError::Store)?;
+        let site = resumed.site;
+        let feet = site.feet_raised();
+        let start_progress = WallProgress {
+            day: site.day(),
+            ice_to_date: feet * crate::wall::ICE_PER_FOOT,
+            cost_to_date: feet * crate::wall::COST_PER_FOOT,
+            complete: site.is_complete() && site.day() > 0,
+        };
         let store_url = store.url().to_string();
         let (network, packets) = Network::new(
             config.network_limit,
@@ -162,10 +171,9 @@ impl Engine {
             readings_produced: AtomicU64::new(0),
             crew_reports_produced: AtomicU64::new(0),
             readings_budget: AtomicU64::new(config.max_readings.unwrap_or(u64::MAX)),
-            progress: Mutex::new(WallProgress::default()),
+            progress: Mutex::new(start_progress),
         });
 
-        let site = Site::new((*config.wall).clone(), config.crews);
         let infos: Vec<SensorInfo> = sensors.iter().map(info).collect();
         publisher.publish(Event::Started {
             wall: config.wall.clone(),
@@ -174,6 +182,11 @@ impl Engine {
             network_limit: shared.network.limit(),
             store: store_url.clone(),
         });
+        if !resumed.latest.is_empty() {
+            // The wall as it stands: each raised section's latest stored report, then the day.
+            publisher.publish(Event::CrewReports(resumed.latest));
+            publisher.publish(Event::Day(start_progress));
+        }
         tracing::info!(
             target: "engine",
             "started: {} sensors, {} crews, network limit {}, latency {}, store {}, seed {}",

@@ -154,11 +154,13 @@ pub async fn crew_task(
     let day_length = Duration::from_secs_f64(plan.day_seconds);
     let limit = shared.network.limit();
     let mut log = Vec::new();
+    // A resumed site starts after its stored days; this run's first day ends one day from now.
+    let first_day = site.day();
     loop {
         let working = !site.is_done()
             && plan.days.is_none_or(|d| site.day() < d)
             && !(plan.until_complete && site.is_complete() && site.day() > 0);
-        let next_day_at = day_length * (site.day() as u32 + 1);
+        let next_day_at = day_length * ((site.day() - first_day) as u32 + 1);
         if *stop.borrow() {
             break;
         }

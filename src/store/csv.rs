@@ -7,6 +7,11 @@
 //! Its header is `id,timestamp,day,crew,profile,section,height`; a relieved crew's profile,
 //! section and height are empty fields.
 //!
+//! Values kept beside the rows (the meta table of the other stores, e.g. `wall_hash`) go to a
+//! third sibling named by [`meta_path`] (`run.csv` → `run.meta.csv`) with the header `key,value`;
+//! it is created only when a value is first set and replaced whole (written to a temporary file,
+//! then renamed) on each change, so it is never half-written.
+//!
 //! Timestamps are RFC 3339 UTC with microseconds. Fields are quoted (RFC 4180) when they hold a
 //! comma, a quote, CR or LF. A header is written only when a file is new or empty. Each batch is
 //! rendered in memory and written with one `write` per file; if a write fails, both files are cut
@@ -34,6 +39,18 @@ pub fn crew_reports_path(path: &Path) -> PathBuf {
     let stem = name.strip_suffix(".csv").unwrap_or(&name);
     path.with_file_name(format!("{stem}.crew_reports.csv"))
 }
+
+/// The meta file that goes with a readings file `path`.
+pub fn meta_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".csv").unwrap_or(&name);
+    path.with_file_name(format!("{stem}.meta.csv"))
+}
+
+const META_HEADER: &str = "key,value";
 
 /// One CSV file and what is known about it.
 #[derive(Debug)]
@@ -223,6 +240,75 @@ impl Store for CsvStore {
         parse_crew_reports(&self.url, &self.crew.path, &text)
     }
 
+    fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .read_meta()?
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v))
+    }
+
+    fn meta_set(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        let mut meta = self.read_meta()?;
+        match meta.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value.to_string(),
+            None => meta.push((key.to_string(), value.to_string())),
+        }
+        let mut text = format!("{META_HEADER}\n");
+        for (k, v) in &meta {
+            push_field(&mut text, k);
+            text.push(',');
+            push_field(&mut text, v);
+            text.push('\n');
+        }
+        let path = self.meta_path();
+        let tmp = path.with_extension("csv.tmp");
+        let fail = |e: std::io::Error| {
+            StoreError(format!(
+                "store '{}': {}: cannot write ({e})",
+                self.url,
+                path.display()
+            ))
+        };
+        let mut file = File::create(&tmp).map_err(fail)?;
+        file.write_all(text.as_bytes()).map_err(fail)?;
+        file.sync_data().map_err(fail)?;
+        std::fs::rename(&tmp, &path).map_err(fail)
+    }
+
+    fn clear(&mut self) -> Result<(), StoreError> {
+        for (f, header) in [
+            (&mut self.readings, READINGS_HEADER),
+            (&mut self.crew, CREW_HEADER),
+        ] {
+            let line = format!("{header}\n");
+            let result = f
+                .file
+                .set_len(0)
+                .and_then(|()| f.file.write_all(line.as_bytes()))
+                .and_then(|()| f.file.sync_data());
+            if let Err(e) = result {
+                return Err(StoreError(format!(
+                    "store '{}': {}: cannot clear ({e})",
+                    self.url,
+                    f.path.display()
+                )));
+            }
+            f.len = line.len() as u64;
+        }
+        self.counts = Counts::default();
+        let path = self.meta_path();
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError(format!(
+                "store '{}': {}: cannot remove ({e})",
+                self.url,
+                path.display()
+            ))),
+        }
+    }
+
     fn close(&mut self) -> Result<(), StoreError> {
         for f in [&self.readings, &self.crew] {
             f.file.sync_data().map_err(|e| {
@@ -242,6 +328,45 @@ impl Store for CsvStore {
 }
 
 impl CsvStore {
+    fn meta_path(&self) -> PathBuf {
+        meta_path(&self.readings.path)
+    }
+
+    /// The meta file's pairs in file order; none when it does not exist.
+    fn read_meta(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let path = self.meta_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(StoreError(format!(
+                    "store '{}': {}: cannot read ({e})",
+                    self.url,
+                    path.display()
+                )));
+            }
+        };
+        let first = text.lines().next().unwrap_or("").trim_end_matches('\r');
+        if first != META_HEADER {
+            return Err(parse_error(
+                &self.url,
+                &path,
+                1,
+                &format!(
+                    "header is '{}', expected '{META_HEADER}'",
+                    first.escape_debug()
+                ),
+            ));
+        }
+        Ok(rows(&self.url, &path, &text, 2)?
+            .into_iter()
+            .map(|(_, mut f)| {
+                let v = f.pop().unwrap_or_default();
+                (f.pop().unwrap_or_default(), v)
+            })
+            .collect())
+    }
+
     fn out_of_order(&self, what: &str, id: u64, last: u64) -> StoreError {
         StoreError(format!(
             "store '{}': {what} id {id} does not follow the last stored id {last}",

@@ -8,6 +8,7 @@ use crate::wall::CrewReport;
 pub struct MemoryStore {
     readings: Vec<Reading>,
     crew_reports: Vec<CrewReport>,
+    meta: std::collections::BTreeMap<String, String>,
 }
 
 impl MemoryStore {
@@ -38,6 +39,20 @@ impl Store for MemoryStore {
 
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
         Ok(self.crew_reports.clone())
+    }
+
+    fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.meta.get(key).cloned())
+    }
+
+    fn meta_set(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.meta.insert(key.to_string(), value.to_string());
+        Ok(())
+    }
+
+    fn clear(&mut self) -> Result<(), StoreError> {
+        *self = MemoryStore::new();
+        Ok(())
     }
 
     fn close(&mut self) -> Result<(), StoreError> {

@@ -85,10 +85,13 @@ impl fmt::Display for StoreError {
 impl std::error::Error for StoreError {}
 
 pub(crate) use csv::push_field as push_csv_field;
-pub use csv::{CsvStore, crew_reports_path};
+pub use csv::{CsvStore, crew_reports_path, meta_path};
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{BUSY_TIMEOUT as SQLITE_BUSY_TIMEOUT, SqliteStore};
+
+/// The meta key holding the fingerprint of the wall a store's crew reports belong to.
+pub const WALL_HASH_KEY: &str = "wall_hash";
 
 /// The default store of a run.
 pub const DEFAULT_STORE_URL: &str = "sqlite:wallwatch.db";
@@ -191,6 +194,13 @@ pub trait Store: Send {
     fn readings(&mut self, filter: &ReadingFilter) -> Result<Vec<Reading>, StoreError>;
     /// Crew reports, ordered by id.
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError>;
+    /// A value kept beside the rows (e.g. `wall_hash`, the fingerprint of the wall whose crew
+    /// reports the store holds), or `None` when never set.
+    fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Sets (replacing) a value kept beside the rows; durable once it returns.
+    fn meta_set(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// Removes every reading, crew report and meta value (`--fresh`); ids start again at 1.
+    fn clear(&mut self) -> Result<(), StoreError>;
     /// Flushes and closes.
     fn close(&mut self) -> Result<(), StoreError>;
     /// The URL it was opened from, for summaries and the status bar.

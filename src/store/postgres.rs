@@ -31,7 +31,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long connecting may take in all (TCP, startup, authentication, schema).
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 
+// Notices ("relation already exists, skipping") would reach the log as noise on every start.
 const SCHEMA: &str = "
+SET client_min_messages TO warning;
 CREATE TABLE IF NOT EXISTS readings (
     id BIGINT PRIMARY KEY,
     timestamp TIMESTAMPTZ NOT NULL,
@@ -79,6 +81,9 @@ enum Request {
     Counts(Reply<Counts>),
     Readings(ReadingFilter, Reply<Vec<Reading>>),
     CrewReports(Reply<Vec<CrewReport>>),
+    MetaGet(String, Reply<Option<String>>),
+    MetaSet(String, String, Reply<()>),
+    Clear(Reply<()>),
 }
 
 /// The PostgreSQL store.
@@ -191,6 +196,18 @@ impl Store for PostgresStore {
         self.call(Request::CrewReports)
     }
 
+    fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.call(|reply| Request::MetaGet(key.to_string(), reply))
+    }
+
+    fn meta_set(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.call(|reply| Request::MetaSet(key.to_string(), value.to_string(), reply))
+    }
+
+    fn clear(&mut self) -> Result<(), StoreError> {
+        self.call(Request::Clear)
+    }
+
     fn close(&mut self) -> Result<(), StoreError> {
         self.requests.take();
         if let Some(worker) = self.worker.take()
@@ -284,6 +301,56 @@ impl Conn {
             .await?;
         }
         tx.commit().await
+    }
+
+    /// Whether every row of `c` is stored already: after a failed append the commit may still
+    /// have happened (the connection broke after the server committed), and a retry must then
+    /// not insert the rows twice. A transaction stores all of a batch or none of it.
+    async fn holds(&self, c: &Columns) -> Result<bool, String> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT (SELECT count(*) FROM readings WHERE id = ANY($1)), \
+                        (SELECT count(*) FROM crew_reports WHERE id = ANY($2))",
+                &[&c.ids, &c.crew_ids],
+            )
+            .await
+            .map_err(|e| describe(&e))?;
+        let readings: i64 = row.try_get(0).map_err(|e| describe(&e))?;
+        let crew: i64 = row.try_get(1).map_err(|e| describe(&e))?;
+        Ok(readings as usize == c.ids.len()
+            && crew as usize == c.crew_ids.len()
+            && readings + crew > 0)
+    }
+
+    async fn meta_get(&self, key: &str) -> Result<Option<String>, String> {
+        let row = self
+            .client
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
+            .await
+            .map_err(|e| describe(&e))?;
+        row.map(|r| r.try_get(0).map_err(|e| describe(&e)))
+            .transpose()
+    }
+
+    async fn meta_set(&self, key: &str, value: &str) -> Result<(), String> {
+        self.client
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&key, &value],
+            )
+            .await
+            .map(drop)
+            .map_err(|e| describe(&e))
+    }
+
+    async fn clear(&mut self) -> Result<(), String> {
+        let tx = self.client.transaction().await.map_err(|e| describe(&e))?;
+        tx.batch_execute("DELETE FROM readings; DELETE FROM crew_reports; DELETE FROM meta;")
+            .await
+            .map_err(|e| describe(&e))?;
+        tx.commit().await.map_err(|e| describe(&e))
     }
 
     async fn counts(&self) -> Result<Counts, String> {
@@ -424,11 +491,14 @@ fn worker(config: Config, mut requests: UnboundedReceiver<Request>, ready: Reply
                 return;
             }
         };
+        // The last append failed: its commit may have happened all the same.
+        let mut uncertain = false;
         while let Some(request) = requests.recv().await {
             if conn.client.is_closed() {
                 match Conn::connect(&config).await {
                     Ok(fresh) => conn = fresh,
                     Err(e) => {
+                        uncertain |= matches!(request, Request::Append(..));
                         request.fail(e);
                         continue;
                     }
@@ -436,7 +506,26 @@ fn worker(config: Config, mut requests: UnboundedReceiver<Request>, ready: Reply
             }
             match request {
                 Request::Append(columns, reply) => {
-                    let _ = reply.send(conn.append(&columns).await.map_err(|e| describe(&e)));
+                    let result = if uncertain {
+                        match conn.holds(&columns).await {
+                            Ok(true) => Ok(()),
+                            Ok(false) => conn.append(&columns).await.map_err(|e| describe(&e)),
+                            Err(e) => Err(e),
+                        }
+                    } else {
+                        conn.append(&columns).await.map_err(|e| describe(&e))
+                    };
+                    uncertain = result.is_err();
+                    let _ = reply.send(result);
+                }
+                Request::MetaGet(key, reply) => {
+                    let _ = reply.send(conn.meta_get(&key).await);
+                }
+                Request::MetaSet(key, value, reply) => {
+                    let _ = reply.send(conn.meta_set(&key, &value).await);
+                }
+                Request::Clear(reply) => {
+                    let _ = reply.send(conn.clear().await);
                 }
                 Request::Counts(reply) => {
                     let _ = reply.send(conn.counts().await);
@@ -460,6 +549,9 @@ impl Request {
             Request::Counts(reply) => drop(reply.send(Err(e))),
             Request::Readings(_, reply) => drop(reply.send(Err(e))),
             Request::CrewReports(reply) => drop(reply.send(Err(e))),
+            Request::MetaGet(_, reply) => drop(reply.send(Err(e))),
+            Request::MetaSet(_, _, reply) => drop(reply.send(Err(e))),
+            Request::Clear(reply) => drop(reply.send(Err(e))),
         }
     }
 }

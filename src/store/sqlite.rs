@@ -17,6 +17,11 @@ use super::{
 use crate::sensors::Reading;
 use crate::wall::CrewReport;
 
+/// How long a statement waits for another connection's lock before failing with "database is
+/// locked". Short, so that a held lock shows as a failing store (the collector then retries with
+/// backoff, keeping the batch) instead of a silent stall.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The schema this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
 
@@ -58,7 +63,7 @@ impl SqliteStore {
     pub fn open(url: &str, path: &str) -> Result<SqliteStore, StoreError> {
         let err = |e: rusqlite::Error| StoreError(format!("store '{url}': {}", one_line(&e)));
         let conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
             .map_err(err)?;
@@ -281,6 +286,41 @@ impl Store for SqliteStore {
             )?;
             let rows = stmt.query_map([], crew_row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
+    fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn()?;
+        let result = (|| {
+            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
+    fn meta_set(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn()?;
+        let result = (|| {
+            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+            .map(drop)
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
+    fn clear(&mut self) -> Result<(), StoreError> {
+        self.conn()?;
+        let result = (|| {
+            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute_batch("DELETE FROM readings; DELETE FROM crew_reports; DELETE FROM meta;")?;
+            tx.commit()
         })();
         result.map_err(|e| self.err(e))
     }

@@ -88,6 +88,18 @@ impl fmt::Display for CrewChangeError {
     }
 }
 
+/// Why a site could not be resumed from stored crew reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumeError(pub String);
+
+impl fmt::Display for ResumeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ResumeError {}
+
 /// The wall under construction.
 #[derive(Debug, Clone)]
 pub struct Site {
@@ -123,6 +135,90 @@ impl Site {
             day: 0,
             feet_raised: 0,
         }
+    }
+
+    /// A site that continues an earlier run of `wall`: `heights` are the current heights (in the
+    /// wall's order) and `day` the last day worked. Every crew starts the next day idle and takes
+    /// sections in queue order, which are exactly the sections the earlier run had in progress
+    /// (crews always hold the first unfinished sections of the queue), so the wall grows as it
+    /// would have. Unlimited mode puts one crew on each unfinished section. On a complete wall
+    /// the crews are already relieved. Feet raised count from the wall's original heights.
+    pub fn resume(
+        wall: Wall,
+        crews: Crews,
+        heights: Vec<u8>,
+        day: u64,
+    ) -> Result<Site, ResumeError> {
+        if heights.len() != wall.sections() {
+            return Err(ResumeError(format!(
+                "{} heights given for a wall of {} sections",
+                heights.len(),
+                wall.sections()
+            )));
+        }
+        let mut feet_raised = 0;
+        for (i, (&now, &start)) in heights.iter().zip(wall.heights()).enumerate() {
+            if now < start || now > MAX_HEIGHT {
+                let p = wall.profile_of(i);
+                return Err(ResumeError(format!(
+                    "profile {} section {} is {now} ft, which does not follow its {start} ft                      at the start",
+                    p + 1,
+                    i - wall.profile_start(p) + 1
+                )));
+            }
+            feet_raised += u64::from(now - start);
+        }
+        let mut site = Site::new(wall, crews);
+        site.unfinished = heights.iter().filter(|&&h| h < MAX_HEIGHT).count();
+        if site.unlimited {
+            site.crews = vec![CrewState::Idle; site.unfinished];
+        }
+        if site.unfinished == 0 {
+            site.crews.fill(CrewState::Relieved);
+        }
+        site.heights = heights;
+        site.day = day;
+        site.feet_raised = feet_raised;
+        Ok(site)
+    }
+
+    /// The current heights and the last day worked, as stored crew reports (in id order) tell:
+    /// each section's height is that of its latest report, or its height in `wall` when none.
+    /// A report of a section the wall does not have, or a height that goes down, is an error.
+    pub fn state_from_reports(
+        wall: &Wall,
+        reports: &[super::CrewReport],
+    ) -> Result<(Vec<u8>, u64), ResumeError> {
+        let mut heights = wall.heights().to_vec();
+        let mut day = 0;
+        for r in reports {
+            day = day.max(r.day);
+            let (Some(p), Some(s), Some(h)) = (r.profile, r.section, r.height) else {
+                continue;
+            };
+            let p0 = p as usize;
+            let fits = p0 >= 1
+                && p0 <= wall.profiles()
+                && s >= 1
+                && (s as usize) <= wall.profile(p0 - 1).len()
+                && h <= MAX_HEIGHT;
+            if !fits {
+                return Err(ResumeError(format!(
+                    "crew report {} is of profile {p} section {s} at {h} ft, which this wall \
+                     does not have",
+                    r.id
+                )));
+            }
+            let flat = wall.profile_start(p0 - 1) + s as usize - 1;
+            if h < heights[flat] {
+                return Err(ResumeError(format!(
+                    "crew report {} lowers profile {p} section {s} from {} to {h} ft",
+                    r.id, heights[flat]
+                )));
+            }
+            heights[flat] = h;
+        }
+        Ok((heights, day))
     }
 
     /// The wall as it was at the start.
@@ -375,5 +471,99 @@ mod tests {
         assert_eq!(site.remove_crew(), Err(CrewChangeError::NoCrews));
         site.step();
         assert!(!site.is_complete(), "no crew, no progress");
+    }
+
+    fn reports_of(log: &[CrewWork]) -> Vec<crate::wall::CrewReport> {
+        let t = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        log.iter()
+            .enumerate()
+            .map(|(i, w)| crate::wall::CrewReport {
+                id: i as u64 + 1,
+                ..crate::wall::CrewReport::from_work(w, t)
+            })
+            .collect()
+    }
+
+    /// Stops a run after `cut` days, resumes it from its reports, and checks that the rest of
+    /// the run raises the same sections to the same heights on the same days.
+    fn resumes_like_the_uninterrupted_run(crews: Crews, cut: u64) {
+        let mut whole = Site::new(example(), crews);
+        let mut first = Site::new(example(), crews);
+        let mut log = Vec::new();
+        for _ in 0..cut {
+            if first.is_done() {
+                break;
+            }
+            whole.step();
+            log.extend(first.step());
+        }
+        let (heights, day) = Site::state_from_reports(&example(), &reports_of(&log)).unwrap();
+        assert_eq!(heights, first.heights());
+        assert_eq!(day, first.day());
+        let mut resumed = Site::resume(example(), crews, heights, day).unwrap();
+        assert_eq!(resumed.feet_raised(), whole.feet_raised());
+        while !whole.is_complete() {
+            whole.step();
+            resumed.step();
+            assert_eq!(resumed.day(), whole.day());
+            assert_eq!(
+                resumed.heights(),
+                whole.heights(),
+                "{crews:?} day {}",
+                whole.day()
+            );
+            assert_eq!(resumed.feet_raised(), whole.feet_raised());
+        }
+        assert!(resumed.is_complete());
+    }
+
+    #[test]
+    fn a_resumed_site_grows_like_the_uninterrupted_one() {
+        for cut in [0, 1, 2, 5, 12, 30] {
+            resumes_like_the_uninterrupted_run(Crews::Limited(3), cut);
+            resumes_like_the_uninterrupted_run(Crews::Limited(1), cut);
+            resumes_like_the_uninterrupted_run(Crews::Limited(10), cut);
+            resumes_like_the_uninterrupted_run(Crews::Unlimited, cut.min(12));
+        }
+    }
+
+    #[test]
+    fn resuming_a_complete_wall_logs_nothing_more() {
+        let mut site = Site::new(example(), Crews::Limited(3));
+        let log = run(&mut site);
+        let (heights, day) = Site::state_from_reports(&example(), &reports_of(&log)).unwrap();
+        assert!(heights.iter().all(|&h| h == MAX_HEIGHT));
+        let resumed = Site::resume(example(), Crews::Limited(3), heights, day).unwrap();
+        assert!(resumed.is_done());
+        assert_eq!(resumed.day(), 32);
+    }
+
+    #[test]
+    fn reports_of_another_wall_are_refused() {
+        let t = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let report = |profile, section, height| crate::wall::CrewReport {
+            id: 7,
+            timestamp: t,
+            day: 1,
+            crew: 1,
+            profile: Some(profile),
+            section: Some(section),
+            height: Some(height),
+        };
+        let wall = example();
+        let e = Site::state_from_reports(&wall, &[report(4, 1, 20)]).unwrap_err();
+        assert!(e.0.contains("profile 4 section 1"), "{e}");
+        let e = Site::state_from_reports(&wall, &[report(2, 2, 20)]).unwrap_err();
+        assert!(e.0.contains("profile 2 section 2"), "{e}");
+        let e = Site::state_from_reports(&wall, &[report(1, 1, 10)]).unwrap_err();
+        assert!(
+            e.0.contains("lowers profile 1 section 1 from 21 to 10"),
+            "{e}"
+        );
+        let e = Site::resume(wall.clone(), Crews::Limited(1), vec![30; 3], 1).unwrap_err();
+        assert!(e.0.contains("3 heights"), "{e}");
+        let mut lower = wall.heights().to_vec();
+        lower[0] = 20;
+        assert!(Site::resume(wall, Crews::Limited(1), lower, 1).is_err());
     }
 }

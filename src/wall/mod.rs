@@ -2,12 +2,13 @@
 //! money are the single source of truth for the engine, the dashboard and the command line.
 
 mod crews;
+mod fingerprint;
 mod ledger;
 mod profile;
 mod report;
 mod schedule;
 
-pub use crews::{CrewWork, Crews, Site, WorkKind};
+pub use crews::{CrewWork, Crews, ResumeError, Site, WorkKind};
 pub use ledger::Ledger;
 pub use profile::{DEFAULT_MAX_SECTIONS, ParseError, Wall};
 pub use report::CrewReport;

@@ -1,0 +1,86 @@
+//! Before a run starts: check that the store belongs to this wall (a stored fingerprint), clear
+//! it on `--fresh`, and rebuild the site from the stored crew reports so that the wall continues
+//! where the last run stopped (the day after the last stored day, every section at its latest
+//! stored height). Runs on the caller's thread before any task starts: an error leaves the store
+//! as it was.
+
+use std::collections::HashMap;
+
+use super::EngineError;
+use crate::config::Config;
+use crate::store::{Store, StoreError, WALL_HASH_KEY, redact_url};
+use crate::wall::{CrewReport, Site};
+
+/// The site to run and, when it continues a stored run, each changed section's latest report
+/// (id order) so the screen can show the wall as it stands.
+pub struct Resumed {
+    pub site: Site,
+    pub latest: Vec<CrewReport>,
+}
+
+/// Checks the store's wall, clears it when `config.fresh`, and rebuilds the site.
+pub fn prepare(store: &mut dyn Store, config: &Config) -> Result<Resumed, EngineError> {
+    let url = crate::text::sanitize(&redact_url(store.url()));
+    let fail = |e: StoreError| EngineError::Store(e);
+    let hash = config.wall.fingerprint();
+    if config.fresh {
+        let before = store.counts().map_err(fail)?;
+        store.clear().map_err(fail)?;
+        tracing::info!(
+            target: "store",
+            "--fresh: cleared store '{url}' ({} readings and {} crew reports removed); starting over",
+            before.readings,
+            before.crew_reports
+        );
+    }
+    let counts = store.counts().map_err(fail)?;
+    match store.meta_get(WALL_HASH_KEY).map_err(fail)? {
+        Some(stored) if stored != hash => {
+            return Err(EngineError::Store(StoreError(format!(
+                "store '{url}' holds a run of another wall (hash {}, this wall's is {hash}); use \
+                 --fresh to start over or another store",
+                crate::text::sanitize(&stored)
+            ))));
+        }
+        Some(_) => {}
+        None if counts.crew_reports > 0 => {
+            return Err(EngineError::Store(StoreError(format!(
+                "store '{url}' holds crew reports of an unknown wall (no wall hash stored); use \
+                 --fresh to start over or another store"
+            ))));
+        }
+        None => store.meta_set(WALL_HASH_KEY, &hash).map_err(fail)?,
+    }
+    let wall = (*config.wall).clone();
+    if counts.crew_reports == 0 {
+        return Ok(Resumed {
+            site: Site::new(wall, config.crews),
+            latest: Vec::new(),
+        });
+    }
+    let reports = store.crew_reports().map_err(fail)?;
+    let cannot = |e: crate::wall::ResumeError| {
+        EngineError::Store(StoreError(format!("store '{url}': cannot resume: {e}")))
+    };
+    let (heights, day) = Site::state_from_reports(&wall, &reports).map_err(cannot)?;
+    let mut latest: HashMap<(u32, u32), CrewReport> = HashMap::new();
+    for r in reports {
+        if let (Some(p), Some(s), Some(_)) = (r.profile, r.section, r.height) {
+            latest.insert((p, s), r);
+        }
+    }
+    let mut latest: Vec<CrewReport> = latest.into_values().collect();
+    latest.sort_by_key(|r| r.id);
+    let site = Site::resume(wall, config.crews, heights, day).map_err(cannot)?;
+    tracing::info!(
+        target: "engine",
+        "resuming the wall from store '{url}': day {} done, {} of {} feet raised, {} readings and \
+         {} crew reports already stored",
+        site.day(),
+        site.feet_raised(),
+        site.wall().feet_to_raise(),
+        counts.readings,
+        counts.crew_reports
+    );
+    Ok(Resumed { site, latest })
+}
