@@ -10,7 +10,7 @@ mod schedule;
 
 pub use crews::{CrewWork, Crews, ResumeError, Site, WorkKind};
 pub use ledger::Ledger;
-pub use profile::{DEFAULT_MAX_SECTIONS, ParseError, Wall};
+pub use profile::{DEFAULT_MAX_SECTIONS, ParseError, ParseErrorKind, Wall};
 pub use report::CrewReport;
 pub use schedule::{Schedule, SectionWork};
 
