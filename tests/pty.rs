@@ -61,7 +61,17 @@ impl Dash {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
                         o.lock().unwrap().extend_from_slice(&buf[..n]);
-                        p.lock().unwrap().process(&buf[..n]);
+                        let mut parser = p.lock().unwrap();
+                        let fed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            parser.process(&buf[..n])
+                        }));
+                        if fed.is_err() {
+                            // vt100 0.16 can underflow when a cursor row is left stale by a
+                            // resize storm (an emulator bug); start a fresh emulator at the
+                            // same size. The dashboard repaints fully after every resize.
+                            let (rows, cols) = parser.screen().size();
+                            *parser = vt100::Parser::new(rows, cols, 0);
+                        }
                     }
                 }
             }
@@ -105,11 +115,11 @@ impl Dash {
 
     fn resize(&self, cols: u16, rows: u16) {
         self.master.resize(size(cols, rows)).unwrap();
-        // vt100 cannot place a wide glyph in a 1-column screen (it underflows); the emulator
-        // is kept at 2 columns at least. The final size of every test is exact.
-        let parser_cols = cols.max(2);
-        let mut parser = self.parser.lock().unwrap();
-        parser.screen_mut().set_size(rows, parser_cols);
+        self.parser
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(rows, cols);
     }
 
     fn signal(&self, name: &str) {
@@ -223,7 +233,7 @@ fn summary(out: &[u8]) -> (u64, u64, u64, u64) {
         .find(|l| l.starts_with("wallwatch: readings produced"))
         .unwrap_or_else(|| panic!("no exit summary in:\n{text}"));
     let num = |s: &str| -> u64 { s.replace(',', "").parse().unwrap() };
-    let words: Vec<&str> = line.split(|c: char| c == ' ' || c == ';').collect();
+    let words: Vec<&str> = line.split([' ', ';']).collect();
     let after = |from: usize, w: &str| {
         let i = from + words[from..].iter().position(|x| *x == w).unwrap();
         (num(words[i + 1]), i + 1)
