@@ -49,7 +49,7 @@ fn main() -> ExitCode {
         Some(Command::Readings(args)) => {
             wallwatch::export::run(&args, &mut io::stdout().lock()).map_err(|e| Failure(e, 2))
         }
-        Some(Command::Bench(BenchCommand::Tui(_))) => Err(Failure("not built yet".into(), 2)),
+        Some(Command::Bench(BenchCommand::Tui(args))) => return wallwatch::bench::tui::main(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -87,6 +87,17 @@ pub struct Renderer {
     /// Log shifts sent as terminal scrolls.
     pub scrolls: u64,
     log_visible: bool,
+    /// When set, each written frame's render time (layout, drawing, diff, write) is recorded.
+    pub timings: Option<FrameTimings>,
+}
+
+/// Render times, recorded by a [`Renderer`] when asked (for `bench tui`).
+#[derive(Debug, Default, Clone)]
+pub struct FrameTimings {
+    /// Time spent in [`Renderer::draw`] for each frame that wrote something.
+    pub render: Vec<std::time::Duration>,
+    /// When the first frame had been written.
+    pub first_frame: Option<std::time::Instant>,
 }
 
 impl Renderer {
@@ -119,6 +130,24 @@ impl Renderer {
 
     /// Renders `app`; writes only what changed. Returns whether anything was written.
     pub fn draw<B>(&mut self, terminal: &mut Terminal<B>, app: &mut App) -> io::Result<bool>
+    where
+        B: FrameSink,
+        B::Error: Send + Sync + 'static,
+    {
+        let Some(_) = &self.timings else {
+            return self.draw_frame(terminal, app);
+        };
+        let start = std::time::Instant::now();
+        let wrote = self.draw_frame(terminal, app)?;
+        if wrote && let Some(t) = &mut self.timings {
+            let end = std::time::Instant::now();
+            t.render.push(end - start);
+            t.first_frame.get_or_insert(end);
+        }
+        Ok(wrote)
+    }
+
+    fn draw_frame<B>(&mut self, terminal: &mut Terminal<B>, app: &mut App) -> io::Result<bool>
     where
         B: FrameSink,
         B::Error: Send + Sync + 'static,
@@ -338,8 +367,8 @@ where
 pub async fn run_with<B, S, F>(
     terminal: &mut Terminal<B>,
     app: &mut App,
-    mut input: S,
-    mut events: mpsc::Receiver<Event>,
+    input: S,
+    events: mpsc::Receiver<Event>,
     commands: mpsc::Sender<Command>,
     stop: F,
 ) -> Result<Exit, TuiError>
@@ -349,8 +378,28 @@ where
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
     F: Future<Output = &'static str>,
 {
-    tokio::pin!(stop);
     let mut renderer = Renderer::new();
+    run_with_renderer(terminal, app, input, events, commands, stop, &mut renderer).await
+}
+
+/// [`run_with`] drawing through the caller's `renderer` (whose counters and timings the caller
+/// reads afterwards: `bench tui`).
+pub async fn run_with_renderer<B, S, F>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    mut input: S,
+    mut events: mpsc::Receiver<Event>,
+    commands: mpsc::Sender<Command>,
+    stop: F,
+    renderer: &mut Renderer,
+) -> Result<Exit, TuiError>
+where
+    B: FrameSink,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+    F: Future<Output = &'static str>,
+{
+    tokio::pin!(stop);
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     let mut log_tick = tokio::time::interval(LOG_TICK);
@@ -381,7 +430,7 @@ where
                             break;
                         }
                         Some(Err(e)) => return Err(TuiError::Io(e)),
-                        Some(Ok(e)) => dirty |= on_input(e, terminal, app, &commands, &mut renderer)?,
+                        Some(Ok(e)) => dirty |= on_input(e, terminal, app, &commands, renderer)?,
                     }
                     if app.quit {
                         return Ok(Exit::Quit);

@@ -156,6 +156,8 @@ pub async fn crew_task(
     let mut log = Vec::new();
     // A resumed site starts after its stored days; this run's first day ends one day from now.
     let first_day = site.day();
+    let test_panic = test_panic_hook();
+    tokio::pin!(test_panic);
     loop {
         let working = !site.is_done()
             && plan.days.is_none_or(|d| site.day() < d)
@@ -183,6 +185,7 @@ pub async fn crew_task(
                 continue;
             }
             _ = shared.clock.sleep_until(next_day_at), if working => {}
+            _ = &mut test_panic => {}
         }
         site.step_into(&mut log);
         let timestamp = shared.timestamp(next_day_at);
@@ -211,4 +214,20 @@ pub async fn crew_task(
         *shared.progress.lock().unwrap_or_else(|e| e.into_inner()) = progress;
         shared.publisher.publish(Event::Day(progress));
     }
+}
+
+/// Test hook, debug builds only: with `WALLWATCH_TEST_PANIC_AFTER_MS=N` in the environment the
+/// crew task panics N real milliseconds after it starts, so the pty tests can check that a
+/// panic inside a spawned task restores the terminal and ends the program with the message.
+/// Release builds never read the variable; without it this future never completes.
+async fn test_panic_hook() {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("WALLWATCH_TEST_PANIC_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        panic!("test hook: WALLWATCH_TEST_PANIC_AFTER_MS={ms} made the crew task panic");
+    }
+    std::future::pending::<()>().await
 }

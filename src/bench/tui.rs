@@ -1,0 +1,225 @@
+//! `wallwatch bench tui`: what watching the dashboard costs. Runs the real dashboard loop
+//! ([`tui::run_with_renderer`]) over the real engine at the dashboard's defaults (the built-in
+//! wall, 3 crews, 5 default sensors, network limit 5, real-time speed; store `memory:` so disk
+//! speed stays out of it) into a [`CountingBackend`] of the given size, with no key input, for
+//! the given wall-clock seconds, with the log pane fed by tracing as in the dashboard.
+//!
+//! Prints bytes/s and frames/s written, render time per frame (p50/p99, layout to flush), the
+//! first frame's time from the start, the CPU used (user + system of every thread, from
+//! `/proc/self/stat`) as a percentage of one core, and the peak RSS (`VmHWM`).
+
+use std::io;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::app::App;
+use crate::cli::{RunArgs, TuiBenchArgs};
+use crate::config::{Config, DEFAULT_CREWS};
+use crate::engine::Engine;
+use crate::tui::{self, FrameTimings, Renderer};
+use crate::ui::counting::CountingBackend;
+use crate::ui::theme::Palette;
+
+/// One run's figures (the `--json` keys).
+#[derive(Debug, Clone, Serialize)]
+pub struct TuiBenchResult {
+    pub bytes_per_s: f64,
+    pub frames_per_s: f64,
+    pub render_p50_us: f64,
+    pub render_p99_us: f64,
+    pub first_frame_ms: f64,
+    pub cpu_percent: f64,
+    pub rss_mb: f64,
+    pub seconds: f64,
+    pub width: u16,
+    pub height: u16,
+    pub bytes: u64,
+    pub frames: u64,
+    pub log_scrolls: u64,
+}
+
+/// Parses `COLSxROWS`.
+pub fn parse_size(s: &str) -> Result<(u16, u16), String> {
+    let bad = || {
+        format!(
+            "--size: '{}' is not COLSxROWS (e.g. 120x40)",
+            crate::text::sanitize(s)
+        )
+    };
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    let w: u16 = w.trim().parse().map_err(|_| bad())?;
+    let h: u16 = h.trim().parse().map_err(|_| bad())?;
+    if w == 0 || h == 0 {
+        return Err(bad());
+    }
+    Ok((w, h))
+}
+
+/// CPU time of the whole process so far (user + system, all threads), from `/proc/self/stat`.
+pub fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the file, 12 and 13 here (0-based, after `)`).
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // USER_HZ is 100 on every Linux architecture userspace sees.
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// Peak resident set size in MB (`VmHWM` from `/proc/self/status`).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+/// Runs the benchmark on its own runtime.
+pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
+    let (width, height) = parse_size(&args.size)?;
+    if !(args.seconds.is_finite() && args.seconds > 0.0) {
+        return Err("--seconds must be a positive number".into());
+    }
+    let run_args = RunArgs {
+        store: Some("memory:".into()),
+        ..RunArgs::default()
+    };
+    let config = Config::from_args(&run_args, DEFAULT_CREWS).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let cpu_before = cpu_time();
+    let started = Instant::now();
+    let (renderer, bytes, elapsed) = runtime.block_on(async {
+        tui::init_dashboard_logging()?;
+        let (engine, events) = Engine::start(&config).map_err(|e| e.to_string())?;
+        let commands = engine.command_sender();
+        let mut app = App::new(Palette::Ansi256, config.speed);
+        let backend = CountingBackend::new(io::sink(), width, height);
+        let counter = backend.counter();
+        let mut terminal = ratatui::Terminal::new(backend).map_err(|e| format!("terminal: {e}"))?;
+        let mut renderer = Renderer::new();
+        renderer.timings = Some(FrameTimings::default());
+        let stop = async {
+            tokio::time::sleep(Duration::from_secs_f64(args.seconds)).await;
+            "time"
+        };
+        let ended = tui::run_with_renderer(
+            &mut terminal,
+            &mut app,
+            futures_util::stream::pending(),
+            events,
+            commands,
+            stop,
+            &mut renderer,
+        )
+        .await;
+        let elapsed = started.elapsed();
+        let bytes = counter.load(std::sync::atomic::Ordering::Relaxed);
+        ended.map_err(|e| e.to_string())?;
+        engine.shutdown().await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((renderer, bytes, elapsed))
+    })?;
+    let cpu = match (cpu_before, cpu_time()) {
+        (Some(a), Some(b)) => (b.saturating_sub(a)).as_secs_f64() / elapsed.as_secs_f64() * 100.0,
+        _ => f64::NAN,
+    };
+    let timings = renderer.timings.clone().unwrap_or_default();
+    let mut render = timings.render.clone();
+    render.sort();
+    let secs = elapsed.as_secs_f64();
+    Ok(TuiBenchResult {
+        bytes_per_s: bytes as f64 / secs,
+        frames_per_s: renderer.frames as f64 / secs,
+        render_p50_us: percentile(&render, 0.50).as_secs_f64() * 1e6,
+        render_p99_us: percentile(&render, 0.99).as_secs_f64() * 1e6,
+        first_frame_ms: timings
+            .first_frame
+            .map_or(f64::NAN, |t| (t - started).as_secs_f64() * 1e3),
+        cpu_percent: cpu,
+        rss_mb: peak_rss_mb().unwrap_or(f64::NAN),
+        seconds: secs,
+        width,
+        height,
+        bytes,
+        frames: renderer.frames,
+        log_scrolls: renderer.scrolls,
+    })
+}
+
+/// The whole `bench tui` command.
+pub fn main(args: &TuiBenchArgs) -> ExitCode {
+    match run(args) {
+        Ok(r) if args.json => {
+            println!("{}", serde_json::to_string(&r).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Ok(r) => {
+            println!(
+                "bench tui: {}x{}, {:.1} s, dashboard defaults (3 crews, 5 sensors, speed 1, memory:)",
+                r.width, r.height, r.seconds
+            );
+            println!(
+                "bytes        {:>10.0} B/s   ({} bytes)",
+                r.bytes_per_s, r.bytes
+            );
+            println!(
+                "frames       {:>10.2} /s    ({} frames, {} log scrolls)",
+                r.frames_per_s, r.frames, r.log_scrolls
+            );
+            println!(
+                "render       {:>10.0} µs p50 {:>8.0} µs p99",
+                r.render_p50_us, r.render_p99_us
+            );
+            println!("first frame  {:>10.1} ms", r.first_frame_ms);
+            println!("cpu          {:>10.2} % of one core", r.cpu_percent);
+            println!("peak rss     {:>10.1} MB", r.rss_mb);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}", crate::text::sanitize(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("120x40"), Ok((120, 40)));
+        assert_eq!(parse_size("200X50"), Ok((200, 50)));
+        assert!(parse_size("120").is_err());
+        assert!(parse_size("0x40").is_err());
+        assert!(parse_size("ax40").is_err());
+    }
+
+    #[test]
+    fn percentiles_pick_the_rank() {
+        let d: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
+        assert_eq!(percentile(&d, 0.5), Duration::from_micros(50));
+        assert_eq!(percentile(&d, 0.99), Duration::from_micros(99));
+        assert_eq!(percentile(&[], 0.5), Duration::ZERO);
+    }
+
+    #[test]
+    fn proc_figures_are_read() {
+        assert!(cpu_time().is_some());
+        assert!(peak_rss_mb().is_some_and(|mb| mb > 0.0));
+    }
+}

@@ -1,0 +1,513 @@
+//! The real binary in a pseudo-terminal (portable-pty), its screen read back by a terminal
+//! emulator (vt100): panes, keys, help, quit, signals, a resize storm, hostile data and a panic
+//! in a task. Every test runs in its own temp dir as cwd. Waits poll with generous timeouts.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Escape sequences the restore writes: leave the alternate screen, show the cursor.
+const LEAVE_ALT: &[u8] = b"\x1b[?1049l";
+const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
+const BEGIN_SYNC: &[u8] = b"\x1b[?2026h";
+
+struct Dash {
+    child: Box<dyn Child + Send + Sync>,
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    out: Arc<Mutex<Vec<u8>>>,
+    parser: Arc<Mutex<vt100::Parser>>,
+    reader: Option<thread::JoinHandle<()>>,
+}
+
+fn size(cols: u16, rows: u16) -> PtySize {
+    PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    }
+}
+
+impl Dash {
+    fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)], cols: u16, rows: u16) -> Dash {
+        let pair = native_pty_system().openpty(size(cols, rows)).unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_wallwatch"));
+        cmd.args(args);
+        cmd.cwd(dir);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("NO_COLOR");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        // Only the child holds the slave now: reads end when it exits.
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let (o, p) = (out.clone(), parser.clone());
+        let reader = thread::spawn(move || {
+            let mut buf = [0u8; 65536];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        o.lock().unwrap().extend_from_slice(&buf[..n]);
+                        let mut parser = p.lock().unwrap();
+                        let fed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            parser.process(&buf[..n])
+                        }));
+                        if fed.is_err() {
+                            // vt100 0.16 can underflow when a cursor row is left stale by a
+                            // resize storm (an emulator bug); start a fresh emulator at the
+                            // same size. The dashboard repaints fully after every resize.
+                            let (rows, cols) = parser.screen().size();
+                            *parser = vt100::Parser::new(rows, cols, 0);
+                        }
+                    }
+                }
+            }
+        });
+        Dash {
+            child,
+            master: pair.master,
+            writer,
+            out,
+            parser,
+            reader: Some(reader),
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Polls the screen until `pred` holds; panics with the screen after [`WAIT`].
+    fn wait_screen(&self, what: &str, pred: impl Fn(&vt100::Screen) -> bool) {
+        let start = Instant::now();
+        loop {
+            if pred(self.parser.lock().unwrap().screen()) {
+                return;
+            }
+            if start.elapsed() > WAIT {
+                panic!("timed out waiting for {what}; screen:\n{}", self.contents());
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn wait_text(&self, text: &str) {
+        self.wait_screen(text, |s| s.contents().contains(text));
+    }
+
+    fn press(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn resize(&self, cols: u16, rows: u16) {
+        self.master.resize(size(cols, rows)).unwrap();
+        self.parser
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(rows, cols);
+    }
+
+    fn signal(&self, name: &str) {
+        let pid = self.child.process_id().unwrap();
+        let ok = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name} {pid}");
+    }
+
+    /// Waits for the child to exit and for the last bytes; returns (exit code, every byte).
+    fn finish(mut self) -> (u32, Vec<u8>) {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if start.elapsed() > WAIT {
+                let _ = self.child.kill();
+                panic!("the dashboard did not exit; screen:\n{}", self.contents());
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        let reader = self.reader.take().unwrap();
+        let start = Instant::now();
+        while !reader.is_finished() && start.elapsed() < WAIT {
+            thread::sleep(Duration::from_millis(20));
+        }
+        let out = self.out.lock().unwrap().clone();
+        (status.exit_code(), out)
+    }
+}
+
+impl Drop for Dash {
+    fn drop(&mut self) {
+        if self.reader.is_some() {
+            let _ = self.child.kill();
+        }
+    }
+}
+
+fn panes_up(s: &vt100::Screen) -> bool {
+    let c = s.contents();
+    [
+        "Wall", "Sensors", "Network", "Log", "crews ", "sensors ", "? help",
+    ]
+    .iter()
+    .all(|t| c.contains(t))
+}
+
+/// The number after `label ` in the status bar (second to last row).
+fn status_number(s: &vt100::Screen, label: &str) -> Option<u64> {
+    let (rows, _) = s.size();
+    let row = row(s, rows - 2);
+    let after = row.split(&format!("{label} ")).nth(1)?;
+    let digits: String = after
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+fn row(s: &vt100::Screen, y: u16) -> String {
+    let (_, cols) = s.size();
+    s.rows(0, cols).nth(y as usize).unwrap_or_default()
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// The stream ends with the terminal restored: after the last frame began, the alternate screen
+/// is left and the cursor shown, and after that only plain text (the exit lines) follows.
+fn assert_restored(out: &[u8]) {
+    let last_frame = rfind(out, BEGIN_SYNC).expect("at least one frame");
+    let leave = rfind(out, LEAVE_ALT).expect("leaves the alternate screen");
+    let show = rfind(out, SHOW_CURSOR).expect("shows the cursor");
+    assert!(
+        leave > last_frame,
+        "left the alternate screen before the last frame"
+    );
+    assert!(
+        show > leave,
+        "cursor shown before leaving the alternate screen"
+    );
+    let tail = &out[show + SHOW_CURSOR.len()..];
+    assert!(
+        !tail.contains(&0x1b),
+        "escape sequences after the restore: {:?}",
+        String::from_utf8_lossy(tail)
+    );
+    let mut parser = vt100::Parser::new(24, 80, 0);
+    parser.process(out);
+    assert!(!parser.screen().alternate_screen());
+    assert!(!parser.screen().hide_cursor());
+}
+
+/// `(readings produced, stored, crew reports produced, stored)` from the exit summary.
+fn summary(out: &[u8]) -> (u64, u64, u64, u64) {
+    let text = String::from_utf8_lossy(out);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("wallwatch: readings produced"))
+        .unwrap_or_else(|| panic!("no exit summary in:\n{text}"));
+    let num = |s: &str| -> u64 { s.replace(',', "").parse().unwrap() };
+    let words: Vec<&str> = line.split([' ', ';']).collect();
+    let after = |from: usize, w: &str| {
+        let i = from + words[from..].iter().position(|x| *x == w).unwrap();
+        (num(words[i + 1]), i + 1)
+    };
+    let (rp, i) = after(0, "produced");
+    let (rs, i) = after(i, "stored");
+    let (cp, i) = after(i, "produced");
+    let (cs, _) = after(i, "stored");
+    assert!(
+        line.contains(&format!("produced {} = stored", thousands(rp))),
+        "{line}"
+    );
+    (rp, rs, cp, cs)
+}
+
+fn thousands(n: u64) -> String {
+    wallwatch::text::thousands(n)
+}
+
+fn store_arg(dir: &Path) -> String {
+    format!("sqlite:{}", dir.join("w.db").display())
+}
+
+#[test]
+fn panes_keys_help_and_quit_leave_everything_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_arg(dir.path());
+    let mut dash = Dash::spawn(
+        dir.path(),
+        &["--store", &store, "--seed", "7", "--speed", "20"],
+        &[],
+        120,
+        40,
+    );
+    dash.wait_screen("the panes and the status bar", panes_up);
+    dash.wait_screen("crews 3, sensors 5", |s| {
+        status_number(s, "crews") == Some(3) && status_number(s, "sensors") == Some(5)
+    });
+
+    dash.press("c");
+    dash.wait_screen("crews 4", |s| status_number(s, "crews") == Some(4));
+    dash.press("s");
+    dash.wait_screen("sensors 6", |s| status_number(s, "sensors") == Some(6));
+
+    dash.press("?");
+    dash.wait_text("Keys · ? or Esc closes");
+    dash.wait_text("Everywhere");
+    dash.press("?");
+    dash.wait_screen("help closed", |s| {
+        !s.contents().contains("Keys · ? or Esc closes") && panes_up(s)
+    });
+    // Let a few days pass so crew reports are stored too.
+    dash.wait_screen("day 3", |s| status_number(s, "Day").is_some_and(|d| d >= 3));
+    dash.press("q");
+    let (code, out) = dash.finish();
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+    assert_restored(&out);
+    let (rp, rs, cp, cs) = summary(&out);
+    assert_eq!((rp, cp), (rs, cs));
+    assert!(rp > 0 && cp > 0, "readings {rp}, crew reports {cp}");
+
+    let db = rusqlite::Connection::open(dir.path().join("w.db")).unwrap();
+    let count = |table: &str| -> u64 {
+        db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap() as u64
+    };
+    assert_eq!(count("readings"), rs);
+    assert_eq!(count("crew_reports"), cs);
+}
+
+fn stop_by_signal(name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_arg(dir.path());
+    let dash = Dash::spawn(
+        dir.path(),
+        &["--store", &store, "--speed", "20", "--sensors", "20"],
+        &[],
+        100,
+        30,
+    );
+    dash.wait_screen("the panes", panes_up);
+    dash.wait_screen("rows stored", |s| {
+        status_number(s, "rows").is_some_and(|r| r >= 20)
+    });
+    dash.signal(name);
+    let (code, out) = dash.finish();
+    let text = String::from_utf8_lossy(&out);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains(&format!("stopping (SIG{name})")), "{text}");
+    assert_restored(&out);
+    let (rp, rs, cp, cs) = summary(&out);
+    assert_eq!((rp, cp), (rs, cs));
+    assert!(rp >= 20);
+    let db = rusqlite::Connection::open(dir.path().join("w.db")).unwrap();
+    let stored = db
+        .query_row("SELECT COUNT(*) FROM readings", [], |r| r.get::<_, i64>(0))
+        .unwrap() as u64;
+    assert_eq!(stored, rs);
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_stores_everything() {
+    stop_by_signal("TERM");
+}
+
+#[test]
+fn sighup_restores_the_terminal_and_stores_everything() {
+    stop_by_signal("HUP");
+}
+
+#[test]
+fn a_resize_storm_leaves_a_live_correct_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dash = Dash::spawn(dir.path(), &["--store", "memory:"], &[], 120, 40);
+    dash.wait_screen("the panes", panes_up);
+    let sizes = [
+        (1, 1),
+        (10, 3),
+        (80, 24),
+        (2, 50),
+        (200, 50),
+        (40, 12),
+        (300, 1),
+        (79, 23),
+        (133, 41),
+    ];
+    let start = Instant::now();
+    for i in 0..500 {
+        let (w, h) = sizes[i % sizes.len()];
+        dash.resize(w, h);
+        // 500 in ~5 s, paced against the clock.
+        let due = start + Duration::from_millis(10 * (i as u64 + 1));
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            thread::sleep(wait);
+        }
+    }
+    let (w, h) = (100u16, 30u16);
+    dash.resize(w, h);
+    // The final size is drawn in full: the first row is the Wall pane's top border across to
+    // the Network pane's right corner, the last two rows are the status bar and the key hints.
+    dash.wait_screen("the panes at 100x30", |s| {
+        let top = row(s, 0);
+        let status = row(s, h - 2);
+        let hints = row(s, h - 1);
+        panes_up(s)
+            && top.contains("Wall")
+            && top.contains("Network")
+            && top.trim_end().chars().count() == w as usize
+            && status.contains("crews 3")
+            && hints.contains("? help")
+    });
+    // Still live: keys work.
+    dash.press("c");
+    dash.wait_screen("crews 4", |s| status_number(s, "crews") == Some(4));
+    dash.press("q");
+    let (code, out) = dash.finish();
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+    assert_restored(&out);
+}
+
+/// A payload of every kind of dangerous control: OSC 52 (set clipboard) ended by BEL, CSI,
+/// C1 CSI and C1 OSC.
+const HOSTILE: &str = "x\u{1b}]52;c;SGVsbG8=\u{7}\u{1b}[31m\u{9b}2J\u{9d}0;t\u{7}y";
+const HOSTILE_TOML: &str = "x\\u001b]52;c;SGVsbG8=\\u0007\\u001b[31m\\u009b2J\\u009d0;t\\u0007y";
+
+/// No OSC, BEL, or C1 CSI/OSC anywhere in what reached the terminal (the dashboard itself only
+/// ever writes 7-bit CSI sequences).
+fn assert_no_raw_controls(out: &[u8]) {
+    let text = String::from_utf8_lossy(out);
+    assert!(find(out, b"\x1b]").is_none(), "OSC in output: {text:?}");
+    assert!(!out.contains(&0x07), "BEL in output: {text:?}");
+    assert!(find(out, "\u{9b}".as_bytes()).is_none(), "C1 CSI: {text:?}");
+    assert!(find(out, "\u{9d}".as_bytes()).is_none(), "C1 OSC: {text:?}");
+    assert!(find(out, b"\x1b[31m").is_none(), "data CSI: {text:?}");
+}
+
+fn error_run(dir: &Path, args: &[&str]) -> String {
+    let dash = Dash::spawn(dir, args, &[], 100, 30);
+    let (code, out) = dash.finish();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("error: "), "{text}");
+    assert!(
+        find(&out, b"\x1b[?1049h").is_none(),
+        "the screen opened: {text}"
+    );
+    assert_no_raw_controls(&out);
+    text
+}
+
+#[test]
+fn hostile_file_names_and_contents_in_errors_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A profiles path that does not exist.
+    let missing = d.join(format!("{HOSTILE}.txt"));
+    let text = error_run(d, &["--profiles", missing.to_str().unwrap()]);
+    assert!(text.contains("52;c;SGVsbG8="), "{text}");
+
+    // A profiles file whose content is hostile.
+    let profiles = d.join("profiles.txt");
+    std::fs::write(&profiles, format!("1 2 3\n4 {HOSTILE} 5\n")).unwrap();
+    let text = error_run(d, &["--profiles", profiles.to_str().unwrap()]);
+    assert!(text.contains("profiles.txt:2"), "{text}");
+
+    // A config file with a hostile value and one with a hostile key.
+    let config = d.join("bad.toml");
+    std::fs::write(&config, format!("sensor-kinds = [\"{HOSTILE_TOML}\"]\n")).unwrap();
+    let text = error_run(d, &["--config", config.to_str().unwrap()]);
+    assert!(text.contains("unknown sensor kind"), "{text}");
+    std::fs::write(&config, format!("\"{HOSTILE_TOML}\" = 1\n")).unwrap();
+    let text = error_run(d, &["--config", config.to_str().unwrap()]);
+    assert!(text.contains("bad.toml"), "{text}");
+}
+
+#[test]
+fn hostile_data_on_screen_is_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    // A config file whose store path carries the payload: the SQLite file is made under that
+    // name, and the URL shows in the log pane ("started: … store sqlite:…") and the summary.
+    let config = dir.path().join("wallwatch.toml");
+    let sub = dir.path().join("d");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(
+        &config,
+        format!("store = \"sqlite:d/{HOSTILE_TOML}.db\"\nseed = 3\n"),
+    )
+    .unwrap();
+    let mut dash = Dash::spawn(
+        dir.path(),
+        &["--config", config.to_str().unwrap()],
+        &[],
+        200,
+        40,
+    );
+    dash.wait_screen("the panes", panes_up);
+    dash.wait_text("52;c;SGVsbG8=");
+    dash.press("q");
+    let (code, out) = dash.finish();
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+    assert_no_raw_controls(&out);
+    // The store really was made under the hostile name.
+    let made: Vec<_> = std::fs::read_dir(&sub).unwrap().collect();
+    assert!(
+        made.iter()
+            .any(|e| e.as_ref().unwrap().file_name().to_string_lossy() == format!("{HOSTILE}.db")),
+        "{made:?}"
+    );
+}
+
+#[test]
+fn a_panic_in_a_task_restores_the_terminal_and_fails_with_the_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let dash = Dash::spawn(
+        dir.path(),
+        &["--store", "memory:"],
+        &[("WALLWATCH_TEST_PANIC_AFTER_MS", "800")],
+        100,
+        30,
+    );
+    dash.wait_screen("the panes", panes_up);
+    let (code, out) = dash.finish();
+    let text = String::from_utf8_lossy(&out);
+    assert_ne!(code, 0, "{text}");
+    let message = "WALLWATCH_TEST_PANIC_AFTER_MS=800 made the crew task panic";
+    assert!(text.contains(message), "{text}");
+    // Restored before the message was printed.
+    let at = find(&out, message.as_bytes()).unwrap();
+    let leave = rfind(&out, LEAVE_ALT).unwrap();
+    assert!(leave < at, "message printed inside the alternate screen");
+    let mut parser = vt100::Parser::new(30, 100, 0);
+    parser.process(&out);
+    assert!(!parser.screen().alternate_screen());
+    assert!(!parser.screen().hide_cursor());
+}
