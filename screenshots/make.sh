@@ -28,8 +28,9 @@ sock="wallwatch-shots-$$"
 cleanup() { tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-# shot NAME COLS ROWS SECONDS KEYS -- ARGS...: runs the dashboard for SECONDS, presses KEYS
-# (tmux key names; "" for none) half a second before the capture, captures, renders.
+# shot NAME COLS ROWS SECONDS KEYS -- ARGS...: runs the dashboard for SECONDS, pauses it (so no
+# frame is half-way through tmux when it is captured: tmux does not hold frames for synchronized
+# output), presses KEYS (tmux key names; "" for none), captures, renders.
 shot() {
     local name=$1 cols=$2 rows=$3 secs=$4 keys=$5
     shift 6
@@ -39,6 +40,8 @@ shot() {
         "cd '$dir' && TERM=xterm-256color COLORTERM= '$WALLWATCH' $* ; sleep 60"
     tmux -L "$sock" set-option -t "$name" status off >/dev/null
     sleep "$secs"
+    tmux -L "$sock" send-keys -t "$name" Space
+    sleep 0.5
     if [[ -n "$keys" ]]; then
         tmux -L "$sock" send-keys -t "$name" "$keys"
     fi

@@ -112,6 +112,42 @@ fn new_log_lines_scroll_the_terminal_instead_of_repainting() {
     );
 }
 
+#[test]
+fn the_screen_stays_exact_while_the_log_moves_under_the_help_overlay() {
+    let _turn = logging();
+    let targets = ["crew", "engine", "store", "network"];
+    for i in 0..30 {
+        tracing::info!(target: "engine", "warm-up line {i}");
+    }
+    settle();
+    let out = common::Shared::default();
+    let mut term = Terminal::new(CountingBackend::new(out.clone(), 120, 40)).unwrap();
+    let mut app = common::demo_app(Palette::Ansi16);
+    let mut renderer = Renderer::new();
+    let mut parser = vt100::Parser::new(40, 120, 0);
+    renderer.draw(&mut term, &mut app).unwrap();
+    parser.process(&out.take());
+    for round in 0..60 {
+        // Help opens and closes between rounds; lines of every target keep arriving.
+        if round % 20 == 0 || round % 20 == 15 {
+            app.help = !app.help;
+        }
+        for j in 0..1 + round % 3 {
+            let target = targets[(round + j) % targets.len()];
+            match target {
+                "crew" => tracing::info!(target: "crew", "day {round} · crew {j} · line"),
+                "engine" => tracing::info!(target: "engine", "engine line {round}.{j}"),
+                "store" => tracing::warn!(target: "store", "store line {round}.{j}"),
+                _ => tracing::info!(target: "network", "network line {round}.{j}"),
+            }
+        }
+        settle();
+        renderer.draw(&mut term, &mut app).unwrap();
+        parser.process(&out.take());
+        common::assert_screen_matches(&parser, &common::render(&mut app, 120, 40));
+    }
+}
+
 /// The defaults as the engine will run them (5 sensors, a day every 5 s with 3 crews, network
 /// stats four times a second, a store batch a second), fed to the real loop for a minute on the
 /// paused clock at 120x40. Prints and bounds bytes per second after the first frame.
