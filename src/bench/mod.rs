@@ -1,3 +1,4 @@
 //! Benchmarks run by `wallwatch bench …` on the real engine and stores.
 
 pub mod pipeline;
+pub mod soak;

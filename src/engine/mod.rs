@@ -11,6 +11,7 @@ pub mod collector;
 mod handle;
 pub mod network;
 pub mod publisher;
+pub mod stats;
 pub mod tasks;
 
 use std::sync::Arc;
