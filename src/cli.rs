@@ -187,6 +187,33 @@ pub enum BenchCommand {
     Pipeline(PipelineArgs),
     /// Bytes, frames and render time of the real dashboard into a counting backend.
     Tui(TuiBenchArgs),
+    /// A long run at a fixed offered rate into SQLite with the dashboard drawing: per minute,
+    /// readings/s stored, p99 store write, p99 frame and RSS.
+    Soak(SoakArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    /// How long to run, in minutes.
+    #[arg(long, default_value_t = 10.0)]
+    pub minutes: f64,
+    /// Readings per second offered by all sensors together.
+    #[arg(long, default_value_t = 50_000)]
+    pub rate: u64,
+    #[arg(long, default_value_t = 1000, value_parser = parse_positive)]
+    pub sensors: usize,
+    /// Store URL (default: a temporary SQLite file, removed afterwards unless --keep).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Keep the temporary database.
+    #[arg(long)]
+    pub keep: bool,
+    /// Print a JSON list of per-minute objects instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds per reported interval (a minute; shorter for quick checks).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0, hide = true)]
+    pub report_every: f64,
 }
 
 #[derive(Debug, Args)]

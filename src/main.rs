@@ -44,6 +44,9 @@ fn main() -> ExitCode {
         Some(Command::Bench(BenchCommand::Pipeline(args))) => {
             return wallwatch::bench::pipeline::main(&args);
         }
+        Some(Command::Bench(BenchCommand::Soak(args))) => {
+            return wallwatch::bench::soak::main(&args);
+        }
         Some(Command::Query(args)) => query(&args),
         Some(Command::Report(args)) => report(&args),
         Some(Command::Readings(args)) => {

@@ -603,12 +603,12 @@ pub fn install_panic_hook() {
     }));
 }
 
-/// Sends `tracing` events to the log pane: tui-logger records every level (the pane shows
+/// Sends `tracing` events to the log pane: tui-logger records Debug and above (the pane shows
 /// Info and above by default; ←/→ in the log pane change that per target).
 pub fn init_dashboard_logging() -> Result<(), String> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    tui_logger::init_logger(tui_logger::LevelFilter::Trace).map_err(|e| format!("log: {e}"))?;
+    tui_logger::init_logger(tui_logger::LevelFilter::Debug).map_err(|e| format!("log: {e}"))?;
     tui_logger::set_buffer_depth(2_000);
     tracing_subscriber::registry()
         .with(tui_logger::TuiTracingSubscriberLayer)

@@ -1,4 +1,5 @@
 //! Benchmarks run by `wallwatch bench …` on the real engine and stores.
 
 pub mod pipeline;
+pub mod soak;
 pub mod tui;

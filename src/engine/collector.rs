@@ -2,7 +2,8 @@
 //! with strictly increasing ids, batches them and hands the batches to the writer task, which owns
 //! the store and writes on the blocking pool. The writer channel holds [`WRITE_QUEUE`] batches; when it is full
 //! the collector stops receiving, the permits stay taken, and producers wait on the semaphore:
-//! backpressure, never a drop. A failed write is retried with backoff, keeping the batch.
+//! backpressure, never a drop. A failed write is retried with backoff, keeping the batch. Batches
+//! that queue while a write runs are merged into the next write (group commit).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::network::{Packet, Payload};
 use super::publisher::Publisher;
+use super::stats::Histogram;
 use super::{EngineError, Event};
 use crate::store::{Batch, Counts, Store, StoreError};
 
@@ -21,12 +23,14 @@ pub const WRITE_QUEUE: usize = 4;
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(20);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Rows stored so far in this run, and whether the store is failing now.
+/// Rows stored so far in this run, whether the store is failing now, and how long each
+/// `Store::append` call took (failed attempts included).
 #[derive(Debug, Default)]
 pub struct Stored {
     pub readings: AtomicU64,
     pub crew_reports: AtomicU64,
     pub failing: AtomicBool,
+    pub writes: Histogram,
 }
 
 impl Stored {
@@ -60,17 +64,26 @@ pub async fn writer_task(
 ) -> Result<Counts, StoreError> {
     let gone = |e: tokio::task::JoinError| StoreError(format!("the store failed: {e}"));
     while let Some(mut batch) = rx.recv().await {
+        // Group commit: batches that queued up while the last write ran go in the same write
+        // (ids stay in order). A slow store thus gets bigger, cheaper transactions instead of
+        // falling further behind; memory stays bounded by the queue.
+        while let Ok(more) = rx.try_recv() {
+            batch.readings.extend(more.readings);
+            batch.crew_reports.extend(more.crew_reports);
+        }
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 1u32;
         loop {
-            let (s, b, result) = tokio::task::spawn_blocking(move || {
+            let (s, b, result, took) = tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
                 let r = store.append(&batch);
-                (store, batch, r)
+                (store, batch, r, started.elapsed())
             })
             .await
             .map_err(gone)?;
             store = s;
             batch = b;
+            stored.writes.record(took);
             match result {
                 Ok(()) => break,
                 Err(e) => {

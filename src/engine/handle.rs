@@ -297,6 +297,12 @@ impl Engine {
         }
     }
 
+    /// Durations of the store writes so far (one per `Store::append` call, retries included);
+    /// subtract an earlier snapshot for one interval's figures.
+    pub fn write_stats(&self) -> super::stats::Snapshot {
+        self.stored.writes.snapshot()
+    }
+
     pub fn network_stats(&self) -> super::NetworkStats {
         self.counters.stats()
     }

@@ -12,6 +12,7 @@ mod handle;
 pub mod network;
 pub mod publisher;
 pub mod resume;
+pub mod stats;
 pub mod tasks;
 
 use std::sync::Arc;

@@ -5,7 +5,18 @@
 //!
 //! Latency is real (wall-clock) time whatever the simulation speed: a network does not get faster
 //! because the simulation does.
+//!
+//! How the latency is spent: tokio's timer has a 1 ms resolution and rounds every deadline up, so
+//! a 20 ms sleep holds the permit ~21 ms. On a multi-thread runtime (the binary) a packet with
+//! latency therefore goes on the [`wire`](self::Wire): one dedicated thread holding a heap of
+//! in-flight packets by deadline (the instant the permits were taken + the latency), sleeping with
+//! the OS's fine timer until just before the earliest deadline, spinning the last few dozen
+//! microseconds, and handing each packet to the collector's channel at its deadline, never before.
+//! On a current-thread runtime (the tests, whose clock may be paused) latency is a tokio sleep,
+//! which follows the paused clock.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,7 +24,7 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::NetworkStats;
@@ -191,6 +202,8 @@ pub struct Network {
     rng: Mutex<StdRng>,
     counters: Arc<Counters>,
     tx: mpsc::Sender<Packet>,
+    /// The precise delivery thread, when latency is spent on it (see the module docs).
+    wire: Option<Wire>,
 }
 
 impl Network {
@@ -216,12 +229,16 @@ impl Network {
             latency_ns: AtomicU64::new(0),
             probe,
         });
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let wire = (multi_thread && !latency.is_zero()).then(|| Wire::start(tx.clone()));
         let network = Network {
             semaphore: Arc::new(Semaphore::new(limit)),
             latency,
             rng: Mutex::new(StdRng::seed_from_u64(seed ^ 0x6e65_7477_6f72_6b21)),
             counters,
             tx,
+            wire,
         };
         (network, rx)
     }
@@ -236,6 +253,11 @@ impl Network {
 
     pub fn stats(&self) -> NetworkStats {
         self.counters.stats()
+    }
+
+    /// Whether latency is spent on the precise wire thread (else on tokio's timer).
+    pub fn precise(&self) -> bool {
+        self.wire.is_some()
     }
 
     /// Sends `payload` of `messages` messages (1..=limit): takes one permit per message (waiting
@@ -271,6 +293,8 @@ impl Network {
         if let Some(p) = &c.probe {
             p.sent(messages);
         }
+        // The latency counts from here: the permits are held since before this instant.
+        let taken = std::time::Instant::now();
         let ticket = Ticket {
             counters: self.counters.clone(),
             messages,
@@ -283,17 +307,130 @@ impl Network {
                 Duration::from_nanos(rng.random_range(lo.as_nanos() as u64..=hi.as_nanos() as u64))
             }
         };
+        tracing::trace!(target: "network", messages, ?waited, ?latency, "sent");
         if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
             c.latencies.fetch_add(1, Ordering::Relaxed);
             c.latency_ns
                 .fetch_add(latency.as_nanos() as u64, Ordering::Relaxed);
+            if let Some(wire) = &self.wire {
+                let packet = Packet { payload, ticket };
+                return wire.carry(taken + latency, packet).await;
+            }
+            tokio::time::sleep(latency).await;
         }
-        tracing::trace!(target: "network", messages, ?waited, ?latency, "sent");
         self.tx
             .send(Packet { payload, ticket })
             .await
             .map_err(|_| Closed)
+    }
+}
+
+/// How long before a deadline the wire stops sleeping and spins: covers the OS timer's slack
+/// (50 µs by default on Linux) and the thread's wake-up.
+const SPIN: Duration = Duration::from_micros(150);
+
+/// A packet on the wire, ordered by deadline, then by the order it was sent.
+struct InFlight {
+    deadline: std::time::Instant,
+    seq: u64,
+    packet: Packet,
+    delivered: oneshot::Sender<Result<(), Closed>>,
+}
+
+impl PartialEq for InFlight {
+    fn eq(&self, other: &Self) -> bool {
+        (self.deadline, self.seq) == (other.deadline, other.seq)
+    }
+}
+impl Eq for InFlight {}
+impl PartialOrd for InFlight {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for InFlight {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.deadline, self.seq).cmp(&(other.deadline, other.seq))
+    }
+}
+
+/// The precise delivery thread. Dropping the handle closes its intake; the thread then delivers
+/// what it still carries, each at its deadline, and ends (dropping its end of the collector's
+/// channel).
+struct Wire {
+    intake: std::sync::mpsc::Sender<InFlight>,
+    seq: AtomicU64,
+}
+
+impl Wire {
+    fn start(tx: mpsc::Sender<Packet>) -> Wire {
+        let (intake, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("wallwatch-wire".into())
+            .spawn(move || wire_thread(rx, tx));
+        if let Err(e) = spawned {
+            // Without the thread every send fails (Closed) and the engine reports it.
+            tracing::error!(target: "network", "cannot start the network thread: {e}");
+        }
+        Wire {
+            intake,
+            seq: AtomicU64::new(0),
+        }
+    }
+
+    /// Puts `packet` on the wire and waits until the collector's channel has it (at `deadline`
+    /// or later, never earlier).
+    async fn carry(&self, deadline: std::time::Instant, packet: Packet) -> Result<(), Closed> {
+        let (delivered, done) = oneshot::channel();
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        self.intake
+            .send(InFlight {
+                deadline,
+                seq,
+                packet,
+                delivered,
+            })
+            .map_err(|_| Closed)?;
+        done.await.unwrap_or(Err(Closed))
+    }
+}
+
+/// The wire's loop: a heap of packets by deadline; fine sleeps, then a short spin, then delivery.
+fn wire_thread(rx: std::sync::mpsc::Receiver<InFlight>, tx: mpsc::Sender<Packet>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut heap: BinaryHeap<Reverse<InFlight>> = BinaryHeap::new();
+    let mut open = true;
+    loop {
+        let now = std::time::Instant::now();
+        while heap.peek().is_some_and(|Reverse(f)| f.deadline <= now) {
+            let Some(Reverse(f)) = heap.pop() else { break };
+            let result = tx.blocking_send(f.packet).map_err(|_| Closed);
+            let _ = f.delivered.send(result);
+        }
+        let next = heap.peek().map(|Reverse(f)| f.deadline);
+        match next {
+            None if !open => return,
+            None => match rx.recv() {
+                Ok(f) => heap.push(Reverse(f)),
+                Err(_) => return,
+            },
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left > SPIN && open {
+                    match rx.recv_timeout(left - SPIN) {
+                        Ok(f) => heap.push(Reverse(f)),
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => open = false,
+                    }
+                } else if left > SPIN {
+                    std::thread::sleep(left - SPIN);
+                } else {
+                    while std::time::Instant::now() < deadline {
+                        std::hint::spin_loop();
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -353,5 +490,118 @@ mod tests {
         let s = net.stats();
         assert_eq!((s.in_flight, s.max_in_flight, s.delivered), (0, 2, 5));
         assert!(s.mean_wait_ms > 0.0);
+    }
+
+    fn report(day: u64) -> Payload {
+        Payload::CrewReport(CrewReport {
+            id: 0,
+            timestamp: chrono::Utc::now(),
+            day,
+            crew: 1,
+            profile: None,
+            section: None,
+            height: None,
+        })
+    }
+
+    /// Records when permits are taken and released, in real time.
+    #[derive(Default)]
+    struct Clocked(Mutex<Vec<(bool, std::time::Instant)>>);
+    impl NetworkProbe for Clocked {
+        fn sent(&self, _: usize) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((true, std::time::Instant::now()));
+        }
+        fn delivered(&self, _: usize) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((false, std::time::Instant::now()));
+        }
+    }
+
+    /// On a multi-thread runtime latency goes on the wire thread: with one permit, each message
+    /// holds it at least the latency, from the moment it is taken until the collector has the
+    /// packet (real time; only the lower bound is asserted).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wire_holds_each_permit_at_least_the_latency() {
+        let latency = Duration::from_millis(3);
+        let probe = Arc::new(Clocked::default());
+        let (net, mut rx) = Network::new(1, Latency::Fixed(latency), 0, Some(probe.clone()));
+        assert!(net.precise());
+        let net = Arc::new(net);
+        let senders: Vec<_> = (0..4)
+            .map(|i| {
+                let net = net.clone();
+                tokio::spawn(async move {
+                    for d in 0..5 {
+                        net.send(report(i * 10 + d), 1).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        let mut days = Vec::new();
+        for _ in 0..20 {
+            let p = rx.recv().await.unwrap();
+            if let Payload::CrewReport(r) = &p.payload {
+                days.push(r.day);
+            }
+        }
+        for t in senders {
+            t.await.unwrap();
+        }
+        days.sort_unstable();
+        days.dedup();
+        assert_eq!(days.len(), 20, "every message arrives once");
+        let log = probe.0.lock().unwrap().clone();
+        assert_eq!(log.len(), 40);
+        for pair in log.chunks(2) {
+            let [(true, taken), (false, released)] = pair else {
+                panic!("one permit: taken and released in turn, got {pair:?}");
+            };
+            assert!(*released - *taken >= latency, "{:?}", *released - *taken);
+        }
+        assert_eq!(net.stats().max_in_flight, 1);
+    }
+
+    /// Random latencies: packets overtake each other on the wire; all arrive, within the limit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wire_delivers_random_latencies_by_deadline() {
+        let ms = Duration::from_millis;
+        let (net, mut rx) = Network::new(4, Latency::Range(ms(1), ms(8)), 7, None);
+        let net = Arc::new(net);
+        let senders: Vec<_> = (0..8)
+            .map(|i| {
+                let net = net.clone();
+                tokio::spawn(async move {
+                    for d in 0..10 {
+                        net.send(report(i * 100 + d), 1).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        let mut n = 0;
+        while n < 80 {
+            drop(rx.recv().await.unwrap());
+            n += 1;
+        }
+        for t in senders {
+            t.await.unwrap();
+        }
+        let s = net.stats();
+        assert_eq!((s.delivered, s.in_flight), (80, 0));
+        assert!(s.max_in_flight <= 4);
+        // The wire's thread ends once the network is dropped, closing the collector's channel.
+        drop(net);
+        assert!(rx.recv().await.is_none());
+    }
+
+    /// On the current-thread runtime of the tests (paused clock) latency stays a tokio sleep.
+    #[tokio::test(start_paused = true)]
+    async fn paused_clock_uses_tokio_timers() {
+        let (net, _rx) = Network::new(2, Latency::Fixed(Duration::from_millis(10)), 0, None);
+        assert!(!net.precise());
     }
 }
