@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 const WAIT: Duration = Duration::from_secs(30);
 
 /// Escape sequences the restore writes: leave the alternate screen, show the cursor.
@@ -304,6 +307,55 @@ fn panes_keys_help_and_quit_leave_everything_stored() {
     };
     assert_eq!(count("readings"), rs);
     assert_eq!(count("crew_reports"), cs);
+}
+
+/// The `q` column of the stop matrix: under load (200 sensors, latency 10..50ms, 20 crews), `q`
+/// drains every store: the summary says produced = stored and the store holds those rows.
+#[test]
+fn q_under_load_stores_everything_in_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = postgres::postgres_url().map(|base| postgres::Schema::new(&base, "pty_q"));
+    let mut urls = vec![
+        "memory:".to_string(),
+        format!("csv:{}", dir.path().join("q.csv").display()),
+        format!("sqlite:{}", dir.path().join("q.db").display()),
+    ];
+    urls.extend(schema.as_ref().map(|s| s.url.clone()));
+    for url in urls {
+        let mut dash = Dash::spawn(
+            dir.path(),
+            &[
+                "--store",
+                &url,
+                "--sensors",
+                "200",
+                "--latency",
+                "10..50ms",
+                "--crews",
+                "20",
+                "--speed",
+                "50",
+            ],
+            &[],
+            100,
+            30,
+        );
+        dash.wait_screen("the panes", panes_up);
+        dash.wait_screen("rows stored", |s| {
+            status_number(s, "rows").is_some_and(|r| r >= 200)
+        });
+        dash.press("q");
+        let (code, out) = dash.finish();
+        assert_eq!(code, 0, "{url}: {}", String::from_utf8_lossy(&out));
+        assert_restored(&out);
+        let (rp, rs, cp, cs) = summary(&out);
+        assert_eq!((rp, cp), (rs, cs), "{url}");
+        assert!(rp >= 200, "{url}: {rp} readings");
+        if url != "memory:" {
+            let counts = wallwatch::store::open(&url).unwrap().counts().unwrap();
+            assert_eq!((counts.readings, counts.crew_reports), (rs, cs), "{url}");
+        }
+    }
 }
 
 fn stop_by_signal(name: &str) {
