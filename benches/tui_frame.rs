@@ -1,5 +1,6 @@
 //! One dashboard frame at 200x50 with the 1M-section wall (500 profiles × 2000 sections) and
-//! 1000 sensors with full histories: layout, every pane, and ratatui's diff.
+//! 1000 sensors with full histories, and one at 120x40 on the defaults (the example wall, 3 crews,
+//! 5 sensors): layout, every pane, and ratatui's diff.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -35,10 +36,9 @@ fn big_wall() -> Wall {
     }
 }
 
-fn app() -> App {
-    let wall = big_wall();
+fn app(wall: Wall, crews: u32, sensor_count: usize) -> App {
     let mut app = App::new(Palette::TrueColor, Speed::Factor(1.0));
-    let sensors: Vec<SensorInfo> = (0..1000)
+    let sensors: Vec<SensorInfo> = (0..sensor_count)
         .map(|i| SensorInfo {
             name: format!("sensor-{i:04}"),
             kind: "thermometer".into(),
@@ -47,12 +47,12 @@ fn app() -> App {
         .collect();
     app.update(Event::Started {
         wall: Arc::new(wall.clone()),
-        crews: Crews::Limited(200),
+        crews: Crews::Limited(crews),
         sensors: sensors.clone(),
         network_limit: 5,
         store: "memory:".into(),
     });
-    let mut site = Site::new(wall, Crews::Limited(200));
+    let mut site = Site::new(wall, Crews::Limited(crews));
     let ts = Utc.timestamp_opt(1_780_000_000, 0).unwrap();
     for _ in 0..20 {
         let reports = site
@@ -88,18 +88,25 @@ fn app() -> App {
     app
 }
 
-fn frame(c: &mut Criterion) {
-    let app = app();
-    let mut terminal = Terminal::new(TestBackend::new(200, 50)).unwrap();
-    c.bench_function("frame 200x50, 1M sections, 1000 sensors", |b| {
+fn bench_frame(c: &mut Criterion, name: &str, app: &App, width: u16, height: u16) {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    c.bench_function(name, |b| {
         b.iter(|| {
             terminal
                 .draw(|f| {
-                    black_box(ui::draw(f, &app));
+                    black_box(ui::draw(f, app));
                 })
                 .unwrap();
         })
     });
+}
+
+fn frame(c: &mut Criterion) {
+    let big = app(big_wall(), 200, 1000);
+    bench_frame(c, "frame 200x50, 1M sections, 1000 sensors", &big, 200, 50);
+    let example = Wall::parse(wallwatch::wall::EXAMPLE_PROFILES.as_bytes(), 2000).unwrap();
+    let defaults = app(example, 3, 5);
+    bench_frame(c, "frame 120x40, defaults", &defaults, 120, 40);
 }
 
 criterion_group!(benches, frame);
