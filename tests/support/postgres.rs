@@ -25,41 +25,45 @@ pub struct Schema {
     pub url: String,
 }
 
-/// Runs on a thread of its own, so it also works from inside an async test.
+/// Runs `sql` on a thread of its own, so it also works from inside an async test.
 pub fn admin(url: &str, sql: &str) {
-    std::thread::scope(|scope| scope.spawn(|| admin_here(url, sql)).join().unwrap())
-}
-
-fn admin_here(url: &str, sql: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        client.batch_execute(sql).await.unwrap();
-    });
+    with_client(url, |client| async move {
+        client.batch_execute(sql).await.unwrap()
+    })
 }
 
 /// The first column of the first row of `sql`, as text.
 pub fn admin_value(url: &str, sql: &str) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        client
-            .query_one(&format!("SELECT ({sql})::text"), &[])
-            .await
+    let query = format!("SELECT ({sql})::text");
+    with_client(url, |client| async move {
+        client.query_one(&query, &[]).await.unwrap().get(0)
+    })
+}
+
+/// Connects to `url` on a thread with its own runtime and runs `f` with the client.
+fn with_client<T, F, Fut>(url: &str, f: F) -> T
+where
+    T: Send,
+    F: FnOnce(tokio_postgres::Client) -> Fut + Send,
+    Fut: std::future::Future<Output = T>,
+{
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                        .await
+                        .unwrap();
+                    tokio::spawn(connection);
+                    f(client).await
+                })
+            })
+            .join()
             .unwrap()
-            .get(0)
     })
 }
 
