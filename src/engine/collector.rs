@@ -39,17 +39,12 @@ impl Stored {
     }
 }
 
-/// Opens the store (or takes the injected one) and reads its counts; ids resume after them.
-pub fn open_store(
-    url: &str,
-    store: Option<Box<dyn Store>>,
-) -> Result<(Box<dyn Store>, Counts), EngineError> {
-    let mut store = match store {
-        Some(s) => s,
-        None => crate::store::open(url).map_err(EngineError::Store)?,
-    };
-    let counts = store.counts().map_err(EngineError::Store)?;
-    Ok((store, counts))
+/// Opens the store, or takes the injected one.
+pub fn open_store(url: &str, store: Option<Box<dyn Store>>) -> Result<Box<dyn Store>, EngineError> {
+    match store {
+        Some(s) => Ok(s),
+        None => crate::store::open(url).map_err(EngineError::Store),
+    }
 }
 
 /// The writer task: owns the store; each write runs on tokio's blocking pool (so a slow disk or

@@ -143,9 +143,9 @@ impl Engine {
         let publisher = Publisher::new();
         let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL);
         let stored = Arc::new(Stored::default());
-        let (mut store, _) = collector::open_store(&config.store, options.store)?;
+        let mut store = collector::open_store(&config.store, options.store)?;
         let resumed = super::resume::prepare(store.as_mut(), config)?;
-        let counts = store.counts().map_err(EngineError::Store)?;
+        let counts = resumed.counts;
         let site = resumed.site;
         let feet = site.feet_raised();
         let start_progress = WallProgress {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::EngineError;
 use crate::config::Config;
-use crate::store::{Store, StoreError, WALL_HASH_KEY, redact_url};
+use crate::store::{Counts, Store, StoreError, WALL_HASH_KEY, redact_url};
 use crate::wall::{CrewReport, Site};
 
 /// The site to run and, when it continues a stored run, each changed section's latest report
@@ -16,6 +16,8 @@ use crate::wall::{CrewReport, Site};
 pub struct Resumed {
     pub site: Site,
     pub latest: Vec<CrewReport>,
+    /// The store's counts after any `--fresh` clearing: ids continue after these.
+    pub counts: Counts,
 }
 
 /// Checks the store's wall, clears it when `config.fresh`, and rebuilds the site.
@@ -56,6 +58,7 @@ pub fn prepare(store: &mut dyn Store, config: &Config) -> Result<Resumed, Engine
         return Ok(Resumed {
             site: Site::new(wall, config.crews),
             latest: Vec::new(),
+            counts,
         });
     }
     let reports = store.crew_reports().map_err(fail)?;
@@ -82,5 +85,9 @@ pub fn prepare(store: &mut dyn Store, config: &Config) -> Result<Resumed, Engine
         counts.readings,
         counts.crew_reports
     );
-    Ok(Resumed { site, latest })
+    Ok(Resumed {
+        site,
+        latest,
+        counts,
+    })
 }
