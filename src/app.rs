@@ -496,6 +496,11 @@ impl App {
         };
     }
 
+    /// Whether the engine's `Started` has arrived (the panes have something to show).
+    pub fn is_started(&self) -> bool {
+        self.wall.is_some()
+    }
+
     /// Tells the app how many rows its scrollable panes show (from the layout).
     pub fn set_viewport(&mut self, viewport: Viewport) {
         self.viewport = viewport;

@@ -1,7 +1,7 @@
 //! The terminal: setup and restore (a Drop guard and a panic hook), the event loop that owns
 //! the [`App`] and the screen, and frame pacing.
 //!
-//! The loop waits on `select! { biased; input, engine events, frame deadline, log tick }`,
+//! The loop waits on `select! { biased; input, engine events, frame deadline, new log lines }`,
 //! drains everything pending, and draws only when something changed, at most 10 frames a
 //! second, each frame inside synchronized output. A frame that would write nothing writes
 //! nothing (not even the synchronized-output brackets), and when the log pane's rows moved up
@@ -22,7 +22,7 @@ use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use tokio::sync::{Notify, mpsc};
-use tokio::time::{Duration, Instant, MissedTickBehavior};
+use tokio::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::engine::{Command, Event};
@@ -30,9 +30,8 @@ use crate::ui::{self, counting::CountingBackend};
 
 /// Shortest time between two frames (10 frames a second at most).
 pub const FRAME: Duration = Duration::from_millis(100);
-/// How often the log pane is looked at for new lines while it is visible (tui-logger does not
-/// wake the loop).
-pub const LOG_TICK: Duration = Duration::from_millis(500);
+/// Longest wait for the engine's first event before the first paint.
+pub const FIRST_PAINT_WAIT: Duration = Duration::from_millis(250);
 
 /// DEC 2026: the terminal shows the frame only when it is complete (what crossterm's
 /// `BeginSynchronizedUpdate` / `EndSynchronizedUpdate` write).
@@ -43,34 +42,38 @@ pub const END_SYNC: &[u8] = b"\x1b[?2026l";
 /// regions). Backends that are not a byte stream (the test backend) say no, and get plain
 /// ratatui diffs.
 pub trait FrameSink: Backend {
-    /// Writes `bytes` as they are; `Ok(false)` if this backend cannot.
-    fn control(&mut self, bytes: &[u8]) -> io::Result<bool>;
+    /// Whether this backend is a byte stream that takes [`FrameSink::control`].
+    fn is_stream(&self) -> bool {
+        true
+    }
+    /// Writes `bytes` as they are (a no-op where `is_stream` is false).
+    fn control(&mut self, bytes: &[u8]) -> io::Result<()>;
 }
 
 impl<W: Write> FrameSink for CrosstermBackend<W> {
-    fn control(&mut self, bytes: &[u8]) -> io::Result<bool> {
-        self.write_all(bytes)?;
-        Ok(true)
+    fn control(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_all(bytes)
     }
 }
 
 impl<W: Write> FrameSink for CountingBackend<W> {
-    fn control(&mut self, bytes: &[u8]) -> io::Result<bool> {
-        self.write_all(bytes)?;
-        Ok(true)
+    fn control(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_all(bytes)
     }
 }
 
 impl<W: Write> FrameSink for Compact<W> {
-    fn control(&mut self, bytes: &[u8]) -> io::Result<bool> {
-        self.write_all(bytes)?;
-        Ok(true)
+    fn control(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_all(bytes)
     }
 }
 
 impl FrameSink for TestBackend {
-    fn control(&mut self, _bytes: &[u8]) -> io::Result<bool> {
-        Ok(false)
+    fn is_stream(&self) -> bool {
+        false
+    }
+    fn control(&mut self, _bytes: &[u8]) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -153,58 +156,61 @@ impl Renderer {
         B::Error: Send + Sync + 'static,
     {
         terminal.autoresize().map_err(backend_err)?;
+        tui_logger::move_events();
         let mut frame = terminal.get_frame();
         let size = frame.area();
         let areas = ui::layout(size, app);
         app.set_viewport(areas.viewport());
         ui::draw(&mut frame, app);
         self.log_visible = areas.log.is_some() && !areas.too_small;
-        if self.last.as_ref().is_some_and(|l| l.area != size) {
-            self.last = None;
-        }
-        if self.last.as_ref() == Some(terminal.current_buffer_mut()) {
-            terminal.swap_buffers();
-            return Ok(false);
-        }
-        let sync = terminal.backend_mut().control(BEGIN_SYNC)?;
+        // What the terminal shows: the last frame, or a blank screen after a clear. The new
+        // frame is diffed against it once; ratatui's own second buffer is not used.
+        let mut shown = match self.last.take() {
+            Some(last) if last.area == size => last,
+            _ => Buffer::empty(size),
+        };
+        let next = std::mem::take(terminal.current_buffer_mut());
+        let stream = terminal.backend().is_stream();
         // The log's inner rows, if the pane spans the whole width (DECSTBM scrolls whole rows).
         let region = areas
             .log
-            .filter(|l| sync && l.x == 0 && l.width == size.width && l.height > 4)
+            .filter(|l| stream && l.x == 0 && l.width == size.width && l.height > 4)
             .map(|l| {
                 let inner = ui::log::inner(l);
                 (inner.y, inner.bottom())
             });
-        if let (Some((top, bottom)), Some(last)) = (region, self.last.as_mut()) {
-            let mut prev_changed = false;
-            if let Some(k) = scroll_amount(last, terminal.current_buffer_mut(), top, bottom) {
-                let seq = format!("\x1b[0m\x1b[{};{}r\x1b[{}S\x1b[r", top + 1, bottom, k);
-                terminal.backend_mut().control(seq.as_bytes())?;
-                shift_up(last, top, bottom, k);
+        let mut scroll = None;
+        if let Some((top, bottom)) = region {
+            scroll = scroll_amount(&shown, &next, top, bottom).map(|k| {
+                shift_up(&mut shown, top, bottom, k);
+                format!("\x1b[0m\x1b[{};{}r\x1b[{}S\x1b[r", top + 1, bottom, k)
+            });
+            mark_for_rewrite(&mut shown, &next, top, bottom);
+        }
+        let updates = shown.diff(&next);
+        let wrote = scroll.is_some() || !updates.is_empty();
+        if wrote {
+            let backend = terminal.backend_mut();
+            if stream {
+                backend.control(BEGIN_SYNC)?;
+            }
+            if let Some(seq) = &scroll {
+                backend.control(seq.as_bytes())?;
                 self.scrolls += 1;
-                prev_changed = true;
             }
-            prev_changed |= mark_for_rewrite(last, terminal.current_buffer_mut(), top, bottom);
-            if prev_changed {
-                // Make ratatui diff against what the terminal shows now: put the edited copy
-                // in the "previous" slot and the new frame back in the current one.
-                let new = std::mem::take(terminal.current_buffer_mut());
-                terminal.swap_buffers();
-                *terminal.current_buffer_mut() = last.clone();
-                terminal.swap_buffers();
-                *terminal.current_buffer_mut() = new;
+            backend.draw(updates.into_iter()).map_err(backend_err)?;
+            if stream {
+                backend.control(END_SYNC)?;
             }
+            Backend::flush(backend).map_err(backend_err)?;
+            self.frames += 1;
         }
-        terminal.flush().map_err(backend_err)?;
-        if sync {
-            terminal.backend_mut().control(END_SYNC)?;
-        }
-        let drawn = terminal.current_buffer_mut().clone();
-        terminal.swap_buffers();
-        Backend::flush(terminal.backend_mut()).map_err(backend_err)?;
-        self.last = Some(drawn);
-        self.frames += 1;
-        Ok(true)
+        // The drawn frame becomes what the terminal shows; the old one is reused, blanked,
+        // as the next frame's canvas.
+        shown.reset();
+        *terminal.current_buffer_mut() = shown;
+        self.last = Some(next);
+        Ok(wrote)
     }
 }
 
@@ -269,10 +275,9 @@ fn text_len(cells: &[Cell]) -> usize {
 
 /// Rows of `top..bottom` that are blank on the terminal (`prev`) and get text in `new` are
 /// marked to differ up to the text's end, so ratatui writes each in one run instead of moving
-/// the cursor from word to word over the blanks. Returns whether anything was marked.
-fn mark_for_rewrite(prev: &mut Buffer, new: &Buffer, top: u16, bottom: u16) -> bool {
+/// the cursor from word to word over the blanks.
+fn mark_for_rewrite(prev: &mut Buffer, new: &Buffer, top: u16, bottom: u16) {
     let w = prev.area.width as usize;
-    let mut marked = false;
     for y in top..bottom {
         let len = text_len(row(new, y));
         if len == 0 || text_len(row(prev, y)) != 0 {
@@ -283,9 +288,7 @@ fn mark_for_rewrite(prev: &mut Buffer, new: &Buffer, top: u16, bottom: u16) -> b
             // A style the screen never uses: differs from every new cell.
             cell.modifier |= Modifier::HIDDEN | Modifier::CROSSED_OUT;
         }
-        marked = true;
     }
-    marked
 }
 
 /// Moves rows `top+k..bottom` of `buf` up by `k` and blanks the last `k` (what the terminal
@@ -338,6 +341,18 @@ impl From<io::Error> for TuiError {
 
 static PANICKED: AtomicBool = AtomicBool::new(false);
 static PANIC_NOTIFY: LazyLock<Notify> = LazyLock::new(Notify::new);
+/// Rung by every event the log pane records: the loop wakes for new log lines instead of
+/// polling for them.
+static LOG_BELL: LazyLock<Notify> = LazyLock::new(Notify::new);
+
+/// The tracing layer that rings [`LOG_BELL`].
+struct LogBell;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LogBell {
+    fn on_event(&self, _: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        LOG_BELL.notify_one();
+    }
+}
 
 /// Runs the dashboard until the user quits, SIGTERM/SIGHUP arrives, the engine's channel
 /// closes or a task panics. Reads keys from the real terminal.
@@ -402,20 +417,26 @@ where
     tokio::pin!(stop);
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
-    let mut log_tick = tokio::time::interval(LOG_TICK);
-    log_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // The first paint waits, briefly, for the engine's `Started`: one complete opening paint
+    // instead of a placeholder screen and then the panes over it (half the opening bytes).
+    let first_paint_by = Instant::now() + FIRST_PAINT_WAIT;
     let mut input_open = true;
     loop {
         if PANICKED.load(Ordering::SeqCst) {
             return Err(TuiError::Panicked);
         }
         let now = Instant::now();
-        if dirty && last_draw.is_none_or(|t| now >= t + FRAME) {
+        let earliest = match last_draw {
+            Some(t) => t + FRAME,
+            None if app.is_started() => now,
+            None => first_paint_by,
+        };
+        if dirty && now >= earliest {
             renderer.draw(terminal, app)?;
             last_draw = Some(now);
             dirty = false;
         }
-        let deadline = last_draw.map_or(now, |t| t + FRAME);
+        let deadline = last_draw.map_or(earliest, |t| t + FRAME);
         let log_visible = renderer.log_visible();
         tokio::select! {
             biased;
@@ -449,7 +470,11 @@ where
                 }
             }
             _ = tokio::time::sleep_until(deadline), if dirty => {}
-            _ = log_tick.tick(), if log_visible => dirty = true,
+            _ = LOG_BELL.notified() => {
+                // Lines also move at every frame; this keeps the hot buffer short meanwhile.
+                tui_logger::move_events();
+                dirty |= log_visible;
+            }
         }
         if app.quit {
             return Ok(Exit::Quit);
@@ -547,7 +572,8 @@ impl Tui {
             let _ = restore();
             return Err(e);
         }
-        match Terminal::new(Compact::new(TermWriter::default())) {
+        let rep = crate::ui::counting::term_has_rep(std::env::var("TERM").ok().as_deref());
+        match Terminal::new(Compact::new(TermWriter::default()).with_repeat(rep)) {
             Ok(terminal) => Ok(Tui { terminal }),
             Err(e) => {
                 let _ = restore();
@@ -604,14 +630,20 @@ pub fn install_panic_hook() {
 }
 
 /// Sends `tracing` events to the log pane: tui-logger records Debug and above (the pane shows
-/// Info and above by default; ←/→ in the log pane change that per target).
+/// Info and above by default; ←/→ in the log pane change that per target). Trace events (one
+/// per reading) are filtered out before anything formats them. tui-logger's own mover thread
+/// (which wakes every 10 ms) is not started: the loop moves the lines when [`LOG_BELL`] rings
+/// and before each frame.
 pub fn init_dashboard_logging() -> Result<(), String> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    tui_logger::init_logger(tui_logger::LevelFilter::Debug).map_err(|e| format!("log: {e}"))?;
+    tui_logger::set_default_level(tui_logger::LevelFilter::Debug);
     tui_logger::set_buffer_depth(2_000);
+    tui_logger::set_hot_buffer_depth(4_000);
     tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::DEBUG)
         .with(tui_logger::TuiTracingSubscriberLayer)
+        .with(LogBell)
         .try_init()
         .map_err(|e| format!("log: {e}"))
 }
