@@ -5,11 +5,11 @@
 //! and sparkline share one: style switches cost bytes on every update.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::Paragraph;
 
-use super::{fit, pane_block, sanitize};
+use super::{pane_block, sanitize};
 use crate::app::{App, Pane, SensorView};
 use crate::sensors::{MAX_VALUE, MIN_VALUE};
 
@@ -61,6 +61,52 @@ pub fn gauge(value: Option<i32>, width: usize) -> String {
     s
 }
 
+/// One row of cells (each of one or more spans), each cut or padded to its column's width, one
+/// space apart, padded to `width` (so a row style covers the whole row).
+fn row<'a>(cells: Vec<Vec<Span<'a>>>, widths: &[usize], width: usize) -> Line<'a> {
+    let mut spans = Vec::with_capacity(cells.len() * 3 + 1);
+    let mut used = 0;
+    for (i, (mut cell, &w)) in cells.into_iter().zip(widths).enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" "));
+            used += 1;
+        }
+        let mut cell_width: usize = cell.iter().map(Span::width).sum();
+        if cell_width > w
+            && let [only] = cell.as_mut_slice()
+        {
+            only.content = fit_width(&only.content, w).into();
+            cell_width = only.width();
+        }
+        spans.extend(cell);
+        spans.push(Span::raw(" ".repeat(w.saturating_sub(cell_width))));
+        used += w;
+    }
+    spans.push(Span::raw(" ".repeat(width.saturating_sub(used))));
+    Line::from(spans)
+}
+
+/// `s` cut to `width` columns (wide characters count two), ending in `…` when cut.
+fn fit_width(s: &str, width: usize) -> String {
+    if Span::raw(s).width() <= width {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = Span::raw(c.to_string()).width();
+        if used + w > width.saturating_sub(1) {
+            if width > 0 {
+                out.push('…');
+            }
+            return out;
+        }
+        out.push(c);
+        used += w;
+    }
+    out
+}
+
 fn num(v: Option<i32>) -> String {
     v.map_or_else(|| "–".to_string(), |v| v.to_string())
 }
@@ -108,65 +154,58 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .min(SPARK_MAX);
     let spark_w = if spark_w >= 6 { spark_w } else { 0 };
 
-    let mut widths = vec![
-        Constraint::Length(name_w as u16),
-        Constraint::Length(kind_w as u16),
-        Constraint::Length(4),
-        Constraint::Length(4),
-        Constraint::Length(4),
-        Constraint::Length(4),
-    ];
-    let mut header = vec!["name", "kind", "last", "min", "avg", "max"];
+    // Columns: name, kind, last, min, avg, max, [level gauge], [recent], one space apart. Laid
+    // out here in plain lines (a Table would run its constraint solver every frame).
+    let mut widths = vec![name_w, kind_w, 4, 4, 4, 4];
+    let mut titles = vec!["name", "kind", "last", " min", " avg", " max"];
     if gauge_w > 0 {
-        widths.push(Constraint::Length(gauge_w as u16 + 2));
-        header.push("  level");
+        widths.push(gauge_w + 2);
+        titles.push("  level");
     }
     if spark_w > 0 {
-        widths.push(Constraint::Length(spark_w as u16));
-        header.push("recent");
+        widths.push(spark_w);
+        titles.push("recent");
     }
-    let header = Row::new(header.into_iter().enumerate().map(|(i, h)| {
-        let cell = if (2..6).contains(&i) {
-            format!("{h:>4}")
-        } else {
-            h.to_string()
-        };
-        Cell::from(cell)
-    }))
+    let header = row(
+        titles.into_iter().map(|h| vec![Span::raw(h)]).collect(),
+        &widths,
+        width,
+    )
     .style(t.header);
+    let mut lines = vec![header];
 
     let rows_visible = (inner.height as usize).saturating_sub(1);
     let first = app
         .sensor_scroll
         .min(app.sensors.len().saturating_sub(rows_visible.max(1)));
-    let rows = app.sensors.iter().skip(first).take(rows_visible).map(|s| {
+    for s in app.sensors.iter().skip(first).take(rows_visible) {
         let mut cells = vec![
-            Cell::from(fit(&sanitize(&s.info.name), name_w).into_owned()),
-            Cell::from(Span::styled(
-                fit(&sanitize(&s.info.kind), kind_w).into_owned(),
-                t.muted,
-            )),
-            Cell::from(format!("{:>4}", num(s.last))),
-            Cell::from(format!("{:>4}", num((s.count > 0).then_some(s.min)))),
-            Cell::from(format!("{:>4}", num(s.avg()))),
-            Cell::from(format!("{:>4}", num((s.count > 0).then_some(s.max)))),
+            vec![Span::raw(sanitize(&s.info.name).into_owned())],
+            vec![Span::styled(sanitize(&s.info.kind).into_owned(), t.muted)],
+            vec![Span::raw(format!("{:>4}", num(s.last)))],
+            vec![Span::raw(format!(
+                "{:>4}",
+                num((s.count > 0).then_some(s.min))
+            ))],
+            vec![Span::raw(format!("{:>4}", num(s.avg())))],
+            vec![Span::raw(format!(
+                "{:>4}",
+                num((s.count > 0).then_some(s.max))
+            ))],
         ];
         if gauge_w > 0 {
-            cells.push(Cell::from(Line::from(vec![
+            cells.push(vec![
                 Span::styled("▕", t.muted),
                 Span::styled(gauge(s.last, gauge_w), t.gauge),
                 Span::styled("▏", t.muted),
-            ])));
+            ]);
         }
         if spark_w > 0 {
-            cells.push(Cell::from(Span::styled(sparkline(s, spark_w), t.gauge)));
+            cells.push(vec![Span::styled(sparkline(s, spark_w), t.gauge)]);
         }
-        Row::new(cells)
-    });
-    frame.render_widget(
-        Table::new(rows, widths).header(header).column_spacing(1),
-        inner,
-    );
+        lines.push(row(cells, &widths, width));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
     if app.sensors.len() > rows_visible && rows_visible > 0 {
         let label = format!(
             " {}–{} of {} ",
