@@ -242,4 +242,7 @@ pub struct TuiBenchArgs {
     pub size: String,
     #[arg(long)]
     pub json: bool,
+    /// Also write the terminal byte stream to this file (frames start with `ESC[?2026h`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
 }

@@ -38,6 +38,9 @@ pub struct TuiBenchResult {
     pub bytes: u64,
     pub frames: u64,
     pub log_scrolls: u64,
+    /// `TERM`, which decides whether runs of a character are sent as REP.
+    pub term: Option<String>,
+    pub rep: bool,
 }
 
 /// Parses `COLSxROWS`.
@@ -101,6 +104,15 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    // Written as the dashboard would write to this terminal.
+    let term = std::env::var("TERM").ok();
+    let rep = crate::ui::counting::term_has_rep(term.as_deref());
+    let sink: Box<dyn io::Write + Send> = match &args.record {
+        Some(path) => Box::new(io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| format!("--record {}: {e}", path.display()))?,
+        )),
+        None => Box::new(io::sink()),
+    };
     let cpu_before = cpu_time();
     let started = Instant::now();
     let (renderer, bytes, elapsed) = runtime.block_on(async {
@@ -108,7 +120,7 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
         let (engine, events) = Engine::start(&config).map_err(|e| e.to_string())?;
         let commands = engine.command_sender();
         let mut app = App::new(Palette::Ansi256, config.speed);
-        let backend = CountingBackend::new(io::sink(), width, height);
+        let backend = CountingBackend::new(sink, width, height).with_repeat(rep);
         let counter = backend.counter();
         let mut terminal = ratatui::Terminal::new(backend).map_err(|e| format!("terminal: {e}"))?;
         let mut renderer = Renderer::new();
@@ -157,6 +169,8 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
         bytes,
         frames: renderer.frames,
         log_scrolls: renderer.scrolls,
+        term,
+        rep,
     })
 }
 
@@ -169,8 +183,12 @@ pub fn main(args: &TuiBenchArgs) -> ExitCode {
         }
         Ok(r) => {
             println!(
-                "bench tui: {}x{}, {:.1} s, dashboard defaults (3 crews, 5 sensors, speed 1, memory:)",
-                r.width, r.height, r.seconds
+                "bench tui: {}x{}, {:.1} s, dashboard defaults (3 crews, 5 sensors, speed 1, memory:), TERM={} (REP {})",
+                r.width,
+                r.height,
+                r.seconds,
+                crate::text::sanitize(r.term.as_deref().unwrap_or("")),
+                if r.rep { "on" } else { "off" }
             );
             println!(
                 "bytes        {:>10.0} B/s   ({} bytes)",
