@@ -165,6 +165,22 @@ fn draw_too_small(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 /// A pane's frame: title, and a thick accent border when it has the focus.
+/// Draws `lines` top-down in `area`, one per row, each cut at the area's width: what a
+/// non-wrapping `Paragraph` draws, without its line composer (a frame at the defaults is drawn
+/// cold, 1.5 s after the last, so every pass over the cells shows in its time).
+pub fn draw_lines(frame: &mut Frame, area: Rect, lines: &[Line]) {
+    for (line, y) in lines.iter().zip(area.top()..area.bottom()) {
+        frame.render_widget(
+            line,
+            Rect {
+                y,
+                height: 1,
+                ..area
+            },
+        );
+    }
+}
+
 pub fn pane_block<'a>(app: &App, pane: Option<Pane>, title: &'a str) -> Block<'a> {
     let t = &app.theme;
     let focused = pane.is_some_and(|p| p == app.focus) && !app.help;

@@ -4,7 +4,6 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 use super::{pane_block, thousands};
 use crate::app::{App, Pane};
@@ -67,7 +66,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Line::from(vec![label("mean wait"), Span::raw(ms(n.mean_wait_ms))]),
         Line::from(vec![label("latency"), Span::raw(ms(n.mean_latency_ms))]),
     ];
-    frame.render_widget(Paragraph::new(lines), inner);
+    super::draw_lines(frame, inner, &lines);
 }
 
 #[cfg(test)]

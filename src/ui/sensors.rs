@@ -205,7 +205,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         }
         lines.push(row(cells, &widths, width));
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    super::draw_lines(frame, inner, &lines);
     if app.sensors.len() > rows_visible && rows_visible > 0 {
         let label = format!(
             " {}–{} of {} ",

@@ -4,7 +4,6 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 use super::{sanitize, thousands};
 use crate::app::App;
@@ -40,7 +39,7 @@ pub fn draw(frame: &mut Frame, status: Rect, hints: Option<Rect>, with_network: 
         .map(|form| status_line(app, with_network, form))
         .find(|l| l.width() <= status.width as usize)
         .unwrap_or_else(|| status_line(app, with_network, Form::Bare));
-    frame.render_widget(Paragraph::new(line), status);
+    super::draw_lines(frame, status, &[line]);
 
     if let Some(area) = hints {
         let t = &app.theme;
@@ -53,7 +52,7 @@ pub fn draw(frame: &mut Frame, status: Rect, hints: Option<Rect>, with_network: 
             spans.push(Span::styled(format!(" {key}"), t.key));
             spans.push(Span::styled(format!(" {word} "), t.muted));
         }
-        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        super::draw_lines(frame, area, &[Line::from(spans)]);
     }
 }
 

@@ -180,7 +180,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             frame.buffer_mut().set_string(x, y, &label, t.muted);
         }
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    super::draw_lines(frame, inner, &lines);
 }
 
 fn max_sections(view: &WallView) -> usize {
