@@ -572,8 +572,7 @@ impl Tui {
             let _ = restore();
             return Err(e);
         }
-        let rep = crate::ui::counting::term_has_rep(std::env::var("TERM").ok().as_deref());
-        match Terminal::new(Compact::new(TermWriter::default()).with_repeat(rep)) {
+        match Terminal::new(Compact::new(TermWriter::default())) {
             Ok(terminal) => Ok(Tui { terminal }),
             Err(e) => {
                 let _ = restore();

@@ -12,8 +12,6 @@ use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system}
 
 #[path = "support/postgres.rs"]
 mod postgres;
-#[path = "support/rep.rs"]
-mod rep;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -61,17 +59,14 @@ impl Dash {
         let (o, p) = (out.clone(), parser.clone());
         let reader = thread::spawn(move || {
             let mut buf = [0u8; 65536];
-            // TERM=xterm-256color: the dashboard sends border runs as REP, as xterm takes them.
-            let mut expander = rep::RepExpander::default();
             loop {
                 match reader.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
                         o.lock().unwrap().extend_from_slice(&buf[..n]);
-                        let screen_bytes = expander.feed(&buf[..n]);
                         let mut parser = p.lock().unwrap();
                         let fed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            parser.process(&screen_bytes)
+                            parser.process(&buf[..n])
                         }));
                         if fed.is_err() {
                             // vt100 0.16 can underflow when a cursor row is left stale by a

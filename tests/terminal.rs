@@ -2,8 +2,6 @@
 //! emulator (vt100), on tokio's paused clock.
 
 mod common;
-#[path = "support/rep.rs"]
-mod rep;
 
 use std::future::pending;
 
@@ -55,48 +53,6 @@ fn the_bytes_written_reproduce_the_screen() {
     );
     parser.process(&diff);
     common::assert_screen_matches(&parser, &common::render(&mut app, 120, 40));
-}
-
-/// With REP (xterm's "repeat the last character"), runs such as borders cost a few bytes, and
-/// a terminal that expands them shows exactly the same screen as without.
-#[test]
-fn rep_reproduces_the_screen_in_fewer_bytes() {
-    let mut app = common::demo_app(Palette::TrueColor);
-    let plain_out = common::Shared::default();
-    let mut plain = Terminal::new(CountingBackend::new(plain_out.clone(), 120, 40)).unwrap();
-    Renderer::new().draw(&mut plain, &mut app).unwrap();
-    let out = common::Shared::default();
-    let mut term =
-        Terminal::new(CountingBackend::new(out.clone(), 120, 40).with_repeat(true)).unwrap();
-    Renderer::new().draw(&mut term, &mut app).unwrap();
-    let (plain_bytes, rep_bytes) = (plain_out.take(), out.take());
-    assert!(
-        rep_bytes.len() * 10 < plain_bytes.len() * 7,
-        "{} vs {}",
-        rep_bytes.len(),
-        plain_bytes.len()
-    );
-    let mut parser = vt100::Parser::new(40, 120, 0);
-    parser.process(&rep::RepExpander::default().feed(&rep_bytes));
-    common::assert_screen_matches(&parser, &common::render(&mut app, 120, 40));
-}
-
-#[test]
-fn term_names_that_take_rep() {
-    use wallwatch::ui::counting::term_has_rep;
-    for yes in [
-        "xterm",
-        "xterm-256color",
-        "tmux-256color",
-        "alacritty",
-        "foot",
-    ] {
-        assert!(term_has_rep(Some(yes)), "{yes}");
-    }
-    for no in ["screen-256color", "linux", "vt100", "dumb", ""] {
-        assert!(!term_has_rep(Some(no)), "{no}");
-    }
-    assert!(!term_has_rep(None));
 }
 
 #[test]

@@ -38,9 +38,6 @@ pub struct TuiBenchResult {
     pub bytes: u64,
     pub frames: u64,
     pub log_scrolls: u64,
-    /// `TERM`, which decides whether runs of a character are sent as REP.
-    pub term: Option<String>,
-    pub rep: bool,
 }
 
 /// Parses `COLSxROWS`.
@@ -104,9 +101,6 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    // Written as the dashboard would write to this terminal.
-    let term = std::env::var("TERM").ok();
-    let rep = crate::ui::counting::term_has_rep(term.as_deref());
     let sink: Box<dyn io::Write + Send> = match &args.record {
         Some(path) => Box::new(io::BufWriter::new(
             std::fs::File::create(path).map_err(|e| format!("--record {}: {e}", path.display()))?,
@@ -120,7 +114,7 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
         let (engine, events) = Engine::start(&config).map_err(|e| e.to_string())?;
         let commands = engine.command_sender();
         let mut app = App::new(Palette::Ansi256, config.speed);
-        let backend = CountingBackend::new(sink, width, height).with_repeat(rep);
+        let backend = CountingBackend::new(sink, width, height);
         let counter = backend.counter();
         let mut terminal = ratatui::Terminal::new(backend).map_err(|e| format!("terminal: {e}"))?;
         let mut renderer = Renderer::new();
@@ -169,8 +163,6 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
         bytes,
         frames: renderer.frames,
         log_scrolls: renderer.scrolls,
-        term,
-        rep,
     })
 }
 
@@ -183,12 +175,8 @@ pub fn main(args: &TuiBenchArgs) -> ExitCode {
         }
         Ok(r) => {
             println!(
-                "bench tui: {}x{}, {:.1} s, dashboard defaults (3 crews, 5 sensors, speed 1, memory:), TERM={} (REP {})",
-                r.width,
-                r.height,
-                r.seconds,
-                crate::text::sanitize(r.term.as_deref().unwrap_or("")),
-                if r.rep { "on" } else { "off" }
+                "bench tui: {}x{}, {:.1} s, dashboard defaults (3 crews, 5 sensors, speed 1, memory:)",
+                r.width, r.height, r.seconds
             );
             println!(
                 "bytes        {:>10.0} B/s   ({} bytes)",

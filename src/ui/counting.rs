@@ -23,28 +23,6 @@ pub struct Compact<W: Write> {
     size: Option<Size>,
     cursor: Position,
     scratch: String,
-    /// Whether runs of one character may be sent as REP (`ESC[nb`, see [`term_has_rep`]).
-    repeat: bool,
-}
-
-/// Whether the terminal named by `TERM` takes REP (`ESC[nb`: repeat the last character n
-/// times), which sends a 120-column border as 9 bytes instead of 360. Curses asks terminfo's
-/// `rep` capability; this is the same answer for the terminals that have it (the xterm family,
-/// whose terminfo entries carry `rep`, and those that emulate it fully), and no for anything
-/// else (`screen`, `linux`, `vt100`, unknown or unset), where plain characters are sent.
-pub fn term_has_rep(term: Option<&str>) -> bool {
-    let Some(term) = term else { return false };
-    [
-        "xterm",
-        "tmux",
-        "alacritty",
-        "foot",
-        "wezterm",
-        "contour",
-        "ghostty",
-    ]
-    .iter()
-    .any(|family| term.starts_with(family))
 }
 
 impl<W: Write> Compact<W> {
@@ -55,14 +33,7 @@ impl<W: Write> Compact<W> {
             size: None,
             cursor: Position::ORIGIN,
             scratch: String::new(),
-            repeat: false,
         }
-    }
-
-    /// Sends runs of one character as REP when `repeat` (see [`term_has_rep`]).
-    pub fn with_repeat(mut self, repeat: bool) -> Self {
-        self.repeat = repeat;
-        self
     }
 
     /// A backend of a fixed size that never queries a terminal.
@@ -124,40 +95,6 @@ struct Pen {
     fg: Color,
     bg: Color,
     modifier: Modifier,
-}
-
-impl Pen {
-    fn of(cell: &Cell) -> Pen {
-        Pen {
-            fg: cell.fg,
-            bg: cell.bg,
-            modifier: cell.modifier,
-        }
-    }
-}
-
-/// Whether REP can repeat `symbol`: one character (REP repeats a single code point) one cell
-/// wide, not a control character.
-fn repeatable(symbol: &str) -> bool {
-    let mut chars = symbol.chars();
-    matches!((chars.next(), chars.next()), (Some(c), None) if !c.is_control())
-        && unicode_width(symbol) == 1
-}
-
-/// Writes the `owed` copies of `last`: as REP when that is shorter.
-fn pay(s: &mut String, last: &str, owed: &mut u16) {
-    let n = std::mem::take(owed);
-    if n == 0 {
-        return;
-    }
-    let rep = 3 + n.checked_ilog10().unwrap_or(0) as usize + 1;
-    if rep < last.len() * n as usize {
-        let _ = write!(s, "\x1b[{n}b");
-    } else {
-        for _ in 0..n {
-            s.push_str(last);
-        }
-    }
 }
 
 const PLAIN: Pen = Pen {
@@ -223,24 +160,7 @@ impl<W: Write> Backend for Compact<W> {
         let mut pen = PLAIN;
         // Where the terminal's cursor is, when known.
         let mut at: Option<(u16, u16)> = None;
-        // The last symbol written, and how many more copies of it are owed (sent as one REP
-        // or as themselves, whichever is shorter, before anything else is written).
-        let mut last: &str = "";
-        let mut owed: u16 = 0;
         for (x, y, cell) in content {
-            let symbol = cell.symbol();
-            if self.repeat
-                && at == Some((x, y))
-                && symbol == last
-                && Pen::of(cell) == pen
-                && repeatable(symbol)
-            {
-                owed += 1;
-                at = Some((x + 1, y));
-                self.cursor = Position { x: x + 1, y };
-                continue;
-            }
-            pay(s, last, &mut owed);
             match at {
                 Some((cx, cy)) if cy == y && cx == x => {}
                 Some((cx, cy)) if cy == y && cx < x => {
@@ -250,13 +170,17 @@ impl<W: Write> Backend for Compact<W> {
                     let _ = write!(s, "\x1b[{};{}H", y + 1, x + 1);
                 }
             }
-            let want = Pen::of(cell);
+            let want = Pen {
+                fg: cell.fg,
+                bg: cell.bg,
+                modifier: cell.modifier,
+            };
             if want != pen {
                 sgr(s, pen, want);
                 pen = want;
             }
+            let symbol = cell.symbol();
             s.push_str(symbol);
-            last = symbol;
             let width = unicode_width(symbol);
             at = Some((x.saturating_add(width), y));
             self.cursor = Position {
@@ -264,7 +188,6 @@ impl<W: Write> Backend for Compact<W> {
                 y,
             };
         }
-        pay(s, last, &mut owed);
         if pen != PLAIN {
             s.push_str("\x1b[0m");
         }
@@ -371,12 +294,6 @@ pub struct CountingBackend<W: Write> {
 }
 
 impl<W: Write> CountingBackend<W> {
-    /// Sends runs of one character as REP when `repeat` (see [`term_has_rep`]).
-    pub fn with_repeat(mut self, repeat: bool) -> Self {
-        self.inner.repeat = repeat;
-        self
-    }
-
     pub fn new(writer: W, width: u16, height: u16) -> Self {
         let bytes = Arc::new(AtomicU64::new(0));
         let counting = CountingWriter {
