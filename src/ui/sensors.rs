@@ -62,14 +62,12 @@ pub fn gauge(value: Option<i32>, width: usize) -> String {
 }
 
 /// One row of cells (each of one or more spans), each cut or padded to its column's width, one
-/// space apart, padded to `width` (so a row style covers the whole row).
-fn row<'a>(cells: Vec<Vec<Span<'a>>>, widths: &[usize], width: usize) -> Line<'a> {
-    let mut spans = Vec::with_capacity(cells.len() * 3 + 1);
-    let mut used = 0;
+/// space apart.
+fn row<'a>(cells: Vec<Vec<Span<'a>>>, widths: &[usize]) -> Line<'a> {
+    let mut spans = Vec::with_capacity(cells.len() * 3);
     for (i, (mut cell, &w)) in cells.into_iter().zip(widths).enumerate() {
         if i > 0 {
             spans.push(Span::raw(" "));
-            used += 1;
         }
         let mut cell_width: usize = cell.iter().map(Span::width).sum();
         if cell_width > w
@@ -80,9 +78,7 @@ fn row<'a>(cells: Vec<Vec<Span<'a>>>, widths: &[usize], width: usize) -> Line<'a
         }
         spans.extend(cell);
         spans.push(Span::raw(" ".repeat(w.saturating_sub(cell_width))));
-        used += w;
     }
-    spans.push(Span::raw(" ".repeat(width.saturating_sub(used))));
     Line::from(spans)
 }
 
@@ -166,12 +162,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         widths.push(spark_w);
         titles.push("recent");
     }
+    // The header's style goes on its words only: styled blanks look the same and would cost
+    // bytes on every full paint.
     let header = row(
-        titles.into_iter().map(|h| vec![Span::raw(h)]).collect(),
+        titles
+            .into_iter()
+            .map(|h| vec![Span::styled(h, t.header)])
+            .collect(),
         &widths,
-        width,
-    )
-    .style(t.header);
+    );
     let mut lines = vec![header];
 
     let rows_visible = (inner.height as usize).saturating_sub(1);
@@ -203,7 +202,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         if spark_w > 0 {
             cells.push(vec![Span::styled(sparkline(s, spark_w), t.gauge)]);
         }
-        lines.push(row(cells, &widths, width));
+        lines.push(row(cells, &widths));
     }
     super::draw_lines(frame, inner, &lines);
     if app.sensors.len() > rows_visible && rows_visible > 0 {
