@@ -418,7 +418,8 @@ where
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     // The first paint waits, briefly, for the engine's `Started`: one complete opening paint
-    // instead of a placeholder screen and then the panes over it (half the opening bytes).
+    // instead of a placeholder screen and then the panes over it (4.2 KB instead of 5.4 KB at
+    // 120x40).
     let first_paint_by = Instant::now() + FIRST_PAINT_WAIT;
     let mut input_open = true;
     loop {
