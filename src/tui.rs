@@ -8,14 +8,15 @@
 //! as a block, the shift is sent as a terminal scroll (DECSTBM region + SU) instead of a
 //! repaint.
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::io::{self, Write};
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 
 use crate::ui::counting::Compact;
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
-use futures_util::{FutureExt, Stream, StreamExt};
+use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend, TestBackend};
 use ratatui::buffer::{Buffer, Cell};
@@ -457,9 +458,12 @@ where
                     if app.quit {
                         return Ok(Exit::Quit);
                     }
-                    match input.next().now_or_never() {
-                        Some(next) => ev = next,
-                        None => break,
+                    // Polled with this task's waker: a stream polled with a dummy one (as
+                    // `now_or_never` does) may hand that waker its wake-up and never wake us
+                    // (crossterm's EventStream keeps the first waker of a pending poll).
+                    match poll_fn(|cx| Poll::Ready(input.poll_next_unpin(cx))).await {
+                        Poll::Ready(next) => ev = next,
+                        Poll::Pending => break,
                     }
                 }
             }

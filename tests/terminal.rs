@@ -3,7 +3,11 @@
 
 mod common;
 
+use std::collections::VecDeque;
 use std::future::pending;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 
 use crossterm::event::Event as TermEvent;
 use ratatui::Terminal;
@@ -113,6 +117,64 @@ fn demo_channels() -> (
     let (etx, erx) = mpsc::channel(64);
     let (ctx, crx) = mpsc::channel(16);
     (etx, erx, ctx, crx)
+}
+
+/// Input that behaves like crossterm's `EventStream`: a pending poll registers its waker only
+/// when none is registered yet, and the next event wakes that first waker.
+#[derive(Clone, Default)]
+struct FirstWakerInput(Arc<Mutex<(VecDeque<TermEvent>, Option<Waker>)>>);
+
+impl FirstWakerInput {
+    fn push(&self, ev: TermEvent) {
+        let mut s = self.0.lock().unwrap();
+        s.0.push_back(ev);
+        if let Some(w) = s.1.take() {
+            w.wake();
+        }
+    }
+}
+
+impl futures_util::Stream for FirstWakerInput {
+    type Item = std::io::Result<TermEvent>;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut s = self.0.lock().unwrap();
+        if let Some(ev) = s.0.pop_front() {
+            return Poll::Ready(Some(Ok(ev)));
+        }
+        if s.1.is_none() {
+            s.1 = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+/// Each key wakes the loop at once, whatever came before: draining pending input after a key
+/// must not leave a dummy waker with the input stream (keys then waited for the next engine
+/// event, seconds later).
+#[tokio::test(start_paused = true)]
+async fn every_key_wakes_the_loop_at_once() {
+    let (mut term, _out) = terminal(100, 30);
+    let mut app = common::demo_app(Palette::Ansi16);
+    let (_etx, erx, ctx, mut crx) = demo_channels();
+    let input = FirstWakerInput::default();
+    let keys = input.clone();
+    let typist = tokio::spawn(async move {
+        for c in ['c', 's', 'q'] {
+            sleep(Duration::from_secs(1)).await;
+            let sent = tokio::time::Instant::now();
+            keys.push(common::press(c));
+            if c != 'q' {
+                let cmd = tokio::time::timeout(Duration::from_millis(50), crx.recv()).await;
+                assert!(cmd.is_ok(), "{c:?} was not handled within 50 ms");
+                assert!(sent.elapsed() < Duration::from_millis(50));
+            }
+        }
+    });
+    let run = tui::run_with(&mut term, &mut app, input, erx, ctx, pending());
+    let exit = tokio::time::timeout(Duration::from_secs(10), run).await;
+    assert!(exit.is_ok(), "the loop never saw q");
+    assert_eq!(exit.unwrap().unwrap(), Exit::Quit);
+    typist.await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
