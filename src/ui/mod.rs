@@ -213,17 +213,25 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
 
 pub use crate::text::thousands;
 
-/// Cuts `s` to at most `width` columns (by chars; the screen's data is narrow text), with `…`.
+/// Cuts `s` to at most `width` columns (a wide character counts two), ending in `…` when cut.
 pub fn fit(s: &str, width: usize) -> Cow<'_, str> {
-    if s.chars().count() <= width {
-        Cow::Borrowed(s)
-    } else if width == 0 {
-        Cow::Borrowed("")
-    } else {
-        let mut out: String = s.chars().take(width - 1).collect();
-        out.push('…');
-        Cow::Owned(out)
+    if Span::raw(s).width() <= width {
+        return Cow::Borrowed(s);
     }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = Span::raw(c.encode_utf8(&mut [0; 4]) as &str).width();
+        if used + w >= width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    Cow::Owned(out)
 }
 
 /// A span of sanitized data.
@@ -250,5 +258,8 @@ mod tests {
         assert_eq!(fit("thermometer", 20), "thermometer");
         assert_eq!(fit("thermometer", 5), "ther…");
         assert_eq!(fit("thermometer", 0), "");
+        // Wide characters take two columns: the cut keeps the result within the width.
+        assert_eq!(fit("北京北京", 5), "北京…");
+        assert_eq!(fit("北京", 4), "北京");
     }
 }

@@ -73,34 +73,13 @@ fn row<'a>(cells: Vec<Vec<Span<'a>>>, widths: &[usize]) -> Line<'a> {
         if cell_width > w
             && let [only] = cell.as_mut_slice()
         {
-            only.content = fit_width(&only.content, w).into();
+            only.content = super::fit(&only.content, w).into_owned().into();
             cell_width = only.width();
         }
         spans.extend(cell);
         spans.push(Span::raw(" ".repeat(w.saturating_sub(cell_width))));
     }
     Line::from(spans)
-}
-
-/// `s` cut to `width` columns (wide characters count two), ending in `…` when cut.
-fn fit_width(s: &str, width: usize) -> String {
-    if Span::raw(s).width() <= width {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in s.chars() {
-        let w = Span::raw(c.to_string()).width();
-        if used + w > width.saturating_sub(1) {
-            if width > 0 {
-                out.push('…');
-            }
-            return out;
-        }
-        out.push(c);
-        used += w;
-    }
-    out
 }
 
 fn num(v: Option<i32>) -> String {
