@@ -40,8 +40,8 @@ pub const BEGIN_SYNC: &[u8] = b"\x1b[?2026h";
 pub const END_SYNC: &[u8] = b"\x1b[?2026l";
 
 /// A backend the loop can also send raw control sequences to (synchronized output, scroll
-/// regions). Backends that are not a byte stream (the test backend) say no, and get plain
-/// ratatui diffs.
+/// regions). Backends that are not a byte stream (the test backend) say so with `is_stream`,
+/// and get the same diffs without either.
 pub trait FrameSink: Backend {
     /// Whether this backend is a byte stream that takes [`FrameSink::control`].
     fn is_stream(&self) -> bool {
@@ -636,7 +636,7 @@ pub fn install_panic_hook() {
 /// Sends `tracing` events to the log pane: tui-logger records Debug and above (the pane shows
 /// Info and above by default; ←/→ in the log pane change that per target). Trace events (one
 /// per reading) are filtered out before anything formats them. tui-logger's own mover thread
-/// (which wakes every 10 ms) is not started: the loop moves the lines when [`LOG_BELL`] rings
+/// (which wakes every 10 ms) is not started: the loop moves the lines when `LOG_BELL` rings
 /// and before each frame.
 pub fn init_dashboard_logging() -> Result<(), String> {
     use tracing_subscriber::layer::SubscriberExt;

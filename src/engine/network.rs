@@ -8,7 +8,7 @@
 //!
 //! How the latency is spent: tokio's timer has a 1 ms resolution and rounds every deadline up, so
 //! a 20 ms sleep holds the permit ~21 ms. On a multi-thread runtime (the binary) a packet with
-//! latency therefore goes on the [`wire`](self::Wire): one dedicated thread holding a heap of
+//! latency therefore goes on the wire (`Wire`): one dedicated thread holding a heap of
 //! in-flight packets by deadline (the instant the permits were taken + the latency), sleeping with
 //! the OS's fine timer until just before the earliest deadline, spinning the last few dozen
 //! microseconds, and handing each packet to the collector's channel at its deadline, never before.
