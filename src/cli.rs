@@ -229,6 +229,9 @@ pub struct PipelineArgs {
     pub latency: String,
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_positive)]
     pub network_limit: usize,
+    /// Runs (each end to end, then raw); the run with the median ratio is reported.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_positive)]
+    pub runs: usize,
     #[arg(long)]
     pub json: bool,
 }

@@ -74,3 +74,46 @@ fn bench_tui_refuses_a_bad_size_in_one_line() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--size"), "{err}");
 }
+
+/// `bench pipeline --runs N` measures N pairs (engine end to end, then raw) and reports the pair
+/// with the median ratio, with every pair in `samples`.
+#[test]
+fn bench_pipeline_reports_the_median_of_its_runs() {
+    let out = wallwatch()
+        .args(["bench", "pipeline", "--store", "memory:", "--sensors", "20"])
+        .args(["--readings", "20000", "--runs", "3", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let samples = r["samples"].as_array().unwrap();
+    assert_eq!((r["runs"].as_u64(), samples.len()), (Some(3), 3));
+    let mut ratios: Vec<f64> = samples
+        .iter()
+        .map(|s| s["ratio"].as_f64().unwrap())
+        .collect();
+    for s in samples {
+        let (e2e, raw) = (
+            s["readings_per_s"].as_f64().unwrap(),
+            s["raw_per_s"].as_f64().unwrap(),
+        );
+        assert!(e2e > 0.0 && raw > 0.0, "{s}");
+        assert!(
+            (s["ratio"].as_f64().unwrap() - e2e / raw).abs() < 1e-9,
+            "{s}"
+        );
+    }
+    ratios.sort_by(f64::total_cmp);
+    assert_eq!(r["ratio"].as_f64(), Some(ratios[1]), "{r}");
+    let median = samples
+        .iter()
+        .find(|s| s["ratio"].as_f64() == Some(ratios[1]))
+        .unwrap();
+    assert_eq!(r["readings_per_s"], median["readings_per_s"]);
+    assert_eq!(r["raw_per_s"], median["raw_per_s"]);
+    assert!(r["max_in_flight"].as_u64().unwrap() <= 5);
+}
