@@ -7,6 +7,16 @@ fn wallwatch() -> Command {
     Command::cargo_bin("wallwatch").unwrap()
 }
 
+/// The one JSON object a successful `--json` run prints.
+fn success_json(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// `bench tui` draws the real dashboard into a byte counter; `--record` keeps exactly the bytes
 /// it counted, a complete opening paint in synchronized output.
 #[test]
@@ -28,12 +38,7 @@ fn bench_tui_reports_its_figures_and_records_the_stream() {
         .env_remove("NO_COLOR")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = success_json(&out);
     for key in [
         "bytes_per_s",
         "frames_per_s",
@@ -84,12 +89,7 @@ fn bench_pipeline_reports_the_median_of_its_runs() {
         .args(["--readings", "20000", "--runs", "3", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = success_json(&out);
     let samples = r["samples"].as_array().unwrap();
     assert_eq!((r["runs"].as_u64(), samples.len()), (Some(3), 3));
     let mut ratios: Vec<f64> = samples
