@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the README's screenshots of the real dashboard, repeatably: fixed seeds, sizes and
-# timings, run in tmux (a private server), captured with `tmux capture-pane -e -p`, rendered
+# timings, run in tmux (a private server), captured with `tmux capture-pane -e -N -p` (-N keeps the coloured blanks that end a row), rendered
 # to PNG by render.py (pyte + Pillow + DejaVu Sans Mono).
 #
 #   screenshots/make.sh            # builds the release binary, writes screenshots/*.png
@@ -17,6 +17,8 @@ if [[ -z "${WALLWATCH:-}" ]]; then
     (cd "$root" && cargo build --release --quiet)
     WALLWATCH="$root/target/release/wallwatch"
 fi
+# The sessions run in their own directories: a relative path would not be found there.
+WALLWATCH="$(realpath "$WALLWATCH")"
 command -v tmux >/dev/null || { echo "make.sh: needs tmux" >&2; exit 1; }
 python3 -c 'import pyte, PIL' 2>/dev/null || python3 -m pip install --quiet --user pyte pillow
 if [[ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf && $(id -u) == 0 ]]; then
@@ -46,7 +48,7 @@ shot() {
         tmux -L "$sock" send-keys -t "$name" "$keys"
     fi
     sleep 0.5
-    tmux -L "$sock" capture-pane -t "$name" -e -p > "$dir/capture.ansi"
+    tmux -L "$sock" capture-pane -t "$name" -e -N -p > "$dir/capture.ansi"
     tmux -L "$sock" send-keys -t "$name" q
     sleep 0.5
     tmux -L "$sock" kill-session -t "$name"

@@ -63,7 +63,7 @@ fn bench_tui_reports_its_figures_and_records_the_stream() {
         r["frames"].as_u64().unwrap(),
         "one synchronized block per frame"
     );
-    for pane in [" Wall ", " Network ", " Sensors ", " Log "] {
+    for pane in ["Wall", "Network", "Sensors · ", "Log"] {
         assert!(text.contains(pane), "{pane} in the opening paint");
     }
 }

@@ -124,17 +124,37 @@ fn a_failing_store_shows_a_warning() {
 }
 
 #[test]
-fn the_focused_pane_has_a_thick_accent_border() {
+fn the_focused_pane_has_the_accent_title_bar() {
     let mut app = common::demo_app(Palette::Ansi16);
     let buf = common::render(&mut app, 80, 24);
-    assert_eq!(buf[(0, 0)].symbol(), "┏");
-    assert_eq!(buf[(0, 0)].fg, Color::Cyan);
+    let text = common::text(&buf);
+    let bar_row = |title: &str| {
+        text.lines()
+            .position(|l| l.starts_with(&format!(" {title}")))
+            .unwrap() as u16
+    };
+    let (wall, sensors) = (bar_row("Wall"), bar_row("Sensors"));
+    assert_eq!(wall, 0);
+    // The bar spans the pane (the Network pane's bar is beside it), the title in bold.
+    for x in [0, 20] {
+        assert_eq!(buf[(x, wall)].bg, Color::Cyan, "focused bar at x={x}");
+    }
+    assert_eq!(
+        buf[(79, wall)].bg,
+        Color::DarkGray,
+        "the Network pane's bar"
+    );
+    assert!(buf[(1, wall)].modifier.contains(Modifier::BOLD));
+    assert_eq!(buf[(0, sensors)].bg, Color::DarkGray);
+    assert_eq!(buf[(79, sensors)].bg, Color::DarkGray);
     app.focus = Pane::Sensors;
     let buf = common::render(&mut app, 80, 24);
-    assert_eq!(buf[(0, 0)].symbol(), "╭");
-    let text = common::text(&buf);
-    let y = text.lines().position(|l| l.contains("Sensors")).unwrap() as u16;
-    assert_eq!(buf[(0, y)].symbol(), "┏");
+    assert_eq!(buf[(0, wall)].bg, Color::DarkGray);
+    assert_eq!(buf[(79, sensors)].bg, Color::Cyan);
+    // The help overlay takes the focus away from every pane.
+    app.help = true;
+    let buf = common::render(&mut app, 80, 24);
+    assert_eq!(buf[(0, sensors)].bg, Color::DarkGray);
 }
 
 #[test]
@@ -195,4 +215,42 @@ fn control_characters_in_data_never_reach_the_screen() {
     );
     assert!(text.contains("no?]0;title?pe"));
     assert!(text.contains("err?[2Jor"));
+}
+
+#[test]
+fn a_pane_that_scrolls_shows_its_position_in_its_title_bar() {
+    let mut app = common::demo_app(Palette::Ansi16);
+    for i in 0..30 {
+        app.update(Event::SensorAdded(SensorInfo {
+            name: format!("extra-{i:02}"),
+            kind: "default".into(),
+            interval_ms: 5000,
+        }));
+    }
+    let buf = common::render(&mut app, 80, 24);
+    let text = common::text(&buf);
+    let bar = text.lines().find(|l| l.starts_with(" Sensors")).unwrap();
+    let shown = app.viewport.sensor_rows;
+    assert!(shown > 0 && shown < 35);
+    assert!(
+        bar.trim_end().ends_with(&format!("1–{shown} of 35")),
+        "{bar:?}"
+    );
+    // The rows drawn are the rows the viewport counts: the first and the last visible sensor.
+    assert!(text.contains(" gate-north "));
+    assert!(text.contains(&format!(" extra-{:02} ", shown - 6)));
+    assert!(!text.contains(&format!(" extra-{:02} ", shown - 5)));
+    // At the end, the last sensor is on the pane's last row.
+    app.focus = Pane::Sensors;
+    app.on_key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::End,
+    ));
+    let text = common::text(&common::render(&mut app, 80, 24));
+    let bar = text.lines().find(|l| l.starts_with(" Sensors")).unwrap();
+    assert!(
+        bar.trim_end()
+            .ends_with(&format!("{}–35 of 35", 36 - shown)),
+        "{bar:?}"
+    );
+    assert!(text.contains(" extra-29 "));
 }

@@ -49,8 +49,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let block = Block::new()
         .borders(Borders::ALL)
         .border_type(BorderType::Thick)
-        .border_style(t.border_focused)
-        .title(Span::styled(" Keys · ? or Esc closes ", t.title_focused));
+        .border_style(t.accent)
+        .title(Span::styled(" Keys · ? or Esc closes ", t.accent));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     let inner = Rect {

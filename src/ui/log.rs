@@ -6,10 +6,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Borders;
 use tui_logger::{ExtLogRecord, LogFormatter, TuiLoggerTargetWidget, TuiLoggerWidget};
 
-use super::{fit, pane_block, sanitize};
+use super::{fit, pane_bar, sanitize};
 use crate::app::{App, Pane};
 use crate::ui::theme::Theme;
 
@@ -80,8 +79,8 @@ impl LogFormatter for Formatter {
     }
 }
 
-/// The rows the log lines occupy in the pane at `area`: the pane has only a top border, so
-/// its rows are whole terminal rows of log text, which the renderer can scroll.
+/// The rows the log lines occupy in the pane at `area`: the rows below its title bar, whole
+/// terminal rows when the pane spans the width, which the renderer can then scroll.
 pub fn inner(area: Rect) -> Rect {
     Rect {
         y: area.y + 1,
@@ -98,27 +97,27 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         "Log"
     };
-    let block = pane_block(app, Some(Pane::Log), title).borders(Borders::TOP);
     let log_area = if app.log_targets && area.width >= 50 {
-        let [targets, log] =
-            Layout::horizontal([Constraint::Length(20), Constraint::Fill(1)]).areas(area);
+        let [targets, log] = Layout::horizontal([Constraint::Length(20), Constraint::Fill(1)])
+            .spacing(1)
+            .areas(area);
+        let inner = pane_bar(frame, targets, app, Some(Pane::Log), "Targets", None);
         let selector = TuiLoggerTargetWidget::default()
-            .block(pane_block(app, Some(Pane::Log), "Targets"))
             .style_show(t.text)
             .style_hide(t.muted)
             .style_off(t.muted)
             .highlight_style(t.accent)
             .state(&app.log);
-        frame.render_widget(selector, targets);
+        frame.render_widget(selector, inner);
         log
     } else {
         area
     };
+    let inner = pane_bar(frame, log_area, app, Some(Pane::Log), title, None);
     let widget = TuiLoggerWidget::default()
-        .block(block)
         .formatter(Box::new(Formatter { theme: t }))
         .state(&app.log);
-    frame.render_widget(widget, log_area);
+    frame.render_widget(widget, inner);
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@ use std::borrow::Cow;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::app::{App, Pane, Viewport};
 
@@ -26,7 +26,7 @@ pub const MIN_HEIGHT: u16 = 10;
 /// Below this the network pane folds into the status bar.
 const NETWORK_SIDE_WIDTH: u16 = 72;
 const NETWORK_WIDTH: u16 = 34;
-const NETWORK_HEIGHT: u16 = 7;
+const NETWORK_HEIGHT: u16 = 6;
 
 /// Where each pane goes for a given terminal area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,11 +41,11 @@ pub struct Areas {
 }
 
 impl Areas {
-    /// Rows of content the scrollable panes show.
+    /// Rows of content the scrollable panes show (below the title bar and the column headings).
     pub fn viewport(&self) -> Viewport {
         Viewport {
-            wall_rows: self.wall.height.saturating_sub(3) as usize,
-            sensor_rows: self.sensors.height.saturating_sub(3) as usize,
+            wall_rows: self.wall.height.saturating_sub(2) as usize,
+            sensor_rows: self.sensors.height.saturating_sub(2) as usize,
         }
     }
 }
@@ -69,12 +69,14 @@ pub fn layout(area: Rect, app: &App) -> Areas {
     let profiles = app.wall.as_ref().map_or(3, |w| w.wall.profiles()) as u16;
     let sensors = app.sensors.len().max(1) as u16;
     let b = body.height;
+    // Title bar, column headings, a row per profile, the legend.
     let top_want = profiles
-        .saturating_add(4)
-        .max(if side_network { NETWORK_HEIGHT } else { 5 });
-    let mid_want = sensors.saturating_add(3);
-    let mut top = top_want.min((b * 2 / 5).max(5));
-    let mut mid = mid_want.min((b * 2 / 5).max(4));
+        .saturating_add(3)
+        .max(if side_network { NETWORK_HEIGHT } else { 4 });
+    // Title bar, column headings, a row per sensor.
+    let mid_want = sensors.saturating_add(2);
+    let mut top = top_want.min((b * 2 / 5).max(4));
+    let mut mid = mid_want.min((b * 2 / 5).max(3));
     let mut rest = b.saturating_sub(top + mid);
     if rest < 5 {
         // No room for a useful log: the wall, then the sensors, take the rows.
@@ -94,7 +96,9 @@ pub fn layout(area: Rect, app: &App) -> Areas {
     ])
     .areas(body);
     let (wall_area, network) = if side_network {
+        // A blank column between them keeps the two title bars apart.
         let [w, n] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(NETWORK_WIDTH)])
+            .spacing(1)
             .areas(top_area);
         (w, Some(n))
     } else {
@@ -164,7 +168,6 @@ fn draw_too_small(frame: &mut Frame, area: Rect, app: &App) {
     );
 }
 
-/// A pane's frame: title, and a thick accent border when it has the focus.
 /// Draws `lines` top-down in `area`, one per row, each cut at the area's width: what a
 /// non-wrapping `Paragraph` draws, without its line composer (a frame at the defaults is drawn
 /// cold, 1.5 s after the last, so every pass over the cells shows in its time).
@@ -181,19 +184,49 @@ pub fn draw_lines(frame: &mut Frame, area: Rect, lines: &[Line]) {
     }
 }
 
-pub fn pane_block<'a>(app: &App, pane: Option<Pane>, title: &'a str) -> Block<'a> {
+/// A pane's title bar on its top row: the title in bold on a bar as wide as the pane (the
+/// accent bar when the pane has the focus), `note` (a scroll position) at its right end.
+/// Returns the pane's content area: the rows below, one column in. Bars rather than box
+/// borders: a box-drawing cell costs three bytes on the wire, and borders were 40 % of the
+/// opening paint.
+pub fn pane_bar(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    pane: Option<Pane>,
+    title: &str,
+    note: Option<&str>,
+) -> Rect {
+    if area.is_empty() {
+        return area;
+    }
     let t = &app.theme;
     let focused = pane.is_some_and(|p| p == app.focus) && !app.help;
-    let (border, title_style, kind) = if focused {
-        (t.border_focused, t.title_focused, BorderType::Thick)
-    } else {
-        (t.border, t.title, BorderType::Rounded)
-    };
-    Block::new()
-        .borders(Borders::ALL)
-        .border_type(kind)
-        .border_style(border)
-        .title(Span::styled(format!(" {title} "), title_style))
+    let style = if focused { t.bar_focused } else { t.bar };
+    let buf = frame.buffer_mut();
+    buf.set_style(Rect { height: 1, ..area }, style);
+    let room = area.width.saturating_sub(2) as usize;
+    let title = fit(title, room);
+    let (x, _) = buf.set_stringn(
+        area.x + 1,
+        area.y,
+        &title,
+        room,
+        style.add_modifier(Modifier::BOLD),
+    );
+    if let Some(note) = note {
+        let w = Span::raw(note).width() as u16;
+        let at = area.right().saturating_sub(w + 1);
+        if at > x + 1 {
+            buf.set_string(at, area.y, note, style);
+        }
+    }
+    Rect {
+        x: area.x + 1,
+        y: area.y + 1,
+        width: area.width - 1,
+        height: area.height - 1,
+    }
 }
 
 /// Data text made safe for the terminal: control characters (C0, DEL, C1, including ESC)

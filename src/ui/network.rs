@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{pane_block, thousands};
+use super::{pane_bar, thousands};
 use crate::app::{App, Pane};
 
 /// A bar of `used` out of `limit`: one cell per permit when the limit fits in `width`, else
@@ -30,9 +30,7 @@ fn ms(v: f64) -> String {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let block = pane_block(app, Some(Pane::Network), "Network");
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = pane_bar(frame, area, app, Some(Pane::Network), "Network", None);
     if inner.height == 0 || inner.width < 12 {
         return;
     }

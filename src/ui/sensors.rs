@@ -9,7 +9,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{pane_block, sanitize};
+use super::{pane_bar, sanitize};
 use crate::app::{App, Pane, SensorView};
 use crate::sensors::{MAX_VALUE, MIN_VALUE};
 
@@ -89,9 +89,28 @@ fn num(v: Option<i32>) -> String {
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let title = format!("Sensors · {}", app.sensors.len());
-    let block = pane_block(app, Some(Pane::Sensors), &title);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    // Below the bar: the column headings, then a row per sensor.
+    let rows_visible = (area.height as usize).saturating_sub(2);
+    let count = app.sensors.len();
+    let first = app
+        .sensor_scroll
+        .min(count.saturating_sub(rows_visible.max(1)));
+    let position = (count > rows_visible && rows_visible > 0).then(|| {
+        format!(
+            "{}–{} of {}",
+            first + 1,
+            (first + rows_visible).min(count),
+            count
+        )
+    });
+    let inner = pane_bar(
+        frame,
+        area,
+        app,
+        Some(Pane::Sensors),
+        &title,
+        position.as_deref(),
+    );
     if inner.height == 0 || inner.width == 0 {
         return;
     }
@@ -152,10 +171,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     );
     let mut lines = vec![header];
 
-    let rows_visible = (inner.height as usize).saturating_sub(1);
-    let first = app
-        .sensor_scroll
-        .min(app.sensors.len().saturating_sub(rows_visible.max(1)));
     for s in app.sensors.iter().skip(first).take(rows_visible) {
         let mut cells = vec![
             vec![Span::raw(sanitize(&s.info.name).into_owned())],
@@ -184,21 +199,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         lines.push(row(cells, &widths));
     }
     super::draw_lines(frame, inner, &lines);
-    if app.sensors.len() > rows_visible && rows_visible > 0 {
-        let label = format!(
-            " {}–{} of {} ",
-            first + 1,
-            (first + rows_visible).min(app.sensors.len()),
-            app.sensors.len()
-        );
-        let y = area.bottom() - 1;
-        let x = area
-            .right()
-            .saturating_sub(label.chars().count() as u16 + 2);
-        if x > area.x {
-            frame.buffer_mut().set_string(x, y, &label, t.muted);
-        }
-    }
 }
 
 #[cfg(test)]

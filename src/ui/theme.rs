@@ -85,10 +85,9 @@ impl Palette {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Theme {
     pub palette: Palette,
-    pub border: Style,
-    pub border_focused: Style,
-    pub title: Style,
-    pub title_focused: Style,
+    /// A pane's title bar, and the bar of the pane that has the focus.
+    pub bar: Style,
+    pub bar_focused: Style,
     pub header: Style,
     pub muted: Style,
     pub text: Style,
@@ -117,11 +116,10 @@ impl Theme {
                 let plain = Style::new();
                 Theme {
                     palette,
-                    border: plain,
-                    border_focused: plain.add_modifier(b),
-                    title: plain,
-                    title_focused: plain.add_modifier(b | Modifier::REVERSED),
-                    header: plain.add_modifier(Modifier::UNDERLINED),
+                    // Without colour a title bar is an underline, the focused one reversed.
+                    bar: plain.add_modifier(Modifier::UNDERLINED),
+                    bar_focused: plain.add_modifier(b | Modifier::REVERSED),
+                    header: plain.add_modifier(b),
                     muted: plain,
                     text: plain,
                     accent: plain.add_modifier(b),
@@ -151,12 +149,13 @@ impl Theme {
                 let grey = c(Color::DarkGray, 244, (128, 128, 128));
                 let ice = c(Color::Blue, 110, (140, 180, 220));
                 let black = Color::Black;
+                // The title bars: light on dark grey.
+                let light = c(Color::White, 253, (218, 218, 218));
+                let dark = c(Color::DarkGray, 238, (68, 68, 68));
                 Theme {
                     palette,
-                    border: Style::new().fg(grey),
-                    border_focused: Style::new().fg(cyan).add_modifier(b),
-                    title: Style::new().add_modifier(b),
-                    title_focused: Style::new().fg(cyan).add_modifier(b),
+                    bar: Style::new().fg(light).bg(dark),
+                    bar_focused: Style::new().fg(black).bg(cyan),
                     header: Style::new().fg(grey).add_modifier(b),
                     muted: Style::new().fg(grey),
                     text: Style::new(),
@@ -211,12 +210,12 @@ mod tests {
     fn no_colour_palette_has_no_colours() {
         let t = Theme::new(Palette::None);
         for s in [
-            t.border, t.finished, t.crew, t.warning, t.error, t.gauge, t.section, t.paused,
+            t.bar, t.finished, t.crew, t.warning, t.error, t.gauge, t.section, t.paused,
         ] {
             assert_eq!((s.fg, s.bg), (None, None));
         }
         // Emphasis survives without colour.
         assert_ne!(t.crew, t.section);
-        assert_ne!(t.border_focused, t.border);
+        assert_ne!(t.bar_focused, t.bar);
     }
 }

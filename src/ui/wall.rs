@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{pane_block, thousands};
+use super::{pane_bar, thousands};
 use crate::app::{App, Pane, WallView};
 use crate::wall::{COST_PER_FOOT, ICE_PER_FOOT, MAX_HEIGHT};
 
@@ -33,14 +33,9 @@ struct Columns {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let block = pane_block(app, Some(Pane::Wall), "Wall");
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if inner.height == 0 || inner.width == 0 {
-        return;
-    }
     let t = &app.theme;
     let Some(view) = app.wall.as_ref() else {
+        let inner = pane_bar(frame, area, app, Some(Pane::Wall), "Wall", None);
         frame.render_widget(
             Paragraph::new(Line::styled("waiting for the engine…", t.muted)),
             inner,
@@ -48,6 +43,32 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         return;
     };
     let profiles = view.wall.profiles();
+    // Below the bar: the column headings, a row per profile, the legend if there is room.
+    let mut rows = (area.height as usize).saturating_sub(2);
+    let legend = rows > profiles;
+    if legend {
+        rows -= 1;
+    }
+    let first = app.wall_scroll.min(profiles.saturating_sub(rows.max(1)));
+    let position = (profiles > rows && rows > 0).then(|| {
+        format!(
+            "{}–{} of {}",
+            first + 1,
+            (first + rows).min(profiles),
+            profiles
+        )
+    });
+    let inner = pane_bar(
+        frame,
+        area,
+        app,
+        Some(Pane::Wall),
+        "Wall",
+        position.as_deref(),
+    );
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
     let width = inner.width as usize;
     // Column widths from the largest figure each column can ever show, so nothing shifts.
     let max_feet = view.to_raise.iter().copied().max().unwrap_or(0);
@@ -114,12 +135,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
     let mut crews: Vec<usize> = view.crews.iter().flatten().copied().collect();
     crews.sort_unstable();
-    let mut rows = (inner.height as usize).saturating_sub(1);
-    let legend = rows > profiles;
-    if legend {
-        rows -= 1;
-    }
-    let first = app.wall_scroll.min(profiles.saturating_sub(rows.max(1)));
     for p in first..(first + rows).min(profiles) {
         let mut spans = Vec::with_capacity(bars.min(256) + 6);
         spans.push(Span::styled(
@@ -165,20 +180,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled("▅", t.crew),
             Span::styled(" crew at work", t.muted),
         ]));
-    }
-    if profiles > rows && rows > 0 {
-        // A scroll position in the title's bottom border.
-        let label = format!(
-            " {}–{} of {} ",
-            first + 1,
-            (first + rows).min(profiles),
-            profiles
-        );
-        let y = area.y + area.height - 1;
-        let x = (area.x + area.width).saturating_sub(label.chars().count() as u16 + 2);
-        if y < frame.area().bottom() && x > area.x {
-            frame.buffer_mut().set_string(x, y, &label, t.muted);
-        }
     }
     super::draw_lines(frame, inner, &lines);
 }
