@@ -126,10 +126,10 @@ impl Renderer {
         B: FrameSink,
         B::Error: Send + Sync + 'static,
     {
-        self.last = None;
-        terminal
-            .resize(Rect::new(0, 0, width, height))
-            .map_err(backend_err)
+        let area = Rect::new(0, 0, width, height);
+        terminal.resize(area).map_err(backend_err)?;
+        self.last = Some(Buffer::empty(area));
+        Ok(())
     }
 
     /// Renders `app`; writes only what changed. Returns whether anything was written.
@@ -188,7 +188,7 @@ impl Renderer {
             });
             mark_for_rewrite(&mut shown, &next, top, bottom);
         }
-        let updates = shown.diff(&next);
+        let updates = ui::diff::diff(&shown, &next);
         let wrote = scroll.is_some() || !updates.is_empty();
         if wrote {
             let backend = terminal.backend_mut();
@@ -416,6 +416,12 @@ where
     F: Future<Output = &'static str>,
 {
     tokio::pin!(stop);
+    // The screen model starts blank, as the terminal does: made now, with the terminal, not in
+    // the first frame.
+    if renderer.last.is_none() {
+        let size = terminal.size().map_err(|e| TuiError::Io(backend_err(e)))?;
+        renderer.last = Some(Buffer::empty(Rect::new(0, 0, size.width, size.height)));
+    }
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     // The first paint waits, briefly, for the engine's `Started`: one complete opening paint

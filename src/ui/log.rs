@@ -67,7 +67,10 @@ impl LogFormatter for Formatter {
     }
 
     fn format(&self, width: usize, evt: &ExtLogRecord) -> Vec<Line<'_>> {
-        let time = evt.timestamp.strftime("%H:%M:%S").to_string();
+        // Not `strftime`: it parses its pattern on every call, for every visible line of
+        // every frame.
+        let t = evt.timestamp.time();
+        let time = format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
         vec![log_line(
             &time,
             evt.level.as_str(),
