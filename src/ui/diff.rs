@@ -12,8 +12,12 @@ use ratatui::layout::Rect;
 /// `(x, y, cell)` for every cell of `next` to write over `shown`, in order: ratatui's diff.
 pub fn diff<'a>(shown: &Buffer, next: &'a Buffer) -> Vec<(u16, u16, &'a Cell)> {
     let (w, h) = (next.area.width as usize, next.area.height as usize);
-    if shown.area != next.area || w == 0 {
-        return shown.diff(next);
+    if shown.area != next.area {
+        // Not what the terminal shows (ratatui's diff would panic): write everything.
+        return Buffer::empty(next.area).diff(next);
+    }
+    if w == 0 {
+        return Vec::new();
     }
     fn rows(buf: &Buffer, w: usize, y: std::ops::Range<usize>) -> &[Cell] {
         &buf.content[y.start * w..y.end * w]
@@ -146,5 +150,14 @@ mod tests {
         let xs: Vec<u16> = updates.iter().map(|u| u.0).collect();
         // "wall" then the wide symbol: the blank between and the cell it covers are not written.
         assert_eq!(xs, [2, 3, 4, 5, 7]);
+    }
+
+    #[test]
+    fn a_frame_of_another_size_is_written_whole_without_a_panic() {
+        let mut next = Buffer::empty(Rect::new(0, 0, 6, 2));
+        next.set_string(0, 1, "ab", Style::new());
+        let shown = Buffer::empty(Rect::new(0, 0, 9, 3));
+        let cells: Vec<(u16, u16)> = diff(&shown, &next).iter().map(|u| (u.0, u.1)).collect();
+        assert_eq!(cells, [(0, 1), (1, 1)]);
     }
 }

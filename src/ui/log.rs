@@ -104,7 +104,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         let [targets, log] = Layout::horizontal([Constraint::Length(20), Constraint::Fill(1)])
             .spacing(1)
             .areas(area);
-        let inner = pane_bar(frame, targets, app, Some(Pane::Log), "Targets", None);
+        let inner = pane_bar(frame, targets, app, Pane::Log, "Targets", None);
         let selector = TuiLoggerTargetWidget::default()
             .style_show(t.text)
             .style_hide(t.muted)
@@ -116,7 +116,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         area
     };
-    let inner = pane_bar(frame, log_area, app, Some(Pane::Log), title, None);
+    let inner = pane_bar(frame, log_area, app, Pane::Log, title, None);
     let widget = TuiLoggerWidget::default()
         .formatter(Box::new(Formatter { theme: t }))
         .state(&app.log);

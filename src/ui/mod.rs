@@ -194,7 +194,7 @@ pub fn pane_bar(
     frame: &mut Frame,
     area: Rect,
     app: &App,
-    pane: Option<Pane>,
+    pane: Pane,
     title: &str,
     note: Option<&str>,
 ) -> Rect {
@@ -202,7 +202,7 @@ pub fn pane_bar(
         return area;
     }
     let t = &app.theme;
-    let focused = pane.is_some_and(|p| p == app.focus) && !app.help;
+    let focused = pane == app.focus && !app.help;
     let style = if focused { t.bar_focused } else { t.bar };
     let buf = frame.buffer_mut();
     buf.set_style(Rect { height: 1, ..area }, style);

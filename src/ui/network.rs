@@ -30,7 +30,7 @@ fn ms(v: f64) -> String {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let inner = pane_bar(frame, area, app, Some(Pane::Network), "Network", None);
+    let inner = pane_bar(frame, area, app, Pane::Network, "Network", None);
     if inner.height == 0 || inner.width < 12 {
         return;
     }

@@ -103,14 +103,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             count
         )
     });
-    let inner = pane_bar(
-        frame,
-        area,
-        app,
-        Some(Pane::Sensors),
-        &title,
-        position.as_deref(),
-    );
+    let inner = pane_bar(frame, area, app, Pane::Sensors, &title, position.as_deref());
     if inner.height == 0 || inner.width == 0 {
         return;
     }

@@ -35,7 +35,7 @@ struct Columns {
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let Some(view) = app.wall.as_ref() else {
-        let inner = pane_bar(frame, area, app, Some(Pane::Wall), "Wall", None);
+        let inner = pane_bar(frame, area, app, Pane::Wall, "Wall", None);
         frame.render_widget(
             Paragraph::new(Line::styled("waiting for the engine…", t.muted)),
             inner,
@@ -58,14 +58,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             profiles
         )
     });
-    let inner = pane_bar(
-        frame,
-        area,
-        app,
-        Some(Pane::Wall),
-        "Wall",
-        position.as_deref(),
-    );
+    let inner = pane_bar(frame, area, app, Pane::Wall, "Wall", position.as_deref());
     if inner.height == 0 || inner.width == 0 {
         return;
     }
