@@ -230,6 +230,12 @@ pub fn pane_bar(
     }
 }
 
+/// `4–9 of 12` for a bar's note, when `total` rows do not fit in the `shown` from `first`.
+pub fn scroll_position(first: usize, shown: usize, total: usize) -> Option<String> {
+    (total > shown && shown > 0)
+        .then(|| format!("{}–{} of {total}", first + 1, (first + shown).min(total)))
+}
+
 /// Data text made safe for the terminal: control characters (C0, DEL, C1, including ESC)
 /// become `?`. Unlike [`crate::text::sanitize`] (used for one-line messages) it keeps one column
 /// per character, so tables stay aligned. Borrowed when already clean.

@@ -95,14 +95,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let first = app
         .sensor_scroll
         .min(count.saturating_sub(rows_visible.max(1)));
-    let position = (count > rows_visible && rows_visible > 0).then(|| {
-        format!(
-            "{}–{} of {}",
-            first + 1,
-            (first + rows_visible).min(count),
-            count
-        )
-    });
+    let position = super::scroll_position(first, rows_visible, count);
     let inner = pane_bar(frame, area, app, Pane::Sensors, &title, position.as_deref());
     if inner.height == 0 || inner.width == 0 {
         return;

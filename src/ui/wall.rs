@@ -50,14 +50,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         rows -= 1;
     }
     let first = app.wall_scroll.min(profiles.saturating_sub(rows.max(1)));
-    let position = (profiles > rows && rows > 0).then(|| {
-        format!(
-            "{}–{} of {}",
-            first + 1,
-            (first + rows).min(profiles),
-            profiles
-        )
-    });
+    let position = super::scroll_position(first, rows, profiles);
     let inner = pane_bar(frame, area, app, Pane::Wall, "Wall", position.as_deref());
     if inner.height == 0 || inner.width == 0 {
         return;
