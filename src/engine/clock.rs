@@ -7,8 +7,12 @@
 //! and moves "now" forward to `t` (now is the furthest point any task has reached), so every task
 //! runs as fast as the network lets it. While paused, simulated time stands still and sleepers
 //! wait for the resume.
+//!
+//! At `Speed::Max` every producer calls `sleep_until` once per packet, so that path takes no lock:
+//! a mode flag and the furthest point reached are atomics beside the locked state.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -26,24 +30,43 @@ struct State {
 }
 
 impl State {
-    fn now(&self) -> Duration {
+    /// Simulated time now; `reached` is the furthest point a task has reached at `Speed::Max`.
+    fn now(&self, reached: Duration) -> Duration {
         match (self.paused, self.speed) {
-            (true, _) | (false, Speed::Max) => self.base_sim,
+            (true, _) => self.base_sim,
+            (false, Speed::Max) => self.base_sim.max(reached),
             (false, Speed::Factor(f)) => self.base_sim + self.base_real.elapsed().mul_f64(f),
         }
     }
 
     /// Re-anchors the simulated time at the present moment.
-    fn rebase(&mut self) {
-        self.base_sim = self.now();
+    fn rebase(&mut self, reached: Duration) {
+        self.base_sim = self.now(reached);
         self.base_real = Instant::now();
     }
+
+    fn mode(&self) -> u8 {
+        let max = if matches!(self.speed, Speed::Max) {
+            MAX
+        } else {
+            0
+        };
+        max | if self.paused { PAUSED } else { 0 }
+    }
 }
+
+/// Bits of [`Clock::mode`].
+const MAX: u8 = 1;
+const PAUSED: u8 = 2;
 
 /// The run's simulated clock, shared by every task.
 #[derive(Debug)]
 pub struct Clock {
     state: Mutex<State>,
+    /// `MAX` and `PAUSED` bits, written under the lock, read without it.
+    mode: AtomicU8,
+    /// Nanoseconds: the furthest point any task has reached at `Speed::Max`.
+    reached: AtomicU64,
     changed: watch::Sender<u64>,
 }
 
@@ -58,13 +81,16 @@ impl Clock {
     /// A clock at simulated time zero. `Speed::Factor` must be positive and finite.
     pub fn new(speed: Speed) -> Clock {
         let (changed, _) = watch::channel(0);
+        let state = State {
+            speed,
+            paused: false,
+            base_sim: Duration::ZERO,
+            base_real: Instant::now(),
+        };
         Clock {
-            state: Mutex::new(State {
-                speed,
-                paused: false,
-                base_sim: Duration::ZERO,
-                base_real: Instant::now(),
-            }),
+            mode: AtomicU8::new(state.mode()),
+            state: Mutex::new(state),
+            reached: AtomicU64::new(0),
             changed,
         }
     }
@@ -73,9 +99,19 @@ impl Clock {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Moves the furthest point reached at `Speed::Max` forward to `t` (never back).
+    fn reach(&self, t: Duration) {
+        let ns = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
+        self.reached.fetch_max(ns, Ordering::AcqRel);
+    }
+
+    fn reached(&self) -> Duration {
+        Duration::from_nanos(self.reached.load(Ordering::Acquire))
+    }
+
     /// Simulated time since the start.
     pub fn now(&self) -> Duration {
-        self.lock().now()
+        self.lock().now(self.reached())
     }
 
     pub fn speed(&self) -> Speed {
@@ -83,30 +119,31 @@ impl Clock {
     }
 
     pub fn is_max(&self) -> bool {
-        matches!(self.lock().speed, Speed::Max)
+        self.mode.load(Ordering::Acquire) & MAX != 0
     }
 
     pub fn is_paused(&self) -> bool {
-        self.lock().paused
+        self.mode.load(Ordering::Acquire) & PAUSED != 0
+    }
+
+    /// Changes the state under the lock, re-anchored at the present moment, then wakes sleepers.
+    fn change(&self, f: impl FnOnce(&mut State)) {
+        {
+            let mut s = self.lock();
+            s.rebase(self.reached());
+            f(&mut s);
+            self.mode.store(s.mode(), Ordering::Release);
+        }
+        self.changed.send_modify(|g| *g += 1);
     }
 
     pub fn set_speed(&self, speed: Speed) {
-        {
-            let mut s = self.lock();
-            s.rebase();
-            s.speed = speed;
-        }
-        self.changed.send_modify(|g| *g += 1);
+        self.change(|s| s.speed = speed);
     }
 
     /// Pauses or resumes; returns whether the clock is now paused.
     pub fn set_paused(&self, paused: bool) -> bool {
-        {
-            let mut s = self.lock();
-            s.rebase();
-            s.paused = paused;
-        }
-        self.changed.send_modify(|g| *g += 1);
+        self.change(|s| s.paused = paused);
         paused
     }
 
@@ -115,24 +152,36 @@ impl Clock {
         self.set_paused(paused)
     }
 
+    /// At `Speed::Max` and not paused, moves now forward to `t` and returns true: there is
+    /// nothing to wait for. Else returns false and changes nothing.
+    pub fn try_reach(&self, t: Duration) -> bool {
+        let max = self.mode.load(Ordering::Acquire) == MAX;
+        if max {
+            self.reach(t);
+        }
+        max
+    }
+
     /// Waits until simulated time `t`.
     pub async fn sleep_until(&self, t: Duration) {
+        if self.try_reach(t) {
+            tokio::task::yield_now().await;
+            return;
+        }
         loop {
             let mut changed = self.changed.subscribe();
             let next = {
-                let mut s = self.lock();
+                let s = self.lock();
                 if s.paused {
                     Next::Wait
                 } else {
                     match s.speed {
                         Speed::Max => {
-                            if t > s.base_sim {
-                                s.base_sim = t;
-                            }
+                            self.reach(t);
                             Next::Yield
                         }
                         Speed::Factor(f) => {
-                            let now = s.now();
+                            let now = s.now(Duration::ZERO);
                             if now >= t {
                                 Next::Done
                             } else {
@@ -205,6 +254,39 @@ mod tests {
         clock.set_speed(Speed::Factor(10.0));
         sleeper.await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_secs(19));
+    }
+
+    /// The lock-free path at `Speed::Max` keeps time consistent with the locked one.
+    #[tokio::test(start_paused = true)]
+    async fn max_reaches_without_the_lock_and_keeps_time_across_changes() {
+        let clock = Clock::new(Speed::Max);
+        assert!(clock.is_max() && !clock.is_paused());
+        assert!(clock.try_reach(Duration::from_secs(40)));
+        assert!(
+            clock.try_reach(Duration::from_secs(30)),
+            "an earlier t is no wait either"
+        );
+        assert_eq!(clock.now(), Duration::from_secs(40));
+        clock.set_paused(true);
+        assert!(
+            !clock.try_reach(Duration::from_secs(90)),
+            "paused: time stands still"
+        );
+        assert_eq!(clock.now(), Duration::from_secs(40));
+        clock.set_paused(false);
+        clock.set_speed(Speed::Factor(2.0));
+        assert!(!clock.is_max());
+        assert!(!clock.try_reach(Duration::from_secs(90)));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(
+            clock.now(),
+            Duration::from_secs(50),
+            "factor time counts from 40 s"
+        );
+        clock.set_speed(Speed::Max);
+        assert_eq!(clock.now(), Duration::from_secs(50));
+        assert!(clock.try_reach(Duration::from_secs(60)));
+        assert_eq!(clock.now(), Duration::from_secs(60));
     }
 
     #[tokio::test(start_paused = true)]

@@ -70,10 +70,15 @@ pub async fn sensor_task(mut sensor: Sensor, shared: Arc<Shared>, mut stop: watc
         if *stop.borrow() {
             break;
         }
-        tokio::select! {
-            biased;
-            _ = stop.changed() => break,
-            _ = shared.clock.sleep_until(due) => {}
+        if shared.clock.try_reach(due) {
+            // Speed::Max: nothing to wait for; let the other tasks run.
+            tokio::task::yield_now().await;
+        } else {
+            tokio::select! {
+                biased;
+                _ = stop.changed() => break,
+                _ = shared.clock.sleep_until(due) => {}
+            }
         }
         let horizon = if shared.clock.is_max() {
             due + interval * (max_chunk as u32 - 1)
