@@ -133,7 +133,7 @@ pub async fn writer_task(
 /// packet is already in the channel) or the channel closes; then it takes what is left, flushes
 /// the last batch and closes the writer channel.
 pub async fn run(
-    mut rx: mpsc::Receiver<Packet>,
+    mut rx: mpsc::UnboundedReceiver<Packet>,
     mut finish: oneshot::Receiver<()>,
     writer: mpsc::Sender<Batch>,
     counts: Counts,

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::clock::Clock;
 use super::collector::{self, Stored};
-use super::network::{Counters, Network, NetworkProbe};
+use super::network::{Network, NetworkProbe, NetworkState};
 use super::publisher::Publisher;
 use super::tasks::{self, CrewCommand, CrewPlan, Shared};
 use super::{Command, Event, SensorInfo, Speed, WallProgress};
@@ -112,7 +112,7 @@ pub struct Engine {
     supervisor: JoinHandle<Result<Summary, EngineError>>,
     shared: Arc<Shared>,
     stored: Arc<Stored>,
-    counters: Arc<Counters>,
+    counters: Arc<NetworkState>,
 }
 
 struct RunningSensor {
@@ -161,7 +161,7 @@ impl Engine {
             config.seed,
             options.probe,
         );
-        let counters = network.counters();
+        let counters = network.state();
         let clock = Arc::new(Clock::new(config.speed));
         let shared = Arc::new(Shared {
             clock,
@@ -347,7 +347,7 @@ fn spawn_sensor(sensor: crate::sensors::Sensor, shared: &Arc<Shared>) -> Running
     RunningSensor { info, stop, task }
 }
 
-async fn stats_task(counters: Arc<Counters>, stored: Arc<Stored>, publisher: Arc<Publisher>) {
+async fn stats_task(counters: Arc<NetworkState>, stored: Arc<Stored>, publisher: Arc<Publisher>) {
     let mut tick = tokio::time::interval(STATS_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last = None;
@@ -383,7 +383,7 @@ struct Supervisor {
     writer: JoinHandle<Result<crate::store::Counts, StoreError>>,
     store_url: String,
     stored: Arc<Stored>,
-    counters: Arc<Counters>,
+    counters: Arc<NetworkState>,
     publisher_done: Arc<Notify>,
     forward: JoinHandle<()>,
     seed: u64,

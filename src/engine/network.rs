@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, TryAcquireError, mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::NetworkStats;
@@ -127,9 +127,8 @@ pub struct Packet {
 /// The permits of one packet. Dropping it (the collector does, on receipt) counts the delivery and
 /// then releases the permits.
 pub struct Ticket {
-    counters: Arc<Counters>,
+    state: Arc<NetworkState>,
     messages: usize,
-    _permit: OwnedSemaphorePermit,
 }
 
 impl fmt::Debug for Ticket {
@@ -142,19 +141,23 @@ impl fmt::Debug for Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        let c = &self.counters;
+        let c = &self.state;
         if let Some(p) = &c.probe {
             p.delivered(self.messages);
         }
         c.in_flight.fetch_sub(self.messages, Ordering::AcqRel);
         c.delivered
             .fetch_add(self.messages as u64, Ordering::Relaxed);
-        // `_permit` is released after this body.
+        // Last, so the counters never show more in flight than permits are taken.
+        c.semaphore.add_permits(self.messages);
     }
 }
 
-/// The network's counters, shared with the stats publisher.
-pub struct Counters {
+/// What the network's packets and the stats publisher share: the permits (one semaphore; a
+/// packet's permits are forgotten when taken and given back by its [`Ticket`], so a ticket holds
+/// one reference, not two) and the counters.
+pub struct NetworkState {
+    semaphore: Semaphore,
     limit: usize,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -167,7 +170,7 @@ pub struct Counters {
     probe: Option<Arc<dyn NetworkProbe>>,
 }
 
-impl Counters {
+impl NetworkState {
     pub fn stats(&self) -> NetworkStats {
         let waits = self.waits.load(Ordering::Relaxed);
         let lats = self.latencies.load(Ordering::Relaxed);
@@ -197,27 +200,28 @@ pub struct Closed;
 /// The shared network. Producers hold it in an `Arc`; when the last one drops it, the collector's
 /// channel closes.
 pub struct Network {
-    semaphore: Arc<Semaphore>,
     latency: Latency,
     rng: Mutex<StdRng>,
-    counters: Arc<Counters>,
-    tx: mpsc::Sender<Packet>,
+    state: Arc<NetworkState>,
+    tx: mpsc::UnboundedSender<Packet>,
     /// The precise delivery thread, when latency is spent on it (see the module docs).
     wire: Option<Wire>,
 }
 
 impl Network {
-    /// A network of `limit` permits delivering into a channel to the collector. The channel holds
-    /// `limit` packets, so it never fills before the semaphore does.
+    /// A network of `limit` permits delivering into a channel to the collector. The channel needs
+    /// no bound of its own: every packet in it holds at least one permit, so it never holds more
+    /// than `limit` packets.
     pub fn new(
         limit: usize,
         latency: Latency,
         seed: u64,
         probe: Option<Arc<dyn NetworkProbe>>,
-    ) -> (Network, mpsc::Receiver<Packet>) {
+    ) -> (Network, mpsc::UnboundedReceiver<Packet>) {
         let limit = limit.max(1);
-        let (tx, rx) = mpsc::channel(limit);
-        let counters = Arc::new(Counters {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let state = Arc::new(NetworkState {
+            semaphore: Semaphore::new(limit),
             limit,
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
@@ -233,10 +237,9 @@ impl Network {
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         let wire = (multi_thread && !latency.is_zero()).then(|| Wire::start(tx.clone()));
         let network = Network {
-            semaphore: Arc::new(Semaphore::new(limit)),
             latency,
             rng: Mutex::new(StdRng::seed_from_u64(seed ^ 0x6e65_7477_6f72_6b21)),
-            counters,
+            state,
             tx,
             wire,
         };
@@ -244,15 +247,15 @@ impl Network {
     }
 
     pub fn limit(&self) -> usize {
-        self.counters.limit
+        self.state.limit
     }
 
-    pub fn counters(&self) -> Arc<Counters> {
-        self.counters.clone()
+    pub fn state(&self) -> Arc<NetworkState> {
+        self.state.clone()
     }
 
     pub fn stats(&self) -> NetworkStats {
-        self.counters.stats()
+        self.state.stats()
     }
 
     /// Whether latency is spent on the precise wire thread (else on tokio's timer).
@@ -264,27 +267,24 @@ impl Network {
     /// in line, first come first served), spends the latency holding them, and hands the packet
     /// to the collector, which releases the permits on receipt.
     pub async fn send(&self, payload: Payload, messages: usize) -> Result<(), Closed> {
-        let c = &self.counters;
+        let c = &self.state;
         let messages = messages.clamp(1, c.limit);
-        let started = Instant::now();
-        let permit = match self
-            .semaphore
-            .clone()
-            .try_acquire_many_owned(messages as u32)
-        {
-            Ok(p) => p,
-            Err(_) => {
+        // The permits go back when the packet's ticket is dropped, not with a permit guard.
+        let waited = match c.semaphore.try_acquire_many(messages as u32) {
+            Ok(permit) => {
+                permit.forget();
+                Duration::ZERO
+            }
+            Err(TryAcquireError::Closed) => return Err(Closed),
+            Err(TryAcquireError::NoPermits) => {
+                let started = Instant::now();
                 c.waiting.fetch_add(1, Ordering::Relaxed);
-                let p = self
-                    .semaphore
-                    .clone()
-                    .acquire_many_owned(messages as u32)
-                    .await;
+                let permit = c.semaphore.acquire_many(messages as u32).await;
                 c.waiting.fetch_sub(1, Ordering::Relaxed);
-                p.map_err(|_| Closed)?
+                permit.map_err(|_| Closed)?.forget();
+                started.elapsed()
             }
         };
-        let waited = started.elapsed();
         c.waits.fetch_add(1, Ordering::Relaxed);
         c.wait_ns
             .fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
@@ -293,12 +293,9 @@ impl Network {
         if let Some(p) = &c.probe {
             p.sent(messages);
         }
-        // The latency counts from here: the permits are held since before this instant.
-        let taken = std::time::Instant::now();
         let ticket = Ticket {
-            counters: self.counters.clone(),
+            state: self.state.clone(),
             messages,
-            _permit: permit,
         };
         let latency = match self.latency {
             Latency::Fixed(d) => d,
@@ -313,15 +310,14 @@ impl Network {
             c.latency_ns
                 .fetch_add(latency.as_nanos() as u64, Ordering::Relaxed);
             if let Some(wire) = &self.wire {
+                // The latency counts from here: the permits are held since before this instant.
+                let deadline = std::time::Instant::now() + latency;
                 let packet = Packet { payload, ticket };
-                return wire.carry(taken + latency, packet).await;
+                return wire.carry(deadline, packet).await;
             }
             tokio::time::sleep(latency).await;
         }
-        self.tx
-            .send(Packet { payload, ticket })
-            .await
-            .map_err(|_| Closed)
+        self.tx.send(Packet { payload, ticket }).map_err(|_| Closed)
     }
 }
 
@@ -363,7 +359,7 @@ struct Wire {
 }
 
 impl Wire {
-    fn start(tx: mpsc::Sender<Packet>) -> Wire {
+    fn start(tx: mpsc::UnboundedSender<Packet>) -> Wire {
         let (intake, rx) = std::sync::mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("wallwatch-wire".into())
@@ -396,7 +392,7 @@ impl Wire {
 }
 
 /// The wire's loop: a heap of packets by deadline; fine sleeps, then a short spin, then delivery.
-fn wire_thread(rx: std::sync::mpsc::Receiver<InFlight>, tx: mpsc::Sender<Packet>) {
+fn wire_thread(rx: std::sync::mpsc::Receiver<InFlight>, tx: mpsc::UnboundedSender<Packet>) {
     use std::sync::mpsc::RecvTimeoutError;
     let mut heap: BinaryHeap<Reverse<InFlight>> = BinaryHeap::new();
     let mut open = true;
@@ -404,7 +400,7 @@ fn wire_thread(rx: std::sync::mpsc::Receiver<InFlight>, tx: mpsc::Sender<Packet>
         let now = std::time::Instant::now();
         while heap.peek().is_some_and(|Reverse(f)| f.deadline <= now) {
             let Some(Reverse(f)) = heap.pop() else { break };
-            let result = tx.blocking_send(f.packet).map_err(|_| Closed);
+            let result = tx.send(f.packet).map_err(|_| Closed);
             let _ = f.delivered.send(result);
         }
         let next = heap.peek().map(|Reverse(f)| f.deadline);
