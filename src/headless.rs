@@ -7,7 +7,7 @@
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::Config;
-use crate::engine::{Engine, EngineError, Event, Summary};
+use crate::engine::{Engine, EngineError, Event, StartOptions, Summary};
 
 /// Runs until a stop condition, then drains and returns the summary.
 pub async fn run(config: &Config) -> Result<Summary, EngineError> {
@@ -16,7 +16,12 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
     let mut int = signal(SignalKind::interrupt()).map_err(signal_error)?;
     let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
     let mut hup = signal(SignalKind::hangup()).map_err(signal_error)?;
-    let (engine, mut events) = Engine::start(config)?;
+    // The summary needs counts, not rows.
+    let options = StartOptions {
+        skip_rows: true,
+        ..StartOptions::default()
+    };
+    let (engine, mut events) = Engine::start_with(config, options)?;
     let deadline = sleep_for(config.duration);
     tokio::pin!(deadline);
     let reason = loop {

@@ -101,6 +101,7 @@ fn start(
     let options = StartOptions {
         store: Some(Box::new(store.clone())),
         probe,
+        ..StartOptions::default()
     };
     let (engine, events) = Engine::start_with(config, options).unwrap();
     (engine, tokio::spawn(collect(events)))
@@ -256,6 +257,47 @@ async fn produced_equals_stored_after_shutdown_under_load() {
         });
         assert_ids_strictly_increasing(seen);
     }
+}
+
+/// Headless runs and benchmarks start with `skip_rows`: every row is still stored (after a failed
+/// write too), but none is sent to the watcher; the other events still are.
+#[tokio::test(start_paused = true)]
+async fn skip_rows_stores_everything_and_sends_no_rows() {
+    let store = SharedStore::failing(2);
+    let mut c = config();
+    c.sensors = 20;
+    c.days = Some(3);
+    let options = StartOptions {
+        store: Some(Box::new(store.clone())),
+        skip_rows: true,
+        ..StartOptions::default()
+    };
+    let (engine, events) = Engine::start_with(&c, options).unwrap();
+    let events = tokio::spawn(collect(events));
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let summary = engine.shutdown().await.unwrap();
+    let events = events.await.unwrap();
+    assert!(
+        summary.readings.produced >= 20 * 12,
+        "{:?}",
+        summary.readings
+    );
+    assert_eq!(summary.readings.produced, summary.readings.stored);
+    assert_eq!(store.readings().len() as u64, summary.readings.stored);
+    assert_eq!(summary.crew_reports.produced, summary.crew_reports.stored);
+    assert_eq!(
+        store.crew_reports().len() as u64,
+        summary.crew_reports.stored
+    );
+    assert!(summary.crew_reports.stored > 0);
+    assert!(
+        store.attempts.load(Ordering::SeqCst) > 2,
+        "the failed writes were retried"
+    );
+    let rows = |e: &Event| matches!(e, Event::Readings(_) | Event::CrewReports(_));
+    assert!(!events.iter().any(|(_, e)| rows(e)), "no rows sent");
+    assert!(events.iter().any(|(_, e)| matches!(e, Event::Day(_))));
+    assert!(events.iter().any(|(_, e)| matches!(e, Event::Network(_))));
 }
 
 #[tokio::test(start_paused = true)]

@@ -117,7 +117,7 @@ async fn a_store_down_for_ten_minutes_holds_producers_back_and_loses_nothing() {
         &c,
         StartOptions {
             store: Some(Box::new(store.clone())),
-            probe: None,
+            ..StartOptions::default()
         },
     )
     .unwrap();

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::cli::PipelineArgs;
 use crate::config::Config;
-use crate::engine::{Engine, Latency, Speed};
+use crate::engine::{Engine, Latency, Speed, StartOptions};
 use crate::sensors::Reading;
 use crate::store::{self, Batch};
 
@@ -95,7 +95,13 @@ fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, Str
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let (seconds, max_in_flight, store_url, writes) = runtime.block_on(async {
         let started = Instant::now();
-        let (engine, mut events) = Engine::start(&config).map_err(|e| e.to_string())?;
+        // Like a headless run: the watcher counts, it is not sent every row.
+        let options = StartOptions {
+            skip_rows: true,
+            ..StartOptions::default()
+        };
+        let (engine, mut events) =
+            Engine::start_with(&config, options).map_err(|e| e.to_string())?;
         let drain = tokio::spawn(async move { while events.recv().await.is_some() {} });
         while engine.counters().readings_stored < args.readings {
             tokio::time::sleep(Duration::from_millis(1)).await;

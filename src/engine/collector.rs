@@ -50,12 +50,14 @@ pub fn open_store(url: &str, store: Option<Box<dyn Store>>) -> Result<Box<dyn St
 /// The writer task: owns the store; each write runs on tokio's blocking pool (so a slow disk or
 /// database never stalls the async workers, and tests on the paused clock do not see time jump
 /// while a write is under way). A failed write is retried with backoff, keeping the batch; the
-/// stored rows are then published. Returns the store's final counts once closed.
+/// stored rows are then published, or, with `skip_rows`, freed on the blocking thread. Returns the
+/// store's final counts once closed.
 pub async fn writer_task(
     mut store: Box<dyn Store>,
     mut rx: mpsc::Receiver<Batch>,
     stored: Arc<Stored>,
     publisher: Arc<Publisher>,
+    skip_rows: bool,
 ) -> Result<Counts, StoreError> {
     let gone = |e: tokio::task::JoinError| StoreError(format!("the store failed: {e}"));
     while let Some(mut batch) = rx.recv().await {
@@ -66,13 +68,21 @@ pub async fn writer_task(
             batch.readings.extend(more.readings);
             batch.crew_reports.extend(more.crew_reports);
         }
+        let (readings, crew_reports) = (batch.readings.len(), batch.crew_reports.len());
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 1u32;
         loop {
             let (s, b, result, took) = tokio::task::spawn_blocking(move || {
                 let started = std::time::Instant::now();
                 let r = store.append(&batch);
-                (store, batch, r, started.elapsed())
+                let took = started.elapsed();
+                // Rows the watcher does not want are freed here, off the async workers.
+                let batch = if r.is_ok() && skip_rows {
+                    Batch::default()
+                } else {
+                    batch
+                };
+                (store, batch, r, took)
             })
             .await
             .map_err(gone)?;
@@ -86,7 +96,7 @@ pub async fn writer_task(
                     tracing::warn!(
                         target: "store",
                         "write of {} rows failed (attempt {attempt}), retrying in {} ms: {msg}",
-                        batch.len(),
+                        readings + crew_reports,
                         backoff.as_millis()
                     );
                     stored.failing.store(true, Ordering::Relaxed);
@@ -102,10 +112,10 @@ pub async fn writer_task(
         }
         stored
             .readings
-            .fetch_add(batch.readings.len() as u64, Ordering::Relaxed);
+            .fetch_add(readings as u64, Ordering::Relaxed);
         stored
             .crew_reports
-            .fetch_add(batch.crew_reports.len() as u64, Ordering::Relaxed);
+            .fetch_add(crew_reports as u64, Ordering::Relaxed);
         if stored.failing.swap(false, Ordering::Relaxed) {
             tracing::info!(target: "store", "store writes succeed again after {attempt} attempts");
             publisher.publish(Event::Store {

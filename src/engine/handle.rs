@@ -103,6 +103,9 @@ pub struct StartOptions {
     pub store: Option<Box<dyn Store>>,
     /// Observe every message's send and delivery.
     pub probe: Option<Arc<dyn NetworkProbe>>,
+    /// Leave the stored rows out of the events (no `Event::Readings` or `Event::CrewReports`), for
+    /// watchers that only count: headless runs and benchmarks need not be sent every row.
+    pub skip_rows: bool,
 }
 
 /// The running engine.
@@ -210,6 +213,7 @@ impl Engine {
             batch_rx,
             stored.clone(),
             publisher.clone(),
+            options.skip_rows,
         ));
         let collector = tokio::spawn(collector::run(
             packets,
