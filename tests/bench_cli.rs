@@ -80,8 +80,8 @@ fn bench_tui_refuses_a_bad_size_in_one_line() {
     assert!(err.contains("--size"), "{err}");
 }
 
-/// `bench pipeline --runs N` measures N pairs (engine end to end, then raw) and reports the pair
-/// with the median ratio, with every pair in `samples`.
+/// `bench pipeline --runs N` measures N runs (engine end to end, raw, network alone) and reports
+/// the run with the median ratio, with every run in `samples`.
 #[test]
 fn bench_pipeline_reports_the_median_of_its_runs() {
     let out = wallwatch()
@@ -102,6 +102,7 @@ fn bench_pipeline_reports_the_median_of_its_runs() {
             s["raw_per_s"].as_f64().unwrap(),
         );
         assert!(e2e > 0.0 && raw > 0.0, "{s}");
+        assert!(s["network_per_s"].as_f64().unwrap() > 0.0, "{s}");
         assert!(
             (s["ratio"].as_f64().unwrap() - e2e / raw).abs() < 1e-9,
             "{s}"
@@ -115,5 +116,6 @@ fn bench_pipeline_reports_the_median_of_its_runs() {
         .unwrap();
     assert_eq!(r["readings_per_s"], median["readings_per_s"]);
     assert_eq!(r["raw_per_s"], median["raw_per_s"]);
+    assert_eq!(r["network_per_s"], median["network_per_s"]);
     assert!(r["max_in_flight"].as_u64().unwrap() <= 5);
 }

@@ -8,6 +8,12 @@
 //! (only the calls are timed), into a fresh store of the same kind: `memory:`; for `sqlite:PATH`
 //! and `csv:PATH` a temporary file next to PATH (`PATH.raw-bench`, removed afterwards); any other
 //! URL (PostgreSQL) is appended to as given, ids continuing after its rows.
+//!
+//! Network alone: the same number of messages through the engine's [`Network`] with nothing else,
+//! also in the same run: one task per sensor sending packets of `limit` messages that carry no
+//! rows, and a receiver that only takes them (which gives the permits back). With one permit per
+//! message, every packet needs a sender and the receiver to run in turn; that rate is the most
+//! any engine built on this network reaches on the machine, whatever its store.
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +22,8 @@ use serde::Serialize;
 
 use crate::cli::PipelineArgs;
 use crate::config::Config;
-use crate::engine::{Engine, Latency, Speed, StartOptions};
+use crate::engine::network::{Network, Payload};
+use crate::engine::{Engine, Latency, NetworkStats, Speed, StartOptions};
 use crate::sensors::Reading;
 use crate::store::{self, Batch};
 
@@ -26,6 +33,8 @@ pub struct PipelineResult {
     pub readings_per_s: f64,
     pub raw_per_s: f64,
     pub ratio: f64,
+    /// Messages per second through the network alone (no sensors, collector or store).
+    pub network_per_s: f64,
     pub store: String,
     pub sensors: usize,
     pub readings: u64,
@@ -52,6 +61,7 @@ pub struct Sample {
     pub readings_per_s: f64,
     pub raw_per_s: f64,
     pub ratio: f64,
+    pub network_per_s: f64,
 }
 
 /// Runs the benchmark `--runs` times on its own runtime each time, each run pairing the engine
@@ -71,6 +81,7 @@ pub fn run(args: &PipelineArgs) -> Result<PipelineResult, String> {
             readings_per_s: r.readings_per_s,
             raw_per_s: r.raw_per_s,
             ratio: r.ratio,
+            network_per_s: r.network_per_s,
         })
         .collect();
     results.sort_by(|a, b| a.ratio.total_cmp(&b.ratio));
@@ -93,7 +104,7 @@ fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, Str
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let (seconds, max_in_flight, store_url, writes) = runtime.block_on(async {
+    let (seconds, max_in_flight, store_url, writes, network_seconds) = runtime.block_on(async {
         let started = Instant::now();
         // Like a headless run: the watcher counts, it is not sent every row.
         let options = StartOptions {
@@ -110,11 +121,13 @@ fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, Str
         let writes = engine.write_stats().count();
         let summary = engine.shutdown().await.map_err(|e| e.to_string())?;
         let _ = drain.await;
+        let (network_seconds, _) = network_alone(&config, args.readings).await;
         Ok::<_, String>((
             seconds,
             summary.network.max_in_flight,
             summary.store,
             writes,
+            network_seconds,
         ))
     })?;
     drop(runtime);
@@ -130,6 +143,7 @@ fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, Str
         readings_per_s,
         raw_per_s,
         ratio: readings_per_s / raw_per_s,
+        network_per_s: args.readings as f64 / network_seconds,
         store: store_url,
         sensors: args.sensors,
         readings: args.readings,
@@ -146,6 +160,40 @@ fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, Str
         runs: 1,
         samples: Vec::new(),
     })
+}
+
+/// Seconds for `messages` messages (rounded up to whole packets) to cross the network alone (see
+/// the module docs), with the engine's sensor count, limit and latency, and the network's counters.
+async fn network_alone(config: &Config, messages: u64) -> (f64, NetworkStats) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let (network, mut packets) =
+        Network::new(config.network_limit, config.latency, config.seed, None);
+    let network = Arc::new(network);
+    let state = network.state();
+    let per_packet = network.limit() as u64;
+    let left = Arc::new(AtomicU64::new(messages.div_ceil(per_packet)));
+    let started = Instant::now();
+    for _ in 0..config.sensors {
+        let (network, left) = (network.clone(), left.clone());
+        tokio::spawn(async move {
+            while left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                let empty = Payload::Readings(Vec::new());
+                if network.send(empty, per_packet as usize).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(network);
+    // A task like the collector (not this future, which runs outside the workers); the channel
+    // closes when the last sender has finished.
+    let receiver = tokio::spawn(async move { while packets.recv().await.is_some() {} });
+    let _ = receiver.await;
+    (started.elapsed().as_secs_f64(), state.stats())
 }
 
 /// A fresh store of the same kind as `url`, and the files to remove afterwards.
@@ -226,6 +274,11 @@ pub fn main(args: &PipelineArgs) -> std::process::ExitCode {
                 r.raw_per_s, r.raw_seconds, r.rows_per_write, r.writes
             );
             println!("ratio       {:>12.3}", r.ratio);
+            println!(
+                "network alone {:>10.0} messages/s ({:.3} of raw: the most any engine on this network reaches here)",
+                r.network_per_s,
+                r.network_per_s / r.raw_per_s
+            );
             if r.runs > 1 {
                 let ratios: Vec<String> = r
                     .samples
@@ -251,5 +304,23 @@ pub fn main(args: &PipelineArgs) -> std::process::ExitCode {
             eprintln!("error: {}", crate::text::sanitize(&e));
             std::process::ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The network-alone figure is real traffic: every message crosses the network, whole
+    /// packets of `limit` messages, never more than the limit at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_network_alone_carries_every_message_within_the_limit() {
+        let mut config = Config::example();
+        config.sensors = 50;
+        config.network_limit = 5;
+        let (seconds, stats) = network_alone(&config, 10_003).await;
+        assert!(seconds > 0.0);
+        assert_eq!(stats.delivered, 10_005, "2,001 packets of 5");
+        assert_eq!((stats.max_in_flight, stats.in_flight), (5, 0));
     }
 }
