@@ -11,8 +11,7 @@
 //!
 //! Network alone: the same number of messages through the engine's [`Network`] with nothing else,
 //! also in the same run: one task per sensor sending packets of `limit` messages that carry no
-//! rows, and a receiver that only takes them (which gives the permits back). With one permit per
-//! message, every packet needs a sender and the receiver to run in turn; that rate is the most
+//! rows into the collector's mailbox, and a receiver that only takes them. That rate is the most
 //! any engine built on this network reaches on the machine, whatever its store.
 
 use std::time::{Duration, Instant};
@@ -167,8 +166,13 @@ fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, Str
 async fn network_alone(config: &Config, messages: u64) -> (f64, NetworkStats) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
-    let (network, mut packets) =
-        Network::new(config.network_limit, config.latency, config.seed, None);
+    let (network, mut packets) = Network::new(
+        config.network_limit,
+        config.latency,
+        config.seed,
+        None,
+        crate::engine::collector::MAILBOX,
+    );
     let network = Arc::new(network);
     let state = network.state();
     let per_packet = network.limit() as u64;

@@ -1,9 +1,10 @@
-//! The collector: receives packets from the network (releasing their permits), numbers the rows
-//! with strictly increasing ids, batches them and hands the batches to the writer task, which owns
-//! the store and writes on the blocking pool. The writer channel holds [`WRITE_QUEUE`] batches; when it is full
-//! the collector stops receiving, the permits stay taken, and producers wait on the semaphore:
-//! backpressure, never a drop. A failed write is retried with backoff, keeping the batch. Batches
-//! that queue while a write runs are merged into the next write (group commit).
+//! The collector: receives packets from its mailbox (a bounded channel of [`MAILBOX`] packets that
+//! the network delivers into), numbers the rows with strictly increasing ids, batches them and
+//! hands the batches to the writer task, which owns the store and writes on the blocking pool. The
+//! writer channel holds [`WRITE_QUEUE`] batches; when it is full the collector stops receiving,
+//! the mailbox fills, the packets at its door keep their permits, and producers wait on the
+//! semaphore: backpressure, never a drop. A failed write is retried with backoff, keeping the
+//! batch. Batches that queue while a write runs are merged into the next write (group commit).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,12 +12,14 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::network::{Packet, Payload};
+use super::network::Payload;
 use super::publisher::Publisher;
 use super::stats::Histogram;
 use super::{EngineError, Event};
 use crate::store::{Batch, Counts, Store, StoreError};
 
+/// Packets the collector's mailbox holds before deliveries wait.
+pub const MAILBOX: usize = 256;
 /// Batches waiting for the writer before the collector stops receiving.
 pub const WRITE_QUEUE: usize = 4;
 /// First retry delay of a failed write; doubles up to [`MAX_BACKOFF`].
@@ -140,10 +143,10 @@ pub async fn writer_task(
 }
 
 /// The collector task: runs until `finish` fires (sent once every producer has ended, so every
-/// packet is already in the channel) or the channel closes; then it takes what is left, flushes
+/// packet is already in the mailbox) or the mailbox closes; then it takes what is left, flushes
 /// the last batch and closes the writer channel.
 pub async fn run(
-    mut rx: mpsc::UnboundedReceiver<Packet>,
+    mut rx: mpsc::Receiver<Payload>,
     mut finish: oneshot::Receiver<()>,
     writer: mpsc::Sender<Batch>,
     counts: Counts,
@@ -159,27 +162,22 @@ pub async fn run(
     };
     let flush = tokio::time::sleep(flush_after);
     tokio::pin!(flush);
-    let mut take = |packet: Packet, batch: &mut Batch| {
-        let Packet { payload, ticket } = packet;
-        // Received: the permits go back now.
-        drop(ticket);
-        match payload {
-            Payload::Readings(mut readings) => {
-                for r in &mut readings {
-                    r.id = next_reading;
-                    next_reading += 1;
-                }
-                if batch.readings.is_empty() && readings.len() >= batch_size {
-                    batch.readings = readings;
-                } else {
-                    batch.readings.append(&mut readings);
-                }
+    let mut take = |payload: Payload, batch: &mut Batch| match payload {
+        Payload::Readings(mut readings) => {
+            for r in &mut readings {
+                r.id = next_reading;
+                next_reading += 1;
             }
-            Payload::CrewReport(mut report) => {
-                report.id = next_report;
-                next_report += 1;
-                batch.crew_reports.push(report);
+            if batch.readings.is_empty() && readings.len() >= batch_size {
+                batch.readings = readings;
+            } else {
+                batch.readings.append(&mut readings);
             }
+        }
+        Payload::CrewReport(mut report) => {
+            report.id = next_report;
+            next_report += 1;
+            batch.crew_reports.push(report);
         }
     };
     loop {

@@ -163,6 +163,7 @@ impl Engine {
             config.latency,
             config.seed,
             options.probe,
+            collector::MAILBOX,
         );
         let counters = network.state();
         let clock = Arc::new(Clock::new(config.speed));

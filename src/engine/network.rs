@@ -1,7 +1,13 @@
 //! The network: one shared semaphore of `limit` permits. Every message (a sensor reading or a crew
-//! report) holds one permit from the moment it is sent until the collector has received it; the
-//! simulated latency is spent holding the permit. A producer may send several of its messages in
-//! one packet: the packet then holds one permit per message.
+//! report) holds one permit from the moment it is sent until it is delivered to the collector, that
+//! is until it is in the collector's mailbox; the simulated latency is spent holding the permit. A
+//! producer may send several of its messages in one packet: the packet then holds one permit per
+//! message.
+//!
+//! The mailbox is a bounded channel, the collector's receive window. When it is full, the
+//! packets at its door wait in the network, still holding their permits, so the producers behind
+//! them wait for permits: backpressure reaches the sensors, and the network never carries more
+//! than `limit` messages at once.
 //!
 //! Latency is real (wall-clock) time whatever the simulation speed: a network does not get faster
 //! because the simulation does.
@@ -117,16 +123,9 @@ pub enum Payload {
     CrewReport(CrewReport),
 }
 
-/// A payload in flight, with the permits it holds.
-#[derive(Debug)]
-pub struct Packet {
-    pub payload: Payload,
-    pub ticket: Ticket,
-}
-
-/// The permits of one packet. Dropping it (the collector does, on receipt) counts the delivery and
-/// then releases the permits.
-pub struct Ticket {
+/// The permits of one packet. Dropping it (once the packet is in the mailbox) counts the delivery
+/// and then releases the permits.
+struct Ticket {
     state: Arc<NetworkState>,
     messages: usize,
 }
@@ -198,28 +197,28 @@ impl NetworkState {
 pub struct Closed;
 
 /// The shared network. Producers hold it in an `Arc`; when the last one drops it, the collector's
-/// channel closes.
+/// mailbox closes.
 pub struct Network {
     latency: Latency,
     rng: Mutex<StdRng>,
     state: Arc<NetworkState>,
-    tx: mpsc::UnboundedSender<Packet>,
+    tx: mpsc::Sender<Payload>,
     /// The precise delivery thread, when latency is spent on it (see the module docs).
     wire: Option<Wire>,
 }
 
 impl Network {
-    /// A network of `limit` permits delivering into a channel to the collector. The channel needs
-    /// no bound of its own: every packet in it holds at least one permit, so it never holds more
-    /// than `limit` packets.
+    /// A network of `limit` permits delivering into the collector's mailbox, a channel of
+    /// `mailbox` packets.
     pub fn new(
         limit: usize,
         latency: Latency,
         seed: u64,
         probe: Option<Arc<dyn NetworkProbe>>,
-    ) -> (Network, mpsc::UnboundedReceiver<Packet>) {
+        mailbox: usize,
+    ) -> (Network, mpsc::Receiver<Payload>) {
         let limit = limit.max(1);
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(mailbox.max(1));
         let state = Arc::new(NetworkState {
             semaphore: Semaphore::new(limit),
             limit,
@@ -264,8 +263,8 @@ impl Network {
     }
 
     /// Sends `payload` of `messages` messages (1..=limit): takes one permit per message (waiting
-    /// in line, first come first served), spends the latency holding them, and hands the packet
-    /// to the collector, which releases the permits on receipt.
+    /// in line, first come first served), spends the latency holding them, puts the packet in the
+    /// collector's mailbox (waiting while it is full) and then releases the permits.
     pub async fn send(&self, payload: Payload, messages: usize) -> Result<(), Closed> {
         let c = &self.state;
         let messages = messages.clamp(1, c.limit);
@@ -312,12 +311,13 @@ impl Network {
             if let Some(wire) = &self.wire {
                 // The latency counts from here: the permits are held since before this instant.
                 let deadline = std::time::Instant::now() + latency;
-                let packet = Packet { payload, ticket };
-                return wire.carry(deadline, packet).await;
+                return wire.carry(deadline, payload, ticket).await;
             }
             tokio::time::sleep(latency).await;
         }
-        self.tx.send(Packet { payload, ticket }).map_err(|_| Closed)
+        let sent = self.tx.send(payload).await.map_err(|_| Closed);
+        drop(ticket);
+        sent
     }
 }
 
@@ -329,7 +329,8 @@ const SPIN: Duration = Duration::from_micros(150);
 struct InFlight {
     deadline: std::time::Instant,
     seq: u64,
-    packet: Packet,
+    payload: Payload,
+    ticket: Ticket,
     delivered: oneshot::Sender<Result<(), Closed>>,
 }
 
@@ -352,14 +353,14 @@ impl Ord for InFlight {
 
 /// The precise delivery thread. Dropping the handle closes its intake; the thread then delivers
 /// what it still carries, each at its deadline, and ends (dropping its end of the collector's
-/// channel).
+/// mailbox).
 struct Wire {
     intake: std::sync::mpsc::Sender<InFlight>,
     seq: AtomicU64,
 }
 
 impl Wire {
-    fn start(tx: mpsc::UnboundedSender<Packet>) -> Wire {
+    fn start(tx: mpsc::Sender<Payload>) -> Wire {
         let (intake, rx) = std::sync::mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("wallwatch-wire".into())
@@ -374,16 +375,22 @@ impl Wire {
         }
     }
 
-    /// Puts `packet` on the wire and waits until the collector's channel has it (at `deadline`
+    /// Puts the packet on the wire and waits until the collector's mailbox has it (at `deadline`
     /// or later, never earlier).
-    async fn carry(&self, deadline: std::time::Instant, packet: Packet) -> Result<(), Closed> {
+    async fn carry(
+        &self,
+        deadline: std::time::Instant,
+        payload: Payload,
+        ticket: Ticket,
+    ) -> Result<(), Closed> {
         let (delivered, done) = oneshot::channel();
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         self.intake
             .send(InFlight {
                 deadline,
                 seq,
-                packet,
+                payload,
+                ticket,
                 delivered,
             })
             .map_err(|_| Closed)?;
@@ -391,8 +398,9 @@ impl Wire {
     }
 }
 
-/// The wire's loop: a heap of packets by deadline; fine sleeps, then a short spin, then delivery.
-fn wire_thread(rx: std::sync::mpsc::Receiver<InFlight>, tx: mpsc::UnboundedSender<Packet>) {
+/// The wire's loop: a heap of packets by deadline; fine sleeps, then a short spin, then delivery
+/// (which waits, holding the permits, while the mailbox is full).
+fn wire_thread(rx: std::sync::mpsc::Receiver<InFlight>, tx: mpsc::Sender<Payload>) {
     use std::sync::mpsc::RecvTimeoutError;
     let mut heap: BinaryHeap<Reverse<InFlight>> = BinaryHeap::new();
     let mut open = true;
@@ -400,7 +408,8 @@ fn wire_thread(rx: std::sync::mpsc::Receiver<InFlight>, tx: mpsc::UnboundedSende
         let now = std::time::Instant::now();
         while heap.peek().is_some_and(|Reverse(f)| f.deadline <= now) {
             let Some(Reverse(f)) = heap.pop() else { break };
-            let result = tx.send(f.packet).map_err(|_| Closed);
+            let result = tx.blocking_send(f.payload).map_err(|_| Closed);
+            drop(f.ticket);
             let _ = f.delivered.send(result);
         }
         let next = heap.peek().map(|Reverse(f)| f.deadline);
@@ -452,33 +461,24 @@ mod tests {
         assert!(Latency::parse("fast").is_err());
     }
 
+    /// A packet keeps its permits until it is in the collector's mailbox: with the mailbox full,
+    /// the packets at its door hold them, and the senders behind wait for a permit.
     #[tokio::test(start_paused = true)]
-    async fn permits_are_held_until_receipt() {
-        let (net, mut rx) = Network::new(2, Latency::Fixed(Duration::from_millis(10)), 0, None);
+    async fn permits_are_held_until_the_mailbox_has_the_packet() {
+        let (net, mut rx) = Network::new(2, Latency::Fixed(Duration::from_millis(10)), 0, None, 1);
         let net = Arc::new(net);
         let mut tasks = Vec::new();
-        for _ in 0..5 {
+        for d in 0..5 {
             let net = net.clone();
-            tasks.push(tokio::spawn(async move {
-                let r = CrewReport {
-                    id: 0,
-                    timestamp: chrono::Utc::now(),
-                    day: 1,
-                    crew: 1,
-                    profile: None,
-                    section: None,
-                    height: None,
-                };
-                net.send(Payload::CrewReport(r), 1).await
-            }));
+            tasks.push(tokio::spawn(async move { net.send(report(d), 1).await }));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-        // Nobody receives: two in flight, three waiting.
+        // Nobody receives: one packet in the mailbox (its permit back), two at the door holding
+        // both permits, two senders waiting for one.
         let s = net.stats();
-        assert_eq!((s.in_flight, s.waiting, s.delivered), (2, 3, 0));
+        assert_eq!((s.in_flight, s.waiting, s.delivered), (2, 2, 1));
         for _ in 0..5 {
-            let p = rx.recv().await.unwrap();
-            drop(p);
+            rx.recv().await.unwrap();
         }
         for t in tasks {
             t.await.unwrap().unwrap();
@@ -519,13 +519,13 @@ mod tests {
     }
 
     /// On a multi-thread runtime latency goes on the wire thread: with one permit, each message
-    /// holds it at least the latency, from the moment it is taken until the collector has the
-    /// packet (real time; only the lower bound is asserted).
+    /// holds it at least the latency, from the moment it is taken until the collector's mailbox
+    /// has the packet (real time; only the lower bound is asserted).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wire_holds_each_permit_at_least_the_latency() {
         let latency = Duration::from_millis(3);
         let probe = Arc::new(Clocked::default());
-        let (net, mut rx) = Network::new(1, Latency::Fixed(latency), 0, Some(probe.clone()));
+        let (net, mut rx) = Network::new(1, Latency::Fixed(latency), 0, Some(probe.clone()), 8);
         assert!(net.precise());
         let net = Arc::new(net);
         let senders: Vec<_> = (0..4)
@@ -540,8 +540,7 @@ mod tests {
             .collect();
         let mut days = Vec::new();
         for _ in 0..20 {
-            let p = rx.recv().await.unwrap();
-            if let Payload::CrewReport(r) = &p.payload {
+            if let Payload::CrewReport(r) = rx.recv().await.unwrap() {
                 days.push(r.day);
             }
         }
@@ -566,7 +565,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wire_delivers_random_latencies_by_deadline() {
         let ms = Duration::from_millis;
-        let (net, mut rx) = Network::new(4, Latency::Range(ms(1), ms(8)), 7, None);
+        let (net, mut rx) = Network::new(4, Latency::Range(ms(1), ms(8)), 7, None, 8);
         let net = Arc::new(net);
         let senders: Vec<_> = (0..8)
             .map(|i| {
@@ -594,10 +593,41 @@ mod tests {
         assert!(rx.recv().await.is_none());
     }
 
+    /// The wire waits at a full mailbox too, its packets keeping their permits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wire_holds_the_permits_while_the_mailbox_is_full() {
+        let (net, mut rx) = Network::new(2, Latency::Fixed(Duration::from_millis(1)), 0, None, 1);
+        assert!(net.precise());
+        let net = Arc::new(net);
+        let senders: Vec<_> = (0..4)
+            .map(|d| {
+                let net = net.clone();
+                tokio::spawn(async move { net.send(report(d), 1).await })
+            })
+            .collect();
+        // Real time: the latency is spent on the wire thread.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while net.stats().in_flight < 2 || net.stats().waiting < 1 {
+            assert!(std::time::Instant::now() < deadline, "{:?}", net.stats());
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let s = net.stats();
+        assert_eq!((s.in_flight, s.waiting, s.delivered), (2, 1, 1));
+        for _ in 0..4 {
+            rx.recv().await.unwrap();
+        }
+        for t in senders {
+            t.await.unwrap().unwrap();
+        }
+        let s = net.stats();
+        assert_eq!((s.in_flight, s.max_in_flight, s.delivered), (0, 2, 4));
+    }
+
     /// On the current-thread runtime of the tests (paused clock) latency stays a tokio sleep.
     #[tokio::test(start_paused = true)]
     async fn paused_clock_uses_tokio_timers() {
-        let (net, _rx) = Network::new(2, Latency::Fixed(Duration::from_millis(10)), 0, None);
+        let (net, _rx) = Network::new(2, Latency::Fixed(Duration::from_millis(10)), 0, None, 8);
         assert!(!net.precise());
     }
 }
