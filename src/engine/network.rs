@@ -130,14 +130,6 @@ struct Ticket {
     messages: usize,
 }
 
-impl fmt::Debug for Ticket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ticket")
-            .field("messages", &self.messages)
-            .finish()
-    }
-}
-
 impl Drop for Ticket {
     fn drop(&mut self) {
         let c = &self.state;
