@@ -11,6 +11,7 @@
 //! runs alike).
 
 use crate::text::sanitize;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::cli::{CrewsArg, RunArgs};
 use crate::engine::Speed;
 use crate::engine::network::Latency;
 use crate::wall::{Crews, DEFAULT_MAX_SECTIONS, EXAMPLE_PROFILES, Wall};
+use toml::Spanned;
 
 /// Crews of a run when neither flag nor file says (DESIGN §5 / issue 5: the dashboard shows 3).
 pub const DEFAULT_CREWS: Crews = Crews::Limited(3);
@@ -159,27 +161,32 @@ fn read_file(path: &Path) -> Result<Raw, ConfigError> {
     let name = sanitize(&path.display().to_string());
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("{name}: cannot read: {e}")))?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let (line, col) = match e.span() {
-            Some(span) => {
-                let before = &text[..span.start.min(text.len())];
-                let line = before.matches('\n').count() + 1;
-                let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                (line, col)
+    // Line and column (from 1) of a byte offset, for errors that point into the file.
+    let at = |offset: usize| {
+        let before = &text[..text.floor_char_boundary(offset)];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!("{name}:{line}:{col}")
+    };
+    // Spanned keys and values, so an error names the line of the key or value at fault.
+    let table: BTreeMap<Spanned<String>, Spanned<toml::Value>> =
+        toml::from_str(&text).map_err(|e: toml::de::Error| {
+            let msg = sanitize(e.message().lines().next().unwrap_or("invalid TOML"));
+            match e.span() {
+                Some(span) => ConfigError(format!("{}: {msg}", at(span.start))),
+                None => ConfigError(format!("{name}: {msg}")),
             }
-            None => (0, 0),
-        };
-        let msg = sanitize(e.message().lines().next().unwrap_or("invalid TOML"));
-        if line > 0 {
-            ConfigError(format!("{name}:{line}:{col}: {msg}"))
-        } else {
-            ConfigError(format!("{name}: {msg}"))
-        }
-    })?;
+        })?;
+    let mut entries: Vec<_> = table.iter().collect();
+    entries.sort_by_key(|(key, _)| key.span().start);
     let mut raw = Raw::default();
     let dir = path.parent().unwrap_or(Path::new(""));
-    for (key, value) in &table {
-        let err = |what: &str| ConfigError(format!("{name}: key '{}': {what}", sanitize(key)));
+    for (spanned_key, spanned_value) in entries {
+        let (key, value) = (spanned_key.get_ref(), spanned_value.get_ref());
+        let err = |what: &str| {
+            let place = at(spanned_value.span().start);
+            ConfigError(format!("{place}: key '{}': {what}", sanitize(key)))
+        };
         let want_str = |v: &toml::Value| {
             v.as_str()
                 .map(str::to_string)
@@ -248,7 +255,8 @@ fn read_file(path: &Path) -> Result<Raw, ConfigError> {
             "palette" => raw.palette = Some(want_str(value)?),
             _ => {
                 return Err(ConfigError(format!(
-                    "{name}: unknown key '{}'",
+                    "{}: unknown key '{}'",
+                    at(spanned_key.span().start),
                     sanitize(key)
                 )));
             }
@@ -523,8 +531,14 @@ mod tests {
             assert!(!e.contains('\n'), "{e}");
             e
         };
-        assert!(err("sensorz = 3").ends_with("wallwatch.toml: unknown key 'sensorz'"));
-        assert!(err("network-limit = 0").contains("wallwatch.toml: key 'network-limit':"));
+        assert!(err("sensorz = 3").ends_with("wallwatch.toml:1:1: unknown key 'sensorz'"));
+        assert!(err("network-limit = 0").contains("wallwatch.toml:1:17: key 'network-limit':"));
+        // The line and column of the key or value at fault, wherever it is in the file.
+        assert!(
+            err("sensors = 3\n\n  seed = \"x\"")
+                .contains("wallwatch.toml:3:10: key 'seed': \"x\" is not a whole number")
+        );
+        assert!(err("seed = 1\nzeta = 2\nalpha = 3").ends_with(":2:1: unknown key 'zeta'"));
         assert!(err("latency = \"fast\"").contains("key 'latency': 'fast' is not a latency"));
         // Found by the config fuzzer: a control character inside a quoted value.
         assert!(err("latency = \"Y\\tY\"").contains("key 'latency': 'Y\\tY' is not a latency"));

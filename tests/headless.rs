@@ -120,7 +120,7 @@ fn bad_flags_config_and_profiles_give_one_line_errors() {
     let e = one_line_error(&["run", "--headless", "--config", cfg]);
     assert!(
         e.trim_end()
-            .ends_with("wallwatch.toml: unknown key 'sensorz'"),
+            .ends_with("wallwatch.toml:1:1: unknown key 'sensorz'"),
         "{e}"
     );
     let e = one_line_error(&["run", "--headless", "--profiles", profiles]);
