@@ -80,7 +80,7 @@ fn bench_tui_refuses_a_bad_size_in_one_line() {
     assert!(err.contains("--size"), "{err}");
 }
 
-/// `bench pipeline --runs N` measures N runs (engine end to end, raw, network alone) and reports
+/// `bench pipeline --runs N` measures N runs (engine end to end, raw, minimal pipeline) and reports
 /// the run with the median ratio, with every run in `samples`.
 #[test]
 fn bench_pipeline_reports_the_median_of_its_runs() {
@@ -102,7 +102,7 @@ fn bench_pipeline_reports_the_median_of_its_runs() {
             s["raw_per_s"].as_f64().unwrap(),
         );
         assert!(e2e > 0.0 && raw > 0.0, "{s}");
-        assert!(s["network_per_s"].as_f64().unwrap() > 0.0, "{s}");
+        assert!(s["minimal_per_s"].as_f64().unwrap() > 0.0, "{s}");
         assert!(
             (s["ratio"].as_f64().unwrap() - e2e / raw).abs() < 1e-9,
             "{s}"
@@ -116,6 +116,22 @@ fn bench_pipeline_reports_the_median_of_its_runs() {
         .unwrap();
     assert_eq!(r["readings_per_s"], median["readings_per_s"]);
     assert_eq!(r["raw_per_s"], median["raw_per_s"]);
-    assert_eq!(r["network_per_s"], median["network_per_s"]);
+    assert_eq!(r["minimal_per_s"], median["minimal_per_s"]);
     assert!(r["max_in_flight"].as_u64().unwrap() <= 5);
+}
+
+/// With latency the benchmark reports the bound `limit / L` and what it achieved of it; the
+/// minimal pipeline (a latency-free upper bound) is not run there.
+#[test]
+fn bench_pipeline_with_latency_reports_the_bound() {
+    let out = wallwatch()
+        .args(["bench", "pipeline", "--store", "memory:", "--sensors", "20"])
+        .args(["--readings", "200", "--latency", "10ms", "--json"])
+        .output()
+        .unwrap();
+    let r = success_json(&out);
+    assert_eq!(r["latency_bound_per_s"].as_f64(), Some(500.0), "{r}");
+    assert!(r["minimal_per_s"].is_null(), "{r}");
+    assert!(r["readings_per_s"].as_f64().unwrap() > 0.0, "{r}");
+    assert_eq!(r["max_in_flight"].as_u64(), Some(5), "{r}");
 }
