@@ -17,10 +17,9 @@
 //! measurement does. No clock, counters, events, retries or logging. Its rate is an upper bound
 //! for the engine on this machine: if it is below the target, no engine reaches the target here.
 
-use std::time::{Duration, Instant};
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use serde::Serialize;
