@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use tokio::sync::{Semaphore, mpsc};
 
@@ -210,64 +210,15 @@ fn minimal(
     });
     runtime.block_on(async {
         let permits = Arc::new(Semaphore::new(limit));
-        let (mailbox, mut packets) = mpsc::channel::<Vec<Reading>>(MAILBOX);
+        let (mailbox, packets) = mpsc::channel::<Vec<Reading>>(MAILBOX);
         let left = Arc::new(AtomicU64::new(readings.div_ceil(limit as u64)));
         let epoch = Utc::now();
         for sensor in 0..config.sensors {
             let (permits, mailbox, left) = (permits.clone(), mailbox.clone(), left.clone());
-            tokio::spawn(async move {
-                let name = format!("sensor-{sensor}");
-                let mut made = 0i64;
-                let claim = |n: u64| n.checked_sub(1);
-                while left
-                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, claim)
-                    .is_ok()
-                {
-                    let packet = (0..limit)
-                        .map(|_| {
-                            made += 1;
-                            Reading {
-                                id: 0,
-                                timestamp: epoch + TimeDelta::seconds(5 * made),
-                                sensor: name.clone(),
-                                value: ((made + sensor as i64) % 201) as i32 - 100,
-                            }
-                        })
-                        .collect();
-                    let Ok(taken) = permits.acquire_many(limit as u32).await else {
-                        return;
-                    };
-                    taken.forget();
-                    let sent = mailbox.send(packet).await;
-                    permits.add_permits(limit);
-                    if sent.is_err() {
-                        return;
-                    }
-                }
-            });
+            tokio::spawn(minimal_sensor(sensor, epoch, limit, permits, mailbox, left));
         }
         drop(mailbox);
-        let collector = tokio::spawn(async move {
-            let mut id = first_id;
-            let empty = || Batch {
-                readings: Vec::with_capacity(batch_size),
-                crew_reports: Vec::new(),
-            };
-            let mut batch = empty();
-            while let Some(packet) = packets.recv().await {
-                for mut reading in packet {
-                    id += 1;
-                    reading.id = id;
-                    batch.readings.push(reading);
-                }
-                if batch.readings.len() >= batch_size {
-                    let _ = writes.send(std::mem::replace(&mut batch, empty())).await;
-                }
-            }
-            if !batch.is_empty() {
-                let _ = writes.send(batch).await;
-            }
-        });
+        let collector = tokio::spawn(minimal_collector(packets, writes, first_id, batch_size));
         let _ = collector.await;
     });
     let counts = writer
@@ -278,6 +229,75 @@ fn minimal(
         seconds: started.elapsed().as_secs_f64(),
         stored: counts.readings - before.readings,
     })
+}
+
+/// One sensor of the minimal pipeline: while packets are `left`, makes a packet of one reading
+/// per permit, holds the permits until the packet is in the mailbox, then gives them back.
+async fn minimal_sensor(
+    sensor: usize,
+    epoch: DateTime<Utc>,
+    limit: usize,
+    permits: Arc<Semaphore>,
+    mailbox: mpsc::Sender<Vec<Reading>>,
+    left: Arc<AtomicU64>,
+) {
+    let name = format!("sensor-{sensor}");
+    let mut made = 0i64;
+    let claim = |n: u64| n.checked_sub(1);
+    while left
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, claim)
+        .is_ok()
+    {
+        let packet = (0..limit)
+            .map(|_| {
+                made += 1;
+                Reading {
+                    id: 0,
+                    timestamp: epoch + TimeDelta::seconds(5 * made),
+                    sensor: name.clone(),
+                    value: ((made + sensor as i64) % 201) as i32 - 100,
+                }
+            })
+            .collect();
+        let Ok(taken) = permits.acquire_many(limit as u32).await else {
+            return;
+        };
+        taken.forget();
+        let sent = mailbox.send(packet).await;
+        permits.add_permits(limit);
+        if sent.is_err() {
+            return;
+        }
+    }
+}
+
+/// The minimal pipeline's collector: numbers readings on from `first_id` into batches of
+/// `batch_size` for the writer.
+async fn minimal_collector(
+    mut packets: mpsc::Receiver<Vec<Reading>>,
+    writes: mpsc::Sender<Batch>,
+    first_id: u64,
+    batch_size: usize,
+) {
+    let mut id = first_id;
+    let empty = || Batch {
+        readings: Vec::with_capacity(batch_size),
+        crew_reports: Vec::new(),
+    };
+    let mut batch = empty();
+    while let Some(packet) = packets.recv().await {
+        for mut reading in packet {
+            id += 1;
+            reading.id = id;
+            batch.readings.push(reading);
+        }
+        if batch.readings.len() >= batch_size {
+            let _ = writes.send(std::mem::replace(&mut batch, empty())).await;
+        }
+    }
+    if !batch.is_empty() {
+        let _ = writes.send(batch).await;
+    }
 }
 
 /// Runs `measure` on a fresh store of the same kind as `url` (see the module docs), removing
