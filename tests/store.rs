@@ -1,5 +1,6 @@
 //! Every store through the `Store` trait: batches in, counts and rows out, filters, reopening,
-//! big batches, all-or-nothing appends and errors that name the URL.
+//! big batches, all-or-nothing appends, errors that name the URL, and each section's latest crew
+//! report for resuming (the same as worked out from every report).
 //!
 //! PostgreSQL tests use the server in `WALLWATCH_TEST_POSTGRES_URL` (`.ci/postgres.sh` starts
 //! one); without it they fail when `CI=true` and are skipped with a note otherwise.
@@ -8,9 +9,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use wallwatch::config::Config;
+use wallwatch::engine::resume::{Resumed, prepare};
 use wallwatch::sensors::Reading;
 use wallwatch::store::{self, Batch, Counts, ReadingFilter, Store};
-use wallwatch::wall::CrewReport;
+use wallwatch::wall::{CrewReport, Crews, Irregular, LatestReports, SectionReports, Site};
 
 #[path = "support/postgres.rs"]
 mod postgres;
@@ -233,6 +236,12 @@ fn check_contents(store: &mut dyn Store, batches: &[Batch]) {
     assert_eq!(store.counts().unwrap(), expected_counts(&readings, &crew));
     assert_eq!(store.readings(&ReadingFilter::default()).unwrap(), readings);
     assert_eq!(store.crew_reports().unwrap(), crew);
+    assert_eq!(
+        store.latest_crew_reports().unwrap(),
+        reference_latest(&crew),
+        "{}",
+        store.url()
+    );
     let exactly_the_sample = readings == all_readings(&self::batches());
     for (filter, ids) in filter_cases() {
         let got: Vec<u64> = store
@@ -252,6 +261,209 @@ fn check_contents(store: &mut dyn Store, batches: &[Batch]) {
         if exactly_the_sample {
             assert_eq!(got, ids, "{}: {filter:?}", store.url());
         }
+    }
+}
+
+/// What `latest_crew_reports` must answer for a store holding `crew`: the same as worked out
+/// from every report.
+fn reference_latest(crew: &[CrewReport]) -> LatestReports {
+    LatestReports::from_reports(crew.iter().cloned().map(Ok::<_, ()>)).unwrap()
+}
+
+fn unset_height(id: u64, day: u64, crew: u32, profile: u32, section: u32) -> CrewReport {
+    CrewReport {
+        height: None,
+        ..worked(id, day, crew, profile, section, 0)
+    }
+}
+
+/// Five days of crew reports, a day a batch: sections raised over several days, relieved crews,
+/// a report lowering its section, one above 30 ft and one without a height.
+fn days() -> Vec<Batch> {
+    let day = |crew_reports| Batch {
+        readings: vec![],
+        crew_reports,
+    };
+    vec![
+        day(vec![
+            worked(1, 1, 1, 1, 1, 22),
+            worked(2, 1, 2, 1, 2, 25),
+            worked(3, 1, 3, 2, 1, 18),
+        ]),
+        day(vec![
+            worked(4, 2, 1, 1, 1, 23),
+            worked(5, 2, 2, 1, 2, 26),
+            worked(6, 2, 3, 2, 1, 19),
+        ]),
+        day(vec![
+            worked(7, 3, 1, 1, 1, 24),
+            relieved(8, 3, 2),
+            worked(9, 3, 3, 2, 1, 20),
+        ]),
+        day(vec![worked(10, 4, 3, 2, 1, 19), relieved(11, 4, 1)]),
+        day(vec![
+            relieved(12, 5, 3),
+            worked(13, 5, 4, 3, 2, 31),
+            unset_height(14, 5, 1, 1, 1),
+        ]),
+    ]
+}
+
+/// `latest_crew_reports` after each day of `days()`, against the reference and, at the end,
+/// against the answer worked out by hand.
+fn check_latest(store: &mut dyn Store) {
+    let url = store.url().to_string();
+    assert_eq!(
+        store.latest_crew_reports().unwrap(),
+        LatestReports::default(),
+        "{url}: empty"
+    );
+    let mut crew = Vec::new();
+    for batch in days() {
+        store.append(&batch).unwrap();
+        crew.extend(batch.crew_reports);
+        assert_eq!(
+            store.latest_crew_reports().unwrap(),
+            reference_latest(&crew),
+            "{url}: after day {}",
+            crew.last().unwrap().day
+        );
+    }
+    let section = |latest: CrewReport, first: (u64, u8)| SectionReports { latest, first };
+    let irregular = |id, profile, section, height, previous| Irregular {
+        id,
+        profile,
+        section,
+        height,
+        previous,
+    };
+    let want = LatestReports {
+        sections: vec![
+            section(worked(5, 2, 2, 1, 2, 26), (2, 25)),
+            section(worked(7, 3, 1, 1, 1, 24), (1, 22)),
+            section(worked(10, 4, 3, 2, 1, 19), (3, 18)),
+            section(worked(13, 5, 4, 3, 2, 31), (13, 31)),
+        ],
+        irregular: vec![
+            irregular(10, 2, 1, 19, Some(20)),
+            irregular(13, 3, 2, 31, None),
+        ],
+        last_day: 5,
+    };
+    assert_eq!(store.latest_crew_reports().unwrap(), want, "{url}");
+    assert_eq!(
+        store.latest_crew_reports().unwrap().into_latest(),
+        [5, 7, 10, 13].map(|id| crew[id - 1].clone()),
+        "{url}"
+    );
+}
+
+/// `prepare` on `store`, against what it made of every stored report before it asked
+/// the store for the latest ones: the same heights, day and latest reports, or the same error.
+fn check_prepare(store: &mut dyn Store, config: &Config) -> Result<Resumed, String> {
+    let reports = store.crew_reports().unwrap();
+    let old = Site::state_from_reports(&config.wall, &reports);
+    let url = store.url().to_string();
+    match (prepare(store, config), old) {
+        (Ok(resumed), Ok((heights, day))) => {
+            assert_eq!(resumed.site.heights(), heights.as_slice(), "{url}");
+            assert_eq!(resumed.site.day(), day, "{url}");
+            let mut latest = std::collections::HashMap::new();
+            for r in reports {
+                if let (Some(p), Some(s), Some(_)) = (r.profile, r.section, r.height) {
+                    latest.insert((p, s), r);
+                }
+            }
+            let mut latest: Vec<CrewReport> = latest.into_values().collect();
+            latest.sort_by_key(|r| r.id);
+            assert_eq!(resumed.latest, latest, "{url}");
+            Ok(resumed)
+        }
+        (Err(e), Err(old)) => {
+            let e = e.to_string();
+            assert_eq!(e, format!("store '{url}': cannot resume: {old}"));
+            Err(e)
+        }
+        (Ok(_), Err(old)) => panic!("{url}: resumed where it used to fail with {old}"),
+        (Err(e), Ok(_)) => panic!("{url}: cannot resume any more: {e}"),
+    }
+}
+
+/// Resuming the example wall (3 crews) from `url` after 5 days, after the whole run (relieved
+/// crews included), and from a store where a report lowers a section, later raised again.
+fn check_resume(url: &str) {
+    let mut config = Config::example();
+    config.crews = Crews::Limited(3);
+    config.store = url.to_string();
+    let mut store = store::open(url).unwrap();
+    let fresh = check_prepare(store.as_mut(), &config).unwrap();
+    assert_eq!((fresh.site.day(), fresh.latest.len()), (0, 0));
+    let mut site = Site::new((*config.wall).clone(), config.crews);
+    let mut id = 0;
+    let mut work = |store: &mut dyn Store, days: u64| {
+        for _ in 0..days {
+            let crew_reports = site
+                .step()
+                .iter()
+                .map(|w| {
+                    id += 1;
+                    CrewReport {
+                        id,
+                        ..CrewReport::from_work(w, at(id as i64))
+                    }
+                })
+                .collect();
+            store
+                .append(&Batch {
+                    readings: vec![],
+                    crew_reports,
+                })
+                .unwrap();
+        }
+    };
+    work(store.as_mut(), 5);
+    let five = check_prepare(store.as_mut(), &config).unwrap();
+    assert_eq!(five.site.day(), 5);
+    work(store.as_mut(), 27);
+    let done = check_prepare(store.as_mut(), &config).unwrap();
+    assert!(done.site.is_done() && done.site.day() == 32, "{url}");
+    assert!(
+        store
+            .crew_reports()
+            .unwrap()
+            .iter()
+            .any(|r| r.height.is_none())
+    );
+    let last = store.counts().unwrap().last_crew_report_id;
+    store
+        .append(&Batch {
+            readings: vec![],
+            crew_reports: vec![
+                worked(last + 1, 33, 1, 1, 1, 29),
+                worked(last + 2, 34, 1, 1, 1, 30),
+            ],
+        })
+        .unwrap();
+    let e = check_prepare(store.as_mut(), &config).err().unwrap();
+    assert!(
+        e.ends_with(&format!(
+            "cannot resume: crew report {} lowers profile 1 section 1 from 30 to 29 ft",
+            last + 1
+        )),
+        "{e}"
+    );
+    store.close().unwrap();
+}
+
+#[test]
+fn every_store_resumes_as_from_every_report() {
+    check_resume("memory:");
+    let dir = tempfile::tempdir().unwrap();
+    check_resume(&temp_url(dir.path(), "csv", "resume.csv"));
+    check_resume(&temp_url(dir.path(), "sqlite", "resume.db"));
+    if let Some(base) = postgres_url() {
+        let schema = Schema::new(&base, "resume");
+        check_resume(&schema.url);
     }
 }
 
@@ -371,6 +583,8 @@ fn memory_store() {
     store.close().unwrap();
     let mut store = store::open("memory:").unwrap();
     big_batch(store.as_mut());
+    let mut store = store::open("memory:").unwrap();
+    check_latest(store.as_mut());
 }
 
 #[test]
@@ -423,6 +637,46 @@ fn csv_store() {
     let big = temp_url(dir.path(), "csv", "big.csv");
     let mut store = store::open(&big).unwrap();
     big_batch(store.as_mut());
+
+    let days = temp_url(dir.path(), "csv", "days.csv");
+    let mut store = store::open(&days).unwrap();
+    check_latest(store.as_mut());
+    store.close().unwrap();
+    let mut store = store::open(&days).unwrap();
+    assert_eq!(
+        store.latest_crew_reports().unwrap(),
+        reference_latest(&all_crew(&self::days())),
+        "after reopening"
+    );
+}
+
+#[test]
+fn csv_latest_crew_reports_name_a_damaged_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = temp_url(dir.path(), "csv", "run.csv");
+    let mut store = store::open(&url).unwrap();
+    store.append(&days()[0]).unwrap();
+    // damaged after opening (opening reads the files and would refuse it already)
+    let crew_path = dir.path().join("run.crew_reports.csv");
+    let mut text = std::fs::read_to_string(&crew_path).unwrap();
+    text.push_str("4,2026-01-01T00:00:00.000000Z,2,1,1,1,high\n");
+    std::fs::write(&crew_path, &text).unwrap();
+    let err = store.latest_crew_reports().unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "store '{url}': {}:5: height 'high' is not valid",
+            crew_path.display()
+        )
+    );
+    assert_eq!(err, store.crew_reports().unwrap_err().to_string());
+    std::fs::write(&crew_path, text.replace(",high\n", ",\"20\n")).unwrap();
+    let err = store.latest_crew_reports().unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("store '{url}': {}:5: ", crew_path.display()))
+            && err.contains("not closed"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -484,7 +738,7 @@ fn sqlite_store() {
     assert!(store.counts().unwrap_err().to_string().contains("closed"));
 
     assert_eq!(sqlite_pragma(&path, "journal_mode"), "wal");
-    assert_eq!(sqlite_pragma(&path, "user_version"), "1");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "2");
     assert_eq!(sqlite_pragma(&path, "integrity_check"), "ok");
     let conn = rusqlite::Connection::open(&path).unwrap();
     let text: String = conn
@@ -522,6 +776,98 @@ fn sqlite_store() {
     let big = temp_url(dir.path(), "sqlite", "big.db");
     let mut store = store::open(&big).unwrap();
     big_batch(store.as_mut());
+
+    let days = dir.path().join("days.db");
+    let url = format!("sqlite:{}", days.display());
+    let mut store = store::open(&url).unwrap();
+    check_latest(store.as_mut());
+    store.close().unwrap();
+    let mut store = store::open(&url).unwrap();
+    assert_eq!(
+        store.latest_crew_reports().unwrap(),
+        reference_latest(&all_crew(&self::days())),
+        "after reopening"
+    );
+    store.close().unwrap();
+    // Each section's latest report comes from an index, not from reading every report.
+    let conn = rusqlite::Connection::open(&days).unwrap();
+    let plan = |sql: &str| -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    };
+    let set = "profile IS NOT NULL AND section IS NOT NULL AND height IS NOT NULL";
+    let history = plan(&format!(
+        "SELECT id, profile, section, height FROM crew_reports WHERE {set} \
+         ORDER BY profile, section, id"
+    ));
+    assert!(
+        history.contains("COVERING INDEX crew_reports_section") && !history.contains("TEMP"),
+        "{history}"
+    );
+    let by_id = plan(
+        "SELECT c.id, c.timestamp FROM json_each('[1,2]') AS j JOIN crew_reports AS c \
+         ON c.id = j.value",
+    );
+    assert!(by_id.contains("INTEGER PRIMARY KEY"), "{by_id}");
+    let day = plan("SELECT coalesce(max(day), 0) FROM crew_reports");
+    assert!(day.contains("crew_reports_day"), "{day}");
+}
+
+/// A version 1 file (before the crew report indexes) is migrated when opened, rows intact.
+#[test]
+fn sqlite_store_migrates_version_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE readings (id INTEGER PRIMARY KEY, timestamp TEXT NOT NULL, \
+         sensor TEXT NOT NULL, value INTEGER NOT NULL);
+         CREATE INDEX readings_sensor_id ON readings (sensor, id);
+         CREATE TABLE crew_reports (id INTEGER PRIMARY KEY, timestamp TEXT, day INTEGER, \
+         crew INTEGER, profile INTEGER, section INTEGER, height INTEGER);
+         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    for r in all_crew(&days()) {
+        conn.execute(
+            "INSERT INTO crew_reports VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            rusqlite::params![
+                r.id as i64,
+                store::format_timestamp(&r.timestamp),
+                r.day as i64,
+                r.crew,
+                r.profile,
+                r.section,
+                r.height
+            ],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let url = format!("sqlite:{}", path.display());
+    let mut store = store::open(&url).unwrap();
+    assert_eq!(sqlite_pragma(&path, "user_version"), "2");
+    assert_eq!(store.crew_reports().unwrap(), all_crew(&days()));
+    assert_eq!(
+        store.latest_crew_reports().unwrap(),
+        reference_latest(&all_crew(&days()))
+    );
+    store.close().unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'crew_reports' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(indexes, ["crew_reports_day", "crew_reports_section"]);
+    drop(conn);
+    // opening again changes nothing
+    store::open(&url).unwrap().close().unwrap();
+    assert_eq!(sqlite_pragma(&path, "user_version"), "2");
 }
 
 #[test]
@@ -654,6 +1000,22 @@ fn postgres_store() {
         crew_reports: vec![relieved(6, 9, 1)],
     });
     check_reopen(&schema.url, &with_extra);
+}
+
+#[test]
+fn postgres_latest_crew_reports() {
+    let Some(base) = postgres_url() else { return };
+    let schema = Schema::new(&base, "latest");
+    let mut store = store::open(&schema.url).unwrap();
+    check_latest(store.as_mut());
+    store.close().unwrap();
+    let mut store = store::open(&schema.url).unwrap();
+    assert_eq!(
+        store.latest_crew_reports().unwrap(),
+        reference_latest(&all_crew(&days())),
+        "after reopening"
+    );
+    store.close().unwrap();
 }
 
 #[test]

@@ -2,9 +2,9 @@
 //! it on `--fresh`, and rebuild the site from the stored crew reports so that the wall continues
 //! where the last run stopped (the day after the last stored day, every section at its latest
 //! stored height). Runs on the caller's thread before any task starts: an error leaves the store
-//! as it was.
-
-use std::collections::HashMap;
+//! as it was. The store is asked only for each section's latest report and the last day
+//! ([`Store::latest_crew_reports`]), not for every report, so a wall of a million sections
+//! resumes after many days without reading them all back.
 
 use super::EngineError;
 use crate::config::Config;
@@ -61,19 +61,12 @@ pub fn prepare(store: &mut dyn Store, config: &Config) -> Result<Resumed, Engine
             counts,
         });
     }
-    let reports = store.crew_reports().map_err(fail)?;
+    let stored = store.latest_crew_reports().map_err(fail)?;
     let cannot = |e: crate::wall::ResumeError| {
         EngineError::Store(StoreError(format!("store '{url}': cannot resume: {e}")))
     };
-    let (heights, day) = Site::state_from_reports(&wall, &reports).map_err(cannot)?;
-    let mut latest: HashMap<(u32, u32), CrewReport> = HashMap::new();
-    for r in reports {
-        if let (Some(p), Some(s), Some(_)) = (r.profile, r.section, r.height) {
-            latest.insert((p, s), r);
-        }
-    }
-    let mut latest: Vec<CrewReport> = latest.into_values().collect();
-    latest.sort_by_key(|r| r.id);
+    let (heights, day) = Site::state_from_latest(&wall, &stored).map_err(cannot)?;
+    let latest: Vec<CrewReport> = stored.into_latest();
     let site = Site::resume(wall, config.crews, heights, day).map_err(cannot)?;
     tracing::info!(
         target: "engine",

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Batch, Counts, ReadingFilter, Store, StoreError, format_timestamp, parse_timestamp};
 use crate::sensors::Reading;
-use crate::wall::CrewReport;
+use crate::wall::{CrewReport, LatestReports};
 
 const READINGS_HEADER: &str = "id,timestamp,sensor,value";
 const CREW_HEADER: &str = "id,timestamp,day,crew,profile,section,height";
@@ -236,8 +236,12 @@ impl Store for CsvStore {
     }
 
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
-        let text = self.crew.read_all(&self.url)?;
-        parse_crew_reports(&self.url, &self.crew.path, &text)
+        CrewReader::open(&self.url, &self.crew.path)?.collect()
+    }
+
+    /// One pass over the crew reports file, a line at a time, keeping one entry per section.
+    fn latest_crew_reports(&mut self) -> Result<LatestReports, StoreError> {
+        LatestReports::from_reports(CrewReader::open(&self.url, &self.crew.path)?)
     }
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
@@ -391,68 +395,191 @@ type Record = (usize, Vec<String>);
 
 /// Splits CSV text into records; an error gives the line and what is wrong.
 fn records(text: &str) -> Result<Vec<Record>, (usize, String)> {
+    let mut splitter = Splitter::new();
     let mut out = Vec::new();
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut line = 1;
-    let mut start_line = 1;
-    let mut chars = text.chars().peekable();
-    let mut in_quotes = false;
-    let mut at_field_start = true;
-    while let Some(c) = chars.next() {
-        if in_quotes {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => {
-                    in_quotes = false;
-                    match chars.peek() {
-                        Some(',' | '\n' | '\r') | None => {}
-                        Some(_) => return Err((line, "text after a closing quote".into())),
+    splitter.feed(text, &mut out)?;
+    splitter.finish(&mut out)?;
+    Ok(out)
+}
+
+/// The state of splitting CSV text into records, kept between pieces of the text so that a
+/// file can be read a line at a time. A piece must end at a line end (after its `\n`) or at the
+/// end of the text: the one character of look-ahead then never crosses from one to the next.
+#[derive(Debug)]
+struct Splitter {
+    fields: Vec<String>,
+    field: String,
+    line: usize,
+    start_line: usize,
+    in_quotes: bool,
+    at_field_start: bool,
+}
+
+impl Splitter {
+    fn new() -> Splitter {
+        Splitter {
+            fields: Vec::new(),
+            field: String::new(),
+            line: 1,
+            start_line: 1,
+            in_quotes: false,
+            at_field_start: true,
+        }
+    }
+
+    /// Splits the next piece of the text, pushing every record it completes onto `out`.
+    fn feed(&mut self, piece: &str, out: &mut Vec<Record>) -> Result<(), (usize, String)> {
+        let mut chars = piece.chars().peekable();
+        while let Some(c) = chars.next() {
+            if self.in_quotes {
+                match c {
+                    '"' if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        self.field.push('"');
                     }
+                    '"' => {
+                        self.in_quotes = false;
+                        match chars.peek() {
+                            Some(',' | '\n' | '\r') | None => {}
+                            Some(_) => {
+                                return Err((self.line, "text after a closing quote".into()));
+                            }
+                        }
+                    }
+                    c => {
+                        if c == '\n' {
+                            self.line += 1;
+                        }
+                        self.field.push(c);
+                    }
+                }
+                continue;
+            }
+            match c {
+                '"' if self.at_field_start => {
+                    self.in_quotes = true;
+                    self.at_field_start = false;
+                }
+                ',' => {
+                    self.fields.push(std::mem::take(&mut self.field));
+                    self.at_field_start = true;
+                }
+                '\r' if chars.peek() == Some(&'\n') => {}
+                '\n' => {
+                    self.fields.push(std::mem::take(&mut self.field));
+                    out.push((self.start_line, std::mem::take(&mut self.fields)));
+                    self.line += 1;
+                    self.start_line = self.line;
+                    self.at_field_start = true;
                 }
                 c => {
-                    if c == '\n' {
-                        line += 1;
-                    }
-                    field.push(c);
+                    self.field.push(c);
+                    self.at_field_start = false;
                 }
             }
-            continue;
         }
-        match c {
-            '"' if at_field_start => {
-                in_quotes = true;
-                at_field_start = false;
+        Ok(())
+    }
+
+    /// Ends the text: a last record without a line end is pushed onto `out`.
+    fn finish(mut self, out: &mut Vec<Record>) -> Result<(), (usize, String)> {
+        if self.in_quotes {
+            return Err((self.start_line, "a quoted field is not closed".into()));
+        }
+        if !self.field.is_empty() || !self.fields.is_empty() {
+            self.fields.push(self.field);
+            out.push((self.start_line, self.fields));
+        }
+        Ok(())
+    }
+}
+
+/// The crew reports of a file, read a line at a time (the header skipped), in file order.
+struct CrewReader<'a> {
+    url: &'a str,
+    path: &'a Path,
+    reader: std::io::BufReader<File>,
+    splitter: Option<Splitter>,
+    line: String,
+    pending: std::collections::VecDeque<Record>,
+    header_skipped: bool,
+}
+
+impl<'a> CrewReader<'a> {
+    fn open(url: &'a str, path: &'a Path) -> Result<CrewReader<'a>, StoreError> {
+        let file = File::open(path).map_err(|e| {
+            StoreError(format!(
+                "store '{url}': {}: cannot read ({e})",
+                path.display()
+            ))
+        })?;
+        Ok(CrewReader {
+            url,
+            path,
+            reader: std::io::BufReader::with_capacity(64 * 1024, file),
+            splitter: Some(Splitter::new()),
+            line: String::new(),
+            pending: std::collections::VecDeque::new(),
+            header_skipped: false,
+        })
+    }
+
+    /// The next record, or `None` at the end of the file.
+    fn next_record(&mut self) -> Result<Option<Record>, StoreError> {
+        use std::io::BufRead;
+        let (url, path) = (self.url, self.path);
+        loop {
+            if let Some(record) = self.pending.pop_front() {
+                return Ok(Some(record));
             }
-            ',' => {
-                fields.push(std::mem::take(&mut field));
-                at_field_start = true;
-            }
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                fields.push(std::mem::take(&mut field));
-                out.push((start_line, std::mem::take(&mut fields)));
-                line += 1;
-                start_line = line;
-                at_field_start = true;
-            }
-            c => {
-                field.push(c);
-                at_field_start = false;
-            }
+            let Some(splitter) = self.splitter.as_mut() else {
+                return Ok(None);
+            };
+            self.line.clear();
+            let n = self.reader.read_line(&mut self.line).map_err(|e| {
+                StoreError(format!(
+                    "store '{url}': {}: cannot read ({e})",
+                    path.display()
+                ))
+            })?;
+            let mut out = Vec::new();
+            let split = if n == 0 {
+                self.splitter.take().map_or(Ok(()), |s| s.finish(&mut out))
+            } else {
+                splitter.feed(&self.line, &mut out)
+            };
+            split.map_err(|(line, what)| parse_error(url, path, line, &what))?;
+            self.pending.extend(out);
         }
     }
-    if in_quotes {
-        return Err((start_line, "a quoted field is not closed".into()));
+}
+
+impl Iterator for CrewReader<'_> {
+    type Item = Result<CrewReport, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let record = match self.next_record() {
+                Ok(Some(record)) => record,
+                Ok(None) => return None,
+                Err(e) => {
+                    self.splitter = None;
+                    self.pending.clear();
+                    return Some(Err(e));
+                }
+            };
+            if !std::mem::replace(&mut self.header_skipped, true) {
+                continue; // header, checked at open
+            }
+            let result = checked_width(self.url, self.path, record, CREW_WIDTH)
+                .and_then(|(line, f)| crew_report(self.url, self.path, line, &f));
+            if result.is_err() {
+                self.splitter = None;
+                self.pending.clear();
+            }
+            return Some(result);
+        }
     }
-    if !field.is_empty() || !fields.is_empty() {
-        fields.push(field);
-        out.push((start_line, fields));
-    }
-    Ok(out)
 }
 
 fn parse_error(url: &str, path: &Path, line: usize, what: &str) -> StoreError {
@@ -463,19 +590,28 @@ fn rows(url: &str, path: &Path, text: &str, width: usize) -> Result<Vec<Record>,
     let recs = records(text).map_err(|(line, what)| parse_error(url, path, line, &what))?;
     let mut recs = recs.into_iter();
     recs.next(); // header, checked at open
-    recs.map(|(line, fields)| {
-        if fields.len() == width {
-            Ok((line, fields))
-        } else {
-            Err(parse_error(
-                url,
-                path,
-                line,
-                &format!("{} fields, expected {width}", fields.len()),
-            ))
-        }
-    })
-    .collect()
+    recs.map(|record| checked_width(url, path, record, width))
+        .collect()
+}
+
+/// `record` if it has `width` fields.
+fn checked_width(
+    url: &str,
+    path: &Path,
+    record: Record,
+    width: usize,
+) -> Result<Record, StoreError> {
+    let (line, fields) = record;
+    if fields.len() == width {
+        Ok((line, fields))
+    } else {
+        Err(parse_error(
+            url,
+            path,
+            line,
+            &format!("{} fields, expected {width}", fields.len()),
+        ))
+    }
 }
 
 fn parse_num<T: std::str::FromStr>(
@@ -524,21 +660,32 @@ fn parse_readings(url: &str, path: &Path, text: &str) -> Result<Vec<Reading>, St
         .collect()
 }
 
+/// Fields in a crew reports record.
+const CREW_WIDTH: usize = 7;
+
 fn parse_crew_reports(url: &str, path: &Path, text: &str) -> Result<Vec<CrewReport>, StoreError> {
-    rows(url, path, text, 7)?
+    rows(url, path, text, CREW_WIDTH)?
         .into_iter()
-        .map(|(line, f)| {
-            Ok(CrewReport {
-                id: parse_num(url, path, line, "id", &f[0])?,
-                timestamp: parse_timestamp(&f[1]).map_err(|e| parse_error(url, path, line, &e))?,
-                day: parse_num(url, path, line, "day", &f[2])?,
-                crew: parse_num(url, path, line, "crew", &f[3])?,
-                profile: parse_opt(url, path, line, "profile", &f[4])?,
-                section: parse_opt(url, path, line, "section", &f[5])?,
-                height: parse_opt(url, path, line, "height", &f[6])?,
-            })
-        })
+        .map(|(line, f)| crew_report(url, path, line, &f))
         .collect()
+}
+
+/// The crew report in the fields `f` of a record starting on `line`.
+fn crew_report(
+    url: &str,
+    path: &Path,
+    line: usize,
+    f: &[String],
+) -> Result<CrewReport, StoreError> {
+    Ok(CrewReport {
+        id: parse_num(url, path, line, "id", &f[0])?,
+        timestamp: parse_timestamp(&f[1]).map_err(|e| parse_error(url, path, line, &e))?,
+        day: parse_num(url, path, line, "day", &f[2])?,
+        crew: parse_num(url, path, line, "crew", &f[3])?,
+        profile: parse_opt(url, path, line, "profile", &f[4])?,
+        section: parse_opt(url, path, line, "section", &f[5])?,
+        height: parse_opt(url, path, line, "height", &f[6])?,
+    })
 }
 
 #[cfg(test)]
@@ -586,6 +733,28 @@ mod tests {
         // records after multi-line fields start on the right lines
         assert_eq!(recs[5].0, 7);
         assert_eq!(recs[6].0, 9);
+    }
+
+    /// Fed a line at a time, as files are read, the splitter finds the same records and errors.
+    #[test]
+    fn splitting_line_by_line_is_splitting_whole() {
+        let texts = [
+            "x,y\nplain,1\n\"a,b\",2\n\"two\nlines\",3\r\n\"say \"\"hi\"\"\",4\nlast,5",
+            "x,y\n\"\n\",\"\"\"\"\n\"\r\n\",1\n",
+            "a\n\"open\n",
+            "\"a\"b\n",
+            "a\nb,\"c\"\nd\"\n",
+        ];
+        for text in texts {
+            let mut splitter = Splitter::new();
+            let mut out = Vec::new();
+            let result = text
+                .split_inclusive('\n')
+                .try_for_each(|line| splitter.feed(line, &mut out))
+                .and_then(|()| splitter.finish(&mut out))
+                .map(|()| out);
+            assert_eq!(result, records(text), "{text:?}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::{Batch, Counts, ReadingFilter, Store, StoreError};
 use crate::sensors::Reading;
-use crate::wall::CrewReport;
+use crate::wall::{CrewReport, LatestReports};
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -39,6 +39,10 @@ impl Store for MemoryStore {
 
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
         Ok(self.crew_reports.clone())
+    }
+
+    fn latest_crew_reports(&mut self) -> Result<LatestReports, StoreError> {
+        LatestReports::from_reports(self.crew_reports.iter().cloned().map(Ok))
     }
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {

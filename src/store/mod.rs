@@ -17,7 +17,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::sensors::Reading;
-use crate::wall::CrewReport;
+use crate::wall::{CrewReport, Irregular, LatestReports, SectionReports};
 
 /// What the collector writes in one go: one transaction per batch where the store has them.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -183,6 +183,105 @@ pub(crate) fn ceil_micros(t: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
+/// How the SQL stores answer `latest_crew_reports`, in one read transaction. First, every
+/// report of a section, section by section, each section's in id order, for [`HistoryScan`]
+/// (answered from the index on `(profile, section, id, height)` alone: no table row is read).
+/// Then the sections' latest reports, fetched by id, and the last day ([`LAST_DAY_SQL`]). Reading
+/// the latest reports by their ids costs less than a `GROUP BY` over the index a second time.
+pub(crate) const SECTION_HISTORY_SQL: &str = "SELECT profile, section, height, id FROM crew_reports \
+     WHERE profile IS NOT NULL AND section IS NOT NULL AND height IS NOT NULL \
+     ORDER BY profile, section, id";
+/// The last day, from the index on `day`.
+pub(crate) const LAST_DAY_SQL: &str = "SELECT coalesce(max(day), 0) FROM crew_reports";
+
+/// Goes through the reports of [`SECTION_HISTORY_SQL`] keeping only the one before: finds each
+/// section's first and latest report and the irregular ones (see [`Irregular`]), then puts them
+/// together with the latest reports, read whole.
+#[derive(Debug, Default)]
+pub(crate) struct HistoryScan {
+    /// Every section so far, in section order.
+    sections: Vec<ScannedSection>,
+    last_height: u8,
+    irregular: Vec<Irregular>,
+}
+
+#[derive(Debug)]
+struct ScannedSection {
+    key: (u32, u32),
+    /// The id and height of its first report.
+    first: (u64, u8),
+    /// The id of its latest report.
+    latest: u64,
+}
+
+impl HistoryScan {
+    /// The next report.
+    pub(crate) fn push(&mut self, profile: u32, section: u32, height: u8, id: u64) {
+        let previous = match self.sections.last_mut() {
+            Some(s) if s.key == (profile, section) => {
+                s.latest = id;
+                Some(self.last_height)
+            }
+            _ => {
+                self.sections.push(ScannedSection {
+                    key: (profile, section),
+                    first: (id, height),
+                    latest: id,
+                });
+                None
+            }
+        };
+        self.last_height = height;
+        self.irregular
+            .extend(Irregular::check(id, profile, section, height, previous));
+    }
+
+    /// The ids of the sections' latest reports, ascending.
+    pub(crate) fn latest_ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.sections.iter().map(|s| s.latest).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The answer, given the reports of [`HistoryScan::latest_ids`] (in any order) and the last
+    /// day, read in the same transaction as the history.
+    pub(crate) fn finish(
+        mut self,
+        mut latest: Vec<CrewReport>,
+        last_day: u64,
+    ) -> Result<LatestReports, String> {
+        latest.sort_unstable_by_key(|r| r.id);
+        self.sections.sort_unstable_by_key(|s| s.latest);
+        if latest.len() != self.sections.len() {
+            return Err(format!(
+                "crew reports changed while read ({} latest reports of {} sections found)",
+                latest.len(),
+                self.sections.len()
+            ));
+        }
+        let mut sections = Vec::with_capacity(latest.len());
+        for (r, s) in latest.into_iter().zip(self.sections) {
+            let key = (r.profile, r.section);
+            if r.id != s.latest || key != (Some(s.key.0), Some(s.key.1)) || r.height.is_none() {
+                return Err(format!(
+                    "crew reports changed while read (crew report {})",
+                    s.latest
+                ));
+            }
+            sections.push(SectionReports {
+                latest: r,
+                first: s.first,
+            });
+        }
+        self.irregular.sort_unstable_by_key(|r| r.id);
+        Ok(LatestReports {
+            sections,
+            irregular: self.irregular,
+            last_day,
+        })
+    }
+}
+
 /// A persistent store of readings and crew reports.
 pub trait Store: Send {
     /// Appends a whole batch, atomically where the store allows. On error nothing of the batch
@@ -194,6 +293,16 @@ pub trait Store: Send {
     fn readings(&mut self, filter: &ReadingFilter) -> Result<Vec<Reading>, StoreError>;
     /// Crew reports, ordered by id.
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError>;
+    /// What resuming needs of the crew reports, without reading them all back: for every
+    /// (profile, section) with a report that has profile, section and height set, its report
+    /// with the greatest id (in id order) and the id and height of its first; every report that
+    /// breaks its section's history (see [`crate::wall::Irregular`]); and the greatest day of
+    /// any crew report, relieved crews' included. Equal to [`LatestReports::from_reports`] of
+    /// [`Store::crew_reports`], which is what this default does; every store here answers it
+    /// from an index or in one pass instead.
+    fn latest_crew_reports(&mut self) -> Result<LatestReports, StoreError> {
+        LatestReports::from_reports(self.crew_reports()?.into_iter().map(Ok))
+    }
     /// A value kept beside the rows (e.g. `wall_hash`, the fingerprint of the wall whose crew
     /// reports the store holds), or `None` when never set.
     fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError>;

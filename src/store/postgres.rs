@@ -10,8 +10,10 @@
 //! `?options=-csearch_path%3Dname`): `readings(id BIGINT PRIMARY KEY, timestamp TIMESTAMPTZ NOT
 //! NULL, sensor TEXT NOT NULL, value INTEGER NOT NULL)` with an index on `(sensor, id)`,
 //! `crew_reports(id BIGINT PRIMARY KEY, timestamp TIMESTAMPTZ, day BIGINT, crew BIGINT, profile
-//! BIGINT, section BIGINT, height INTEGER)` and `meta(key TEXT PRIMARY KEY, value TEXT)`. Each batch
-//! is one transaction of two `INSERT … SELECT FROM UNNEST(arrays)` statements.
+//! BIGINT, section BIGINT, height INTEGER)` with indexes on `(profile, section, id, height)` and
+//! `(day)` (for resuming without reading every crew report; created on connecting when absent,
+//! which takes a while once on a big table from before) and `meta(key TEXT PRIMARY KEY, value
+//! TEXT)`. Each batch is one transaction of two `INSERT … SELECT FROM UNNEST(arrays)` statements.
 
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -22,9 +24,12 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, NoTls, Statement};
 
-use super::{Batch, Counts, ReadingFilter, Store, StoreError, ceil_micros, redact_url};
+use super::{
+    Batch, Counts, HistoryScan, LAST_DAY_SQL, ReadingFilter, SECTION_HISTORY_SQL, Store,
+    StoreError, ceil_micros, redact_url,
+};
 use crate::sensors::Reading;
-use crate::wall::CrewReport;
+use crate::wall::{CrewReport, LatestReports};
 
 /// How long to wait for the TCP connection when the URL does not say (`connect_timeout=`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -50,6 +55,8 @@ CREATE TABLE IF NOT EXISTS crew_reports (
     section BIGINT,
     height INTEGER
 );
+CREATE INDEX IF NOT EXISTS crew_reports_section ON crew_reports (profile, section, id, height);
+CREATE INDEX IF NOT EXISTS crew_reports_day ON crew_reports (day);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 ";
 
@@ -81,6 +88,7 @@ enum Request {
     Counts(Reply<Counts>),
     Readings(ReadingFilter, Reply<Vec<Reading>>),
     CrewReports(Reply<Vec<CrewReport>>),
+    LatestCrewReports(Reply<LatestReports>),
     MetaGet(String, Reply<Option<String>>),
     MetaSet(String, String, Reply<()>),
     Clear(Reply<()>),
@@ -194,6 +202,10 @@ impl Store for PostgresStore {
 
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
         self.call(Request::CrewReports)
+    }
+
+    fn latest_crew_reports(&mut self) -> Result<LatestReports, StoreError> {
+        self.call(Request::LatestCrewReports)
     }
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
@@ -438,33 +450,96 @@ impl Conn {
             )
             .await
             .map_err(|e| describe(&e))?;
-        let conv = |v: i64, what: &str| -> Result<u64, String> {
-            u64::try_from(v).map_err(|_| format!("negative {what} {v}"))
-        };
-        let small = |v: Option<i64>, what: &str| -> Result<Option<u32>, String> {
-            v.map(|v| u32::try_from(v).map_err(|_| format!("{what} {v} out of range")))
-                .transpose()
-        };
-        rows.iter()
-            .map(|row| {
-                let get = |i: usize| -> Result<Option<i64>, String> {
-                    row.try_get(i).map_err(|e| describe(&e))
-                };
-                let height: Option<i32> = row.try_get(6).map_err(|e| describe(&e))?;
-                Ok(CrewReport {
-                    id: conv(get(0)?.unwrap_or_default(), "id")?,
-                    timestamp: row.try_get(1).map_err(|e| describe(&e))?,
-                    day: conv(get(2)?.unwrap_or_default(), "day")?,
-                    crew: small(get(3)?, "crew")?.unwrap_or_default(),
-                    profile: small(get(4)?, "profile")?,
-                    section: small(get(5)?, "section")?,
-                    height: height
-                        .map(|h| u8::try_from(h).map_err(|_| format!("height {h} out of range")))
-                        .transpose()?,
-                })
-            })
-            .collect()
+        rows.iter().map(crew_row).collect()
     }
+
+    /// Three queries ([`super::SECTION_HISTORY_SQL`]) in one read-only snapshot: the sections'
+    /// histories (rows taken as they arrive), their latest reports by id, the last day.
+    async fn latest_crew_reports(&mut self) -> Result<LatestReports, String> {
+        use futures_util::TryStreamExt;
+        let fail = |e: tokio_postgres::Error| describe(&e);
+        let tx = self
+            .client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(fail)?;
+        let mut scan = HistoryScan::default();
+        let rows = tx
+            .query_raw(SECTION_HISTORY_SQL, std::iter::empty::<i64>())
+            .await
+            .map_err(fail)?;
+        let mut rows = std::pin::pin!(rows);
+        while let Some(row) = rows.try_next().await.map_err(fail)? {
+            let get = |i: usize| -> Result<i64, String> { row.try_get(i).map_err(fail) };
+            let h: i32 = row.try_get(2).map_err(fail)?;
+            scan.push(
+                small(get(0)?, "profile")?,
+                small(get(1)?, "section")?,
+                height(h)?,
+                conv(get(3)?, "id")?,
+            );
+        }
+        let ids: Vec<i64> = scan
+            .latest_ids()
+            .into_iter()
+            .map(|id| to_i64("crew report id", id).map_err(|e| e.0))
+            .collect::<Result<_, _>>()?;
+        let mut latest = Vec::with_capacity(ids.len());
+        let rows = tx
+            .query_raw(
+                "SELECT id, timestamp, day, crew, profile, section, height FROM crew_reports \
+                 WHERE id = ANY($1)",
+                [&ids],
+            )
+            .await
+            .map_err(fail)?;
+        let mut rows = std::pin::pin!(rows);
+        while let Some(row) = rows.try_next().await.map_err(fail)? {
+            latest.push(crew_row(&row)?);
+        }
+        let last_day: i64 = tx
+            .query_one(LAST_DAY_SQL, &[])
+            .await
+            .map_err(fail)?
+            .try_get(0)
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        scan.finish(latest, conv(last_day, "day")?)
+    }
+}
+
+fn conv(v: i64, what: &str) -> Result<u64, String> {
+    u64::try_from(v).map_err(|_| format!("negative {what} {v}"))
+}
+
+fn small(v: i64, what: &str) -> Result<u32, String> {
+    u32::try_from(v).map_err(|_| format!("{what} {v} out of range"))
+}
+
+fn height(h: i32) -> Result<u8, String> {
+    u8::try_from(h).map_err(|_| format!("height {h} out of range"))
+}
+
+/// A crew report from the columns `id, timestamp, day, crew, profile, section, height`.
+fn crew_row(row: &tokio_postgres::Row) -> Result<CrewReport, String> {
+    let get =
+        |i: usize| -> Result<Option<i64>, String> { row.try_get(i).map_err(|e| describe(&e)) };
+    let h: Option<i32> = row.try_get(6).map_err(|e| describe(&e))?;
+    Ok(CrewReport {
+        id: conv(get(0)?.unwrap_or_default(), "id")?,
+        timestamp: row.try_get(1).map_err(|e| describe(&e))?,
+        day: conv(get(2)?.unwrap_or_default(), "day")?,
+        crew: get(3)?
+            .map(|v| small(v, "crew"))
+            .transpose()?
+            .unwrap_or_default(),
+        profile: get(4)?.map(|v| small(v, "profile")).transpose()?,
+        section: get(5)?.map(|v| small(v, "section")).transpose()?,
+        height: h.map(height).transpose()?,
+    })
 }
 
 /// The worker thread: connects, reports readiness, then serves requests until the store is
@@ -536,6 +611,9 @@ fn worker(config: Config, mut requests: UnboundedReceiver<Request>, ready: Reply
                 Request::CrewReports(reply) => {
                     let _ = reply.send(conn.crew_reports().await);
                 }
+                Request::LatestCrewReports(reply) => {
+                    let _ = reply.send(conn.latest_crew_reports().await);
+                }
             }
         }
     });
@@ -549,6 +627,7 @@ impl Request {
             Request::Counts(reply) => drop(reply.send(Err(e))),
             Request::Readings(_, reply) => drop(reply.send(Err(e))),
             Request::CrewReports(reply) => drop(reply.send(Err(e))),
+            Request::LatestCrewReports(reply) => drop(reply.send(Err(e))),
             Request::MetaGet(_, reply) => drop(reply.send(Err(e))),
             Request::MetaSet(_, _, reply) => drop(reply.send(Err(e))),
             Request::Clear(reply) => drop(reply.send(Err(e))),

@@ -1,21 +1,26 @@
 //! `sqlite:PATH` — the default store: one SQLite file in WAL mode, one transaction per batch.
 //!
-//! Schema version 1 (`PRAGMA user_version`):
+//! Schema version 2 (`PRAGMA user_version`):
 //! `readings(id INTEGER PRIMARY KEY, timestamp TEXT NOT NULL, sensor TEXT NOT NULL, value INTEGER
 //! NOT NULL)` with an index on `(sensor, id)`, `crew_reports(id INTEGER PRIMARY KEY, timestamp
-//! TEXT, day INTEGER, crew INTEGER, profile INTEGER, section INTEGER, height INTEGER)` and
-//! `meta(key TEXT PRIMARY KEY, value TEXT)`. Timestamps are RFC 3339 UTC text in one fixed format
-//! (`2026-11-23T12:00:00.000000Z`), so text order is time order.
+//! TEXT, day INTEGER, crew INTEGER, profile INTEGER, section INTEGER, height INTEGER)` with indexes
+//! on `(profile, section, id, height)` and `(day)` (for resuming: each section's latest report and
+//! the last day without reading every report), and `meta(key TEXT PRIMARY KEY, value TEXT)`.
+//! Timestamps are RFC 3339 UTC text in one fixed format (`2026-11-23T12:00:00.000000Z`), so text
+//! order is time order. Version 1 (the same without the two crew report indexes) is migrated to
+//! version 2 when opened (building the indexes once).
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    Batch, Counts, ReadingFilter, Store, StoreError, ceil_micros, format_timestamp, parse_timestamp,
+    Batch, Counts, HistoryScan, LAST_DAY_SQL, ReadingFilter, SECTION_HISTORY_SQL, Store,
+    StoreError, ceil_micros, format_timestamp, parse_timestamp,
 };
 use crate::sensors::Reading;
-use crate::wall::CrewReport;
+use crate::wall::{CrewReport, LatestReports};
 
 /// How long a statement waits for another connection's lock before failing with "database is
 /// locked". Short, so that a held lock shows as a failing store (the collector then retries with
@@ -23,7 +28,7 @@ use crate::wall::CrewReport;
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE readings (
@@ -44,6 +49,16 @@ CREATE TABLE crew_reports (
 );
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 ";
+
+/// Version 1 → 2: the indexes that let a run resume without reading every crew report back.
+const CREW_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS crew_reports_section ON crew_reports (profile, section, id, height);
+CREATE INDEX IF NOT EXISTS crew_reports_day ON crew_reports (day);
+";
+
+/// The crew reports whose ids are in the JSON array `?1`, one row lookup each.
+const LATEST_BY_ID: &str = "SELECT c.id, c.timestamp, c.day, c.crew, c.profile, c.section, \
+                            c.height FROM json_each(?1) AS j JOIN crew_reports AS c ON c.id = j.value";
 
 const INSERT_READING: &str =
     "INSERT INTO readings (id, timestamp, sensor, value) VALUES (?1, ?2, ?3, ?4)";
@@ -106,7 +121,16 @@ impl SqliteStore {
                     )));
                 }
                 conn.execute_batch(&format!(
-                    "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN IMMEDIATE; {SCHEMA} {CREW_INDEXES} PRAGMA user_version = \
+                     {SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(err)?;
+            }
+            1 => {
+                // Idempotent, should another process migrate the file at the same time.
+                conn.execute_batch(&format!(
+                    "BEGIN IMMEDIATE; {CREW_INDEXES} PRAGMA user_version = {SCHEMA_VERSION}; \
+                     COMMIT;"
                 ))
                 .map_err(err)?;
             }
@@ -294,6 +318,44 @@ impl Store for SqliteStore {
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })();
         result.map_err(|e| self.err(e))
+    }
+
+    /// Three queries in one read transaction ([`super::SECTION_HISTORY_SQL`]): the sections'
+    /// histories from an index, their latest reports by id, the last day from an index.
+    fn latest_crew_reports(&mut self) -> Result<LatestReports, StoreError> {
+        self.conn()?;
+        let result = (|| {
+            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+            let tx = conn.transaction()?;
+            let mut scan = HistoryScan::default();
+            {
+                let mut stmt = tx.prepare_cached(SECTION_HISTORY_SQL)?;
+                let mut rows = stmt.query([])?;
+                while let Some(row) = rows.next()? {
+                    let id = u64::try_from(row.get::<_, i64>(3)?).map_err(|e| conversion(3, e))?;
+                    scan.push(row.get(0)?, row.get(1)?, row.get(2)?, id);
+                }
+            }
+            let ids = scan.latest_ids();
+            let mut json = String::with_capacity(ids.len() * 9 + 2);
+            for id in &ids {
+                json.push(if json.is_empty() { '[' } else { ',' });
+                let _ = write!(json, "{id}"); // writing to a String cannot fail
+            }
+            json.push_str(if json.is_empty() { "[]" } else { "]" });
+            let latest = {
+                let mut stmt = tx.prepare_cached(LATEST_BY_ID)?;
+                let rows = stmt.query_map([json], crew_row)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            let last_day: i64 = tx.query_row(LAST_DAY_SQL, [], |r| r.get(0))?;
+            let last_day = u64::try_from(last_day).map_err(|e| conversion(0, e))?;
+            tx.finish()?;
+            Ok((scan, latest, last_day))
+        })();
+        let (scan, latest, last_day) = result.map_err(|e| self.err(e))?;
+        scan.finish(latest, last_day)
+            .map_err(|e| StoreError(format!("store '{}': {e}", self.url)))
     }
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {

@@ -3,12 +3,14 @@
 
 mod crews;
 mod fingerprint;
+mod latest;
 mod ledger;
 mod profile;
 mod report;
 mod schedule;
 
 pub use crews::{CrewWork, Crews, ResumeError, Site, WorkKind};
+pub use latest::{Irregular, LatestReports, SectionReports};
 pub use ledger::Ledger;
 pub use profile::{DEFAULT_MAX_SECTIONS, ParseError, ParseErrorKind, Wall};
 pub use report::CrewReport;
