@@ -415,7 +415,12 @@ async fn crews_are_added_and_removed_by_command() {
     tokio::time::sleep(Duration::from_secs(5)).await; // day 2: crews 1 and 2
     commands.send(Command::RemoveCrew).await.unwrap();
     commands.send(Command::RemoveCrew).await.unwrap();
-    commands.send(Command::RemoveCrew).await.unwrap();
+    // A refusal is answered to the one who asked.
+    let refused = commands.request(Command::RemoveCrew).await.unwrap();
+    assert!(
+        matches!(&refused, Err(m) if m.contains("no crew left")),
+        "{refused:?}"
+    );
     tokio::time::sleep(Duration::from_secs(5)).await; // day 3: nobody
     let summary = engine.shutdown().await.unwrap();
     let events = events.await.unwrap();
@@ -429,11 +434,6 @@ async fn crews_are_added_and_removed_by_command() {
     assert_eq!(
         changes,
         [Crews::Limited(2), Crews::Limited(1), Crews::Limited(0)]
-    );
-    assert!(
-        events
-            .iter()
-            .any(|(_, e)| matches!(e, Event::Refused(m) if m.contains("no crew left")))
     );
     let days: Vec<(u64, u32)> = store
         .crew_reports()
@@ -450,18 +450,23 @@ async fn unlimited_crews_refuse_changes() {
     c.sensors = 0;
     c.crews = Crews::Unlimited;
     let (engine, events) = start(&c, &SharedStore::default(), None);
-    engine
+    let reply = engine
         .command_sender()
-        .send(Command::AddCrew)
+        .request(Command::AddCrew)
         .await
         .unwrap();
+    assert!(
+        matches!(&reply, Err(m) if m.contains("unlimited")),
+        "{reply:?}"
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     engine.shutdown().await.unwrap();
     let events = events.await.unwrap();
     assert!(
-        events
+        !events
             .iter()
-            .any(|(_, e)| matches!(e, Event::Refused(m) if m.contains("unlimited")))
+            .any(|(_, e)| matches!(e, Event::CrewsChanged(_))),
+        "the crews did not change"
     );
 }
 
@@ -478,12 +483,16 @@ async fn sensors_are_added_and_removed_by_command() {
         })
         .await
         .unwrap();
-    commands
-        .send(Command::AddSensor {
+    let refused = commands
+        .request(Command::AddSensor {
             kind: Some("barometer".into()),
         })
         .await
         .unwrap();
+    assert!(
+        matches!(&refused, Err(m) if m.contains("barometer")),
+        "{refused:?}"
+    );
     tokio::time::sleep(Duration::from_secs(10)).await;
     commands.send(Command::RemoveSensor).await.unwrap();
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -496,11 +505,6 @@ async fn sensors_are_added_and_removed_by_command() {
         events
             .iter()
             .any(|(_, e)| matches!(e, Event::SensorRemoved(n) if n == "thermo-1"))
-    );
-    assert!(
-        events
-            .iter()
-            .any(|(_, e)| matches!(e, Event::Refused(m) if m.contains("barometer")))
     );
     let thermo: Vec<Reading> = store
         .readings()

@@ -14,7 +14,7 @@ use super::collector::{self, Stored};
 use super::network::{Network, NetworkProbe, NetworkState};
 use super::publisher::Publisher;
 use super::tasks::{self, CrewCommand, CrewPlan, Shared};
-use super::{Command, Event, SensorInfo, Speed, WallProgress};
+use super::{Command, CommandSender, Event, Replier, Request, SensorInfo, Speed, WallProgress};
 use crate::config::Config;
 use crate::sensors::{KINDS, SensorError, SensorFactory};
 use crate::store::{Store, StoreError};
@@ -110,12 +110,69 @@ pub struct StartOptions {
 
 /// The running engine.
 pub struct Engine {
-    commands: mpsc::Sender<Command>,
+    commands: CommandSender,
     stop: watch::Sender<bool>,
     supervisor: JoinHandle<Result<Summary, EngineError>>,
     shared: Arc<Shared>,
     stored: Arc<Stored>,
     counters: Arc<NetworkState>,
+    gauges: Gauges,
+}
+
+/// The engine's live figures, readable from anywhere while it runs (`status`).
+#[derive(Clone)]
+pub struct Gauges {
+    shared: Arc<Shared>,
+    stored: Arc<Stored>,
+    counters: Arc<NetworkState>,
+    store_url: String,
+    /// Rows the store held when the run started.
+    start_counts: crate::store::Counts,
+    seed: u64,
+}
+
+impl Gauges {
+    /// The summary as it stands now (the store's rows: those it held at the start plus this
+    /// run's stored ones).
+    pub fn summary(&self) -> Summary {
+        let readings = self.stored.readings.load(Ordering::Relaxed);
+        let crew_reports = self.stored.crew_reports.load(Ordering::Relaxed);
+        self.summary_with(StoreRows {
+            readings: self.start_counts.readings + readings,
+            crew_reports: self.start_counts.crew_reports + crew_reports,
+        })
+    }
+
+    fn summary_with(&self, store_rows: StoreRows) -> Summary {
+        let net = self.counters.stats();
+        Summary {
+            readings: Flow {
+                produced: self.shared.readings_produced.load(Ordering::Relaxed),
+                stored: self.stored.readings.load(Ordering::Relaxed),
+            },
+            crew_reports: Flow {
+                produced: self.shared.crew_reports_produced.load(Ordering::Relaxed),
+                stored: self.stored.crew_reports.load(Ordering::Relaxed),
+            },
+            network: NetworkSummary {
+                limit: net.limit,
+                max_in_flight: net.max_in_flight,
+                delivered: net.delivered,
+                mean_wait_ms: net.mean_wait_ms,
+                mean_latency_ms: net.mean_latency_ms,
+            },
+            wall: *self
+                .shared
+                .progress
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+            store: self.store_url.clone(),
+            store_rows,
+            seed: self.seed,
+            simulated_seconds: self.shared.clock.now().as_secs_f64(),
+            screen_rows_coalesced: self.shared.publisher.coalesced(),
+        }
+    }
 }
 
 struct RunningSensor {
@@ -181,16 +238,14 @@ impl Engine {
         let infos: Vec<SensorInfo> = sensors.iter().map(info).collect();
         publisher.publish(Event::Started {
             wall: config.wall.clone(),
+            heights: site.heights().to_vec(),
+            progress: start_progress,
             crews: site.crews(),
             sensors: infos,
             network_limit: shared.network.limit(),
             store: store_url.clone(),
+            speed: config.speed,
         });
-        if !resumed.latest.is_empty() {
-            // The wall as it stands: each raised section's latest stored report, then the day.
-            publisher.publish(Event::CrewReports(resumed.latest));
-            publisher.publish(Event::Day(start_progress));
-        }
         tracing::info!(
             target: "engine",
             "started: {} sensors, {} crews, network limit {}, latency {}, store {}, seed {}",
@@ -252,7 +307,16 @@ impl Engine {
 
         let (commands, command_rx) = mpsc::channel(64);
         let (stop, stop_rx) = watch::channel(false);
+        let gauges = Gauges {
+            shared: shared.clone(),
+            stored: stored.clone(),
+            counters: counters.clone(),
+            store_url,
+            start_counts: counts,
+            seed: config.seed,
+        };
         let supervisor = Supervisor {
+            gauges: gauges.clone(),
             shared: shared.clone(),
             factory,
             sensors: running,
@@ -265,17 +329,14 @@ impl Engine {
             collector,
             finish: finish_tx,
             writer,
-            store_url,
-            stored: stored.clone(),
-            counters: counters.clone(),
             publisher_done,
             forward,
-            seed: config.seed,
         };
         let supervisor = tokio::spawn(supervisor.run(command_rx, stop_rx));
         Ok((
             Engine {
-                commands,
+                gauges,
+                commands: CommandSender(commands),
                 stop,
                 supervisor,
                 shared,
@@ -288,7 +349,7 @@ impl Engine {
 
     /// Where commands go. A `Command::Shutdown` starts the drain; then call [`Engine::shutdown`]
     /// for the summary.
-    pub fn command_sender(&self) -> mpsc::Sender<Command> {
+    pub fn command_sender(&self) -> CommandSender {
         self.commands.clone()
     }
 
@@ -324,6 +385,11 @@ impl Engine {
     /// Simulated time since the start.
     pub fn simulated(&self) -> Duration {
         self.shared.clock.now()
+    }
+
+    /// The engine's live figures, for a reader that outlives this handle's borrow.
+    pub fn gauges(&self) -> Gauges {
+        self.gauges.clone()
     }
 
     /// Drains and stops: producers stop (a reading already taken is still sent), in-flight
@@ -386,18 +452,15 @@ struct Supervisor {
     collector: JoinHandle<()>,
     finish: oneshot::Sender<()>,
     writer: JoinHandle<Result<crate::store::Counts, StoreError>>,
-    store_url: String,
-    stored: Arc<Stored>,
-    counters: Arc<NetworkState>,
+    gauges: Gauges,
     publisher_done: Arc<Notify>,
     forward: JoinHandle<()>,
-    seed: u64,
 }
 
 impl Supervisor {
     async fn run(
         mut self,
-        mut commands: mpsc::Receiver<Command>,
+        mut commands: mpsc::Receiver<Request>,
         mut stop: watch::Receiver<bool>,
     ) -> Result<Summary, EngineError> {
         let mut commands_open = true;
@@ -405,24 +468,30 @@ impl Supervisor {
             tokio::select! {
                 biased;
                 _ = stop.changed() => break,
-                cmd = commands.recv(), if commands_open => match cmd {
+                req = commands.recv(), if commands_open => match req {
                     None => commands_open = false,
-                    Some(Command::Shutdown) => break,
-                    Some(cmd) => self.command(cmd).await,
+                    Some(Request { command: Command::Shutdown, reply }) => {
+                        reply.send(Ok("stopping".into()));
+                        break;
+                    }
+                    Some(Request { command, reply }) => self.command(command, reply).await,
                 },
             }
         }
         self.drain().await
     }
 
-    async fn command(&mut self, cmd: Command) {
+    async fn command(&mut self, cmd: Command, reply: Replier) {
         let publisher = &self.shared.publisher;
-        match cmd {
+        let result = match cmd {
+            // The crew task answers between days.
             Command::AddCrew => {
-                let _ = self.crew_tx.send(CrewCommand::Add).await;
+                let _ = self.crew_tx.send(CrewCommand::Add(reply)).await;
+                return;
             }
             Command::RemoveCrew => {
-                let _ = self.crew_tx.send(CrewCommand::Remove).await;
+                let _ = self.crew_tx.send(CrewCommand::Remove(reply)).await;
+                return;
             }
             Command::AddSensor { kind } => {
                 let kind = kind.unwrap_or_else(|| {
@@ -433,11 +502,13 @@ impl Supervisor {
                 match self.factory.make(&kind) {
                     Ok(sensor) => {
                         let running = spawn_sensor(sensor, &self.shared);
-                        tracing::info!(target: "engine", "sensor {} added", running.info.name);
+                        let name = running.info.name.clone();
+                        tracing::info!(target: "engine", "sensor {name} added");
                         publisher.publish(Event::SensorAdded(running.info.clone()));
                         self.sensors.push(running);
+                        Ok(format!("sensor {name} added"))
                     }
-                    Err(e) => publisher.publish(Event::Refused(e.to_string())),
+                    Err(e) => Err(e.to_string()),
                 }
             }
             Command::RemoveSensor => match self.sensors.pop() {
@@ -445,28 +516,33 @@ impl Supervisor {
                     let _ = s.stop.send(true);
                     self.retired.push(s.task);
                     tracing::info!(target: "engine", "sensor {} removed", s.info.name);
+                    let done = format!("sensor {} removed", s.info.name);
                     publisher.publish(Event::SensorRemoved(s.info.name));
+                    Ok(done)
                 }
-                None => publisher.publish(Event::Refused("no sensor left to remove".into())),
+                None => Err("no sensor left to remove".into()),
             },
             Command::TogglePause => {
                 let paused = self.shared.clock.toggle_pause();
-                tracing::info!(target: "engine", "{}", if paused { "paused" } else { "resumed" });
+                let what = if paused { "paused" } else { "resumed" };
+                tracing::info!(target: "engine", "{what}");
                 publisher.publish(Event::Paused(paused));
+                Ok(what.into())
+            }
+            Command::SetSpeed(Speed::Factor(f)) if !(f.is_finite() && f > 0.0) => {
+                Err(format!("{f} is not a speed"))
             }
             Command::SetSpeed(speed) => {
-                let speed = match speed {
-                    Speed::Factor(f) if !(f.is_finite() && f > 0.0) => {
-                        publisher.publish(Event::Refused(format!("{f} is not a speed")));
-                        return;
-                    }
-                    s => s,
-                };
                 self.shared.clock.set_speed(speed);
                 publisher.publish(Event::SpeedChanged(speed));
+                Ok(match speed {
+                    Speed::Max => "speed max".into(),
+                    Speed::Factor(f) => format!("speed ×{f}"),
+                })
             }
-            Command::Shutdown => {}
-        }
+            Command::Shutdown => Ok("stopping".into()),
+        };
+        reply.send(result);
     }
 
     async fn drain(self) -> Result<Summary, EngineError> {
@@ -489,8 +565,8 @@ impl Supervisor {
             Err(e) => Err(EngineError::Internal(format!("the store task failed: {e}"))),
         };
         self.stats.abort();
-        let net = self.counters.stats();
-        let rows = self.stored.rows();
+        let net = self.gauges.counters.stats();
+        let rows = self.gauges.stored.rows();
         self.shared.publisher.publish(Event::Network(net));
         self.shared.publisher.publish(Event::Store {
             rows,
@@ -499,36 +575,10 @@ impl Supervisor {
         self.publisher_done.notify_one();
         let _ = self.forward.await;
         let counts = closed?;
-        let summary = Summary {
-            readings: Flow {
-                produced: self.shared.readings_produced.load(Ordering::Relaxed),
-                stored: self.stored.readings.load(Ordering::Relaxed),
-            },
-            crew_reports: Flow {
-                produced: self.shared.crew_reports_produced.load(Ordering::Relaxed),
-                stored: self.stored.crew_reports.load(Ordering::Relaxed),
-            },
-            network: NetworkSummary {
-                limit: net.limit,
-                max_in_flight: net.max_in_flight,
-                delivered: net.delivered,
-                mean_wait_ms: net.mean_wait_ms,
-                mean_latency_ms: net.mean_latency_ms,
-            },
-            wall: *self
-                .shared
-                .progress
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-            store: self.store_url,
-            store_rows: StoreRows {
-                readings: counts.readings,
-                crew_reports: counts.crew_reports,
-            },
-            seed: self.seed,
-            simulated_seconds: self.shared.clock.now().as_secs_f64(),
-            screen_rows_coalesced: self.shared.publisher.coalesced(),
-        };
+        let summary = self.gauges.summary_with(StoreRows {
+            readings: counts.readings,
+            crew_reports: counts.crew_reports,
+        });
         tracing::info!(
             target: "engine",
             "stopped: {} readings and {} crew reports stored",

@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod collector;
+mod command;
 mod handle;
 pub mod network;
 pub mod publisher;
@@ -17,16 +18,17 @@ pub mod tasks;
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::sensors::Reading;
 use crate::wall::{CrewReport, Crews, Wall};
 
-pub use handle::{Engine, EngineError, RunCounters, StartOptions, Summary};
+pub use command::{CommandSender, EngineGone, Replier, Reply, Request};
+pub use handle::{Engine, EngineError, Gauges, RunCounters, StartOptions, Summary};
 pub use network::{Latency, NetworkProbe};
 
 /// How fast simulated time runs.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Speed {
     /// Simulated seconds per real second.
     Factor(f64),
@@ -34,8 +36,8 @@ pub enum Speed {
     Max,
 }
 
-/// What the dashboard (or a headless driver) asks of the engine.
-#[derive(Debug, Clone, PartialEq)]
+/// What a viewer (or a headless driver) asks of the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Command {
     AddCrew,
     RemoveCrew,
@@ -51,7 +53,7 @@ pub enum Command {
 }
 
 /// A sensor as the screen lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SensorInfo {
     pub name: String,
     pub kind: String,
@@ -59,7 +61,7 @@ pub struct SensorInfo {
 }
 
 /// The network's counters, published a few times a second.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkStats {
     pub limit: usize,
     pub in_flight: usize,
@@ -71,7 +73,7 @@ pub struct NetworkStats {
 }
 
 /// The wall after a day's work, as delivered by the crews' reports.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WallProgress {
     pub day: u64,
     pub ice_to_date: u64,
@@ -85,10 +87,15 @@ pub enum Event {
     /// Sent once, first.
     Started {
         wall: Arc<Wall>,
+        /// Every section's height now: the wall's own, or where a resumed run left it.
+        heights: Vec<u8>,
+        /// The last finished day (0 on a new run).
+        progress: WallProgress,
         crews: Crews,
         sensors: Vec<SensorInfo>,
         network_limit: usize,
         store: String,
+        speed: Speed,
     },
     /// Readings stored (with their ids), in id order.
     Readings(Vec<Reading>),
@@ -100,8 +107,6 @@ pub enum Event {
     SensorAdded(SensorInfo),
     SensorRemoved(String),
     CrewsChanged(Crews),
-    /// A command could not be carried out; the text says why, for the log and status bar.
-    Refused(String),
     Paused(bool),
     SpeedChanged(Speed),
     /// Rows stored so far and the last store error, if the store is failing now.

@@ -133,11 +133,11 @@ pub async fn sensor_task(mut sensor: Sensor, shared: Arc<Shared>, mut stop: watc
     tracing::debug!(target: "sensor", "{} stopped", sensor.name());
 }
 
-/// What the crew task can be asked between days.
+/// What the crew task can be asked between days, and where its answer goes.
 #[derive(Debug)]
 pub enum CrewCommand {
-    Add,
-    Remove,
+    Add(super::Replier),
+    Remove(super::Replier),
 }
 
 /// Limits of the crew task.
@@ -178,17 +178,20 @@ pub async fn crew_task(
             _ = stop.changed() => break,
             cmd = commands.recv() => {
                 let Some(cmd) = cmd else { break };
-                let result = match cmd {
-                    CrewCommand::Add => site.add_crew().map(|n| format!("crew {n} joins tomorrow")),
-                    CrewCommand::Remove => site.remove_crew().map(|n| format!("crew {n} leaves")),
-                };
-                match result {
-                    Ok(msg) => {
-                        tracing::info!(target: "crew", "{msg}");
-                        shared.publisher.publish(Event::CrewsChanged(site.crews()));
+                let (result, reply) = match cmd {
+                    CrewCommand::Add(reply) => {
+                        (site.add_crew().map(|n| format!("crew {n} joins tomorrow")), reply)
                     }
-                    Err(e) => shared.publisher.publish(Event::Refused(e.to_string())),
+                    CrewCommand::Remove(reply) => {
+                        (site.remove_crew().map(|n| format!("crew {n} leaves")), reply)
+                    }
+                };
+                let result = result.map_err(|e| e.to_string());
+                if let Ok(msg) = &result {
+                    tracing::info!(target: "crew", "{msg}");
+                    shared.publisher.publish(Event::CrewsChanged(site.crews()));
                 }
+                reply.send(result);
                 continue;
             }
             _ = shared.clock.sleep_until(next_day_at), if working => {}

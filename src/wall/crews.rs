@@ -7,7 +7,7 @@ use std::fmt;
 use super::{MAX_HEIGHT, Wall};
 
 /// How many crews work the wall.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Crews {
     /// One crew per unfinished section (the original task's rule).
     Unlimited,
