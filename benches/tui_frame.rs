@@ -10,7 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use wallwatch::app::{App, HISTORY};
-use wallwatch::engine::{Event, NetworkStats, SensorInfo, Speed};
+use wallwatch::engine::{Event, NetworkStats, SensorInfo, Speed, WallProgress};
 use wallwatch::sensors::Reading;
 use wallwatch::ui;
 use wallwatch::ui::theme::Palette;
@@ -37,7 +37,7 @@ fn big_wall() -> Wall {
 }
 
 fn app(wall: Wall, crews: u32, sensor_count: usize) -> App {
-    let mut app = App::new(Palette::TrueColor, Speed::Factor(1.0));
+    let mut app = App::new(Palette::TrueColor);
     let sensors: Vec<SensorInfo> = (0..sensor_count)
         .map(|i| SensorInfo {
             name: format!("sensor-{i:04}"),
@@ -47,10 +47,13 @@ fn app(wall: Wall, crews: u32, sensor_count: usize) -> App {
         .collect();
     app.update(Event::Started {
         wall: Arc::new(wall.clone()),
+        heights: wall.heights().to_vec(),
+        progress: WallProgress::default(),
         crews: Crews::Limited(crews),
         sensors: sensors.clone(),
         network_limit: 5,
         store: "memory:".into(),
+        speed: Speed::Factor(1.0),
     });
     let mut site = Site::new(wall, Crews::Limited(crews));
     let ts = Utc.timestamp_opt(1_780_000_000, 0).unwrap();

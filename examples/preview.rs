@@ -24,10 +24,13 @@ fn main() {
             let crews = wallwatch::wall::Crews::Limited(50);
             app.update(wallwatch::engine::Event::Started {
                 wall: std::sync::Arc::new(wall.clone()),
+                heights: wall.heights().to_vec(),
+                progress: wallwatch::engine::WallProgress::default(),
                 crews,
                 sensors: common::sensor_infos(),
                 network_limit: 5,
                 store: "memory:".into(),
+                speed: wallwatch::engine::Speed::Factor(1.0),
             });
             for ev in common::run_events(&wall, crews, 20) {
                 app.update(ev);

@@ -1,28 +1,27 @@
-//! The dashboard's state. Pure: [`App::update`] applies an engine [`Event`], [`App::on_key`]
-//! turns a key into an optional engine [`Command`]. No drawing and no I/O here; `ui` only reads
-//! this. Memory is bounded however long it runs: histories are fixed-size rings and the wall
-//! view is the size of the wall.
+//! One viewer's state: its replica of the site's [`Model`] (from the site's snapshot and
+//! updates, [`App::apply`]) and its own view of it — focus, scroll, help, log filter, palette,
+//! notices. [`App::on_key`] turns a key into an optional [`Command`] for the site. No drawing
+//! and no I/O here; `ui` only reads this. Memory is bounded however long it runs: the model's
+//! histories are fixed-size rings and the wall view is the size of the wall.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::collections::HashMap;
 
 use crossterm::event::{KeyEvent, KeyEventKind};
-use tokio::time::{Duration, Instant};
 use tui_logger::{LevelFilter, TuiWidgetEvent, TuiWidgetState};
 
-use crate::engine::{Command, Event, NetworkStats, SensorInfo, Speed};
+use crate::engine::{Command, Event, Speed};
 use crate::keymap::{self, Action};
-use crate::sensors::Reading;
+use crate::site::model::Tracker;
+use crate::site::viewer::ViewerMsg;
+use crate::site::{Change, Feed, LogLine, Model};
 use crate::ui::theme::{Palette, Theme};
-use crate::wall::{COST_PER_FOOT, CrewReport, Crews, ICE_PER_FOOT, MAX_HEIGHT, Wall};
+use crate::wall::Crews;
 
-/// Readings kept per sensor for its sparkline.
-pub const HISTORY: usize = 120;
+pub use crate::site::model::{HISTORY, SensorView, WallView};
+
 /// Slowest and fastest speed factors `-` and `+` step through; `+` past the fastest is `max`.
 pub const MIN_SPEED: f64 = 1.0 / 16.0;
 pub const MAX_SPEED: f64 = 4096.0;
-/// Network samples kept for the delivered-per-second rate.
-const RATE_WINDOW: Duration = Duration::from_secs(5);
 
 /// The panes that take the focus, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -48,146 +47,6 @@ impl Pane {
     }
 }
 
-/// The wall as the crews' reports have built it.
-#[derive(Debug, Clone)]
-pub struct WallView {
-    pub wall: Arc<Wall>,
-    /// Current height of every section, in the wall's order.
-    pub heights: Vec<u8>,
-    /// Feet raised so far per profile.
-    pub raised: Vec<u64>,
-    /// Feet each profile needs from the start.
-    pub to_raise: Vec<u64>,
-    /// Sections at 30 ft per profile.
-    pub finished: Vec<usize>,
-    /// Flat section index each crew works (index = crew - 1); only with limited crews.
-    pub crews: Vec<Option<usize>>,
-}
-
-impl WallView {
-    fn new(wall: Arc<Wall>, crews: Crews) -> WallView {
-        let profiles = wall.profiles();
-        let mut to_raise = Vec::with_capacity(profiles);
-        let mut finished = Vec::with_capacity(profiles);
-        for p in 0..profiles {
-            let hs = wall.profile(p);
-            to_raise.push(hs.iter().map(|&h| u64::from(MAX_HEIGHT - h)).sum());
-            finished.push(hs.iter().filter(|&&h| h == MAX_HEIGHT).count());
-        }
-        let crews = match crews {
-            Crews::Limited(n) => vec![None; n as usize],
-            Crews::Unlimited => Vec::new(),
-        };
-        WallView {
-            heights: wall.heights().to_vec(),
-            raised: vec![0; profiles],
-            to_raise,
-            finished,
-            crews,
-            wall,
-        }
-    }
-
-    fn apply(&mut self, report: &CrewReport, limited: bool) {
-        let crew = report.crew as usize;
-        let place = match (report.profile, report.section, report.height) {
-            (Some(p), Some(s), Some(h)) if p >= 1 && (p as usize) <= self.wall.profiles() => {
-                let p = p as usize - 1;
-                let len = self.wall.profile(p).len();
-                if s == 0 || s as usize > len || h > MAX_HEIGHT {
-                    None
-                } else {
-                    Some((p, self.wall.profile_start(p) + s as usize - 1, h))
-                }
-            }
-            _ => None,
-        };
-        let at = place.map(|(p, flat, h)| {
-            let old = self.heights[flat];
-            if h > old {
-                self.heights[flat] = h;
-                self.raised[p] += u64::from(h - old);
-                if h == MAX_HEIGHT {
-                    self.finished[p] += 1;
-                }
-            }
-            (flat, h)
-        });
-        if limited && crew >= 1 {
-            if crew > self.crews.len() {
-                self.crews.resize(crew, None);
-            }
-            // A crew that finished its section (or was relieved) picks a new one tomorrow.
-            self.crews[crew - 1] = at.and_then(|(flat, h)| (h < MAX_HEIGHT).then_some(flat));
-        }
-    }
-
-    /// Feet raised over the whole wall.
-    pub fn feet_raised(&self) -> u64 {
-        self.raised.iter().sum()
-    }
-
-    /// Per-profile percentage done (whole percent, rounded down; 100 only when finished).
-    pub fn percent_done(&self, p: usize) -> u64 {
-        (self.raised[p] * 100)
-            .checked_div(self.to_raise[p])
-            .unwrap_or(100)
-    }
-
-    pub fn profile_ice(&self, p: usize) -> u64 {
-        self.raised[p] * ICE_PER_FOOT
-    }
-
-    pub fn profile_cost(&self, p: usize) -> u64 {
-        self.raised[p] * COST_PER_FOOT
-    }
-}
-
-/// One sensor's figures.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SensorView {
-    pub info: SensorInfo,
-    pub last: Option<i32>,
-    pub min: i32,
-    pub max: i32,
-    pub sum: i64,
-    pub count: u64,
-    /// The last [`HISTORY`] values, oldest first.
-    pub history: VecDeque<i32>,
-}
-
-impl SensorView {
-    pub fn new(info: SensorInfo) -> SensorView {
-        SensorView {
-            info,
-            last: None,
-            min: i32::MAX,
-            max: i32::MIN,
-            sum: 0,
-            count: 0,
-            history: VecDeque::with_capacity(HISTORY),
-        }
-    }
-
-    /// Records one reading.
-    pub fn push(&mut self, value: i32) {
-        self.last = Some(value);
-        self.min = self.min.min(value);
-        self.max = self.max.max(value);
-        self.sum += i64::from(value);
-        self.count += 1;
-        if self.history.len() == HISTORY {
-            self.history.pop_front();
-        }
-        self.history.push_back(value);
-    }
-
-    /// Mean value, rounded to the nearest whole number.
-    pub fn avg(&self) -> Option<i32> {
-        (self.count > 0).then(|| (self.sum as f64 / self.count as f64).round() as i32)
-    }
-}
-
 /// Visible rows of the scrollable panes, told by the event loop after each layout.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Viewport {
@@ -195,55 +54,40 @@ pub struct Viewport {
     pub sensor_rows: usize,
 }
 
-/// The whole dashboard state.
+/// One viewer's whole state.
 pub struct App {
     pub theme: Theme,
-    pub wall: Option<WallView>,
-    /// `None` until `Started`.
-    pub crews: Option<Crews>,
-    pub day: u64,
-    pub complete: bool,
-    pub sensors: Vec<SensorView>,
-    sensor_index: HashMap<String, usize>,
-    pub network: NetworkStats,
-    net_samples: VecDeque<(Instant, u64)>,
-    /// Messages delivered per second over the last few seconds, rounded.
-    pub delivered_per_s: u64,
-    pub store: String,
-    pub rows: u64,
-    pub store_failing: Option<String>,
-    pub paused: bool,
-    pub speed: Speed,
+    /// The site as this viewer knows it; `None` until the first snapshot.
+    pub site: Option<Model>,
+    /// The last update applied.
+    pub seq: u64,
     pub focus: Pane,
     pub wall_scroll: usize,
     pub sensor_scroll: usize,
     pub viewport: Viewport,
     pub help: bool,
     pub quit: bool,
-    /// The last thing worth telling (a refused command, an explanation).
+    /// The last thing worth telling this viewer (an answer to its command, an explanation).
     pub notice: Option<String>,
     pub log: TuiWidgetState,
     pub log_targets: bool,
+    /// Keys that change the site give a notice instead of a command.
+    pub read_only: bool,
+    next_command: u64,
+    /// Commands sent and not answered yet: id → what was asked, for the answer's notice.
+    asked: HashMap<u64, &'static str>,
+    /// Log lines from the site not yet handed to the log pane's buffer (the loop takes them).
+    pub new_log: Vec<LogLine>,
+    /// The speed last asked for while speed commands are unanswered, so `+ +` steps twice.
+    asked_speed: Option<(Speed, usize)>,
 }
 
 impl App {
-    pub fn new(palette: Palette, speed: Speed) -> App {
+    pub fn new(palette: Palette) -> App {
         App {
             theme: Theme::new(palette),
-            wall: None,
-            crews: None,
-            day: 0,
-            complete: false,
-            sensors: Vec::new(),
-            sensor_index: HashMap::new(),
-            network: NetworkStats::default(),
-            net_samples: VecDeque::new(),
-            delivered_per_s: 0,
-            store: String::new(),
-            rows: 0,
-            store_failing: None,
-            paused: false,
-            speed,
+            site: None,
+            seq: 0,
             focus: Pane::Wall,
             wall_scroll: 0,
             sensor_scroll: 0,
@@ -257,142 +101,102 @@ impl App {
                 |state, target| state.set_level_for_target(target, LevelFilter::Info),
             ),
             log_targets: false,
+            read_only: false,
+            next_command: 0,
+            asked: HashMap::new(),
+            new_log: Vec::new(),
+            asked_speed: None,
         }
     }
 
     /// Crews on the wall now (in unlimited mode, the wall's section count).
     pub fn crew_count(&self) -> Option<usize> {
-        match self.crews? {
-            Crews::Limited(n) => Some(n as usize),
-            Crews::Unlimited => self.wall.as_ref().map(|w| w.wall.sections()),
-        }
+        self.site.as_ref().map(Model::crew_count)
     }
 
     /// Ice (cubic yards) and cost (Gold Dragons) to date.
     pub fn ice_and_cost(&self) -> (u64, u64) {
-        let feet = self.wall.as_ref().map_or(0, WallView::feet_raised);
-        (feet * ICE_PER_FOOT, feet * COST_PER_FOOT)
+        self.site.as_ref().map_or((0, 0), Model::ice_and_cost)
     }
 
-    /// [`App::update_at`] now.
-    pub fn update(&mut self, event: Event) -> bool {
-        self.update_at(event, Instant::now())
-    }
-
-    /// Applies one engine event seen at `now`; returns whether anything visible changed.
-    pub fn update_at(&mut self, event: Event, now: Instant) -> bool {
-        match event {
-            Event::Started {
-                wall,
-                crews,
-                sensors,
-                network_limit,
-                store,
-            } => {
-                self.wall = Some(WallView::new(wall, crews));
-                self.crews = Some(crews);
-                self.sensors.clear();
-                self.sensor_index.clear();
-                for s in sensors {
-                    self.add_sensor(s);
+    /// Applies a message from the site; returns whether anything visible changed.
+    pub fn apply(&mut self, msg: ViewerMsg) -> bool {
+        match msg {
+            ViewerMsg::Feed(Feed::Snapshot(snapshot)) => {
+                let mut model = snapshot.model.clone();
+                model.reindex();
+                if self.site.is_none() {
+                    // What was logged before this viewer came; a fresh snapshot after falling
+                    // behind does not repeat it.
+                    self.new_log.extend(model.log.iter().cloned());
                 }
-                self.network.limit = network_limit;
-                self.store = store;
-                true
-            }
-            Event::Readings(readings) => self.readings(&readings),
-            Event::CrewReports(reports) => {
-                let limited = matches!(self.crews, Some(Crews::Limited(_)));
-                let Some(view) = self.wall.as_mut() else {
-                    return false;
-                };
-                for r in &reports {
-                    view.apply(r, limited);
-                    self.day = self.day.max(r.day);
-                }
-                !reports.is_empty()
-            }
-            Event::Day(p) => {
-                let changed = self.day != p.day || self.complete != p.complete;
-                self.day = p.day;
-                self.complete = p.complete;
-                changed
-            }
-            Event::Network(stats) => {
-                self.net_samples.push_back((now, stats.delivered));
-                while self.net_samples.len() > 2
-                    && now.duration_since(self.net_samples[1].0) >= RATE_WINDOW
-                {
-                    self.net_samples.pop_front();
-                }
-                let (t0, d0) = self.net_samples[0];
-                let dt = now.duration_since(t0).as_secs_f64();
-                let rate = if dt >= 0.5 {
-                    (stats.delivered.saturating_sub(d0) as f64 / dt).round() as u64
-                } else {
-                    self.delivered_per_s
-                };
-                let changed = stats != self.network || rate != self.delivered_per_s;
-                self.network = stats;
-                self.delivered_per_s = rate;
-                changed
-            }
-            Event::SensorAdded(info) => {
-                self.add_sensor(info);
-                true
-            }
-            Event::SensorRemoved(name) => {
-                let Some(i) = self.sensor_index.remove(&name) else {
-                    return false;
-                };
-                self.sensors.remove(i);
-                for (j, s) in self.sensors.iter().enumerate().skip(i) {
-                    self.sensor_index.insert(s.info.name.clone(), j);
-                }
+                self.site = Some(model);
+                self.seq = snapshot.seq;
                 self.clamp_scroll();
                 true
             }
-            Event::CrewsChanged(crews) => {
-                self.crews = Some(crews);
-                if let (Some(view), Crews::Limited(n)) = (self.wall.as_mut(), crews) {
-                    view.crews.resize(n as usize, None);
+            ViewerMsg::Feed(Feed::Update(update)) => {
+                let Some(site) = self.site.as_mut() else {
+                    return false;
+                };
+                if update.seq <= self.seq {
+                    return false; // Already in the snapshot.
                 }
-                true
-            }
-            Event::Refused(why) => {
-                self.notice = Some(why);
-                true
-            }
-            Event::Paused(p) => std::mem::replace(&mut self.paused, p) != p,
-            Event::SpeedChanged(s) => std::mem::replace(&mut self.speed, s) != s,
-            Event::Store { rows, failing } => {
-                let changed = rows != self.rows || failing != self.store_failing;
-                self.rows = rows;
-                self.store_failing = failing;
+                self.seq = update.seq;
+                let mut changed = false;
+                for change in update.changes.iter().cloned() {
+                    // New log lines reach the screen through the log widget's own buffer.
+                    match &change {
+                        Change::Log(lines) => self.new_log.extend(lines.iter().cloned()),
+                        _ => changed = true,
+                    }
+                    site.apply_change(change);
+                }
+                self.clamp_scroll();
                 changed
             }
-        }
-    }
-
-    fn add_sensor(&mut self, info: SensorInfo) {
-        if let Some(&i) = self.sensor_index.get(&info.name) {
-            self.sensors[i].info = info;
-            return;
-        }
-        self.sensor_index
-            .insert(info.name.clone(), self.sensors.len());
-        self.sensors.push(SensorView::new(info));
-    }
-
-    fn readings(&mut self, readings: &[Reading]) -> bool {
-        let mut changed = false;
-        for r in readings {
-            if let Some(&i) = self.sensor_index.get(&r.sensor) {
-                self.sensors[i].push(r.value);
-                changed = true;
+            ViewerMsg::Reply { id, reply } => {
+                let what = self.asked.remove(&id).unwrap_or("command");
+                if what == describe(&Command::SetSpeed(Speed::Max)) {
+                    self.asked_speed = match self.asked_speed {
+                        Some((s, n)) if n > 1 => Some((s, n - 1)),
+                        _ => None,
+                    };
+                }
+                self.notice = Some(match reply {
+                    Ok(done) => format!("{what}: {done}"),
+                    Err(why) => format!("{what} refused: {why}"),
+                });
+                true
             }
         }
+    }
+
+    /// Applies an engine event straight to this viewer's model, as the site does to its own
+    /// (`Started` makes the model). For tests and the frame benchmark, which drive an app
+    /// without a site.
+    pub fn update(&mut self, event: Event) -> bool {
+        if matches!(event, Event::Started { .. }) {
+            self.site = Model::from_started(event);
+            return true;
+        }
+        let Some(site) = self.site.as_mut() else {
+            return false;
+        };
+        let changed = site.apply_event(event, tokio::time::Instant::now(), &mut Tracker::default());
+        self.clamp_scroll();
         changed
+    }
+
+    /// Numbers a command for the site and remembers what was asked, for the answer.
+    pub fn ask(&mut self, command: Command) -> (u64, Command) {
+        if let Command::SetSpeed(s) = command {
+            let waiting = self.asked_speed.map_or(0, |(_, n)| n);
+            self.asked_speed = Some((s, waiting + 1));
+        }
+        self.next_command += 1;
+        self.asked.insert(self.next_command, describe(&command));
+        (self.next_command, command)
     }
 
     /// Handles a key; returns the command for the engine, if any. Only presses count.
@@ -412,7 +216,14 @@ impl App {
             }
             return None;
         }
-        let unlimited = self.crews == Some(Crews::Unlimited);
+        let unlimited = self.site.as_ref().map(|s| s.crews) == Some(Crews::Unlimited);
+        if self.read_only && action.changes_site() {
+            self.notice = Some(format!(
+                "read-only viewer: {} would change the site",
+                keymap::label(action)
+            ));
+            return None;
+        }
         match action {
             Action::AddCrew | Action::RemoveCrew if unlimited => {
                 self.notice = Some(
@@ -427,8 +238,11 @@ impl App {
             Action::RemoveSensor => Some(Command::RemoveSensor),
             Action::TogglePause => Some(Command::TogglePause),
             Action::SpeedUp | Action::SlowDown => {
-                let next = step_speed(self.speed, action == Action::SpeedUp)?;
-                self.speed = next;
+                let speed = match self.asked_speed {
+                    Some((asked, _)) => asked,
+                    None => self.site.as_ref()?.speed,
+                };
+                let next = step_speed(speed, action == Action::SpeedUp)?;
                 Some(Command::SetSpeed(next))
             }
             Action::FocusNext | Action::FocusPrev => {
@@ -470,17 +284,10 @@ impl App {
             self.log.transition(ev);
             return;
         }
+        let (profiles, sensors) = self.sizes();
         let (offset, rows, total) = match self.focus {
-            Pane::Wall => (
-                &mut self.wall_scroll,
-                self.viewport.wall_rows,
-                self.wall.as_ref().map_or(0, |w| w.wall.profiles()),
-            ),
-            Pane::Sensors => (
-                &mut self.sensor_scroll,
-                self.viewport.sensor_rows,
-                self.sensors.len(),
-            ),
+            Pane::Wall => (&mut self.wall_scroll, self.viewport.wall_rows, profiles),
+            Pane::Sensors => (&mut self.sensor_scroll, self.viewport.sensor_rows, sensors),
             _ => return,
         };
         let max = total.saturating_sub(rows.max(1));
@@ -496,9 +303,16 @@ impl App {
         };
     }
 
-    /// Whether the engine's `Started` has arrived (the panes have something to show).
+    /// Whether the site's first snapshot has arrived (the panes have something to show).
     pub fn is_started(&self) -> bool {
-        self.wall.is_some()
+        self.site.is_some()
+    }
+
+    /// Profiles and sensors to scroll through.
+    fn sizes(&self) -> (usize, usize) {
+        self.site
+            .as_ref()
+            .map_or((0, 0), |s| (s.wall.wall.profiles(), s.sensors.len()))
     }
 
     /// Tells the app how many rows its scrollable panes show (from the layout).
@@ -508,15 +322,26 @@ impl App {
     }
 
     fn clamp_scroll(&mut self) {
-        let profiles = self.wall.as_ref().map_or(0, |w| w.wall.profiles());
+        let (profiles, sensors) = self.sizes();
         self.wall_scroll = self
             .wall_scroll
             .min(profiles.saturating_sub(self.viewport.wall_rows.max(1)));
-        self.sensor_scroll = self.sensor_scroll.min(
-            self.sensors
-                .len()
-                .saturating_sub(self.viewport.sensor_rows.max(1)),
-        );
+        self.sensor_scroll = self
+            .sensor_scroll
+            .min(sensors.saturating_sub(self.viewport.sensor_rows.max(1)));
+    }
+}
+
+/// What a command asks, for the notice that answers it.
+fn describe(command: &Command) -> &'static str {
+    match command {
+        Command::AddCrew => "add crew",
+        Command::RemoveCrew => "remove crew",
+        Command::AddSensor { .. } => "add sensor",
+        Command::RemoveSensor => "remove sensor",
+        Command::TogglePause => "pause",
+        Command::SetSpeed(_) => "speed",
+        Command::Shutdown => "stop",
     }
 }
 

@@ -13,6 +13,7 @@ use crate::app::App;
 use crate::cli::RunArgs;
 use crate::config::{Config, DEFAULT_CREWS};
 use crate::engine::{Engine, Summary};
+use crate::site::Site;
 use crate::text::thousands;
 use crate::tui::{self, Exit, Tui, TuiError};
 use crate::ui::theme::Palette;
@@ -48,14 +49,15 @@ fn run_on_new_runtime(config: &Config, palette: Palette) -> Result<ExitCode, Str
 }
 
 async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
-    tui::init_dashboard_logging()?;
+    let log = tui::init_dashboard_logging()?;
     // The engine opens the store: an unreachable database fails here, before the screen.
     let (engine, events) = Engine::start(config).map_err(|e| e.to_string())?;
-    let commands = engine.command_sender();
-    let mut app = App::new(palette, config.speed);
+    // The same site and feed as attached viewers get, in this process.
+    let (site, link) = Site::start_local(events, Some(log), engine.command_sender()).await?;
+    let mut app = App::new(palette);
     let ended = match Tui::enter() {
         Ok(mut screen) => {
-            let ended = tui::run(&mut screen.terminal, &mut app, events, commands).await;
+            let ended = tui::run(&mut screen.terminal, &mut app, link.msgs, link.commands).await;
             // Restore before anything is printed; the guard would also do it on drop.
             let _ = screen.restore();
             ended
@@ -69,6 +71,7 @@ async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
     };
     eprintln!("wallwatch: stopping ({reason}): draining the network and flushing the store…");
     let summary = engine.shutdown().await.map_err(|e| e.to_string())?;
+    site.finished().await;
     eprintln!("{}", summary_line(&summary));
     Ok(match ended {
         Ok(_) if all_stored(&summary) => ExitCode::SUCCESS,

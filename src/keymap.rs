@@ -32,6 +32,30 @@ pub enum Action {
     Quit,
 }
 
+impl Action {
+    /// Whether the action asks the site for a change (a read-only viewer may not).
+    pub fn changes_site(self) -> bool {
+        matches!(
+            self,
+            A::AddCrew
+                | A::RemoveCrew
+                | A::AddSensor
+                | A::RemoveSensor
+                | A::TogglePause
+                | A::SpeedUp
+                | A::SlowDown
+        )
+    }
+}
+
+/// How the keys of `action` are written in hints and help.
+pub fn label(action: Action) -> &'static str {
+    BINDINGS
+        .iter()
+        .find(|b| b.action == action)
+        .map_or("?", |b| b.label)
+}
+
 /// Where a binding applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

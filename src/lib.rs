@@ -16,6 +16,7 @@ pub mod profiles_file;
 pub mod query;
 pub mod report;
 pub mod sensors;
+pub mod site;
 pub mod store;
 pub mod text;
 pub mod tui;

@@ -26,7 +26,9 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::{Duration, Instant};
 
 use crate::app::App;
-use crate::engine::{Command, Event};
+use crate::engine::Command;
+use crate::site::LogLine;
+use crate::site::viewer::ViewerMsg;
 use crate::ui::{self, counting::CountingBackend};
 
 /// Shortest time between two frames (10 frames a second at most).
@@ -316,7 +318,7 @@ pub enum Exit {
 #[derive(Debug)]
 pub enum TuiError {
     Io(io::Error),
-    /// The engine's event channel closed: the engine died (or panicked).
+    /// The site's channel closed: the engine stopped (or panicked), or the server went away.
     EngineStopped,
     /// A thread or task panicked; the terminal is already restored.
     Panicked,
@@ -326,7 +328,7 @@ impl std::fmt::Display for TuiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TuiError::Io(e) => write!(f, "terminal: {e}"),
-            TuiError::EngineStopped => f.write_str("the engine stopped unexpectedly"),
+            TuiError::EngineStopped => f.write_str("the site stopped"),
             TuiError::Panicked => f.write_str("a task panicked"),
         }
     }
@@ -342,26 +344,14 @@ impl From<io::Error> for TuiError {
 
 static PANICKED: AtomicBool = AtomicBool::new(false);
 static PANIC_NOTIFY: LazyLock<Notify> = LazyLock::new(Notify::new);
-/// Rung by every event the log pane records: the loop wakes for new log lines instead of
-/// polling for them.
-static LOG_BELL: LazyLock<Notify> = LazyLock::new(Notify::new);
 
-/// The tracing layer that rings [`LOG_BELL`].
-struct LogBell;
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LogBell {
-    fn on_event(&self, _: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        LOG_BELL.notify_one();
-    }
-}
-
-/// Runs the dashboard until the user quits, SIGTERM/SIGHUP arrives, the engine's channel
+/// Runs the dashboard until the user quits, SIGTERM/SIGHUP arrives, the site's channel
 /// closes or a task panics. Reads keys from the real terminal.
 pub async fn run<B>(
     terminal: &mut Terminal<B>,
     app: &mut App,
-    events: mpsc::Receiver<Event>,
-    commands: mpsc::Sender<Command>,
+    events: mpsc::Receiver<ViewerMsg>,
+    commands: mpsc::Sender<(u64, Command)>,
 ) -> Result<Exit, TuiError>
 where
     B: FrameSink,
@@ -384,8 +374,8 @@ pub async fn run_with<B, S, F>(
     terminal: &mut Terminal<B>,
     app: &mut App,
     input: S,
-    events: mpsc::Receiver<Event>,
-    commands: mpsc::Sender<Command>,
+    events: mpsc::Receiver<ViewerMsg>,
+    commands: mpsc::Sender<(u64, Command)>,
     stop: F,
 ) -> Result<Exit, TuiError>
 where
@@ -404,8 +394,8 @@ pub async fn run_with_renderer<B, S, F>(
     terminal: &mut Terminal<B>,
     app: &mut App,
     mut input: S,
-    mut events: mpsc::Receiver<Event>,
-    commands: mpsc::Sender<Command>,
+    mut events: mpsc::Receiver<ViewerMsg>,
+    commands: mpsc::Sender<(u64, Command)>,
     stop: F,
     renderer: &mut Renderer,
 ) -> Result<Exit, TuiError>
@@ -424,7 +414,7 @@ where
     }
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
-    // The first paint waits, briefly, for the engine's `Started`: one complete opening paint
+    // The first paint waits, briefly, for the site's snapshot: one complete opening paint
     // instead of a placeholder screen and then the panes over it (4.2 KB instead of 5.4 KB at
     // 120x40).
     let first_paint_by = Instant::now() + FIRST_PAINT_WAIT;
@@ -475,17 +465,19 @@ where
             }
             ev = events.recv() => {
                 let Some(ev) = ev else { return Err(TuiError::EngineStopped) };
-                dirty |= app.update(ev);
+                dirty |= app.apply(ev);
                 while let Ok(ev) = events.try_recv() {
-                    dirty |= app.update(ev);
+                    dirty |= app.apply(ev);
+                }
+                let lines = std::mem::take(&mut app.new_log);
+                if !lines.is_empty() {
+                    record_log(&lines);
+                    // Lines also move at every frame; this keeps the hot buffer short meanwhile.
+                    tui_logger::move_events();
+                    dirty |= log_visible;
                 }
             }
             _ = tokio::time::sleep_until(deadline), if dirty => {}
-            _ = LOG_BELL.notified() => {
-                // Lines also move at every frame; this keeps the hot buffer short meanwhile.
-                tui_logger::move_events();
-                dirty |= log_visible;
-            }
         }
         if app.quit {
             return Ok(Exit::Quit);
@@ -497,7 +489,7 @@ fn on_input<B>(
     ev: TermEvent,
     terminal: &mut Terminal<B>,
     app: &mut App,
-    commands: &mpsc::Sender<Command>,
+    commands: &mpsc::Sender<(u64, Command)>,
     renderer: &mut Renderer,
 ) -> Result<bool, TuiError>
 where
@@ -508,10 +500,10 @@ where
         TermEvent::Key(key) if key.kind == KeyEventKind::Press => {
             app.notice = None;
             if let Some(cmd) = app.on_key(key) {
-                match commands.try_send(cmd) {
+                match commands.try_send(app.ask(cmd)) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
-                        app.notice = Some("the engine is busy; try again".into());
+                        app.notice = Some("the site is busy; try again".into());
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => {
                         return Err(TuiError::EngineStopped);
@@ -639,21 +631,43 @@ pub fn install_panic_hook() {
     }));
 }
 
-/// Sends `tracing` events to the log pane: tui-logger records Debug and above (the pane shows
-/// Info and above by default; ←/→ in the log pane change that per target). Trace events (one
-/// per reading) are filtered out before anything formats them. tui-logger's own mover thread
-/// (which wakes every 10 ms) is not started: the loop moves the lines when `LOG_BELL` rings
-/// and before each frame.
-pub fn init_dashboard_logging() -> Result<(), String> {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
+/// Prepares the log pane's buffer (tui-logger's; the pane shows Info and above by default,
+/// ←/→ in the log pane change that per target). Lines come from the site's feed (see
+/// [`record_log`]); tui-logger's own mover thread (which wakes every 10 ms) is not started: the
+/// loop moves the lines when they arrive and before each frame.
+pub fn init_log_pane() {
     tui_logger::set_default_level(tui_logger::LevelFilter::Debug);
     tui_logger::set_buffer_depth(2_000);
     tui_logger::set_hot_buffer_depth(4_000);
+}
+
+/// Sends this process's own `tracing` events (Debug and above; Trace events, one per reading,
+/// are dropped before anything formats them) to the site's log feed, and prepares the log
+/// pane. Returns the feed, for the site.
+pub fn init_dashboard_logging() -> Result<std::sync::Arc<crate::site::LogFeed>, String> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    init_log_pane();
+    let feed = crate::site::LogFeed::new();
     tracing_subscriber::registry()
         .with(tracing_subscriber::filter::LevelFilter::DEBUG)
-        .with(tui_logger::TuiTracingSubscriberLayer)
-        .with(LogBell)
+        .with(feed.layer())
         .try_init()
-        .map_err(|e| format!("log: {e}"))
+        .map_err(|e| format!("log: {e}"))?;
+    Ok(feed)
+}
+
+/// Puts the site's log lines in the log pane's buffer.
+pub fn record_log(lines: &[LogLine]) {
+    let drain = tui_logger::Drain::new();
+    for line in lines {
+        let level = line.level.parse().unwrap_or(log::Level::Info);
+        drain.log(
+            &log::Record::builder()
+                .level(level)
+                .target(&line.target)
+                .args(format_args!("{}", line.message))
+                .build(),
+        );
+    }
 }

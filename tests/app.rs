@@ -7,8 +7,10 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tokio::time::{Duration, Instant};
 use wallwatch::app::{App, HISTORY, Pane, Viewport};
-use wallwatch::engine::{Command, Event, NetworkStats, SensorInfo, Speed};
+use wallwatch::engine::{Command, Event, NetworkStats, SensorInfo, Speed, WallProgress};
 use wallwatch::sensors::Reading;
+use wallwatch::site::Model;
+use wallwatch::site::viewer::ViewerMsg;
 use wallwatch::ui::theme::Palette;
 use wallwatch::wall::{COST_PER_FOOT, Crews, ICE_PER_FOOT, Site, Wall};
 
@@ -26,15 +28,23 @@ fn ch(c: char) -> KeyEvent {
 }
 
 fn started(crews: Crews) -> App {
-    let mut app = App::new(Palette::Ansi16, Speed::Factor(1.0));
+    let mut app = App::new(Palette::Ansi16);
+    let wall = common::example_wall();
     app.update(Event::Started {
-        wall: Arc::new(common::example_wall()),
+        heights: wall.heights().to_vec(),
+        wall: Arc::new(wall),
+        progress: WallProgress::default(),
         crews,
         sensors: common::sensor_infos(),
         network_limit: 5,
         store: "memory:".into(),
+        speed: Speed::Factor(1.0),
     });
     app
+}
+
+fn site(app: &App) -> &Model {
+    app.site.as_ref().expect("started")
 }
 
 #[test]
@@ -77,16 +87,25 @@ fn only_presses_count() {
 #[test]
 fn plus_and_minus_double_and_halve_the_speed() {
     let mut app = started(Crews::Limited(3));
+    // Each step is from the speed the site reports (the viewer's model is the site's): the
+    // site's answer to one key comes before the next key.
+    let step = |app: &mut App, c| {
+        let cmd = app.on_key(ch(c));
+        if let Some(Command::SetSpeed(s)) = cmd {
+            app.update(Event::SpeedChanged(s));
+        }
+        cmd
+    };
     assert_eq!(
-        app.on_key(ch('+')),
+        step(&mut app, '+'),
         Some(Command::SetSpeed(Speed::Factor(2.0)))
     );
     assert_eq!(
-        app.on_key(ch('+')),
+        step(&mut app, '+'),
         Some(Command::SetSpeed(Speed::Factor(4.0)))
     );
     assert_eq!(
-        app.on_key(ch('-')),
+        step(&mut app, '-'),
         Some(Command::SetSpeed(Speed::Factor(2.0)))
     );
     // The engine's word wins.
@@ -98,6 +117,42 @@ fn plus_and_minus_double_and_halve_the_speed() {
     );
     app.update(Event::SpeedChanged(Speed::Factor(1.0 / 16.0)));
     assert_eq!(app.on_key(ch('-')), None, "slowest already");
+}
+
+#[test]
+fn speed_keys_pressed_before_the_sites_answer_stack() {
+    let mut app = started(Crews::Limited(3));
+    let press = |app: &mut App, c| app.on_key(ch(c)).map(|cmd| app.ask(cmd));
+    let (a, first) = press(&mut app, '+').unwrap();
+    let (b, second) = press(&mut app, '+').unwrap();
+    assert_eq!(first, Command::SetSpeed(Speed::Factor(2.0)));
+    assert_eq!(
+        second,
+        Command::SetSpeed(Speed::Factor(4.0)),
+        "steps from the speed asked"
+    );
+    app.apply(ViewerMsg::Reply {
+        id: a,
+        reply: Ok("speed ×2".into()),
+    });
+    let (c, third) = press(&mut app, '-').unwrap();
+    assert_eq!(
+        third,
+        Command::SetSpeed(Speed::Factor(2.0)),
+        "×4 is still asked"
+    );
+    for (id, done) in [(b, "speed ×4"), (c, "speed ×2")] {
+        app.apply(ViewerMsg::Reply {
+            id,
+            reply: Ok(done.into()),
+        });
+    }
+    // Every answer is in: the site's own speed is the base again.
+    app.update(Event::SpeedChanged(Speed::Factor(8.0)));
+    assert_eq!(
+        press(&mut app, '+').map(|(_, c)| c),
+        Some(Command::SetSpeed(Speed::Factor(16.0)))
+    );
 }
 
 #[test]
@@ -229,7 +284,7 @@ fn crew_reports_build_the_wall_with_exact_ice_and_cost() {
     while !site.is_done() {
         site.step();
     }
-    let view = app.wall.as_ref().unwrap();
+    let view = &self::site(&app).wall;
     assert_eq!(view.heights, site.heights());
     assert!(view.heights.iter().all(|&h| h == 30));
     assert_eq!(
@@ -239,8 +294,8 @@ fn crew_reports_build_the_wall_with_exact_ice_and_cost() {
     assert_eq!(app.ice_and_cost().1, wall.feet_to_raise() * COST_PER_FOOT);
     assert!((0..3).all(|p| view.percent_done(p) == 100));
     assert!(view.crews.iter().all(Option::is_none), "everyone relieved");
-    assert!(app.complete);
-    assert_eq!(app.day, 32);
+    assert!(self::site(&app).complete);
+    assert_eq!(self::site(&app).day, 32);
 }
 
 #[test]
@@ -250,14 +305,14 @@ fn crews_are_tracked_to_their_sections() {
     for ev in common::run_events(&wall, Crews::Limited(3), 3) {
         app.update(ev);
     }
-    let view = app.wall.as_ref().unwrap();
+    let view = &site(&app).wall;
     // Day 3: crew 1 on P1S1, crew 2 on P1S2, crew 3 moved to P2S1 (flat index 3).
     assert_eq!(view.crews, vec![Some(0), Some(1), Some(3)]);
     assert_eq!(view.heights[..4], [24, 28, 30, 18]);
     assert_eq!(view.percent_done(0), (3 + 3 + 2) * 100 / (9 + 5 + 2));
     assert_eq!(view.profile_ice(0), 8 * ICE_PER_FOOT);
     app.update(Event::CrewsChanged(Crews::Limited(2)));
-    assert_eq!(app.wall.as_ref().unwrap().crews.len(), 2);
+    assert_eq!(site(&app).wall.crews.len(), 2);
     assert_eq!(app.crew_count(), Some(2));
 }
 
@@ -279,7 +334,7 @@ fn sensors_keep_bounded_history_and_exact_figures() {
         })
         .collect();
     assert!(app.update(Event::Readings(readings)));
-    let s = &app.sensors[1];
+    let s = &site(&app).sensors[1];
     assert_eq!(s.history.len(), HISTORY);
     assert_eq!(s.history.back(), values.last());
     assert_eq!(s.min, *values.iter().min().unwrap());
@@ -305,10 +360,14 @@ fn sensors_come_and_go() {
         interval_ms: 2000,
     };
     app.update(Event::SensorAdded(info));
-    assert_eq!(app.sensors.len(), 6);
+    assert_eq!(site(&app).sensors.len(), 6);
     assert!(app.update(Event::SensorRemoved("thermo-1".into())));
     assert!(!app.update(Event::SensorRemoved("thermo-1".into())));
-    let names: Vec<&str> = app.sensors.iter().map(|s| s.info.name.as_str()).collect();
+    let names: Vec<&str> = site(&app)
+        .sensors
+        .iter()
+        .map(|s| s.info.name.as_str())
+        .collect();
     assert_eq!(
         names,
         ["gate-north", "strain-1", "seismo-1", "gate-south", "new-1"]
@@ -321,14 +380,23 @@ fn sensors_come_and_go() {
         value: 42,
     };
     app.update(Event::Readings(vec![r]));
-    assert_eq!(app.sensors[4].last, Some(42));
+    assert_eq!(site(&app).sensors[4].last, Some(42));
 }
 
 #[test]
 fn refusals_store_and_network_reach_the_state() {
     let mut app = started(Crews::Limited(3));
-    assert!(app.update(Event::Refused("no crew left to remove".into())));
-    assert_eq!(app.notice.as_deref(), Some("no crew left to remove"));
+    // A refusal is answered only to the viewer that asked, as a notice naming what was asked.
+    let (id, cmd) = app.ask(Command::RemoveCrew);
+    assert_eq!(cmd, Command::RemoveCrew);
+    assert!(app.apply(ViewerMsg::Reply {
+        id,
+        reply: Err("no crew left to remove".into()),
+    }));
+    assert_eq!(
+        app.notice.as_deref(),
+        Some("remove crew refused: no crew left to remove")
+    );
     assert!(app.update(Event::Store {
         rows: 10,
         failing: Some("disk full".into())
@@ -341,7 +409,7 @@ fn refusals_store_and_network_reach_the_state() {
         "no change, no redraw"
     );
     assert!(app.update(Event::Paused(true)));
-    assert!(app.paused);
+    assert!(site(&app).paused);
     assert!(!app.update(Event::Paused(true)));
     let t0 = Instant::now();
     let stats = |delivered| NetworkStats {
@@ -350,33 +418,42 @@ fn refusals_store_and_network_reach_the_state() {
         delivered,
         ..NetworkStats::default()
     };
-    app.update_at(Event::Network(stats(100)), t0);
-    app.update_at(Event::Network(stats(130)), t0 + Duration::from_secs(3));
-    assert_eq!(app.delivered_per_s, 10);
+    common::update_at(&mut app, Event::Network(stats(100)), t0);
+    common::update_at(
+        &mut app,
+        Event::Network(stats(130)),
+        t0 + Duration::from_secs(3),
+    );
+    assert_eq!(site(&app).delivered_per_s, 10);
     // Nothing delivered for a long while: the rate falls to 0.
-    app.update_at(Event::Network(stats(130)), t0 + Duration::from_secs(20));
-    assert_eq!(app.delivered_per_s, 0);
+    common::update_at(
+        &mut app,
+        Event::Network(stats(130)),
+        t0 + Duration::from_secs(20),
+    );
+    assert_eq!(site(&app).delivered_per_s, 0);
     // A steady 16/s, published four times a second, over more than the window.
     let mut delivered = 130;
     for i in 1..=40 {
         delivered += 4;
-        app.update_at(
+        common::update_at(
+            &mut app,
             Event::Network(stats(delivered)),
             t0 + Duration::from_millis(20_000 + i * 250),
         );
     }
-    assert_eq!(app.delivered_per_s, 16);
-    assert_eq!(app.network.in_flight, 2);
+    assert_eq!(site(&app).delivered_per_s, 16);
+    assert_eq!(site(&app).network.in_flight, 2);
 }
 
 #[test]
 fn updates_before_started_are_harmless() {
-    let mut app = App::new(Palette::None, Speed::Factor(1.0));
+    let mut app = App::new(Palette::None);
     let wall = Wall::from_profiles(&[vec![29u8]]);
     for ev in common::run_events(&wall, Crews::Limited(1), 2) {
         app.update(ev);
     }
-    assert!(app.wall.is_none());
+    assert!(app.site.is_none());
     assert_eq!(app.crew_count(), None);
     // Crew keys before the engine started still go to the engine.
     assert_eq!(app.on_key(ch('c')), Some(Command::AddCrew));

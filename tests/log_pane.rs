@@ -1,29 +1,48 @@
-//! The log pane fed by tracing through tui-logger, and what watching the dashboard costs in
-//! bytes. One process-wide logger, so these tests take turns.
+//! The log pane fed by tracing through the site's log feed and tui-logger, and what watching
+//! the dashboard costs in bytes. One process-wide logger, so these tests take turns.
 
 mod common;
 
-use std::sync::{Mutex, Once};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant, sleep, sleep_until};
+use wallwatch::app::App;
 use wallwatch::engine::{Event, NetworkStats, Speed, WallProgress};
 use wallwatch::sensors::Reading;
+use wallwatch::site::viewer::ViewerMsg;
+use wallwatch::site::{Change, Feed, LogFeed, Site, Update};
 use wallwatch::tui::{self, Exit, Renderer};
 use wallwatch::ui::counting::CountingBackend;
 use wallwatch::ui::theme::Palette;
-use wallwatch::wall::{CrewReport, Crews, Site};
+use wallwatch::wall::{self, CrewReport, Crews};
 
 static TURN: Mutex<()> = Mutex::new(());
 
+/// The dashboard's log feed (what `tracing` records for the site).
+fn feed() -> Arc<LogFeed> {
+    static FEED: OnceLock<Arc<LogFeed>> = OnceLock::new();
+    FEED.get_or_init(|| tui::init_dashboard_logging().unwrap())
+        .clone()
+}
+
 fn logging() -> std::sync::MutexGuard<'static, ()> {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| tui::init_dashboard_logging().unwrap());
+    feed();
     TURN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn settle() {
+/// Brings what was logged to `app`'s log pane the way the site and the loop do: the site takes
+/// the feed's lines and sends them in an update; the loop hands the app's new lines to the
+/// pane's buffer.
+fn settle(app: &mut App) {
+    let lines = feed().take();
+    let seq = app.seq + 1;
+    app.apply(ViewerMsg::Feed(Feed::Update(Arc::new(Update {
+        seq,
+        changes: vec![Change::Log(lines)],
+    }))));
+    tui::record_log(&std::mem::take(&mut app.new_log));
     // tui-logger moves events from its hot buffer on its own thread; do it now.
     tui_logger::move_events();
 }
@@ -31,11 +50,11 @@ fn settle() {
 #[test]
 fn log_lines_are_shown_sanitized_and_routine_levels_are_hidden() {
     let _turn = logging();
+    let mut app = common::demo_app(Palette::Ansi16);
     tracing::info!(target: "crew", "day 3 · crew 3 · profile 2 section 1 · 18 → 19 ft");
     tracing::debug!(target: "sensor", "routine reading hidden by default");
     tracing::warn!(target: "store", "write failed: \x1b[2Jdisk\x07 full");
-    settle();
-    let mut app = common::demo_app(Palette::Ansi16);
+    settle(&mut app);
     let buf = common::render(&mut app, 120, 40);
     let text = common::text(&buf);
     assert!(
@@ -64,13 +83,13 @@ fn new_log_lines_scroll_the_terminal_instead_of_repainting() {
             .collect::<Vec<_>>()
             .join(" ")
     };
+    let mut app = common::demo_app(Palette::Ansi16);
     for i in 0..40 {
         tracing::info!(target: "engine", "{} {i}", line(i));
     }
-    settle();
+    settle(&mut app);
     let out = common::Shared::default();
     let mut term = Terminal::new(CountingBackend::new(out.clone(), 120, 40)).unwrap();
-    let mut app = common::demo_app(Palette::Ansi16);
     let mut renderer = Renderer::new();
     let mut parser = vt100::Parser::new(40, 120, 0);
     renderer.draw(&mut term, &mut app).unwrap();
@@ -88,7 +107,7 @@ fn new_log_lines_scroll_the_terminal_instead_of_repainting() {
     for i in 40..43 {
         tracing::info!(target: "crew", "{} {i}", line(i));
     }
-    settle();
+    settle(&mut app);
     assert!(renderer.draw(&mut term, &mut app).unwrap());
     let scrolled = out.take();
     assert_eq!(renderer.scrolls, 1);
@@ -116,13 +135,13 @@ fn new_log_lines_scroll_the_terminal_instead_of_repainting() {
 fn the_screen_stays_exact_while_the_log_moves_under_the_help_overlay() {
     let _turn = logging();
     let targets = ["crew", "engine", "store", "network"];
+    let mut app = common::demo_app(Palette::Ansi16);
     for i in 0..30 {
         tracing::info!(target: "engine", "warm-up line {i}");
     }
-    settle();
+    settle(&mut app);
     let out = common::Shared::default();
     let mut term = Terminal::new(CountingBackend::new(out.clone(), 120, 40)).unwrap();
-    let mut app = common::demo_app(Palette::Ansi16);
     let mut renderer = Renderer::new();
     let mut parser = vt100::Parser::new(40, 120, 0);
     renderer.draw(&mut term, &mut app).unwrap();
@@ -141,7 +160,7 @@ fn the_screen_stays_exact_while_the_log_moves_under_the_help_overlay() {
                 _ => tracing::info!(target: "network", "network line {round}.{j}"),
             }
         }
-        settle();
+        settle(&mut app);
         renderer.draw(&mut term, &mut app).unwrap();
         parser.process(&out.take());
         common::assert_screen_matches(&parser, &common::render(&mut app, 120, 40));
@@ -149,8 +168,9 @@ fn the_screen_stays_exact_while_the_log_moves_under_the_help_overlay() {
 }
 
 /// The defaults as the engine will run them (5 sensors, a day every 5 s with 3 crews, network
-/// stats four times a second, a store batch a second), fed to the real loop for a minute on the
-/// paused clock at 120x40. Prints and bounds bytes per second after the first frame.
+/// stats four times a second, a store batch a second), fed through the site (its model, its
+/// updates, its log feed) to the real loop for a minute on the paused clock at 120x40. Prints
+/// and bounds bytes per second after the first frame.
 #[tokio::test(start_paused = true)]
 // The lock only keeps the other tests of this file (other threads) out of the shared logger.
 #[allow(clippy::await_holding_lock)]
@@ -158,7 +178,7 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
     let _turn = logging();
     let out = common::Shared::default();
     let mut term = Terminal::new(CountingBackend::new(out.clone(), 120, 40)).unwrap();
-    let mut app = wallwatch::app::App::new(Palette::Ansi16, Speed::Factor(1.0));
+    let mut app = App::new(Palette::Ansi16);
     let (etx, erx) = mpsc::channel(256);
     let (ctx, _crx) = mpsc::channel(16);
     let (ktx, krx) = mpsc::unbounded_channel();
@@ -168,18 +188,21 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
     const SECONDS: u64 = 60;
     let feeder = tokio::spawn(async move {
         etx.send(Event::Started {
-            wall: std::sync::Arc::new(wall.clone()),
+            wall: Arc::new(wall.clone()),
+            heights: wall.heights().to_vec(),
+            progress: WallProgress::default(),
             crews: Crews::Limited(3),
             sensors: infos.clone(),
             network_limit: 5,
             store: "sqlite:wallwatch.db".into(),
+            speed: Speed::Factor(1.0),
         })
         .await
         .unwrap();
         sleep(Duration::from_millis(200)).await;
         let first = probe.take().len();
         let start = Instant::now();
-        let mut site = Site::new(wall, Crews::Limited(3));
+        let mut site = wall::Site::new(wall, Crews::Limited(3));
         let (mut id, mut delivered) = (0u64, 0u64);
         let mut values = vec![0i32; infos.len()];
         let mut rng = 0x2545_f491_4f6c_dd1du64;
@@ -246,24 +269,36 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
                 .await
                 .unwrap();
             }
-            settle();
         }
         sleep(Duration::from_millis(200)).await;
         let total = probe.take();
         ktx.send(common::press('q')).unwrap();
         (first, total, etx)
     });
+    // The site, on the feeder's engine events and the log feed; this viewer's link to it.
+    let site = Site::start(erx, Some(feed())).await.expect("Started");
+    let (vtx, vrx) = mpsc::channel(4);
+    let mut subscription = site.hub.subscribe();
+    tokio::spawn(async move {
+        while let Some(f) = subscription.next().await {
+            if vtx.send(ViewerMsg::Feed(f)).await.is_err() {
+                break;
+            }
+        }
+    });
     let exit = tui::run_with(
         &mut term,
         &mut app,
         common::input_stream(krx),
-        erx,
+        vrx,
         ctx,
         std::future::pending(),
     )
     .await;
     assert_eq!(exit.unwrap(), Exit::Quit);
-    let (first, total, _etx) = feeder.await.unwrap();
+    let (first, total, etx) = feeder.await.unwrap();
+    drop(etx);
+    site.finished().await;
     let per_s = total.len() as f64 / SECONDS as f64;
     let frames = common::frames(&total) as f64 / SECONDS as f64;
     if std::env::var_os("DUMP_FRAMES").is_some() {

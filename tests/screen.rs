@@ -5,8 +5,9 @@ mod common;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 use wallwatch::app::Pane;
-use wallwatch::engine::{Event, SensorInfo};
+use wallwatch::engine::{Command, Event, SensorInfo};
 use wallwatch::sensors::Reading;
+use wallwatch::site::viewer::ViewerMsg;
 use wallwatch::ui::theme::Palette;
 
 fn screen(w: u16, h: u16) -> String {
@@ -194,7 +195,11 @@ fn control_characters_in_data_never_reach_the_screen() {
         sensor: evil.into(),
         value: 5,
     }]));
-    app.update(Event::Refused("no\x1b]0;title\x07pe".into()));
+    let (id, _) = app.ask(Command::AddSensor { kind: None });
+    app.apply(ViewerMsg::Reply {
+        id,
+        reply: Err("no\x1b]0;title\x07pe".into()),
+    });
     app.update(Event::Store {
         rows: 1,
         failing: Some("err\x1b[2Jor".into()),

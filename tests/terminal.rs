@@ -13,7 +13,9 @@ use crossterm::event::Event as TermEvent;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 use tokio::time::{Duration, sleep};
-use wallwatch::engine::{Command, Event, NetworkStats, Speed};
+use wallwatch::engine::{Command, NetworkStats, Speed};
+use wallwatch::site::viewer::ViewerMsg;
+use wallwatch::site::{Change, Feed, Update};
 use wallwatch::tui::{self, Exit, Renderer, TuiError};
 use wallwatch::ui::counting::CountingBackend;
 use wallwatch::ui::theme::Palette;
@@ -108,15 +110,26 @@ fn shrinking_the_terminal_is_followed() {
     common::assert_screen_matches(&parser, &common::render(&mut app, 80, 24));
 }
 
+/// A viewer's numbered command, as the loop sends it.
+type Asked = (u64, Command);
+
 fn demo_channels() -> (
-    mpsc::Sender<Event>,
-    mpsc::Receiver<Event>,
-    mpsc::Sender<Command>,
-    mpsc::Receiver<Command>,
+    mpsc::Sender<ViewerMsg>,
+    mpsc::Receiver<ViewerMsg>,
+    mpsc::Sender<Asked>,
+    mpsc::Receiver<Asked>,
 ) {
     let (etx, erx) = mpsc::channel(64);
     let (ctx, crx) = mpsc::channel(16);
     (etx, erx, ctx, crx)
+}
+
+/// The site's update `seq`, with one change.
+fn update(seq: u64, change: Change) -> ViewerMsg {
+    ViewerMsg::Feed(Feed::Update(Arc::new(Update {
+        seq,
+        changes: vec![change],
+    })))
 }
 
 /// Input that behaves like crossterm's `EventStream`: a pending poll registers its waker only
@@ -202,7 +215,7 @@ async fn keys_become_commands_and_q_quits() {
     .await;
     assert_eq!(exit.unwrap(), Exit::Quit);
     let mut got = Vec::new();
-    while let Ok(c) = crx.try_recv() {
+    while let Ok((_id, c)) = crx.try_recv() {
         got.push(c);
     }
     assert_eq!(
@@ -288,7 +301,11 @@ async fn frame_pacing_and_idle_silence() {
                 delivered: i,
                 ..Default::default()
             };
-            etx.send(Event::Network(stats)).await.unwrap();
+            let change = Change::Network {
+                stats,
+                delivered_per_s: i,
+            };
+            etx.send(update(i + 1, change)).await.unwrap();
             sleep(Duration::from_millis(5)).await;
         }
         sleep(Duration::from_secs(1)).await;

@@ -169,8 +169,10 @@ async fn soak(
     each: &mut impl FnMut(&Minute),
 ) -> Result<Vec<Minute>, String> {
     // The dashboard's logging: the log pane shows what the engine logs.
-    let _ = crate::tui::init_dashboard_logging();
-    let (engine, mut events) = Engine::start(config).map_err(|e| e.to_string())?;
+    let log = crate::tui::init_dashboard_logging().ok();
+    let (engine, events) = Engine::start(config).map_err(|e| e.to_string())?;
+    let (site, link) = crate::site::Site::start_local(events, log, engine.command_sender()).await?;
+    let mut events = link.msgs;
     eprintln!(
         "soak: {} sensors at speed {speed} ({} readings/s offered), store {}, {} min",
         config.sensors,
@@ -178,7 +180,7 @@ async fn soak(
         crate::text::sanitize(&config.store),
         args.minutes
     );
-    let mut app = App::new(Palette::Ansi256, config.speed);
+    let mut app = App::new(Palette::Ansi256);
     let mut terminal = Terminal::new(CountingBackend::new(std::io::sink(), 120, 40))
         .map_err(|e| format!("counting backend: {e}"))?;
     let mut renderer = Renderer::new();
@@ -233,10 +235,11 @@ async fn soak(
             }
             event = events.recv() => {
                 let Some(event) = event else { break };
-                dirty |= app.update(event);
+                dirty |= app.apply(event);
                 while let Ok(event) = events.try_recv() {
-                    dirty |= app.update(event);
+                    dirty |= app.apply(event);
                 }
+                crate::tui::record_log(&std::mem::take(&mut app.new_log));
             }
             _ = frame_tick.tick(), if dirty => {
                 let t = std::time::Instant::now();
@@ -251,6 +254,8 @@ async fn soak(
     let drain = tokio::spawn(async move { while events.recv().await.is_some() {} });
     let summary = engine.shutdown().await.map_err(|e| e.to_string())?;
     let _ = drain.await;
+    site.finished().await;
+    drop(link.commands);
     eprintln!(
         "soak: readings produced {} stored {}; {} frames, {} bytes drawn",
         crate::text::thousands(summary.readings.produced),

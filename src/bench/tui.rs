@@ -110,10 +110,11 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
     let cpu_before = cpu_time();
     let started = Instant::now();
     let (renderer, bytes, elapsed) = runtime.block_on(async {
-        tui::init_dashboard_logging()?;
+        let log = tui::init_dashboard_logging()?;
         let (engine, events) = Engine::start(&config).map_err(|e| e.to_string())?;
-        let commands = engine.command_sender();
-        let mut app = App::new(Palette::Ansi256, config.speed);
+        let (site, link) =
+            crate::site::Site::start_local(events, Some(log), engine.command_sender()).await?;
+        let mut app = App::new(Palette::Ansi256);
         let backend = CountingBackend::new(sink, width, height);
         let counter = backend.counter();
         let mut terminal = ratatui::Terminal::new(backend).map_err(|e| format!("terminal: {e}"))?;
@@ -127,8 +128,8 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
             &mut terminal,
             &mut app,
             futures_util::stream::pending(),
-            events,
-            commands,
+            link.msgs,
+            link.commands,
             stop,
             &mut renderer,
         )
@@ -137,6 +138,7 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
         let bytes = counter.load(std::sync::atomic::Ordering::Relaxed);
         ended.map_err(|e| e.to_string())?;
         engine.shutdown().await.map_err(|e| e.to_string())?;
+        site.finished().await;
         Ok::<_, String>((renderer, bytes, elapsed))
     })?;
     let cpu = match (cpu_before, cpu_time()) {

@@ -67,8 +67,9 @@ pub fn layout(area: Rect, app: &App) -> Areas {
     ])
     .areas(area);
     let side_network = area.width >= NETWORK_SIDE_WIDTH;
-    let profiles = app.wall.as_ref().map_or(3, |w| w.wall.profiles()) as u16;
-    let sensors = app.sensors.len().max(1) as u16;
+    let site = app.site.as_ref();
+    let profiles = site.map_or(3, |s| s.wall.wall.profiles()) as u16;
+    let sensors = site.map_or(0, |s| s.sensors.len()).max(1) as u16;
     let b = body.height;
     // Title bar, column headings, a row per profile, the legend.
     let top_want = profiles

@@ -35,7 +35,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let t = &app.theme;
-    let n = &app.network;
+    let n = app.site.as_ref().map(|s| s.network).unwrap_or_default();
     let label = |s: &'static str| Span::styled(format!("{s:<11}"), t.muted);
     let count = format!(" {}/{}", n.in_flight, n.limit);
     let bar_w = (inner.width as usize)
@@ -59,7 +59,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         ]),
         Line::from(vec![
             label("delivered"),
-            Span::raw(format!("{}/s", thousands(app.delivered_per_s))),
+            Span::raw(format!(
+                "{}/s",
+                thousands(app.site.as_ref().map_or(0, |s| s.delivered_per_s))
+            )),
         ]),
         Line::from(vec![label("mean wait"), Span::raw(ms(n.mean_wait_ms))]),
         Line::from(vec![label("latency"), Span::raw(ms(n.mean_latency_ms))]),

@@ -88,10 +88,11 @@ fn num(v: Option<i32>) -> String {
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
-    let title = format!("Sensors · {}", app.sensors.len());
+    let sensors: &[crate::app::SensorView] = app.site.as_ref().map_or(&[], |s| &s.sensors);
+    let title = format!("Sensors · {}", sensors.len());
     // Below the bar: the column headings, then a row per sensor.
     let rows_visible = (area.height as usize).saturating_sub(2);
-    let count = app.sensors.len();
+    let count = sensors.len();
     let first = app
         .sensor_scroll
         .min(count.saturating_sub(rows_visible.max(1)));
@@ -100,7 +101,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     if inner.height == 0 || inner.width == 0 {
         return;
     }
-    if app.sensors.is_empty() {
+    if sensors.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled("no sensors (s adds one)", t.muted)),
             inner,
@@ -108,15 +109,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let width = inner.width as usize;
-    let name_w = app
-        .sensors
+    let name_w = sensors
         .iter()
         .map(|s| s.info.name.chars().count())
         .max()
         .unwrap_or(4)
         .clamp(4, 20);
-    let kind_w = app
-        .sensors
+    let kind_w = sensors
         .iter()
         .map(|s| s.info.kind.chars().count())
         .max()
@@ -157,7 +156,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     );
     let mut lines = vec![header];
 
-    for s in app.sensors.iter().skip(first).take(rows_visible) {
+    for s in sensors.iter().skip(first).take(rows_visible) {
         let mut cells = vec![
             vec![Span::raw(sanitize(&s.info.name).into_owned())],
             vec![Span::styled(sanitize(&s.info.kind).into_owned(), t.muted)],

@@ -65,6 +65,9 @@ enum Form {
 
 fn status_line(app: &App, with_network: bool, form: Form) -> Line<'static> {
     let t = &app.theme;
+    let Some(site) = app.site.as_ref() else {
+        return Line::styled(" connecting to the site…", t.muted);
+    };
     let sep = match form {
         Form::Full => " │ ",
         Form::Compact => " · ",
@@ -81,25 +84,24 @@ fn status_line(app: &App, with_network: bool, form: Form) -> Line<'static> {
     };
     let (ice, cost) = app.ice_and_cost();
     let mut spans = vec![Span::styled(
-        format!(" {}{}", label("Day ", "D"), app.day),
+        format!(" {}{}", label("Day ", "D"), site.day),
         t.accent,
     )];
-    if app.complete {
+    if site.complete {
         spans.push(Span::styled(" ✓", t.good));
         if form != Form::Bare {
             spans.push(Span::styled(" complete", t.good));
         }
     }
     spans.push(Span::styled(sep, t.muted));
-    if app.paused {
+    if site.paused {
         spans.push(Span::styled(label(" PAUSED ", "PAUSED"), t.paused));
     } else {
-        spans.push(Span::raw(format!("▶ {}", speed_label(app.speed))));
+        spans.push(Span::raw(format!("▶ {}", speed_label(site.speed))));
     }
-    let crews = match (app.crews, app.crew_count()) {
-        (Some(crate::wall::Crews::Unlimited), _) => label("unlimited", "∞").to_string(),
-        (_, Some(n)) => n.to_string(),
-        _ => "–".to_string(),
+    let crews = match site.crews {
+        crate::wall::Crews::Unlimited => label("unlimited", "∞").to_string(),
+        crate::wall::Crews::Limited(n) => n.to_string(),
     };
     let item =
         |spans: &mut Vec<Span<'static>>, name: &'static str, short: &'static str, value: String| {
@@ -108,21 +110,21 @@ fn status_line(app: &App, with_network: bool, form: Form) -> Line<'static> {
             spans.push(Span::raw(value));
         };
     item(&mut spans, "crews ", "c", crews);
-    item(&mut spans, "sensors ", "s", app.sensors.len().to_string());
+    item(&mut spans, "sensors ", "s", site.sensors.len().to_string());
     if with_network {
         item(
             &mut spans,
             "net ",
             "n",
-            format!("{}/{}", app.network.in_flight, app.network.limit),
+            format!("{}/{}", site.network.in_flight, site.network.limit),
         );
     }
     let yd = if form == Form::Bare { "" } else { " yd³" };
     item(&mut spans, "ice ", "", format!("{}{yd}", thousands(ice)));
     spans.push(Span::styled(sep, t.muted));
     spans.extend(dragons(thousands(cost)));
-    item(&mut spans, "rows ", "r", thousands(app.rows));
-    if let Some(err) = &app.store_failing {
+    item(&mut spans, "rows ", "r", thousands(site.rows));
+    if let Some(err) = &site.store_failing {
         spans.push(Span::styled(sep, t.muted));
         spans.push(Span::styled(
             format!("⚠ store failing: {}", sanitize(err)),

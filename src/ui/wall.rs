@@ -34,10 +34,10 @@ struct Columns {
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
-    let Some(view) = app.wall.as_ref() else {
+    let Some(view) = app.site.as_ref().map(|s| &s.wall) else {
         let inner = pane_bar(frame, area, app, Pane::Wall, "Wall", None);
         frame.render_widget(
-            Paragraph::new(Line::styled("waiting for the engine…", t.muted)),
+            Paragraph::new(Line::styled("waiting for the site…", t.muted)),
             inner,
         );
         return;

@@ -8,6 +8,7 @@ mod ledger;
 mod profile;
 mod report;
 mod schedule;
+mod wire;
 
 pub use crews::{CrewWork, Crews, ResumeError, Site, WorkKind};
 pub use latest::{Irregular, LatestReports, SectionReports};
@@ -15,6 +16,7 @@ pub use ledger::Ledger;
 pub use profile::{DEFAULT_MAX_SECTIONS, ParseError, ParseErrorKind, Wall};
 pub use report::CrewReport;
 pub use schedule::{Schedule, SectionWork};
+pub use wire::{decode_heights, encode_heights};
 
 /// The height every section is raised to, in feet.
 pub const MAX_HEIGHT: u8 = 30;

@@ -11,7 +11,8 @@ use super::MAX_HEIGHT;
 pub const DEFAULT_MAX_SECTIONS: usize = 2000;
 
 /// A parsed wall: all sections' heights, profile after profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "super::wire::WallWire", into = "super::wire::WallWire")]
 pub struct Wall {
     heights: Vec<u8>,
     /// `starts[p]..starts[p + 1]` are profile `p`'s sections in `heights` (0-based `p`).
@@ -161,6 +162,12 @@ impl Wall {
             starts.push(heights.len());
         }
         assert!(!heights.is_empty(), "a wall has at least one profile");
+        Wall { heights, starts }
+    }
+
+    /// A wall from checked parts: `starts` begins at 0, rises strictly, and ends at
+    /// `heights.len()`; heights are 0..=30.
+    pub(super) fn from_parts(heights: Vec<u8>, starts: Vec<usize>) -> Wall {
         Wall { heights, starts }
     }
 

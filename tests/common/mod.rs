@@ -12,6 +12,7 @@ use tokio::time::{Duration, Instant};
 use wallwatch::app::App;
 use wallwatch::engine::{Event, NetworkStats, SensorInfo, Speed, WallProgress};
 use wallwatch::sensors::Reading;
+use wallwatch::site::model::Tracker;
 use wallwatch::ui;
 use wallwatch::ui::theme::Palette;
 use wallwatch::wall::{
@@ -99,26 +100,38 @@ pub fn readings(infos: &[SensorInfo], per_sensor: usize) -> Vec<Reading> {
     out
 }
 
+/// Applies `event`, seen at `now`, to the app's site model (as the site does; the time
+/// matters for the delivered-per-second rate).
+pub fn update_at(app: &mut App, event: Event, now: Instant) -> bool {
+    let site = app.site.as_mut().expect("Started first");
+    site.apply_event(event, now, &mut Tracker::default())
+}
+
+/// The `Started` event of the fixed run (a new run: the wall's own heights, day 0).
+pub fn started(wall: &Wall, crews: Crews, sensors: Vec<SensorInfo>) -> Event {
+    Event::Started {
+        wall: Arc::new(wall.clone()),
+        heights: wall.heights().to_vec(),
+        progress: WallProgress::default(),
+        crews,
+        sensors,
+        network_limit: 5,
+        store: "sqlite:wallwatch.db".into(),
+        speed: Speed::Factor(1.0),
+    }
+}
+
 /// The App after the fixed run.
 pub fn demo_app(palette: Palette) -> App {
     let wall = example_wall();
-    let mut app = App::new(palette, Speed::Factor(1.0));
+    let mut app = App::new(palette);
     let t0 = Instant::now();
     let infos = sensor_infos();
-    app.update_at(
-        Event::Started {
-            wall: Arc::new(wall.clone()),
-            crews: Crews::Limited(3),
-            sensors: infos.clone(),
-            network_limit: 5,
-            store: "sqlite:wallwatch.db".into(),
-        },
-        t0,
-    );
+    app.update(started(&wall, Crews::Limited(3), infos.clone()));
     for ev in run_events(&wall, Crews::Limited(3), 6) {
-        app.update_at(ev, t0);
+        update_at(&mut app, ev, t0);
     }
-    app.update_at(Event::Readings(readings(&infos, 40)), t0);
+    update_at(&mut app, Event::Readings(readings(&infos, 40)), t0);
     let stats = |in_flight, waiting, delivered| NetworkStats {
         limit: 5,
         in_flight,
@@ -128,12 +141,14 @@ pub fn demo_app(palette: Palette) -> App {
         mean_wait_ms: 12.4,
         mean_latency_ms: 41.6,
     };
-    app.update_at(Event::Network(stats(1, 0, 180)), t0);
-    app.update_at(
+    update_at(&mut app, Event::Network(stats(1, 0, 180)), t0);
+    update_at(
+        &mut app,
         Event::Network(stats(3, 2, 212)),
         t0 + Duration::from_secs(2),
     );
-    app.update_at(
+    update_at(
+        &mut app,
         Event::Store {
             rows: 218,
             failing: None,

@@ -1,0 +1,514 @@
+//! One model, many subscribers. The site applies the engine's events to the [`Model`] and, at
+//! most every [`UPDATE_EVERY`], seals what changed into a numbered [`Update`] that every
+//! subscriber's queue gets (the same `Arc`, whatever the number of subscribers). A subscriber
+//! starts from a [`Snapshot`] and then takes the updates after it. A queue holds at most
+//! [`QUEUE`] updates: a subscriber that falls that far behind loses its backlog and is given a
+//! fresh snapshot instead (counted), so nothing a subscriber does ever blocks the site.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio::time::{Duration, Instant};
+
+use super::model::{Change, LogLine, Model, Tracker};
+use crate::engine::Event;
+
+/// Shortest time between two updates.
+pub const UPDATE_EVERY: Duration = Duration::from_millis(100);
+/// Updates a subscriber may be behind before it is given a fresh snapshot instead.
+pub const QUEUE: usize = 64;
+
+/// The whole model as of update `seq`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub seq: u64,
+    pub model: Model,
+}
+
+/// What changed from update `seq - 1` to `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Update {
+    pub seq: u64,
+    pub changes: Vec<Change>,
+}
+
+/// What a subscriber is given, in order.
+#[derive(Debug, Clone)]
+pub enum Feed {
+    Snapshot(Arc<Snapshot>),
+    Update(Arc<Update>),
+}
+
+struct Inner {
+    model: Model,
+    tracker: Tracker,
+    seq: u64,
+    queues: Vec<Arc<Queue>>,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    notify: Notify,
+}
+
+#[derive(Default)]
+struct QueueState {
+    updates: VecDeque<Arc<Update>>,
+    lagged: bool,
+    closed: bool,
+}
+
+/// The site's model and its subscribers.
+pub struct Hub {
+    inner: Mutex<Inner>,
+    resnapshots: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Hub {
+    pub fn new(model: Model) -> Arc<Hub> {
+        Arc::new(Hub {
+            inner: Mutex::new(Inner {
+                model,
+                tracker: Tracker::default(),
+                seq: 0,
+                queues: Vec::new(),
+                closed: false,
+            }),
+            resnapshots: AtomicU64::new(0),
+        })
+    }
+
+    /// Applies an engine event seen at `now`; returns whether an update is now pending.
+    pub fn apply(&self, event: Event, now: Instant) -> bool {
+        let mut inner = lock(&self.inner);
+        let inner = &mut *inner;
+        inner.model.apply_event(event, now, &mut inner.tracker);
+        !inner.tracker.is_empty()
+    }
+
+    /// Adds log lines; returns whether an update is now pending.
+    pub fn add_log(&self, lines: Vec<LogLine>) -> bool {
+        if lines.is_empty() {
+            return false;
+        }
+        let mut inner = lock(&self.inner);
+        inner.model.push_log(&lines);
+        inner.tracker.log(lines);
+        true
+    }
+
+    /// Seals what changed into the next update and queues it for every subscriber. Returns
+    /// whether there was anything to seal.
+    pub fn seal(&self) -> bool {
+        self.seal_locked(&mut lock(&self.inner))
+    }
+
+    fn seal_locked(&self, inner: &mut Inner) -> bool {
+        if inner.tracker.is_empty() {
+            return false;
+        }
+        inner.seq += 1;
+        let update = Arc::new(Update {
+            seq: inner.seq,
+            changes: inner.tracker.take(&inner.model),
+        });
+        for q in &inner.queues {
+            let mut state = lock(&q.state);
+            if state.lagged {
+                continue; // It gets a snapshot next; what it missed is in there.
+            }
+            if state.updates.len() >= QUEUE {
+                state.updates.clear();
+                state.lagged = true;
+            } else {
+                state.updates.push_back(update.clone());
+            }
+            drop(state);
+            q.notify.notify_one();
+        }
+        true
+    }
+
+    /// The model as of the last update (what changed since is sealed first).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        let mut inner = lock(&self.inner);
+        self.seal_locked(&mut inner);
+        Arc::new(Snapshot {
+            seq: inner.seq,
+            model: inner.model.clone(),
+        })
+    }
+
+    /// A new subscriber: its first feed is a snapshot, then every update after it.
+    pub fn subscribe(self: &Arc<Self>) -> Subscription {
+        let mut inner = lock(&self.inner);
+        self.seal_locked(&mut inner);
+        let queue = Arc::new(Queue::default());
+        lock(&queue.state).closed = inner.closed;
+        inner.queues.push(queue.clone());
+        let first = Arc::new(Snapshot {
+            seq: inner.seq,
+            model: inner.model.clone(),
+        });
+        Subscription {
+            hub: self.clone(),
+            queue,
+            first: Some(first),
+        }
+    }
+
+    /// A fresh snapshot for a subscriber that fell behind; its queue restarts after it.
+    fn resnapshot(&self, queue: &Queue) -> Arc<Snapshot> {
+        let mut inner = lock(&self.inner);
+        self.seal_locked(&mut inner);
+        let mut state = lock(&queue.state);
+        state.updates.clear();
+        state.lagged = false;
+        drop(state);
+        self.resnapshots.fetch_add(1, Ordering::Relaxed);
+        Arc::new(Snapshot {
+            seq: inner.seq,
+            model: inner.model.clone(),
+        })
+    }
+
+    /// Subscribers now.
+    pub fn subscribers(&self) -> usize {
+        lock(&self.inner).queues.len()
+    }
+
+    /// Fresh snapshots given to subscribers that fell behind.
+    pub fn resnapshots(&self) -> u64 {
+        self.resnapshots.load(Ordering::Relaxed)
+    }
+
+    /// The site has ended: subscribers get what is queued, then the end of their feed.
+    pub fn close(&self) {
+        let mut inner = lock(&self.inner);
+        self.seal_locked(&mut inner);
+        inner.closed = true;
+        for q in &inner.queues {
+            lock(&q.state).closed = true;
+            q.notify.notify_one();
+        }
+    }
+
+    fn unsubscribe(&self, queue: &Arc<Queue>) {
+        lock(&self.inner).queues.retain(|q| !Arc::ptr_eq(q, queue));
+    }
+}
+
+/// One subscriber's place in the feed. Dropping it unsubscribes.
+pub struct Subscription {
+    hub: Arc<Hub>,
+    queue: Arc<Queue>,
+    first: Option<Arc<Snapshot>>,
+}
+
+impl Subscription {
+    /// The next snapshot or update, waiting for one; `None` once the site has ended.
+    pub async fn next(&mut self) -> Option<Feed> {
+        if let Some(first) = self.first.take() {
+            return Some(Feed::Snapshot(first));
+        }
+        loop {
+            {
+                let mut state = lock(&self.queue.state);
+                if state.lagged {
+                    drop(state);
+                    return Some(Feed::Snapshot(self.hub.resnapshot(&self.queue)));
+                }
+                if let Some(u) = state.updates.pop_front() {
+                    return Some(Feed::Update(u));
+                }
+                if state.closed {
+                    return None;
+                }
+            }
+            // One waiter per queue: a notification sent while we were not waiting is kept.
+            self.queue.notify.notified().await;
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.unsubscribe(&self.queue);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{NetworkStats, SensorInfo, Speed, WallProgress};
+    use crate::sensors::Reading;
+    use crate::wall::{CrewReport, Crews, Wall};
+
+    fn sensor(name: &str) -> SensorInfo {
+        SensorInfo {
+            name: name.into(),
+            kind: "default".into(),
+            interval_ms: 5000,
+        }
+    }
+
+    fn model() -> Model {
+        let wall = Arc::new(Wall::from_profiles(&[vec![21, 25, 28], vec![17]]));
+        let heights = wall.heights().to_vec();
+        Model::new(
+            wall,
+            &heights,
+            0,
+            false,
+            Crews::Limited(2),
+            vec![sensor("a"), sensor("b")],
+            5,
+            "memory:".into(),
+            Speed::Factor(1.0),
+        )
+    }
+
+    fn reading(sensor: &str, value: i32) -> Event {
+        Event::Readings(vec![Reading {
+            id: 1,
+            timestamp: chrono::Utc::now(),
+            sensor: sensor.into(),
+            value,
+        }])
+    }
+
+    fn report(day: u64, crew: u32, profile: u32, section: u32, height: u8) -> CrewReport {
+        CrewReport {
+            id: 1,
+            timestamp: chrono::Utc::now(),
+            day,
+            crew,
+            profile: Some(profile),
+            section: Some(section),
+            height: Some(height),
+        }
+    }
+
+    /// A replica: the subscriber's snapshot with every update after it applied.
+    struct Replica {
+        model: Option<Model>,
+        seq: u64,
+        snapshots: usize,
+    }
+
+    impl Replica {
+        fn new() -> Replica {
+            Replica {
+                model: None,
+                seq: 0,
+                snapshots: 0,
+            }
+        }
+
+        fn take(&mut self, feed: Feed) {
+            match feed {
+                Feed::Snapshot(s) => {
+                    let mut m = s.model.clone();
+                    m.reindex();
+                    self.model = Some(m);
+                    self.seq = s.seq;
+                    self.snapshots += 1;
+                }
+                Feed::Update(u) => {
+                    assert_eq!(u.seq, self.seq + 1, "updates come in order, none missing");
+                    self.seq = u.seq;
+                    let m = self.model.as_mut().expect("a snapshot first");
+                    for c in u.changes.iter().cloned() {
+                        m.apply_change(c);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The parts of a model a viewer shows, comparable.
+    fn shown(m: &Model) -> String {
+        let mut m = m.clone();
+        m.network.mean_wait_ms = 0.0;
+        serde_json::to_string(&m).unwrap()
+    }
+
+    async fn drain(sub: &mut Subscription, replica: &mut Replica) {
+        while let Ok(Some(feed)) = tokio::time::timeout(Duration::from_millis(1), sub.next()).await
+        {
+            replica.take(feed);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_replica_from_a_snapshot_and_updates_equals_the_site() {
+        let hub = Hub::new(model());
+        let mut early = hub.subscribe();
+        let mut early_replica = Replica::new();
+        let now = Instant::now();
+        hub.apply(reading("a", 5), now);
+        hub.apply(Event::CrewReports(vec![report(1, 1, 1, 1, 22)]), now);
+        hub.seal();
+        // A subscriber that comes later starts from the model as it is now.
+        let mut late = hub.subscribe();
+        let mut late_replica = Replica::new();
+        hub.apply(Event::SensorAdded(sensor("c")), now);
+        hub.apply(reading("c", -7), now);
+        hub.apply(reading("a", 9), now);
+        hub.apply(Event::SensorRemoved("b".into()), now);
+        hub.apply(Event::CrewsChanged(Crews::Limited(3)), now);
+        hub.apply(
+            Event::CrewReports(vec![report(2, 3, 2, 1, 30), report(2, 1, 1, 1, 23)]),
+            now,
+        );
+        hub.apply(
+            Event::Day(WallProgress {
+                day: 2,
+                ..WallProgress::default()
+            }),
+            now,
+        );
+        hub.apply(
+            Event::Network(NetworkStats {
+                limit: 5,
+                delivered: 12,
+                ..NetworkStats::default()
+            }),
+            now,
+        );
+        hub.apply(Event::Paused(true), now);
+        hub.apply(Event::SpeedChanged(Speed::Max), now);
+        hub.add_log(vec![LogLine {
+            level: "INFO".into(),
+            target: "crew".into(),
+            message: "day 2".into(),
+        }]);
+        hub.seal();
+        drain(&mut early, &mut early_replica).await;
+        drain(&mut late, &mut late_replica).await;
+        let site = hub.snapshot().model.clone();
+        assert_eq!(early_replica.seq, 2);
+        assert_eq!(late_replica.seq, 2);
+        for replica in [&early_replica, &late_replica] {
+            let m = replica.model.as_ref().unwrap();
+            assert_eq!(shown(m), shown(&site));
+        }
+        let m = early_replica.model.as_ref().unwrap();
+        let names: Vec<_> = m.sensors.iter().map(|s| s.info.name.as_str()).collect();
+        assert_eq!(names, ["a", "c"]);
+        assert_eq!(m.sensors[0].count, 2);
+        assert_eq!(m.wall.heights, [23, 25, 28, 30]);
+        assert_eq!(m.wall.crews, [Some(0), None, None]);
+        assert!(m.paused && m.speed == Speed::Max && m.day == 2);
+        assert_eq!(m.log.back().unwrap().message, "day 2");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_subscriber_that_falls_behind_gets_a_fresh_snapshot_and_blocks_nobody() {
+        let hub = Hub::new(model());
+        let mut slow = hub.subscribe();
+        let mut fast = hub.subscribe();
+        let (mut slow_replica, mut fast_replica) = (Replica::new(), Replica::new());
+        slow_replica.take(slow.next().await.unwrap());
+        for i in 0..(QUEUE as i32 * 3) {
+            hub.apply(reading("a", i % 100), Instant::now());
+            hub.seal();
+            // The fast one keeps up; the slow one reads nothing.
+            fast_replica.take(fast.next().await.unwrap());
+            if i == 0 {
+                fast_replica.take(fast.next().await.unwrap());
+            }
+        }
+        assert_eq!(hub.resnapshots(), 0);
+        // The slow one's backlog was dropped: it gets one snapshot, then only newer updates.
+        let feed = slow.next().await.unwrap();
+        assert!(matches!(feed, Feed::Snapshot(_)));
+        slow_replica.take(feed);
+        assert_eq!(hub.resnapshots(), 1);
+        assert_eq!(slow_replica.snapshots, 2);
+        hub.apply(reading("b", 1), Instant::now());
+        hub.seal();
+        slow_replica.take(slow.next().await.unwrap());
+        fast_replica.take(fast.next().await.unwrap());
+        let site = shown(&hub.snapshot().model);
+        assert_eq!(shown(slow_replica.model.as_ref().unwrap()), site);
+        assert_eq!(shown(fast_replica.model.as_ref().unwrap()), site);
+        assert_eq!(
+            slow_replica.model.as_ref().unwrap().sensors[0].count,
+            QUEUE as u64 * 3
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn subscribers_come_and_go_and_see_the_end() {
+        let hub = Hub::new(model());
+        let mut a = hub.subscribe();
+        {
+            let _b = hub.subscribe();
+            assert_eq!(hub.subscribers(), 2);
+        }
+        assert_eq!(hub.subscribers(), 1);
+        assert!(matches!(a.next().await, Some(Feed::Snapshot(_))));
+        hub.apply(reading("a", 1), Instant::now());
+        hub.close();
+        // What was pending is sealed and delivered before the end.
+        assert!(matches!(a.next().await, Some(Feed::Update(_))));
+        assert!(a.next().await.is_none());
+    }
+
+    #[test]
+    fn many_changed_sections_go_as_the_whole_wall() {
+        let wall = Arc::new(Wall::from_profiles(&[vec![0u8; 64]]));
+        let heights = wall.heights().to_vec();
+        let hub = Hub::new(Model::new(
+            wall,
+            &heights,
+            0,
+            false,
+            Crews::Unlimited,
+            vec![],
+            5,
+            "memory:".into(),
+            Speed::Max,
+        ));
+        let reports = (1..=64).map(|s| report(1, s, 1, s, 1)).collect();
+        hub.apply(Event::CrewReports(reports), Instant::now());
+        let mut sub = hub.subscribe();
+        let Some(Feed::Snapshot(s)) = futures_util::FutureExt::now_or_never(sub.next()).flatten()
+        else {
+            panic!("a snapshot first");
+        };
+        assert!(s.model.wall.heights.iter().all(|&h| h == 1));
+        hub.apply(
+            Event::CrewReports(vec![report(2, 1, 1, 1, 2), report(2, 2, 1, 2, 2)]),
+            Instant::now(),
+        );
+        hub.seal();
+        let Some(Feed::Update(u)) = futures_util::FutureExt::now_or_never(sub.next()).flatten()
+        else {
+            panic!("an update");
+        };
+        assert!(
+            u.changes.contains(&Change::Sections(vec![(0, 2), (1, 2)])),
+            "{:?}",
+            u.changes
+        );
+        let reports = (1..=64).map(|s| report(3, s, 1, s, 3)).collect();
+        hub.apply(Event::CrewReports(reports), Instant::now());
+        hub.seal();
+        let Some(Feed::Update(u)) = futures_util::FutureExt::now_or_never(sub.next()).flatten()
+        else {
+            panic!("an update");
+        };
+        assert!(u.changes.contains(&Change::Heights("3".repeat(64))));
+    }
+}

@@ -1,0 +1,135 @@
+//! The site over a real engine: a resumed wall's heights reach every viewer, however big the
+//! wall; viewers' commands are answered to them alone.
+
+use std::sync::Arc;
+
+use wallwatch::config::Config;
+use wallwatch::engine::{Command, Engine, StartOptions};
+use wallwatch::site::viewer::{self, ViewerMsg};
+use wallwatch::site::{Feed, Site};
+use wallwatch::store::{Batch, MemoryStore, Store, WALL_HASH_KEY};
+use wallwatch::wall::{CrewReport, Crews, Wall};
+
+fn report(id: u64, day: u64, crew: u32, profile: u32, section: u32, height: u8) -> CrewReport {
+    CrewReport {
+        id,
+        timestamp: chrono::Utc::now(),
+        day,
+        crew,
+        profile: Some(profile),
+        section: Some(section),
+        height: Some(height),
+    }
+}
+
+/// A 1M-section wall (1000 profiles × 1000 sections at 0 ft), one crew per section, stored
+/// after two days of work on every section (the second day raising them to 2 ft, or 3 ft for
+/// every 7th): resumed, the first snapshot shows every section's height. (The engine used to
+/// send the resumed state as one screen event of 1M rows, which the screen feed's coalescing
+/// dropped at once.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_million_section_wall_shows_its_heights() {
+    let profiles: Vec<Vec<u8>> = vec![vec![0; 1000]; 1000];
+    let wall = Wall::from_profiles(&profiles);
+    let mut store = MemoryStore::new();
+    store.meta_set(WALL_HASH_KEY, &wall.fingerprint()).unwrap();
+    let mut id = 0;
+    let mut expected = vec![0u8; wall.sections()];
+    for day in 1..=2u64 {
+        let mut batch = Batch::default();
+        for p in 0..1000u32 {
+            for s in 0..1000u32 {
+                let flat = (p * 1000 + s) as usize;
+                let h = if day == 2 && flat.is_multiple_of(7) {
+                    3
+                } else {
+                    day as u8
+                };
+                id += 1;
+                batch
+                    .crew_reports
+                    .push(report(id, day, flat as u32 + 1, p + 1, s + 1, h));
+                expected[flat] = h;
+            }
+        }
+        store.append(&batch).unwrap();
+    }
+    let mut config = Config::example();
+    config.wall = Arc::new(wall);
+    config.crews = Crews::Unlimited;
+    config.sensors = 0;
+    config.store = "memory:".into();
+    let options = StartOptions {
+        store: Some(Box::new(store)),
+        ..StartOptions::default()
+    };
+    let (engine, events) = Engine::start_with(&config, options).unwrap();
+    let site = Site::start(events, None).await.unwrap();
+    let mut feed = site.hub.subscribe();
+    let Some(Feed::Snapshot(snapshot)) = feed.next().await else {
+        panic!("a snapshot first");
+    };
+    assert_eq!(snapshot.model.day, 2);
+    assert_eq!(snapshot.model.wall.heights.len(), 1_000_000);
+    assert!(snapshot.model.wall.heights == expected, "resumed heights");
+    let feet: u64 = expected.iter().map(|&h| u64::from(h)).sum();
+    assert_eq!(snapshot.model.wall.feet_raised(), feet);
+    // The snapshot crosses the wire and back (what an attached viewer gets).
+    let json = serde_json::to_string(&*snapshot).unwrap();
+    let back: wallwatch::site::Snapshot = serde_json::from_str(&json).unwrap();
+    assert!(back.model.wall.heights == expected);
+    assert_eq!(back.model.wall.raised, snapshot.model.wall.raised);
+    drop(feed);
+    engine.shutdown().await.unwrap();
+    site.finished().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_command_is_answered_to_the_viewer_that_sent_it() {
+    let mut config = Config::example();
+    config.store = "memory:".into();
+    config.crews = Crews::Limited(1);
+    let (engine, events) = Engine::start(&config).unwrap();
+    let site = Site::start(events, None).await.unwrap();
+    let mut a = viewer::link(site.hub.subscribe(), engine.command_sender(), false);
+    let mut b = viewer::link(site.hub.subscribe(), engine.command_sender(), false);
+    let mut ro = viewer::link(site.hub.subscribe(), engine.command_sender(), true);
+    a.commands.send((1, Command::RemoveCrew)).await.unwrap();
+    b.commands.send((1, Command::RemoveCrew)).await.unwrap();
+    ro.commands.send((9, Command::AddCrew)).await.unwrap();
+    let reply = |link: &mut viewer::ViewerLink| {
+        let mut replies = Vec::new();
+        while let Ok(msg) = link.msgs.try_recv() {
+            if let ViewerMsg::Reply { id, reply } = msg {
+                replies.push((id, reply));
+            }
+        }
+        replies
+    };
+    // Let the engine answer (the crew task answers between days).
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let (ra, rb, rro) = (reply(&mut a), reply(&mut b), reply(&mut ro));
+    assert_eq!(ra.len(), 1, "{ra:?}");
+    assert_eq!(rb.len(), 1, "{rb:?}");
+    // One of the two removed the last crew; the other was refused, and only it was told.
+    let mut answers = vec![ra[0].1.clone(), rb[0].1.clone()];
+    answers.sort_by_key(|r| r.is_err());
+    assert!(
+        answers[0]
+            .as_ref()
+            .is_ok_and(|m| m.contains("crew 1 leaves")),
+        "{answers:?}"
+    );
+    assert!(
+        answers[1]
+            .as_ref()
+            .is_err_and(|m| m.contains("no crew left")),
+        "{answers:?}"
+    );
+    assert_eq!(rro.len(), 1);
+    assert_eq!(rro[0].0, 9);
+    assert_eq!(rro[0].1, Err(viewer::READ_ONLY.to_string()));
+    drop((a, b, ro));
+    engine.shutdown().await.unwrap();
+    site.finished().await;
+}
