@@ -34,6 +34,57 @@ pub enum Command {
     /// Measure the pipeline, the dashboard's cost, or a long soak.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run the site with no terminal until SIGTERM, SIGINT or `wallwatch stop` (SIGHUP does not
+    /// stop it); viewers attach to its socket. Prints the JSON summary on exit.
+    Serve(ServeArgs),
+    /// Watch a served site: the whole dashboard, with a view of your own. q, Esc, Ctrl-C and
+    /// SIGHUP detach; the site runs on.
+    Attach(AttachArgs),
+    /// The live summary of a served site.
+    Status(StatusArgs),
+    /// Stop a served site as SIGTERM does, wait for it to drain, print its final summary.
+    Stop(SiteArgs),
+}
+
+/// Which site: `--socket PATH`, or `--name NAME` under `$XDG_RUNTIME_DIR/wallwatch/` (else
+/// `/tmp/wallwatch-UID/`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SiteArgs {
+    /// The site's socket.
+    #[arg(long, value_name = "PATH", conflicts_with = "name")]
+    pub socket: Option<PathBuf>,
+    /// The site's name (default: `default`).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AttachArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+    /// Watch only: keys that would change the site give a notice instead.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Colours: none, 16, 256 or truecolor (default: from the terminal; NO_COLOR wins).
+    #[arg(long, value_name = "P")]
+    pub palette: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+    /// One JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Crew count: a positive number or `unlimited` (one crew per section).

@@ -4,8 +4,10 @@
 //! `app` and `ui` are the dashboard's state and drawing.
 
 pub mod app;
+pub mod attach;
 pub mod bench;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod dashboard;
 pub mod engine;
@@ -13,9 +15,11 @@ pub mod export;
 pub mod headless;
 pub mod keymap;
 pub mod profiles_file;
+pub mod protocol;
 pub mod query;
 pub mod report;
 pub mod sensors;
+pub mod serve;
 pub mod site;
 pub mod store;
 pub mod text;

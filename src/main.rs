@@ -53,6 +53,10 @@ fn main() -> ExitCode {
             wallwatch::export::run(&args, &mut io::stdout().lock()).map_err(|e| Failure(e, 2))
         }
         Some(Command::Bench(BenchCommand::Tui(args))) => return wallwatch::bench::tui::main(&args),
+        Some(Command::Serve(args)) => return wallwatch::serve::main(&args),
+        Some(Command::Attach(args)) => return wallwatch::attach::main(&args),
+        Some(Command::Status(args)) => return wallwatch::client::status_main(&args),
+        Some(Command::Stop(args)) => return wallwatch::client::stop_main(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

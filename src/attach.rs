@@ -1,0 +1,132 @@
+//! `wallwatch attach`: the whole dashboard, drawn from a served site's snapshot and updates by
+//! the same loop and drawing code as the standalone dashboard, with a view of its own (focus,
+//! scroll, help, log filter, palette). Keys that change the site go to it as numbered commands
+//! and their answers come back to this viewer only. `q`, Esc, Ctrl-C, SIGTERM and SIGHUP
+//! detach: the terminal is restored and the site runs on. If the site goes away, the terminal
+//! is restored, one line says so, and the exit status is 1.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use futures_util::SinkExt;
+use tokio::sync::mpsc;
+
+use crate::app::App;
+use crate::cli::AttachArgs;
+use crate::client::{self, Reader, Writer};
+use crate::engine::Command;
+use crate::protocol::{self, ClientMsg, Role, ServerMsg};
+use crate::site::Feed;
+use crate::site::viewer::ViewerMsg;
+use crate::tui::{self, Tui, TuiError};
+use crate::ui::theme::Palette;
+
+/// The whole `attach` command.
+pub fn main(args: &AttachArgs) -> ExitCode {
+    let prepared = (|| {
+        if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+            return Err("attach needs a terminal".to_string());
+        }
+        let palette = Palette::from_env(args.palette.as_deref())?;
+        let path = client::socket_path(&args.site)?;
+        Ok((palette, path))
+    })();
+    let (palette, path) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}", crate::text::sanitize(&e));
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (code, line) = runtime.block_on(attach(&path, palette, args.read_only));
+    if let Some(line) = line {
+        eprintln!("wallwatch: {}", crate::text::sanitize(&line));
+    }
+    code
+}
+
+async fn attach(path: &Path, palette: Palette, read_only: bool) -> (ExitCode, Option<String>) {
+    let (reader, writer) = match client::connect(path, Role::Viewer { read_only }).await {
+        Ok(rw) => rw,
+        Err(e) => return (ExitCode::from(1), Some(e)),
+    };
+    tui::init_log_pane();
+    let (msg_tx, msgs) = mpsc::channel(4);
+    let (commands, command_rx) = mpsc::channel(32);
+    // Why the site's side ended, if it said or failed.
+    let ended_why = Arc::new(Mutex::new(None));
+    tokio::spawn(read_site(reader, msg_tx, ended_why.clone()));
+    tokio::spawn(send_commands(writer, command_rx));
+    let mut app = App::new(palette);
+    app.read_only = read_only;
+    let ended = match Tui::enter() {
+        Ok(mut screen) => {
+            let ended = tui::run(&mut screen.terminal, &mut app, msgs, commands).await;
+            let _ = screen.restore();
+            ended
+        }
+        Err(e) => Err(TuiError::Io(e)),
+    };
+    let shown = path.display();
+    match ended {
+        Ok(_) => (
+            ExitCode::SUCCESS,
+            Some(format!("detached from the site at {shown}; it runs on")),
+        ),
+        Err(TuiError::EngineStopped) => {
+            let why = ended_why.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let line = match why {
+                Some(e) => format!("the site at {shown}: {e}"),
+                None => format!("the site at {shown} stopped"),
+            };
+            (ExitCode::from(1), Some(line))
+        }
+        Err(TuiError::Panicked) => (ExitCode::from(101), None),
+        Err(e) => (ExitCode::from(1), Some(e.to_string())),
+    }
+}
+
+/// The site's messages into the loop's channel, until the site closes the connection (or
+/// breaks the protocol: the reason is kept for the last line).
+async fn read_site(
+    mut reader: Reader,
+    tx: mpsc::Sender<ViewerMsg>,
+    why: Arc<Mutex<Option<String>>>,
+) {
+    let failure = loop {
+        let msg = match client::read(&mut reader).await {
+            Ok(None) => break None,
+            Ok(Some(ServerMsg::Snapshot(s))) => ViewerMsg::Feed(Feed::Snapshot(s)),
+            Ok(Some(ServerMsg::Update(u))) => ViewerMsg::Feed(Feed::Update(u)),
+            Ok(Some(ServerMsg::Reply { id, reply })) => ViewerMsg::Reply { id, reply },
+            Ok(Some(ServerMsg::Error(e))) => break Some(e),
+            Ok(Some(_)) => break Some("the site answered out of turn".into()),
+            Err(e) => break Some(e),
+        };
+        if tx.send(msg).await.is_err() {
+            return; // The viewer has gone.
+        }
+    };
+    *why.lock().unwrap_or_else(|e| e.into_inner()) = failure;
+}
+
+async fn send_commands(mut writer: Writer, mut commands: mpsc::Receiver<(u64, Command)>) {
+    while let Some((id, command)) = commands.recv().await {
+        let msg = ClientMsg::Command { id, command };
+        if writer.send(protocol::encode(&msg)).await.is_err() {
+            return;
+        }
+    }
+}

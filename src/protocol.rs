@@ -1,0 +1,192 @@
+//! The site's socket protocol: length-delimited frames (tokio-util's codec: a 4-byte big-endian
+//! length, then the payload), each one JSON object. The client speaks first with a `hello`
+//! naming the protocol version and what it wants (to view, read-only or not; the status; to
+//! stop the site); the server answers `hello` or `error`. A viewer then gets a snapshot and
+//! updates and the answers to its commands.
+//!
+//! Every frame is bounded: what a client sends is small ([`MAX_CLIENT_FRAME`]); what a server
+//! sends holds at most a snapshot of the wall ([`MAX_SERVER_FRAME`]). A frame that is too
+//! long, or not a message, ends that connection only.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use serde::{Deserialize, Serialize};
+use tokio_util::codec::{Decoder, LengthDelimitedCodec};
+
+use crate::engine::{Command, Reply};
+use crate::site::{Snapshot, Update};
+
+/// The protocol's version; both sides must speak the same.
+pub const VERSION: u32 = 1;
+/// The longest frame a client may send.
+pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
+/// The longest frame a server may send (a snapshot of a 1M-section wall is about 2 MB).
+pub const MAX_SERVER_FRAME: usize = 64 * 1024 * 1024;
+
+/// What a client asks for in its hello.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Viewer { read_only: bool },
+    Status,
+    Stop,
+}
+
+/// Client → server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientMsg {
+    Hello { version: u32, role: Role },
+    Command { id: u64, command: Command },
+}
+
+/// Server → client.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerMsg {
+    Hello {
+        version: u32,
+        /// Where the site listens, as the server sees it.
+        socket: String,
+    },
+    /// Why the server will not go on with this connection.
+    Error(String),
+    Snapshot(Arc<Snapshot>),
+    Update(Arc<Update>),
+    Reply {
+        id: u64,
+        reply: Reply,
+    },
+    /// The live summary (`status`), as JSON text in the server's key order.
+    Status(String),
+    /// The site has stopped; its final summary (`stop`), as JSON text.
+    Stopped(String),
+}
+
+/// Why a frame could not be read.
+#[derive(Debug)]
+pub enum FrameError {
+    Io(std::io::Error),
+    /// Not a message of this protocol.
+    Malformed(String),
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameError::Io(e) => write!(f, "{e}"),
+            FrameError::Malformed(e) => write!(f, "malformed frame: {e}"),
+        }
+    }
+}
+
+/// The frame codec with a bound on frame length.
+pub fn codec(max_frame: usize) -> LengthDelimitedCodec {
+    LengthDelimitedCodec::builder()
+        .max_frame_length(max_frame)
+        .new_codec()
+}
+
+/// One message as a frame's payload.
+pub fn encode<T: Serialize>(msg: &T) -> Bytes {
+    // Our own messages always serialise (no maps with non-string keys, no failing Serialize).
+    Bytes::from(serde_json::to_vec(msg).unwrap_or_default())
+}
+
+/// A frame's payload as a message.
+pub fn decode<T: for<'de> Deserialize<'de>>(frame: &[u8]) -> Result<T, FrameError> {
+    serde_json::from_slice(frame).map_err(|e| FrameError::Malformed(e.to_string()))
+}
+
+/// Every whole message in `bytes` as a server reads them from a client: frames longer than
+/// [`MAX_CLIENT_FRAME`] and payloads that are not messages are errors (the connection ends).
+/// What the fuzz target drives.
+pub fn decode_client_stream(bytes: &[u8]) -> Result<Vec<ClientMsg>, FrameError> {
+    let mut codec = codec(MAX_CLIENT_FRAME);
+    let mut buf = BytesMut::from(bytes);
+    let mut out = Vec::new();
+    while let Some(frame) = codec.decode(&mut buf).map_err(FrameError::Io)? {
+        out.push(decode(&frame)?);
+    }
+    Ok(out)
+}
+
+/// A hello's version, checked: the one-line error both sides show on a mismatch.
+pub fn check_version(theirs: u32) -> Result<(), String> {
+    if theirs == VERSION {
+        Ok(())
+    } else {
+        Err(format!(
+            "protocol version {theirs} is not this build's ({VERSION}): use the same wallwatch \
+             build for serve and attach"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_util::codec::Encoder;
+
+    fn frame(payload: &[u8]) -> Vec<u8> {
+        let mut buf = BytesMut::new();
+        codec(usize::MAX)
+            .encode(Bytes::copy_from_slice(payload), &mut buf)
+            .unwrap();
+        buf.to_vec()
+    }
+
+    #[test]
+    fn client_messages_round_trip() {
+        let msgs = [
+            ClientMsg::Hello {
+                version: VERSION,
+                role: Role::Viewer { read_only: true },
+            },
+            ClientMsg::Command {
+                id: 7,
+                command: Command::AddSensor {
+                    kind: Some("thermometer".into()),
+                },
+            },
+        ];
+        let mut bytes = Vec::new();
+        for m in &msgs {
+            bytes.extend(frame(&encode(m)));
+        }
+        assert_eq!(decode_client_stream(&bytes).unwrap(), msgs);
+        // A frame cut short is not an error yet: the rest may still come.
+        assert_eq!(
+            decode_client_stream(&bytes[..bytes.len() - 3])
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn oversized_and_malformed_frames_are_errors() {
+        let mut long = (MAX_CLIENT_FRAME as u32 + 1).to_be_bytes().to_vec();
+        long.extend([b' '; 16]);
+        assert!(matches!(
+            decode_client_stream(&long),
+            Err(FrameError::Io(_))
+        ));
+        assert!(matches!(
+            decode_client_stream(&frame(b"{\"hello\":{\"version\":1}}")),
+            Err(FrameError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode_client_stream(&frame(&[0xff, 0xfe])),
+            Err(FrameError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_version_mismatch_is_one_clear_line() {
+        assert!(check_version(VERSION).is_ok());
+        let e = check_version(VERSION + 1).unwrap_err();
+        assert!(e.contains("protocol version 2") && !e.contains('\n'), "{e}");
+    }
+}

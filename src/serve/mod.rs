@@ -1,0 +1,196 @@
+//! `wallwatch serve`: the site (engine, store, site model) with no terminal, listening on a
+//! Unix socket for viewers (`attach`), `status` and `stop`. Runs until SIGTERM, SIGINT,
+//! `wallwatch stop`, or a run option's end (`--duration`, `--days`, `--until-complete`);
+//! SIGHUP does not stop it. Then it drains as a headless run does and prints the same JSON
+//! summary on stdout. Human logs go to stderr; the log lines also go to every viewer.
+
+pub mod session;
+pub mod socket;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::cli::ServeArgs;
+use crate::config::{Config, DEFAULT_CREWS};
+use crate::engine::{Engine, Summary};
+use crate::site::{LogFeed, Site};
+use session::{Ctx, StopWaiter};
+
+/// How long the sessions get to finish once the site has stopped.
+const SESSIONS_END_WITHIN: Duration = Duration::from_secs(2);
+/// How often `--days` and `--until-complete` are checked.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// The whole `serve` command.
+pub fn main(args: &ServeArgs) -> ExitCode {
+    let feed = init_logging();
+    let prepared = Config::from_args(&args.run, DEFAULT_CREWS)
+        .map_err(|e| e.to_string())
+        .and_then(|config| {
+            let path = socket::resolve_env(args.site.socket.as_deref(), args.site.name.as_deref())?;
+            if args.site.socket.is_none()
+                && let Some(dir) = path.parent()
+            {
+                socket::ensure_private_dir(dir)?;
+            }
+            Ok((config, path))
+        });
+    let (config, path) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}", crate::text::sanitize(&e));
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(serve(&config, &path, feed)) {
+        Ok(summary) => {
+            println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}", crate::text::sanitize(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Human logs to stderr (Info and above, or `RUST_LOG`); the site's log feed gets Debug and
+/// above for the viewers' log panes.
+fn init_logging() -> Arc<LogFeed> {
+    use std::io::IsTerminal;
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let feed = LogFeed::new();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_filter(filter);
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(
+            feed.layer()
+                .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG),
+        )
+        .try_init();
+    feed
+}
+
+/// Removes the socket file when the site ends, however it ends.
+struct SocketFile(PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Runs the site until it is stopped; returns the final summary.
+pub async fn serve(config: &Config, path: &Path, feed: Arc<LogFeed>) -> Result<Summary, String> {
+    let signal_error = |e: std::io::Error| format!("cannot watch signals: {e}");
+    let mut int = signal(SignalKind::interrupt()).map_err(signal_error)?;
+    let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(signal_error)?;
+    // The socket first: a second server on it fails before it touches the store.
+    let listener = socket::listen(path).await?;
+    let socket_file = SocketFile(path.to_path_buf());
+    let (engine, events) = Engine::start(config).map_err(|e| e.to_string())?;
+    let site = Site::start(events, Some(feed))
+        .await
+        .ok_or("the engine stopped before it started")?;
+    let (stop_tx, mut stop_rx) = mpsc::channel::<StopWaiter>(8);
+    let ctx = Arc::new(Ctx {
+        hub: site.hub.clone(),
+        commands: engine.command_sender(),
+        gauges: engine.gauges(),
+        started: std::time::Instant::now(),
+        socket: path.to_path_buf(),
+        stop: stop_tx,
+    });
+    let shown = crate::text::sanitize(&path.display().to_string());
+    eprintln!(
+        "wallwatch: serving the site at {shown}; watch it with `wallwatch attach --socket \
+         {shown}`, stop it with `wallwatch stop --socket {shown}` or SIGTERM"
+    );
+    let deadline = async {
+        match config.duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
+    let mut progress = tokio::time::interval(PROGRESS_EVERY);
+    let watch_progress = config.days.is_some() || config.until_complete;
+    let mut waiters = Vec::new();
+    let mut sessions = tokio::task::JoinSet::new();
+    let reason = loop {
+        tokio::select! {
+            _ = int.recv() => break "SIGINT".to_string(),
+            _ = term.recv() => break "SIGTERM".to_string(),
+            _ = hup.recv() => {
+                tracing::info!(
+                    target: "serve",
+                    "SIGHUP ignored: the site runs on (stop it with SIGTERM or `wallwatch stop`)"
+                );
+            }
+            waiter = stop_rx.recv() => {
+                waiters.extend(waiter);
+                break "wallwatch stop".to_string();
+            }
+            _ = &mut deadline => break "duration reached".to_string(),
+            _ = progress.tick(), if watch_progress => {
+                let p = ctx.gauges.summary().wall;
+                if config.until_complete && p.complete {
+                    break format!("wall complete on day {}", p.day);
+                }
+                if config.days.is_some_and(|d| p.day >= d) {
+                    break format!("day {} reached", p.day);
+                }
+            }
+            conn = listener.accept() => match conn {
+                Ok((stream, _)) => {
+                    sessions.spawn(session::run(stream, ctx.clone()));
+                    while sessions.try_join_next().is_some() {}
+                }
+                Err(e) => tracing::warn!(target: "serve", "accept failed: {e}"),
+            },
+        }
+    };
+    tracing::info!(target: "serve", "stopping ({reason}): draining the network and flushing the store");
+    // No new connections while draining; the file goes when the site has stopped.
+    drop(listener);
+    let summary = engine.shutdown().await.map_err(|e| e.to_string());
+    site.finished().await;
+    // Stop requests that came in during the drain wait too.
+    while let Ok(w) = stop_rx.try_recv() {
+        waiters.push(w);
+    }
+    if let Ok(summary) = &summary {
+        let json = serde_json::to_string(summary).unwrap_or_default();
+        for w in waiters {
+            let _ = w.send(json.clone());
+        }
+    }
+    // Sessions end with the site (viewers see their connection close; `stop` clients get the
+    // summary); one whose client does not read is not waited for long.
+    let _ = tokio::time::timeout(SESSIONS_END_WITHIN, sessions.join_all()).await;
+    drop(socket_file);
+    summary
+}

@@ -1,0 +1,175 @@
+//! One connection to the site: the peer check, the hello, then what the client asked for — a
+//! viewer's feed and commands (through the same [`viewer::link`] as the local dashboard), the
+//! live status, or a stop. A connection that breaks the protocol (garbage, an oversized frame,
+//! no hello in time) is closed and logged; the site and the other connections go on.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
+
+use crate::engine::{CommandSender, Gauges, Summary};
+use crate::protocol::{self, ClientMsg, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, Role, ServerMsg};
+use crate::site::viewer::{self, ViewerMsg};
+use crate::site::{Feed, Hub};
+
+/// How long a new connection has to say hello.
+pub const HELLO_WITHIN: Duration = Duration::from_secs(5);
+
+pub type Reader = FramedRead<OwnedReadHalf, LengthDelimitedCodec>;
+pub type Writer = FramedWrite<OwnedWriteHalf, LengthDelimitedCodec>;
+
+/// A `stop` client, waiting for the final summary.
+pub type StopWaiter = oneshot::Sender<String>;
+
+/// What every session shares.
+pub struct Ctx {
+    pub hub: Arc<Hub>,
+    pub commands: CommandSender,
+    pub gauges: Gauges,
+    pub started: std::time::Instant,
+    pub socket: PathBuf,
+    /// Where `stop` requests go.
+    pub stop: mpsc::Sender<StopWaiter>,
+}
+
+/// The live summary: the headless summary's keys, the viewers attached and the uptime.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub viewers: usize,
+    pub uptime_s: f64,
+}
+
+impl Ctx {
+    pub fn status(&self) -> Status {
+        Status {
+            summary: self.gauges.summary(),
+            viewers: self.hub.subscribers(),
+            uptime_s: self.started.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// Serves one connection to its end.
+pub async fn run(stream: UnixStream, ctx: Arc<Ctx>) {
+    if let Err(why) = crate::serve::socket::check_peer(&stream) {
+        tracing::warn!(target: "serve", "{why}");
+        return;
+    }
+    let (r, w) = stream.into_split();
+    let mut reader = FramedRead::new(r, protocol::codec(MAX_CLIENT_FRAME));
+    let mut writer = FramedWrite::new(w, protocol::codec(MAX_SERVER_FRAME));
+    let role = match hello(&mut reader, &mut writer, &ctx).await {
+        Ok(role) => role,
+        Err(why) => {
+            tracing::warn!(target: "serve", "connection closed: {why}");
+            return;
+        }
+    };
+    match role {
+        Role::Status => {
+            let status = serde_json::to_string(&ctx.status()).unwrap_or_default();
+            let _ = send(&mut writer, &ServerMsg::Status(status)).await;
+        }
+        Role::Stop => {
+            let (tx, rx) = oneshot::channel();
+            if ctx.stop.send(tx).await.is_ok()
+                && let Ok(summary) = rx.await
+            {
+                let _ = send(&mut writer, &ServerMsg::Stopped(summary)).await;
+            }
+        }
+        Role::Viewer { read_only } => {
+            let mode = if read_only { " (read-only)" } else { "" };
+            tracing::info!(target: "serve", "a viewer attached{mode}");
+            match serve_viewer(reader, writer, &ctx, read_only).await {
+                Ok(()) => tracing::info!(target: "serve", "a viewer detached{mode}"),
+                Err(why) => tracing::warn!(target: "serve", "viewer connection closed: {why}"),
+            }
+        }
+    }
+}
+
+async fn send(writer: &mut Writer, msg: &ServerMsg) -> Result<(), String> {
+    writer
+        .send(protocol::encode(msg))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn hello(reader: &mut Reader, writer: &mut Writer, ctx: &Ctx) -> Result<Role, String> {
+    let frame = match tokio::time::timeout(HELLO_WITHIN, reader.next()).await {
+        Err(_) => return Err("no hello within 5 s".into()),
+        Ok(None) => return Err("closed before its hello".into()),
+        Ok(Some(Err(e))) => return Err(e.to_string()),
+        Ok(Some(Ok(frame))) => frame,
+    };
+    let (version, role) = match protocol::decode::<ClientMsg>(&frame) {
+        Ok(ClientMsg::Hello { version, role }) => (version, role),
+        Ok(other) => return Err(format!("expected a hello, got {other:?}")),
+        Err(e) => return Err(e.to_string()),
+    };
+    if let Err(why) = protocol::check_version(version) {
+        let _ = send(writer, &ServerMsg::Error(why.clone())).await;
+        return Err(why);
+    }
+    let socket = ctx.socket.display().to_string();
+    send(
+        writer,
+        &ServerMsg::Hello {
+            version: protocol::VERSION,
+            socket,
+        },
+    )
+    .await?;
+    Ok(role)
+}
+
+/// A viewer: its feed and answers out, its commands in, until either side ends. A viewer that
+/// does not read blocks only its own writes; the site gives it a fresh snapshot when it is
+/// back (see `site::hub`).
+async fn serve_viewer(
+    mut reader: Reader,
+    mut writer: Writer,
+    ctx: &Ctx,
+    read_only: bool,
+) -> Result<(), String> {
+    let viewer::ViewerLink { mut msgs, commands } =
+        viewer::link(ctx.hub.subscribe(), ctx.commands.clone(), read_only);
+    loop {
+        tokio::select! {
+            msg = msgs.recv() => {
+                let msg = match msg {
+                    // The site has stopped: closing tells the viewer.
+                    None => return Ok(()),
+                    Some(ViewerMsg::Feed(Feed::Snapshot(s))) => ServerMsg::Snapshot(s),
+                    Some(ViewerMsg::Feed(Feed::Update(u))) => ServerMsg::Update(u),
+                    Some(ViewerMsg::Reply { id, reply }) => ServerMsg::Reply { id, reply },
+                };
+                send(&mut writer, &msg).await?;
+            }
+            frame = reader.next() => match frame {
+                None => return Ok(()),
+                Some(Err(e)) => return Err(e.to_string()),
+                Some(Ok(frame)) => match protocol::decode::<ClientMsg>(&frame) {
+                    Ok(ClientMsg::Command { id, command }) => {
+                        if commands.try_send((id, command)).is_err() {
+                            let reply = Err("too many commands waiting; try again".to_string());
+                            send(&mut writer, &ServerMsg::Reply { id, reply }).await?;
+                        }
+                    }
+                    Ok(ClientMsg::Hello { .. }) => return Err("a second hello".into()),
+                    Err(e) => return Err(e.to_string()),
+                },
+            },
+        }
+    }
+}
