@@ -18,8 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::{CrewsArg, RunArgs};
-use crate::engine::Speed;
 use crate::engine::network::Latency;
+use crate::engine::{EngineOptions, Speed};
+use crate::units::{parse_duration, parse_speed};
 use crate::wall::{Crews, DEFAULT_MAX_SECTIONS, EXAMPLE_PROFILES, Wall};
 use toml::Spanned;
 
@@ -34,34 +35,14 @@ pub const DEFAULT_BATCH_SIZE: usize = 16384;
 /// Everything a run needs, decided before it starts.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub wall: Arc<Wall>,
+    /// What the engine runs.
+    pub engine: EngineOptions,
     /// Where the wall came from: the profiles file, or `built-in example`.
     pub profiles: String,
     pub max_sections: usize,
-    pub crews: Crews,
-    pub sensors: usize,
-    /// Kinds given to the starting sensors, cycled.
-    pub sensor_kinds: Vec<String>,
-    pub network_limit: usize,
-    pub latency: Latency,
-    pub store: String,
-    pub seed: u64,
-    pub speed: Speed,
-    pub day_seconds: f64,
     /// Stop after this much real time.
     pub duration: Option<Duration>,
-    /// Crews stop after this wall day.
-    pub days: Option<u64>,
-    /// Crews stop on the day the wall is complete.
-    pub until_complete: bool,
-    pub fresh: bool,
     pub palette: Option<String>,
-    /// Rows per store write.
-    pub batch_size: usize,
-    /// A partial batch is written after this much real time.
-    pub flush_after: Duration,
-    /// Sensors stop after this many readings in all (benchmarks).
-    pub max_readings: Option<u64>,
 }
 
 /// A configuration error, one line, naming the file and key or the flag.
@@ -76,45 +57,6 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
-
-/// Parses `500ms`, `30s`, `2m`, `1h` (also `1.5s`).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let bad = || {
-        format!(
-            "'{}' is not a duration (e.g. 500ms, 30s, 2m, 1h)",
-            sanitize(s)
-        )
-    };
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(bad)?;
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(bad()),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|_| bad())
-}
-
-/// Parses `max` or a positive simulated-seconds-per-second factor.
-pub fn parse_speed(s: &str) -> Result<Speed, String> {
-    let s = s.trim();
-    if s.eq_ignore_ascii_case("max") {
-        return Ok(Speed::Max);
-    }
-    match s.parse::<f64>() {
-        Ok(f) if f.is_finite() && f > 0.0 => Ok(Speed::Factor(f)),
-        _ => Err(format!(
-            "'{}' is not a speed (a positive number or 'max')",
-            sanitize(s)
-        )),
-    }
-}
 
 /// The run options once file and flags are merged, before they are checked.
 #[derive(Debug, Default)]
@@ -388,33 +330,35 @@ impl Config {
             None => file.days,
         };
         Ok(Config {
-            wall: Arc::new(wall),
+            engine: EngineOptions {
+                wall: Arc::new(wall),
+                crews,
+                sensors: args.sensors.or(file.sensors).unwrap_or(DEFAULT_SENSORS),
+                sensor_kinds,
+                network_limit: args
+                    .network_limit
+                    .or(file.network_limit)
+                    .unwrap_or(DEFAULT_NETWORK_LIMIT),
+                latency,
+                store: args
+                    .store
+                    .clone()
+                    .or(file.store)
+                    .unwrap_or_else(|| crate::store::DEFAULT_STORE_URL.to_string()),
+                seed: args.seed.or(file.seed).unwrap_or(0),
+                speed,
+                day_seconds,
+                days,
+                until_complete: args.until_complete || file.until_complete.unwrap_or(false),
+                fresh: args.fresh || file.fresh.unwrap_or(false),
+                batch_size: DEFAULT_BATCH_SIZE,
+                flush_after: Duration::from_millis(50),
+                max_readings: None,
+            },
             profiles,
             max_sections,
-            crews,
-            sensors: args.sensors.or(file.sensors).unwrap_or(DEFAULT_SENSORS),
-            sensor_kinds,
-            network_limit: args
-                .network_limit
-                .or(file.network_limit)
-                .unwrap_or(DEFAULT_NETWORK_LIMIT),
-            latency,
-            store: args
-                .store
-                .clone()
-                .or(file.store)
-                .unwrap_or_else(|| crate::store::DEFAULT_STORE_URL.to_string()),
-            seed: args.seed.or(file.seed).unwrap_or(0),
-            speed,
-            day_seconds,
             duration,
-            days,
-            until_complete: args.until_complete || file.until_complete.unwrap_or(false),
-            fresh: args.fresh || file.fresh.unwrap_or(false),
             palette: args.palette.clone().or(file.palette),
-            batch_size: DEFAULT_BATCH_SIZE,
-            flush_after: Duration::from_millis(50),
-            max_readings: None,
         })
     }
 
@@ -449,16 +393,16 @@ mod tests {
     #[test]
     fn defaults() {
         let c = Config::example();
-        assert_eq!(c.crews, Crews::Limited(3));
-        assert_eq!(c.sensors, 5);
-        assert_eq!(c.sensor_kinds, ["default"]);
-        assert_eq!(c.network_limit, 5);
-        assert!(c.latency.is_zero());
-        assert_eq!(c.store, "sqlite:wallwatch.db");
-        assert_eq!(c.seed, 0);
-        assert_eq!(c.speed, Speed::Factor(1.0));
-        assert_eq!(c.day_seconds, 5.0);
-        assert_eq!(c.wall.profiles(), 3);
+        assert_eq!(c.engine.crews, Crews::Limited(3));
+        assert_eq!(c.engine.sensors, 5);
+        assert_eq!(c.engine.sensor_kinds, ["default"]);
+        assert_eq!(c.engine.network_limit, 5);
+        assert!(c.engine.latency.is_zero());
+        assert_eq!(c.engine.store, "sqlite:wallwatch.db");
+        assert_eq!(c.engine.seed, 0);
+        assert_eq!(c.engine.speed, Speed::Factor(1.0));
+        assert_eq!(c.engine.day_seconds, 5.0);
+        assert_eq!(c.engine.wall.profiles(), 3);
     }
 
     #[test]
@@ -469,15 +413,15 @@ mod tests {
             ..Default::default()
         };
         let c = Config::from_args(&args, DEFAULT_CREWS).unwrap();
-        assert_eq!(c.network_limit, 5);
+        assert_eq!(c.engine.network_limit, 5);
         let args = RunArgs {
             network_limit: Some(7),
             speed: Some("max".into()),
             ..args
         };
         let c = Config::from_args(&args, DEFAULT_CREWS).unwrap();
-        assert_eq!(c.network_limit, 7);
-        assert_eq!(c.speed, Speed::Max);
+        assert_eq!(c.engine.network_limit, 7);
+        assert_eq!(c.engine.speed, Speed::Max);
     }
 
     #[test]
@@ -498,20 +442,20 @@ mod tests {
             DEFAULT_CREWS,
         )
         .unwrap();
-        assert_eq!(c.wall.sections(), 3);
-        assert_eq!(c.crews, Crews::Unlimited);
-        assert_eq!(c.sensors, 8);
-        assert_eq!(c.sensor_kinds, ["strain", "default"]);
+        assert_eq!(c.engine.wall.sections(), 3);
+        assert_eq!(c.engine.crews, Crews::Unlimited);
+        assert_eq!(c.engine.sensors, 8);
+        assert_eq!(c.engine.sensor_kinds, ["strain", "default"]);
         assert_eq!(
-            c.latency,
+            c.engine.latency,
             Latency::Range(Duration::from_millis(10), Duration::from_millis(20))
         );
-        assert_eq!(c.speed, Speed::Factor(2.5));
-        assert_eq!(c.day_seconds, 1.0);
+        assert_eq!(c.engine.speed, Speed::Factor(2.5));
+        assert_eq!(c.engine.day_seconds, 1.0);
         assert_eq!(c.duration, Some(Duration::from_secs(120)));
-        assert_eq!(c.days, Some(4));
-        assert!(c.until_complete);
-        assert_eq!(c.seed, 9);
+        assert_eq!(c.engine.days, Some(4));
+        assert!(c.engine.until_complete);
+        assert_eq!(c.engine.seed, 9);
     }
 
     #[test]

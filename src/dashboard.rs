@@ -51,7 +51,9 @@ fn run_on_new_runtime(config: &Config, palette: Palette) -> Result<ExitCode, Str
 async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
     let log = tui::init_dashboard_logging()?;
     // The engine opens the store: an unreachable database fails here, before the screen.
-    let (engine, events) = Engine::start(config).map_err(|e| e.to_string())?;
+    let (engine, events) = Engine::start(&config.engine)
+        .await
+        .map_err(|e| e.to_string())?;
     // The same site and feed as attached viewers get, in this process.
     let (site, link) = Site::start_local(events, Some(log), engine.command_sender()).await?;
     let mut app = App::new(palette);

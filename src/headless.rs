@@ -21,7 +21,7 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
         skip_rows: true,
         ..StartOptions::default()
     };
-    let (engine, mut events) = Engine::start_with(config, options)?;
+    let (engine, mut events) = Engine::start_with(&config.engine, options).await?;
     let deadline = sleep_for(config.duration);
     tokio::pin!(deadline);
     let reason = loop {
@@ -33,10 +33,10 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
             event = events.recv() => match event {
                 None => break "engine stopped".to_string(),
                 Some(Event::Day(p)) => {
-                    if config.until_complete && p.complete {
+                    if config.engine.until_complete && p.complete {
                         break format!("wall complete on day {}", p.day);
                     }
-                    if config.days.is_some_and(|d| p.day >= d) {
+                    if config.engine.days.is_some_and(|d| p.day >= d) {
                         break format!("day {} reached", p.day);
                     }
                 }

@@ -25,4 +25,5 @@ pub mod store;
 pub mod text;
 pub mod tui;
 pub mod ui;
+pub mod units;
 pub mod wall;

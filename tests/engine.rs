@@ -88,12 +88,12 @@ impl Store for SharedStore {
 
 fn config() -> Config {
     let mut c = Config::example();
-    c.store = "memory:".into();
+    c.engine.store = "memory:".into();
     c
 }
 
 /// Starts the engine on `store` and collects its events in the background.
-fn start(
+async fn start(
     config: &Config,
     store: &SharedStore,
     probe: Option<Arc<dyn NetworkProbe>>,
@@ -103,7 +103,7 @@ fn start(
         probe,
         ..StartOptions::default()
     };
-    let (engine, events) = Engine::start_with(config, options).unwrap();
+    let (engine, events) = Engine::start_with(&config.engine, options).await.unwrap();
     (engine, tokio::spawn(collect(events)))
 }
 
@@ -126,7 +126,7 @@ fn assert_ids_strictly_increasing(ids: impl Iterator<Item = u64>) {
 #[tokio::test(start_paused = true)]
 async fn five_default_sensors_report_every_five_seconds() {
     let store = SharedStore::default();
-    let (engine, events) = start(&config(), &store, None);
+    let (engine, events) = start(&config(), &store, None).await;
     tokio::time::sleep(Duration::from_secs(60)).await;
     let summary = engine.shutdown().await.unwrap();
     let events = events.await.unwrap();
@@ -174,12 +174,12 @@ impl NetworkProbe for Independent {
 #[tokio::test(start_paused = true)]
 async fn fifty_sensors_fill_the_network_exactly_to_its_limit() {
     let mut c = config();
-    c.sensors = 50;
-    c.sensor_kinds = vec!["thermometer".into(), "default".into()];
-    c.latency = Latency::parse("10..50ms").unwrap();
+    c.engine.sensors = 50;
+    c.engine.sensor_kinds = vec!["thermometer".into(), "default".into()];
+    c.engine.latency = Latency::parse("10..50ms").unwrap();
     let probe = Arc::new(Independent::default());
     let store = SharedStore::default();
-    let (engine, _events) = start(&c, &store, Some(probe.clone()));
+    let (engine, _events) = start(&c, &store, Some(probe.clone())).await;
     let mut waited = false;
     for _ in 0..300 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -226,12 +226,12 @@ async fn produced_equals_stored_after_shutdown_under_load() {
     let (urls, _schema) = store_urls(dir.path());
     for url in urls {
         let mut c = config();
-        c.store = url.clone();
-        c.sensors = 200;
-        c.sensor_kinds = vec!["thermometer".into()];
-        c.speed = Speed::Max;
-        c.batch_size = 97;
-        let (engine, events) = Engine::start(&c).unwrap();
+        c.engine.store = url.clone();
+        c.engine.sensors = 200;
+        c.engine.sensor_kinds = vec!["thermometer".into()];
+        c.engine.speed = Speed::Max;
+        c.engine.batch_size = 97;
+        let (engine, events) = Engine::start(&c.engine).await.unwrap();
         let events = tokio::spawn(collect(events));
         while engine.counters().readings_produced < 30_000 {
             tokio::task::yield_now().await;
@@ -265,14 +265,14 @@ async fn produced_equals_stored_after_shutdown_under_load() {
 async fn skip_rows_stores_everything_and_sends_no_rows() {
     let store = SharedStore::failing(2);
     let mut c = config();
-    c.sensors = 20;
-    c.days = Some(3);
+    c.engine.sensors = 20;
+    c.engine.days = Some(3);
     let options = StartOptions {
         store: Some(Box::new(store.clone())),
         skip_rows: true,
         ..StartOptions::default()
     };
-    let (engine, events) = Engine::start_with(&c, options).unwrap();
+    let (engine, events) = Engine::start_with(&c.engine, options).await.unwrap();
     let events = tokio::spawn(collect(events));
     tokio::time::sleep(Duration::from_secs(60)).await;
     let summary = engine.shutdown().await.unwrap();
@@ -304,8 +304,8 @@ async fn skip_rows_stores_everything_and_sends_no_rows() {
 async fn a_failing_store_loses_nothing() {
     let store = SharedStore::failing(3);
     let mut c = config();
-    c.sensor_kinds = vec!["thermometer".into()];
-    let (engine, events) = start(&c, &store, None);
+    c.engine.sensor_kinds = vec!["thermometer".into()];
+    let (engine, events) = start(&c, &store, None).await;
     tokio::time::sleep(Duration::from_secs(30)).await;
     let summary = engine.shutdown().await.unwrap();
     let events = events.await.unwrap();
@@ -329,10 +329,10 @@ async fn a_failing_store_loses_nothing() {
 #[tokio::test(start_paused = true)]
 async fn ids_continue_after_the_store_rows() {
     let store = SharedStore::default();
-    let (engine, _) = start(&config(), &store, None);
+    let (engine, _) = start(&config(), &store, None).await;
     tokio::time::sleep(Duration::from_secs(12)).await;
     let first = engine.shutdown().await.unwrap();
-    let (engine, _) = start(&config(), &store, None);
+    let (engine, _) = start(&config(), &store, None).await;
     tokio::time::sleep(Duration::from_secs(12)).await;
     let second = engine.shutdown().await.unwrap();
     let readings = store.readings();
@@ -351,11 +351,11 @@ fn key(r: &CrewReport) -> (u64, u32, Option<u32>, Option<u32>, Option<u8>) {
 #[tokio::test(start_paused = true)]
 async fn crew_days_advance_every_day_seconds_and_match_the_site() {
     let mut c = config();
-    c.sensors = 0;
-    c.latency = Latency::parse("5..30ms").unwrap();
+    c.engine.sensors = 0;
+    c.engine.latency = Latency::parse("5..30ms").unwrap();
     let store = SharedStore::default();
     let started = Instant::now();
-    let (engine, events) = start(&c, &store, None);
+    let (engine, events) = start(&c, &store, None).await;
     tokio::time::sleep(Duration::from_secs(51)).await;
     let summary = engine.shutdown().await.unwrap();
     let events = events.await.unwrap();
@@ -377,7 +377,7 @@ async fn crew_days_advance_every_day_seconds_and_match_the_site() {
             "day {day} at {t:?}"
         );
     }
-    let mut site = Site::new((*c.wall).clone(), Crews::Limited(3));
+    let mut site = Site::new((*c.engine.wall).clone(), Crews::Limited(3));
     let mut expected = Vec::new();
     for _ in 0..10 {
         expected.extend(site.step());
@@ -405,10 +405,10 @@ async fn crew_days_advance_every_day_seconds_and_match_the_site() {
 #[tokio::test(start_paused = true)]
 async fn crews_are_added_and_removed_by_command() {
     let mut c = config();
-    c.sensors = 0;
-    c.crews = Crews::Limited(1);
+    c.engine.sensors = 0;
+    c.engine.crews = Crews::Limited(1);
     let store = SharedStore::default();
-    let (engine, events) = start(&c, &store, None);
+    let (engine, events) = start(&c, &store, None).await;
     let commands = engine.command_sender();
     tokio::time::sleep(Duration::from_millis(5_500)).await; // day 1 done: crew 1 only
     commands.send(Command::AddCrew).await.unwrap();
@@ -447,9 +447,9 @@ async fn crews_are_added_and_removed_by_command() {
 #[tokio::test(start_paused = true)]
 async fn unlimited_crews_refuse_changes() {
     let mut c = config();
-    c.sensors = 0;
-    c.crews = Crews::Unlimited;
-    let (engine, events) = start(&c, &SharedStore::default(), None);
+    c.engine.sensors = 0;
+    c.engine.crews = Crews::Unlimited;
+    let (engine, events) = start(&c, &SharedStore::default(), None).await;
     let reply = engine
         .command_sender()
         .request(Command::AddCrew)
@@ -473,9 +473,9 @@ async fn unlimited_crews_refuse_changes() {
 #[tokio::test(start_paused = true)]
 async fn sensors_are_added_and_removed_by_command() {
     let mut c = config();
-    c.sensors = 1;
+    c.engine.sensors = 1;
     let store = SharedStore::default();
-    let (engine, events) = start(&c, &store, None);
+    let (engine, events) = start(&c, &store, None).await;
     let commands = engine.command_sender();
     commands
         .send(Command::AddSensor {
@@ -522,7 +522,7 @@ async fn sensors_are_added_and_removed_by_command() {
 #[tokio::test(start_paused = true)]
 async fn pause_stops_time() {
     let store = SharedStore::default();
-    let (engine, events) = start(&config(), &store, None);
+    let (engine, events) = start(&config(), &store, None).await;
     let commands = engine.command_sender();
     tokio::time::sleep(Duration::from_secs(12)).await;
     commands.send(Command::TogglePause).await.unwrap();
@@ -570,17 +570,17 @@ async fn pause_stops_time() {
 
 async fn values(seed: u64) -> (Vec<(String, i64, i32)>, Summary) {
     let mut c = config();
-    c.seed = seed;
-    c.sensors = 4;
-    c.sensor_kinds = vec![
+    c.engine.seed = seed;
+    c.engine.sensors = 4;
+    c.engine.sensor_kinds = vec![
         "default".into(),
         "thermometer".into(),
         "strain".into(),
         "seismometer".into(),
     ];
-    c.latency = Latency::parse("1..20ms").unwrap();
+    c.engine.latency = Latency::parse("1..20ms").unwrap();
     let store = SharedStore::default();
-    let (engine, _) = start(&c, &store, None);
+    let (engine, _) = start(&c, &store, None).await;
     tokio::time::sleep(Duration::from_secs(40)).await;
     let summary = engine.shutdown().await.unwrap();
     let readings = store.readings();

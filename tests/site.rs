@@ -55,15 +55,15 @@ async fn a_resumed_million_section_wall_shows_its_heights() {
         store.append(&batch).unwrap();
     }
     let mut config = Config::example();
-    config.wall = Arc::new(wall);
-    config.crews = Crews::Unlimited;
-    config.sensors = 0;
-    config.store = "memory:".into();
+    config.engine.wall = Arc::new(wall);
+    config.engine.crews = Crews::Unlimited;
+    config.engine.sensors = 0;
+    config.engine.store = "memory:".into();
     let options = StartOptions {
         store: Some(Box::new(store)),
         ..StartOptions::default()
     };
-    let (engine, events) = Engine::start_with(&config, options).unwrap();
+    let (engine, events) = Engine::start_with(&config.engine, options).await.unwrap();
     let site = Site::start(events, None).await.unwrap();
     let mut feed = site.hub.subscribe();
     let Some(Feed::Snapshot(snapshot)) = feed.next().await else {
@@ -87,9 +87,9 @@ async fn a_resumed_million_section_wall_shows_its_heights() {
 #[tokio::test(start_paused = true)]
 async fn a_command_is_answered_to_the_viewer_that_sent_it() {
     let mut config = Config::example();
-    config.store = "memory:".into();
-    config.crews = Crews::Limited(1);
-    let (engine, events) = Engine::start(&config).unwrap();
+    config.engine.store = "memory:".into();
+    config.engine.crews = Crews::Limited(1);
+    let (engine, events) = Engine::start(&config.engine).await.unwrap();
     let site = Site::start(events, None).await.unwrap();
     let mut a = viewer::link(site.hub.subscribe(), engine.command_sender(), false);
     let mut b = viewer::link(site.hub.subscribe(), engine.command_sender(), false);

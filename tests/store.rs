@@ -362,9 +362,9 @@ fn check_latest(store: &mut dyn Store) {
 /// the store for the latest ones: the same heights, day and latest reports, or the same error.
 fn check_prepare(store: &mut dyn Store, config: &Config) -> Result<Resumed, String> {
     let reports = store.crew_reports().unwrap();
-    let old = Site::state_from_reports(&config.wall, &reports);
+    let old = Site::state_from_reports(&config.engine.wall, &reports);
     let url = store.url().to_string();
-    match (prepare(store, config), old) {
+    match (prepare(store, &config.engine), old) {
         (Ok(resumed), Ok((heights, day))) => {
             assert_eq!(resumed.site.heights(), heights.as_slice(), "{url}");
             assert_eq!(resumed.site.day(), day, "{url}");
@@ -393,12 +393,12 @@ fn check_prepare(store: &mut dyn Store, config: &Config) -> Result<Resumed, Stri
 /// crews included), and from a store where a report lowers a section, later raised again.
 fn check_resume(url: &str) {
     let mut config = Config::example();
-    config.crews = Crews::Limited(3);
-    config.store = url.to_string();
+    config.engine.crews = Crews::Limited(3);
+    config.engine.store = url.to_string();
     let mut store = store::open(url).unwrap();
     let fresh = check_prepare(store.as_mut(), &config).unwrap();
     assert_eq!((fresh.site.day(), fresh.latest.len()), (0, 0));
-    let mut site = Site::new((*config.wall).clone(), config.crews);
+    let mut site = Site::new((*config.engine.wall).clone(), config.engine.crews);
     let mut id = 0;
     let mut work = |store: &mut dyn Store, days: u64| {
         for _ in 0..days {

@@ -102,24 +102,26 @@ fn assert_failed_then_recovered(events: &[Event], what: &str) {
 async fn a_store_down_for_ten_minutes_holds_producers_back_and_loses_nothing() {
     let store = FlakyStore::default();
     let mut c = Config::example();
-    c.store = "memory:".into();
-    c.sensors = 200;
-    c.sensor_kinds = vec!["thermometer".into()];
-    c.speed = Speed::Factor(1.0);
-    c.batch_size = 64;
-    let limit = c.network_limit as u64;
-    let batch = c.batch_size as u64;
+    c.engine.store = "memory:".into();
+    c.engine.sensors = 200;
+    c.engine.sensor_kinds = vec!["thermometer".into()];
+    c.engine.speed = Speed::Factor(1.0);
+    c.engine.batch_size = 64;
+    let limit = c.engine.network_limit as u64;
+    let batch = c.engine.batch_size as u64;
     // Readings taken by sensors waiting for a permit, messages in the network, the collector's
     // open batch (one packet over) and the one it is handing on, the writer's queue and the batch
     // being retried. Without backpressure 200 sensors make 120,000 readings in ten minutes.
-    let bound = c.sensors as u64 * limit + limit + (WRITE_QUEUE as u64 + 3) * (batch + limit);
+    let bound =
+        c.engine.sensors as u64 * limit + limit + (WRITE_QUEUE as u64 + 3) * (batch + limit);
     let (engine, events) = Engine::start_with(
-        &c,
+        &c.engine,
         StartOptions {
             store: Some(Box::new(store.clone())),
             ..StartOptions::default()
         },
     )
+    .await
     .unwrap();
     let events = tokio::spawn(collect(events));
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -178,12 +180,12 @@ async fn run_through_fault(
     fault: impl FnOnce() + Send + 'static,
 ) -> (Summary, Vec<Event>) {
     let mut c = Config::example();
-    c.store = url.to_string();
-    c.sensors = 40;
-    c.sensor_kinds = vec!["thermometer".into()];
-    c.speed = Speed::Factor(20.0);
-    c.batch_size = 200;
-    let (engine, events) = Engine::start(&c).unwrap();
+    c.engine.store = url.to_string();
+    c.engine.sensors = 40;
+    c.engine.sensor_kinds = vec!["thermometer".into()];
+    c.engine.speed = Speed::Factor(20.0);
+    c.engine.batch_size = 200;
+    let (engine, events) = Engine::start(&c.engine).await.unwrap();
     let events = tokio::spawn(collect(events));
     while engine.counters().readings_stored == 0 {
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -99,13 +99,13 @@ pub fn run(args: &PipelineArgs) -> Result<PipelineResult, String> {
 
 fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, String> {
     let mut config = Config::example();
-    config.store = args.store.clone();
-    config.sensors = args.sensors;
-    config.sensor_kinds = vec!["default".into()];
-    config.network_limit = args.network_limit;
-    config.latency = latency;
-    config.speed = Speed::Max;
-    config.max_readings = Some(args.readings);
+    config.engine.store = args.store.clone();
+    config.engine.sensors = args.sensors;
+    config.engine.sensor_kinds = vec!["default".into()];
+    config.engine.network_limit = args.network_limit;
+    config.engine.latency = latency;
+    config.engine.speed = Speed::Max;
+    config.engine.max_readings = Some(args.readings);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -117,8 +117,9 @@ fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, Str
             skip_rows: true,
             ..StartOptions::default()
         };
-        let (engine, mut events) =
-            Engine::start_with(&config, options).map_err(|e| e.to_string())?;
+        let (engine, mut events) = Engine::start_with(&config.engine, options)
+            .await
+            .map_err(|e| e.to_string())?;
         let drain = tokio::spawn(async move { while events.recv().await.is_some() {} });
         while engine.counters().readings_stored < args.readings {
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -138,7 +139,8 @@ fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, Str
     // The collector merges batches that queue behind a slow write (group commit), so the raw
     // rate is measured with the rows per write the engine actually made (at least the batch
     // size): the same transactions, without the engine.
-    let rows_per_write = (args.readings / writes.max(1)).max(config.batch_size as u64) as usize;
+    let rows_per_write =
+        (args.readings / writes.max(1)).max(config.engine.batch_size as u64) as usize;
     let raw_seconds = with_fresh_store(&store_url, |store| {
         raw(store, args.sensors, args.readings, rows_per_write)
     })?;
@@ -163,7 +165,7 @@ fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, Str
         readings: args.readings,
         network_limit: args.network_limit,
         latency: latency.to_string(),
-        batch_size: config.batch_size,
+        batch_size: config.engine.batch_size,
         writes,
         rows_per_write,
         max_in_flight,
@@ -197,7 +199,7 @@ fn minimal(
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let limit = config.network_limit.max(1);
+    let limit = config.engine.network_limit.max(1);
     let (writes, mut to_write) = mpsc::channel::<Batch>(2);
     let started = Instant::now();
     let writer = std::thread::spawn(move || {
@@ -213,7 +215,7 @@ fn minimal(
         let (mailbox, packets) = mpsc::channel::<Vec<Reading>>(MAILBOX);
         let left = Arc::new(AtomicU64::new(readings.div_ceil(limit as u64)));
         let epoch = Utc::now();
-        for sensor in 0..config.sensors {
+        for sensor in 0..config.engine.sensors {
             let (permits, mailbox, left) = (permits.clone(), mailbox.clone(), left.clone());
             tokio::spawn(minimal_sensor(sensor, epoch, limit, permits, mailbox, left));
         }
@@ -437,8 +439,8 @@ mod tests {
     #[test]
     fn the_minimal_pipeline_stores_every_reading() {
         let mut config = Config::example();
-        config.sensors = 50;
-        config.network_limit = 5;
+        config.engine.sensors = 50;
+        config.engine.network_limit = 5;
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("bench.db").display());
         let mut store = store::open(&url).unwrap();

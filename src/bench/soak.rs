@@ -143,11 +143,11 @@ pub fn run(args: &SoakArgs, mut each: impl FnMut(&Minute)) -> Result<Vec<Minute>
         let _ = std::fs::remove_file(f);
     }
     let mut config = Config::example();
-    config.store = url;
-    config.sensors = args.sensors;
-    config.sensor_kinds = vec!["default".into()];
-    config.latency = Latency::Fixed(Duration::ZERO);
-    config.speed = Speed::Factor(speed);
+    config.engine.store = url;
+    config.engine.sensors = args.sensors;
+    config.engine.sensor_kinds = vec!["default".into()];
+    config.engine.latency = Latency::Fixed(Duration::ZERO);
+    config.engine.speed = Speed::Factor(speed);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -170,14 +170,16 @@ async fn soak(
 ) -> Result<Vec<Minute>, String> {
     // The dashboard's logging: the log pane shows what the engine logs.
     let log = crate::tui::init_dashboard_logging().ok();
-    let (engine, events) = Engine::start(config).map_err(|e| e.to_string())?;
+    let (engine, events) = Engine::start(&config.engine)
+        .await
+        .map_err(|e| e.to_string())?;
     let (site, link) = crate::site::Site::start_local(events, log, engine.command_sender()).await?;
     let mut events = link.msgs;
     eprintln!(
         "soak: {} sensors at speed {speed} ({} readings/s offered), store {}, {} min",
-        config.sensors,
+        config.engine.sensors,
         args.rate,
-        crate::text::sanitize(&config.store),
+        crate::text::sanitize(&config.engine.store),
         args.minutes
     );
     let mut app = App::new(Palette::Ansi256);

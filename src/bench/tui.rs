@@ -111,7 +111,9 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
     let started = Instant::now();
     let (renderer, bytes, elapsed) = runtime.block_on(async {
         let log = tui::init_dashboard_logging()?;
-        let (engine, events) = Engine::start(&config).map_err(|e| e.to_string())?;
+        let (engine, events) = Engine::start(&config.engine)
+            .await
+            .map_err(|e| e.to_string())?;
         let (site, link) =
             crate::site::Site::start_local(events, Some(log), engine.command_sender()).await?;
         let mut app = App::new(Palette::Ansi256);

@@ -9,13 +9,13 @@ use serde::Serialize;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use super::EngineOptions;
 use super::clock::Clock;
 use super::collector::{self, Stored};
 use super::network::{Network, NetworkProbe, NetworkState};
 use super::publisher::Publisher;
 use super::tasks::{self, CrewCommand, CrewPlan, Shared};
 use super::{Command, CommandSender, Event, Replier, Request, SensorInfo, Speed, WallProgress};
-use crate::config::Config;
 use crate::sensors::{KINDS, SensorError, SensorFactory};
 use crate::store::{Store, StoreError};
 
@@ -182,17 +182,29 @@ struct RunningSensor {
 }
 
 impl Engine {
-    /// Starts a run: opens the store (on its own thread), makes the sensors, starts every task.
-    /// Must be called inside a tokio runtime. The first event is `Event::Started`.
-    pub fn start(config: &Config) -> Result<(Engine, mpsc::Receiver<Event>), EngineError> {
-        Engine::start_with(config, StartOptions::default())
+    /// Starts a run: opens the store and resumes the wall (on a blocking thread: both do file
+    /// or network I/O), makes the sensors, starts every task. The first event is
+    /// `Event::Started`.
+    pub async fn start(
+        config: &EngineOptions,
+    ) -> Result<(Engine, mpsc::Receiver<Event>), EngineError> {
+        Engine::start_with(config, StartOptions::default()).await
     }
 
     /// [`Engine::start`] with an injected store or network probe.
-    pub fn start_with(
-        config: &Config,
-        options: StartOptions,
+    pub async fn start_with(
+        config: &EngineOptions,
+        mut options: StartOptions,
     ) -> Result<(Engine, mpsc::Receiver<Event>), EngineError> {
+        let (url, injected, for_resume) =
+            (config.store.clone(), options.store.take(), config.clone());
+        let (store, resumed) = tokio::task::spawn_blocking(move || {
+            let mut store = collector::open_store(&url, injected)?;
+            let resumed = super::resume::prepare(store.as_mut(), &for_resume)?;
+            Ok::<_, EngineError>((store, resumed))
+        })
+        .await
+        .map_err(|e| EngineError::Internal(format!("opening the store failed: {e}")))??;
         let mut factory = SensorFactory::new(config.seed);
         let mut sensors = Vec::with_capacity(config.sensors);
         for i in 0..config.sensors {
@@ -203,8 +215,6 @@ impl Engine {
         let publisher = Publisher::new();
         let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL);
         let stored = Arc::new(Stored::default());
-        let mut store = collector::open_store(&config.store, options.store)?;
-        let resumed = super::resume::prepare(store.as_mut(), config)?;
         let counts = resumed.counts;
         let site = resumed.site;
         let feet = site.feet_raised();

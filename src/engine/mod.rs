@@ -1,16 +1,19 @@
 //! The async shell: the clock, the five-message network, the collector and the producer tasks.
 //!
-//! CONTRACT (shared by the engine and the dashboard; change only together):
-//! `Engine::start(config) -> Result<(Engine, mpsc::Receiver<Event>), EngineError>`;
-//! the dashboard sends [`Command`]s through `Engine::command_sender() -> mpsc::Sender<Command>`
-//! and consumes [`Event`]s; `Engine::shutdown(self).await -> Result<Summary, EngineError>` drains (producers stop, in-flight messages land, the collector flushes, the store closes) and
-//! returns the [`Summary`].
+//! `Engine::start(&EngineOptions).await -> Result<(Engine, mpsc::Receiver<Event>), EngineError>`
+//! opens the store and resumes the wall on a blocking thread, then starts every task; the site
+//! (`crate::site`) consumes the [`Event`]s. Commands go through `Engine::command_sender()`, each
+//! answered to whoever asked. `Engine::shutdown(self).await -> Result<Summary, EngineError>`
+//! drains (producers stop, in-flight messages land, the collector flushes, the store closes) and
+//! returns the [`Summary`]. The engine knows nothing of the command line, the terminal or the
+//! viewers.
 
 pub mod clock;
 pub mod collector;
 mod command;
 mod handle;
 pub mod network;
+mod options;
 pub mod publisher;
 pub mod resume;
 pub mod stats;
@@ -26,6 +29,7 @@ use crate::wall::{CrewReport, Crews, Wall};
 pub use command::{CommandSender, EngineGone, Replier, Reply, Request};
 pub use handle::{Engine, EngineError, Gauges, RunCounters, StartOptions, Summary};
 pub use network::{Latency, NetworkProbe};
+pub use options::EngineOptions;
 
 /// How fast simulated time runs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -67,8 +67,8 @@ impl Latency {
             } else {
                 lo.to_string()
             };
-            let lo = crate::config::parse_duration(&lo).map_err(|_| bad())?;
-            let hi = crate::config::parse_duration(hi).map_err(|_| bad())?;
+            let lo = crate::units::parse_duration(&lo).map_err(|_| bad())?;
+            let hi = crate::units::parse_duration(hi).map_err(|_| bad())?;
             if lo > hi {
                 return Err(format!("'{s}': the range's low end is above its high end"));
             }
@@ -81,7 +81,7 @@ impl Latency {
         if s == "0" {
             return Ok(Latency::Fixed(Duration::ZERO));
         }
-        crate::config::parse_duration(s)
+        crate::units::parse_duration(s)
             .map(Latency::Fixed)
             .map_err(|_| bad())
     }

@@ -7,7 +7,7 @@
 //! resumes after many days without reading them all back.
 
 use super::EngineError;
-use crate::config::Config;
+use super::EngineOptions;
 use crate::store::{Counts, Store, StoreError, WALL_HASH_KEY, redact_url};
 use crate::wall::{CrewReport, Site};
 
@@ -21,7 +21,7 @@ pub struct Resumed {
 }
 
 /// Checks the store's wall, clears it when `config.fresh`, and rebuilds the site.
-pub fn prepare(store: &mut dyn Store, config: &Config) -> Result<Resumed, EngineError> {
+pub fn prepare(store: &mut dyn Store, config: &EngineOptions) -> Result<Resumed, EngineError> {
     let url = crate::text::sanitize(&redact_url(store.url()));
     let fail = |e: StoreError| EngineError::Store(e);
     let hash = config.wall.fingerprint();

@@ -111,7 +111,9 @@ pub async fn serve(config: &Config, path: &Path, feed: Arc<LogFeed>) -> Result<S
     // The socket first: a second server on it fails before it touches the store.
     let listener = socket::listen(path).await?;
     let socket_file = SocketFile(path.to_path_buf());
-    let (engine, events) = Engine::start(config).map_err(|e| e.to_string())?;
+    let (engine, events) = Engine::start(&config.engine)
+        .await
+        .map_err(|e| e.to_string())?;
     let site = Site::start(events, Some(feed))
         .await
         .ok_or("the engine stopped before it started")?;
@@ -137,7 +139,7 @@ pub async fn serve(config: &Config, path: &Path, feed: Arc<LogFeed>) -> Result<S
     };
     tokio::pin!(deadline);
     let mut progress = tokio::time::interval(PROGRESS_EVERY);
-    let watch_progress = config.days.is_some() || config.until_complete;
+    let watch_progress = config.engine.days.is_some() || config.engine.until_complete;
     let mut waiters = Vec::new();
     let mut sessions = tokio::task::JoinSet::new();
     let reason = loop {
@@ -157,10 +159,10 @@ pub async fn serve(config: &Config, path: &Path, feed: Arc<LogFeed>) -> Result<S
             _ = &mut deadline => break "duration reached".to_string(),
             _ = progress.tick(), if watch_progress => {
                 let p = ctx.gauges.summary().wall;
-                if config.until_complete && p.complete {
+                if config.engine.until_complete && p.complete {
                     break format!("wall complete on day {}", p.day);
                 }
-                if config.days.is_some_and(|d| p.day >= d) {
+                if config.engine.days.is_some_and(|d| p.day >= d) {
                     break format!("day {} reached", p.day);
                 }
             }
