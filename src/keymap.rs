@@ -236,7 +236,7 @@ pub const BINDINGS: &[Binding] = &[
         &[Char('q'), Code(KeyCode::Esc), Ctrl('c')],
         "q Esc ^C",
         "quit",
-        "quit (Esc closes help first)",
+        "quit; attached: detach (Esc closes help first)",
         A::Quit,
         Global,
     ),
