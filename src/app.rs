@@ -73,6 +73,8 @@ pub struct App {
     pub log_targets: bool,
     /// Keys that change the site give a notice instead of a command.
     pub read_only: bool,
+    /// Drawn for `attach`: `q` detaches instead of stopping the site.
+    pub attached: bool,
     next_command: u64,
     /// Commands sent and not answered yet: id → what was asked, for the answer's notice.
     asked: HashMap<u64, &'static str>,
@@ -102,6 +104,7 @@ impl App {
             ),
             log_targets: false,
             read_only: false,
+            attached: false,
             next_command: 0,
             asked: HashMap::new(),
             new_log: Vec::new(),

@@ -71,6 +71,7 @@ async fn attach(path: &Path, palette: Palette, read_only: bool) -> (ExitCode, Op
     tokio::spawn(send_commands(writer, command_rx));
     let mut app = App::new(palette);
     app.read_only = read_only;
+    app.attached = true;
     let ended = match Tui::enter() {
         Ok(mut screen) => {
             let ended = tui::run(&mut screen.terminal, &mut app, msgs, commands).await;

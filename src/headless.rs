@@ -90,7 +90,7 @@ pub fn main(args: &crate::cli::RunArgs) -> std::process::ExitCode {
     match runtime.block_on(run(&config)) {
         Ok(summary) => match serde_json::to_string(&summary) {
             Ok(json) => {
-                println!("{json}");
+                crate::text::print_line(&json);
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -96,7 +96,9 @@ pub fn encode<T: Serialize>(msg: &T) -> Bytes {
 
 /// A frame's payload as a message.
 pub fn decode<T: for<'de> Deserialize<'de>>(frame: &[u8]) -> Result<T, FrameError> {
-    serde_json::from_slice(frame).map_err(|e| FrameError::Malformed(e.to_string()))
+    // serde's message may quote the client's text: escaped, so a log line stays one line.
+    serde_json::from_slice(frame)
+        .map_err(|e| FrameError::Malformed(crate::text::sanitize(&e.to_string())))
 }
 
 /// Every whole message in `bytes` as a server reads them from a client: frames longer than
@@ -181,6 +183,14 @@ mod tests {
             decode_client_stream(&frame(&[0xff, 0xfe])),
             Err(FrameError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_malformed_frames_error_is_one_line_whatever_the_client_sent() {
+        // serde quotes an unknown key: a newline or DEL in it must not reach the log as is.
+        let e = decode_client_stream(&frame(b"{\"a\\nb\\u007f\":0}")).unwrap_err();
+        let text = e.to_string();
+        assert!(!text.chars().any(char::is_control), "{text:?}");
     }
 
     #[test]

@@ -30,6 +30,15 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// Prints `line` on stdout. A closed or dead stdout (a pipe's reader gone, the terminal of a
+/// dropped ssh session) loses the line instead of panicking as `println!` does: the run's
+/// data is in the store either way.
+pub fn print_line(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

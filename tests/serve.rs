@@ -187,6 +187,7 @@ fn viewers_detach_with_q_and_sighup_and_the_site_runs_on() {
     let server = Server::start(&["--speed", "20"]);
     let mut viewer = server.attach(&[], 120, 40);
     viewer.wait_screen("the panes", panes_up);
+    viewer.wait_text("q detach");
     viewer.press("q");
     let (code, out) = viewer.finish();
     assert_eq!(code, 0);
@@ -327,20 +328,26 @@ fn the_socket_is_private_and_another_uid_is_refused() {
     // peer check.
     let server = Server::start(&[]);
     std::fs::set_permissions(server.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A copy of the binary nobody can run, wherever the build directory is.
+    let bin = server.dir.path().join("wallwatch");
+    std::fs::copy(BIN, &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
     let as_nobody = || {
-        Command::new("setpriv")
-            .args([
-                "--reuid",
-                "65534",
-                "--regid",
-                "65534",
-                "--clear-groups",
-                BIN,
-            ])
-            .args(["status", "--socket", server.socket_arg()])
-            .stdin(Stdio::null())
-            .output()
-            .expect("setpriv (util-linux)")
+        // Another test's fork may briefly hold the fresh copy open for writing (ETXTBSY).
+        for _ in 0..100 {
+            let out = Command::new("setpriv")
+                .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+                .arg(&bin)
+                .args(["status", "--socket", server.socket_arg()])
+                .stdin(Stdio::null())
+                .output()
+                .expect("setpriv (util-linux)");
+            if !text(&out.stderr).contains("Text file busy") {
+                return out;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{} stayed busy", bin.display());
     };
     let out = as_nobody();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
@@ -404,6 +411,14 @@ fn a_second_server_on_a_live_socket_fails_and_a_stale_one_is_replaced() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("already running"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A screen option is a mistake, not something to ignore.
+    let out = client(&["serve", "--socket", server.socket_arg(), "--headless"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--headless"),
         "{}",
         text(&out.stderr)
     );

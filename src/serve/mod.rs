@@ -29,6 +29,15 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// The whole `serve` command.
 pub fn main(args: &ServeArgs) -> ExitCode {
     let feed = init_logging();
+    if args.run.headless || args.run.palette.is_some() {
+        let flag = if args.run.headless {
+            "--headless"
+        } else {
+            "--palette"
+        };
+        eprintln!("error: {flag}: serve has no screen (give it to `wallwatch attach` or `run`)");
+        return ExitCode::from(2);
+    }
     let prepared = Config::from_args(&args.run, DEFAULT_CREWS)
         .map_err(|e| e.to_string())
         .and_then(|config| {
@@ -57,9 +66,15 @@ pub fn main(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(serve(&config, &path, feed)) {
+    // How `attach` and `stop` name this site: nothing for the default one.
+    let which = match (&args.site.socket, &args.site.name) {
+        (Some(p), _) => format!(" --socket {}", p.display()),
+        (None, Some(n)) if n != socket::DEFAULT_NAME => format!(" --name {n}"),
+        _ => String::new(),
+    };
+    match runtime.block_on(serve(&config, &path, &which, feed)) {
         Ok(summary) => {
-            println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+            crate::text::print_line(&serde_json::to_string(&summary).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -103,7 +118,12 @@ impl Drop for SocketFile {
 }
 
 /// Runs the site until it is stopped; returns the final summary.
-pub async fn serve(config: &Config, path: &Path, feed: Arc<LogFeed>) -> Result<Summary, String> {
+pub async fn serve(
+    config: &Config,
+    path: &Path,
+    which: &str,
+    feed: Arc<LogFeed>,
+) -> Result<Summary, String> {
     let signal_error = |e: std::io::Error| format!("cannot watch signals: {e}");
     let mut int = signal(SignalKind::interrupt()).map_err(signal_error)?;
     let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
@@ -128,8 +148,9 @@ pub async fn serve(config: &Config, path: &Path, feed: Arc<LogFeed>) -> Result<S
     });
     let shown = crate::text::sanitize(&path.display().to_string());
     eprintln!(
-        "wallwatch: serving the site at {shown}; watch it with `wallwatch attach --socket \
-         {shown}`, stop it with `wallwatch stop --socket {shown}` or SIGTERM"
+        "wallwatch: serving the site at {shown}; watch it with `wallwatch attach{which}`, stop \
+         it with `wallwatch stop{which}` or SIGTERM",
+        which = crate::text::sanitize(which)
     );
     let deadline = async {
         match config.duration {

@@ -91,7 +91,8 @@ pub async fn run(stream: UnixStream, ctx: Arc<Ctx>) {
             let mode = if read_only { " (read-only)" } else { "" };
             tracing::info!(target: "serve", "a viewer attached{mode}");
             match serve_viewer(reader, writer, &ctx, read_only).await {
-                Ok(()) => tracing::info!(target: "serve", "a viewer detached{mode}"),
+                Ok(Ended::Detached) => tracing::info!(target: "serve", "a viewer detached{mode}"),
+                Ok(Ended::SiteStopped) => {}
                 Err(why) => tracing::warn!(target: "serve", "viewer connection closed: {why}"),
             }
         }
@@ -136,12 +137,18 @@ async fn hello(reader: &mut Reader, writer: &mut Writer, ctx: &Ctx) -> Result<Ro
 /// A viewer: its feed and answers out, its commands in, until either side ends. A viewer that
 /// does not read blocks only its own writes; the site gives it a fresh snapshot when it is
 /// back (see `site::hub`).
+/// How a viewer's connection ended without an error.
+enum Ended {
+    Detached,
+    SiteStopped,
+}
+
 async fn serve_viewer(
     mut reader: Reader,
     mut writer: Writer,
     ctx: &Ctx,
     read_only: bool,
-) -> Result<(), String> {
+) -> Result<Ended, String> {
     let viewer::ViewerLink { mut msgs, commands } =
         viewer::link(ctx.hub.subscribe(), ctx.commands.clone(), read_only);
     loop {
@@ -149,7 +156,7 @@ async fn serve_viewer(
             msg = msgs.recv() => {
                 let msg = match msg {
                     // The site has stopped: closing tells the viewer.
-                    None => return Ok(()),
+                    None => return Ok(Ended::SiteStopped),
                     Some(ViewerMsg::Feed(Feed::Snapshot(s))) => ServerMsg::Snapshot(s),
                     Some(ViewerMsg::Feed(Feed::Update(u))) => ServerMsg::Update(u),
                     Some(ViewerMsg::Reply { id, reply }) => ServerMsg::Reply { id, reply },
@@ -157,7 +164,7 @@ async fn serve_viewer(
                 send(&mut writer, &msg).await?;
             }
             frame = reader.next() => match frame {
-                None => return Ok(()),
+                None => return Ok(Ended::Detached),
                 Some(Err(e)) => return Err(e.to_string()),
                 Some(Ok(frame)) => match protocol::decode::<ClientMsg>(&frame) {
                     Ok(ClientMsg::Command { id, command }) => {

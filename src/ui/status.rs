@@ -49,6 +49,11 @@ pub fn draw(frame: &mut Frame, status: Rect, hints: Option<Rect>, with_network: 
             spans.push(Span::styled("│", t.muted));
         }
         for (key, word) in keymap::hints() {
+            let word = if word == "quit" && app.attached {
+                "detach"
+            } else {
+                word
+            };
             spans.push(Span::styled(format!(" {key}"), t.key));
             spans.push(Span::styled(format!(" {word} "), t.muted));
         }
