@@ -65,11 +65,7 @@ pub async fn read(reader: &mut Reader) -> Result<Option<ServerMsg>, String> {
 }
 
 fn block_on<T>(f: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?
-        .block_on(f)
+    crate::runtime::current_thread()?.block_on(f)
 }
 
 /// Asks for one answer (`status` or `stop`).

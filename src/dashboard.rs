@@ -41,10 +41,7 @@ fn prepare(args: &RunArgs) -> Result<(Config, Palette), String> {
 }
 
 fn run_on_new_runtime(config: &Config, palette: Palette) -> Result<ExitCode, String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let runtime = crate::runtime::multi_thread()?;
     runtime.block_on(run(config, palette))
 }
 

@@ -18,6 +18,7 @@ pub mod profiles_file;
 pub mod protocol;
 pub mod query;
 pub mod report;
+pub mod runtime;
 pub mod sensors;
 pub mod serve;
 pub mod site;

@@ -106,10 +106,7 @@ fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, Str
     config.engine.latency = latency;
     config.engine.speed = Speed::Max;
     config.engine.max_readings = Some(args.readings);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let runtime = crate::runtime::multi_thread()?;
     let (seconds, max_in_flight, store_url, writes) = runtime.block_on(async {
         let started = Instant::now();
         // Like a headless run: the watcher counts, it is not sent every row.
@@ -195,10 +192,7 @@ fn minimal(
 ) -> Result<Minimal, String> {
     let before = store.counts().map_err(|e| e.to_string())?;
     let first_id = before.last_reading_id;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let runtime = crate::runtime::multi_thread()?;
     let limit = config.engine.network_limit.max(1);
     let (writes, mut to_write) = mpsc::channel::<Batch>(2);
     let started = Instant::now();

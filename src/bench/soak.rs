@@ -148,10 +148,7 @@ pub fn run(args: &SoakArgs, mut each: impl FnMut(&Minute)) -> Result<Vec<Minute>
     config.engine.sensor_kinds = vec!["default".into()];
     config.engine.latency = Latency::Fixed(Duration::ZERO);
     config.engine.speed = Speed::Factor(speed);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let runtime = crate::runtime::multi_thread()?;
     let result = runtime.block_on(soak(&config, args, speed, &mut each));
     drop(runtime);
     if !args.keep {

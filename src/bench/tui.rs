@@ -97,10 +97,7 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
         ..RunArgs::default()
     };
     let config = Config::from_args(&run_args, DEFAULT_CREWS).map_err(|e| e.to_string())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let runtime = crate::runtime::multi_thread()?;
     let sink: Box<dyn io::Write + Send> = match &args.record {
         Some(path) => Box::new(io::BufWriter::new(
             std::fs::File::create(path).map_err(|e| format!("--record {}: {e}", path.display()))?,

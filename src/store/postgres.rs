@@ -545,13 +545,10 @@ fn crew_row(row: &tokio_postgres::Row) -> Result<CrewReport, String> {
 /// The worker thread: connects, reports readiness, then serves requests until the store is
 /// closed or dropped.
 fn worker(config: Config, mut requests: UnboundedReceiver<Request>, ready: Reply<()>) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime::current_thread() {
         Ok(rt) => rt,
         Err(e) => {
-            let _ = ready.send(Err(format!("cannot start a runtime ({e})")));
+            let _ = ready.send(Err(e));
             return;
         }
     };
