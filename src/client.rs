@@ -167,7 +167,14 @@ pub fn status_table(s: &serde_json::Value) -> String {
                 thousands(n(&s["store_rows"]["crew_reports"]))
             ),
         ),
-        ("viewers", n(&s["viewers"]).to_string()),
+        (
+            "viewers",
+            format!(
+                "{} ({} caught up by a fresh snapshot)",
+                n(&s["viewers"]),
+                n(&s["viewer_resnapshots"])
+            ),
+        ),
         (
             "uptime",
             format!("{:.0} s", s["uptime_s"].as_f64().unwrap_or(0.0)),

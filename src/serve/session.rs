@@ -45,6 +45,8 @@ pub struct Status {
     #[serde(flatten)]
     pub summary: Summary,
     pub viewers: usize,
+    /// Fresh snapshots given to viewers that had fallen behind.
+    pub viewer_resnapshots: u64,
     pub uptime_s: f64,
 }
 
@@ -53,6 +55,7 @@ impl Ctx {
         Status {
             summary: self.gauges.summary(),
             viewers: self.hub.subscribers(),
+            viewer_resnapshots: self.hub.resnapshots(),
             uptime_s: self.started.elapsed().as_secs_f64(),
         }
     }
