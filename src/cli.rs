@@ -1,9 +1,16 @@
 //! Command-line definitions (clap derive). Parsing only: `main.rs` dispatches, `config.rs`
 //! merges `RunArgs` with the TOML file into one `Config`.
 
+use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::engine::{
+    DAY_SECONDS_RANGE, DAYS_RANGE, MAX_SECTIONS_RANGE, NETWORK_LIMIT_RANGE, SENSORS_RANGE,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -94,15 +101,21 @@ pub enum CrewsArg {
     Limited(u32),
 }
 
+/// Parses a crew count: `unlimited`, or a number in
+/// [`CREWS_RANGE`](crate::engine::CREWS_RANGE).
 pub fn parse_crews(s: &str) -> Result<CrewsArg, String> {
     if s.eq_ignore_ascii_case("unlimited") {
         return Ok(CrewsArg::Unlimited);
     }
+    let range = crate::engine::CREWS_RANGE;
     match s.parse::<u32>() {
-        Ok(0) | Err(_) => Err(format!(
-            "'{s}' is not a crew count (a number from 1, or 'unlimited')"
+        Ok(n) if range.contains(&n) => Ok(CrewsArg::Limited(n)),
+        _ => Err(format!(
+            "'{}' is not a crew count (a number from {} to {}, or 'unlimited')",
+            crate::text::sanitize(s),
+            range.start(),
+            range.end()
         )),
-        Ok(n) => Ok(CrewsArg::Limited(n)),
     }
 }
 
@@ -113,16 +126,39 @@ fn parse_positive(s: &str) -> Result<usize, String> {
     }
 }
 
+/// A parser of a number in `range`, for clap: the error says the range (clap names the flag).
+fn parse_in<T>(range: RangeInclusive<T>) -> impl Fn(&str) -> Result<T, String> + Clone
+where
+    T: FromStr + PartialOrd + fmt::Display + Clone,
+{
+    move |s: &str| {
+        let bad = || {
+            format!(
+                "'{}' is not a number in range ({}..={})",
+                crate::text::sanitize(s),
+                range.start(),
+                range.end()
+            )
+        };
+        let value: T = s.trim().parse().map_err(|_| bad())?;
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(bad())
+        }
+    }
+}
+
 /// The wall file and its section limit, shared by `query` and `report`.
 #[derive(Debug, Args)]
 pub struct WallArgs {
     /// Profiles file, one profile per line (`-` reads standard input).
     pub file: PathBuf,
-    /// Number of crews (default: one per section).
+    /// Number of crews, 1..=1000000, or `unlimited` (default: one per section).
     #[arg(long, value_parser = parse_crews)]
     pub crews: Option<CrewsArg>,
-    /// Most sections one profile may have.
-    #[arg(long, value_name = "N", default_value_t = crate::wall::DEFAULT_MAX_SECTIONS, value_parser = parse_positive)]
+    /// Most sections one profile may have, 1..=10000000.
+    #[arg(long, value_name = "N", default_value_t = crate::wall::DEFAULT_MAX_SECTIONS, value_parser = parse_in(MAX_SECTIONS_RANGE))]
     pub max_sections: usize,
 }
 
@@ -163,41 +199,41 @@ pub struct RunArgs {
     /// Profiles file (default: the built-in example wall).
     #[arg(long, value_name = "FILE")]
     pub profiles: Option<PathBuf>,
-    /// Most sections one profile may have.
-    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    /// Most sections one profile may have, 1..=10000000 (default 2000).
+    #[arg(long, value_name = "N", value_parser = parse_in(MAX_SECTIONS_RANGE))]
     pub max_sections: Option<usize>,
-    /// Number of crews, or `unlimited` (dashboard default: 3).
+    /// Number of crews, 1..=1000000, or `unlimited` (default 3).
     #[arg(long, value_parser = parse_crews)]
     pub crews: Option<CrewsArg>,
-    /// Number of sensors at start (default 5).
-    #[arg(long, value_name = "N")]
+    /// Number of sensors at start, 0..=100000 (default 5; at most 100000 while running).
+    #[arg(long, value_name = "N", value_parser = parse_in(SENSORS_RANGE))]
     pub sensors: Option<usize>,
     /// Kinds of the sensors, cycled (e.g. `default,thermometer,strain,seismometer,cpu`).
     #[arg(long, value_name = "KINDS", value_delimiter = ',')]
     pub sensor_kinds: Option<Vec<String>>,
-    /// Messages the network carries at once (default 5).
-    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    /// Messages the network carries at once, 1..=65536 (default 5).
+    #[arg(long, value_name = "N", value_parser = parse_in(NETWORK_LIMIT_RANGE))]
     pub network_limit: Option<usize>,
-    /// Simulated network latency: `0`, `40ms`, `10..200ms`.
+    /// Simulated network latency, real time, each end 0..=60s: `0`, `40ms`, `10..200ms`.
     #[arg(long, value_name = "LATENCY")]
     pub latency: Option<String>,
     /// Store URL: `sqlite:PATH` (default `sqlite:wallwatch.db`), `memory:`, `csv:PATH`, `postgres://…`.
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
-    /// Seed for every random choice (sensor values, latency).
+    /// Seed for every random choice (sensor values, latency), 0..=18446744073709551615.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Simulated seconds per real second, or `max`.
+    /// Simulated seconds per real second, 0.001..=1000000, or `max` (default 1).
     #[arg(long, value_name = "X|max")]
     pub speed: Option<String>,
-    /// Simulated seconds per wall day (default 5).
-    #[arg(long, value_name = "S")]
+    /// Simulated seconds per wall day, 0.001..=86400 (default 5).
+    #[arg(long, value_name = "S", value_parser = parse_in(DAY_SECONDS_RANGE))]
     pub day_seconds: Option<f64>,
-    /// Stop after this much real time: `30s`, `2m`, `1h`.
+    /// Stop after this much real time, 1ms..=366 days: `500ms`, `30s`, `2m`, `1h`.
     #[arg(long, value_name = "D")]
     pub duration: Option<String>,
-    /// Stop after this many wall days.
-    #[arg(long, value_name = "N")]
+    /// Stop after this wall day, 1..=1000000000.
+    #[arg(long, value_name = "N", value_parser = parse_in(DAYS_RANGE))]
     pub days: Option<u64>,
     /// Stop when the wall is complete.
     #[arg(long)]
@@ -251,7 +287,8 @@ pub struct SoakArgs {
     /// Readings per second offered by all sensors together.
     #[arg(long, default_value_t = 50_000)]
     pub rate: u64,
-    #[arg(long, default_value_t = 1000, value_parser = parse_positive)]
+    /// Sensors, 1..=100000.
+    #[arg(long, default_value_t = 1000, value_parser = parse_in(1..=*SENSORS_RANGE.end()))]
     pub sensors: usize,
     /// Store URL (default: a temporary SQLite file, removed afterwards unless --keep).
     #[arg(long, value_name = "URL")]
@@ -271,14 +308,16 @@ pub struct SoakArgs {
 pub struct PipelineArgs {
     #[arg(long, value_name = "URL", default_value = "memory:")]
     pub store: String,
-    #[arg(long, default_value_t = 1000)]
+    /// Sensors, 1..=100000.
+    #[arg(long, default_value_t = 1000, value_parser = parse_in(1..=*SENSORS_RANGE.end()))]
     pub sensors: usize,
     #[arg(long, default_value_t = 1_000_000)]
     pub readings: u64,
     /// Simulated latency per message (default 0).
     #[arg(long, value_name = "LATENCY", default_value = "0")]
     pub latency: String,
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_positive)]
+    /// Messages the network carries at once, 1..=65536.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_in(NETWORK_LIMIT_RANGE))]
     pub network_limit: usize,
     /// Runs (each end to end, then raw); the run with the median ratio is reported.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_positive)]

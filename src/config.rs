@@ -17,10 +17,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::ops::RangeInclusive;
+
 use crate::cli::{CrewsArg, RunArgs};
 use crate::engine::network::Latency;
-use crate::engine::{EngineOptions, Speed};
-use crate::units::{parse_duration, parse_speed};
+use crate::engine::{
+    CREWS_RANGE, DAY_SECONDS_RANGE, DAYS_RANGE, EngineOptions, MAX_SECTIONS_RANGE,
+    NETWORK_LIMIT_RANGE, SENSORS_RANGE, Speed, check_speed, in_range,
+};
+use crate::units::{parse_run_duration, parse_speed};
 use crate::wall::{Crews, DEFAULT_MAX_SECTIONS, EXAMPLE_PROFILES, Wall};
 use toml::Spanned;
 
@@ -58,7 +63,8 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// The run options once file and flags are merged, before they are checked.
+/// The run options of one source (the file, or the flags), each already checked against its
+/// range. The flags' values win over the file's.
 #[derive(Debug, Default)]
 struct Raw {
     profiles: Option<PathBuf>,
@@ -67,170 +73,175 @@ struct Raw {
     sensors: Option<usize>,
     sensor_kinds: Option<Vec<String>>,
     network_limit: Option<usize>,
-    latency: Option<String>,
+    latency: Option<Latency>,
     store: Option<String>,
     seed: Option<u64>,
-    speed: Option<String>,
+    speed: Option<Speed>,
     day_seconds: Option<f64>,
-    duration: Option<String>,
+    duration: Option<Duration>,
     days: Option<u64>,
     until_complete: Option<bool>,
     fresh: Option<bool>,
     palette: Option<String>,
 }
 
-/// Keys of the TOML file.
-pub const FILE_KEYS: &[&str] = &[
-    "profiles",
-    "max-sections",
-    "crews",
-    "sensors",
-    "sensor-kinds",
-    "network-limit",
-    "latency",
-    "store",
-    "seed",
-    "speed",
-    "day-seconds",
-    "duration",
-    "days",
-    "until-complete",
-    "fresh",
-    "palette",
-];
+/// A TOML file's text and name, to say where in it a key or value is.
+struct Source<'a> {
+    name: String,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    /// `NAME:LINE:COLUMN` (from 1) of a byte offset.
+    fn at(&self, offset: usize) -> String {
+        let before = &self.text[..self.text.floor_char_boundary(offset)];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!("{}:{line}:{col}", self.name)
+    }
+}
+
+/// The file's keys and values in the order they appear, each with its place.
+type Entries = Vec<(Spanned<String>, Spanned<toml::Value>)>;
 
 fn read_file(path: &Path) -> Result<Raw, ConfigError> {
     let name = sanitize(&path.display().to_string());
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("{name}: cannot read: {e}")))?;
-    // Line and column (from 1) of a byte offset, for errors that point into the file.
-    let at = |offset: usize| {
-        let before = &text[..text.floor_char_boundary(offset)];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        format!("{name}:{line}:{col}")
-    };
-    // Spanned keys and values, so an error names the line of the key or value at fault.
-    let table: BTreeMap<Spanned<String>, Spanned<toml::Value>> =
-        toml::from_str(&text).map_err(|e: toml::de::Error| {
-            let msg = sanitize(e.message().lines().next().unwrap_or("invalid TOML"));
-            match e.span() {
-                Some(span) => ConfigError(format!("{}: {msg}", at(span.start))),
-                None => ConfigError(format!("{name}: {msg}")),
-            }
-        })?;
-    let mut entries: Vec<_> = table.iter().collect();
-    entries.sort_by_key(|(key, _)| key.span().start);
-    let mut raw = Raw::default();
+    let source = Source { name, text: &text };
     let dir = path.parent().unwrap_or(Path::new(""));
-    for (spanned_key, spanned_value) in entries {
-        let (key, value) = (spanned_key.get_ref(), spanned_value.get_ref());
-        let err = |what: &str| {
-            let place = at(spanned_value.span().start);
-            ConfigError(format!("{place}: key '{}': {what}", sanitize(key)))
-        };
-        let want_str = |v: &toml::Value| {
-            v.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| err("expected a string"))
-        };
-        let want_pos = |v: &toml::Value| match v.as_integer() {
-            Some(n) if n > 0 => Ok(n as usize),
-            _ => Err(err(&format!("{v} is not a positive whole number"))),
-        };
-        let want_u64 = |v: &toml::Value| match v.as_integer() {
-            Some(n) if n >= 0 => Ok(n as u64),
-            _ => Err(err(&format!("{v} is not a whole number"))),
-        };
-        let want_bool = |v: &toml::Value| v.as_bool().ok_or_else(|| err("expected true or false"));
-        match key.as_str() {
-            "profiles" => raw.profiles = Some(dir.join(want_str(value)?)),
-            "max-sections" => raw.max_sections = Some(want_pos(value)?),
-            "crews" => {
-                let text = match value {
-                    toml::Value::Integer(n) => n.to_string(),
-                    toml::Value::String(s) => s.clone(),
-                    _ => return Err(err("expected a number or \"unlimited\"")),
-                };
-                raw.crews = Some(crate::cli::parse_crews(&text).map_err(|e| err(&e))?);
-            }
-            "sensors" => raw.sensors = Some(want_u64(value)? as usize),
-            "sensor-kinds" => {
-                let kinds = match value {
-                    toml::Value::Array(items) => items
-                        .iter()
-                        .map(|v| v.as_str().map(str::to_string))
-                        .collect::<Option<Vec<_>>>()
-                        .ok_or_else(|| err("expected a list of kind names"))?,
-                    toml::Value::String(s) => s.split(',').map(|k| k.trim().to_string()).collect(),
-                    _ => return Err(err("expected a list of kind names")),
-                };
-                raw.sensor_kinds = Some(kinds);
-            }
-            "network-limit" => raw.network_limit = Some(want_pos(value)?),
-            "latency" => {
-                raw.latency = Some(match value {
-                    toml::Value::Integer(0) => "0".to_string(),
-                    v => want_str(v)?,
-                })
-            }
-            "store" => raw.store = Some(want_str(value)?),
-            "seed" => raw.seed = Some(want_u64(value)?),
-            "speed" => {
-                raw.speed = Some(match value {
-                    toml::Value::Integer(n) => n.to_string(),
-                    toml::Value::Float(f) => f.to_string(),
-                    v => want_str(v)?,
-                })
-            }
-            "day-seconds" => {
-                raw.day_seconds = Some(match value {
-                    toml::Value::Integer(n) => *n as f64,
-                    toml::Value::Float(f) => *f,
-                    _ => return Err(err("expected a number of seconds")),
-                })
-            }
-            "duration" => raw.duration = Some(want_str(value)?),
-            "days" => raw.days = Some(want_pos(value)? as u64),
-            "until-complete" => raw.until_complete = Some(want_bool(value)?),
-            "fresh" => raw.fresh = Some(want_bool(value)?),
-            "palette" => raw.palette = Some(want_str(value)?),
-            _ => {
-                return Err(ConfigError(format!(
-                    "{}: unknown key '{}'",
-                    at(spanned_key.span().start),
-                    sanitize(key)
-                )));
-            }
-        }
-        // Check values now so the error names the file and key.
-        let checked = match key.as_str() {
-            "latency" => raw
-                .latency
-                .as_deref()
-                .map(|l| Latency::parse(l).map(|_| ())),
-            "speed" => raw.speed.as_deref().map(|s| parse_speed(s).map(|_| ())),
-            "duration" => raw
-                .duration
-                .as_deref()
-                .map(|d| parse_duration(d).map(|_| ())),
-            "day-seconds" => raw.day_seconds.map(check_day_seconds),
-            "sensor-kinds" => raw.sensor_kinds.as_deref().map(check_kinds),
-            _ => None,
-        };
-        if let Some(Err(e)) = checked {
-            return Err(err(&e));
+    let mut raw = Raw::default();
+    for (key, value) in parse_entries(&source)? {
+        let at_value = source.at(value.span().start);
+        let (key_name, value) = (key.get_ref(), value.get_ref());
+        let known = set_key(&mut raw, key_name, value, dir)
+            .map_err(|e| ConfigError(format!("{at_value}: key '{}': {e}", sanitize(key_name))))?;
+        if !known {
+            return Err(ConfigError(format!(
+                "{}: unknown key '{}'",
+                source.at(key.span().start),
+                sanitize(key_name)
+            )));
         }
     }
     Ok(raw)
 }
 
-fn check_day_seconds(s: f64) -> Result<(), String> {
-    if s.is_finite() && s > 0.0 && s <= 1e9 {
-        Ok(())
-    } else {
-        Err(format!("{s} is not a positive number of seconds"))
+/// Parses the TOML text into its entries, sorted by where they are in the file.
+fn parse_entries(source: &Source) -> Result<Entries, ConfigError> {
+    // Spanned keys and values, so an error names the line of the key or value at fault.
+    let table: BTreeMap<Spanned<String>, Spanned<toml::Value>> = toml::from_str(source.text)
+        .map_err(|e: toml::de::Error| {
+            let msg = sanitize(e.message().lines().next().unwrap_or("invalid TOML"));
+            match e.span() {
+                Some(span) => ConfigError(format!("{}: {msg}", source.at(span.start))),
+                None => ConfigError(format!("{}: {msg}", source.name)),
+            }
+        })?;
+    let mut entries: Entries = table.into_iter().collect();
+    entries.sort_by_key(|(key, _)| key.span().start);
+    Ok(entries)
+}
+
+/// Converts and checks one file value into `raw`. Returns false for an unknown key.
+fn set_key(raw: &mut Raw, key: &str, value: &toml::Value, dir: &Path) -> Result<bool, String> {
+    use toml::Value::{Array, Float, Integer, String as Str};
+    match key {
+        "profiles" => raw.profiles = Some(dir.join(want_str(value)?)),
+        "max-sections" => raw.max_sections = Some(want_int(value, &MAX_SECTIONS_RANGE)?),
+        "crews" => {
+            let text = match value {
+                Integer(n) => n.to_string(),
+                Str(s) => s.clone(),
+                _ => return Err("expected a number or \"unlimited\"".into()),
+            };
+            raw.crews = Some(crate::cli::parse_crews(&text)?);
+        }
+        "sensors" => raw.sensors = Some(want_int(value, &SENSORS_RANGE)?),
+        "sensor-kinds" => {
+            let kinds = match value {
+                Array(items) => items
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or("expected a list of kind names")?,
+                Str(s) => s.split(',').map(|k| k.trim().to_string()).collect(),
+                _ => return Err("expected a list of kind names".into()),
+            };
+            check_kinds(&kinds)?;
+            raw.sensor_kinds = Some(kinds);
+        }
+        "network-limit" => raw.network_limit = Some(want_int(value, &NETWORK_LIMIT_RANGE)?),
+        "latency" => {
+            raw.latency = Some(match value {
+                Integer(0) => Latency::default(),
+                v => Latency::parse(&want_str(v)?)?,
+            })
+        }
+        "store" => raw.store = Some(want_str(value)?),
+        "seed" => raw.seed = Some(want_int(value, &(0..=u64::MAX))?),
+        "speed" => {
+            raw.speed = Some(match value {
+                Integer(n) => parse_speed(&n.to_string())?,
+                Float(f) => check_speed(Speed::Factor(*f))?,
+                v => parse_speed(&want_str(v)?)?,
+            })
+        }
+        "day-seconds" => {
+            let seconds = match value {
+                // Beyond i32 an integer is out of range anyway; f64 holds every i32 exactly.
+                Integer(n) => i32::try_from(*n).map_or(f64::INFINITY, f64::from),
+                Float(f) => *f,
+                _ => return Err("expected a number of seconds".into()),
+            };
+            raw.day_seconds = Some(check_day_seconds(seconds)?);
+        }
+        "duration" => raw.duration = Some(parse_run_duration(&want_str(value)?)?),
+        "days" => raw.days = Some(want_int(value, &DAYS_RANGE)?),
+        "until-complete" => raw.until_complete = Some(want_bool(value)?),
+        "fresh" => raw.fresh = Some(want_bool(value)?),
+        "palette" => raw.palette = Some(want_str(value)?),
+        _ => return Ok(false),
     }
+    Ok(true)
+}
+
+fn want_str(v: &toml::Value) -> Result<String, String> {
+    v.as_str()
+        .map(str::to_string)
+        .ok_or_else(|| "expected a string".into())
+}
+
+fn want_bool(v: &toml::Value) -> Result<bool, String> {
+    v.as_bool().ok_or_else(|| "expected true or false".into())
+}
+
+/// A whole number in `range` (TOML integers are i64; converted without truncation).
+fn want_int<T>(v: &toml::Value, range: &RangeInclusive<T>) -> Result<T, String>
+where
+    T: TryFrom<i64> + PartialOrd + fmt::Display + Copy,
+{
+    let Some(n) = v.as_integer() else {
+        return Err(format!("{v} is not a whole number"));
+    };
+    match T::try_from(n) {
+        Ok(t) if range.contains(&t) => Ok(t),
+        _ => Err(format!(
+            "{n} is out of range ({}..={})",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+fn check_day_seconds(s: f64) -> Result<f64, String> {
+    in_range(s, &DAY_SECONDS_RANGE).map_err(|_| {
+        format!(
+            "{s} is not a number of seconds in range ({}..={})",
+            DAY_SECONDS_RANGE.start(),
+            DAY_SECONDS_RANGE.end()
+        )
+    })
 }
 
 fn check_kinds(kinds: &[String]) -> Result<(), String> {
@@ -249,116 +260,133 @@ fn check_kinds(kinds: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The flags' values, checked as the file's are; an error names the flag.
+fn read_flags(args: &RunArgs) -> Result<Raw, ConfigError> {
+    fn flag<T>(name: &str, r: Result<T, String>) -> Result<T, ConfigError> {
+        r.map_err(|e| ConfigError(format!("--{name}: {e}")))
+    }
+    fn check<T, U>(
+        name: &str,
+        v: &Option<T>,
+        f: impl FnOnce(&T) -> Result<U, String>,
+    ) -> Result<Option<U>, ConfigError> {
+        v.as_ref().map(|v| flag(name, f(v))).transpose()
+    }
+    let crews = args.crews.map(|c| match c {
+        CrewsArg::Limited(n) => in_range(n, &CREWS_RANGE).map(CrewsArg::Limited),
+        unlimited => Ok(unlimited),
+    });
+    Ok(Raw {
+        profiles: args.profiles.clone(),
+        max_sections: check("max-sections", &args.max_sections, |n| {
+            in_range(*n, &MAX_SECTIONS_RANGE)
+        })?,
+        crews: crews.map(|c| flag("crews", c)).transpose()?,
+        sensors: check("sensors", &args.sensors, |n| in_range(*n, &SENSORS_RANGE))?,
+        sensor_kinds: check("sensor-kinds", &args.sensor_kinds, |k| {
+            check_kinds(k).map(|()| k.clone())
+        })?,
+        network_limit: check("network-limit", &args.network_limit, |n| {
+            in_range(*n, &NETWORK_LIMIT_RANGE)
+        })?,
+        latency: check("latency", &args.latency, |l| Latency::parse(l))?,
+        store: args.store.clone(),
+        seed: args.seed,
+        speed: check("speed", &args.speed, |s| parse_speed(s))?,
+        day_seconds: check("day-seconds", &args.day_seconds, |s| check_day_seconds(*s))?,
+        duration: check("duration", &args.duration, |d| parse_run_duration(d))?,
+        days: check("days", &args.days, |d| in_range(*d, &DAYS_RANGE))?,
+        until_complete: args.until_complete.then_some(true),
+        fresh: args.fresh.then_some(true),
+        palette: args.palette.clone(),
+    })
+}
+
+impl Raw {
+    /// `self` (the flags) over `file`.
+    fn over(self, file: Raw) -> Raw {
+        Raw {
+            profiles: self.profiles.or(file.profiles),
+            max_sections: self.max_sections.or(file.max_sections),
+            crews: self.crews.or(file.crews),
+            sensors: self.sensors.or(file.sensors),
+            sensor_kinds: self.sensor_kinds.or(file.sensor_kinds),
+            network_limit: self.network_limit.or(file.network_limit),
+            latency: self.latency.or(file.latency),
+            store: self.store.or(file.store),
+            seed: self.seed.or(file.seed),
+            speed: self.speed.or(file.speed),
+            day_seconds: self.day_seconds.or(file.day_seconds),
+            duration: self.duration.or(file.duration),
+            days: self.days.or(file.days),
+            until_complete: self.until_complete.or(file.until_complete),
+            fresh: self.fresh.or(file.fresh),
+            palette: self.palette.or(file.palette),
+        }
+    }
+}
+
+/// Reads the profiles file (or takes the built-in example); returns the wall and where it came
+/// from.
+fn load_wall(path: Option<&Path>, max_sections: usize) -> Result<(Wall, String), ConfigError> {
+    match path {
+        None => Ok((
+            Wall::parse(EXAMPLE_PROFILES.as_bytes(), max_sections)
+                .map_err(|e| ConfigError(format!("built-in example: {e}")))?,
+            "built-in example".to_string(),
+        )),
+        Some(path) => Ok((
+            crate::profiles_file::load(path, max_sections).map_err(ConfigError)?,
+            sanitize(&path.display().to_string()),
+        )),
+    }
+}
+
 impl Config {
     /// Builds the run's configuration: `args` over `--config FILE` over the defaults, with
-    /// `default_crews` for the mode. Reads and parses the profiles file.
+    /// `default_crews` for the mode. Every number is checked against its range (see
+    /// `engine::options`). Reads and parses the profiles file.
     pub fn from_args(args: &RunArgs, default_crews: Crews) -> Result<Config, ConfigError> {
+        let flags = read_flags(args)?;
         let file = match &args.config {
             Some(path) => read_file(path)?,
             None => Raw::default(),
         };
-        let flag = |what: &str, e: String| ConfigError(format!("--{what}: {e}"));
-        let max_sections = args
-            .max_sections
-            .or(file.max_sections)
-            .unwrap_or(DEFAULT_MAX_SECTIONS);
-        let profiles_path = args.profiles.clone().or(file.profiles);
-        let (wall, profiles) = match &profiles_path {
-            None => (
-                Wall::parse(EXAMPLE_PROFILES.as_bytes(), max_sections)
-                    .map_err(|e| ConfigError(format!("built-in example: {e}")))?,
-                "built-in example".to_string(),
-            ),
-            Some(path) => (
-                crate::profiles_file::load(path, max_sections).map_err(ConfigError)?,
-                sanitize(&path.display().to_string()),
-            ),
-        };
-        let crews = match args.crews.or(file.crews) {
+        let raw = flags.over(file);
+        let max_sections = raw.max_sections.unwrap_or(DEFAULT_MAX_SECTIONS);
+        let (wall, profiles) = load_wall(raw.profiles.as_deref(), max_sections)?;
+        let crews = match raw.crews {
             None => default_crews,
             Some(CrewsArg::Unlimited) => Crews::Unlimited,
             Some(CrewsArg::Limited(n)) => Crews::Limited(n),
-        };
-        let sensor_kinds = match &args.sensor_kinds {
-            Some(k) => {
-                check_kinds(k).map_err(|e| flag("sensor-kinds", e))?;
-                k.clone()
-            }
-            None => file
-                .sensor_kinds
-                .unwrap_or_else(|| vec!["default".to_string()]),
-        };
-        let latency = match &args.latency {
-            Some(l) => Latency::parse(l).map_err(|e| flag("latency", e))?,
-            None => file
-                .latency
-                .as_deref()
-                .map(Latency::parse)
-                .transpose()
-                .map_err(|e| flag("latency", e))?
-                .unwrap_or_default(),
-        };
-        let speed = match &args.speed {
-            Some(s) => parse_speed(s).map_err(|e| flag("speed", e))?,
-            None => file
-                .speed
-                .as_deref()
-                .map(parse_speed)
-                .transpose()
-                .map_err(|e| flag("speed", e))?
-                .unwrap_or(Speed::Factor(1.0)),
-        };
-        let day_seconds = match args.day_seconds {
-            Some(s) => {
-                check_day_seconds(s).map_err(|e| flag("day-seconds", e))?;
-                s
-            }
-            None => file.day_seconds.unwrap_or(DEFAULT_DAY_SECONDS),
-        };
-        let duration = match &args.duration {
-            Some(d) => Some(parse_duration(d).map_err(|e| flag("duration", e))?),
-            None => file
-                .duration
-                .as_deref()
-                .map(parse_duration)
-                .transpose()
-                .map_err(|e| flag("duration", e))?,
-        };
-        let days = match args.days {
-            Some(0) => return Err(flag("days", "'0' is not a positive whole number".into())),
-            Some(d) => Some(d),
-            None => file.days,
         };
         Ok(Config {
             engine: EngineOptions {
                 wall: Arc::new(wall),
                 crews,
-                sensors: args.sensors.or(file.sensors).unwrap_or(DEFAULT_SENSORS),
-                sensor_kinds,
-                network_limit: args
-                    .network_limit
-                    .or(file.network_limit)
-                    .unwrap_or(DEFAULT_NETWORK_LIMIT),
-                latency,
-                store: args
+                sensors: raw.sensors.unwrap_or(DEFAULT_SENSORS),
+                sensor_kinds: raw
+                    .sensor_kinds
+                    .unwrap_or_else(|| vec!["default".to_string()]),
+                network_limit: raw.network_limit.unwrap_or(DEFAULT_NETWORK_LIMIT),
+                latency: raw.latency.unwrap_or_default(),
+                store: raw
                     .store
-                    .clone()
-                    .or(file.store)
                     .unwrap_or_else(|| crate::store::DEFAULT_STORE_URL.to_string()),
-                seed: args.seed.or(file.seed).unwrap_or(0),
-                speed,
-                day_seconds,
-                days,
-                until_complete: args.until_complete || file.until_complete.unwrap_or(false),
-                fresh: args.fresh || file.fresh.unwrap_or(false),
+                seed: raw.seed.unwrap_or(0),
+                speed: raw.speed.unwrap_or(Speed::Factor(1.0)),
+                day_seconds: raw.day_seconds.unwrap_or(DEFAULT_DAY_SECONDS),
+                days: raw.days,
+                until_complete: raw.until_complete.unwrap_or(false),
+                fresh: raw.fresh.unwrap_or(false),
                 batch_size: DEFAULT_BATCH_SIZE,
                 flush_after: Duration::from_millis(50),
                 max_readings: None,
             },
             profiles,
             max_sections,
-            duration,
-            palette: args.palette.clone().or(file.palette),
+            duration: raw.duration,
+            palette: raw.palette,
         })
     }
 
@@ -372,6 +400,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::units::parse_duration;
 
     fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
         let p = dir.path().join(name);
@@ -552,5 +581,95 @@ mod tests {
             })
             .starts_with("--sensor-kinds: unknown sensor kind 'x'")
         );
+    }
+
+    /// `RunArgs` built without clap (tests, other front ends) are checked just the same.
+    #[test]
+    fn flags_out_of_range_name_the_flag_without_clap() {
+        let bad = |args: RunArgs| Config::from_args(&args, DEFAULT_CREWS).unwrap_err().0;
+        let d = RunArgs::default;
+        let cases = [
+            (
+                "--sensors:",
+                RunArgs {
+                    sensors: Some(100_001),
+                    ..d()
+                },
+            ),
+            (
+                "--network-limit:",
+                RunArgs {
+                    network_limit: Some(usize::MAX),
+                    ..d()
+                },
+            ),
+            (
+                "--network-limit:",
+                RunArgs {
+                    network_limit: Some(0),
+                    ..d()
+                },
+            ),
+            (
+                "--crews:",
+                RunArgs {
+                    crews: Some(CrewsArg::Limited(0)),
+                    ..d()
+                },
+            ),
+            (
+                "--crews:",
+                RunArgs {
+                    crews: Some(CrewsArg::Limited(u32::MAX)),
+                    ..d()
+                },
+            ),
+            (
+                "--max-sections:",
+                RunArgs {
+                    max_sections: Some(0),
+                    ..d()
+                },
+            ),
+            (
+                "--day-seconds:",
+                RunArgs {
+                    day_seconds: Some(f64::NAN),
+                    ..d()
+                },
+            ),
+            (
+                "--days:",
+                RunArgs {
+                    days: Some(u64::MAX),
+                    ..d()
+                },
+            ),
+            (
+                "--speed:",
+                RunArgs {
+                    speed: Some("1e20".into()),
+                    ..d()
+                },
+            ),
+            (
+                "--latency:",
+                RunArgs {
+                    latency: Some("61s".into()),
+                    ..d()
+                },
+            ),
+            (
+                "--duration:",
+                RunArgs {
+                    duration: Some("8785h".into()),
+                    ..d()
+                },
+            ),
+        ];
+        for (flag, args) in cases {
+            let e = bad(args);
+            assert!(e.starts_with(flag), "{flag} {e}");
+        }
     }
 }

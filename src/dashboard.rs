@@ -4,7 +4,9 @@
 //! checked before the screen opens, so errors are plain one-line messages. Whatever ends the
 //! screen — `q`, SIGTERM, SIGHUP, a dead engine, a panic — the terminal is restored first, then
 //! the engine drains (producers stop, the network empties, the collector flushes, the store
-//! closes), then the exit summary says whether everything produced was stored.
+//! closes), then the exit summary says whether everything produced was stored. A panic in an
+//! engine task ends the screen too (the panic hook wakes it), and the exit names the task, with
+//! status 101.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -12,7 +14,7 @@ use std::process::ExitCode;
 use crate::app::App;
 use crate::cli::RunArgs;
 use crate::config::{Config, DEFAULT_CREWS};
-use crate::engine::{Engine, Summary};
+use crate::engine::{Engine, EngineError, Summary};
 use crate::site::Site;
 use crate::text::thousands;
 use crate::tui::{self, Exit, Tui, TuiError};
@@ -69,8 +71,17 @@ async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
         Err(e) => e.to_string(),
     };
     eprintln!("wallwatch: stopping ({reason}): draining the network and flushing the store…");
-    let summary = engine.shutdown().await.map_err(|e| e.to_string())?;
+    let summary = engine.shutdown().await;
     site.finished().await;
+    let summary = match summary {
+        Ok(summary) => summary,
+        // A task's panic: the terminal is restored; say which task and why, and fail as a panic.
+        Err(e @ EngineError::Panicked(_)) => {
+            eprintln!("error: {}", crate::text::sanitize(&e.to_string()));
+            return Ok(ExitCode::from(crate::headless::exit_status(&e)));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     eprintln!("{}", summary_line(&summary));
     Ok(match ended {
         Ok(_) if all_stored(&summary) => ExitCode::SUCCESS,

@@ -2,7 +2,8 @@
 //! caller prints the returned [`Summary`] as one JSON object on stdout.
 //!
 //! Stops on `--duration` (real time), `--days N` (after day N), `--until-complete`, SIGINT,
-//! SIGTERM or SIGHUP, always through [`Engine::shutdown`], which drains.
+//! SIGTERM or SIGHUP, always through [`Engine::shutdown`], which drains. A panic in an engine
+//! task ends the run at once: one line naming the task on stderr, exit status 101.
 
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -24,8 +25,12 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
     let (engine, mut events) = Engine::start_with(&config.engine, options).await?;
     let deadline = sleep_for(config.duration);
     tokio::pin!(deadline);
+    let failed = engine.failed();
+    tokio::pin!(failed);
     let reason = loop {
         tokio::select! {
+            // The engine is already draining; `shutdown` returns the panic as the error.
+            line = &mut failed => break line,
             _ = int.recv() => break "SIGINT".to_string(),
             _ = term.recv() => break "SIGTERM".to_string(),
             _ = hup.recv() => break "SIGHUP".to_string(),
@@ -97,7 +102,16 @@ pub fn main(args: &crate::cli::RunArgs) -> std::process::ExitCode {
         },
         Err(e) => {
             eprintln!("error: {}", crate::text::sanitize(&e.to_string()));
-            ExitCode::from(2)
+            ExitCode::from(exit_status(&e))
         }
+    }
+}
+
+/// The exit status of a run that failed: 101 (as Rust's own panics) when an engine task
+/// panicked, else 2.
+pub fn exit_status(e: &EngineError) -> u8 {
+    match e {
+        EngineError::Panicked(_) => 101,
+        _ => 2,
     }
 }

@@ -30,17 +30,36 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
-/// Parses `max` or a positive simulated-seconds-per-second factor.
+/// Parses `max` or a simulated-seconds-per-second factor in
+/// [`SPEED_RANGE`](crate::engine::SPEED_RANGE).
 pub fn parse_speed(s: &str) -> Result<Speed, String> {
     let s = s.trim();
     if s.eq_ignore_ascii_case("max") {
         return Ok(Speed::Max);
     }
+    let range = &crate::engine::SPEED_RANGE;
     match s.parse::<f64>() {
-        Ok(f) if f.is_finite() && f > 0.0 => Ok(Speed::Factor(f)),
+        Ok(f) if range.contains(&f) => Ok(Speed::Factor(f)),
         _ => Err(format!(
-            "'{}' is not a speed (a positive number or 'max')",
-            sanitize(s)
+            "'{}' is not a speed (a number from {} to {}, or 'max')",
+            sanitize(s),
+            range.start(),
+            range.end()
         )),
+    }
+}
+
+/// Parses a duration as [`parse_duration`] does and checks it is in
+/// [`DURATION_RANGE`](crate::engine::DURATION_RANGE) (1ms to 366 days).
+pub fn parse_run_duration(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    let range = &crate::engine::DURATION_RANGE;
+    if range.contains(&d) {
+        Ok(d)
+    } else {
+        Err(format!(
+            "'{}' is out of range (1ms..=366 days, e.g. 8784h)",
+            sanitize(s.trim())
+        ))
     }
 }

@@ -35,7 +35,9 @@ impl State {
         match (self.paused, self.speed) {
             (true, _) => self.base_sim,
             (false, Speed::Max) => self.base_sim.max(reached),
-            (false, Speed::Factor(f)) => self.base_sim + self.base_real.elapsed().mul_f64(f),
+            (false, Speed::Factor(f)) => self
+                .base_sim
+                .saturating_add(scale(self.base_real.elapsed(), f)),
         }
     }
 
@@ -53,6 +55,15 @@ impl State {
         };
         max | if self.paused { PAUSED } else { 0 }
     }
+}
+
+/// `d × f`, saturating at `Duration::MAX` (never a panic, whatever `f`; a NaN gives zero).
+fn scale(d: Duration, f: f64) -> Duration {
+    Duration::try_from_secs_f64(d.as_secs_f64() * f).unwrap_or(if f.is_nan() {
+        Duration::ZERO
+    } else {
+        Duration::MAX
+    })
 }
 
 /// Bits of [`Clock::mode`].
@@ -78,7 +89,8 @@ enum Next {
 }
 
 impl Clock {
-    /// A clock at simulated time zero. `Speed::Factor` must be positive and finite.
+    /// A clock at simulated time zero. `Speed::Factor` should be in
+    /// [`SPEED_RANGE`](super::SPEED_RANGE); out of it time saturates rather than panics.
     pub fn new(speed: Speed) -> Clock {
         let (changed, _) = watch::channel(0);
         let state = State {
@@ -112,10 +124,6 @@ impl Clock {
     /// Simulated time since the start.
     pub fn now(&self) -> Duration {
         self.lock().now(self.reached())
-    }
-
-    pub fn speed(&self) -> Speed {
-        self.lock().speed
     }
 
     pub fn is_max(&self) -> bool {
@@ -185,7 +193,12 @@ impl Clock {
                             if now >= t {
                                 Next::Done
                             } else {
-                                Next::SleepUntil(s.base_real + (t - s.base_sim).div_f64(f))
+                                // Out of reach (beyond what `Instant` can say): wait for a
+                                // change of speed or pause instead.
+                                let real = scale(t - s.base_sim, 1.0 / f);
+                                s.base_real
+                                    .checked_add(real)
+                                    .map_or(Next::Wait, Next::SleepUntil)
                             }
                         }
                     }
@@ -287,6 +300,24 @@ mod tests {
         assert_eq!(clock.now(), Duration::from_secs(50));
         assert!(clock.try_reach(Duration::from_secs(60)));
         assert_eq!(clock.now(), Duration::from_secs(60));
+    }
+
+    /// Speeds far outside the command line's range saturate instead of panicking: the clock is
+    /// the last line of defence (issue 16: `--speed 1e20` and `1e-300` panicked here).
+    #[tokio::test(start_paused = true)]
+    async fn extreme_speeds_saturate_and_never_panic() {
+        let fast = Clock::new(Speed::Factor(1e20));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(fast.now(), Duration::MAX);
+        fast.sleep_until(Duration::from_secs(5)).await;
+        let slow = std::sync::Arc::new(Clock::new(Speed::Factor(1e-300)));
+        let s = slow.clone();
+        let sleeper = tokio::spawn(async move { s.sleep_until(Duration::from_secs(1)).await });
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert!(!sleeper.is_finished(), "a second at 1e-300 is out of reach");
+        assert!(slow.now() < Duration::from_secs(1));
+        slow.set_speed(Speed::Factor(1.0));
+        sleeper.await.unwrap();
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,10 +1,13 @@
 //! The `Engine` handle: starts every part, routes commands, and drains on shutdown.
 
 use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -29,6 +32,10 @@ pub const STATS_EVERY: Duration = Duration::from_millis(250);
 pub enum EngineError {
     Store(StoreError),
     Sensor(SensorError),
+    /// An option out of its range (options built without `Config`, which checks them first).
+    Options(String),
+    /// An engine task panicked: which, and its message. The run was ended because of it.
+    Panicked(String),
     Internal(String),
 }
 
@@ -37,7 +44,9 @@ impl fmt::Display for EngineError {
         match self {
             EngineError::Store(e) => write!(f, "{e}"),
             EngineError::Sensor(e) => write!(f, "{e}"),
-            EngineError::Internal(e) => f.write_str(e),
+            EngineError::Options(e) | EngineError::Panicked(e) | EngineError::Internal(e) => {
+                f.write_str(e)
+            }
         }
     }
 }
@@ -117,6 +126,7 @@ pub struct Engine {
     stored: Arc<Stored>,
     counters: Arc<NetworkState>,
     gauges: Gauges,
+    failures: Failures,
 }
 
 /// The engine's live figures, readable from anywhere while it runs (`status`).
@@ -181,9 +191,92 @@ struct RunningSensor {
     task: JoinHandle<()>,
 }
 
+/// The engine tasks that panicked: the first one's line is kept, and whoever waits (the
+/// supervisor, [`Engine::failed`]) is woken. Every engine task runs under [`spawn_watched`].
+#[derive(Clone)]
+pub struct Failures(Arc<watch::Sender<Option<String>>>);
+
+impl Failures {
+    fn new() -> Failures {
+        Failures(Arc::new(watch::channel(None).0))
+    }
+
+    fn record(&self, line: String) {
+        self.0.send_if_modified(|first| {
+            let new = first.is_none();
+            if new {
+                *first = Some(line);
+            }
+            new
+        });
+    }
+
+    /// The first panic's line, if a task has panicked.
+    pub fn first(&self) -> Option<String> {
+        self.0.borrow().clone()
+    }
+
+    /// Waits until a task panics; returns the first panic's line.
+    pub async fn wait(&self) -> String {
+        let mut rx = self.0.subscribe();
+        loop {
+            if let Some(line) = rx.borrow_and_update().clone() {
+                return line;
+            }
+            // The sender lives in `self`: `changed` fails only if it is dropped, which it is not.
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+/// The text of a panic's payload, on one line.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string());
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Spawns an engine task named `task`. If it panics, the panic is recorded in `failures` (so the
+/// run ends and says so) and then resumed, so its `JoinHandle` still reports it.
+fn spawn_watched<F>(task: String, failures: &Failures, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let failures = failures.clone();
+    tokio::spawn(async move {
+        match AssertUnwindSafe(future).catch_unwind().await {
+            Ok(output) => output,
+            Err(payload) => {
+                failures.record(format!(
+                    "the {task} task panicked: {}",
+                    panic_message(payload.as_ref())
+                ));
+                std::panic::resume_unwind(payload)
+            }
+        }
+    })
+}
+
+/// The tasks between the network and the watcher: the collector, the store writer, the stats
+/// publisher and the event forwarder.
+struct Pipeline {
+    collector: JoinHandle<()>,
+    finish: oneshot::Sender<()>,
+    writer: JoinHandle<Result<crate::store::Counts, StoreError>>,
+    stats: JoinHandle<()>,
+    publisher_done: Arc<Notify>,
+    forward: JoinHandle<()>,
+}
+
 impl Engine {
-    /// Starts a run: opens the store and resumes the wall (on a blocking thread: both do file
-    /// or network I/O), makes the sensors, starts every task. The first event is
+    /// Starts a run: opens the store and resumes the wall (on tokio's blocking pool, as both do
+    /// file or network I/O), makes the sensors, starts every task. The first event is
     /// `Event::Started`.
     pub async fn start(
         config: &EngineOptions,
@@ -196,34 +289,16 @@ impl Engine {
         config: &EngineOptions,
         mut options: StartOptions,
     ) -> Result<(Engine, mpsc::Receiver<Event>), EngineError> {
-        let (url, injected, for_resume) =
-            (config.store.clone(), options.store.take(), config.clone());
-        let (store, resumed) = tokio::task::spawn_blocking(move || {
-            let mut store = collector::open_store(&url, injected)?;
-            let resumed = super::resume::prepare(store.as_mut(), &for_resume)?;
-            Ok::<_, EngineError>((store, resumed))
-        })
-        .await
-        .map_err(|e| EngineError::Internal(format!("opening the store failed: {e}")))??;
-        let mut factory = SensorFactory::new(config.seed);
-        let mut sensors = Vec::with_capacity(config.sensors);
-        for i in 0..config.sensors {
-            let kind = &config.sensor_kinds[i % config.sensor_kinds.len().max(1)];
-            sensors.push(factory.make(kind).map_err(EngineError::Sensor)?);
-        }
-
+        config.check().map_err(EngineError::Options)?;
+        let day_length = Duration::try_from_secs_f64(config.day_seconds)
+            .map_err(|_| EngineError::Options(format!("--day-seconds: {}", config.day_seconds)))?;
+        let (store, resumed) = open_store(config, options.store.take()).await?;
+        let (factory, sensors) = make_sensors(config)?;
         let publisher = Publisher::new();
         let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL);
         let stored = Arc::new(Stored::default());
         let counts = resumed.counts;
         let site = resumed.site;
-        let feet = site.feet_raised();
-        let start_progress = WallProgress {
-            day: site.day(),
-            ice_to_date: feet * crate::wall::ICE_PER_FOOT,
-            cost_to_date: feet * crate::wall::COST_PER_FOOT,
-            complete: site.is_complete() && site.day() > 0,
-        };
         let store_url = store.url().to_string();
         let (network, packets) = Network::new(
             config.network_limit,
@@ -233,86 +308,33 @@ impl Engine {
             collector::MAILBOX,
         );
         let counters = network.state();
-        let clock = Arc::new(Clock::new(config.speed));
-        let shared = Arc::new(Shared {
-            clock,
-            network: Arc::new(network),
-            publisher: publisher.clone(),
-            epoch: chrono::Utc::now(),
-            readings_produced: AtomicU64::new(0),
-            crew_reports_produced: AtomicU64::new(0),
-            readings_budget: AtomicU64::new(config.max_readings.unwrap_or(u64::MAX)),
-            progress: Mutex::new(start_progress),
-        });
+        let shared = new_shared(config, network, &publisher, &site);
+        announce(config, &shared, &site, &sensors, &store_url);
 
-        let infos: Vec<SensorInfo> = sensors.iter().map(info).collect();
-        publisher.publish(Event::Started {
-            wall: config.wall.clone(),
-            heights: site.heights().to_vec(),
-            progress: start_progress,
-            crews: site.crews(),
-            sensors: infos,
-            network_limit: shared.network.limit(),
-            store: store_url.clone(),
-            speed: config.speed,
-        });
-        tracing::info!(
-            target: "engine",
-            "started: {} sensors, {} crews, network limit {}, latency {}, store {}, seed {}",
-            config.sensors,
-            match site.crews() {
-                crate::wall::Crews::Unlimited => "unlimited".to_string(),
-                crate::wall::Crews::Limited(n) => n.to_string(),
-            },
-            shared.network.limit(),
-            config.latency,
-            crate::text::sanitize(&store_url),
-            config.seed
-        );
-
-        let publisher_done = Arc::new(Notify::new());
-        let forward = tokio::spawn(publisher.clone().forward(event_tx, publisher_done.clone()));
-        let (finish_tx, finish_rx) = oneshot::channel();
-        let (batch_tx, batch_rx) = mpsc::channel(collector::WRITE_QUEUE);
-        let writer = tokio::spawn(collector::writer_task(
+        let failures = Failures::new();
+        let ends = PipelineEnds {
             store,
-            batch_rx,
-            stored.clone(),
-            publisher.clone(),
-            options.skip_rows,
-        ));
-        let collector = tokio::spawn(collector::run(
             packets,
-            finish_rx,
-            batch_tx,
+            events: event_tx,
             counts,
-            config.batch_size,
-            config.flush_after,
-        ));
-        let stats = tokio::spawn(stats_task(
-            counters.clone(),
-            stored.clone(),
-            publisher.clone(),
-        ));
-
+            skip_rows: options.skip_rows,
+        };
+        let pipeline = spawn_pipeline(config, &failures, &publisher, &stored, &counters, ends);
         let (crew_stop, crew_stop_rx) = watch::channel(false);
         let (crew_tx, crew_rx) = mpsc::channel(16);
         let plan = CrewPlan {
-            day_seconds: config.day_seconds,
+            day_length,
             days: config.days,
             until_complete: config.until_complete,
         };
-        let crew = tokio::spawn(tasks::crew_task(
-            site,
-            plan,
-            shared.clone(),
-            crew_rx,
-            crew_stop_rx,
-        ));
-
+        let crew = spawn_watched(
+            "crew".into(),
+            &failures,
+            tasks::crew_task(site, plan, shared.clone(), crew_rx, crew_stop_rx),
+        );
         let running: Vec<RunningSensor> = sensors
             .into_iter()
-            .map(|s| spawn_sensor(s, &shared))
+            .map(|s| spawn_sensor(s, &shared, &failures))
             .collect();
 
         let (commands, command_rx) = mpsc::channel(64);
@@ -335,12 +357,8 @@ impl Engine {
             crew_tx,
             crew_stop,
             crew,
-            stats,
-            collector,
-            finish: finish_tx,
-            writer,
-            publisher_done,
-            forward,
+            pipeline,
+            failures: failures.clone(),
         };
         let supervisor = tokio::spawn(supervisor.run(command_rx, stop_rx));
         Ok((
@@ -352,6 +370,7 @@ impl Engine {
                 shared,
                 stored,
                 counters,
+                failures,
             },
             event_rx,
         ))
@@ -404,12 +423,178 @@ impl Engine {
 
     /// Drains and stops: producers stop (a reading already taken is still sent), in-flight
     /// messages land, the collector flushes, the store closes. Then the event channel closes.
+    ///
+    /// If an engine task panicked (the supervisor then drains at once by itself), the result is
+    /// [`EngineError::Panicked`] naming the task and its message, whatever else happened.
     pub async fn shutdown(self) -> Result<Summary, EngineError> {
         let _ = self.stop.send(true);
-        match self.supervisor.await {
+        let result = match self.supervisor.await {
             Ok(result) => result,
+            Err(e) if e.is_panic() => Err(EngineError::Panicked(format!(
+                "the engine's supervisor task panicked: {}",
+                panic_message(e.into_panic().as_ref())
+            ))),
             Err(e) => Err(EngineError::Internal(format!("engine task failed: {e}"))),
+        };
+        match self.failures.first() {
+            Some(line) => Err(EngineError::Panicked(line)),
+            None => result,
         }
+    }
+
+    /// Completes when an engine task panics, with the panic's line (the engine is then already
+    /// draining; call [`Engine::shutdown`] for the error). Never completes otherwise.
+    pub fn failed(&self) -> impl Future<Output = String> + Send + 'static {
+        let failures = self.failures.clone();
+        async move { failures.wait().await }
+    }
+}
+
+/// Opens the store and prepares the resumed site, on tokio's blocking pool.
+async fn open_store(
+    config: &EngineOptions,
+    injected: Option<Box<dyn Store>>,
+) -> Result<(Box<dyn Store>, super::resume::Resumed), EngineError> {
+    let (url, for_resume) = (config.store.clone(), config.clone());
+    tokio::task::spawn_blocking(move || {
+        let mut store = collector::open_store(&url, injected)?;
+        let resumed = super::resume::prepare(store.as_mut(), &for_resume)?;
+        Ok::<_, EngineError>((store, resumed))
+    })
+    .await
+    .map_err(|e| EngineError::Internal(format!("opening the store failed: {e}")))?
+}
+
+/// The factory and the starting sensors, of the configured kinds, cycled.
+fn make_sensors(
+    config: &EngineOptions,
+) -> Result<(SensorFactory, Vec<crate::sensors::Sensor>), EngineError> {
+    let mut factory = SensorFactory::new(config.seed);
+    let sensors = (0..config.sensors)
+        .map(|i| {
+            let kind = &config.sensor_kinds[i % config.sensor_kinds.len().max(1)];
+            factory.make(kind).map_err(EngineError::Sensor)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((factory, sensors))
+}
+
+/// What every producer shares, at simulated time zero.
+fn new_shared(
+    config: &EngineOptions,
+    network: Network,
+    publisher: &Arc<Publisher>,
+    site: &crate::wall::Site,
+) -> Arc<Shared> {
+    Arc::new(Shared {
+        clock: Arc::new(Clock::new(config.speed)),
+        network: Arc::new(network),
+        publisher: publisher.clone(),
+        epoch: chrono::Utc::now(),
+        readings_produced: AtomicU64::new(0),
+        crew_reports_produced: AtomicU64::new(0),
+        readings_budget: AtomicU64::new(config.max_readings.unwrap_or(u64::MAX)),
+        progress: Mutex::new(WallProgress::of(site)),
+    })
+}
+
+/// Publishes `Event::Started` and logs the run's shape.
+fn announce(
+    config: &EngineOptions,
+    shared: &Shared,
+    site: &crate::wall::Site,
+    sensors: &[crate::sensors::Sensor],
+    store_url: &str,
+) {
+    shared.publisher.publish(Event::Started {
+        wall: config.wall.clone(),
+        heights: site.heights().to_vec(),
+        progress: WallProgress::of(site),
+        crews: site.crews(),
+        sensors: sensors.iter().map(info).collect(),
+        network_limit: shared.network.limit(),
+        store: store_url.to_string(),
+        speed: config.speed,
+    });
+    tracing::info!(
+        target: "engine",
+        "started: {} sensors, {} crews, network limit {}, latency {}, store {}, seed {}",
+        config.sensors,
+        match site.crews() {
+            crate::wall::Crews::Unlimited => "unlimited".to_string(),
+            crate::wall::Crews::Limited(n) => n.to_string(),
+        },
+        shared.network.limit(),
+        config.latency,
+        crate::text::sanitize(store_url),
+        config.seed
+    );
+}
+
+/// What the pipeline connects: the network's mailbox, the store, the watcher's channel.
+struct PipelineEnds {
+    store: Box<dyn Store>,
+    packets: mpsc::Receiver<super::network::Payload>,
+    events: mpsc::Sender<Event>,
+    /// Rows the store held at the start.
+    counts: crate::store::Counts,
+    skip_rows: bool,
+}
+
+/// Starts the event forwarder, the store writer, the collector and the stats publisher.
+fn spawn_pipeline(
+    config: &EngineOptions,
+    failures: &Failures,
+    publisher: &Arc<Publisher>,
+    stored: &Arc<Stored>,
+    counters: &Arc<NetworkState>,
+    ends: PipelineEnds,
+) -> Pipeline {
+    let publisher_done = Arc::new(Notify::new());
+    let forward = spawn_watched(
+        "event forwarder".into(),
+        failures,
+        publisher
+            .clone()
+            .forward(ends.events, publisher_done.clone()),
+    );
+    let (finish, finish_rx) = oneshot::channel();
+    let (batch_tx, batch_rx) = mpsc::channel(collector::WRITE_QUEUE);
+    let writer = spawn_watched(
+        "store writer".into(),
+        failures,
+        collector::writer_task(
+            ends.store,
+            batch_rx,
+            stored.clone(),
+            publisher.clone(),
+            ends.skip_rows,
+        ),
+    );
+    let collector = spawn_watched(
+        "collector".into(),
+        failures,
+        collector::run(
+            ends.packets,
+            finish_rx,
+            batch_tx,
+            ends.counts,
+            config.batch_size,
+            config.flush_after,
+        ),
+    );
+    let stats = spawn_watched(
+        "stats".into(),
+        failures,
+        stats_task(counters.clone(), stored.clone(), publisher.clone()),
+    );
+    Pipeline {
+        collector,
+        finish,
+        writer,
+        stats,
+        publisher_done,
+        forward,
     }
 }
 
@@ -417,14 +602,22 @@ fn info(s: &crate::sensors::Sensor) -> SensorInfo {
     SensorInfo {
         name: s.name().to_string(),
         kind: s.kind().to_string(),
-        interval_ms: s.interval().as_millis() as u64,
+        interval_ms: u64::try_from(s.interval().as_millis()).unwrap_or(u64::MAX),
     }
 }
 
-fn spawn_sensor(sensor: crate::sensors::Sensor, shared: &Arc<Shared>) -> RunningSensor {
+fn spawn_sensor(
+    sensor: crate::sensors::Sensor,
+    shared: &Arc<Shared>,
+    failures: &Failures,
+) -> RunningSensor {
     let info = info(&sensor);
     let (stop, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(tasks::sensor_task(sensor, shared.clone(), stop_rx));
+    let task = spawn_watched(
+        format!("{} sensor", info.name),
+        failures,
+        tasks::sensor_task(sensor, shared.clone(), stop_rx),
+    );
     RunningSensor { info, stop, task }
 }
 
@@ -458,13 +651,9 @@ struct Supervisor {
     crew_tx: mpsc::Sender<CrewCommand>,
     crew_stop: watch::Sender<bool>,
     crew: JoinHandle<()>,
-    stats: JoinHandle<()>,
-    collector: JoinHandle<()>,
-    finish: oneshot::Sender<()>,
-    writer: JoinHandle<Result<crate::store::Counts, StoreError>>,
+    pipeline: Pipeline,
     gauges: Gauges,
-    publisher_done: Arc<Notify>,
-    forward: JoinHandle<()>,
+    failures: Failures,
 }
 
 impl Supervisor {
@@ -474,10 +663,17 @@ impl Supervisor {
         mut stop: watch::Receiver<bool>,
     ) -> Result<Summary, EngineError> {
         let mut commands_open = true;
+        let failures = self.failures.clone();
+        let failed = failures.wait();
+        tokio::pin!(failed);
         loop {
             tokio::select! {
                 biased;
                 _ = stop.changed() => break,
+                line = &mut failed => {
+                    tracing::error!(target: "engine", "{line}; ending the run");
+                    break;
+                }
                 req = commands.recv(), if commands_open => match req {
                     None => commands_open = false,
                     Some(Request { command: Command::Shutdown, reply }) => {
@@ -509,9 +705,13 @@ impl Supervisor {
                     self.next_kind += 1;
                     k.to_string()
                 });
+                let most = *super::SENSORS_RANGE.end();
                 match self.factory.make(&kind) {
+                    _ if self.sensors.len() >= most => {
+                        Err(format!("{most} sensors already, the most a run may have"))
+                    }
                     Ok(sensor) => {
-                        let running = spawn_sensor(sensor, &self.shared);
+                        let running = spawn_sensor(sensor, &self.shared, &self.failures);
                         let name = running.info.name.clone();
                         tracing::info!(target: "engine", "sensor {name} added");
                         publisher.publish(Event::SensorAdded(running.info.clone()));
@@ -539,17 +739,15 @@ impl Supervisor {
                 publisher.publish(Event::Paused(paused));
                 Ok(what.into())
             }
-            Command::SetSpeed(Speed::Factor(f)) if !(f.is_finite() && f > 0.0) => {
-                Err(format!("{f} is not a speed"))
-            }
-            Command::SetSpeed(speed) => {
+            // Out of range: refused, the clock untouched.
+            Command::SetSpeed(speed) => super::check_speed(speed).map(|speed| {
                 self.shared.clock.set_speed(speed);
                 publisher.publish(Event::SpeedChanged(speed));
-                Ok(match speed {
+                match speed {
                     Speed::Max => "speed max".into(),
                     Speed::Factor(f) => format!("speed ×{f}"),
-                })
-            }
+                }
+            }),
             Command::Shutdown => Ok("stopping".into()),
         };
         reply.send(result);
@@ -561,6 +759,8 @@ impl Supervisor {
         for s in &self.sensors {
             let _ = s.stop.send(true);
         }
+        // A task's panic is already in `failures` (see `spawn_watched`): `Engine::shutdown`
+        // reports it. Here the drain only goes on past it.
         let _ = self.crew.await;
         for s in self.sensors {
             let _ = s.task.await;
@@ -568,13 +768,14 @@ impl Supervisor {
         for t in self.retired {
             let _ = t.await;
         }
-        let _ = self.finish.send(());
-        let _ = self.collector.await;
-        let closed = match self.writer.await {
+        let p = self.pipeline;
+        let _ = p.finish.send(());
+        let _ = p.collector.await;
+        let closed = match p.writer.await {
             Ok(r) => r.map_err(EngineError::Store),
             Err(e) => Err(EngineError::Internal(format!("the store task failed: {e}"))),
         };
-        self.stats.abort();
+        p.stats.abort();
         let net = self.gauges.counters.stats();
         let rows = self.gauges.stored.rows();
         self.shared.publisher.publish(Event::Network(net));
@@ -582,8 +783,8 @@ impl Supervisor {
             rows,
             failing: None,
         });
-        self.publisher_done.notify_one();
-        let _ = self.forward.await;
+        p.publisher_done.notify_one();
+        let _ = p.forward.await;
         let counts = closed?;
         let summary = self.gauges.summary_with(StoreRows {
             readings: counts.readings,

@@ -1,19 +1,22 @@
 //! The async shell: the clock, the five-message network, the collector and the producer tasks.
 //!
 //! `Engine::start(&EngineOptions).await -> Result<(Engine, mpsc::Receiver<Event>), EngineError>`
-//! opens the store and resumes the wall on a blocking thread, then starts every task; the site
+//! checks every option against its range (`options`), opens the store and resumes the wall on
+//! tokio's blocking pool, then starts every task on the runtime; the site
 //! (`crate::site`) consumes the [`Event`]s. Commands go through `Engine::command_sender()`, each
 //! answered to whoever asked. `Engine::shutdown(self).await -> Result<Summary, EngineError>`
 //! drains (producers stop, in-flight messages land, the collector flushes, the store closes) and
-//! returns the [`Summary`]. The engine knows nothing of the command line, the terminal or the
-//! viewers.
+//! returns the [`Summary`]. A panic in any engine task ends the run at once (the supervisor
+//! drains by itself; `Engine::failed()` completes) and `shutdown` returns
+//! `EngineError::Panicked` naming the task. The engine knows nothing of the command line, the
+//! terminal or the viewers.
 
 pub mod clock;
 pub mod collector;
 mod command;
 mod handle;
 pub mod network;
-mod options;
+pub mod options;
 pub mod publisher;
 pub mod resume;
 pub mod stats;
@@ -29,7 +32,11 @@ use crate::wall::{CrewReport, Crews, Wall};
 pub use command::{CommandSender, EngineGone, Replier, Reply, Request};
 pub use handle::{Engine, EngineError, Gauges, RunCounters, StartOptions, Summary};
 pub use network::{Latency, NetworkProbe};
-pub use options::EngineOptions;
+pub use options::{
+    CREWS_RANGE, DAY_SECONDS_RANGE, DAYS_RANGE, DURATION_RANGE, EngineOptions, MAX_LATENCY,
+    MAX_SECTIONS_RANGE, NETWORK_LIMIT_RANGE, SENSORS_RANGE, SPEED_RANGE, check_latency,
+    check_speed, in_range,
+};
 
 /// How fast simulated time runs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -83,6 +90,19 @@ pub struct WallProgress {
     pub ice_to_date: u64,
     pub cost_to_date: u64,
     pub complete: bool,
+}
+
+impl WallProgress {
+    /// The wall as `site` has it after its last finished day (not complete before day 1).
+    pub fn of(site: &crate::wall::Site) -> WallProgress {
+        let feet = site.feet_raised();
+        WallProgress {
+            day: site.day(),
+            ice_to_date: feet * crate::wall::ICE_PER_FOOT,
+            cost_to_date: feet * crate::wall::COST_PER_FOOT,
+            complete: site.is_complete() && site.day() > 0,
+        }
+    }
 }
 
 /// What the engine tells its watcher.

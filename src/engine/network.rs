@@ -72,7 +72,7 @@ impl Latency {
             if lo > hi {
                 return Err(format!("'{s}': the range's low end is above its high end"));
             }
-            return Ok(if lo == hi {
+            return super::options::check_latency(if lo == hi {
                 Latency::Fixed(lo)
             } else {
                 Latency::Range(lo, hi)
@@ -82,8 +82,9 @@ impl Latency {
             return Ok(Latency::Fixed(Duration::ZERO));
         }
         crate::units::parse_duration(s)
-            .map(Latency::Fixed)
             .map_err(|_| bad())
+            .map(Latency::Fixed)
+            .and_then(super::options::check_latency)
     }
 
     pub fn is_zero(&self) -> bool {
@@ -209,7 +210,9 @@ impl Network {
         probe: Option<Arc<dyn NetworkProbe>>,
         mailbox: usize,
     ) -> (Network, mpsc::Receiver<Payload>) {
-        let limit = limit.max(1);
+        // The engine refuses a limit out of range before it gets here; the semaphore panics
+        // above its MAX_PERMITS, so never ask it for more.
+        let limit = limit.clamp(1, *super::options::NETWORK_LIMIT_RANGE.end());
         let (tx, rx) = mpsc::channel(mailbox.max(1));
         let state = Arc::new(NetworkState {
             semaphore: Semaphore::new(limit),
@@ -260,8 +263,10 @@ impl Network {
     pub async fn send(&self, payload: Payload, messages: usize) -> Result<(), Closed> {
         let c = &self.state;
         let messages = messages.clamp(1, c.limit);
+        // At most the limit, itself at most 65,536.
+        let permits = u32::try_from(messages).unwrap_or(u32::MAX);
         // The permits go back when the packet's ticket is dropped, not with a permit guard.
-        let waited = match c.semaphore.try_acquire_many(messages as u32) {
+        let waited = match c.semaphore.try_acquire_many(permits) {
             Ok(permit) => {
                 permit.forget();
                 Duration::ZERO
@@ -270,15 +275,14 @@ impl Network {
             Err(TryAcquireError::NoPermits) => {
                 let started = Instant::now();
                 c.waiting.fetch_add(1, Ordering::Relaxed);
-                let permit = c.semaphore.acquire_many(messages as u32).await;
+                let permit = c.semaphore.acquire_many(permits).await;
                 c.waiting.fetch_sub(1, Ordering::Relaxed);
                 permit.map_err(|_| Closed)?.forget();
                 started.elapsed()
             }
         };
         c.waits.fetch_add(1, Ordering::Relaxed);
-        c.wait_ns
-            .fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
+        c.wait_ns.fetch_add(nanos(waited), Ordering::Relaxed);
         let now = c.in_flight.fetch_add(messages, Ordering::AcqRel) + messages;
         c.max_in_flight.fetch_max(now, Ordering::AcqRel);
         if let Some(p) = &c.probe {
@@ -292,14 +296,13 @@ impl Network {
             Latency::Fixed(d) => d,
             Latency::Range(lo, hi) => {
                 let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-                Duration::from_nanos(rng.random_range(lo.as_nanos() as u64..=hi.as_nanos() as u64))
+                Duration::from_nanos(rng.random_range(nanos(lo)..=nanos(hi)))
             }
         };
         tracing::trace!(target: "network", messages, ?waited, ?latency, "sent");
         if !latency.is_zero() {
             c.latencies.fetch_add(1, Ordering::Relaxed);
-            c.latency_ns
-                .fetch_add(latency.as_nanos() as u64, Ordering::Relaxed);
+            c.latency_ns.fetch_add(nanos(latency), Ordering::Relaxed);
             if let Some(wire) = &self.wire {
                 // The latency counts from here: the permits are held since before this instant.
                 let deadline = std::time::Instant::now() + latency;
@@ -311,6 +314,11 @@ impl Network {
         drop(ticket);
         sent
     }
+}
+
+/// Nanoseconds of `d`, saturating (584 years).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// How long before a deadline the wire stops sleeping and spins: covers the OS timer's slack

@@ -1,11 +1,84 @@
 //! What the engine runs, apart from how it was asked for (the command line's `Config` builds
-//! one; tests and benchmarks build their own).
+//! one; tests and benchmarks build their own), and the range of every number in it.
+//!
+//! The ranges keep every piece of time arithmetic in range: simulated time is at most a year of
+//! real time × the highest speed (3.2 × 10¹³ s, far inside `std::time::Duration`), real sleeps are
+//! at most a simulated interval ÷ the lowest speed, and the sizes of what the engine allocates per
+//! sensor, crew and permit stay within what one machine holds. `Config` refuses a value outside
+//! its range naming the flag or the file's key; `Engine::start` refuses options built elsewhere
+//! that are out of range; `Command::SetSpeed` refuses a speed out of range at run time.
 
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Latency, Speed};
 use crate::wall::{Crews, Wall};
+
+/// Simulated seconds per real second (`Speed::Factor`), besides `Speed::Max`.
+pub const SPEED_RANGE: RangeInclusive<f64> = 0.001..=1_000_000.0;
+/// Messages the network carries at once (permits of its semaphore).
+pub const NETWORK_LIMIT_RANGE: RangeInclusive<usize> = 1..=65_536;
+/// Sensors at start, and at most while the run lasts.
+pub const SENSORS_RANGE: RangeInclusive<usize> = 0..=100_000;
+/// Crews when limited, at start and at most while the run lasts.
+pub const CREWS_RANGE: RangeInclusive<u32> = 1..=1_000_000;
+/// Simulated seconds in a wall day: a millisecond to a real day.
+pub const DAY_SECONDS_RANGE: RangeInclusive<f64> = 0.001..=86_400.0;
+/// Real time a run may be given (`--duration`): up to 366 days.
+pub const DURATION_RANGE: RangeInclusive<Duration> =
+    Duration::from_millis(1)..=Duration::from_secs(366 * 86_400);
+/// The wall day a run stops after (`--days`).
+pub const DAYS_RANGE: RangeInclusive<u64> = 1..=1_000_000_000;
+/// Latency of one message, each end of a range.
+pub const MAX_LATENCY: Duration = Duration::from_secs(60);
+/// Sections one profile may have (`--max-sections`): at 10 million a profile's line is already
+/// some 30 MB of text.
+pub const MAX_SECTIONS_RANGE: RangeInclusive<usize> = 1..=10_000_000;
+
+/// `value` if it is in `range`, else why not (one line, without the flag's name).
+pub fn in_range<T: PartialOrd + std::fmt::Display>(
+    value: T,
+    range: &RangeInclusive<T>,
+) -> Result<T, String> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{value} is out of range ({}..={})",
+            range.start(),
+            range.end()
+        ))
+    }
+}
+
+/// A speed the engine accepts: `max`, or a factor in [`SPEED_RANGE`].
+pub fn check_speed(speed: Speed) -> Result<Speed, String> {
+    match speed {
+        Speed::Max => Ok(speed),
+        Speed::Factor(f) if SPEED_RANGE.contains(&f) => Ok(speed),
+        Speed::Factor(f) => Err(format!(
+            "{f} is not a speed in range ({}..={}, or max)",
+            SPEED_RANGE.start(),
+            SPEED_RANGE.end()
+        )),
+    }
+}
+
+/// A latency whose ends are at most [`MAX_LATENCY`].
+pub fn check_latency(latency: Latency) -> Result<Latency, String> {
+    let highest = match latency {
+        Latency::Fixed(d) | Latency::Range(_, d) => d,
+    };
+    if highest <= MAX_LATENCY {
+        Ok(latency)
+    } else {
+        Err(format!(
+            "{latency} is out of range (each end at most {}s)",
+            MAX_LATENCY.as_secs()
+        ))
+    }
+}
 
 /// Everything the engine needs to start a run.
 #[derive(Debug, Clone)]
@@ -35,4 +108,28 @@ pub struct EngineOptions {
     pub flush_after: Duration,
     /// Sensors stop after this many readings in all (benchmarks).
     pub max_readings: Option<u64>,
+}
+
+impl EngineOptions {
+    /// Whether every number is in its range; else the first that is not, named as its flag.
+    pub fn check(&self) -> Result<(), String> {
+        fn named(flag: &'static str) -> impl Fn(String) -> String {
+            move |e| format!("--{flag}: {e}")
+        }
+        if let Crews::Limited(n) = self.crews {
+            in_range(n, &CREWS_RANGE).map_err(named("crews"))?;
+        }
+        in_range(self.sensors, &SENSORS_RANGE).map_err(named("sensors"))?;
+        in_range(self.network_limit, &NETWORK_LIMIT_RANGE).map_err(named("network-limit"))?;
+        check_latency(self.latency).map_err(named("latency"))?;
+        check_speed(self.speed).map_err(named("speed"))?;
+        in_range(self.day_seconds, &DAY_SECONDS_RANGE).map_err(named("day-seconds"))?;
+        if let Some(d) = self.days {
+            in_range(d, &DAYS_RANGE).map_err(named("days"))?;
+        }
+        if self.sensors > 0 && self.sensor_kinds.is_empty() {
+            return Err("--sensor-kinds: no sensor kind given".into());
+        }
+        Ok(())
+    }
 }

@@ -13,7 +13,7 @@ use super::network::{Network, Payload};
 use super::publisher::Publisher;
 use super::{Event, WallProgress};
 use crate::sensors::{Reading, Sensor};
-use crate::wall::{COST_PER_FOOT, CrewReport, ICE_PER_FOOT, Site};
+use crate::wall::{CrewReport, Crews, Site};
 
 /// What every producer shares.
 pub struct Shared {
@@ -31,7 +31,7 @@ pub struct Shared {
 
 impl Shared {
     pub fn timestamp(&self, sim: Duration) -> DateTime<Utc> {
-        self.epoch + chrono::Duration::from_std(sim).unwrap_or(chrono::Duration::MAX)
+        timestamp_at(self.epoch, sim)
     }
 
     /// Takes up to `want` readings from the budget; returns how many may be made.
@@ -58,6 +58,25 @@ impl Shared {
     }
 }
 
+/// `epoch + sim`, saturating at the latest time chrono can hold (year 262142): simulated time at
+/// `--speed 1000000` passes that after some 95 days of real time, and at `--speed max` sooner.
+pub fn timestamp_at(epoch: DateTime<Utc>, sim: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(sim)
+        .ok()
+        .and_then(|d| epoch.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The end of the `n`th day from a run's start (`day_length × n`), saturating.
+pub fn day_end(day_length: Duration, n: u64) -> Duration {
+    const NANOS: u128 = 1_000_000_000;
+    let nanos = day_length.as_nanos().saturating_mul(u128::from(n));
+    match u64::try_from(nanos / NANOS) {
+        Ok(secs) => Duration::new(secs, u32::try_from(nanos % NANOS).unwrap_or(0)),
+        Err(_) => Duration::MAX,
+    }
+}
+
 /// One sensor: a reading every interval of simulated time, from time zero (or from its start
 /// when added later). When it falls behind (or at `Speed::Max`) it sends the readings that are
 /// due together, up to the network limit, each holding its own permit. A reading once taken is
@@ -65,7 +84,9 @@ impl Shared {
 pub async fn sensor_task(mut sensor: Sensor, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let interval = sensor.interval();
     let mut due = shared.clock.now();
-    let max_chunk = shared.network.limit() as u64;
+    // The network's limit: at most 65,536 (see `options`), so every conversion below is exact.
+    let limit = shared.network.limit();
+    let max_chunk = u64::try_from(limit).unwrap_or(u64::MAX);
     loop {
         if *stop.borrow() {
             break;
@@ -82,20 +103,23 @@ pub async fn sensor_task(mut sensor: Sensor, shared: Arc<Shared>, mut stop: watc
                 _ = shared.clock.sleep_until(due) => {}
             }
         }
+        let after = |n: u64| {
+            due.saturating_add(interval.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX)))
+        };
         let horizon = if shared.clock.is_max() {
-            due + interval * (max_chunk as u32 - 1)
+            after(max_chunk - 1)
         } else {
             shared.clock.now().max(due)
         };
         let mut want = 1;
-        while want < max_chunk && due + interval * want as u32 <= horizon {
+        while want < max_chunk && after(want) <= horizon {
             want += 1;
         }
         let allowed = shared.take_budget(want);
         if allowed == 0 {
             break;
         }
-        let mut readings = Vec::with_capacity(allowed as usize);
+        let mut readings = Vec::with_capacity(usize::try_from(allowed).unwrap_or(limit));
         for _ in 0..allowed {
             match sensor.sample() {
                 Ok(value) => {
@@ -111,7 +135,7 @@ pub async fn sensor_task(mut sensor: Sensor, shared: Arc<Shared>, mut stop: watc
                     tracing::warn!(target: "sensor", "{}: {e}", sensor.name());
                 }
             }
-            due += interval;
+            due = due.saturating_add(interval);
         }
         if readings.is_empty() {
             continue;
@@ -142,7 +166,8 @@ pub enum CrewCommand {
 
 /// Limits of the crew task.
 pub struct CrewPlan {
-    pub day_seconds: f64,
+    /// Simulated time of a wall day.
+    pub day_length: Duration,
     pub days: Option<u64>,
     pub until_complete: bool,
 }
@@ -158,7 +183,7 @@ pub async fn crew_task(
     mut commands: mpsc::Receiver<CrewCommand>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let day_length = Duration::from_secs_f64(plan.day_seconds);
+    let day_length = plan.day_length;
     let limit = shared.network.limit();
     let mut log = Vec::new();
     // A resumed site starts after its stored days; this run's first day ends one day from now.
@@ -169,7 +194,10 @@ pub async fn crew_task(
         let working = !site.is_done()
             && plan.days.is_none_or(|d| site.day() < d)
             && !(plan.until_complete && site.is_complete() && site.day() > 0);
-        let next_day_at = day_length * ((site.day() - first_day) as u32 + 1);
+        let next_day_at = day_end(
+            day_length,
+            site.day().saturating_sub(first_day).saturating_add(1),
+        );
         if *stop.borrow() {
             break;
         }
@@ -179,14 +207,14 @@ pub async fn crew_task(
             cmd = commands.recv() => {
                 let Some(cmd) = cmd else { break };
                 let (result, reply) = match cmd {
-                    CrewCommand::Add(reply) => {
-                        (site.add_crew().map(|n| format!("crew {n} joins tomorrow")), reply)
-                    }
-                    CrewCommand::Remove(reply) => {
-                        (site.remove_crew().map(|n| format!("crew {n} leaves")), reply)
-                    }
+                    CrewCommand::Add(reply) => (add_crew(&mut site), reply),
+                    CrewCommand::Remove(reply) => (
+                        site.remove_crew()
+                            .map(|n| format!("crew {n} leaves"))
+                            .map_err(|e| e.to_string()),
+                        reply,
+                    ),
                 };
-                let result = result.map_err(|e| e.to_string());
                 if let Ok(msg) = &result {
                     tracing::info!(target: "crew", "{msg}");
                     shared.publisher.publish(Event::CrewsChanged(site.crews()));
@@ -214,16 +242,21 @@ pub async fn crew_task(
                 }
             })
             .await;
-        let feet = site.feet_raised();
-        let progress = WallProgress {
-            day: site.day(),
-            ice_to_date: feet * ICE_PER_FOOT,
-            cost_to_date: feet * COST_PER_FOOT,
-            complete: site.is_complete(),
-        };
+        let progress = WallProgress::of(&site);
         *shared.progress.lock().unwrap_or_else(|e| e.into_inner()) = progress;
         shared.publisher.publish(Event::Day(progress));
     }
+}
+
+/// Adds a crew, up to the most a run may have ([`CREWS_RANGE`](super::CREWS_RANGE)).
+fn add_crew(site: &mut Site) -> Result<String, String> {
+    let most = *super::CREWS_RANGE.end();
+    if matches!(site.crews(), Crews::Limited(n) if n >= most) {
+        return Err(format!("{most} crews already, the most a run may have"));
+    }
+    site.add_crew()
+        .map(|n| format!("crew {n} joins tomorrow"))
+        .map_err(|e| e.to_string())
 }
 
 /// Test hook, debug builds only: with `WALLWATCH_TEST_PANIC_AFTER_MS=N` in the environment the
@@ -240,4 +273,35 @@ async fn test_panic_hook() {
         panic!("test hook: WALLWATCH_TEST_PANIC_AFTER_MS={ms} made the crew task panic");
     }
     std::future::pending::<()>().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 16: `--speed 1e12` panicked when a sensor was added later (chrono overflow here).
+    #[test]
+    fn timestamps_saturate_instead_of_overflowing() {
+        let epoch = Utc::now();
+        let far = Duration::from_secs(10_000_000_000_000);
+        assert_eq!(timestamp_at(epoch, far), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(timestamp_at(epoch, Duration::MAX), DateTime::<Utc>::MAX_UTC);
+        let hour = timestamp_at(epoch, Duration::from_secs(3600));
+        assert_eq!(hour - epoch, chrono::Duration::hours(1));
+    }
+
+    #[test]
+    fn day_ends_are_exact_and_saturate() {
+        let d = Duration::from_millis(1500);
+        assert_eq!(day_end(d, 3), Duration::from_millis(4500));
+        // Beyond u32 days (the old `as u32` wrapped here).
+        assert_eq!(
+            day_end(Duration::from_secs(1), 1 << 33),
+            Duration::from_secs(1 << 33)
+        );
+        assert_eq!(
+            day_end(Duration::from_secs(86_400), u64::MAX),
+            Duration::MAX
+        );
+    }
 }

@@ -2,7 +2,8 @@
 //! Unix socket for viewers (`attach`), `status` and `stop`. Runs until SIGTERM, SIGINT,
 //! `wallwatch stop`, or a run option's end (`--duration`, `--days`, `--until-complete`);
 //! SIGHUP does not stop it. Then it drains as a headless run does and prints the same JSON
-//! summary on stdout. Human logs go to stderr; the log lines also go to every viewer.
+//! summary on stdout. Human logs go to stderr; the log lines also go to every viewer. A panic in
+//! an engine task ends the site at once: one line naming the task, exit status 101.
 
 pub mod session;
 pub mod socket;
@@ -74,9 +75,9 @@ pub fn main(args: &ServeArgs) -> ExitCode {
             crate::text::print_line(&serde_json::to_string(&summary).unwrap_or_default());
             ExitCode::SUCCESS
         }
-        Err(e) => {
+        Err(Failed(code, e)) => {
             eprintln!("error: {}", crate::text::sanitize(&e));
-            ExitCode::from(2)
+            ExitCode::from(code)
         }
     }
 }
@@ -120,7 +121,7 @@ pub async fn serve(
     path: &Path,
     which: &str,
     feed: Arc<LogFeed>,
-) -> Result<Summary, String> {
+) -> Result<Summary, Failed> {
     let signal_error = |e: std::io::Error| format!("cannot watch signals: {e}");
     let mut int = signal(SignalKind::interrupt()).map_err(signal_error)?;
     let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
@@ -160,8 +161,12 @@ pub async fn serve(
     let watch_progress = config.engine.days.is_some() || config.engine.until_complete;
     let mut waiters = Vec::new();
     let mut sessions = tokio::task::JoinSet::new();
+    let failed = engine.failed();
+    tokio::pin!(failed);
     let reason = loop {
         tokio::select! {
+            // The engine is already draining; `shutdown` returns the panic as the error.
+            line = &mut failed => break line,
             _ = int.recv() => break "SIGINT".to_string(),
             _ = term.recv() => break "SIGTERM".to_string(),
             _ = hup.recv() => {
@@ -196,11 +201,14 @@ pub async fn serve(
     tracing::info!(target: "serve", "stopping ({reason}): draining the network and flushing the store");
     // No new connections while draining; the file goes when the site has stopped.
     drop(listener);
-    let summary = engine.shutdown().await.map_err(|e| e.to_string());
+    let summary = engine.shutdown().await;
     site.finished().await;
     // Stop requests that came in during the drain wait too.
     while let Ok(w) = stop_rx.try_recv() {
         waiters.push(w);
+    }
+    if let Err(e) = &summary {
+        tracing::error!(target: "serve", "{}", crate::text::sanitize(&e.to_string()));
     }
     if let Ok(summary) = &summary {
         let json = serde_json::to_string(summary).unwrap_or_default();
@@ -212,5 +220,21 @@ pub async fn serve(
     // summary); one whose client does not read is not waited for long.
     let _ = tokio::time::timeout(SESSIONS_END_WITHIN, sessions.join_all()).await;
     drop(socket_file);
-    summary
+    summary.map_err(|e| Failed(crate::headless::exit_status(&e), e.to_string()))
+}
+
+/// Why `serve` failed: the exit status and one line.
+#[derive(Debug)]
+pub struct Failed(pub u8, pub String);
+
+impl From<String> for Failed {
+    fn from(line: String) -> Failed {
+        Failed(2, line)
+    }
+}
+
+impl From<&str> for Failed {
+    fn from(line: &str) -> Failed {
+        Failed(2, line.to_string())
+    }
 }
