@@ -139,14 +139,7 @@ fn cpu(pid: u32) -> Duration {
 }
 
 fn rss_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    wallwatch::bench::proc::status_mb(&pid.to_string(), "VmRSS").unwrap_or(f64::NAN)
 }
 
 fn frames(bytes: &[u8]) -> usize {

@@ -26,6 +26,41 @@ fn parse(c: &mut Criterion) {
     group.finish();
 }
 
+/// One question about the file, from its bytes: counted in one pass (what `wallwatch query`
+/// does with one crew per section) against building the wall and its ledger first.
+fn query_file(c: &mut Criterion) {
+    let bytes = large_file();
+    let mut group = c.benchmark_group("query_file");
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    for (name, query) in [
+        ("total_cost", Query::TotalCost),
+        (
+            "profile_cost_up_to",
+            Query::ProfileCostUpTo {
+                profile: 250,
+                day: 15,
+            },
+        ),
+    ] {
+        group.bench_function(BenchmarkId::new("one_pass", name), |b| {
+            b.iter(|| {
+                let mut tally = query.tally();
+                Wall::parse_from(black_box(&bytes[..]), 2000, &mut tally).unwrap();
+                query.answer_tally(&tally).unwrap()
+            })
+        });
+        group.bench_function(BenchmarkId::new("wall_and_ledger", name), |b| {
+            b.iter(|| {
+                let wall = Wall::parse(black_box(&bytes), 2000).unwrap();
+                query
+                    .answer(&Ledger::new(&wall, &Schedule::unlimited(&wall)))
+                    .unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
 /// 1000 queries of all four kinds over random profiles and days, fixed seed.
 fn random_paths(wall: &Wall, days: u64, seed: u64) -> Vec<Query> {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -104,5 +139,5 @@ fn crews(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse, queries, crews);
+criterion_group!(benches, parse, query_file, queries, crews);
 criterion_main!(benches);

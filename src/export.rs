@@ -5,13 +5,23 @@
 //! `\uXXXX`, so the output is lossless and terminal-safe); the table aligns its columns. CSV and
 //! table drop control characters from sensor names, since both may land on a terminal. A store
 //! file that does not exist is an error, not created.
-
-use crate::text::sanitize;
+//!
+//! Readings are streamed from the store ([`Store::for_each_reading`]), a batch at a time, so
+//! memory stays the same whatever the store holds; the table reads them twice, first for its
+//! column widths. A store that fails part way leaves what was written before the error.
 use std::io::{self, Write};
+use std::ops::ControlFlow;
 
 use crate::cli::{ExportFormat, ReadingsArgs};
 use crate::sensors::Reading;
-use crate::store::{self, ReadingFilter, format_timestamp};
+use crate::store::{self, ReadingFilter, Store, StoreError, format_timestamp};
+use crate::text::{Columns, sanitize};
+
+/// Why an export stopped.
+enum Stop {
+    Store(StoreError),
+    Write(io::Error),
+}
 
 /// Prints the readings `args` selects to `out`. Errors are one line and name the store URL.
 pub fn run(args: &ReadingsArgs, out: &mut dyn Write) -> Result<(), String> {
@@ -21,31 +31,67 @@ pub fn run(args: &ReadingsArgs, out: &mut dyn Write) -> Result<(), String> {
         limit: args.limit,
         ..ReadingFilter::default()
     };
-    let readings = store.readings(&filter);
+    let written = export(store.as_mut(), &filter, args.format, out);
     let closed = store.close();
-    let readings = readings.map_err(|e| e.to_string())?;
-    closed.map_err(|e| e.to_string())?;
-    let written = match args.format {
-        ExportFormat::Csv => write_csv(&readings, out),
-        ExportFormat::Json => write_json(&readings, out),
-        ExportFormat::Table => write_table(&readings, out),
-    };
-    match written.and_then(|()| out.flush()) {
+    written?;
+    closed.map_err(|e| e.to_string())
+}
+
+/// Writes the readings `filter` selects from `store` to `out` in `format`, streaming: at most
+/// one batch of the store's ([`store::READ_BATCH`]) is held at once. A closed pipe ends it
+/// quietly.
+pub fn export(
+    store: &mut dyn Store,
+    filter: &ReadingFilter,
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+    let written = match format {
+        ExportFormat::Csv => write_csv(store, filter, &mut out),
+        ExportFormat::Json => write_json(store, filter, &mut out),
+        ExportFormat::Table => write_table(store, filter, &mut out),
+    }
+    .and_then(|()| out.flush().map_err(Stop::Write));
+    match written {
         Ok(()) => Ok(()),
+        Err(Stop::Store(e)) => Err(e.to_string()),
         // `wallwatch readings | head` is fine.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(format!(
+        Err(Stop::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(Stop::Write(e)) => Err(format!(
             "store '{}': cannot write the readings ({e})",
             store.url()
         )),
     }
 }
 
-fn write_csv(readings: &[Reading], out: &mut dyn Write) -> io::Result<()> {
-    let mut out = io::BufWriter::new(out);
-    writeln!(out, "id,timestamp,sensor,value")?;
+/// Hands `write` each reading `filter` selects, oldest first, until it fails.
+fn each(
+    store: &mut dyn Store,
+    filter: &ReadingFilter,
+    mut write: impl FnMut(&Reading) -> io::Result<()>,
+) -> Result<(), Stop> {
+    let mut failed = None;
+    store
+        .for_each_reading(filter, &mut |r| match write(&r) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failed = Some(e);
+                ControlFlow::Break(())
+            }
+        })
+        .map_err(Stop::Store)?;
+    failed.map_or(Ok(()), |e| Err(Stop::Write(e)))
+}
+
+fn write_csv(
+    store: &mut dyn Store,
+    filter: &ReadingFilter,
+    out: &mut impl Write,
+) -> Result<(), Stop> {
+    writeln!(out, "id,timestamp,sensor,value").map_err(Stop::Write)?;
     let mut line = String::new();
-    for r in readings {
+    each(store, filter, |r| {
         line.clear();
         line.push_str(&r.id.to_string());
         line.push(',');
@@ -55,9 +101,8 @@ fn write_csv(readings: &[Reading], out: &mut dyn Write) -> io::Result<()> {
         line.push(',');
         line.push_str(&r.value.to_string());
         line.push('\n');
-        out.write_all(line.as_bytes())?;
-    }
-    out.flush()
+        out.write_all(line.as_bytes())
+    })
 }
 
 /// A JSON string literal with every control character escaped.
@@ -76,11 +121,19 @@ fn json_string(s: &str) -> String {
     out
 }
 
-fn write_json(readings: &[Reading], out: &mut dyn Write) -> io::Result<()> {
-    let mut out = io::BufWriter::new(out);
-    out.write_all(b"[")?;
-    for (i, r) in readings.iter().enumerate() {
-        let sep = if i == 0 { "\n" } else { ",\n" };
+fn write_json(
+    store: &mut dyn Store,
+    filter: &ReadingFilter,
+    out: &mut impl Write,
+) -> Result<(), Stop> {
+    out.write_all(b"[").map_err(Stop::Write)?;
+    let mut first = true;
+    each(store, filter, |r| {
+        let sep = if std::mem::take(&mut first) {
+            "\n"
+        } else {
+            ",\n"
+        };
         write!(
             out,
             "{sep}  {{\"id\":{},\"timestamp\":\"{}\",\"sensor\":{},\"value\":{}}}",
@@ -88,59 +141,53 @@ fn write_json(readings: &[Reading], out: &mut dyn Write) -> io::Result<()> {
             format_timestamp(&r.timestamp),
             json_string(&r.sensor),
             r.value
-        )?;
-    }
-    out.write_all(if readings.is_empty() {
-        b"]\n"
-    } else {
-        b"\n]\n"
+        )
     })?;
-    out.flush()
+    out.write_all(if first { b"]\n" } else { b"\n]\n" })
+        .map_err(Stop::Write)
 }
 
-fn write_table(readings: &[Reading], out: &mut dyn Write) -> io::Result<()> {
-    let rows: Vec<[String; 4]> = readings
-        .iter()
-        .map(|r| {
-            [
-                r.id.to_string(),
-                format_timestamp(&r.timestamp),
-                sanitize(&r.sensor),
-                r.value.to_string(),
-            ]
-        })
-        .collect();
+/// The table's four cells of a reading.
+fn cells(r: &Reading) -> [String; 4] {
+    [
+        r.id.to_string(),
+        format_timestamp(&r.timestamp),
+        sanitize(&r.sensor),
+        r.value.to_string(),
+    ]
+}
+
+/// Two passes: the column widths, then the rows (those of the first pass only, should the
+/// store grow in between).
+fn write_table(
+    store: &mut dyn Store,
+    filter: &ReadingFilter,
+    out: &mut impl Write,
+) -> Result<(), Stop> {
     let header = ["id", "timestamp", "sensor", "value"];
-    let mut widths = header.map(|h| h.chars().count());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+    // numbers right-aligned, text left-aligned
+    let mut columns = Columns::new([true, false, false, true]);
+    columns.fit(header);
+    let mut last_id = 0;
+    each(store, filter, |r| {
+        let [a, b, c, d] = cells(r);
+        columns.fit([&a, &b, &c, &d]);
+        last_id = r.id;
+        Ok(())
+    })?;
+    writeln!(out, "{}", columns.line(header)).map_err(Stop::Write)?;
+    if last_id == 0 {
+        return Ok(());
+    }
+    let mut done = false;
+    each(store, filter, |r| {
+        if done || r.id > last_id {
+            done = true;
+            return Ok(());
         }
-    }
-    let mut out = io::BufWriter::new(out);
-    let line = |cells: [&str; 4]| {
-        // numbers right-aligned, text left-aligned
-        format!(
-            "{:>w0$}  {:<w1$}  {:<w2$}  {:>w3$}",
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3],
-        )
-    };
-    writeln!(out, "{}", line(header).trim_end())?;
-    for row in &rows {
-        writeln!(
-            out,
-            "{}",
-            line([&row[0], &row[1], &row[2], &row[3]]).trim_end()
-        )?;
-    }
-    out.flush()
+        let [a, b, c, d] = cells(r);
+        writeln!(out, "{}", columns.line([&a, &b, &c, &d]))
+    })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod config;
 pub mod dashboard;
 pub mod engine;
 pub mod export;
+pub mod hash;
 pub mod headless;
 pub mod keymap;
 pub mod profiles_file;

@@ -11,13 +11,23 @@ use wallwatch::query::Query;
 use wallwatch::report::{self, Report};
 use wallwatch::wall::{Crews, Ledger, Wall};
 
-/// A failed run: the message (one line) and the exit status.
-struct Failure(String, u8);
+/// A failed run.
+enum Failure {
+    /// A message (one line) and the exit status.
+    Message(String, u8),
+    /// Writing the output failed.
+    Output(io::Error),
+}
 
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Failure {
-        Failure(format!("cannot write output: {e}"), 1)
+        Failure::Output(e)
     }
+}
+
+/// A failure with exit status 2 (bad input).
+fn bad(message: impl ToString) -> Failure {
+    Failure::Message(message.to_string(), 2)
 }
 
 fn main() -> ExitCode {
@@ -50,7 +60,7 @@ fn main() -> ExitCode {
         Some(Command::Query(args)) => query(&args),
         Some(Command::Report(args)) => report(&args),
         Some(Command::Readings(args)) => {
-            wallwatch::export::run(&args, &mut io::stdout().lock()).map_err(|e| Failure(e, 2))
+            wallwatch::export::run(&args, &mut io::stdout().lock()).map_err(bad)
         }
         Some(Command::Bench(BenchCommand::Tui(args))) => return wallwatch::bench::tui::main(&args),
         Some(Command::Serve(args)) => return wallwatch::serve::main(&args),
@@ -61,8 +71,12 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(Failure(msg, _)) if msg.contains("Broken pipe") => ExitCode::SUCCESS,
-        Err(Failure(msg, code)) => {
+        Err(Failure::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(Failure::Output(e)) => {
+            eprintln!("error: cannot write output: {e}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Message(msg, code)) => {
             eprintln!("error: {msg}");
             ExitCode::from(code)
         }
@@ -77,17 +91,24 @@ fn crews(arg: Option<CrewsArg>) -> Crews {
 }
 
 fn load(args: &WallArgs) -> Result<Wall, Failure> {
-    wallwatch::profiles_file::load(&args.file, args.max_sections).map_err(|e| Failure(e, 2))
+    wallwatch::profiles_file::load(&args.file, args.max_sections).map_err(bad)
 }
 
 fn query(args: &QueryArgs) -> Result<(), Failure> {
     // Check the path before reading a possibly large file.
-    let query = Query::parse(&args.path).map_err(|e| Failure(e.to_string(), 2))?;
-    let wall = load(&args.wall)?;
-    let ledger = Ledger::new(&wall, &report::schedule(&wall, crews(args.wall.crews)));
-    let answer = query
-        .answer(&ledger)
-        .map_err(|e| Failure(e.to_string(), 2))?;
+    let query = Query::parse(&args.path).map_err(bad)?;
+    let crews = crews(args.wall.crews);
+    let answer = if query.needs_schedule(crews) {
+        let wall = load(&args.wall)?;
+        query.answer(&Ledger::new(&wall, &report::schedule(&wall, crews)))
+    } else {
+        // One pass over the file, a piece at a time, counting what the answer needs.
+        let mut tally = query.tally();
+        wallwatch::profiles_file::parse_into(&args.wall.file, args.wall.max_sections, &mut tally)
+            .map_err(bad)?;
+        query.answer_tally(&tally)
+    }
+    .map_err(bad)?;
     let json = serde_json::to_string(&answer).expect("an answer always serialises");
     writeln!(io::stdout(), "{json}")?;
     Ok(())

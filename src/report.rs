@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::text::thousands;
+use crate::text::{Columns, thousands};
 use crate::wall::{COST_PER_FOOT, Crews, Ledger, Schedule, Site, Wall};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -171,33 +171,25 @@ impl Report {
     }
 }
 
-/// Right-aligned columns (the last one left-aligned when it is free text).
+/// A row's cells as text.
+fn cells<const N: usize>(row: &[String; N]) -> [&str; N] {
+    std::array::from_fn(|i| row[i].as_str())
+}
+
+/// Right-aligned columns.
 fn write_columns<const N: usize>(
     out: &mut dyn Write,
     header: &[&str; N],
     rows: &[[String; N]],
 ) -> io::Result<()> {
-    let mut widths = header.map(|h| h.chars().count());
+    let mut columns = Columns::new([true; N]);
+    columns.fit(*header);
     for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
+        columns.fit(cells(row));
     }
-    let line = |cells: Vec<&str>| {
-        let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i > 0 {
-                s.push_str("  ");
-            }
-            let pad = w - cell.chars().count();
-            s.push_str(&" ".repeat(pad));
-            s.push_str(cell);
-        }
-        s
-    };
-    writeln!(out, "{}", line(header.to_vec()))?;
+    writeln!(out, "{}", columns.line(*header))?;
     for row in rows {
-        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+        writeln!(out, "{}", columns.line(cells(row)))?;
     }
     Ok(())
 }

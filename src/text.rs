@@ -39,9 +39,76 @@ pub fn print_line(line: &str) {
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
+/// Aligned columns of text, two spaces apart, each as wide as its widest cell (in characters):
+/// `fit` every row (the header too) first, then print each with `line`.
+#[derive(Debug, Clone)]
+pub struct Columns<const N: usize> {
+    widths: [usize; N],
+    right: [bool; N],
+}
+
+impl<const N: usize> Columns<N> {
+    /// Columns right-aligned where `right` says (numbers), left-aligned elsewhere (text).
+    pub fn new(right: [bool; N]) -> Columns<N> {
+        Columns {
+            widths: [0; N],
+            right,
+        }
+    }
+
+    /// Widens the columns to hold `cells`.
+    pub fn fit(&mut self, cells: [&str; N]) {
+        for (w, cell) in self.widths.iter_mut().zip(cells) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+
+    /// One row, without trailing spaces.
+    pub fn line(&self, cells: [&str; N]) -> String {
+        let mut s = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                s.push_str("  ");
+            }
+            let pad = self.widths[i].saturating_sub(cell.chars().count());
+            if self.right[i] {
+                s.extend(std::iter::repeat_n(' ', pad));
+                s.push_str(cell);
+            } else {
+                s.push_str(cell);
+                s.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        s.truncate(s.trim_end().len());
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_align_by_characters() {
+        let mut c = Columns::new([true, false, true]);
+        let rows = [
+            ["id", "name", "v"],
+            ["7", "é·x", "-100"],
+            ["1234", "a", "5"],
+        ];
+        for r in rows {
+            c.fit(r);
+        }
+        let lines: Vec<String> = rows.iter().map(|r| c.line(*r)).collect();
+        assert_eq!(
+            lines,
+            ["  id  name     v", "   7  é·x   -100", "1234  a        5"]
+        );
+        // a left-aligned last column leaves no trailing spaces
+        let mut c = Columns::new([true, false]);
+        c.fit(["1", "long"]);
+        assert_eq!(c.line(["1", "x"]), "1  x");
+    }
 
     #[test]
     fn control_characters_are_escaped() {

@@ -252,3 +252,38 @@ fn bad_queries_and_flags() {
     assert!(error_of(&["report", EXAMPLE, "--bogus"], "").contains("--bogus"));
     assert!(error_of(&["query", EXAMPLE], "").contains("PATH"));
 }
+
+/// Success on a closed pipe is decided by the error's kind, not by its text: a file whose name
+/// says "Broken pipe" is still a missing file (exit 2), and a reader that goes away early
+/// (`| head -c 1`) is still no error.
+#[test]
+fn broken_pipe_is_a_kind_not_a_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("Broken pipe.txt");
+    let missing = missing.to_str().unwrap();
+    let err = error_of(&["query", missing, "/profiles/overview"], "");
+    assert!(err.contains("Broken pipe.txt: cannot read"), "{err}");
+    let err = error_of(&["report", missing], "");
+    assert!(err.contains("Broken pipe.txt: cannot read"), "{err}");
+
+    // A reader that closes the pipe after one byte of a long report.
+    let bin = assert_cmd::cargo::cargo_bin("wallwatch");
+    let wall: String = (0..400).map(|_| "0 1 2 3 4 5 6 7 8 9\n").collect();
+    let file = dir.path().join("wall.txt");
+    std::fs::write(&file, wall).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' report '{}' --log --crews 3 | head -c 1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+            bin.display(),
+            file.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

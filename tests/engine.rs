@@ -63,8 +63,16 @@ impl Store for SharedStore {
     fn counts(&mut self) -> Result<Counts, StoreError> {
         self.inner.lock().unwrap().counts()
     }
-    fn readings(&mut self, filter: &ReadingFilter) -> Result<Vec<Reading>, StoreError> {
-        self.inner.lock().unwrap().readings(filter)
+    fn readings_after(
+        &mut self,
+        filter: &ReadingFilter,
+        after_id: u64,
+        limit: usize,
+    ) -> Result<Vec<Reading>, StoreError> {
+        self.inner
+            .lock()
+            .unwrap()
+            .readings_after(filter, after_id, limit)
     }
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
         self.inner.lock().unwrap().crew_reports()

@@ -230,10 +230,65 @@ fn fill_and_check(store: &mut dyn Store) -> Vec<Batch> {
     batches
 }
 
+/// The batched cursor (`readings_after`) pages through exactly what the filter selects, in
+/// any page size and from any id, and `start_of_last` finds where the most recent n start.
+fn check_paging(store: &mut dyn Store, filter: &ReadingFilter, readings: &[Reading]) {
+    let unlimited = ReadingFilter {
+        limit: None,
+        ..filter.clone()
+    };
+    let all = unlimited.apply(readings.iter().cloned());
+    for page in [1, 2, 5, 1000] {
+        let mut got = Vec::new();
+        let mut after = 0;
+        loop {
+            let batch = store.readings_after(filter, after, page).unwrap();
+            assert!(batch.len() <= page, "{}: page {page}", store.url());
+            let Some(last) = batch.last() else { break };
+            after = last.id;
+            got.extend(batch);
+        }
+        assert_eq!(got, all, "{}: {filter:?} in pages of {page}", store.url());
+    }
+    for from in [0, 3, 7, 100] {
+        let expected: Vec<Reading> = all
+            .iter()
+            .filter(|r| r.id > from)
+            .take(3)
+            .cloned()
+            .collect();
+        assert_eq!(
+            store.readings_after(filter, from, 3).unwrap(),
+            expected,
+            "{}: {filter:?} after {from}",
+            store.url()
+        );
+    }
+    let last_id = readings.last().map_or(0, |r| r.id);
+    for up_to in [last_id, last_id.saturating_sub(4)] {
+        let upto: Vec<&Reading> = all.iter().filter(|r| r.id <= up_to).collect();
+        for n in [0, 1, 2, 3, 50] {
+            let expected = upto.len().checked_sub(n + 1).map_or(0, |i| upto[i].id);
+            assert_eq!(
+                store.start_of_last(filter, n, up_to).unwrap(),
+                expected,
+                "{}: {filter:?} last {n} up to {up_to}",
+                store.url()
+            );
+        }
+    }
+}
+
 fn check_contents(store: &mut dyn Store, batches: &[Batch]) {
     let readings = all_readings(batches);
     let crew = all_crew(batches);
     assert_eq!(store.counts().unwrap(), expected_counts(&readings, &crew));
+    assert_eq!(
+        store.last_reading_id().unwrap(),
+        readings.last().map_or(0, |r| r.id),
+        "{}",
+        store.url()
+    );
     assert_eq!(store.readings(&ReadingFilter::default()).unwrap(), readings);
     assert_eq!(store.crew_reports().unwrap(), crew);
     assert_eq!(
@@ -257,6 +312,7 @@ fn check_contents(store: &mut dyn Store, batches: &[Batch]) {
             .map(|r| r.id)
             .collect();
         assert_eq!(got, reference, "{}: {filter:?}", store.url());
+        check_paging(store, &filter, &readings);
         // … and so does the hand-worked answer, while the store holds just the sample
         if exactly_the_sample {
             assert_eq!(got, ids, "{}: {filter:?}", store.url());

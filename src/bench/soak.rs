@@ -16,10 +16,11 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::app::App;
+use crate::bench::proc::rss_mb;
 use crate::cli::SoakArgs;
 use crate::config::Config;
 use crate::engine::stats::{Histogram, Snapshot};
-use crate::engine::{Engine, Latency, Speed};
+use crate::engine::{Engine, Latency, RunCounters, Speed};
 use crate::sensors::SensorFactory;
 use crate::tui::{FRAME, Renderer};
 use crate::ui::counting::CountingBackend;
@@ -55,18 +56,6 @@ pub fn speed_for(rate: f64, sensors: usize, interval: Duration) -> Result<f64, S
             "--rate {rate} with {sensors} sensors is not a pace (both must be positive)"
         ))
     }
-}
-
-/// Resident memory in MB, from `/proc/self/status` (`None` where there is no procfs).
-pub fn rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    parse_vm_rss(&status)
-}
-
-fn parse_vm_rss(status: &str) -> Option<f64> {
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }
 
 /// How the last interval compares with the first: each figure's relative change, and whether
@@ -159,6 +148,64 @@ pub fn run(args: &SoakArgs, mut each: impl FnMut(&Minute)) -> Result<Vec<Minute>
     result
 }
 
+/// The figures of each interval, against those at the end of the one before.
+struct Meter {
+    start: Instant,
+    last_at: Instant,
+    last_counts: RunCounters,
+    last_writes: Snapshot,
+    last_frames: Snapshot,
+    minutes: Vec<Minute>,
+}
+
+impl Meter {
+    fn new(engine: &Engine) -> Meter {
+        let start = Instant::now();
+        Meter {
+            start,
+            last_at: start,
+            last_counts: engine.counters(),
+            last_writes: Snapshot::default(),
+            last_frames: Snapshot::default(),
+            minutes: Vec::new(),
+        }
+    }
+
+    /// Measures the interval that ends now and keeps it.
+    fn interval(&mut self, engine: &Engine, frames: &Histogram) -> &Minute {
+        let now = Instant::now();
+        let secs = (now - self.last_at).as_secs_f64();
+        let counts = engine.counters();
+        let writes = engine.write_stats();
+        let frame_snap = frames.snapshot();
+        let w = writes.since(&self.last_writes);
+        let f = frame_snap.since(&self.last_frames);
+        let last = &self.last_counts;
+        self.minutes.push(Minute {
+            minute: self.minutes.len() as u32 + 1,
+            seconds: (now - self.start).as_secs_f64(),
+            readings_per_s: (counts.readings_stored - last.readings_stored) as f64 / secs,
+            produced_per_s: (counts.readings_produced - last.readings_produced) as f64 / secs,
+            batches: w.count(),
+            p99_write_ms: ms(w.quantile(0.99)),
+            mean_write_ms: ms(w.mean()),
+            frames: f.count(),
+            p99_frame_us: f.quantile(0.99).map(|d| d.as_secs_f64() * 1e6),
+            rss_mb: rss_mb(),
+            rows: counts.readings_stored,
+        });
+        (
+            self.last_counts,
+            self.last_writes,
+            self.last_frames,
+            self.last_at,
+        ) = (counts, writes, frame_snap, now);
+        self.minutes.last().expect("just pushed")
+    }
+}
+
+/// The engine, the site and a dashboard drawing into a counting backend, measured every
+/// interval until the end; then the drain, and the check that every reading was stored.
 async fn soak(
     config: &Config,
     args: &SoakArgs,
@@ -179,77 +226,8 @@ async fn soak(
         crate::text::sanitize(&config.engine.store),
         args.minutes
     );
-    let mut app = App::new(Palette::Ansi256);
-    let mut terminal = Terminal::new(CountingBackend::new(std::io::sink(), 120, 40))
-        .map_err(|e| format!("counting backend: {e}"))?;
-    let mut renderer = Renderer::new();
-    let frames = Histogram::new();
-
-    let start = Instant::now();
-    let end = start + Duration::from_secs_f64(args.minutes * 60.0);
-    let every = Duration::from_secs_f64(args.report_every);
-    let mut next_report = start + every;
-    let mut frame_tick = tokio::time::interval(FRAME);
-    frame_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut dirty = false;
-    let mut minutes = Vec::new();
-    let mut last_counts = engine.counters();
-    let mut last_writes = Snapshot::default();
-    let mut last_frames = Snapshot::default();
-    let mut last_at = start;
-    loop {
-        tokio::select! {
-            biased;
-            _ = tokio::time::sleep_until(next_report) => {
-                let now = Instant::now();
-                let secs = (now - last_at).as_secs_f64();
-                let counts = engine.counters();
-                let writes = engine.write_stats();
-                let frame_snap = frames.snapshot();
-                let w = writes.since(&last_writes);
-                let f = frame_snap.since(&last_frames);
-                let m = Minute {
-                    minute: minutes.len() as u32 + 1,
-                    seconds: (now - start).as_secs_f64(),
-                    readings_per_s: (counts.readings_stored - last_counts.readings_stored) as f64
-                        / secs,
-                    produced_per_s: (counts.readings_produced - last_counts.readings_produced)
-                        as f64
-                        / secs,
-                    batches: w.count(),
-                    p99_write_ms: ms(w.quantile(0.99)),
-                    mean_write_ms: ms(w.mean()),
-                    frames: f.count(),
-                    p99_frame_us: f.quantile(0.99).map(|d| d.as_secs_f64() * 1e6),
-                    rss_mb: rss_mb(),
-                    rows: counts.readings_stored,
-                };
-                each(&m);
-                minutes.push(m);
-                (last_counts, last_writes, last_frames, last_at) = (counts, writes, frame_snap, now);
-                next_report += every;
-                if next_report > end + Duration::from_millis(1) {
-                    break;
-                }
-            }
-            event = events.recv() => {
-                let Some(event) = event else { break };
-                dirty |= app.apply(event);
-                while let Ok(event) = events.try_recv() {
-                    dirty |= app.apply(event);
-                }
-                crate::tui::record_log(&std::mem::take(&mut app.new_log));
-            }
-            _ = frame_tick.tick(), if dirty => {
-                let t = std::time::Instant::now();
-                renderer
-                    .draw(&mut terminal, &mut app)
-                    .map_err(|e| format!("drawing: {e}"))?;
-                frames.record(t.elapsed());
-                dirty = false;
-            }
-        }
-    }
+    let mut screen = Screen::new()?;
+    let minutes = watch(&engine, &mut events, &mut screen, args, each).await?;
     let drain = tokio::spawn(async move { while events.recv().await.is_some() {} });
     let summary = engine.shutdown().await.map_err(|e| e.to_string())?;
     let _ = drain.await;
@@ -259,8 +237,8 @@ async fn soak(
         "soak: readings produced {} stored {}; {} frames, {} bytes drawn",
         crate::text::thousands(summary.readings.produced),
         crate::text::thousands(summary.readings.stored),
-        renderer.frames,
-        crate::text::thousands(terminal.backend().bytes()),
+        screen.renderer.frames,
+        crate::text::thousands(screen.terminal.backend().bytes()),
     );
     if summary.readings.produced != summary.readings.stored {
         return Err(format!(
@@ -269,6 +247,79 @@ async fn soak(
         ));
     }
     Ok(minutes)
+}
+
+/// The dashboard the soak draws: its state, a counting terminal, the renderer and the frame
+/// times.
+struct Screen {
+    app: App,
+    terminal: Terminal<CountingBackend<std::io::Sink>>,
+    renderer: Renderer,
+    frames: Histogram,
+}
+
+impl Screen {
+    fn new() -> Result<Screen, String> {
+        Ok(Screen {
+            app: App::new(Palette::Ansi256),
+            terminal: Terminal::new(CountingBackend::new(std::io::sink(), 120, 40))
+                .map_err(|e| format!("counting backend: {e}"))?,
+            renderer: Renderer::new(),
+            frames: Histogram::new(),
+        })
+    }
+
+    fn draw(&mut self) -> Result<(), String> {
+        let t = std::time::Instant::now();
+        self.renderer
+            .draw(&mut self.terminal, &mut self.app)
+            .map_err(|e| format!("drawing: {e}"))?;
+        self.frames.record(t.elapsed());
+        Ok(())
+    }
+}
+
+/// The dashboard's loop (every event applied, a frame at most every [`FRAME`] when something
+/// changed) with a measurement every `--report-every` seconds, for `--minutes`.
+async fn watch(
+    engine: &Engine,
+    events: &mut tokio::sync::mpsc::Receiver<crate::site::viewer::ViewerMsg>,
+    screen: &mut Screen,
+    args: &SoakArgs,
+    each: &mut impl FnMut(&Minute),
+) -> Result<Vec<Minute>, String> {
+    let mut meter = Meter::new(engine);
+    let end = meter.start + Duration::from_secs_f64(args.minutes * 60.0);
+    let every = Duration::from_secs_f64(args.report_every);
+    let mut next_report = meter.start + every;
+    let mut frame_tick = tokio::time::interval(FRAME);
+    frame_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut dirty = false;
+    loop {
+        tokio::select! {
+            biased;
+            _ = tokio::time::sleep_until(next_report) => {
+                each(meter.interval(engine, &screen.frames));
+                next_report += every;
+                if next_report > end + Duration::from_millis(1) {
+                    break;
+                }
+            }
+            event = events.recv() => {
+                let Some(event) = event else { break };
+                dirty |= screen.app.apply(event);
+                while let Ok(event) = events.try_recv() {
+                    dirty |= screen.app.apply(event);
+                }
+                crate::tui::record_log(&std::mem::take(&mut screen.app.new_log));
+            }
+            _ = frame_tick.tick(), if dirty => {
+                screen.draw()?;
+                dirty = false;
+            }
+        }
+    }
+    Ok(meter.minutes)
 }
 
 fn opt(v: Option<f64>, decimals: usize) -> String {
@@ -356,16 +407,6 @@ mod tests {
         assert!((speed_for(10.0, 100, Duration::from_secs(1)).unwrap() - 0.1).abs() < 1e-12);
         assert!(speed_for(0.0, 1000, Duration::from_secs(5)).is_err());
         assert!(speed_for(5.0, 0, Duration::from_secs(5)).is_err());
-    }
-
-    #[test]
-    fn vm_rss_from_proc_status() {
-        let status = "Name:\twallwatch\nVmPeak:\t  900000 kB\nVmRSS:\t  204800 kB\nThreads:\t5\n";
-        assert_eq!(parse_vm_rss(status), Some(200.0));
-        assert_eq!(parse_vm_rss("Name:\tx\n"), None);
-        if cfg!(target_os = "linux") {
-            assert!(rss_mb().is_some_and(|mb| mb > 0.0));
-        }
     }
 
     fn minute(rate: f64, write: f64, frame: f64, rss: f64) -> Minute {

@@ -15,9 +15,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::app::App;
+use crate::bench::proc::{cpu_time, peak_rss_mb};
 use crate::cli::{RunArgs, TuiBenchArgs};
 use crate::config::{Config, DEFAULT_CREWS};
 use crate::engine::Engine;
+use crate::engine::stats::Histogram;
 use crate::tui::{self, FrameTimings, Renderer};
 use crate::ui::counting::CountingBackend;
 use crate::ui::theme::Palette;
@@ -55,35 +57,6 @@ pub fn parse_size(s: &str) -> Result<(u16, u16), String> {
         return Err(bad());
     }
     Ok((w, h))
-}
-
-/// CPU time of the whole process so far (user + system, all threads), from `/proc/self/stat`.
-pub fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the file, 12 and 13 here (0-based, after `)`).
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    // USER_HZ is 100 on every Linux architecture userspace sees.
-    Some(Duration::from_millis((utime + stime) * 10))
-}
-
-/// Peak resident set size in MB (`VmHWM` from `/proc/self/status`).
-pub fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i]
 }
 
 /// Runs the benchmark on its own runtime.
@@ -145,14 +118,20 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
         _ => f64::NAN,
     };
     let timings = renderer.timings.clone().unwrap_or_default();
-    let mut render = timings.render.clone();
-    render.sort();
+    // Render times in the engine's latency histogram: the same quantiles as every other
+    // figure here (an upper estimate, within one bucket, ~3 %).
+    let render = Histogram::new();
+    for &d in &timings.render {
+        render.record(d);
+    }
+    let render = render.snapshot();
+    let micros = |q: f64| render.quantile(q).map_or(0.0, |d| d.as_secs_f64() * 1e6);
     let secs = elapsed.as_secs_f64();
     Ok(TuiBenchResult {
         bytes_per_s: bytes as f64 / secs,
         frames_per_s: renderer.frames as f64 / secs,
-        render_p50_us: percentile(&render, 0.50).as_secs_f64() * 1e6,
-        render_p99_us: percentile(&render, 0.99).as_secs_f64() * 1e6,
+        render_p50_us: micros(0.50),
+        render_p99_us: micros(0.99),
         first_frame_ms: timings
             .first_frame
             .map_or(f64::NAN, |t| (t - started).as_secs_f64() * 1e3),
@@ -214,19 +193,5 @@ mod tests {
         assert!(parse_size("120").is_err());
         assert!(parse_size("0x40").is_err());
         assert!(parse_size("ax40").is_err());
-    }
-
-    #[test]
-    fn percentiles_pick_the_rank() {
-        let d: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
-        assert_eq!(percentile(&d, 0.5), Duration::from_micros(50));
-        assert_eq!(percentile(&d, 0.99), Duration::from_micros(99));
-        assert_eq!(percentile(&[], 0.5), Duration::ZERO);
-    }
-
-    #[test]
-    fn proc_figures_are_read() {
-        assert!(cpu_time().is_some());
-        assert!(peak_rss_mb().is_some_and(|mb| mb > 0.0));
     }
 }

@@ -52,6 +52,9 @@ pub fn meta_path(path: &Path) -> PathBuf {
 
 const META_HEADER: &str = "key,value";
 
+/// The most reading ids [`Store::start_of_last`] keeps in memory (8 MB).
+const RING_IDS: usize = 1 << 20;
+
 /// One CSV file and what is known about it.
 #[derive(Debug)]
 struct CsvFile {
@@ -62,9 +65,10 @@ struct CsvFile {
 }
 
 impl CsvFile {
-    /// Opens (creating) `path`, checks its header (writing it if the file is empty) and returns
-    /// it with its contents.
-    fn open(url: &str, path: PathBuf, header: &str) -> Result<(CsvFile, String), StoreError> {
+    /// Opens (creating) `path` and checks its header (writing it if the file is empty) and
+    /// that its last line is whole, without reading the rest.
+    fn open(url: &str, path: PathBuf, header: &str) -> Result<CsvFile, StoreError> {
+        use std::io::{BufRead, Seek, SeekFrom};
         let err = |what: String| StoreError(format!("store '{url}': {}: {what}", path.display()));
         let mut file = OpenOptions::new()
             .read(true)
@@ -72,39 +76,36 @@ impl CsvFile {
             .create(true)
             .open(&path)
             .map_err(|e| err(format!("cannot open ({e})")))?;
-        let mut text = String::new();
-        file.read_to_string(&mut text)
-            .map_err(|e| err(format!("cannot read ({e})")))?;
-        if text.is_empty() {
+        let cannot_read = |e: std::io::Error| err(format!("cannot read ({e})"));
+        let mut len = file.seek(SeekFrom::End(0)).map_err(cannot_read)?;
+        if len == 0 {
             let line = format!("{header}\n");
             file.write_all(line.as_bytes())
                 .map_err(|e| err(format!("cannot write ({e})")))?;
-            text = line;
+            len = line.len() as u64;
         } else {
-            let first = text.lines().next().unwrap_or("").trim_end_matches('\r');
+            file.seek(SeekFrom::Start(0)).map_err(cannot_read)?;
+            let mut first = String::new();
+            std::io::BufReader::new(&mut file)
+                .read_line(&mut first)
+                .map_err(cannot_read)?;
+            let first = first.trim_end_matches('\n').trim_end_matches('\r');
             if first != header {
                 return Err(err(format!(
                     "not a wallwatch CSV file (its header is '{}', expected '{header}')",
                     first.escape_debug()
                 )));
             }
-            if !text.ends_with('\n') {
+            file.seek(SeekFrom::Start(len - 1)).map_err(cannot_read)?;
+            let mut last = [0u8];
+            file.read_exact(&mut last).map_err(cannot_read)?;
+            if last[0] != b'\n' {
                 return Err(err(
                     "the last line is incomplete (cut off mid-write?)".into()
                 ));
             }
         }
-        let len = text.len() as u64;
-        Ok((CsvFile { path, file, len }, text))
-    }
-
-    fn read_all(&self, url: &str) -> Result<String, StoreError> {
-        std::fs::read_to_string(&self.path).map_err(|e| {
-            StoreError(format!(
-                "store '{url}': {}: cannot read ({e})",
-                self.path.display()
-            ))
-        })
+        Ok(CsvFile { path, file, len })
     }
 
     /// Appends `bytes` in one write; on failure cuts the file back to its last known length.
@@ -132,6 +133,16 @@ pub struct CsvStore {
     readings: CsvFile,
     crew: CsvFile,
     counts: Counts,
+    /// Where the last [`Store::readings_after`] stopped, to go on from there.
+    cursor: Option<ReadCursor>,
+}
+
+/// A reader of the readings file left where a batch ended: every reading up to `through`
+/// (an id) has been read.
+#[derive(Debug)]
+struct ReadCursor {
+    through: u64,
+    rows: RowReader<Reading>,
 }
 
 impl CsvStore {
@@ -139,22 +150,24 @@ impl CsvStore {
     pub fn open(url: &str, path: &str) -> Result<CsvStore, StoreError> {
         let path = PathBuf::from(path);
         let crew_path = crew_reports_path(&path);
-        let (readings, readings_text) = CsvFile::open(url, path, READINGS_HEADER)?;
-        let (crew, crew_text) = CsvFile::open(url, crew_path, CREW_HEADER)?;
+        let readings = CsvFile::open(url, path, READINGS_HEADER)?;
+        let crew = CsvFile::open(url, crew_path, CREW_HEADER)?;
+        // Every row is checked, a line at a time.
         let mut counts = Counts::default();
-        for r in parse_readings(url, &readings.path, &readings_text)? {
+        for r in RowReader::readings(url, &readings.path)? {
             counts.readings += 1;
-            counts.last_reading_id = r.id;
+            counts.last_reading_id = r?.id;
         }
-        for r in parse_crew_reports(url, &crew.path, &crew_text)? {
+        for r in RowReader::crew_reports(url, &crew.path)? {
             counts.crew_reports += 1;
-            counts.last_crew_report_id = r.id;
+            counts.last_crew_report_id = r?.id;
         }
         Ok(CsvStore {
             url: url.to_string(),
             readings,
             crew,
             counts,
+            cursor: None,
         })
     }
 }
@@ -229,19 +242,71 @@ impl Store for CsvStore {
         Ok(self.counts)
     }
 
-    fn readings(&mut self, filter: &ReadingFilter) -> Result<Vec<Reading>, StoreError> {
-        let text = self.readings.read_all(&self.url)?;
-        let rows = parse_readings(&self.url, &self.readings.path, &text)?;
-        Ok(filter.apply(rows.into_iter()))
+    /// A line at a time, going on from where the last batch ended when it can (a whole read
+    /// is one pass over the file), else from the top.
+    fn readings_after(
+        &mut self,
+        filter: &ReadingFilter,
+        after_id: u64,
+        limit: usize,
+    ) -> Result<Vec<Reading>, StoreError> {
+        let mut cursor = match self.cursor.take() {
+            Some(c) if c.through <= after_id => c,
+            _ => ReadCursor {
+                through: 0,
+                rows: RowReader::readings(&self.url, &self.readings.path)?,
+            },
+        };
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let Some(r) = cursor.rows.next() else {
+                // At the end: the next read starts again, to see rows appended since.
+                return Ok(out);
+            };
+            let r = r?;
+            cursor.through = r.id;
+            if r.id > after_id && filter.matches(&r) {
+                out.push(r);
+            }
+        }
+        self.cursor = Some(cursor);
+        Ok(out)
+    }
+
+    /// One pass keeping the last `n + 1` matching ids (at most [`RING_IDS`] of them, 8 MB);
+    /// for a larger `n`, the two passes of the default.
+    fn start_of_last(
+        &mut self,
+        filter: &ReadingFilter,
+        n: usize,
+        up_to_id: u64,
+    ) -> Result<u64, StoreError> {
+        if n >= RING_IDS {
+            return super::start_of_last_in_two_passes(self, filter, n, up_to_id);
+        }
+        let mut last = std::collections::VecDeque::with_capacity(n + 1);
+        for r in RowReader::readings(&self.url, &self.readings.path)? {
+            let r = r?;
+            if r.id > up_to_id {
+                break;
+            }
+            if filter.matches(&r) {
+                if last.len() == n + 1 {
+                    last.pop_front();
+                }
+                last.push_back(r.id);
+            }
+        }
+        Ok(if last.len() == n + 1 { last[0] } else { 0 })
     }
 
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
-        CrewReader::open(&self.url, &self.crew.path)?.collect()
+        RowReader::crew_reports(&self.url, &self.crew.path)?.collect()
     }
 
     /// One pass over the crew reports file, a line at a time, keeping one entry per section.
     fn latest_crew_reports(&mut self) -> Result<LatestReports, StoreError> {
-        LatestReports::from_reports(CrewReader::open(&self.url, &self.crew.path)?)
+        LatestReports::from_reports(RowReader::crew_reports(&self.url, &self.crew.path)?)
     }
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
@@ -301,6 +366,7 @@ impl Store for CsvStore {
             f.len = line.len() as u64;
         }
         self.counts = Counts::default();
+        self.cursor = None;
         let path = self.meta_path();
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
@@ -494,40 +560,72 @@ impl Splitter {
     }
 }
 
-/// The crew reports of a file, read a line at a time (the header skipped), in file order.
-struct CrewReader<'a> {
-    url: &'a str,
-    path: &'a Path,
+/// The rows of a file, read a line at a time (the header skipped), in file order, each checked
+/// and parsed; after an error, nothing more.
+struct RowReader<T> {
+    url: String,
+    path: PathBuf,
     reader: std::io::BufReader<File>,
     splitter: Option<Splitter>,
     line: String,
     pending: std::collections::VecDeque<Record>,
     header_skipped: bool,
+    width: usize,
+    parse: fn(&str, &Path, usize, Vec<String>) -> Result<T, StoreError>,
 }
 
-impl<'a> CrewReader<'a> {
-    fn open(url: &'a str, path: &'a Path) -> Result<CrewReader<'a>, StoreError> {
+impl<T> std::fmt::Debug for RowReader<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowReader")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RowReader<Reading> {
+    fn readings(url: &str, path: &Path) -> Result<RowReader<Reading>, StoreError> {
+        RowReader::open(url, path, READINGS_WIDTH, reading)
+    }
+}
+
+impl RowReader<CrewReport> {
+    fn crew_reports(url: &str, path: &Path) -> Result<RowReader<CrewReport>, StoreError> {
+        RowReader::open(url, path, CREW_WIDTH, |url, path, line, f| {
+            crew_report(url, path, line, &f)
+        })
+    }
+}
+
+impl<T> RowReader<T> {
+    fn open(
+        url: &str,
+        path: &Path,
+        width: usize,
+        parse: fn(&str, &Path, usize, Vec<String>) -> Result<T, StoreError>,
+    ) -> Result<RowReader<T>, StoreError> {
         let file = File::open(path).map_err(|e| {
             StoreError(format!(
                 "store '{url}': {}: cannot read ({e})",
                 path.display()
             ))
         })?;
-        Ok(CrewReader {
-            url,
-            path,
+        Ok(RowReader {
+            url: url.to_string(),
+            path: path.to_path_buf(),
             reader: std::io::BufReader::with_capacity(64 * 1024, file),
             splitter: Some(Splitter::new()),
             line: String::new(),
             pending: std::collections::VecDeque::new(),
             header_skipped: false,
+            width,
+            parse,
         })
     }
 
     /// The next record, or `None` at the end of the file.
     fn next_record(&mut self) -> Result<Option<Record>, StoreError> {
         use std::io::BufRead;
-        let (url, path) = (self.url, self.path);
+        let (url, path) = (&self.url, &self.path);
         loop {
             if let Some(record) = self.pending.pop_front() {
                 return Ok(Some(record));
@@ -554,8 +652,8 @@ impl<'a> CrewReader<'a> {
     }
 }
 
-impl Iterator for CrewReader<'_> {
-    type Item = Result<CrewReport, StoreError>;
+impl<T> Iterator for RowReader<T> {
+    type Item = Result<T, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -571,8 +669,8 @@ impl Iterator for CrewReader<'_> {
             if !std::mem::replace(&mut self.header_skipped, true) {
                 continue; // header, checked at open
             }
-            let result = checked_width(self.url, self.path, record, CREW_WIDTH)
-                .and_then(|(line, f)| crew_report(self.url, self.path, line, &f));
+            let result = checked_width(&self.url, &self.path, record, self.width)
+                .and_then(|(line, f)| (self.parse)(&self.url, &self.path, line, f));
             if result.is_err() {
                 self.splitter = None;
                 self.pending.clear();
@@ -645,30 +743,22 @@ fn parse_opt<T: std::str::FromStr>(
     }
 }
 
-fn parse_readings(url: &str, path: &Path, text: &str) -> Result<Vec<Reading>, StoreError> {
-    rows(url, path, text, 4)?
-        .into_iter()
-        .map(|(line, mut f)| {
-            let sensor = std::mem::take(&mut f[2]);
-            Ok(Reading {
-                id: parse_num(url, path, line, "id", &f[0])?,
-                timestamp: parse_timestamp(&f[1]).map_err(|e| parse_error(url, path, line, &e))?,
-                sensor,
-                value: parse_num(url, path, line, "value", &f[3])?,
-            })
-        })
-        .collect()
+/// Fields in a readings record.
+const READINGS_WIDTH: usize = 4;
+
+/// The reading in the fields `f` of a record starting on `line`.
+fn reading(url: &str, path: &Path, line: usize, mut f: Vec<String>) -> Result<Reading, StoreError> {
+    let sensor = std::mem::take(&mut f[2]);
+    Ok(Reading {
+        id: parse_num(url, path, line, "id", &f[0])?,
+        timestamp: parse_timestamp(&f[1]).map_err(|e| parse_error(url, path, line, &e))?,
+        sensor,
+        value: parse_num(url, path, line, "value", &f[3])?,
+    })
 }
 
 /// Fields in a crew reports record.
 const CREW_WIDTH: usize = 7;
-
-fn parse_crew_reports(url: &str, path: &Path, text: &str) -> Result<Vec<CrewReport>, StoreError> {
-    rows(url, path, text, CREW_WIDTH)?
-        .into_iter()
-        .map(|(line, f)| crew_report(url, path, line, &f))
-        .collect()
-}
 
 /// The crew report in the fields `f` of a record starting on `line`.
 fn crew_report(

@@ -33,8 +33,34 @@ impl Store for MemoryStore {
         })
     }
 
-    fn readings(&mut self, filter: &ReadingFilter) -> Result<Vec<Reading>, StoreError> {
-        Ok(filter.apply(self.readings.iter().cloned()))
+    fn readings_after(
+        &mut self,
+        filter: &ReadingFilter,
+        after_id: u64,
+        limit: usize,
+    ) -> Result<Vec<Reading>, StoreError> {
+        let start = self.readings.partition_point(|r| r.id <= after_id);
+        Ok(self.readings[start..]
+            .iter()
+            .filter(|r| filter.matches(r))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn start_of_last(
+        &mut self,
+        filter: &ReadingFilter,
+        n: usize,
+        up_to_id: u64,
+    ) -> Result<u64, StoreError> {
+        let end = self.readings.partition_point(|r| r.id <= up_to_id);
+        Ok(self.readings[..end]
+            .iter()
+            .rev()
+            .filter(|r| filter.matches(r))
+            .nth(n)
+            .map_or(0, |r| r.id))
     }
 
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {

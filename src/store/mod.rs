@@ -1,7 +1,9 @@
 //! Persistent stores behind one trait, chosen by URL before the run.
 //!
-//! A store is synchronous: the collector calls it from a blocking thread, so a slow disk or
-//! database never stalls the async workers.
+//! A store is synchronous. It has no thread of its own (but for [`PostgresStore`], whose async
+//! client runs on one): the collector's writer hands each write to tokio's blocking pool
+//! (`spawn_blocking`), so a slow disk or database never stalls the async workers, and
+//! `wallwatch readings` calls it directly.
 //!
 //! URLs: `memory:`, `csv:PATH` ([`CsvStore`]), `sqlite:PATH` ([`SqliteStore`]) and
 //! `postgres://…` / `postgresql://…` ([`PostgresStore`]). Timestamps are kept at microsecond
@@ -13,6 +15,7 @@ mod postgres;
 mod sqlite;
 
 use std::fmt;
+use std::ops::ControlFlow;
 
 use chrono::{DateTime, Utc};
 
@@ -61,7 +64,8 @@ impl ReadingFilter {
             && self.until.is_none_or(|t| r.timestamp <= t)
     }
 
-    /// Filters readings given in id order; with a limit, keeps the most recent ones.
+    /// Filters readings given in id order; with a limit, keeps the most recent ones (a
+    /// reference for the stores' own reading).
     pub fn apply(&self, readings: impl Iterator<Item = Reading>) -> Vec<Reading> {
         let mut out: Vec<Reading> = readings.filter(|r| self.matches(r)).collect();
         if let Some(limit) = self.limit {
@@ -71,6 +75,10 @@ impl ReadingFilter {
         out
     }
 }
+
+/// How many readings a store hands over at once when read back in order
+/// ([`Store::for_each_reading`]): the most a reader holds in memory.
+pub const READ_BATCH: usize = 4096;
 
 /// A store failure, with the store's own words. Writes that fail are retried by the collector.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +132,10 @@ pub fn open_existing(url: &str) -> Result<Box<dyn Store>, StoreError> {
         && !std::path::Path::new(path).exists()
     {
         return Err(StoreError(format!("store '{url}': {path}: no such file")));
+    }
+    if let Some(("sqlite", path)) = url.split_once(':') {
+        // Read back once, in id order: a run's large page cache would only fill up.
+        return Ok(Box::new(SqliteStore::open(url, path)?.for_reading()?));
     }
     open(url)
 }
@@ -289,8 +301,60 @@ pub trait Store: Send {
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError>;
     /// Row counts and last ids.
     fn counts(&mut self) -> Result<Counts, StoreError>;
-    /// Readings matching `filter`, ordered by id.
-    fn readings(&mut self, filter: &ReadingFilter) -> Result<Vec<Reading>, StoreError>;
+    /// The greatest reading id (0 when there is none): [`Counts::last_reading_id`], which the
+    /// SQL stores find in their index without counting the rows.
+    fn last_reading_id(&mut self) -> Result<u64, StoreError> {
+        Ok(self.counts()?.last_reading_id)
+    }
+    /// At most `limit` readings matching `filter` (its own `limit` is not used) with ids above
+    /// `after_id`, ordered by id: a cursor over the readings, one batch at a time, in memory
+    /// bounded by `limit` (`wallwatch readings`, and a paging `/readings?after_id=&limit=`).
+    fn readings_after(
+        &mut self,
+        filter: &ReadingFilter,
+        after_id: u64,
+        limit: usize,
+    ) -> Result<Vec<Reading>, StoreError>;
+    /// The id the `n` most recent readings matching `filter` (its own `limit` is not used)
+    /// among those with ids up to `up_to_id` come after: the id of the one before them, or 0
+    /// when there are at most `n`. This default reads the matching readings twice with
+    /// [`Store::readings_after`] (counting, then finding it); the SQL stores ask their index.
+    fn start_of_last(
+        &mut self,
+        filter: &ReadingFilter,
+        n: usize,
+        up_to_id: u64,
+    ) -> Result<u64, StoreError> {
+        start_of_last_in_two_passes(self, filter, n, up_to_id)
+    }
+    /// Hands `visit` the readings matching `filter` in id order (with a limit, only the most
+    /// recent ones), until it breaks, holding at most [`READ_BATCH`] of them at once. Readings
+    /// stored after it starts are not visited.
+    fn for_each_reading(
+        &mut self,
+        filter: &ReadingFilter,
+        visit: &mut dyn FnMut(Reading) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        if filter.limit == Some(0) {
+            return Ok(());
+        }
+        let up_to_id = self.last_reading_id()?;
+        let after_id = match filter.limit {
+            Some(n) => self.start_of_last(filter, n, up_to_id)?,
+            None => 0,
+        };
+        scan(self, filter, after_id, up_to_id, visit)
+    }
+    /// Readings matching `filter`, ordered by id, all in memory (small stores and tests; use
+    /// [`Store::for_each_reading`] for a store of any size).
+    fn readings(&mut self, filter: &ReadingFilter) -> Result<Vec<Reading>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each_reading(filter, &mut |r| {
+            out.push(r);
+            ControlFlow::Continue(())
+        })?;
+        Ok(out)
+    }
     /// Crew reports, ordered by id.
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError>;
     /// What resuming needs of the crew reports, without reading them all back: for every
@@ -314,4 +378,103 @@ pub trait Store: Send {
     fn close(&mut self) -> Result<(), StoreError>;
     /// The URL it was opened from, for summaries and the status bar.
     fn url(&self) -> &str;
+}
+
+/// [`Store::start_of_last`] with [`Store::readings_after`] only: counts the matching readings,
+/// then finds the one before the last `n`.
+pub(crate) fn start_of_last_in_two_passes<S: Store + ?Sized>(
+    store: &mut S,
+    filter: &ReadingFilter,
+    n: usize,
+    up_to_id: u64,
+) -> Result<u64, StoreError> {
+    let mut total = 0usize;
+    scan(store, filter, 0, up_to_id, &mut |_| {
+        total += 1;
+        ControlFlow::Continue(())
+    })?;
+    let Some(skip) = total.checked_sub(n).filter(|&s| s > 0) else {
+        return Ok(0);
+    };
+    let (mut seen, mut start) = (0usize, 0);
+    scan(store, filter, 0, up_to_id, &mut |r| {
+        seen += 1;
+        if seen == skip {
+            start = r.id;
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })?;
+    Ok(start)
+}
+
+/// Visits the readings matching `filter` with ids in `after_id + 1..=up_to_id`, in id order,
+/// [`READ_BATCH`] at a time, until `visit` breaks.
+fn scan<S: Store + ?Sized>(
+    store: &mut S,
+    filter: &ReadingFilter,
+    mut after_id: u64,
+    up_to_id: u64,
+    visit: &mut dyn FnMut(Reading) -> ControlFlow<()>,
+) -> Result<(), StoreError> {
+    while after_id < up_to_id {
+        let batch = store.readings_after(filter, after_id, READ_BATCH)?;
+        let full = batch.len() == READ_BATCH;
+        for r in batch {
+            if r.id > up_to_id {
+                return Ok(());
+            }
+            after_id = r.id;
+            if visit(r).is_break() {
+                return Ok(());
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two-pass default finds what the memory store's own answer finds, across batches.
+    #[test]
+    fn two_passes_find_the_start_of_the_last_n() {
+        let mut store = MemoryStore::new();
+        let at = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        let readings: Vec<Reading> = (1..=(2 * READ_BATCH as u64 + 9))
+            .map(|id| Reading {
+                id: id * 2,
+                timestamp: at,
+                sensor: format!("s{}", id % 3),
+                value: 0,
+            })
+            .collect();
+        let last = readings.last().unwrap().id;
+        store
+            .append(&Batch {
+                readings,
+                crew_reports: vec![],
+            })
+            .unwrap();
+        for sensor in [None, Some("s1".to_string()), Some("none".to_string())] {
+            let filter = ReadingFilter {
+                sensor,
+                ..ReadingFilter::default()
+            };
+            for n in [0, 1, 7, READ_BATCH, 2 * READ_BATCH, 10 * READ_BATCH] {
+                for up_to in [last, last - 5, 0] {
+                    assert_eq!(
+                        start_of_last_in_two_passes(&mut store, &filter, n, up_to).unwrap(),
+                        store.start_of_last(&filter, n, up_to).unwrap(),
+                        "{filter:?} {n} {up_to}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -86,7 +86,9 @@ type Reply<T> = SyncSender<Result<T, String>>;
 enum Request {
     Append(Box<Columns>, Reply<()>),
     Counts(Reply<Counts>),
-    Readings(ReadingFilter, Reply<Vec<Reading>>),
+    LastReadingId(Reply<u64>),
+    ReadingsAfter(ReadingFilter, u64, usize, Reply<Vec<Reading>>),
+    StartOfLast(ReadingFilter, usize, u64, Reply<u64>),
     CrewReports(Reply<Vec<CrewReport>>),
     LatestCrewReports(Reply<LatestReports>),
     MetaGet(String, Reply<Option<String>>),
@@ -196,8 +198,26 @@ impl Store for PostgresStore {
         self.call(Request::Counts)
     }
 
-    fn readings(&mut self, filter: &ReadingFilter) -> Result<Vec<Reading>, StoreError> {
-        self.call(|reply| Request::Readings(filter.clone(), reply))
+    fn last_reading_id(&mut self) -> Result<u64, StoreError> {
+        self.call(Request::LastReadingId)
+    }
+
+    fn readings_after(
+        &mut self,
+        filter: &ReadingFilter,
+        after_id: u64,
+        limit: usize,
+    ) -> Result<Vec<Reading>, StoreError> {
+        self.call(|reply| Request::ReadingsAfter(filter.clone(), after_id, limit, reply))
+    }
+
+    fn start_of_last(
+        &mut self,
+        filter: &ReadingFilter,
+        n: usize,
+        up_to_id: u64,
+    ) -> Result<u64, StoreError> {
+        self.call(|reply| Request::StartOfLast(filter.clone(), n, up_to_id, reply))
     }
 
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
@@ -365,6 +385,17 @@ impl Conn {
         tx.commit().await.map_err(|e| describe(&e))
     }
 
+    /// From the primary key, without counting the rows.
+    async fn last_reading_id(&self) -> Result<u64, String> {
+        let row = self
+            .client
+            .query_one("SELECT coalesce(max(id), 0) FROM readings", &[])
+            .await
+            .map_err(|e| describe(&e))?;
+        let id: i64 = row.try_get(0).map_err(|e| describe(&e))?;
+        u64::try_from(id).map_err(|_| format!("negative reading id {id}"))
+    }
+
     async fn counts(&self) -> Result<Counts, String> {
         let row = self
             .client
@@ -389,44 +420,60 @@ impl Conn {
         })
     }
 
-    async fn readings(&self, filter: &ReadingFilter) -> Result<Vec<Reading>, String> {
-        let mut conds = Vec::new();
-        let mut args: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+    /// `SELECT {columns} FROM readings WHERE {id_cond}$1` and `filter`'s sensor and time
+    /// conditions, then `tail` with the next argument, `extra`.
+    async fn select_readings(
+        &self,
+        columns: &str,
+        filter: &ReadingFilter,
+        id_cond: &str,
+        id: u64,
+        tail: &str,
+        extra: usize,
+    ) -> Result<Vec<tokio_postgres::Row>, String> {
+        let mut args: Vec<Box<dyn ToSql + Sync + Send>> =
+            vec![Box::new(i64::try_from(id).unwrap_or(i64::MAX))];
+        let mut sql = format!("SELECT {columns} FROM readings WHERE {id_cond}$1");
         if let Some(s) = &filter.sensor {
             args.push(Box::new(s.clone()));
-            conds.push(format!("sensor = ${}", args.len()));
+            sql.push_str(&format!(" AND sensor = ${}", args.len()));
         }
         if let Some(t) = filter.since {
             args.push(Box::new(ceil_micros(t)));
-            conds.push(format!("timestamp >= ${}", args.len()));
+            sql.push_str(&format!(" AND timestamp >= ${}", args.len()));
         }
         if let Some(t) = filter.until {
             args.push(Box::new(t));
-            conds.push(format!("timestamp <= ${}", args.len()));
+            sql.push_str(&format!(" AND timestamp <= ${}", args.len()));
         }
-        let mut sql = String::from("SELECT id, timestamp, sensor, value FROM readings");
-        if !conds.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conds.join(" AND "));
-        }
-        if let Some(limit) = filter.limit {
-            args.push(Box::new(i64::try_from(limit).unwrap_or(i64::MAX)));
-            sql = format!(
-                "SELECT * FROM ({sql} ORDER BY id DESC LIMIT ${}) AS recent ORDER BY id",
-                args.len()
-            );
-        } else {
-            sql.push_str(" ORDER BY id");
-        }
+        args.push(Box::new(i64::try_from(extra).unwrap_or(i64::MAX)));
+        sql.push_str(&format!(" {tail}${}", args.len()));
         let params: Vec<&(dyn ToSql + Sync)> = args
             .iter()
             .map(|a| a.as_ref() as &(dyn ToSql + Sync))
             .collect();
-        let rows = self
-            .client
+        self.client
             .query(&sql, &params)
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| describe(&e))
+    }
+
+    async fn readings_after(
+        &self,
+        filter: &ReadingFilter,
+        after_id: u64,
+        limit: usize,
+    ) -> Result<Vec<Reading>, String> {
+        let rows = self
+            .select_readings(
+                "id, timestamp, sensor, value",
+                filter,
+                "id > ",
+                after_id,
+                "ORDER BY id LIMIT ",
+                limit,
+            )
+            .await?;
         rows.iter()
             .map(|row| {
                 let id: i64 = row.try_get(0).map_err(|e| describe(&e))?;
@@ -438,6 +485,31 @@ impl Conn {
                 })
             })
             .collect()
+    }
+
+    async fn start_of_last(
+        &self,
+        filter: &ReadingFilter,
+        n: usize,
+        up_to_id: u64,
+    ) -> Result<u64, String> {
+        let rows = self
+            .select_readings(
+                "id",
+                filter,
+                "id <= ",
+                up_to_id,
+                "ORDER BY id DESC LIMIT 1 OFFSET ",
+                n,
+            )
+            .await?;
+        match rows.first() {
+            None => Ok(0),
+            Some(row) => {
+                let id: i64 = row.try_get(0).map_err(|e| describe(&e))?;
+                u64::try_from(id).map_err(|_| format!("negative reading id {id}"))
+            }
+        }
     }
 
     async fn crew_reports(&self) -> Result<Vec<CrewReport>, String> {
@@ -602,8 +674,14 @@ fn worker(config: Config, mut requests: UnboundedReceiver<Request>, ready: Reply
                 Request::Counts(reply) => {
                     let _ = reply.send(conn.counts().await);
                 }
-                Request::Readings(filter, reply) => {
-                    let _ = reply.send(conn.readings(&filter).await);
+                Request::LastReadingId(reply) => {
+                    let _ = reply.send(conn.last_reading_id().await);
+                }
+                Request::ReadingsAfter(filter, after_id, limit, reply) => {
+                    let _ = reply.send(conn.readings_after(&filter, after_id, limit).await);
+                }
+                Request::StartOfLast(filter, n, up_to_id, reply) => {
+                    let _ = reply.send(conn.start_of_last(&filter, n, up_to_id).await);
                 }
                 Request::CrewReports(reply) => {
                     let _ = reply.send(conn.crew_reports().await);
@@ -622,7 +700,9 @@ impl Request {
         match self {
             Request::Append(_, reply) => drop(reply.send(Err(e))),
             Request::Counts(reply) => drop(reply.send(Err(e))),
-            Request::Readings(_, reply) => drop(reply.send(Err(e))),
+            Request::LastReadingId(reply) => drop(reply.send(Err(e))),
+            Request::ReadingsAfter(_, _, _, reply) => drop(reply.send(Err(e))),
+            Request::StartOfLast(_, _, _, reply) => drop(reply.send(Err(e))),
             Request::CrewReports(reply) => drop(reply.send(Err(e))),
             Request::LatestCrewReports(reply) => drop(reply.send(Err(e))),
             Request::MetaGet(_, reply) => drop(reply.send(Err(e))),

@@ -148,11 +148,36 @@ impl SqliteStore {
         })
     }
 
+    /// The store for reading back what is there (`wallwatch readings`): SQLite's default page
+    /// cache (2 MB) instead of a run's 64 MB, since a read in id order visits each page once.
+    pub fn for_reading(mut self) -> Result<SqliteStore, StoreError> {
+        let result = self.conn()?.pragma_update(None, "cache_size", -2000);
+        result.map_err(|e| self.err(e))?;
+        Ok(self)
+    }
+
     fn conn(&mut self) -> Result<&mut Connection, StoreError> {
         let url = &self.url;
         self.conn
             .as_mut()
             .ok_or_else(|| StoreError(format!("store '{url}': closed")))
+    }
+
+    /// The rows of one prepared (cached) query.
+    fn query<T>(
+        &mut self,
+        sql: &str,
+        args: &[Box<dyn rusqlite::ToSql>],
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.conn()?;
+        let result = (|| {
+            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })();
+        result.map_err(|e| self.err(e))
     }
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
@@ -218,6 +243,31 @@ fn timestamp(
     })
 }
 
+/// `SELECT id, timestamp, sensor, value FROM readings WHERE {id_cond}?1` and `filter`'s sensor
+/// and time conditions, with its arguments (`id` first).
+fn select_readings(
+    filter: &ReadingFilter,
+    id_cond: &str,
+    id: u64,
+) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> =
+        vec![Box::new(i64::try_from(id).unwrap_or(i64::MAX))];
+    let mut sql = format!("SELECT id, timestamp, sensor, value FROM readings WHERE {id_cond}?1");
+    if let Some(s) = &filter.sensor {
+        args.push(Box::new(s.clone()));
+        write!(sql, " AND sensor = ?{}", args.len()).expect("writing to a String");
+    }
+    if let Some(t) = filter.since {
+        args.push(Box::new(format_timestamp(&ceil_micros(t))));
+        write!(sql, " AND timestamp >= ?{}", args.len()).expect("writing to a String");
+    }
+    if let Some(t) = filter.until {
+        args.push(Box::new(format_timestamp(&t)));
+        write!(sql, " AND timestamp <= ?{}", args.len()).expect("writing to a String");
+    }
+    (sql, args)
+}
+
 fn reading_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Reading> {
     Ok(Reading {
         id: u64::try_from(row.get::<_, i64>(0)?).map_err(|e| conversion(0, e))?,
@@ -245,6 +295,13 @@ impl Store for SqliteStore {
         self.write(batch).map_err(|e| self.err(e))
     }
 
+    fn last_reading_id(&mut self) -> Result<u64, StoreError> {
+        let ids = self.query("SELECT coalesce(max(id), 0) FROM readings", &[], |row| {
+            row.get::<_, i64>(0)
+        })?;
+        Ok(ids.first().map_or(0, |&id| id.max(0) as u64))
+    }
+
     fn counts(&mut self) -> Result<Counts, StoreError> {
         let url = self.url.clone();
         let conn = self.conn()?;
@@ -267,43 +324,33 @@ impl Store for SqliteStore {
         })
     }
 
-    fn readings(&mut self, filter: &ReadingFilter) -> Result<Vec<Reading>, StoreError> {
-        let mut conds = Vec::new();
-        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-        if let Some(s) = &filter.sensor {
-            args.push(Box::new(s.clone()));
-            conds.push(format!("sensor = ?{}", args.len()));
-        }
-        if let Some(t) = filter.since {
-            args.push(Box::new(format_timestamp(&ceil_micros(t))));
-            conds.push(format!("timestamp >= ?{}", args.len()));
-        }
-        if let Some(t) = filter.until {
-            args.push(Box::new(format_timestamp(&t)));
-            conds.push(format!("timestamp <= ?{}", args.len()));
-        }
-        let mut sql = String::from("SELECT id, timestamp, sensor, value FROM readings");
-        if !conds.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conds.join(" AND "));
-        }
-        if let Some(limit) = filter.limit {
-            args.push(Box::new(i64::try_from(limit).unwrap_or(i64::MAX)));
-            sql = format!(
-                "SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?{}) ORDER BY id",
-                args.len()
-            );
-        } else {
-            sql.push_str(" ORDER BY id");
-        }
-        self.conn()?;
-        let result = (|| {
-            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), reading_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })();
-        result.map_err(|e| self.err(e))
+    /// One indexed range: `id > after_id` on the primary key, or on `(sensor, id)` with a
+    /// sensor.
+    fn readings_after(
+        &mut self,
+        filter: &ReadingFilter,
+        after_id: u64,
+        limit: usize,
+    ) -> Result<Vec<Reading>, StoreError> {
+        let (mut sql, mut args) = select_readings(filter, "id > ", after_id);
+        args.push(Box::new(i64::try_from(limit).unwrap_or(i64::MAX)));
+        write!(sql, " ORDER BY id LIMIT ?{}", args.len()).expect("writing to a String");
+        self.query(&sql, &args, reading_row)
+    }
+
+    /// From the index, newest first: the `n + 1`-th most recent matching id.
+    fn start_of_last(
+        &mut self,
+        filter: &ReadingFilter,
+        n: usize,
+        up_to_id: u64,
+    ) -> Result<u64, StoreError> {
+        let (sql, mut args) = select_readings(filter, "id <= ", up_to_id);
+        let sql = sql.replacen("id, timestamp, sensor, value", "id", 1);
+        args.push(Box::new(i64::try_from(n).unwrap_or(i64::MAX)));
+        let sql = format!("{sql} ORDER BY id DESC LIMIT 1 OFFSET ?{}", args.len());
+        let ids = self.query(&sql, &args, |row| row.get::<_, i64>(0))?;
+        Ok(ids.first().map_or(0, |&id| u64::try_from(id).unwrap_or(0)))
     }
 
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {

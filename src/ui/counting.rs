@@ -43,14 +43,6 @@ impl<W: Write> Compact<W> {
             ..Compact::new(out)
         }
     }
-
-    pub fn writer(&self) -> &W {
-        &self.out
-    }
-
-    pub fn writer_mut(&mut self) -> &mut W {
-        &mut self.out
-    }
 }
 
 fn colour(s: &mut String, c: Color, background: bool) {

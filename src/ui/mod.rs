@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
@@ -273,11 +273,6 @@ pub fn fit(s: &str, width: usize) -> Cow<'_, str> {
         out.push('…');
     }
     Cow::Owned(out)
-}
-
-/// A span of sanitized data.
-pub fn data_span<'a>(s: &'a str, style: Style) -> Span<'a> {
-    Span::styled(sanitize(s), style)
 }
 
 #[cfg(test)]

@@ -84,7 +84,6 @@ impl Palette {
 /// The styles of one palette.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Theme {
-    pub palette: Palette,
     /// A pane's title bar, and the bar of the pane that has the focus.
     pub bar: Style,
     pub bar_focused: Style,
@@ -115,7 +114,6 @@ impl Theme {
             Palette::None => {
                 let plain = Style::new();
                 Theme {
-                    palette,
                     // Without colour a title bar is an underline, the focused one reversed.
                     bar: plain.add_modifier(Modifier::UNDERLINED),
                     bar_focused: plain.add_modifier(b | Modifier::REVERSED),
@@ -153,7 +151,6 @@ impl Theme {
                 let light = c(Color::White, 253, (218, 218, 218));
                 let dark = c(Color::DarkGray, 238, (68, 68, 68));
                 Theme {
-                    palette,
                     bar: Style::new().fg(light).bg(dark),
                     bar_focused: Style::new().fg(black).bg(cyan),
                     header: Style::new().fg(grey).add_modifier(b),

@@ -25,11 +25,23 @@ pub fn glyph(height: u8) -> char {
     }
 }
 
+/// Widths of the label and figure columns (0: the column is left out).
 struct Columns {
     label: usize,
     done: usize,
     ice: usize,
     cost: usize,
+}
+
+/// How a row of the pane is laid out.
+struct Layout {
+    cols: Columns,
+    /// Columns of glyphs.
+    bars: usize,
+    /// Columns per section (up to 4, "███ "); 0 when a glyph is a bucket of sections.
+    cell: usize,
+    /// Sections of the longest profile.
+    most: usize,
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -55,16 +67,34 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     if inner.height == 0 || inner.width == 0 {
         return;
     }
-    let width = inner.width as usize;
+    let layout = layout(view, inner.width as usize);
+    let mut lines = Vec::with_capacity(inner.height as usize);
+    lines.push(header_line(&layout, app));
+    let mut crews: Vec<usize> = view.crews.iter().flatten().copied().collect();
+    crews.sort_unstable();
+    for p in first..(first + rows).min(profiles) {
+        lines.push(profile_line(view, p, &layout, &crews, app));
+    }
+    if legend {
+        while lines.len() < inner.height as usize - 1 {
+            lines.push(Line::raw(""));
+        }
+        lines.push(legend_line(&layout, app));
+    }
+    super::draw_lines(frame, inner, &lines);
+}
+
+/// The columns for a pane `width` wide: figures dropped, cost first, until the sections keep
+/// at least a third of the row; the sections' glyphs in what is left.
+fn layout(view: &WallView, width: usize) -> Layout {
     // Column widths from the largest figure each column can ever show, so nothing shifts.
     let max_feet = view.to_raise.iter().copied().max().unwrap_or(0);
     let mut cols = Columns {
-        label: 1 + profiles.to_string().len(),
+        label: 1 + view.wall.profiles().to_string().len(),
         done: 4,
         ice: thousands(max_feet * ICE_PER_FOOT).len().max(7),
         cost: thousands(max_feet * COST_PER_FOOT).len().max(7),
     };
-    // Drop figures, cost first, until the sections keep at least a third of the row.
     let figures = |c: &Columns| {
         c.done + 1 + if c.ice > 0 { c.ice + 2 } else { 0 } + if c.cost > 0 { c.cost + 2 } else { 0 }
     };
@@ -83,13 +113,29 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         (most * cell).max(8).min(room)
     };
+    Layout {
+        cols,
+        bars,
+        cell,
+        most,
+    }
+}
 
-    let mut lines = Vec::with_capacity(inner.height as usize);
+/// The column headings.
+fn header_line<'a>(layout: &Layout, app: &App) -> Line<'a> {
+    let t = &app.theme;
+    let Layout {
+        cols,
+        bars,
+        cell,
+        most,
+    } = layout;
+    let bars = *bars;
     let mut header = vec![Span::styled(
         format!("{:<w$}", "", w = cols.label + 1),
         t.header,
     )];
-    let bar_title = if cell == 0 {
+    let bar_title = if *cell == 0 {
         format!(
             "sections, lowest of ~{} per glyph",
             most.div_ceil(bars.max(1))
@@ -117,57 +163,63 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             t.header,
         ));
     }
-    lines.push(Line::from(header));
+    Line::from(header)
+}
 
-    let mut crews: Vec<usize> = view.crews.iter().flatten().copied().collect();
-    crews.sort_unstable();
-    for p in first..(first + rows).min(profiles) {
-        let mut spans = Vec::with_capacity(bars.min(256) + 6);
-        spans.push(Span::styled(
-            format!("{:<w$} ", format!("P{}", p + 1), w = cols.label),
-            t.muted,
-        ));
-        section_spans(view, p, bars, cell, &crews, app, &mut spans);
-        let done_style = if view.percent_done(p) >= 100 {
-            t.finished
-        } else {
-            t.text
-        };
-        spans.push(Span::styled(
-            format!("{:>w$}%", view.percent_done(p), w = cols.done),
-            done_style,
-        ));
-        if cols.ice > 0 {
-            spans.push(Span::raw(format!(
-                "{:>w$}",
-                thousands(view.profile_ice(p)),
-                w = cols.ice + 2
-            )));
-        }
-        if cols.cost > 0 {
-            spans.push(Span::raw(format!(
-                "{:>w$}",
-                thousands(view.profile_cost(p)),
-                w = cols.cost + 2
-            )));
-        }
-        lines.push(Line::from(spans));
+/// Profile `p`'s row: its label, sections and figures.
+fn profile_line<'a>(
+    view: &WallView,
+    p: usize,
+    layout: &Layout,
+    crews: &[usize],
+    app: &App,
+) -> Line<'a> {
+    let t = &app.theme;
+    let cols = &layout.cols;
+    let mut spans = Vec::with_capacity(layout.bars.min(256) + 6);
+    spans.push(Span::styled(
+        format!("{:<w$} ", format!("P{}", p + 1), w = cols.label),
+        t.muted,
+    ));
+    section_spans(view, p, layout.bars, layout.cell, crews, app, &mut spans);
+    let done_style = if view.percent_done(p) >= 100 {
+        t.finished
+    } else {
+        t.text
+    };
+    spans.push(Span::styled(
+        format!("{:>w$}%", view.percent_done(p), w = cols.done),
+        done_style,
+    ));
+    if cols.ice > 0 {
+        spans.push(Span::raw(format!(
+            "{:>w$}",
+            thousands(view.profile_ice(p)),
+            w = cols.ice + 2
+        )));
     }
-    if legend {
-        while lines.len() < inner.height as usize - 1 {
-            lines.push(Line::raw(""));
-        }
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:<w$} ", "", w = cols.label), t.muted),
-            Span::styled("▁▃▅▇", t.section),
-            Span::styled(" 0–29 ft  ", t.muted),
-            Span::styled("█", t.finished),
-            Span::styled(" done  ", t.muted),
-            Span::styled("▅", t.crew),
-            Span::styled(" crew at work", t.muted),
-        ]));
+    if cols.cost > 0 {
+        spans.push(Span::raw(format!(
+            "{:>w$}",
+            thousands(view.profile_cost(p)),
+            w = cols.cost + 2
+        )));
     }
-    super::draw_lines(frame, inner, &lines);
+    Line::from(spans)
+}
+
+/// What the glyphs and colours mean.
+fn legend_line<'a>(layout: &Layout, app: &App) -> Line<'a> {
+    let t = &app.theme;
+    Line::from(vec![
+        Span::styled(format!("{:<w$} ", "", w = layout.cols.label), t.muted),
+        Span::styled("▁▃▅▇", t.section),
+        Span::styled(" 0–29 ft  ", t.muted),
+        Span::styled("█", t.finished),
+        Span::styled(" done  ", t.muted),
+        Span::styled("▅", t.crew),
+        Span::styled(" crew at work", t.muted),
+    ])
 }
 
 fn max_sections(view: &WallView) -> usize {

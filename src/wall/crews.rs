@@ -161,7 +161,7 @@ impl Site {
             if now < start || now > MAX_HEIGHT {
                 let p = wall.profile_of(i);
                 return Err(ResumeError(format!(
-                    "profile {} section {} is {now} ft, which does not follow its {start} ft                      at the start",
+                    "profile {} section {} is {now} ft, which does not follow its {start} ft at the start",
                     p + 1,
                     i - wall.profile_start(p) + 1
                 )));
@@ -247,14 +247,6 @@ impl Site {
     /// Number of crews on site (in unlimited mode, one per section that was unfinished).
     pub fn crew_count(&self) -> usize {
         self.crews.len()
-    }
-
-    /// The section (flat index) each crew is on, `None` when idle or relieved; index = crew - 1.
-    pub fn assignments(&self) -> impl Iterator<Item = Option<usize>> + '_ {
-        self.crews.iter().map(|c| match c {
-            CrewState::Working(s) => Some(*s),
-            _ => None,
-        })
     }
 
     /// Feet raised so far over the whole wall.
@@ -564,6 +556,12 @@ mod tests {
         assert!(e.0.contains("3 heights"), "{e}");
         let mut lower = wall.heights().to_vec();
         lower[0] = 20;
-        assert!(Site::resume(wall, Crews::Limited(1), lower, 1).is_err());
+        // One line, single spaces.
+        assert_eq!(
+            Site::resume(wall, Crews::Limited(1), lower, 1)
+                .unwrap_err()
+                .to_string(),
+            "profile 1 section 1 is 20 ft, which does not follow its 21 ft at the start"
+        );
     }
 }

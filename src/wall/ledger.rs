@@ -131,11 +131,6 @@ impl Ledger {
         self.profiles[p].sections_worked_on(d) * ICE_PER_FOOT
     }
 
-    /// Cubic yards used up to and including day `d` by profile `p`.
-    pub fn profile_ice_up_to(&self, p: usize, d: u64) -> u64 {
-        self.profiles[p].feet_up_to(d) * ICE_PER_FOOT
-    }
-
     /// Gold Dragons spent up to and including day `d` on profile `p`.
     pub fn profile_cost_up_to(&self, p: usize, d: u64) -> u64 {
         self.profiles[p].feet_up_to(d) * COST_PER_FOOT

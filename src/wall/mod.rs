@@ -8,14 +8,16 @@ mod ledger;
 mod profile;
 mod report;
 mod schedule;
+mod tally;
 mod wire;
 
 pub use crews::{CrewWork, Crews, ResumeError, Site, WorkKind};
 pub use latest::{Irregular, LatestReports, SectionReports};
 pub use ledger::Ledger;
-pub use profile::{DEFAULT_MAX_SECTIONS, ParseError, ParseErrorKind, Wall};
+pub use profile::{DEFAULT_MAX_SECTIONS, HeightSink, ParseError, ParseErrorKind, ReadError, Wall};
 pub use report::CrewReport;
 pub use schedule::{Schedule, SectionWork};
+pub use tally::{Remaining, Tally};
 pub use wire::{decode_heights, encode_heights};
 
 /// The height every section is raised to, in feet.

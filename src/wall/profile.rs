@@ -59,6 +59,24 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+impl ParseError {
+    /// A file without a profile.
+    fn empty() -> ParseError {
+        ParseError {
+            line: 0,
+            column: 0,
+            kind: ParseErrorKind::Empty,
+        }
+    }
+}
+
+/// Why a profiles file read from a reader was not parsed.
+#[derive(Debug)]
+pub enum ReadError {
+    Io(std::io::Error),
+    Parse(ParseError),
+}
+
 /// Longest token quoted in an error; the rest is elided.
 const MAX_QUOTED: usize = 24;
 
@@ -66,17 +84,139 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c')
 }
 
+/// What [`Wall::parse_into`] hands the heights of a profiles file to, in file order.
+pub trait HeightSink {
+    /// The next section's height (0..=30) of the current profile.
+    fn height(&mut self, h: u8);
+    /// The current profile (at least one section) has ended.
+    fn end_profile(&mut self);
+}
+
+/// The sink of [`Wall::parse`]: keeps the whole wall.
+struct WallSink {
+    heights: Vec<u8>,
+    starts: Vec<usize>,
+}
+
+impl HeightSink for WallSink {
+    #[inline]
+    fn height(&mut self, h: u8) {
+        self.heights.push(h);
+    }
+    fn end_profile(&mut self) {
+        self.starts.push(self.heights.len());
+    }
+}
+
 impl Wall {
     /// Parses a profiles file. `max_sections` limits each profile's length.
     pub fn parse(src: &[u8], max_sections: usize) -> Result<Wall, ParseError> {
-        let mut heights = Vec::with_capacity(src.len() / 2 + 1);
-        let mut starts = vec![0];
-        let mut profile_start = 0;
+        let mut sink = WallSink {
+            heights: Vec::with_capacity(src.len() / 2 + 1),
+            starts: vec![0],
+        };
+        Wall::parse_into(src, max_sections, &mut sink)?;
+        Ok(Wall {
+            heights: sink.heights,
+            starts: sink.starts,
+        })
+    }
+
+    /// Parses a profiles file exactly as [`Wall::parse`] does (the same checks, the same
+    /// errors), handing each height to `sink` instead of keeping the wall: one pass, nothing
+    /// kept but what the sink keeps.
+    pub fn parse_into<S: HeightSink>(
+        src: &[u8],
+        max_sections: usize,
+        sink: &mut S,
+    ) -> Result<(), ParseError> {
+        if Wall::parse_lines(src, max_sections, sink, 1)?.0 {
+            Ok(())
+        } else {
+            Err(ParseError::empty())
+        }
+    }
+
+    /// [`Wall::parse_into`] reading `reader` a piece of whole lines at a time (64 KiB, or one
+    /// line if longer): the same checks and errors, in memory bounded by the longest line.
+    pub fn parse_from<S: HeightSink>(
+        mut reader: impl std::io::Read,
+        max_sections: usize,
+        sink: &mut S,
+    ) -> Result<(), ReadError> {
+        use std::io::Read;
+        const PIECE: usize = 64 * 1024;
+        let mut buf: Vec<u8> = Vec::with_capacity(PIECE);
         let mut line = 1;
+        let mut any = false;
+        let mut eof = false;
+        while !eof {
+            // Fill the buffer up to PIECE past what is left of the last piece (a part line).
+            let want = buf.len() + PIECE;
+            while buf.len() < want {
+                let read = (&mut reader)
+                    .take((want - buf.len()) as u64)
+                    .read_to_end(&mut buf)
+                    .map_err(ReadError::Io)?;
+                if read == 0 {
+                    eof = true;
+                    break;
+                }
+            }
+            // Whole lines only, unless the file ends here.
+            let end = if eof {
+                buf.len()
+            } else {
+                match buf.iter().rposition(|&b| b == b'\n') {
+                    Some(last) => last + 1,
+                    None => continue, // a line longer than the buffer: read on
+                }
+            };
+            let piece = &buf[..end];
+            let (found, next_line) =
+                Wall::parse_lines(piece, max_sections, sink, line).map_err(ReadError::Parse)?;
+            any |= found;
+            line = next_line;
+            buf.drain(..end);
+        }
+        if any {
+            Ok(())
+        } else {
+            Err(ReadError::Parse(ParseError::empty()))
+        }
+    }
+
+    /// Parses whole lines (`src` ends at a line end or the end of the file), the first being
+    /// line `first_line`: whether a profile was found, and the number of the line after them.
+    fn parse_lines<S: HeightSink>(
+        src: &[u8],
+        max_sections: usize,
+        sink: &mut S,
+        first_line: usize,
+    ) -> Result<(bool, usize), ParseError> {
+        let mut in_profile = 0usize;
+        let mut any = false;
+        let mut line = first_line;
         let mut line_start = 0;
         let mut i = 0;
         let n = src.len();
         while i < n {
+            // Fastest path, without branches that depend on the digits: a one- or two-digit
+            // height followed by a space (most of every file).
+            if let Some(&[b0, b1, b2]) = src.get(i..i + 3) {
+                let d0 = b0.wrapping_sub(b'0');
+                let d1 = b1.wrapping_sub(b'0');
+                // Arithmetic instead of a branch: one- and two-digit heights come in no order.
+                let two = u8::from(d1 < 10);
+                let value = d0.wrapping_add(two.wrapping_mul(d0.wrapping_mul(9).wrapping_add(d1)));
+                let sep = b1.wrapping_add(two.wrapping_mul(b2.wrapping_sub(b1)));
+                if d0 < 10 && sep == b' ' && value <= MAX_HEIGHT && in_profile != max_sections {
+                    sink.height(value);
+                    in_profile += 1;
+                    i += 2 + usize::from(two);
+                    continue;
+                }
+            }
             let b = src[i];
             // Fast path: a one- or two-digit height followed by a separator or the end.
             if b.is_ascii_digit() {
@@ -98,7 +238,7 @@ impl Wall {
                 if !separated || value > MAX_HEIGHT {
                     return Err(Self::bad_token(src, line, line_start, token_start));
                 }
-                if heights.len() - profile_start == max_sections {
+                if in_profile == max_sections {
                     return Err(ParseError {
                         line,
                         column: column_of(&src[line_start..token_start]),
@@ -107,12 +247,14 @@ impl Wall {
                         },
                     });
                 }
-                heights.push(value);
+                sink.height(value);
+                in_profile += 1;
                 i += usize::from(next == b' ');
             } else if b == b'\n' {
-                if profile_start != heights.len() {
-                    profile_start = heights.len();
-                    starts.push(profile_start);
+                if in_profile != 0 {
+                    sink.end_profile();
+                    in_profile = 0;
+                    any = true;
                 }
                 line += 1;
                 i += 1;
@@ -123,17 +265,11 @@ impl Wall {
                 return Err(Self::bad_token(src, line, line_start, i));
             }
         }
-        if profile_start != heights.len() {
-            starts.push(heights.len());
+        if in_profile != 0 {
+            sink.end_profile();
+            any = true;
         }
-        if heights.is_empty() {
-            return Err(ParseError {
-                line: 0,
-                column: 0,
-                kind: ParseErrorKind::Empty,
-            });
-        }
-        Ok(Wall { heights, starts })
+        Ok((any, line))
     }
 
     /// The error for the token starting at `start`: it runs to the next separator.
@@ -237,6 +373,79 @@ fn printable(token: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Keeps the heights and profile ends it is given.
+    #[derive(Debug, Default, PartialEq)]
+    struct Seen(Vec<Option<u8>>);
+
+    impl HeightSink for Seen {
+        fn height(&mut self, h: u8) {
+            self.0.push(Some(h));
+        }
+        fn end_profile(&mut self) {
+            self.0.push(None);
+        }
+    }
+
+    /// A reader handing out at most a few bytes at a time.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.1 = self.1 % 7 + 1;
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn read_both(text: &[u8], max: usize) -> (Result<Seen, ParseError>, Result<Seen, ParseError>) {
+        let mut whole = Seen::default();
+        let whole = Wall::parse_into(text, max, &mut whole).map(|()| whole);
+        let mut pieces = Seen::default();
+        let pieces = match Wall::parse_from(Trickle(text, 0), max, &mut pieces) {
+            Ok(()) => Ok(pieces),
+            Err(ReadError::Parse(e)) => Err(e),
+            Err(ReadError::Io(e)) => panic!("{e}"),
+        };
+        (whole, pieces)
+    }
+
+    /// Read in pieces, a file gives what it gives whole: the same heights, profiles and errors
+    /// (line and column included), across piece ends and with lines longer than a piece.
+    #[test]
+    fn reading_in_pieces_is_reading_whole() {
+        let mut big = String::new();
+        for p in 0..40 {
+            for s in 0..(p * 97 % 3000 + 1) {
+                big.push_str(&((p + s) % 31).to_string());
+                big.push(if s % 5 == 0 { '\t' } else { ' ' });
+            }
+            big.push_str(if p % 3 == 0 { "\r\n\n" } else { "\n" });
+        }
+        let long_line: String = (0..70_000).map(|i| format!("{} ", i % 31)).collect();
+        let mut texts = vec![
+            big.clone(),
+            format!("{big}{long_line}"),
+            format!("{long_line}\n{big}"),
+            format!("{big}1 2 x3\n"),
+            format!("{big}{long_line}31\n"),
+            format!("{long_line}{long_line}"),
+            String::new(),
+            "\n \n\t\n".to_string(),
+            "5".to_string(),
+        ];
+        let mut bad = big.clone();
+        bad.insert_str(big.len() * 2 / 3, " 0x7 ");
+        texts.push(bad);
+        for text in &texts {
+            for max in [2000, 70_000, 3] {
+                let (whole, pieces) = read_both(text.as_bytes(), max);
+                assert_eq!(whole, pieces, "max {max}, {} bytes", text.len());
+            }
+        }
+    }
 
     fn parse(s: &str) -> Result<Wall, ParseError> {
         Wall::parse(s.as_bytes(), DEFAULT_MAX_SECTIONS)

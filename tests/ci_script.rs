@@ -1,0 +1,38 @@
+//! What `.ci/run` must keep doing: build with the lock file as committed, and stop the
+//! throwaway PostgreSQL server however the script ends, even when starting it fails half way.
+
+const CI: &str = include_str!("../.ci/run");
+
+/// The script's command lines (comments and `echo`s left out).
+fn commands() -> impl Iterator<Item = &'static str> {
+    CI.lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#') && !l.starts_with("echo"))
+}
+
+#[test]
+fn every_cargo_build_is_locked() {
+    let cargo: Vec<&str> = commands().filter(|l| l.starts_with("cargo ")).collect();
+    assert!(cargo.len() >= 4, "{cargo:?}");
+    for line in cargo {
+        // `cargo fmt` resolves nothing.
+        if !line.starts_with("cargo fmt") {
+            assert!(line.contains(" --locked"), "not locked: {line}");
+        }
+    }
+}
+
+#[test]
+fn the_postgres_trap_is_set_before_the_server_starts() {
+    let lines: Vec<&str> = commands().collect();
+    let trap = lines
+        .iter()
+        .position(|l| l.starts_with("trap ") && l.contains("stop_test_postgres"))
+        .expect("a trap that stops the server");
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("source .ci/postgres.sh"))
+        .expect("the server is started");
+    assert!(trap < start, "the trap comes after the server starts");
+    assert!(lines[trap].contains("EXIT"));
+}
