@@ -199,7 +199,7 @@ pub async fn run(
                         Batch { readings: Vec::with_capacity(batch_size), crew_reports: Vec::new() },
                     );
                     if writer.send(full).await.is_err() {
-                        tracing::error!(target: "store", "the store thread has gone; stopping");
+                        tracing::error!(target: "store", "the store writer task has gone; stopping");
                         return;
                     }
                 } else if was_empty {
@@ -212,7 +212,7 @@ pub async fn run(
                     if batch.len() >= batch_size {
                         let full = std::mem::take(&mut batch);
                         if writer.send(full).await.is_err() {
-                            tracing::error!(target: "store", "the store thread has gone; stopping");
+                            tracing::error!(target: "store", "the store writer task has gone; stopping");
                             return;
                         }
                     }
@@ -225,13 +225,13 @@ pub async fn run(
                     Batch { readings: Vec::with_capacity(batch_size), crew_reports: Vec::new() },
                 );
                 if writer.send(part).await.is_err() {
-                    tracing::error!(target: "store", "the store thread has gone; stopping");
+                    tracing::error!(target: "store", "the store writer task has gone; stopping");
                     return;
                 }
             }
         }
     }
     if !batch.is_empty() && writer.send(batch).await.is_err() {
-        tracing::error!(target: "store", "the store thread has gone before the last batch");
+        tracing::error!(target: "store", "the store writer task has gone before the last batch");
     }
 }

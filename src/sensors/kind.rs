@@ -208,11 +208,7 @@ impl SensorFactory {
 
 /// A seed for one sensor from the run's seed and the sensor's name (FNV-1a, then splitmix64).
 fn mix(seed: u64, name: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let h = crate::hash::fnv1a(crate::hash::FNV_OFFSET, name.as_bytes());
     let mut z = seed ^ h;
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
