@@ -12,8 +12,9 @@
 //! it is created only when a value is first set and replaced whole (written to a temporary file,
 //! then renamed) on each change, so it is never half-written.
 //!
-//! Timestamps are RFC 3339 UTC with microseconds. Fields are quoted (RFC 4180) when they hold a
-//! comma, a quote, CR or LF. A header is written only when a file is new or empty. Each batch is
+//! Timestamps are RFC 3339 UTC with microseconds. Rows are written and read with the `csv` crate:
+//! fields are quoted (RFC 4180) when they hold a comma, a quote, CR or LF, and lines end with LF
+//! (CRLF is read too). A header is written only when a file is new or empty. Each batch is
 //! rendered in memory and written with one `write` per file; if a write fails, both files are cut
 //! back to where the batch began, so a retried batch is never stored twice. Ids must keep
 //! increasing across batches and runs: the files are read once at open to learn the counts and
@@ -175,49 +176,50 @@ impl CsvStore {
 impl Store for CsvStore {
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
         let mut last = self.counts.last_reading_id;
-        let mut readings = String::with_capacity(batch.readings.len() * 48);
+        let mut readings = writer(batch.readings.len() * 48);
+        let (mut id, mut value) = (String::new(), String::new());
         for r in &batch.readings {
             if r.id <= last {
                 return Err(self.out_of_order("reading", r.id, last));
             }
             last = r.id;
-            readings.push_str(&r.id.to_string());
-            readings.push(',');
-            readings.push_str(&format_timestamp(&r.timestamp));
-            readings.push(',');
-            push_field(&mut readings, &r.sensor);
-            readings.push(',');
-            readings.push_str(&r.value.to_string());
-            readings.push('\n');
+            set_number(&mut id, r.id);
+            set_number(&mut value, r.value);
+            let timestamp = format_timestamp(&r.timestamp);
+            readings
+                .write_record([&id, &timestamp, &r.sensor, &value])
+                .map_err(|e| self.render_error(e))?;
         }
         let mut last = self.counts.last_crew_report_id;
-        let mut crew = String::with_capacity(batch.crew_reports.len() * 48);
+        let mut crew = writer(batch.crew_reports.len() * 48);
         for c in &batch.crew_reports {
             if c.id <= last {
                 return Err(self.out_of_order("crew report", c.id, last));
             }
             last = c.id;
             let opt = |v: Option<u32>| v.map_or(String::new(), |v| v.to_string());
-            crew.push_str(&format!(
-                "{},{},{},{},{},{},{}\n",
-                c.id,
+            crew.write_record([
+                c.id.to_string(),
                 format_timestamp(&c.timestamp),
-                c.day,
-                c.crew,
+                c.day.to_string(),
+                c.crew.to_string(),
                 opt(c.profile),
                 opt(c.section),
                 opt(c.height.map(u32::from)),
-            ));
+            ])
+            .map_err(|e| self.render_error(e))?;
         }
+        let readings = rendered(readings).map_err(|e| self.render_error(e))?;
+        let crew = rendered(crew).map_err(|e| self.render_error(e))?;
         let readings_len = self.readings.len;
-        self.readings.append(readings.as_bytes()).map_err(|e| {
+        self.readings.append(&readings).map_err(|e| {
             StoreError(format!(
                 "store '{}': {}: write failed ({e})",
                 self.url,
                 self.readings.path.display()
             ))
         })?;
-        if let Err(e) = self.crew.append(crew.as_bytes()) {
+        if let Err(e) = self.crew.append(&crew) {
             // Take the batch's readings back out so the retried batch is not stored twice.
             let _ = self.readings.file.set_len(readings_len);
             self.readings.len = readings_len;
@@ -323,13 +325,15 @@ impl Store for CsvStore {
             Some(entry) => entry.1 = value.to_string(),
             None => meta.push((key.to_string(), value.to_string())),
         }
-        let mut text = format!("{META_HEADER}\n");
+        let mut text = writer(64 * (meta.len() + 1));
+        let header = META_HEADER.split(',');
+        text.write_record(header)
+            .map_err(|e| self.render_error(e))?;
         for (k, v) in &meta {
-            push_field(&mut text, k);
-            text.push(',');
-            push_field(&mut text, v);
-            text.push('\n');
+            text.write_record([k, v])
+                .map_err(|e| self.render_error(e))?;
         }
+        let text = rendered(text).map_err(|e| self.render_error(e))?;
         let path = self.meta_path();
         let tmp = path.with_extension("csv.tmp");
         let fail = |e: std::io::Error| {
@@ -340,7 +344,7 @@ impl Store for CsvStore {
             ))
         };
         let mut file = File::create(&tmp).map_err(fail)?;
-        file.write_all(text.as_bytes()).map_err(fail)?;
+        file.write_all(&text).map_err(fail)?;
         file.sync_data().map_err(fail)?;
         std::fs::rename(&tmp, &path).map_err(fail)
     }
@@ -428,13 +432,13 @@ impl CsvStore {
                 ),
             ));
         }
-        Ok(rows(&self.url, &path, &text, 2)?
-            .into_iter()
-            .map(|(_, mut f)| {
-                let v = f.pop().unwrap_or_default();
-                (f.pop().unwrap_or_default(), v)
-            })
-            .collect())
+        let text = std::io::Cursor::new(text.into_bytes());
+        RowReader::new(&self.url, &path, Box::new(text), META_WIDTH, meta_pair).collect()
+    }
+
+    /// A row the `csv` writer could not render (into memory: it does not happen).
+    fn render_error(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError(format!("store '{}': cannot render a row ({e})", self.url))
     }
 
     fn out_of_order(&self, what: &str, id: u64, last: u64) -> StoreError {
@@ -445,7 +449,8 @@ impl CsvStore {
     }
 }
 
-/// Appends `field` to `out`, quoted when it must be.
+/// Appends `field` to `out`, quoted when it must be: as the `csv` writer of [`writer`] quotes it
+/// (a test checks they agree), for writers of one line at a time such as the `readings` export.
 pub(crate) fn push_field(out: &mut String, field: &str) {
     if field.contains([',', '"', '\r', '\n']) {
         out.push('"');
@@ -456,122 +461,46 @@ pub(crate) fn push_field(out: &mut String, field: &str) {
     }
 }
 
-/// A CSV record: the 1-based line it starts on and its fields.
-type Record = (usize, Vec<String>);
-
-/// Splits CSV text into records; an error gives the line and what is wrong.
-fn records(text: &str) -> Result<Vec<Record>, (usize, String)> {
-    let mut splitter = Splitter::new();
-    let mut out = Vec::new();
-    splitter.feed(text, &mut out)?;
-    splitter.finish(&mut out)?;
-    Ok(out)
+/// A `csv` writer rendering rows into memory: fields quoted only when they must be, lines
+/// ended with LF.
+fn writer(capacity: usize) -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::with_capacity(capacity))
 }
 
-/// The state of splitting CSV text into records, kept between pieces of the text so that a
-/// file can be read a line at a time. A piece must end at a line end (after its `\n`) or at the
-/// end of the text: the one character of look-ahead then never crosses from one to the next.
-#[derive(Debug)]
-struct Splitter {
-    fields: Vec<String>,
-    field: String,
-    line: usize,
-    start_line: usize,
-    in_quotes: bool,
-    at_field_start: bool,
+/// The bytes a [`writer`] rendered.
+fn rendered(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, std::io::Error> {
+    w.into_inner().map_err(|e| e.into_error())
 }
 
-impl Splitter {
-    fn new() -> Splitter {
-        Splitter {
-            fields: Vec::new(),
-            field: String::new(),
-            line: 1,
-            start_line: 1,
-            in_quotes: false,
-            at_field_start: true,
-        }
-    }
-
-    /// Splits the next piece of the text, pushing every record it completes onto `out`.
-    fn feed(&mut self, piece: &str, out: &mut Vec<Record>) -> Result<(), (usize, String)> {
-        let mut chars = piece.chars().peekable();
-        while let Some(c) = chars.next() {
-            if self.in_quotes {
-                match c {
-                    '"' if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        self.field.push('"');
-                    }
-                    '"' => {
-                        self.in_quotes = false;
-                        match chars.peek() {
-                            Some(',' | '\n' | '\r') | None => {}
-                            Some(_) => {
-                                return Err((self.line, "text after a closing quote".into()));
-                            }
-                        }
-                    }
-                    c => {
-                        if c == '\n' {
-                            self.line += 1;
-                        }
-                        self.field.push(c);
-                    }
-                }
-                continue;
-            }
-            match c {
-                '"' if self.at_field_start => {
-                    self.in_quotes = true;
-                    self.at_field_start = false;
-                }
-                ',' => {
-                    self.fields.push(std::mem::take(&mut self.field));
-                    self.at_field_start = true;
-                }
-                '\r' if chars.peek() == Some(&'\n') => {}
-                '\n' => {
-                    self.fields.push(std::mem::take(&mut self.field));
-                    out.push((self.start_line, std::mem::take(&mut self.fields)));
-                    self.line += 1;
-                    self.start_line = self.line;
-                    self.at_field_start = true;
-                }
-                c => {
-                    self.field.push(c);
-                    self.at_field_start = false;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Ends the text: a last record without a line end is pushed onto `out`.
-    fn finish(mut self, out: &mut Vec<Record>) -> Result<(), (usize, String)> {
-        if self.in_quotes {
-            return Err((self.start_line, "a quoted field is not closed".into()));
-        }
-        if !self.field.is_empty() || !self.fields.is_empty() {
-            self.fields.push(self.field);
-            out.push((self.start_line, self.fields));
-        }
-        Ok(())
-    }
+/// `n` as text in `out`, reusing its allocation.
+fn set_number(out: &mut String, n: impl std::fmt::Display) {
+    use std::fmt::Write as _;
+    out.clear();
+    let _ = write!(out, "{n}");
 }
 
-/// The rows of a file, read a line at a time (the header skipped), in file order, each checked
-/// and parsed; after an error, nothing more.
+/// Read after a file's own bytes. Outside a quoted field they end a last line left without its
+/// line end, then make a record of one 0xFF byte, which no UTF-8 file holds. Inside a quoted
+/// field (a quote never closed, which the `csv` crate reads to the end of the file) they become
+/// the end of that field, which is how an open quote is told.
+const END_MARK: &[u8] = b"\n\xff\n";
+
+/// What a [`RowReader`] reads from.
+type Source = std::io::Chain<Box<dyn Read + Send>, &'static [u8]>;
+
+/// The rows of a file, read with the `csv` crate a buffer at a time (the header skipped), in
+/// file order, each checked and parsed; after an error, nothing more.
 struct RowReader<T> {
     url: String,
     path: PathBuf,
-    reader: std::io::BufReader<File>,
-    splitter: Option<Splitter>,
-    line: String,
-    pending: std::collections::VecDeque<Record>,
+    reader: csv::Reader<Source>,
+    record: csv::ByteRecord,
     header_skipped: bool,
+    done: bool,
     width: usize,
-    parse: fn(&str, &Path, usize, Vec<String>) -> Result<T, StoreError>,
+    parse: fn(&str, &Path, usize, &csv::ByteRecord) -> Result<T, StoreError>,
 }
 
 impl<T> std::fmt::Debug for RowReader<T> {
@@ -590,9 +519,7 @@ impl RowReader<Reading> {
 
 impl RowReader<CrewReport> {
     fn crew_reports(url: &str, path: &Path) -> Result<RowReader<CrewReport>, StoreError> {
-        RowReader::open(url, path, CREW_WIDTH, |url, path, line, f| {
-            crew_report(url, path, line, &f)
-        })
+        RowReader::open(url, path, CREW_WIDTH, crew_report)
     }
 }
 
@@ -601,7 +528,7 @@ impl<T> RowReader<T> {
         url: &str,
         path: &Path,
         width: usize,
-        parse: fn(&str, &Path, usize, Vec<String>) -> Result<T, StoreError>,
+        parse: fn(&str, &Path, usize, &csv::ByteRecord) -> Result<T, StoreError>,
     ) -> Result<RowReader<T>, StoreError> {
         let file = File::open(path).map_err(|e| {
             StoreError(format!(
@@ -609,46 +536,108 @@ impl<T> RowReader<T> {
                 path.display()
             ))
         })?;
-        Ok(RowReader {
-            url: url.to_string(),
-            path: path.to_path_buf(),
-            reader: std::io::BufReader::with_capacity(64 * 1024, file),
-            splitter: Some(Splitter::new()),
-            line: String::new(),
-            pending: std::collections::VecDeque::new(),
-            header_skipped: false,
-            width,
-            parse,
-        })
+        Ok(RowReader::new(url, path, Box::new(file), width, parse))
     }
 
-    /// The next record, or `None` at the end of the file.
-    fn next_record(&mut self) -> Result<Option<Record>, StoreError> {
-        use std::io::BufRead;
-        let (url, path) = (&self.url, &self.path);
-        loop {
-            if let Some(record) = self.pending.pop_front() {
-                return Ok(Some(record));
-            }
-            let Some(splitter) = self.splitter.as_mut() else {
-                return Ok(None);
-            };
-            self.line.clear();
-            let n = self.reader.read_line(&mut self.line).map_err(|e| {
-                StoreError(format!(
-                    "store '{url}': {}: cannot read ({e})",
-                    path.display()
-                ))
-            })?;
-            let mut out = Vec::new();
-            let split = if n == 0 {
-                self.splitter.take().map_or(Ok(()), |s| s.finish(&mut out))
-            } else {
-                splitter.feed(&self.line, &mut out)
-            };
-            split.map_err(|(line, what)| parse_error(url, path, line, &what))?;
-            self.pending.extend(out);
+    /// Reads the CSV text `source` holds (`path` only names it in errors).
+    fn new(
+        url: &str,
+        path: &Path,
+        source: Box<dyn Read + Send>,
+        width: usize,
+        parse: fn(&str, &Path, usize, &csv::ByteRecord) -> Result<T, StoreError>,
+    ) -> RowReader<T> {
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .buffer_capacity(64 * 1024)
+            .from_reader(source.chain(END_MARK));
+        RowReader {
+            url: url.to_string(),
+            path: path.to_path_buf(),
+            reader,
+            record: csv::ByteRecord::new(),
+            header_skipped: false,
+            done: false,
+            width,
+            parse,
         }
+    }
+
+    /// Reads the next record into `self.record` and gives the line it starts on, or `None` at
+    /// the end of the file.
+    fn next_record(&mut self) -> Result<Option<usize>, StoreError> {
+        let (url, path) = (&self.url, &self.path);
+        let read_error = |e: csv::Error| {
+            StoreError(format!(
+                "store '{url}': {}: cannot read ({e})",
+                path.display()
+            ))
+        };
+        if !self
+            .reader
+            .read_byte_record(&mut self.record)
+            .map_err(read_error)?
+        {
+            return Ok(None); // only after an error: the end mark comes first
+        }
+        // The line it starts on, from the line after it: the `csv` crate's own position of a
+        // record is where the reading of it began, before any empty lines it skipped.
+        let record = &self.record;
+        let open = record
+            .iter()
+            .next_back()
+            .is_some_and(|f| f.ends_with(END_MARK));
+        let inner = record.as_slice().iter().filter(|&&b| b == b'\n').count();
+        let after = usize::try_from(self.reader.position().line()).unwrap_or(usize::MAX);
+        let line = after.saturating_sub(inner + usize::from(!open));
+        if open {
+            return Err(parse_error(url, path, line, "a quoted field is not closed"));
+        }
+        let began = record
+            .position()
+            .map_or(line, |p| usize::try_from(p.line()).unwrap_or(usize::MAX));
+        let is_mark = record.len() == 1 && &record[0] == b"\xff";
+        // The end mark's own line end makes one empty line after a file's last line end.
+        if line.saturating_sub(began) > usize::from(is_mark) {
+            // an empty line, which the `csv` crate skips: one empty field
+            return Err(parse_error(
+                url,
+                path,
+                began,
+                &format!("1 fields, expected {}", self.width),
+            ));
+        }
+        if is_mark {
+            let mut after = csv::ByteRecord::new();
+            if self
+                .reader
+                .read_byte_record(&mut after)
+                .map_err(read_error)?
+            {
+                return Err(parse_error(url, path, line, "not valid UTF-8"));
+            }
+            return Ok(None);
+        }
+        // A line ended with CRLF leaves its CR at the end of its last field.
+        if record
+            .iter()
+            .next_back()
+            .is_some_and(|f| f.ends_with(b"\r"))
+        {
+            let mut trimmed = csv::ByteRecord::with_capacity(record.as_slice().len(), record.len());
+            for (i, f) in record.iter().enumerate() {
+                trimmed.push_field(if i + 1 == record.len() {
+                    &f[..f.len() - 1]
+                } else {
+                    f
+                });
+            }
+            trimmed.set_position(record.position().cloned());
+            self.record = trimmed;
+        }
+        Ok(Some(line))
     }
 }
 
@@ -656,24 +645,28 @@ impl<T> Iterator for RowReader<T> {
     type Item = Result<T, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
         loop {
-            let record = match self.next_record() {
-                Ok(Some(record)) => record,
-                Ok(None) => return None,
+            let line = match self.next_record() {
+                Ok(Some(line)) => line,
+                Ok(None) => {
+                    self.done = true;
+                    return None;
+                }
                 Err(e) => {
-                    self.splitter = None;
-                    self.pending.clear();
+                    self.done = true;
                     return Some(Err(e));
                 }
             };
             if !std::mem::replace(&mut self.header_skipped, true) {
                 continue; // header, checked at open
             }
-            let result = checked_width(&self.url, &self.path, record, self.width)
-                .and_then(|(line, f)| (self.parse)(&self.url, &self.path, line, f));
+            let result = checked_width(&self.url, &self.path, line, &self.record, self.width)
+                .and_then(|()| (self.parse)(&self.url, &self.path, line, &self.record));
             if result.is_err() {
-                self.splitter = None;
-                self.pending.clear();
+                self.done = true;
             }
             return Some(result);
         }
@@ -684,32 +677,35 @@ fn parse_error(url: &str, path: &Path, line: usize, what: &str) -> StoreError {
     StoreError(format!("store '{url}': {}:{line}: {what}", path.display()))
 }
 
-fn rows(url: &str, path: &Path, text: &str, width: usize) -> Result<Vec<Record>, StoreError> {
-    let recs = records(text).map_err(|(line, what)| parse_error(url, path, line, &what))?;
-    let mut recs = recs.into_iter();
-    recs.next(); // header, checked at open
-    recs.map(|record| checked_width(url, path, record, width))
-        .collect()
-}
-
-/// `record` if it has `width` fields.
+/// Whether `record` has `width` fields.
 fn checked_width(
     url: &str,
     path: &Path,
-    record: Record,
+    line: usize,
+    record: &csv::ByteRecord,
     width: usize,
-) -> Result<Record, StoreError> {
-    let (line, fields) = record;
-    if fields.len() == width {
-        Ok((line, fields))
+) -> Result<(), StoreError> {
+    if record.len() == width {
+        Ok(())
     } else {
         Err(parse_error(
             url,
             path,
             line,
-            &format!("{} fields, expected {width}", fields.len()),
+            &format!("{} fields, expected {width}", record.len()),
         ))
     }
+}
+
+/// Field `i` of `record` (which has it) as text.
+fn text<'r>(
+    url: &str,
+    path: &Path,
+    line: usize,
+    record: &'r csv::ByteRecord,
+    i: usize,
+) -> Result<&'r str, StoreError> {
+    std::str::from_utf8(&record[i]).map_err(|_| parse_error(url, path, line, "not valid UTF-8"))
 }
 
 fn parse_num<T: std::str::FromStr>(
@@ -746,36 +742,56 @@ fn parse_opt<T: std::str::FromStr>(
 /// Fields in a readings record.
 const READINGS_WIDTH: usize = 4;
 
-/// The reading in the fields `f` of a record starting on `line`.
-fn reading(url: &str, path: &Path, line: usize, mut f: Vec<String>) -> Result<Reading, StoreError> {
-    let sensor = std::mem::take(&mut f[2]);
+/// The reading in `record`, which starts on `line`.
+fn reading(
+    url: &str,
+    path: &Path,
+    line: usize,
+    record: &csv::ByteRecord,
+) -> Result<Reading, StoreError> {
+    let f = |i| text(url, path, line, record, i);
     Ok(Reading {
-        id: parse_num(url, path, line, "id", &f[0])?,
-        timestamp: parse_timestamp(&f[1]).map_err(|e| parse_error(url, path, line, &e))?,
-        sensor,
-        value: parse_num(url, path, line, "value", &f[3])?,
+        id: parse_num(url, path, line, "id", f(0)?)?,
+        timestamp: parse_timestamp(f(1)?).map_err(|e| parse_error(url, path, line, &e))?,
+        sensor: f(2)?.to_string(),
+        value: parse_num(url, path, line, "value", f(3)?)?,
     })
 }
 
 /// Fields in a crew reports record.
 const CREW_WIDTH: usize = 7;
 
-/// The crew report in the fields `f` of a record starting on `line`.
+/// The crew report in `record`, which starts on `line`.
 fn crew_report(
     url: &str,
     path: &Path,
     line: usize,
-    f: &[String],
+    record: &csv::ByteRecord,
 ) -> Result<CrewReport, StoreError> {
+    let f = |i| text(url, path, line, record, i);
     Ok(CrewReport {
-        id: parse_num(url, path, line, "id", &f[0])?,
-        timestamp: parse_timestamp(&f[1]).map_err(|e| parse_error(url, path, line, &e))?,
-        day: parse_num(url, path, line, "day", &f[2])?,
-        crew: parse_num(url, path, line, "crew", &f[3])?,
-        profile: parse_opt(url, path, line, "profile", &f[4])?,
-        section: parse_opt(url, path, line, "section", &f[5])?,
-        height: parse_opt(url, path, line, "height", &f[6])?,
+        id: parse_num(url, path, line, "id", f(0)?)?,
+        timestamp: parse_timestamp(f(1)?).map_err(|e| parse_error(url, path, line, &e))?,
+        day: parse_num(url, path, line, "day", f(2)?)?,
+        crew: parse_num(url, path, line, "crew", f(3)?)?,
+        profile: parse_opt(url, path, line, "profile", f(4)?)?,
+        section: parse_opt(url, path, line, "section", f(5)?)?,
+        height: parse_opt(url, path, line, "height", f(6)?)?,
     })
+}
+
+/// Fields in a meta record.
+const META_WIDTH: usize = 2;
+
+/// The key and value in `record`, which starts on `line`.
+fn meta_pair(
+    url: &str,
+    path: &Path,
+    line: usize,
+    record: &csv::ByteRecord,
+) -> Result<(String, String), StoreError> {
+    let f = |i| text(url, path, line, record, i).map(str::to_string);
+    Ok((f(0)?, f(1)?))
 }
 
 #[cfg(test)]
@@ -798,6 +814,28 @@ mod tests {
         );
     }
 
+    /// Each record of CSV `text` after its header: the line it starts on and its fields.
+    fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, StoreError> {
+        fn fields(
+            _: &str,
+            _: &Path,
+            line: usize,
+            record: &csv::ByteRecord,
+        ) -> Result<(usize, Vec<String>), StoreError> {
+            let f = record
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned());
+            Ok((line, f.collect()))
+        }
+        let source = std::io::Cursor::new(text.as_bytes().to_vec());
+        RowReader::new("csv:t", Path::new("t"), Box::new(source), 2, fields).collect()
+    }
+
+    fn line_of(e: &StoreError) -> usize {
+        let rest = e.0.strip_prefix("store 'csv:t': t:").unwrap();
+        rest.split(':').next().unwrap().parse().unwrap()
+    }
+
     #[test]
     fn quoting_round_trips() {
         let names = [
@@ -809,47 +847,96 @@ mod tests {
             "",
             "\"",
             ",",
+            "lone\rcr",
+            " spaced ",
         ];
-        let mut text = String::from("x,y\n");
+        let mut w = writer(0);
+        w.write_record(["x", "y"]).unwrap();
         for n in names {
-            push_field(&mut text, n);
-            text.push_str(",1\n");
+            w.write_record([n, "1"]).unwrap();
         }
+        let text = String::from_utf8(rendered(w).unwrap()).unwrap();
+        // the writer quotes as `push_field` does (the export's lines)
+        let mut by_hand = String::from("x,y\n");
+        for n in names {
+            push_field(&mut by_hand, n);
+            by_hand.push_str(",1\n");
+        }
+        assert_eq!(text, by_hand);
         let recs = records(&text).unwrap();
-        assert_eq!(recs.len(), names.len() + 1);
-        for (n, (_, fields)) in names.iter().zip(&recs[1..]) {
+        assert_eq!(recs.len(), names.len());
+        for (n, (_, fields)) in names.iter().zip(&recs) {
             assert_eq!(fields, &vec![n.to_string(), "1".to_string()]);
         }
         // records after multi-line fields start on the right lines
-        assert_eq!(recs[5].0, 7);
-        assert_eq!(recs[6].0, 9);
+        assert_eq!(recs[4].0, 7);
+        assert_eq!(recs[5].0, 9);
     }
 
-    /// Fed a line at a time, as files are read, the splitter finds the same records and errors.
+    /// Files as the hand-written reader read them: CRLF line ends, a last line without its
+    /// line end, quotes in the middle of a field.
     #[test]
-    fn splitting_line_by_line_is_splitting_whole() {
-        let texts = [
-            "x,y\nplain,1\n\"a,b\",2\n\"two\nlines\",3\r\n\"say \"\"hi\"\"\",4\nlast,5",
-            "x,y\n\"\n\",\"\"\"\"\n\"\r\n\",1\n",
-            "a\n\"open\n",
-            "\"a\"b\n",
-            "a\nb,\"c\"\nd\"\n",
+    fn reads_what_the_old_reader_read() {
+        let text = "x,y\nplain,1\n\"a,b\",2\n\"two\nlines\",3\r\n\"say \"\"hi\"\"\",4\r\nmid\"dle,5\nlast,6";
+        let got = records(text).unwrap();
+        let want = [
+            (2, "plain", "1"),
+            (3, "a,b", "2"),
+            (4, "two\nlines", "3"),
+            (6, "say \"hi\"", "4"),
+            (7, "mid\"dle", "5"),
+            (8, "last", "6"),
         ];
-        for text in texts {
-            let mut splitter = Splitter::new();
-            let mut out = Vec::new();
-            let result = text
-                .split_inclusive('\n')
-                .try_for_each(|line| splitter.feed(line, &mut out))
-                .and_then(|()| splitter.finish(&mut out))
-                .map(|()| out);
-            assert_eq!(result, records(text), "{text:?}");
+        assert_eq!(got.len(), want.len());
+        for ((line, fields), (l, a, b)) in got.iter().zip(want) {
+            assert_eq!(
+                (*line, fields.clone()),
+                (l, vec![a.to_string(), b.to_string()])
+            );
         }
+        let got = records("x,y\n\"\n\",\"\"\"\"\n\"\r\n\",1\n").unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (2, vec!["\n".to_string(), "\"".to_string()]),
+                (4, vec!["\r\n".to_string(), "1".to_string()]),
+            ]
+        );
     }
 
     #[test]
     fn bad_csv_is_rejected_with_a_line() {
-        assert_eq!(records("a\n\"open\n").unwrap_err().0, 2);
-        assert_eq!(records("\"a\"b\n").unwrap_err().0, 1);
+        let e = records("a,b\n\"open\n").unwrap_err();
+        assert_eq!(line_of(&e), 2);
+        assert!(e.0.ends_with("a quoted field is not closed"), "{e}");
+        let e = records("a,b\nb,c\n\"open, \"\"still\nopen").unwrap_err();
+        assert_eq!(line_of(&e), 3);
+        assert!(e.0.ends_with("not closed"), "{e}");
+        // an empty line is a record of one empty field, as it was
+        let e = records("a,b\n1,2\n\n3,4\n").unwrap_err();
+        assert_eq!(e.0, "store 'csv:t': t:3: 1 fields, expected 2");
+        let e = records("a,b\n1,2\n\"\"\"\"\n").unwrap_err();
+        assert_eq!(e.0, "store 'csv:t': t:3: 1 fields, expected 2");
+        let e = RowReader::new(
+            "csv:t",
+            Path::new("t"),
+            Box::new(std::io::Cursor::new(b"a,b\n1,\xff\n".to_vec())),
+            2,
+            meta_pair,
+        )
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_err();
+        assert_eq!(e.0, "store 'csv:t': t:2: not valid UTF-8");
+        // a line of the end mark's byte is not the end of the file
+        let e = RowReader::new(
+            "csv:t",
+            Path::new("t"),
+            Box::new(std::io::Cursor::new(b"a,b\n\xff\n1,2\n".to_vec())),
+            2,
+            meta_pair,
+        )
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_err();
+        assert_eq!(e.0, "store 'csv:t': t:2: not valid UTF-8");
     }
 }
