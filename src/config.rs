@@ -27,6 +27,7 @@ use crate::engine::{
 };
 use crate::units::{parse_run_duration, parse_speed};
 use crate::wall::{Crews, DEFAULT_MAX_SECTIONS, EXAMPLE_PROFILES, Wall};
+use serde::Deserialize;
 use toml::Spanned;
 
 /// Crews of a run when neither flag nor file says (DESIGN §5 / issue 5: the dashboard shows 3).
@@ -65,23 +66,45 @@ impl std::error::Error for ConfigError {}
 
 /// The run options of one source (the file, or the flags), each already checked against its
 /// range. The flags' values win over the file's.
-#[derive(Debug, Default)]
+///
+/// The file's keys are these fields in kebab-case, read by serde: a key not here is refused, and
+/// each value is converted and checked by its function in [`file`], whose error is the message
+/// that follows `key '…': `.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 struct Raw {
+    /// As written in the file; `read_file` makes it relative to the file's directory.
+    #[serde(deserialize_with = "file::path")]
     profiles: Option<PathBuf>,
+    #[serde(deserialize_with = "file::max_sections")]
     max_sections: Option<usize>,
+    #[serde(deserialize_with = "file::crews")]
     crews: Option<CrewsArg>,
+    #[serde(deserialize_with = "file::sensors")]
     sensors: Option<usize>,
+    #[serde(deserialize_with = "file::sensor_kinds")]
     sensor_kinds: Option<Vec<String>>,
+    #[serde(deserialize_with = "file::network_limit")]
     network_limit: Option<usize>,
+    #[serde(deserialize_with = "file::latency")]
     latency: Option<Latency>,
+    #[serde(deserialize_with = "file::string")]
     store: Option<String>,
+    #[serde(deserialize_with = "file::seed")]
     seed: Option<u64>,
+    #[serde(deserialize_with = "file::speed")]
     speed: Option<Speed>,
+    #[serde(deserialize_with = "file::day_seconds")]
     day_seconds: Option<f64>,
+    #[serde(deserialize_with = "file::duration")]
     duration: Option<Duration>,
+    #[serde(deserialize_with = "file::days")]
     days: Option<u64>,
+    #[serde(deserialize_with = "file::flag")]
     until_complete: Option<bool>,
+    #[serde(deserialize_with = "file::flag")]
     fresh: Option<bool>,
+    #[serde(deserialize_with = "file::string")]
     palette: Option<String>,
 }
 
@@ -99,6 +122,15 @@ impl Source<'_> {
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         format!("{}:{line}:{col}", self.name)
     }
+
+    /// A TOML error (the file is not TOML), one line, where it is.
+    fn toml_error(&self, e: &toml::de::Error) -> ConfigError {
+        let msg = sanitize(e.message().lines().next().unwrap_or("invalid TOML"));
+        match e.span() {
+            Some(span) => ConfigError(format!("{}: {msg}", self.at(span.start))),
+            None => ConfigError(format!("{}: {msg}", self.name)),
+        }
+    }
 }
 
 /// The file's keys and values in the order they appear, each with its place.
@@ -109,57 +141,124 @@ fn read_file(path: &Path) -> Result<Raw, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("{name}: cannot read: {e}")))?;
     let source = Source { name, text: &text };
+    let mut raw: Raw = toml::from_str(&text).map_err(|e| first_error(&source, &e))?;
     let dir = path.parent().unwrap_or(Path::new(""));
-    let mut raw = Raw::default();
-    for (key, value) in parse_entries(&source)? {
-        let at_value = source.at(value.span().start);
-        let (key_name, value) = (key.get_ref(), value.get_ref());
-        let known = set_key(&mut raw, key_name, value, dir)
-            .map_err(|e| ConfigError(format!("{at_value}: key '{}': {e}", sanitize(key_name))))?;
-        if !known {
-            return Err(ConfigError(format!(
-                "{}: unknown key '{}'",
-                source.at(key.span().start),
-                sanitize(key_name)
-            )));
-        }
-    }
+    raw.profiles = raw.profiles.map(|p| dir.join(p));
     Ok(raw)
+}
+
+/// The error to report for a file serde refused: where the file is not TOML, else the first key
+/// in the file that is unknown or has a bad value, named with its line and column. (serde stops
+/// at the first error in the order of its map, which need not be the file's.)
+fn first_error(source: &Source, refused: &toml::de::Error) -> ConfigError {
+    let entries = match parse_entries(source) {
+        Ok(entries) => entries,
+        Err(not_toml) => return not_toml,
+    };
+    for (key, value) in entries {
+        // The key alone, written out and read back as serde reads the file (a `toml::Value`
+        // read as a deserializer would turn a date into a string).
+        let one = toml::Table::from_iter([(key.get_ref().clone(), value.get_ref().clone())]);
+        let Ok(one) = toml::to_string(&one) else {
+            continue;
+        };
+        let Err(e) = toml::from_str::<Raw>(&one) else {
+            continue;
+        };
+        let key_name = sanitize(key.get_ref());
+        // serde's `unknown field `…`, expected one of …`, in the words of the other errors.
+        return if e.message().starts_with("unknown field `") {
+            ConfigError(format!(
+                "{}: unknown key '{key_name}'",
+                source.at(key.span().start)
+            ))
+        } else {
+            ConfigError(format!(
+                "{}: key '{key_name}': {}",
+                source.at(value.span().start),
+                e.message()
+            ))
+        };
+    }
+    // Not reached: what serde refused in the whole file, it refuses in one of its keys.
+    source.toml_error(refused)
 }
 
 /// Parses the TOML text into its entries, sorted by where they are in the file.
 fn parse_entries(source: &Source) -> Result<Entries, ConfigError> {
     // Spanned keys and values, so an error names the line of the key or value at fault.
-    let table: BTreeMap<Spanned<String>, Spanned<toml::Value>> = toml::from_str(source.text)
-        .map_err(|e: toml::de::Error| {
-            let msg = sanitize(e.message().lines().next().unwrap_or("invalid TOML"));
-            match e.span() {
-                Some(span) => ConfigError(format!("{}: {msg}", source.at(span.start))),
-                None => ConfigError(format!("{}: {msg}", source.name)),
-            }
-        })?;
+    let table: BTreeMap<Spanned<String>, Spanned<toml::Value>> =
+        toml::from_str(source.text).map_err(|e| source.toml_error(&e))?;
     let mut entries: Entries = table.into_iter().collect();
     entries.sort_by_key(|(key, _)| key.span().start);
     Ok(entries)
 }
 
-/// Converts and checks one file value into `raw`. Returns false for an unknown key.
-fn set_key(raw: &mut Raw, key: &str, value: &toml::Value, dir: &Path) -> Result<bool, String> {
+/// How each of the file's values is converted and checked (`Raw`'s `deserialize_with`): the
+/// value is taken as any TOML value, so that every error is in this module's words and names
+/// the value, as the flags' errors do.
+mod file {
+    use super::*;
+    use serde::de::{Deserializer, Error};
     use toml::Value::{Array, Float, Integer, String as Str};
-    match key {
-        "profiles" => raw.profiles = Some(dir.join(want_str(value)?)),
-        "max-sections" => raw.max_sections = Some(want_int(value, &MAX_SECTIONS_RANGE)?),
-        "crews" => {
-            let text = match value {
+
+    /// A file value, or why not.
+    type Checked<'de, D, T> = Result<Option<T>, <D as Deserializer<'de>>::Error>;
+
+    fn checked<'de, D: Deserializer<'de>, T>(
+        d: D,
+        check: impl FnOnce(&toml::Value) -> Result<T, String>,
+    ) -> Checked<'de, D, T> {
+        let value = toml::Value::deserialize(d)?;
+        check(&value).map(Some).map_err(D::Error::custom)
+    }
+
+    pub fn path<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, PathBuf> {
+        checked(d, |v| want_str(v).map(PathBuf::from))
+    }
+
+    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, String> {
+        checked(d, want_str)
+    }
+
+    pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, bool> {
+        checked(d, want_bool)
+    }
+
+    pub fn max_sections<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, usize> {
+        checked(d, |v| want_int(v, &MAX_SECTIONS_RANGE))
+    }
+
+    pub fn sensors<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, usize> {
+        checked(d, |v| want_int(v, &SENSORS_RANGE))
+    }
+
+    pub fn network_limit<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, usize> {
+        checked(d, |v| want_int(v, &NETWORK_LIMIT_RANGE))
+    }
+
+    pub fn seed<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, u64> {
+        checked(d, |v| want_int(v, &(0..=u64::MAX)))
+    }
+
+    pub fn days<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, u64> {
+        checked(d, |v| want_int(v, &DAYS_RANGE))
+    }
+
+    pub fn crews<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, CrewsArg> {
+        checked(d, |v| {
+            let text = match v {
                 Integer(n) => n.to_string(),
                 Str(s) => s.clone(),
                 _ => return Err("expected a number or \"unlimited\"".into()),
             };
-            raw.crews = Some(crate::cli::parse_crews(&text)?);
-        }
-        "sensors" => raw.sensors = Some(want_int(value, &SENSORS_RANGE)?),
-        "sensor-kinds" => {
-            let kinds = match value {
+            crate::cli::parse_crews(&text)
+        })
+    }
+
+    pub fn sensor_kinds<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, Vec<String>> {
+        checked(d, |v| {
+            let kinds = match v {
                 Array(items) => items
                     .iter()
                     .map(|v| v.as_str().map(str::to_string))
@@ -169,41 +268,40 @@ fn set_key(raw: &mut Raw, key: &str, value: &toml::Value, dir: &Path) -> Result<
                 _ => return Err("expected a list of kind names".into()),
             };
             check_kinds(&kinds)?;
-            raw.sensor_kinds = Some(kinds);
-        }
-        "network-limit" => raw.network_limit = Some(want_int(value, &NETWORK_LIMIT_RANGE)?),
-        "latency" => {
-            raw.latency = Some(match value {
-                Integer(0) => Latency::default(),
-                v => Latency::parse(&want_str(v)?)?,
-            })
-        }
-        "store" => raw.store = Some(want_str(value)?),
-        "seed" => raw.seed = Some(want_int(value, &(0..=u64::MAX))?),
-        "speed" => {
-            raw.speed = Some(match value {
-                Integer(n) => parse_speed(&n.to_string())?,
-                Float(f) => check_speed(Speed::Factor(*f))?,
-                v => parse_speed(&want_str(v)?)?,
-            })
-        }
-        "day-seconds" => {
-            let seconds = match value {
+            Ok(kinds)
+        })
+    }
+
+    pub fn latency<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, Latency> {
+        checked(d, |v| match v {
+            Integer(0) => Ok(Latency::default()),
+            v => Latency::parse(&want_str(v)?),
+        })
+    }
+
+    pub fn speed<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, Speed> {
+        checked(d, |v| match v {
+            Integer(n) => parse_speed(&n.to_string()),
+            Float(f) => check_speed(Speed::Factor(*f)),
+            v => parse_speed(&want_str(v)?),
+        })
+    }
+
+    pub fn day_seconds<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, f64> {
+        checked(d, |v| {
+            let seconds = match v {
                 // Beyond i32 an integer is out of range anyway; f64 holds every i32 exactly.
                 Integer(n) => i32::try_from(*n).map_or(f64::INFINITY, f64::from),
                 Float(f) => *f,
                 _ => return Err("expected a number of seconds".into()),
             };
-            raw.day_seconds = Some(check_day_seconds(seconds)?);
-        }
-        "duration" => raw.duration = Some(parse_run_duration(&want_str(value)?)?),
-        "days" => raw.days = Some(want_int(value, &DAYS_RANGE)?),
-        "until-complete" => raw.until_complete = Some(want_bool(value)?),
-        "fresh" => raw.fresh = Some(want_bool(value)?),
-        "palette" => raw.palette = Some(want_str(value)?),
-        _ => return Ok(false),
+            check_day_seconds(seconds)
+        })
     }
-    Ok(true)
+
+    pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, Duration> {
+        checked(d, |v| parse_run_duration(&want_str(v)?))
+    }
 }
 
 fn want_str(v: &toml::Value) -> Result<String, String> {
@@ -519,6 +617,60 @@ mod tests {
         assert!(err("speed = \"slow\"").contains("key 'speed'"));
         assert!(err("crews = 0").contains("key 'crews'"));
         assert!(err("sensors = [").contains("wallwatch.toml:1:"));
+    }
+
+    /// serde reads the file; the errors are still the first in the file, in the same words
+    /// whatever the value's type (a date, a table), unknown keys included.
+    #[test]
+    fn file_errors_in_file_order_whatever_the_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = |text: &str| {
+            let p = write(&dir, "w.toml", text);
+            let args = RunArgs {
+                config: Some(p),
+                ..Default::default()
+            };
+            Config::from_args(&args, DEFAULT_CREWS).unwrap_err().0
+        };
+        let cases = [
+            (
+                "store = 1979-05-27",
+                "w.toml:1:9: key 'store': expected a string",
+            ),
+            (
+                "seed = 1979-05-27",
+                "w.toml:1:8: key 'seed': 1979-05-27 is not a whole number",
+            ),
+            (
+                "zeta = 1979-05-27\nseed = 1979-05-27",
+                "w.toml:1:1: unknown key 'zeta'",
+            ),
+            (
+                "seed = 1\nzz = 2\nspeed = \"slow\"\naa = 3",
+                "w.toml:2:1: unknown key 'zz'",
+            ),
+            (
+                "zz = 0\nnetwork-limit = 0\n",
+                "w.toml:1:1: unknown key 'zz'",
+            ),
+            (
+                "network-limit = 0\nzz = 0\n",
+                "w.toml:1:17: key 'network-limit': 0 is out of range (1..=65536)",
+            ),
+            (
+                "days = 1\n[sensor-kinds]\na = 1",
+                "w.toml:2:1: key 'sensor-kinds': expected a list of kind names",
+            ),
+            (
+                "fresh = 1",
+                "w.toml:1:9: key 'fresh': expected true or false",
+            ),
+            ("seed = 1\nseed = 2", "w.toml:2:1: duplicate key"),
+        ];
+        for (text, expected) in cases {
+            let e = err(text);
+            assert!(e.ends_with(expected), "{text:?}: {e}");
+        }
     }
 
     #[test]
