@@ -26,10 +26,10 @@ fuzz_target!(|data: &[u8]| {
     let args = RunArgs { config: Some(FILE.clone()), ..RunArgs::default() };
     match Config::from_args(&args, DEFAULT_CREWS) {
         Ok(config) => {
-            assert!(config.network_limit >= 1);
-            assert!(config.batch_size >= 1);
-            assert!(config.day_seconds > 0.0 && config.day_seconds.is_finite());
-            assert!(config.wall.sections() >= 1);
+            assert!(config.engine.network_limit >= 1);
+            assert!(config.engine.batch_size >= 1);
+            assert!(config.engine.day_seconds > 0.0 && config.engine.day_seconds.is_finite());
+            assert!(config.engine.wall.sections() >= 1);
         }
         Err(e) => {
             let text = e.to_string();
