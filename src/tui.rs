@@ -1,8 +1,8 @@
 //! The terminal: setup and restore (a Drop guard and a panic hook), the event loop that owns
 //! the [`App`] and the screen, and frame pacing.
 //!
-//! The loop waits on `select! { biased; input, engine events, frame deadline, new log lines }`,
-//! drains everything pending, and draws only when something changed, at most 10 frames a
+//! The loop waits on `select! { biased; input, the site's messages, frame deadline }` (the
+//! site's updates carry its log lines too), drains everything pending, and draws only when something changed, at most 10 frames a
 //! second, each frame inside synchronized output. A frame that would write nothing writes
 //! nothing (not even the synchronized-output brackets), and when the log pane's rows moved up
 //! as a block, the shift is sent as a terminal scroll (DECSTBM region + SU) instead of a

@@ -153,6 +153,15 @@ impl Gauges {
         })
     }
 
+    /// The wall after the last finished day.
+    pub fn progress(&self) -> WallProgress {
+        *self
+            .shared
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
     fn summary_with(&self, store_rows: StoreRows) -> Summary {
         let net = self.counters.stats();
         Summary {
@@ -171,11 +180,7 @@ impl Gauges {
                 mean_wait_ms: net.mean_wait_ms,
                 mean_latency_ms: net.mean_latency_ms,
             },
-            wall: *self
-                .shared
-                .progress
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
+            wall: self.progress(),
             store: self.store_url.clone(),
             store_rows,
             seed: self.seed,
@@ -404,11 +409,7 @@ impl Engine {
 
     /// The wall after the last finished day.
     pub fn progress(&self) -> WallProgress {
-        *self
-            .shared
-            .progress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        self.gauges.progress()
     }
 
     /// Simulated time since the start.

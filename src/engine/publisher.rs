@@ -1,4 +1,5 @@
-//! Events to the watcher (dashboard or headless driver), without ever blocking the engine.
+//! Events to the watcher (the site, or a headless run's driver), without ever blocking the
+//! engine.
 //!
 //! Producers (the writer thread, the crew task, the command task) push into a queue under a short
 //! lock; one publisher task forwards the queue into the bounded event channel, waiting for the

@@ -181,7 +181,7 @@ pub async fn serve(
             }
             _ = &mut deadline => break "duration reached".to_string(),
             _ = progress.tick(), if watch_progress => {
-                let p = ctx.gauges.summary().wall;
+                let p = ctx.gauges.progress();
                 if config.engine.until_complete && p.complete {
                     break format!("wall complete on day {}", p.day);
                 }
