@@ -49,8 +49,10 @@ impl fmt::Display for ParseError {
             ),
             ParseErrorKind::TooManySections { limit } => write!(
                 f,
-                "{}:{}: profile has more than {limit} sections (raise the limit with --max-sections)",
-                self.line, self.column
+                "{}:{}: profile has more than {limit} section{} (raise the limit with --max-sections)",
+                self.line,
+                self.column,
+                if *limit == 1 { "" } else { "s" }
             ),
             ParseErrorKind::Empty => f.write_str("no profiles (the file has no non-blank line)"),
         }
