@@ -612,3 +612,32 @@ async fn the_same_seed_gives_the_same_values() {
     assert_eq!(sa.wall, sb.wall);
     assert_ne!(a, c);
 }
+
+/// Issue 16: when the last running sensor ends (here: the readings budget is spent), the
+/// collector writes its partial batch at once instead of after `flush_after`. The benchmark's
+/// engine used to wait out the 50 ms flush for its last rows: ten times the whole run at 5,000
+/// readings.
+#[tokio::test(start_paused = true)]
+async fn the_last_sensor_stopping_flushes_the_partial_batch() {
+    let store = SharedStore::default();
+    let mut c = config();
+    c.engine.sensors = 7;
+    c.engine.speed = Speed::Max;
+    c.engine.max_readings = Some(1_000);
+    c.engine.batch_size = 16_384;
+    c.engine.flush_after = Duration::from_secs(3600);
+    let (engine, events) = start(&c, &store, None).await;
+    let started = Instant::now();
+    while engine.counters().readings_stored < 1_000 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "stored after {:?}, not at once",
+        started.elapsed()
+    );
+    let summary = engine.shutdown().await.unwrap();
+    events.await.unwrap();
+    assert_eq!(summary.readings.produced, 1_000);
+    assert_eq!(store.readings().len(), 1_000);
+}

@@ -8,7 +8,7 @@
 //! runs as fast as the network lets it. While paused, simulated time stands still and sleepers
 //! wait for the resume.
 //!
-//! At `Speed::Max` every producer calls `sleep_until` once per packet, so that path takes no lock:
+//! At `Speed::Max` every sensor calls `try_reach` once per packet, so that path takes no lock:
 //! a mode flag and the furthest point reached are atomics beside the locked state.
 
 use std::sync::Mutex;

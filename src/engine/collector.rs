@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::network::Payload;
 use super::publisher::Publisher;
@@ -144,7 +144,8 @@ pub async fn writer_task(
 
 /// The collector task: runs until `finish` fires (sent once every producer has ended, so every
 /// packet is already in the mailbox) or the mailbox closes; then it takes what is left, flushes
-/// the last batch and closes the writer channel.
+/// the last batch and closes the writer channel. A partial batch is written `flush_after` after
+/// its first row, or as soon as `sensors_stopped` says the last running sensor has ended.
 pub async fn run(
     mut rx: mpsc::Receiver<Payload>,
     mut finish: oneshot::Receiver<()>,
@@ -152,16 +153,16 @@ pub async fn run(
     counts: Counts,
     batch_size: usize,
     flush_after: Duration,
+    sensors_stopped: Arc<Notify>,
 ) {
     let batch_size = batch_size.max(1);
     let mut next_reading = counts.last_reading_id + 1;
     let mut next_report = counts.last_crew_report_id + 1;
-    let mut batch = Batch {
-        readings: Vec::with_capacity(batch_size),
-        crew_reports: Vec::new(),
-    };
+    let mut batch = empty(batch_size);
     let flush = tokio::time::sleep(flush_after);
     tokio::pin!(flush);
+    let stopped = sensors_stopped.notified();
+    tokio::pin!(stopped);
     let mut take = |payload: Payload, batch: &mut Batch| match payload {
         Payload::Readings(mut readings) => {
             for r in &mut readings {
@@ -194,12 +195,8 @@ pub async fn run(
                     }
                 }
                 if batch.len() >= batch_size {
-                    let full = std::mem::replace(
-                        &mut batch,
-                        Batch { readings: Vec::with_capacity(batch_size), crew_reports: Vec::new() },
-                    );
-                    if writer.send(full).await.is_err() {
-                        tracing::error!(target: "store", "the store writer task has gone; stopping");
+                    let full = std::mem::replace(&mut batch, empty(batch_size));
+                    if hand_over(&writer, full).await.is_err() {
                         return;
                     }
                 } else if was_empty {
@@ -207,31 +204,63 @@ pub async fn run(
                 }
             }
             _ = &mut finish => {
-                while let Ok(p) = rx.try_recv() {
-                    take(p, &mut batch);
-                    if batch.len() >= batch_size {
-                        let full = std::mem::take(&mut batch);
-                        if writer.send(full).await.is_err() {
-                            tracing::error!(target: "store", "the store writer task has gone; stopping");
-                            return;
-                        }
-                    }
+                if drain(&mut rx, &mut take, &mut batch, &writer, batch_size).await.is_err() {
+                    return;
                 }
                 break;
             }
+            _ = &mut stopped => {
+                // Every packet the sensors sent is in the mailbox by now.
+                stopped.set(sensors_stopped.notified());
+                if drain(&mut rx, &mut take, &mut batch, &writer, batch_size).await.is_err() {
+                    return;
+                }
+                let part = std::mem::replace(&mut batch, empty(batch_size));
+                if !part.is_empty() && hand_over(&writer, part).await.is_err() {
+                    return;
+                }
+            }
             _ = &mut flush, if !batch.is_empty() => {
-                let part = std::mem::replace(
-                    &mut batch,
-                    Batch { readings: Vec::with_capacity(batch_size), crew_reports: Vec::new() },
-                );
-                if writer.send(part).await.is_err() {
-                    tracing::error!(target: "store", "the store writer task has gone; stopping");
+                let part = std::mem::replace(&mut batch, empty(batch_size));
+                if hand_over(&writer, part).await.is_err() {
                     return;
                 }
             }
         }
     }
-    if !batch.is_empty() && writer.send(batch).await.is_err() {
-        tracing::error!(target: "store", "the store writer task has gone before the last batch");
+    if !batch.is_empty() {
+        let _ = hand_over(&writer, batch).await;
     }
+}
+
+fn empty(batch_size: usize) -> Batch {
+    Batch {
+        readings: Vec::with_capacity(batch_size),
+        crew_reports: Vec::new(),
+    }
+}
+
+/// Takes every packet already in the mailbox, sending each batch that fills to the writer.
+/// Fails when the writer has gone.
+async fn drain(
+    rx: &mut mpsc::Receiver<Payload>,
+    take: &mut impl FnMut(Payload, &mut Batch),
+    batch: &mut Batch,
+    writer: &mpsc::Sender<Batch>,
+    batch_size: usize,
+) -> Result<(), ()> {
+    while let Ok(p) = rx.try_recv() {
+        take(p, batch);
+        if batch.len() >= batch_size {
+            hand_over(writer, std::mem::replace(batch, empty(batch_size))).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Gives a batch to the writer; fails (and says so) when the writer has gone.
+async fn hand_over(writer: &mpsc::Sender<Batch>, batch: Batch) -> Result<(), ()> {
+    writer.send(batch).await.map_err(|_| {
+        tracing::error!(target: "store", "the store writer task has gone; stopping");
+    })
 }

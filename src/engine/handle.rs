@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -323,6 +323,7 @@ impl Engine {
             events: event_tx,
             counts,
             skip_rows: options.skip_rows,
+            sensors_stopped: shared.sensors_stopped.clone(),
         };
         let pipeline = spawn_pipeline(config, &failures, &publisher, &stored, &counters, ends);
         let (crew_stop, crew_stop_rx) = watch::channel(false);
@@ -496,6 +497,8 @@ fn new_shared(
         crew_reports_produced: AtomicU64::new(0),
         readings_budget: AtomicU64::new(config.max_readings.unwrap_or(u64::MAX)),
         progress: Mutex::new(WallProgress::of(site)),
+        sensors_running: AtomicUsize::new(0),
+        sensors_stopped: Arc::new(Notify::new()),
     })
 }
 
@@ -540,6 +543,8 @@ struct PipelineEnds {
     /// Rows the store held at the start.
     counts: crate::store::Counts,
     skip_rows: bool,
+    /// Woken when the last running sensor ends (see [`tasks::Alive`]).
+    sensors_stopped: Arc<Notify>,
 }
 
 /// Starts the event forwarder, the store writer, the collector and the stats publisher.
@@ -582,6 +587,7 @@ fn spawn_pipeline(
             ends.counts,
             config.batch_size,
             config.flush_after,
+            ends.sensors_stopped,
         ),
     );
     let stats = spawn_watched(
@@ -617,7 +623,7 @@ fn spawn_sensor(
     let task = spawn_watched(
         format!("{} sensor", info.name),
         failures,
-        tasks::sensor_task(sensor, shared.clone(), stop_rx),
+        tasks::sensor_task(sensor, tasks::Alive::new(shared), stop_rx),
     );
     RunningSensor { info, stop, task }
 }
