@@ -118,6 +118,23 @@ fn bench_pipeline_reports_the_median_of_its_runs() {
     assert_eq!(r["raw_per_s"], median["raw_per_s"]);
     assert_eq!(r["minimal_per_s"], median["minimal_per_s"]);
     assert!(r["max_in_flight"].as_u64().unwrap() <= 5);
+    // The per-reading target: the engine over the minimal pipeline, the median over all runs.
+    let mut per_minimal: Vec<f64> = samples
+        .iter()
+        .map(|s| {
+            let e = s["engine_per_minimal"].as_f64().unwrap();
+            let expected =
+                s["readings_per_s"].as_f64().unwrap() / s["minimal_per_s"].as_f64().unwrap();
+            assert!((e - expected).abs() < 1e-9, "{s}");
+            e
+        })
+        .collect();
+    per_minimal.sort_by(f64::total_cmp);
+    assert_eq!(
+        r["engine_per_minimal"].as_f64(),
+        Some(per_minimal[1]),
+        "{r}"
+    );
 }
 
 /// With latency the benchmark reports the bound `limit / L` and what it achieved of it; the
@@ -132,6 +149,7 @@ fn bench_pipeline_with_latency_reports_the_bound() {
     let r = success_json(&out);
     assert_eq!(r["latency_bound_per_s"].as_f64(), Some(500.0), "{r}");
     assert!(r["minimal_per_s"].is_null(), "{r}");
+    assert!(r["engine_per_minimal"].is_null(), "{r}");
     assert!(r["readings_per_s"].as_f64().unwrap() > 0.0, "{r}");
     assert_eq!(r["max_in_flight"].as_u64(), Some(5), "{r}");
 }
