@@ -42,15 +42,26 @@ pub async fn connect(path: &Path, role: Role) -> Result<(Reader, Writer), String
         .send(protocol::encode(&hello))
         .await
         .map_err(|_| refused())?;
-    match read(&mut reader).await {
-        Ok(Some(ServerMsg::Hello { version, .. })) => protocol::check_version(version)?,
-        Ok(Some(ServerMsg::Error(e))) => return Err(e),
-        Ok(Some(_)) => return Err("the site answered out of turn".into()),
-        Ok(None) => return Err(refused()),
-        Err(e) if e.contains("reset") || e.contains("Broken pipe") => return Err(refused()),
-        Err(e) => return Err(format!("the site at {}: {e}", path.display())),
+    let first = match reader.next().await {
+        None => return Err(refused()),
+        Some(Err(e)) if is_refusal(e.kind()) => return Err(refused()),
+        Some(Err(e)) => return Err(format!("the site at {}: {e}", path.display())),
+        Some(Ok(frame)) => protocol::decode(&frame).map_err(|e| e.to_string())?,
+    };
+    match first {
+        ServerMsg::Hello { version, .. } => protocol::check_version(version)?,
+        ServerMsg::Error(e) => return Err(e),
+        _ => return Err("the site answered out of turn".into()),
     }
     Ok((reader, writer))
+}
+
+/// How a site that closed on us before its hello shows: it reset or it had gone.
+fn is_refusal(kind: std::io::ErrorKind) -> bool {
+    matches!(
+        kind,
+        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+    )
 }
 
 /// The next message from the site; `None` when it closed the connection.
