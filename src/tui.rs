@@ -657,15 +657,21 @@ pub fn init_dashboard_logging() -> Result<std::sync::Arc<crate::site::LogFeed>, 
     Ok(feed)
 }
 
-/// Puts the site's log lines in the log pane's buffer.
+/// Puts the site's log lines in the log pane's buffer. tui-logger stamps each record with the
+/// time it reaches the buffer and has no way to take another, so the time the site logged the
+/// line (this viewer's local time of day, in seconds) rides in the record's `line` field, which
+/// the pane's formatter reads (see `ui::log`).
 pub fn record_log(lines: &[LogLine]) {
+    use chrono::Timelike;
     let drain = tui_logger::Drain::new();
     for line in lines {
         let level = line.level.parse().unwrap_or(log::Level::Info);
+        let logged = line.at.with_timezone(&chrono::Local);
         drain.log(
             &log::Record::builder()
                 .level(level)
                 .target(&line.target)
+                .line(Some(logged.num_seconds_from_midnight()))
                 .args(format_args!("{}", line.message))
                 .build(),
         );

@@ -12,7 +12,7 @@ use wallwatch::app::App;
 use wallwatch::engine::{Event, NetworkStats, Speed, WallProgress};
 use wallwatch::sensors::Reading;
 use wallwatch::site::viewer::ViewerMsg;
-use wallwatch::site::{Change, Feed, LogFeed, Site, Update};
+use wallwatch::site::{Change, Feed, LogFeed, LogLine, Site, Update};
 use wallwatch::tui::{self, Exit, Renderer};
 use wallwatch::ui::counting::CountingBackend;
 use wallwatch::ui::theme::Palette;
@@ -69,6 +69,48 @@ fn log_lines_are_shown_sanitized_and_routine_levels_are_hidden() {
     for cell in buf.content() {
         assert!(!cell.symbol().chars().any(char::is_control));
     }
+}
+
+/// A line shows the time the site logged it, not when it reached this viewer: an attached
+/// viewer gets a fresh snapshot's 200 lines at once, logged over hours.
+#[test]
+fn log_lines_show_when_the_site_logged_them() {
+    use chrono::TimeZone;
+    let _turn = logging();
+    let mut app = common::demo_app(Palette::Ansi16);
+    let today = chrono::Local::now().date_naive();
+    let at = |h, m, s| {
+        chrono::Local
+            .from_local_datetime(&today.and_hms_opt(h, m, s).unwrap())
+            .earliest()
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let line = |at, message: &str| LogLine {
+        at,
+        level: "INFO".into(),
+        target: "crew".into(),
+        message: message.into(),
+    };
+    let seq = app.seq + 1;
+    app.apply(ViewerMsg::Feed(Feed::Update(Arc::new(Update {
+        seq,
+        changes: vec![Change::Log(vec![
+            line(at(3, 4, 5), "logged before dawn"),
+            line(at(23, 59, 58), "logged at midnight"),
+        ])],
+    }))));
+    tui::record_log(&std::mem::take(&mut app.new_log));
+    tui_logger::move_events();
+    let text = common::text(&common::render(&mut app, 120, 40));
+    assert!(
+        text.contains("03:04:05 INFO  crew    logged before dawn"),
+        "{text}"
+    );
+    assert!(
+        text.contains("23:59:58 INFO  crew    logged at midnight"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -255,11 +255,15 @@ fn two_viewers_have_their_own_views_and_see_each_others_commands() {
 #[test]
 fn a_read_only_viewers_command_is_refused_by_the_server_too() {
     let server = Server::start(&[]);
-    let (mut s, hello) = raw_client(
-        &server,
-        r#"{"hello":{"version":1,"role":{"viewer":{"read_only":true}}}}"#,
+    let hello = format!(
+        r#"{{"hello":{{"version":{},"role":{{"viewer":{{"read_only":true}}}}}}}}"#,
+        wallwatch::protocol::VERSION
     );
-    assert_eq!(hello.unwrap()["hello"]["version"], 1);
+    let (mut s, hello) = raw_client(&server, &hello);
+    assert_eq!(
+        hello.unwrap()["hello"]["version"],
+        wallwatch::protocol::VERSION
+    );
     s.write_all(&frame(br#"{"command":{"id":42,"command":"AddCrew"}}"#))
         .unwrap();
     let reply = loop {

@@ -388,6 +388,7 @@ mod tests {
         hub.apply(Event::Paused(true), now);
         hub.apply(Event::SpeedChanged(Speed::Max), now);
         hub.add_log(vec![LogLine {
+            at: chrono::Utc::now(),
             level: "INFO".into(),
             target: "crew".into(),
             message: "day 2".into(),

@@ -91,6 +91,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LogLayer {
         let mut message = Message(String::new());
         event.record(&mut message);
         self.0.push(LogLine {
+            at: chrono::Utc::now(),
             level: meta.level().to_string(),
             target: meta.target().to_string(),
             message: message.0,
@@ -107,28 +108,29 @@ mod tests {
     fn events_become_lines_and_the_buffer_stays_bounded() {
         let feed = LogFeed::new();
         let subscriber = tracing_subscriber::registry().with(feed.layer());
+        let before = chrono::Utc::now();
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(target: "crew", "day {} · crew {}", 3, 1);
             tracing::warn!(target: "store", retry = 2, "write failed");
         });
+        let after = chrono::Utc::now();
         let lines = feed.take();
+        assert!(lines.iter().all(|l| before <= l.at && l.at <= after));
+        let lines: Vec<_> = lines
+            .into_iter()
+            .map(|l| (l.level, l.target, l.message))
+            .collect();
+        let line = |l: &str, t: &str, m: &str| (l.to_string(), t.to_string(), m.to_string());
         assert_eq!(
             lines,
             vec![
-                LogLine {
-                    level: "INFO".into(),
-                    target: "crew".into(),
-                    message: "day 3 · crew 1".into()
-                },
-                LogLine {
-                    level: "WARN".into(),
-                    target: "store".into(),
-                    message: "write failed retry=2".into()
-                },
+                line("INFO", "crew", "day 3 · crew 1"),
+                line("WARN", "store", "write failed retry=2"),
             ]
         );
         for i in 0..PENDING + 5 {
             feed.push(LogLine {
+                at: chrono::Utc::now(),
                 level: "INFO".into(),
                 target: "t".into(),
                 message: i.to_string(),

@@ -264,6 +264,8 @@ impl SensorView {
 /// One line of the site's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogLine {
+    /// When the site logged it: a viewer shows this, not when the line reached it.
+    pub at: chrono::DateTime<chrono::Utc>,
     /// `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`.
     pub level: String,
     pub target: String,

@@ -68,9 +68,14 @@ impl LogFormatter for Formatter {
 
     fn format(&self, width: usize, evt: &ExtLogRecord) -> Vec<Line<'_>> {
         // Not `strftime`: it parses its pattern on every call, for every visible line of
-        // every frame.
-        let t = evt.timestamp.time();
-        let time = format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
+        // every frame. The site's own time of the line, when `tui::record_log` put it in.
+        let time = match evt.line {
+            Some(s) if s < 86_400 => format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60),
+            _ => {
+                let t = evt.timestamp.time();
+                format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+            }
+        };
         vec![log_line(
             &time,
             evt.level.as_str(),
