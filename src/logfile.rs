@@ -25,6 +25,12 @@ pub fn layer(path: Option<&Path>, keep: usize) -> Result<Option<FileLayer>, Stri
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    if !dir.is_dir() {
+        return Err(format!(
+            "--log-file {shown}: no such directory '{}'",
+            crate::text::sanitize(&dir.display().to_string())
+        ));
+    }
     let appender = RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
         .filename_prefix(name)

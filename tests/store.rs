@@ -420,9 +420,15 @@ fn check_prepare(store: &mut dyn Store, config: &Config) -> Result<Resumed, Stri
     let reports = store.crew_reports().unwrap();
     let old = Site::state_from_reports(&config.engine.wall, &reports);
     let url = store.url().to_string();
-    match (prepare(store, &config.engine), old) {
+    match (prepare(store, &config.engine, true), old) {
         (Ok(resumed), Ok((heights, day))) => {
             assert_eq!(resumed.site.heights(), heights.as_slice(), "{url}");
+            // The past days read back for the HTTP API: what every stored report tells.
+            assert_eq!(
+                resumed.history,
+                wallwatch::wall::History::from_reports(&config.engine.wall, &reports),
+                "{url}"
+            );
             assert_eq!(resumed.site.day(), day, "{url}");
             let mut latest = std::collections::HashMap::new();
             for r in reports {

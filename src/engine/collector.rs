@@ -41,6 +41,8 @@ pub struct Stored {
     pub write_retries: AtomicU64,
     /// Rows per write (as [`Histogram::record_value`]).
     pub batch_rows: Histogram,
+    /// The last failed write's error (kept after it clears).
+    pub last_error: std::sync::Mutex<Option<String>>,
 }
 
 impl Stored {
@@ -235,6 +237,8 @@ pub async fn writer_task(
                         readings + crew_reports,
                         backoff.as_millis()
                     );
+                    *stored.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(msg.clone());
                     stored.failing.store(true, Ordering::Relaxed);
                     publisher.publish(Event::Store {
                         rows: stored.rows(),

@@ -107,6 +107,8 @@ pub struct StoreWrites {
     pub retries: u64,
     /// The last write failed and is being retried.
     pub failing: bool,
+    /// The last failed write's error, if any write has failed.
+    pub last_error: Option<String>,
 }
 
 /// A snapshot of the run's counters.
@@ -193,6 +195,12 @@ impl Gauges {
             failures: self.stored.write_failures.load(Ordering::Relaxed),
             retries: self.stored.write_retries.load(Ordering::Relaxed),
             failing: self.stored.failing.load(Ordering::Relaxed),
+            last_error: self
+                .stored
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 

@@ -105,7 +105,7 @@ fn histogram(
         buckets.push((b, at_most - below));
         below = at_most;
     }
-    buckets.push((f64::MAX, total - below));
+    buckets.push((f64::INFINITY, total - below));
     let mut m = e.encode_descriptor(name, help, unit, MetricType::Histogram)?;
     m.encode_histogram::<Vec<(String, String)>>(s.sum() as f64 * scale, total, &buckets, None)
 }
@@ -225,7 +225,7 @@ impl Collector for SiteCollector {
             e,
             "wallwatch_wall_sections_done",
             "Sections at 30 ft.",
-            Some(&Unit::Other("sections".into())),
+            None,
             done as i64,
         )?;
         gauge(
@@ -269,7 +269,7 @@ impl Collector for SiteCollector {
         )?;
         histogram(
             e,
-            "wallwatch_store_write_rows",
+            "wallwatch_store_write_batch",
             "Rows per store write (batches queued behind a write are merged into the next).",
             Some(&Unit::Other("rows".into())),
             &writes.rows,

@@ -223,9 +223,8 @@ pub async fn healthz(State(api): State<Arc<Api>>) -> Response {
     }
     let writes = api.gauges.store_writes();
     if writes.failing {
-        let why = api
-            .hub
-            .with_model(|m| m.store_failing.clone())
+        let why = writes
+            .last_error
             .unwrap_or_else(|| "writes are failing".to_string());
         return (
             StatusCode::SERVICE_UNAVAILABLE,
