@@ -136,6 +136,10 @@ fn answer_read(store: &mut dyn Store, read: StoreRead) {
             limit,
             reply,
         } => {
+            if from_day > to_day {
+                let _ = reply.send(Ok(Vec::new()));
+                return;
+            }
             let result = store.crew_reports().map(|all| {
                 all.into_iter()
                     .filter(|r| (from_day..=to_day).contains(&r.day))
