@@ -57,7 +57,7 @@ async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     // The same site and feed as attached viewers get, in this process.
     let (site, link) = Site::start_local(events, Some(log), engine.command_sender()).await?;
-    let http = crate::http::serve_for(http, config, engine.gauges(), site.hub.clone());
+    let http = crate::http::serve_for(http, config, engine.gauges(), site.hub.clone())?;
     let mut app = App::new(palette);
     let ended = match Tui::enter() {
         Ok(mut screen) => {

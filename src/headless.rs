@@ -36,7 +36,8 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
                     EngineError::Internal("the engine stopped before it started".into())
                 })?;
             let http =
-                crate::http::serve_for(Some(bound), config, engine.gauges(), site.hub.clone());
+                crate::http::serve_for(Some(bound), config, engine.gauges(), site.hub.clone())
+                    .map_err(EngineError::Internal)?;
             (None, Some(site), http)
         }
     };

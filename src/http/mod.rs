@@ -6,6 +6,8 @@
 //! Limits: at most [`MAX_CONNECTIONS`] connections at once (more wait to be accepted), a
 //! connection with no bytes moving for [`IDLE_TIMEOUT`] is closed (slow or idle clients), a
 //! request is answered within [`router::REQUEST_TIMEOUT`], and a request with a body is refused.
+//! It runs on its own runtime at a low priority ([`NICE`]): asking it hard does not slow the
+//! site.
 
 pub mod error;
 pub mod listener;
@@ -20,8 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use prometheus_client::registry::Registry;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::sync::{oneshot, watch};
 
 use crate::config::Config;
 use crate::engine::Gauges;
@@ -64,12 +65,13 @@ impl Api {
     }
 }
 
-/// A running HTTP server.
+/// A running HTTP server, on its own runtime (see [`runtime`]).
 pub struct HttpServer {
     pub addr: SocketAddr,
     api: Arc<Api>,
-    shutdown: oneshot::Sender<()>,
-    task: JoinHandle<()>,
+    stop: watch::Sender<bool>,
+    done: Option<oneshot::Receiver<()>>,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 /// The API's socket, bound before the engine starts (so a taken port fails the run before
@@ -97,31 +99,86 @@ pub async fn bind(addr: SocketAddr) -> Result<Bound, String> {
     Ok(Bound { tcp, addr: bound })
 }
 
+/// Nice value of the API's threads: the site's own work comes first. On a busy machine (a site
+/// at `--speed max` uses every core) the kernel gives the API about 1.5 % of a contended core
+/// (weight 15 against 1,024) and the site the rest, so however hard the API is asked, the site
+/// keeps its pace; on an idle site the API has the cores to itself. Linux only (elsewhere the
+/// threads keep their priority).
+pub const NICE: i32 = 19;
+
+/// The API's runtime: two workers (and its blocking threads) at [`NICE`], apart from the
+/// engine's, so that requests never queue behind the engine's tasks nor the engine behind them.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("wallwatch-http")
+        .on_thread_start(lower_priority)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("--http: cannot start the API's runtime: {e}"))
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: plain system calls on the calling thread's own id.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
 impl Bound {
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// Answers requests with `api` until stopped.
-    pub fn serve(self, api: Arc<Api>) -> HttpServer {
+    /// Answers requests with `api` until stopped, on the API's own [`runtime`].
+    pub fn serve(self, api: Arc<Api>) -> Result<HttpServer, String> {
+        let runtime = runtime()?;
+        // The socket moves to the API's runtime (it was registered with the caller's).
+        let std = self
+            .tcp
+            .into_std()
+            .map_err(|e| format!("--http {}: {e}", self.addr))?;
         let app = router::router(api.clone());
-        let listener = listener::Limited::new(self.tcp, MAX_CONNECTIONS, IDLE_TIMEOUT);
-        let (shutdown, stop) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stop.await;
+        let (stop, mut stopped) = watch::channel(false);
+        let (done_tx, done) = oneshot::channel();
+        runtime.spawn(async move {
+            let tcp = match tokio::net::TcpListener::from_std(std) {
+                Ok(tcp) => tcp,
+                Err(e) => {
+                    tracing::error!(target: "http", "the HTTP API cannot listen: {e}");
+                    return;
+                }
+            };
+            let listener = listener::Limited::new(tcp, MAX_CONNECTIONS, IDLE_TIMEOUT);
+            let mut graceful = stopped.clone();
+            let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = graceful.wait_for(|s| *s).await;
             });
-            if let Err(e) = served.await {
-                tracing::error!(target: "http", "the HTTP API failed: {e}");
+            tokio::select! {
+                r = served => if let Err(e) = r {
+                    tracing::error!(target: "http", "the HTTP API failed: {e}");
+                },
+                // Connections still open a while after the stop are not waited for.
+                _ = async {
+                    let _ = stopped.wait_for(|s| *s).await;
+                    tokio::time::sleep(CLOSE_WITHIN).await;
+                } => {}
             }
+            let _ = done_tx.send(());
         });
         tracing::info!(target: "http", "HTTP API on http://{}", self.addr);
-        HttpServer {
+        Ok(HttpServer {
             addr: self.addr,
             api,
-            shutdown,
-            task,
-        }
+            stop,
+            done: Some(done),
+            runtime: Some(runtime),
+        })
     }
 }
 
@@ -132,12 +189,20 @@ impl HttpServer {
     }
 
     /// Stops answering; open connections get a moment to finish.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.stopping();
-        let _ = self.shutdown.send(());
-        let mut task = self.task;
-        if tokio::time::timeout(CLOSE_WITHIN, &mut task).await.is_err() {
-            task.abort();
+        let _ = self.stop.send(true);
+        if let Some(done) = self.done.take() {
+            let _ = tokio::time::timeout(CLOSE_WITHIN * 2, done).await;
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        // Never blocks, so an async caller may drop it too.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
         }
     }
 }
@@ -190,8 +255,10 @@ pub fn serve_for(
     config: &Config,
     gauges: Gauges,
     hub: Arc<Hub>,
-) -> Option<HttpServer> {
-    bound.map(|b| b.serve(Api::new(gauges, hub, settings(config))))
+) -> Result<Option<HttpServer>, String> {
+    bound
+        .map(|b| b.serve(Api::new(gauges, hub, settings(config))))
+        .transpose()
 }
 
 /// What the engine must keep for the API: the stored days read back when resuming.

@@ -141,7 +141,7 @@ pub async fn serve(
     let site = Site::start(events, Some(feed))
         .await
         .ok_or("the engine stopped before it started")?;
-    let http = crate::http::serve_for(http, config, engine.gauges(), site.hub.clone());
+    let http = crate::http::serve_for(http, config, engine.gauges(), site.hub.clone())?;
     let (stop_tx, mut stop_rx) = mpsc::channel::<StopWaiter>(8);
     let ctx = Arc::new(Ctx {
         hub: site.hub.clone(),

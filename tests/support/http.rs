@@ -34,7 +34,8 @@ pub async fn serve(mut config: Config, store: Option<Box<dyn Store>>) -> Served 
     };
     let (engine, events) = Engine::start_with(&config.engine, options).await.unwrap();
     let site = Site::start(events, None).await.unwrap();
-    let server = wallwatch::http::serve_for(bound, &config, engine.gauges(), site.hub.clone());
+    let server =
+        wallwatch::http::serve_for(bound, &config, engine.gauges(), site.hub.clone()).unwrap();
     Served {
         engine,
         site,
