@@ -12,6 +12,7 @@
 //!    (`WALLWATCH_BENCH_RUNS`, default 3, each), medians.
 //!
 //! One JSON line at the end holds every figure. Needs `wrk` on the PATH.
+//! `WALLWATCH_BENCH_WRK_NICE=N` runs wrk under `nice -n N` (a diagnostic, see the README).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -109,7 +110,17 @@ fn duration_ms(s: &str) -> f64 {
 }
 
 fn wrk(url: &str, threads: u32, connections: u32, seconds: u64) -> Wrk {
-    let out = Command::new("wrk")
+    // A diagnostic: `WALLWATCH_BENCH_WRK_NICE=19` runs the load generator itself at low priority,
+    // to tell its own CPU apart from the API's on a machine it shares with the site.
+    let mut cmd = match std::env::var("WALLWATCH_BENCH_WRK_NICE") {
+        Ok(n) => {
+            let mut c = Command::new("nice");
+            c.args(["-n", &n, "wrk"]);
+            c
+        }
+        Err(_) => Command::new("wrk"),
+    };
+    let out = cmd
         .args([
             &format!("-t{threads}"),
             &format!("-c{connections}"),

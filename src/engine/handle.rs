@@ -184,7 +184,7 @@ impl Gauges {
 
     /// The version of the book (see [`crate::wall::Book::version`]), without copying it.
     pub fn book_version(&self) -> u64 {
-        self.shared.book().version()
+        self.shared.book_version.load(Ordering::Acquire)
     }
 
     /// The store's writes: their durations, rows per write, failures and retries.
@@ -570,6 +570,7 @@ fn new_shared(
         readings_budget: AtomicU64::new(config.max_readings.unwrap_or(u64::MAX)),
         progress: Mutex::new(WallProgress::of(&site)),
         book: Mutex::new(crate::wall::Book::new(site, history)),
+        book_version: AtomicU64::new(0),
     })
 }
 

@@ -30,12 +30,22 @@ pub struct Shared {
     /// The wall's site and what its crews did, day by day: worked by the crew task, read by
     /// whoever asks about the wall's days (the HTTP API).
     pub book: Mutex<Book>,
+    /// The book's version (see [`Book::version`]), readable without the lock.
+    pub book_version: AtomicU64,
 }
 
 impl Shared {
     /// The book, locked (a panic elsewhere does not poison it for readers).
     pub fn book(&self) -> std::sync::MutexGuard<'_, Book> {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the book and publishes its new version.
+    fn change_book<R>(&self, change: impl FnOnce(&mut Book) -> R) -> R {
+        let mut book = self.book();
+        let r = change(&mut book);
+        self.book_version.store(book.version(), Ordering::Release);
+        r
     }
 
     pub fn timestamp(&self, sim: Duration) -> DateTime<Utc> {
@@ -216,9 +226,9 @@ pub async fn crew_task(
             cmd = commands.recv() => {
                 let Some(cmd) = cmd else { break };
                 let (result, reply) = match cmd {
-                    CrewCommand::Add(reply) => (add_crew(&mut shared.book()), reply),
+                    CrewCommand::Add(reply) => (shared.change_book(add_crew), reply),
                     CrewCommand::Remove(reply) => (
-                        shared.book().remove_crew()
+                        shared.change_book(|b| b.remove_crew())
                             .map(|n| format!("crew {n} leaves"))
                             .map_err(|e| e.to_string()),
                         reply,
@@ -235,11 +245,10 @@ pub async fn crew_task(
             _ = shared.clock.sleep_until(next_day_at), if working => {}
             _ = &mut test_panic => {}
         }
-        let progress = {
-            let mut book = shared.book();
+        let progress = shared.change_book(|book| {
             book.step_into(&mut log);
             WallProgress::of(book.site())
-        };
+        });
         let timestamp = shared.timestamp(next_day_at);
         for work in &log {
             tracing::info!(target: "crew", "{work}");

@@ -50,6 +50,7 @@ impl axum::serve::Listener for Limited {
                         stream,
                         _permit: permit,
                         idle: self.idle,
+                        last_moved: Instant::now(),
                         deadline: Box::pin(tokio::time::sleep(self.idle)),
                     };
                     return (conn, addr);
@@ -68,27 +69,38 @@ impl axum::serve::Listener for Limited {
     }
 }
 
-/// One connection, its permit, and the deadline by which something must move.
+/// One connection, its permit, and when something last moved on it. The timer is not moved
+/// on every read and write (that is a timer-wheel operation each time): when it fires, it is
+/// set again from the last move, and only a connection quiet for the whole time fails.
 pub struct Conn {
     stream: TcpStream,
     _permit: OwnedSemaphorePermit,
     idle: Duration,
+    last_moved: Instant,
     deadline: Pin<Box<Sleep>>,
 }
 
 impl Conn {
     fn moved(&mut self) {
-        self.deadline.as_mut().reset(Instant::now() + self.idle);
+        self.last_moved = Instant::now();
     }
 
-    /// An error once the deadline has passed while waiting.
+    /// An error once nothing has moved for the idle time while waiting.
     fn check_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        match self.deadline.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "nothing moved on the connection for too long",
-            )),
-            Poll::Pending => Poll::Pending,
+        loop {
+            match self.deadline.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) => {
+                    let due = self.last_moved + self.idle;
+                    if due <= Instant::now() {
+                        return Poll::Ready(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "nothing moved on the connection for too long",
+                        ));
+                    }
+                    self.deadline.as_mut().reset(due);
+                }
+            }
         }
     }
 }

@@ -6,8 +6,8 @@
 //! Limits: at most [`MAX_CONNECTIONS`] connections at once (more wait to be accepted), a
 //! connection with no bytes moving for [`IDLE_TIMEOUT`] is closed (slow or idle clients), a
 //! request is answered within [`router::REQUEST_TIMEOUT`], and a request with a body is refused.
-//! It runs on its own runtime at a low priority ([`NICE`]): asking it hard does not slow the
-//! site.
+//! It runs on its own runtime at the lowest priority ([`runtime`]): asking it hard does not slow
+//! the site.
 
 pub mod error;
 pub mod listener;
@@ -99,15 +99,16 @@ pub async fn bind(addr: SocketAddr) -> Result<Bound, String> {
     Ok(Bound { tcp, addr: bound })
 }
 
-/// Nice value of the API's threads: the site's own work comes first. On a busy machine (a site
-/// at `--speed max` uses every core) the kernel gives the API about 1.5 % of a contended core
-/// (weight 15 against 1,024) and the site the rest, so however hard the API is asked, the site
-/// keeps its pace; on an idle site the API has the cores to itself. Linux only (elsewhere the
-/// threads keep their priority).
+/// Nice value of the API's threads where `SCHED_IDLE` is refused: the site's own work comes
+/// first (weight 15 against a normal thread's 1,024).
 pub const NICE: i32 = 19;
 
-/// The API's runtime: two workers (and its blocking threads) at [`NICE`], apart from the
-/// engine's, so that requests never queue behind the engine's tasks nor the engine behind them.
+/// The API's runtime: two workers (and its blocking threads) apart from the engine's, scheduled
+/// `SCHED_IDLE` (Linux): they run only on CPU time no other thread wants. On a busy machine (a
+/// site at `--speed max` uses every core) the site keeps its pace however hard the API is asked,
+/// and the API answers more slowly; on an idle site the API has the cores to itself. Where
+/// `SCHED_IDLE` is refused the threads are niced to [`NICE`]; elsewhere than Linux they keep
+/// their priority.
 pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -120,10 +121,13 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
 
 #[cfg(target_os = "linux")]
 fn lower_priority() {
-    // SAFETY: plain system calls on the calling thread's own id.
+    // SAFETY: plain system calls on the calling thread itself (pid 0 / its own tid).
     unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICE);
+        let param = libc::sched_param { sched_priority: 0 };
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICE);
+        }
     }
 }
 
