@@ -464,6 +464,15 @@ async fn metrics_parse_as_prometheus_text_and_counters_move() {
     assert_eq!(m["wallwatch_network_limit_messages"], 5.0);
     assert_eq!(m["wallwatch_sensors"], 5.0);
     assert_eq!(m["wallwatch_crews"], 3.0);
+    let cost = m["wallwatch_wall_cost_dragons"];
+    let ice = m["wallwatch_wall_ice_cubic_meters"];
+    assert!(cost >= 1_111_500.0, "day 1 at least: {cost}");
+    // Both from the same feet raised: 1,900 Dragons a cubic yard, 0.764554857984 m³ a yard.
+    let yards = cost / 1_900.0;
+    assert!(
+        (ice - yards * 0.764_554_857_984).abs() < 1e-6 * ice,
+        "{ice} m³, {yards} yd³"
+    );
     for i in 1..=5 {
         let v = m[&format!("wallwatch_sensor_value{{sensor=\"sensor-{i}\"}}")];
         assert!((-100.0..=100.0).contains(&v));

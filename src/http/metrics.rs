@@ -22,6 +22,9 @@ use crate::site::Hub;
 /// The text's content type.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// An international cubic yard in cubic metres (exactly 0.9144³).
+const CUBIC_METERS_PER_CUBIC_YARD: f64 = 0.764_554_857_984;
+
 /// Bucket bounds of the time histograms, in seconds: 10 µs to 10 s.
 const SECONDS: [f64; 13] = [
     1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0,
@@ -197,9 +200,10 @@ impl Collector for SiteCollector {
         gauge(
             e,
             "wallwatch_wall_ice",
-            "Ice used on the wall to date.",
-            Some(&Unit::Other("cubic_yards".into())),
-            summary.wall.ice_to_date as i64,
+            "Ice used on the wall to date (Prometheus wants base units: the wall's cubic yards \
+             times 0.764554857984).",
+            Some(&Unit::Other("cubic_meters".into())),
+            summary.wall.ice_to_date as f64 * CUBIC_METERS_PER_CUBIC_YARD,
         )?;
         gauge(
             e,
