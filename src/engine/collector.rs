@@ -136,16 +136,11 @@ fn answer_read(store: &mut dyn Store, read: StoreRead) {
             limit,
             reply,
         } => {
-            if from_day > to_day {
-                let _ = reply.send(Ok(Vec::new()));
-                return;
-            }
-            let result = store.crew_reports().map(|all| {
-                all.into_iter()
-                    .filter(|r| (from_day..=to_day).contains(&r.day))
-                    .take(limit)
-                    .collect()
-            });
+            let result = if from_day > to_day {
+                Ok(Vec::new())
+            } else {
+                store.crew_reports_of_days(from_day, to_day, limit)
+            };
             let _ = reply.send(result);
         }
     }
