@@ -2,6 +2,9 @@
 //! paths as `wallwatch query` prints them, write their log to a daily file, and refuse bad
 //! flags in one line.
 
+#[path = "support/dash.rs"]
+mod dash;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -118,6 +121,18 @@ fn query(file: &str, path: &str, crews: &str) -> String {
     }
 }
 
+/// Today's file of `--log-file DIR/NAME` (or yesterday's, past midnight UTC since the run).
+fn daily_file(dir: &std::path::Path, name: &str) -> String {
+    let now = chrono::Utc::now();
+    [now, now - chrono::Duration::days(1)]
+        .iter()
+        .find_map(|t| {
+            let day = t.format("%Y-%m-%d");
+            std::fs::read_to_string(dir.join(format!("{name}.{day}"))).ok()
+        })
+        .unwrap_or_else(|| panic!("no {name}.YYYY-MM-DD in {}", dir.display()))
+}
+
 const PATHS: &[&str] = &[
     "/profiles/1/days/1",
     "/profiles/2/days/5",
@@ -177,14 +192,7 @@ fn headless_answers_as_query_does_and_logs_to_a_daily_file() {
     let (code, out) = run.terminate();
     assert_eq!(code, 0);
     assert!(out.starts_with("{\"readings\""), "{out}");
-    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let written = std::fs::read_to_string(dir.path().join(format!("ww.log.{day}")))
-        .or_else(|_| {
-            // Past midnight UTC between the run and this line: yesterday's file.
-            let y = (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%d");
-            std::fs::read_to_string(dir.path().join(format!("ww.log.{y}")))
-        })
-        .unwrap();
+    let written = daily_file(dir.path(), "ww.log");
     assert!(written.contains("engine: started"), "{written}");
     assert!(written.contains("HTTP API on http://"), "{written}");
     assert!(!written.contains('\x1b'), "no colour codes in the file");
@@ -280,4 +288,53 @@ fn bad_http_and_log_flags_are_one_line_errors() {
         assert_eq!(err.trim_end().lines().count(), 1, "{extra:?}: {err}");
         assert!(out.stdout.is_empty());
     }
+}
+
+/// The dashboard with `--http`: the same API while the screen runs (the local dashboard is the
+/// site's one viewer), the log to its file, and `q` ends both.
+#[test]
+fn the_dashboard_answers_over_http_too() {
+    let dir = tempfile::tempdir().unwrap();
+    // A free port, given back for the dashboard to take.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let log = dir.path().join("dash.log");
+    let mut d = dash::Dash::spawn(
+        dir.path(),
+        &[
+            "--store",
+            "memory:",
+            "--day-seconds",
+            "3600",
+            "--http",
+            &addr,
+            "--log-file",
+            log.to_str().unwrap(),
+        ],
+        &[],
+        120,
+        40,
+    );
+    d.wait_screen("the panes", dash::panes_up);
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/profiles.txt");
+    same_as_query(&addr, example, "3");
+    let (status, body) = get(&addr, "/status");
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["viewers"], 1, "{v}");
+    d.press("q");
+    let (code, _) = d.finish();
+    assert_eq!(code, 0);
+    let written = daily_file(dir.path(), "dash.log");
+    assert!(
+        written.contains(&format!("HTTP API on http://{addr}")),
+        "{written}"
+    );
+    assert!(written.contains("engine: started"), "{written}");
+    // Not listening once the dashboard has ended.
+    assert!(TcpStream::connect(&addr).is_err());
 }
