@@ -601,3 +601,32 @@ fn openapi_describes_every_route() {
         );
     }
 }
+
+/// Names from the store reach a terminal (`curl`) as JSON escapes, never as raw control
+/// characters, and read back the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_from_the_store_are_escaped() {
+    use wallwatch::store::{Batch, MemoryStore, Store};
+    let evil = "s\u{1b}]52;c;AAAA\u{7}\u{7f}x\u{9b}31m";
+    let mut store = MemoryStore::new();
+    store
+        .append(&Batch {
+            readings: vec![wallwatch::sensors::Reading {
+                id: 1,
+                timestamp: chrono::Utc::now(),
+                sensor: evil.to_string(),
+                value: 7,
+            }],
+            crew_reports: Vec::new(),
+        })
+        .unwrap();
+    let mut c = config();
+    c.engine.sensors = 0;
+    let s = serve(c, Some(Box::new(store))).await;
+    let r = s.get("/readings?limit=1").await;
+    assert_eq!(r.status, 200);
+    assert!(!r.body.chars().any(char::is_control), "{:?}", r.body);
+    let v: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["readings"][0]["sensor"], evil);
+    s.stop().await;
+}

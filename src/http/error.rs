@@ -1,6 +1,6 @@
 //! The API's errors: a status and `{"error": "…"}`, one line, the same words as the CLI's.
 
-use axum::Json;
+use super::json::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 

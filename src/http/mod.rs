@@ -10,6 +10,7 @@
 //! the site.
 
 pub mod error;
+pub mod json;
 pub mod listener;
 pub mod metrics;
 pub mod router;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::Json;
+use super::json::Json;
 use axum::extract::State;
 use axum::http::Uri;
 
