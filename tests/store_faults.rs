@@ -281,6 +281,10 @@ async fn healthz_is_503_while_the_store_is_down_and_200_after() {
         (down.status, down.body.as_str()),
         (503, "store writes failing: store unreachable\n")
     );
+    // Reads are answered between the write's retries.
+    let page = s.get("/readings?limit=5").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("\"id\":1,"), "{}", page.body);
     let m = s.get("/metrics").await.body;
     assert!(
         !m.contains("wallwatch_store_write_failures_total 0\n"),

@@ -243,7 +243,26 @@ pub async fn writer_task(
                         rows: stored.rows(),
                         failing: Some(msg),
                     });
-                    tokio::time::sleep(backoff).await;
+                    // Reads are answered while the write waits for its retry.
+                    let retry = tokio::time::sleep(backoff);
+                    tokio::pin!(retry);
+                    loop {
+                        tokio::select! {
+                            biased;
+                            _ = &mut retry => break,
+                            read = reads.recv(), if reads_open => match read {
+                                None => reads_open = false,
+                                Some(read) => {
+                                    store = tokio::task::spawn_blocking(move || {
+                                        answer_read(store.as_mut(), read);
+                                        store
+                                    })
+                                    .await
+                                    .map_err(gone)?;
+                                }
+                            },
+                        }
+                    }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     attempt += 1;
                     stored.write_retries.fetch_add(1, Ordering::Relaxed);

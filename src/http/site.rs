@@ -21,6 +21,23 @@ pub const READINGS_MAX: usize = 10_000;
 pub const READINGS_DEFAULT: usize = 1_000;
 /// Most crew reports one `/crews/log` answer holds.
 pub const CREW_LOG_MAX: usize = 10_000;
+/// How long a store read may take before the answer is a 503.
+pub const STORE_READ_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A store read, or a 503 with the reason when it fails or takes too long.
+async fn store_read<T>(
+    read: impl std::future::Future<Output = Result<T, crate::store::StoreError>>,
+) -> Result<T, ApiError> {
+    let unavailable = |m: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, m);
+    match tokio::time::timeout(STORE_READ_WITHIN, read).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(unavailable(e.to_string())),
+        Err(_) => Err(unavailable(format!(
+            "the store did not answer within {} s",
+            STORE_READ_WITHIN.as_secs()
+        ))),
+    }
+}
 
 /// `GET /status`: what `wallwatch status --json` prints.
 pub async fn status(State(api): State<Arc<Api>>) -> Json<Status> {
@@ -128,12 +145,8 @@ pub async fn readings(
         sensor: p.get("sensor").filter(|s| !s.is_empty()).cloned(),
         ..ReadingFilter::default()
     };
-    let readings = api
-        .gauges
-        .store_reader()
-        .readings_after(filter, after_id, limit)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let reader = api.gauges.store_reader();
+    let readings = store_read(reader.readings_after(filter, after_id, limit)).await?;
     let next_after_id = readings.last().map_or(after_id, |r| r.id);
     Ok(Json(ReadingsPage {
         readings,
@@ -173,12 +186,8 @@ pub async fn crews_log(
     let from_day = number(&p, "from_day", 1, u64::MAX, 1)?;
     let today = api.gauges.progress().day.max(1);
     let to_day = number(&p, "to_day", 1, u64::MAX, today)?;
-    let mut reports = api
-        .gauges
-        .store_reader()
-        .crew_reports(from_day, to_day, CREW_LOG_MAX + 1)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let reader = api.gauges.store_reader();
+    let mut reports = store_read(reader.crew_reports(from_day, to_day, CREW_LOG_MAX + 1)).await?;
     let truncated = reports.len() > CREW_LOG_MAX;
     reports.truncate(CREW_LOG_MAX);
     let reports = reports
