@@ -538,8 +538,7 @@ async fn paging_readings_returns_every_stored_reading_once_in_order() {
     s.stop().await;
 }
 
-/// Connections past the bound wait to be accepted; one that sends nothing is closed after the
-/// idle timeout (paused clock).
+/// A connection that sends nothing is closed after the idle timeout (paused clock).
 #[tokio::test(start_paused = true)]
 async fn an_idle_connection_is_closed() {
     use tokio::io::AsyncReadExt;
@@ -629,4 +628,41 @@ async fn control_characters_from_the_store_are_escaped() {
     let v: Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(v["readings"][0]["sensor"], evil);
     s.stop().await;
+}
+
+/// Connections past the bound wait to be accepted: with a bound of one, a second client is
+/// answered only once the first has gone (paused clock).
+#[tokio::test(start_paused = true)]
+async fn connections_past_the_bound_wait() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let listener = wallwatch::http::listener::Limited::new(tcp, 1, Duration::from_secs(30));
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let first = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The first is accepted (it holds the one permit) before the second connects.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let mut second = tokio::net::TcpStream::connect(addr).await.unwrap();
+    second
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let early = tokio::time::timeout(Duration::from_secs(10), second.read(&mut buf)).await;
+    assert!(
+        early.is_err(),
+        "answered while the first held the only connection"
+    );
+    drop(first);
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), second.read_to_end(&mut answer))
+        .await
+        .expect("answered once the first has gone")
+        .unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with("hi"),
+        "{answer}"
+    );
 }
