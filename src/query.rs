@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::wall::{
-    COST_PER_FOOT, Crews, History, ICE_PER_FOOT, Ledger, ParseError, Remaining, Schedule, Tally,
+    COST_PER_FOOT, Crews, ICE_PER_FOOT, Ledger, ParseError, Projection, Remaining, Schedule, Tally,
     Wall,
 };
 
@@ -155,10 +155,10 @@ impl Query {
         Ok(self.answer_tally(&tally))
     }
 
-    /// Answers from a live site's history (days worked as they happened, then its projection:
-    /// [`crate::wall::Book::projected`]), with the same answers and errors as from a ledger.
-    pub fn answer_history(self, history: &History) -> Result<Answer, QueryError> {
-        self.answer_from(history)
+    /// Answers from a live site's [`Projection`] ([`crate::wall::Book::projection`]), with the
+    /// same answers and errors as from a ledger.
+    pub fn answer_projection(self, projection: &Projection) -> Result<Answer, QueryError> {
+        self.answer_from(projection)
     }
 
     fn answer_from(self, ledger: &impl Figures) -> Result<Answer, QueryError> {
@@ -265,9 +265,9 @@ impl Figures for Tally {
     }
 }
 
-impl Figures for History {
+impl Figures for Projection {
     fn profiles(&self) -> usize {
-        History::profiles(self)
+        Projection::profiles(self)
     }
     fn profile_ice_on(&self, p: usize, d: u64) -> u64 {
         self.profile_feet_on(p, d) * ICE_PER_FOOT

@@ -28,7 +28,7 @@ use tokio::sync::{oneshot, watch};
 use crate::config::Config;
 use crate::engine::Gauges;
 use crate::site::Hub;
-use crate::wall::History;
+use crate::wall::Projection;
 
 /// Connections served at once.
 pub const MAX_CONNECTIONS: usize = 512;
@@ -47,8 +47,8 @@ pub struct Api {
     /// False once the site is stopping (`/healthz` then says so).
     pub running: AtomicBool,
     registry: Registry,
-    /// The last projected history and the book version it is of.
-    projection: Mutex<Option<(u64, Arc<History>)>>,
+    /// The last projection and the book version it is of.
+    projection: Mutex<Option<(u64, Arc<Projection>)>>,
 }
 
 impl Api {

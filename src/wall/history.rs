@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use super::crews::{CrewChangeError, CrewWork, Site, WorkKind};
-use super::{CrewReport, Wall};
+use super::crews::{CrewChangeError, CrewWork, Crews, Site, WorkKind};
+use super::{CrewReport, Ledger, Schedule, Wall};
 
 /// Days `first_day..first_day + days`, each with `feet_per_day` feet raised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,6 +261,122 @@ impl Book {
     }
 }
 
+/// The wall's days: those worked as they happened, the rest as the site will work them with
+/// its crews now and no further change.
+#[derive(Debug, Clone)]
+pub enum Projection {
+    /// The days to come from a schedule over the current heights (day 1 of `ledger` is the day
+    /// after `day`): a few binary searches per question, whatever the wall's size.
+    Ledger {
+        history: History,
+        day: u64,
+        ledger: Ledger,
+    },
+    /// Every day, the days to come by working a copy of the site ([`Book::projected`]).
+    Stepped(History),
+}
+
+impl Projection {
+    pub fn profiles(&self) -> usize {
+        match self {
+            Projection::Ledger { history, .. } | Projection::Stepped(history) => history.profiles(),
+        }
+    }
+
+    /// Feet raised by profile `p` (0-based) on day `d`.
+    pub fn profile_feet_on(&self, p: usize, d: u64) -> u64 {
+        match self {
+            Projection::Stepped(h) => h.profile_feet_on(p, d),
+            Projection::Ledger { history, day, .. } if d <= *day => history.profile_feet_on(p, d),
+            Projection::Ledger { day, ledger, .. } => {
+                ledger.profile_ice_on(p, d - day) / super::ICE_PER_FOOT
+            }
+        }
+    }
+
+    /// Feet raised by profile `p` (0-based) up to and including day `d`.
+    pub fn profile_feet_up_to(&self, p: usize, d: u64) -> u64 {
+        match self {
+            Projection::Stepped(h) => h.profile_feet_up_to(p, d),
+            Projection::Ledger {
+                history,
+                day,
+                ledger,
+            } => {
+                let past = history.profile_feet_up_to(p, d.min(*day));
+                let future = if d > *day {
+                    ledger.profile_cost_up_to(p, d - day) / super::COST_PER_FOOT
+                } else {
+                    0
+                };
+                past + future
+            }
+        }
+    }
+
+    /// Feet raised over the wall up to and including day `d`.
+    pub fn feet_up_to(&self, d: u64) -> u64 {
+        match self {
+            Projection::Stepped(h) => h.feet_up_to(d),
+            Projection::Ledger {
+                history,
+                day,
+                ledger,
+            } => {
+                let past = history.feet_up_to(d.min(*day));
+                let future = if d > *day {
+                    ledger.cost_up_to(d - day) / super::COST_PER_FOOT
+                } else {
+                    0
+                };
+                past + future
+            }
+        }
+    }
+
+    pub fn total_feet(&self) -> u64 {
+        match self {
+            Projection::Stepped(h) => h.total_feet(),
+            Projection::Ledger {
+                history, ledger, ..
+            } => history.total_feet() + ledger.total_cost() / super::COST_PER_FOOT,
+        }
+    }
+}
+
+impl Book {
+    /// The wall's days ([`Projection`]): from a schedule over the current heights when the
+    /// crews hold the first unfinished sections ([`Site::holds_queue_prefix`]) and there is at
+    /// least one; else by working a copy of the site ([`Book::projected`]).
+    pub fn projection(&self) -> Projection {
+        let site = &self.site;
+        let crews = match site.crews() {
+            Crews::Limited(0) => None,
+            c => Some(c),
+        };
+        match crews {
+            Some(crews) if site.holds_queue_prefix() => {
+                let wall = site.wall();
+                let heights = site.heights();
+                let profiles: Vec<&[u8]> = (0..wall.profiles())
+                    .map(|p| &heights[wall.profile_start(p)..wall.profile_start(p + 1)])
+                    .collect();
+                let now = Wall::from_profiles(&profiles);
+                let schedule = match crews {
+                    Crews::Unlimited => Schedule::unlimited(&now),
+                    Crews::Limited(n) => Schedule::with_crews(&now, n),
+                };
+                Projection::Ledger {
+                    history: self.history.clone(),
+                    day: site.day(),
+                    ledger: Ledger::new(&now, &schedule),
+                }
+            }
+            _ => Projection::Stepped(self.projected()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,5 +468,45 @@ mod tests {
         ) {
             check_against_ledger(&Wall::from_profiles(&profiles), crews, days)?;
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 3000,
+            rng_seed: RngSeed::Fixed(1415),
+            ..ProptestConfig::default()
+        })]
+
+        /// After any crew changes, the fast projection (when it applies) answers exactly what
+        /// working a copy of the site does, on every day.
+        #[test]
+        fn the_schedule_projection_equals_working_the_site(
+            profiles in prop::collection::vec(prop::collection::vec(0u8..=30, 1..8), 1..5),
+            crews in prop_oneof![Just(Crews::Unlimited), (1u32..5).prop_map(Crews::Limited)],
+            ops in prop::collection::vec(0u8..6, 0..30),
+        ) {
+            let wall = Wall::from_profiles(&profiles);
+            let mut book = Book::new(Site::new(wall.clone(), crews), History::new(wall.profiles()));
+            let mut log = Vec::new();
+            for op in ops {
+                match op {
+                    0 => { let _ = book.add_crew(); }
+                    1 => { let _ = book.remove_crew(); }
+                    _ => book.step_into(&mut log),
+                }
+            }
+            let stepped = Projection::Stepped(book.projected());
+            let fast = book.projection();
+            let d_max = stepped.total_feet() + book.site().day() + 3;
+            for d in (0..=d_max).chain([u64::MAX]) {
+                for p in 0..wall.profiles() {
+                    prop_assert_eq!(fast.profile_feet_on(p, d), stepped.profile_feet_on(p, d), "p{} d{}", p, d);
+                    prop_assert_eq!(fast.profile_feet_up_to(p, d), stepped.profile_feet_up_to(p, d), "p{} d{}", p, d);
+                }
+                prop_assert_eq!(fast.feet_up_to(d), stepped.feet_up_to(d), "d{}", d);
+            }
+            prop_assert_eq!(fast.total_feet(), stepped.total_feet());
+        }
+
     }
 }
