@@ -244,6 +244,32 @@ pub struct RunArgs {
     /// Colours: `none`, `16`, `256` or `truecolor` (NO_COLOR is honoured).
     #[arg(long, value_name = "PALETTE")]
     pub palette: Option<String>,
+    /// Answer the site's read-only HTTP API (the wall's paths, status, sensors, readings, crews'
+    /// log, config, health, Prometheus metrics) on ADDR, e.g. 127.0.0.1:8080; port 0 picks a
+    /// free one. Off unless given; an address other than loopback is allowed with a warning.
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    pub http: Option<std::net::SocketAddr>,
+    /// Also write the log lines to PATH, a new file each day (PATH.YYYY-MM-DD).
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+    /// Log files kept by --log-file, 1..=10000 (default 7): the oldest beyond are removed.
+    #[arg(long, value_name = "N", value_parser = parse_in(LOG_KEEP_RANGE))]
+    pub log_keep: Option<usize>,
+}
+
+/// How many daily log files `--log-keep` may keep.
+pub const LOG_KEEP_RANGE: RangeInclusive<usize> = 1..=10_000;
+/// Daily log files kept unless `--log-keep` says otherwise.
+pub const DEFAULT_LOG_KEEP: usize = 7;
+
+/// `--http ADDR`: an IP address and a port.
+fn parse_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse().map_err(|_| {
+        format!(
+            "'{}' is not an address and port (e.g. 127.0.0.1:8080 or [::1]:8080)",
+            crate::text::sanitize(s)
+        )
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -49,6 +49,11 @@ pub struct Config {
     /// Stop after this much real time.
     pub duration: Option<Duration>,
     pub palette: Option<String>,
+    /// Where the HTTP API listens (`--http`), if anywhere.
+    pub http: Option<std::net::SocketAddr>,
+    /// The daily log files (`--log-file`) and how many are kept (`--log-keep`).
+    pub log_file: Option<PathBuf>,
+    pub log_keep: usize,
 }
 
 /// A configuration error, one line, naming the file and key or the flag.
@@ -485,6 +490,9 @@ impl Config {
             max_sections,
             duration: raw.duration,
             palette: raw.palette,
+            http: args.http,
+            log_file: args.log_file.clone(),
+            log_keep: args.log_keep.unwrap_or(crate::cli::DEFAULT_LOG_KEEP),
         })
     }
 

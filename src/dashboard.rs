@@ -48,13 +48,16 @@ fn run_on_new_runtime(config: &Config, palette: Palette) -> Result<ExitCode, Str
 }
 
 async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
-    let log = tui::init_dashboard_logging()?;
+    let file = crate::logfile::layer(config.log_file.as_deref(), config.log_keep)?;
+    let log = tui::init_dashboard_logging_to(file)?;
+    let http = crate::http::bind_for(config).await?;
     // The engine opens the store: an unreachable database fails here, before the screen.
-    let (engine, events) = Engine::start(&config.engine)
+    let (engine, events) = Engine::start_with(&config.engine, crate::http::start_options(config))
         .await
         .map_err(|e| e.to_string())?;
     // The same site and feed as attached viewers get, in this process.
     let (site, link) = Site::start_local(events, Some(log), engine.command_sender()).await?;
+    let http = crate::http::serve_for(http, config, engine.gauges(), site.hub.clone())?;
     let mut app = App::new(palette);
     let ended = match Tui::enter() {
         Ok(mut screen) => {
@@ -71,8 +74,10 @@ async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
         Err(e) => e.to_string(),
     };
     eprintln!("wallwatch: stopping ({reason}): draining the network and flushing the store…");
+    crate::http::stopping(&http);
     let summary = engine.shutdown().await;
     site.finished().await;
+    crate::http::stop(http).await;
     let summary = match summary {
         Ok(summary) => summary,
         // A task's panic: the terminal is restored; say which task and why, and fail as a panic.

@@ -17,12 +17,32 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
     let mut int = signal(SignalKind::interrupt()).map_err(signal_error)?;
     let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
     let mut hup = signal(SignalKind::hangup()).map_err(signal_error)?;
-    // The summary needs counts, not rows.
+    let http = crate::http::bind_for(config)
+        .await
+        .map_err(EngineError::Internal)?;
+    // The summary needs counts, not rows; the HTTP API needs the site model (sensors' figures).
     let options = StartOptions {
-        skip_rows: true,
-        ..StartOptions::default()
+        skip_rows: http.is_none(),
+        ..crate::http::start_options(config)
     };
-    let (engine, mut events) = Engine::start_with(&config.engine, options).await?;
+    let (engine, events) = Engine::start_with(&config.engine, options).await?;
+    // With the API, the site model takes the events and progress is read from the engine.
+    let (mut events, site, http) = match http {
+        None => (Some(events), None, None),
+        Some(bound) => {
+            let site = crate::site::Site::start(events, None)
+                .await
+                .ok_or_else(|| {
+                    EngineError::Internal("the engine stopped before it started".into())
+                })?;
+            let http =
+                crate::http::serve_for(Some(bound), config, engine.gauges(), site.hub.clone())
+                    .map_err(EngineError::Internal)?;
+            (None, Some(site), http)
+        }
+    };
+    let gauges = engine.gauges();
+    let mut progress = tokio::time::interval(PROGRESS_EVERY);
     let deadline = sleep_for(config.duration);
     tokio::pin!(deadline);
     let failed = engine.failed();
@@ -35,7 +55,16 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
             _ = term.recv() => break "SIGTERM".to_string(),
             _ = hup.recv() => break "SIGHUP".to_string(),
             _ = &mut deadline => break "duration reached".to_string(),
-            event = events.recv() => match event {
+            _ = progress.tick(), if site.is_some() => {
+                let p = gauges.progress();
+                if config.engine.until_complete && p.complete {
+                    break format!("wall complete on day {}", p.day);
+                }
+                if config.engine.days.is_some_and(|d| p.day >= d) {
+                    break format!("day {} reached", p.day);
+                }
+            }
+            event = next_event(&mut events) => match event {
                 None => break "engine stopped".to_string(),
                 Some(Event::Day(p)) => {
                     if config.engine.until_complete && p.complete {
@@ -53,7 +82,24 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
         }
     };
     tracing::info!(target: "engine", "stopping ({reason})");
-    engine.shutdown().await
+    crate::http::stopping(&http);
+    let summary = engine.shutdown().await;
+    if let Some(site) = site {
+        site.finished().await;
+    }
+    crate::http::stop(http).await;
+    summary
+}
+
+/// How often `--days` and `--until-complete` are checked when the site model has the events.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The next event, or never when the site model has the channel.
+async fn next_event(events: &mut Option<tokio::sync::mpsc::Receiver<Event>>) -> Option<Event> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_for(d: Option<std::time::Duration>) {
@@ -68,13 +114,9 @@ async fn sleep_for(d: Option<std::time::Duration>) {
 pub fn main(args: &crate::cli::RunArgs) -> std::process::ExitCode {
     use std::io::IsTerminal;
     use std::process::ExitCode;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(filter)
-        .try_init();
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let config = match Config::from_args(args, crate::config::DEFAULT_CREWS) {
         Ok(c) => c,
         Err(e) => {
@@ -82,6 +124,24 @@ pub fn main(args: &crate::cli::RunArgs) -> std::process::ExitCode {
             return ExitCode::from(2);
         }
     };
+    let file = match crate::logfile::layer(config.log_file.as_deref(), config.log_keep) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::registry()
+        .with(file)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_filter(filter),
+        )
+        .try_init();
     let runtime = match crate::runtime::multi_thread() {
         Ok(r) => r,
         Err(e) => {

@@ -6,7 +6,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::wall::{Crews, Ledger, ParseError, Remaining, Schedule, Tally, Wall};
+use crate::wall::{
+    COST_PER_FOOT, Crews, ICE_PER_FOOT, Ledger, ParseError, Projection, Remaining, Schedule, Tally,
+    Wall,
+};
 
 /// A parsed query path. Profiles and days are 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +155,12 @@ impl Query {
         Ok(self.answer_tally(&tally))
     }
 
+    /// Answers from a live site's [`Projection`] ([`crate::wall::Book::projection`]), with the
+    /// same answers and errors as from a ledger.
+    pub fn answer_projection(self, projection: &Projection) -> Result<Answer, QueryError> {
+        self.answer_from(projection)
+    }
+
     fn answer_from(self, ledger: &impl Figures) -> Result<Answer, QueryError> {
         let profile_index = |profile: u64| match profile {
             p if p >= 1 && p <= ledger.profiles() as u64 => Ok(p as usize - 1),
@@ -253,6 +262,24 @@ impl Figures for Tally {
     }
     fn total_cost(&self) -> u64 {
         Remaining::total_cost(self.remaining())
+    }
+}
+
+impl Figures for Projection {
+    fn profiles(&self) -> usize {
+        Projection::profiles(self)
+    }
+    fn profile_ice_on(&self, p: usize, d: u64) -> u64 {
+        self.profile_feet_on(p, d) * ICE_PER_FOOT
+    }
+    fn profile_cost_up_to(&self, p: usize, d: u64) -> u64 {
+        self.profile_feet_up_to(p, d) * COST_PER_FOOT
+    }
+    fn cost_up_to(&self, d: u64) -> u64 {
+        self.feet_up_to(d) * COST_PER_FOOT
+    }
+    fn total_cost(&self) -> u64 {
+        self.total_feet() * COST_PER_FOOT
     }
 }
 

@@ -17,6 +17,25 @@ pub fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// JSON text with no raw control character left: serde_json escapes C0 inside strings, but
+/// writes DEL and C1 (U+0080–U+009F, which a terminal may take as CSI and the like) raw; those
+/// become `\u00XX` escapes, which read back as the same string. Outside strings JSON text has
+/// no such characters, so the text stays the same JSON value.
+pub fn json_without_controls(json: String) -> String {
+    if !json.chars().any(char::is_control) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -108,6 +127,21 @@ mod tests {
         let mut c = Columns::new([true, false]);
         c.fit(["1", "long"]);
         assert_eq!(c.line(["1", "x"]), "1  x");
+    }
+
+    #[test]
+    fn json_keeps_its_value_without_raw_controls() {
+        let name = "a\u{1b}[2J\u{7f}b\u{9b}31m\u{85}é";
+        let json = serde_json::to_string(&serde_json::json!({ "sensor": name })).unwrap();
+        assert!(
+            json.contains('\u{9b}'),
+            "serde_json writes C1 raw: {json:?}"
+        );
+        let safe = json_without_controls(json);
+        assert!(!safe.chars().any(char::is_control), "{safe:?}");
+        assert_eq!(safe, r#"{"sensor":"a\u001b[2J\u007fb\u009b31m\u0085é"}"#);
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["sensor"], name);
     }
 
     #[test]

@@ -645,12 +645,21 @@ pub fn init_log_pane() {
 /// are dropped before anything formats them) to the site's log feed, and prepares the log
 /// pane. Returns the feed, for the site.
 pub fn init_dashboard_logging() -> Result<std::sync::Arc<crate::site::LogFeed>, String> {
+    init_dashboard_logging_to(None)
+}
+
+/// [`init_dashboard_logging`], the lines also to `--log-file`'s layer.
+pub fn init_dashboard_logging_to(
+    file: Option<crate::logfile::FileLayer>,
+) -> Result<std::sync::Arc<crate::site::LogFeed>, String> {
+    use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     init_log_pane();
     let feed = crate::site::LogFeed::new();
     tracing_subscriber::registry()
-        .with(tracing_subscriber::filter::LevelFilter::DEBUG)
+        .with(file)
+        .with(tracing_subscriber::filter::LevelFilter::DEBUG.boxed())
         .with(feed.layer())
         .try_init()
         .map_err(|e| format!("log: {e}"))?;

@@ -291,6 +291,30 @@ fn check_contents(store: &mut dyn Store, batches: &[Batch]) {
     );
     assert_eq!(store.readings(&ReadingFilter::default()).unwrap(), readings);
     assert_eq!(store.crew_reports().unwrap(), crew);
+    // `/crews/log`'s read: the reports of some days, in id order, at most a limit.
+    let last_day = crew.iter().map(|r| r.day).max().unwrap_or(0);
+    for (from, to, limit) in [
+        (1, u64::MAX, usize::MAX),
+        (1, 1, 10),
+        (2, 3, 10),
+        (2, 3, 1),
+        (last_day, last_day, 100),
+        (last_day + 1, u64::MAX, 100),
+        (u64::MAX, u64::MAX, 100),
+    ] {
+        let expected: Vec<CrewReport> = crew
+            .iter()
+            .filter(|r| (from..=to).contains(&r.day))
+            .take(limit)
+            .cloned()
+            .collect();
+        assert_eq!(
+            store.crew_reports_of_days(from, to, limit).unwrap(),
+            expected,
+            "{}: days {from}..={to}, limit {limit}",
+            store.url()
+        );
+    }
     assert_eq!(
         store.latest_crew_reports().unwrap(),
         reference_latest(&crew),
@@ -420,9 +444,15 @@ fn check_prepare(store: &mut dyn Store, config: &Config) -> Result<Resumed, Stri
     let reports = store.crew_reports().unwrap();
     let old = Site::state_from_reports(&config.engine.wall, &reports);
     let url = store.url().to_string();
-    match (prepare(store, &config.engine), old) {
+    match (prepare(store, &config.engine, true), old) {
         (Ok(resumed), Ok((heights, day))) => {
             assert_eq!(resumed.site.heights(), heights.as_slice(), "{url}");
+            // The past days read back for the HTTP API: what every stored report tells.
+            assert_eq!(
+                resumed.history,
+                wallwatch::wall::History::from_reports(&config.engine.wall, &reports),
+                "{url}"
+            );
             assert_eq!(resumed.site.day(), day, "{url}");
             let mut latest = std::collections::HashMap::new();
             for r in reports {

@@ -2,6 +2,8 @@
 //! back (nothing dropped, memory bounded); SQLite locked by another connection and a PostgreSQL
 //! server stopped and started again mid-run are retried until everything is stored.
 
+#[path = "support/http.rs"]
+mod http;
 #[path = "support/pg_server.rs"]
 mod pg_server;
 
@@ -258,4 +260,40 @@ async fn postgres_stopped_and_started_again_is_retried() {
     let (readings, reports) = stored_ids(&url);
     assert_no_loss(&summary, &readings, &reports);
     assert_failed_then_recovered(&events, "");
+}
+
+/// `/healthz` over real HTTP: 200 `ok` while writes succeed, 503 with the store's reason while
+/// they fail (the engine retrying), 200 again once they succeed; nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_is_503_while_the_store_is_down_and_200_after() {
+    let store = FlakyStore::default();
+    let mut c = http::config();
+    c.engine.speed = Speed::Factor(20.0);
+    let s = http::serve(c, Some(Box::new(store.clone()))).await;
+    let within = Duration::from_secs(60);
+    http::wait_until(within, || async { s.engine.counters().readings_stored > 0 }).await;
+    let ok = s.get("/healthz").await;
+    assert_eq!((ok.status, ok.body.as_str()), (200, "ok\n"));
+    store.down.store(true, Ordering::SeqCst);
+    http::wait_until(within, || async { s.get("/healthz").await.status == 503 }).await;
+    let down = s.get("/healthz").await;
+    assert_eq!(
+        (down.status, down.body.as_str()),
+        (503, "store writes failing: store unreachable\n")
+    );
+    // Reads are answered between the write's retries.
+    let page = s.get("/readings?limit=5").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("\"id\":1,"), "{}", page.body);
+    let m = s.get("/metrics").await.body;
+    assert!(
+        !m.contains("wallwatch_store_write_failures_total 0\n"),
+        "{m}"
+    );
+    store.down.store(false, Ordering::SeqCst);
+    http::wait_until(within, || async { s.get("/healthz").await.status == 200 }).await;
+    let summary = s.stop().await;
+    assert!(store.failed.load(Ordering::SeqCst) > 0);
+    assert_eq!(summary.readings.produced, summary.readings.stored);
+    assert_eq!(summary.crew_reports.produced, summary.crew_reports.stored);
 }

@@ -16,7 +16,9 @@ use super::network::Payload;
 use super::publisher::Publisher;
 use super::stats::Histogram;
 use super::{EngineError, Event};
-use crate::store::{Batch, Counts, Store, StoreError};
+use crate::sensors::Reading;
+use crate::store::{Batch, Counts, ReadingFilter, Store, StoreError};
+use crate::wall::CrewReport;
 
 /// Packets the collector's mailbox holds before deliveries wait.
 pub const MAILBOX: usize = 256;
@@ -34,11 +36,113 @@ pub struct Stored {
     pub crew_reports: AtomicU64,
     pub failing: AtomicBool,
     pub writes: Histogram,
+    /// Failed `Store::append` calls, and the retries made after them.
+    pub write_failures: AtomicU64,
+    pub write_retries: AtomicU64,
+    /// Rows per write (as [`Histogram::record_value`]).
+    pub batch_rows: Histogram,
+    /// The last failed write's error (kept after it clears).
+    pub last_error: std::sync::Mutex<Option<String>>,
 }
 
 impl Stored {
     pub fn rows(&self) -> u64 {
         self.readings.load(Ordering::Relaxed) + self.crew_reports.load(Ordering::Relaxed)
+    }
+}
+
+/// Reads the writer answers between writes (it owns the store, of any kind, `memory:` too).
+#[derive(Debug)]
+pub enum StoreRead {
+    /// [`Store::readings_after`].
+    ReadingsAfter {
+        filter: ReadingFilter,
+        after_id: u64,
+        limit: usize,
+        reply: oneshot::Sender<Result<Vec<Reading>, StoreError>>,
+    },
+    /// The crew reports of days `from_day..=to_day`, in id order, at most `limit`.
+    CrewReports {
+        from_day: u64,
+        to_day: u64,
+        limit: usize,
+        reply: oneshot::Sender<Result<Vec<CrewReport>, StoreError>>,
+    },
+}
+
+/// Reads waiting for the writer before more wait for room.
+pub const READ_QUEUE: usize = 16;
+
+/// Asks the store writer to read: answered between writes, on the blocking pool.
+#[derive(Debug, Clone)]
+pub struct StoreReader(pub(crate) mpsc::Sender<StoreRead>);
+
+impl StoreReader {
+    fn gone() -> StoreError {
+        StoreError("the store has closed (the site is stopping)".into())
+    }
+
+    /// At most `limit` readings matching `filter` with ids above `after_id`, in id order.
+    pub async fn readings_after(
+        &self,
+        filter: ReadingFilter,
+        after_id: u64,
+        limit: usize,
+    ) -> Result<Vec<Reading>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        let read = StoreRead::ReadingsAfter {
+            filter,
+            after_id,
+            limit,
+            reply,
+        };
+        self.0.send(read).await.map_err(|_| Self::gone())?;
+        rx.await.map_err(|_| Self::gone())?
+    }
+
+    /// The crew reports of days `from_day..=to_day`, in id order, at most `limit`.
+    pub async fn crew_reports(
+        &self,
+        from_day: u64,
+        to_day: u64,
+        limit: usize,
+    ) -> Result<Vec<CrewReport>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        let read = StoreRead::CrewReports {
+            from_day,
+            to_day,
+            limit,
+            reply,
+        };
+        self.0.send(read).await.map_err(|_| Self::gone())?;
+        rx.await.map_err(|_| Self::gone())?
+    }
+}
+
+/// Answers one read with the store, on the calling (blocking) thread.
+fn answer_read(store: &mut dyn Store, read: StoreRead) {
+    match read {
+        StoreRead::ReadingsAfter {
+            filter,
+            after_id,
+            limit,
+            reply,
+        } => {
+            let _ = reply.send(store.readings_after(&filter, after_id, limit));
+        }
+        StoreRead::CrewReports {
+            from_day,
+            to_day,
+            limit,
+            reply,
+        } => {
+            let result = if from_day > to_day {
+                Ok(Vec::new())
+            } else {
+                store.crew_reports_of_days(from_day, to_day, limit)
+            };
+            let _ = reply.send(result);
+        }
     }
 }
 
@@ -58,12 +162,36 @@ pub fn open_store(url: &str, store: Option<Box<dyn Store>>) -> Result<Box<dyn St
 pub async fn writer_task(
     mut store: Box<dyn Store>,
     mut rx: mpsc::Receiver<Batch>,
+    mut reads: mpsc::Receiver<StoreRead>,
     stored: Arc<Stored>,
     publisher: Arc<Publisher>,
     skip_rows: bool,
 ) -> Result<Counts, StoreError> {
     let gone = |e: tokio::task::JoinError| StoreError(format!("the store failed: {e}"));
-    while let Some(mut batch) = rx.recv().await {
+    let mut reads_open = true;
+    loop {
+        // Writes first; reads are answered when no batch waits.
+        let mut batch = tokio::select! {
+            biased;
+            batch = rx.recv() => match batch {
+                Some(batch) => batch,
+                None => break,
+            },
+            read = reads.recv(), if reads_open => {
+                match read {
+                    None => reads_open = false,
+                    Some(read) => {
+                        store = tokio::task::spawn_blocking(move || {
+                            answer_read(store.as_mut(), read);
+                            store
+                        })
+                        .await
+                        .map_err(gone)?;
+                    }
+                }
+                continue;
+            }
+        };
         // Group commit: batches that queued up while the last write ran go in the same write
         // (ids stay in order). A slow store thus gets bigger, cheaper transactions instead of
         // falling further behind; memory stays bounded by the queue.
@@ -93,8 +221,14 @@ pub async fn writer_task(
             batch = b;
             stored.writes.record(took);
             match result {
-                Ok(()) => break,
+                Ok(()) => {
+                    stored
+                        .batch_rows
+                        .record_value((readings + crew_reports) as u64);
+                    break;
+                }
                 Err(e) => {
+                    stored.write_failures.fetch_add(1, Ordering::Relaxed);
                     let msg = crate::text::sanitize(&e.to_string());
                     tracing::warn!(
                         target: "store",
@@ -102,14 +236,36 @@ pub async fn writer_task(
                         readings + crew_reports,
                         backoff.as_millis()
                     );
+                    *stored.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(msg.clone());
                     stored.failing.store(true, Ordering::Relaxed);
                     publisher.publish(Event::Store {
                         rows: stored.rows(),
                         failing: Some(msg),
                     });
-                    tokio::time::sleep(backoff).await;
+                    // Reads are answered while the write waits for its retry.
+                    let retry = tokio::time::sleep(backoff);
+                    tokio::pin!(retry);
+                    loop {
+                        tokio::select! {
+                            biased;
+                            _ = &mut retry => break,
+                            read = reads.recv(), if reads_open => match read {
+                                None => reads_open = false,
+                                Some(read) => {
+                                    store = tokio::task::spawn_blocking(move || {
+                                        answer_read(store.as_mut(), read);
+                                        store
+                                    })
+                                    .await
+                                    .map_err(gone)?;
+                                }
+                            },
+                        }
+                    }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     attempt += 1;
+                    stored.write_retries.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }

@@ -96,6 +96,21 @@ pub struct Summary {
     pub screen_rows_coalesced: u64,
 }
 
+/// The store writer's figures so far.
+#[derive(Debug, Clone)]
+pub struct StoreWrites {
+    /// Each `Store::append` call's duration, failed ones included.
+    pub durations: super::stats::Snapshot,
+    /// Rows per successful write (as values, see `Histogram::record_value`).
+    pub rows: super::stats::Snapshot,
+    pub failures: u64,
+    pub retries: u64,
+    /// The last write failed and is being retried.
+    pub failing: bool,
+    /// The last failed write's error, if any write has failed.
+    pub last_error: Option<String>,
+}
+
 /// A snapshot of the run's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunCounters {
@@ -115,6 +130,9 @@ pub struct StartOptions {
     /// Leave the stored rows out of the events (no `Event::Readings` or `Event::CrewReports`), for
     /// watchers that only count: headless runs and benchmarks need not be sent every row.
     pub skip_rows: bool,
+    /// When resuming, read every stored crew report back for the wall's past days (answers
+    /// about them, [`Gauges::book`]); without it a resumed run knows its own days only.
+    pub history: bool,
 }
 
 /// The running engine.
@@ -139,6 +157,7 @@ pub struct Gauges {
     /// Rows the store held when the run started.
     start_counts: crate::store::Counts,
     seed: u64,
+    reader: collector::StoreReader,
 }
 
 impl Gauges {
@@ -151,6 +170,48 @@ impl Gauges {
             readings: self.start_counts.readings + readings,
             crew_reports: self.start_counts.crew_reports + crew_reports,
         })
+    }
+
+    /// Reads of the store while the engine writes to it.
+    pub fn store_reader(&self) -> collector::StoreReader {
+        self.reader.clone()
+    }
+
+    /// A copy of the wall's site and its history as of now.
+    pub fn book(&self) -> crate::wall::Book {
+        self.shared.book().clone()
+    }
+
+    /// The version of the book (see [`crate::wall::Book::version`]), without copying it.
+    pub fn book_version(&self) -> u64 {
+        self.shared.book_version.load(Ordering::Acquire)
+    }
+
+    /// The store's writes: their durations, rows per write, failures and retries.
+    pub fn store_writes(&self) -> StoreWrites {
+        StoreWrites {
+            durations: self.stored.writes.snapshot(),
+            rows: self.stored.batch_rows.snapshot(),
+            failures: self.stored.write_failures.load(Ordering::Relaxed),
+            retries: self.stored.write_retries.load(Ordering::Relaxed),
+            failing: self.stored.failing.load(Ordering::Relaxed),
+            last_error: self
+                .stored
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+
+    /// The network now, with each packet's wait for permits.
+    pub fn network(&self) -> (super::NetworkStats, super::stats::Snapshot) {
+        (self.counters.stats(), self.counters.waits())
+    }
+
+    /// Simulated time since the start.
+    pub fn simulated(&self) -> Duration {
+        self.shared.clock.now()
     }
 
     /// The wall after the last finished day.
@@ -297,7 +358,7 @@ impl Engine {
         config.check().map_err(EngineError::Options)?;
         let day_length = Duration::try_from_secs_f64(config.day_seconds)
             .map_err(|_| EngineError::Options(format!("--day-seconds: {}", config.day_seconds)))?;
-        let (store, resumed) = open_store(config, options.store.take()).await?;
+        let (store, resumed) = open_store(config, options.store.take(), options.history).await?;
         let (factory, sensors) = make_sensors(config)?;
         let publisher = Publisher::new();
         let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL);
@@ -313,10 +374,18 @@ impl Engine {
             collector::MAILBOX,
         );
         let counters = network.state();
-        let shared = new_shared(config, network, &publisher, &site);
-        announce(config, &shared, &site, &sensors, &store_url);
+        announce(
+            config,
+            &publisher,
+            network.limit(),
+            &site,
+            &sensors,
+            &store_url,
+        );
+        let shared = new_shared(config, network, &publisher, site, resumed.history);
 
         let failures = Failures::new();
+        let (read_tx, read_rx) = mpsc::channel(collector::READ_QUEUE);
         let ends = PipelineEnds {
             store,
             packets,
@@ -324,6 +393,7 @@ impl Engine {
             counts,
             skip_rows: options.skip_rows,
             sensors_stopped: shared.sensors_stopped.clone(),
+            reads: read_rx,
         };
         let pipeline = spawn_pipeline(config, &failures, &publisher, &stored, &counters, ends);
         let (crew_stop, crew_stop_rx) = watch::channel(false);
@@ -336,7 +406,7 @@ impl Engine {
         let crew = spawn_watched(
             "crew".into(),
             &failures,
-            tasks::crew_task(site, plan, shared.clone(), crew_rx, crew_stop_rx),
+            tasks::crew_task(plan, shared.clone(), crew_rx, crew_stop_rx),
         );
         let running: Vec<RunningSensor> = sensors
             .into_iter()
@@ -352,6 +422,7 @@ impl Engine {
             store_url,
             start_counts: counts,
             seed: config.seed,
+            reader: collector::StoreReader(read_tx),
         };
         let supervisor = Supervisor {
             gauges: gauges.clone(),
@@ -456,11 +527,12 @@ impl Engine {
 async fn open_store(
     config: &EngineOptions,
     injected: Option<Box<dyn Store>>,
+    history: bool,
 ) -> Result<(Box<dyn Store>, super::resume::Resumed), EngineError> {
     let (url, for_resume) = (config.store.clone(), config.clone());
     tokio::task::spawn_blocking(move || {
         let mut store = collector::open_store(&url, injected)?;
-        let resumed = super::resume::prepare(store.as_mut(), &for_resume)?;
+        let resumed = super::resume::prepare(store.as_mut(), &for_resume, history)?;
         Ok::<_, EngineError>((store, resumed))
     })
     .await
@@ -486,7 +558,8 @@ fn new_shared(
     config: &EngineOptions,
     network: Network,
     publisher: &Arc<Publisher>,
-    site: &crate::wall::Site,
+    site: crate::wall::Site,
+    history: crate::wall::History,
 ) -> Arc<Shared> {
     Arc::new(Shared {
         clock: Arc::new(Clock::new(config.speed)),
@@ -496,27 +569,30 @@ fn new_shared(
         readings_produced: AtomicU64::new(0),
         crew_reports_produced: AtomicU64::new(0),
         readings_budget: AtomicU64::new(config.max_readings.unwrap_or(u64::MAX)),
-        progress: Mutex::new(WallProgress::of(site)),
         sensors_running: AtomicUsize::new(0),
         sensors_stopped: Arc::new(Notify::new()),
+        progress: Mutex::new(WallProgress::of(&site)),
+        book: Mutex::new(crate::wall::Book::new(site, history)),
+        book_version: AtomicU64::new(0),
     })
 }
 
 /// Publishes `Event::Started` and logs the run's shape.
 fn announce(
     config: &EngineOptions,
-    shared: &Shared,
+    publisher: &Publisher,
+    network_limit: usize,
     site: &crate::wall::Site,
     sensors: &[crate::sensors::Sensor],
     store_url: &str,
 ) {
-    shared.publisher.publish(Event::Started {
+    publisher.publish(Event::Started {
         wall: config.wall.clone(),
         heights: site.heights().to_vec(),
         progress: WallProgress::of(site),
         crews: site.crews(),
         sensors: sensors.iter().map(info).collect(),
-        network_limit: shared.network.limit(),
+        network_limit,
         store: store_url.to_string(),
         speed: config.speed,
     });
@@ -528,7 +604,7 @@ fn announce(
             crate::wall::Crews::Unlimited => "unlimited".to_string(),
             crate::wall::Crews::Limited(n) => n.to_string(),
         },
-        shared.network.limit(),
+        network_limit,
         config.latency,
         crate::text::sanitize(store_url),
         config.seed
@@ -545,6 +621,7 @@ struct PipelineEnds {
     skip_rows: bool,
     /// Woken when the last running sensor ends (see [`tasks::Alive`]).
     sensors_stopped: Arc<Notify>,
+    reads: mpsc::Receiver<collector::StoreRead>,
 }
 
 /// Starts the event forwarder, the store writer, the collector and the stats publisher.
@@ -572,6 +649,7 @@ fn spawn_pipeline(
         collector::writer_task(
             ends.store,
             batch_rx,
+            ends.reads,
             stored.clone(),
             publisher.clone(),
             ends.skip_rows,

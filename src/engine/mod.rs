@@ -29,8 +29,9 @@ use serde::{Deserialize, Serialize};
 use crate::sensors::Reading;
 use crate::wall::{CrewReport, Crews, Wall};
 
+pub use collector::StoreReader;
 pub use command::{CommandSender, EngineGone, Replier, Reply, Request};
-pub use handle::{Engine, EngineError, Gauges, RunCounters, StartOptions, Summary};
+pub use handle::{Engine, EngineError, Gauges, RunCounters, StartOptions, StoreWrites, Summary};
 pub use network::{Latency, NetworkProbe};
 pub use options::{
     CREWS_RANGE, DAY_SECONDS_RANGE, DAYS_RANGE, DURATION_RANGE, EngineOptions, MAX_LATENCY,

@@ -159,10 +159,17 @@ pub struct NetworkState {
     wait_ns: AtomicU64,
     latencies: AtomicU64,
     latency_ns: AtomicU64,
+    /// How long each packet waited for its permits (zero when they were free).
+    waited: super::stats::Histogram,
     probe: Option<Arc<dyn NetworkProbe>>,
 }
 
 impl NetworkState {
+    /// Each packet's wait for permits so far.
+    pub fn waits(&self) -> super::stats::Snapshot {
+        self.waited.snapshot()
+    }
+
     pub fn stats(&self) -> NetworkStats {
         let waits = self.waits.load(Ordering::Relaxed);
         let lats = self.latencies.load(Ordering::Relaxed);
@@ -225,6 +232,7 @@ impl Network {
             wait_ns: AtomicU64::new(0),
             latencies: AtomicU64::new(0),
             latency_ns: AtomicU64::new(0),
+            waited: super::stats::Histogram::new(),
             probe,
         });
         let multi_thread = tokio::runtime::Handle::try_current()
@@ -283,6 +291,7 @@ impl Network {
         };
         c.waits.fetch_add(1, Ordering::Relaxed);
         c.wait_ns.fetch_add(nanos(waited), Ordering::Relaxed);
+        c.waited.record(waited);
         let now = c.in_flight.fetch_add(messages, Ordering::AcqRel) + messages;
         c.max_in_flight.fetch_max(now, Ordering::AcqRel);
         if let Some(p) = &c.probe {

@@ -9,7 +9,7 @@
 use super::EngineError;
 use super::EngineOptions;
 use crate::store::{Counts, Store, StoreError, WALL_HASH_KEY, redact_url};
-use crate::wall::{CrewReport, Site};
+use crate::wall::{CrewReport, History, Site};
 
 /// The site to run and, when it continues a stored run, each changed section's latest report
 /// (id order) so the screen can show the wall as it stands.
@@ -18,10 +18,18 @@ pub struct Resumed {
     pub latest: Vec<CrewReport>,
     /// The store's counts after any `--fresh` clearing: ids continue after these.
     pub counts: Counts,
+    /// The stored days, profile by profile, when asked for (reading every crew report back);
+    /// else empty.
+    pub history: History,
 }
 
-/// Checks the store's wall, clears it when `config.fresh`, and rebuilds the site.
-pub fn prepare(store: &mut dyn Store, config: &EngineOptions) -> Result<Resumed, EngineError> {
+/// Checks the store's wall, clears it when `config.fresh`, and rebuilds the site; with
+/// `history`, also the stored days (every crew report is read back for that).
+pub fn prepare(
+    store: &mut dyn Store,
+    config: &EngineOptions,
+    history: bool,
+) -> Result<Resumed, EngineError> {
     let url = crate::text::sanitize(&redact_url(store.url()));
     let fail = |e: StoreError| EngineError::Store(e);
     let hash = config.wall.fingerprint();
@@ -55,10 +63,12 @@ pub fn prepare(store: &mut dyn Store, config: &EngineOptions) -> Result<Resumed,
     }
     let wall = (*config.wall).clone();
     if counts.crew_reports == 0 {
+        let history = History::new(wall.profiles());
         return Ok(Resumed {
             site: Site::new(wall, config.crews),
             latest: Vec::new(),
             counts,
+            history,
         });
     }
     let stored = store.latest_crew_reports().map_err(fail)?;
@@ -66,6 +76,11 @@ pub fn prepare(store: &mut dyn Store, config: &EngineOptions) -> Result<Resumed,
         EngineError::Store(StoreError(format!("store '{url}': cannot resume: {e}")))
     };
     let (heights, day) = Site::state_from_latest(&wall, &stored).map_err(cannot)?;
+    let history = if history {
+        History::from_reports(&wall, &store.crew_reports().map_err(fail)?)
+    } else {
+        History::new(wall.profiles())
+    };
     let latest: Vec<CrewReport> = stored.into_latest();
     let site = Site::resume(wall, config.crews, heights, day).map_err(cannot)?;
     tracing::info!(
@@ -82,5 +97,6 @@ pub fn prepare(store: &mut dyn Store, config: &EngineOptions) -> Result<Resumed,
         site,
         latest,
         counts,
+        history,
     })
 }

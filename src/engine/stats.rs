@@ -65,9 +65,14 @@ impl Histogram {
     }
 
     pub fn record(&self, d: Duration) {
-        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        self.counts[bucket(ns)].fetch_add(1, Ordering::Relaxed);
-        self.total_ns.fetch_add(ns, Ordering::Relaxed);
+        self.record_value(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    /// Records a plain number (a count rather than nanoseconds): the snapshot's figures are then
+    /// that number's, read as if nanoseconds.
+    pub fn record_value(&self, v: u64) {
+        self.counts[bucket(v)].fetch_add(1, Ordering::Relaxed);
+        self.total_ns.fetch_add(v, Ordering::Relaxed);
     }
 
     /// The counts so far.
@@ -115,6 +120,22 @@ impl Snapshot {
 
     pub fn count(&self) -> u64 {
         self.counts.iter().sum()
+    }
+
+    /// The sum of the values recorded (nanoseconds, or the numbers of `record_value`).
+    pub fn sum(&self) -> u64 {
+        self.total_ns
+    }
+
+    /// How many values are at most `bound`, counting a bucket whole when its largest value is
+    /// at most `bound` (so within one bucket, ~3 %, of the exact count).
+    pub fn count_at_most(&self, bound: u64) -> u64 {
+        self.counts
+            .iter()
+            .enumerate()
+            .take_while(|(b, _)| upper(*b) <= bound)
+            .map(|(_, c)| c)
+            .sum()
     }
 
     pub fn mean(&self) -> Option<Duration> {

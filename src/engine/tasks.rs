@@ -13,7 +13,7 @@ use super::network::{Network, Payload};
 use super::publisher::Publisher;
 use super::{Event, WallProgress};
 use crate::sensors::{Reading, Sensor};
-use crate::wall::{CrewReport, Crews, Site};
+use crate::wall::{Book, CrewReport, Crews};
 
 /// What every producer shares.
 pub struct Shared {
@@ -31,9 +31,27 @@ pub struct Shared {
     pub sensors_running: AtomicUsize,
     /// Woken when the last running sensor ends: the collector writes its partial batch then.
     pub sensors_stopped: Arc<Notify>,
+    /// The wall's site and what its crews did, day by day: worked by the crew task, read by
+    /// whoever asks about the wall's days (the HTTP API).
+    pub book: Mutex<Book>,
+    /// The book's version (see [`Book::version`]), readable without the lock.
+    pub book_version: AtomicU64,
 }
 
 impl Shared {
+    /// The book, locked (a panic elsewhere does not poison it for readers).
+    pub fn book(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the book and publishes its new version.
+    fn change_book<R>(&self, change: impl FnOnce(&mut Book) -> R) -> R {
+        let mut book = self.book();
+        let r = change(&mut book);
+        self.book_version.store(book.version(), Ordering::Release);
+        r
+    }
+
     pub fn timestamp(&self, sim: Duration) -> DateTime<Utc> {
         timestamp_at(self.epoch, sim)
     }
@@ -202,7 +220,6 @@ pub struct CrewPlan {
 /// `Event::Day`. Stops working after `days`, on completion when asked, or when another day would
 /// log nothing; commands are still answered until stopped.
 pub async fn crew_task(
-    mut site: Site,
     plan: CrewPlan,
     shared: Arc<Shared>,
     mut commands: mpsc::Receiver<CrewCommand>,
@@ -212,17 +229,19 @@ pub async fn crew_task(
     let limit = shared.network.limit();
     let mut log = Vec::new();
     // A resumed site starts after its stored days; this run's first day ends one day from now.
-    let first_day = site.day();
+    let first_day = shared.book().site().day();
     let test_panic = test_panic_hook();
     tokio::pin!(test_panic);
     loop {
-        let working = !site.is_done()
-            && plan.days.is_none_or(|d| site.day() < d)
-            && !(plan.until_complete && site.is_complete() && site.day() > 0);
-        let next_day_at = day_end(
-            day_length,
-            site.day().saturating_sub(first_day).saturating_add(1),
-        );
+        let (working, day) = {
+            let book = shared.book();
+            let site = book.site();
+            let working = !site.is_done()
+                && plan.days.is_none_or(|d| site.day() < d)
+                && !(plan.until_complete && site.is_complete() && site.day() > 0);
+            (working, site.day())
+        };
+        let next_day_at = day_end(day_length, day.saturating_sub(first_day).saturating_add(1));
         if *stop.borrow() {
             break;
         }
@@ -232,9 +251,9 @@ pub async fn crew_task(
             cmd = commands.recv() => {
                 let Some(cmd) = cmd else { break };
                 let (result, reply) = match cmd {
-                    CrewCommand::Add(reply) => (add_crew(&mut site), reply),
+                    CrewCommand::Add(reply) => (shared.change_book(add_crew), reply),
                     CrewCommand::Remove(reply) => (
-                        site.remove_crew()
+                        shared.change_book(|b| b.remove_crew())
                             .map(|n| format!("crew {n} leaves"))
                             .map_err(|e| e.to_string()),
                         reply,
@@ -242,7 +261,8 @@ pub async fn crew_task(
                 };
                 if let Ok(msg) = &result {
                     tracing::info!(target: "crew", "{msg}");
-                    shared.publisher.publish(Event::CrewsChanged(site.crews()));
+                    let crews = shared.book().site().crews();
+                    shared.publisher.publish(Event::CrewsChanged(crews));
                 }
                 reply.send(result);
                 continue;
@@ -250,7 +270,10 @@ pub async fn crew_task(
             _ = shared.clock.sleep_until(next_day_at), if working => {}
             _ = &mut test_panic => {}
         }
-        site.step_into(&mut log);
+        let progress = shared.change_book(|book| {
+            book.step_into(&mut log);
+            WallProgress::of(book.site())
+        });
         let timestamp = shared.timestamp(next_day_at);
         for work in &log {
             tracing::info!(target: "crew", "{work}");
@@ -267,19 +290,18 @@ pub async fn crew_task(
                 }
             })
             .await;
-        let progress = WallProgress::of(&site);
         *shared.progress.lock().unwrap_or_else(|e| e.into_inner()) = progress;
         shared.publisher.publish(Event::Day(progress));
     }
 }
 
 /// Adds a crew, up to the most a run may have ([`CREWS_RANGE`](super::CREWS_RANGE)).
-fn add_crew(site: &mut Site) -> Result<String, String> {
+fn add_crew(book: &mut Book) -> Result<String, String> {
     let most = *super::CREWS_RANGE.end();
-    if matches!(site.crews(), Crews::Limited(n) if n >= most) {
+    if matches!(book.site().crews(), Crews::Limited(n) if n >= most) {
         return Err(format!("{most} crews already, the most a run may have"));
     }
-    site.add_crew()
+    book.add_crew()
         .map(|n| format!("crew {n} joins tomorrow"))
         .map_err(|e| e.to_string())
 }

@@ -29,7 +29,6 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// The whole `serve` command.
 pub fn main(args: &ServeArgs) -> ExitCode {
-    let feed = init_logging();
     if args.run.headless || args.run.palette.is_some() {
         let flag = if args.run.headless {
             "--headless"
@@ -50,13 +49,18 @@ pub fn main(args: &ServeArgs) -> ExitCode {
             }
             Ok((config, path))
         });
-    let (config, path) = match prepared {
+    let prepared = prepared.and_then(|(config, path)| {
+        let file = crate::logfile::layer(config.log_file.as_deref(), config.log_keep)?;
+        Ok((config, path, file))
+    });
+    let (config, path, file) = match prepared {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {}", crate::text::sanitize(&e));
             return ExitCode::from(2);
         }
     };
+    let feed = init_logging(file);
     let runtime = match crate::runtime::multi_thread() {
         Ok(r) => r,
         Err(e) => {
@@ -84,7 +88,7 @@ pub fn main(args: &ServeArgs) -> ExitCode {
 
 /// Human logs to stderr (Info and above, or `RUST_LOG`); the site's log feed gets Debug and
 /// above for the viewers' log panes.
-fn init_logging() -> Arc<LogFeed> {
+fn init_logging(file: Option<crate::logfile::FileLayer>) -> Arc<LogFeed> {
     use std::io::IsTerminal;
     use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
@@ -97,6 +101,7 @@ fn init_logging() -> Arc<LogFeed> {
         .with_ansi(std::io::stderr().is_terminal())
         .with_filter(filter);
     let _ = tracing_subscriber::registry()
+        .with(file)
         .with(stderr)
         .with(
             feed.layer()
@@ -129,12 +134,14 @@ pub async fn serve(
     // The socket first: a second server on it fails before it touches the store.
     let listener = socket::listen(path).await?;
     let socket_file = SocketFile(path.to_path_buf());
-    let (engine, events) = Engine::start(&config.engine)
+    let http = crate::http::bind_for(config).await?;
+    let (engine, events) = Engine::start_with(&config.engine, crate::http::start_options(config))
         .await
         .map_err(|e| e.to_string())?;
     let site = Site::start(events, Some(feed))
         .await
         .ok_or("the engine stopped before it started")?;
+    let http = crate::http::serve_for(http, config, engine.gauges(), site.hub.clone())?;
     let (stop_tx, mut stop_rx) = mpsc::channel::<StopWaiter>(8);
     let ctx = Arc::new(Ctx {
         hub: site.hub.clone(),
@@ -201,8 +208,10 @@ pub async fn serve(
     tracing::info!(target: "serve", "stopping ({reason}): draining the network and flushing the store");
     // No new connections while draining; the file goes when the site has stopped.
     drop(listener);
+    crate::http::stopping(&http);
     let summary = engine.shutdown().await;
     site.finished().await;
+    crate::http::stop(http).await;
     // Stop requests that came in during the drain wait too.
     while let Ok(w) = stop_rx.try_recv() {
         waiters.push(w);

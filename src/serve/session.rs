@@ -52,11 +52,18 @@ pub struct Status {
 
 impl Ctx {
     pub fn status(&self) -> Status {
+        Status::now(&self.gauges, &self.hub, self.started)
+    }
+}
+
+impl Status {
+    /// The site's status now (`wallwatch status --json`, `GET /status`).
+    pub fn now(gauges: &Gauges, hub: &Hub, started: std::time::Instant) -> Status {
         Status {
-            summary: self.gauges.summary(),
-            viewers: self.hub.subscribers(),
-            viewer_resnapshots: self.hub.resnapshots(),
-            uptime_s: self.started.elapsed().as_secs_f64(),
+            summary: gauges.summary(),
+            viewers: hub.subscribers(),
+            viewer_resnapshots: hub.resnapshots(),
+            uptime_s: started.elapsed().as_secs_f64(),
         }
     }
 }

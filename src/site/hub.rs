@@ -181,6 +181,12 @@ impl Hub {
         })
     }
 
+    /// Reads the model as it stands (including what is not sealed yet), under the lock: keep
+    /// `read` short, the site waits for it.
+    pub fn with_model<R>(&self, read: impl FnOnce(&Model) -> R) -> R {
+        read(&lock(&self.inner).model)
+    }
+
     /// Subscribers now.
     pub fn subscribers(&self) -> usize {
         lock(&self.inner).queues.len()

@@ -67,6 +67,21 @@ impl Store for MemoryStore {
         Ok(self.crew_reports.clone())
     }
 
+    fn crew_reports_of_days(
+        &mut self,
+        from_day: u64,
+        to_day: u64,
+        limit: usize,
+    ) -> Result<Vec<CrewReport>, StoreError> {
+        Ok(self
+            .crew_reports
+            .iter()
+            .filter(|r| (from_day..=to_day).contains(&r.day))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
     fn latest_crew_reports(&mut self) -> Result<LatestReports, StoreError> {
         LatestReports::from_reports(self.crew_reports.iter().cloned().map(Ok))
     }

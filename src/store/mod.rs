@@ -357,6 +357,21 @@ pub trait Store: Send {
     }
     /// Crew reports, ordered by id.
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError>;
+    /// At most `limit` crew reports of days `from_day..=to_day`, ordered by id (`/crews/log`).
+    /// This default reads every report; SQLite and memory stores read only those days.
+    fn crew_reports_of_days(
+        &mut self,
+        from_day: u64,
+        to_day: u64,
+        limit: usize,
+    ) -> Result<Vec<CrewReport>, StoreError> {
+        Ok(self
+            .crew_reports()?
+            .into_iter()
+            .filter(|r| (from_day..=to_day).contains(&r.day))
+            .take(limit)
+            .collect())
+    }
     /// What resuming needs of the crew reports, without reading them all back: for every
     /// (profile, section) with a report that has profile, section and height set, its report
     /// with the greatest id (in id order) and the id and height of its first; every report that

@@ -367,6 +367,28 @@ impl Store for SqliteStore {
         result.map_err(|e| self.err(e))
     }
 
+    /// From the index on `day`.
+    fn crew_reports_of_days(
+        &mut self,
+        from_day: u64,
+        to_day: u64,
+        limit: usize,
+    ) -> Result<Vec<CrewReport>, StoreError> {
+        let day = |d: u64| i64::try_from(d).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.conn()?;
+        let result = (|| {
+            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, timestamp, day, crew, profile, section, height FROM crew_reports \
+                 WHERE day BETWEEN ?1 AND ?2 ORDER BY id LIMIT ?3",
+            )?;
+            let rows = stmt.query_map((day(from_day), day(to_day), limit), crew_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
     /// Three queries in one read transaction ([`super::SECTION_HISTORY_SQL`]): the sections'
     /// histories from an index, their latest reports by id, the last day from an index.
     fn latest_crew_reports(&mut self) -> Result<LatestReports, StoreError> {

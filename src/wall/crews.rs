@@ -264,6 +264,14 @@ impl Site {
         self.is_complete() && self.crews.iter().all(|c| *c == CrewState::Relieved)
     }
 
+    /// Whether the crews at work hold exactly the first unfinished sections in queue order, the
+    /// others being free: true unless a removed crew's section waits to be taken again. Then
+    /// the days to come are those of [`super::Schedule`] over the current heights (the
+    /// sections in progress each day are the same; only which crew works which may differ).
+    pub fn holds_queue_prefix(&self) -> bool {
+        self.returned.is_empty()
+    }
+
     /// Adds a crew; it starts work on the next day. Returns its number.
     pub fn add_crew(&mut self) -> Result<u32, CrewChangeError> {
         if self.unlimited {

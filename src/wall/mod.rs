@@ -3,6 +3,7 @@
 
 mod crews;
 mod fingerprint;
+mod history;
 mod latest;
 mod ledger;
 mod profile;
@@ -12,6 +13,7 @@ mod tally;
 mod wire;
 
 pub use crews::{CrewWork, Crews, ResumeError, Site, WorkKind};
+pub use history::{Book, History, Projection};
 pub use latest::{Irregular, LatestReports, SectionReports};
 pub use ledger::Ledger;
 pub use profile::{DEFAULT_MAX_SECTIONS, HeightSink, ParseError, ParseErrorKind, ReadError, Wall};

@@ -43,4 +43,26 @@ impl CrewReport {
             height,
         }
     }
+
+    /// The work this report tells of (its log line is the crew log line of DESIGN §1): a
+    /// section at 30 was completed, one below was raised by one foot, none was a relief.
+    pub fn work(&self) -> CrewWork {
+        let kind = match (self.profile, self.section, self.height) {
+            (Some(profile), Some(section), Some(h)) if h >= super::MAX_HEIGHT => {
+                WorkKind::Completed { profile, section }
+            }
+            (Some(profile), Some(section), Some(to)) => WorkKind::Raised {
+                profile,
+                section,
+                from: to.saturating_sub(1),
+                to,
+            },
+            _ => WorkKind::Relieved,
+        };
+        CrewWork {
+            day: self.day,
+            crew: self.crew,
+            kind,
+        }
+    }
 }

@@ -1,0 +1,289 @@
+//! The site's read-only HTTP API (`--http ADDR` on `serve` and `run`): the original four wall
+//! paths answered live, status, sensors, readings, the crews' log, settings, health and
+//! Prometheus metrics. axum 0.8 over the engine's [`Gauges`] and the site's [`Hub`]; nothing
+//! here can change the site.
+//!
+//! Limits: at most [`MAX_CONNECTIONS`] connections at once (more wait to be accepted), a
+//! connection with no bytes moving for [`IDLE_TIMEOUT`] is closed (slow or idle clients), a
+//! request is answered within [`router::REQUEST_TIMEOUT`], and a request with a body is refused.
+//! It runs on its own runtime at the lowest priority ([`runtime`]): asking it hard does not slow
+//! the site.
+
+pub mod error;
+pub mod json;
+pub mod listener;
+pub mod metrics;
+pub mod router;
+pub mod site;
+pub mod wall;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use prometheus_client::registry::Registry;
+use tokio::sync::{oneshot, watch};
+
+use crate::config::Config;
+use crate::engine::Gauges;
+use crate::site::Hub;
+use crate::wall::Projection;
+
+/// Connections served at once.
+pub const MAX_CONNECTIONS: usize = 512;
+/// A connection on which nothing is read or written for this long is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long open connections get to finish when the site stops.
+const CLOSE_WITHIN: Duration = Duration::from_secs(2);
+
+/// What the handlers share.
+pub struct Api {
+    pub gauges: Gauges,
+    pub hub: Arc<Hub>,
+    pub started: Instant,
+    /// `/config`'s answer.
+    pub settings: serde_json::Value,
+    /// False once the site is stopping (`/healthz` then says so).
+    pub running: AtomicBool,
+    registry: Registry,
+    /// The last projection and the book version it is of.
+    projection: Mutex<Option<(u64, Arc<Projection>)>>,
+}
+
+impl Api {
+    pub fn new(gauges: Gauges, hub: Arc<Hub>, settings: serde_json::Value) -> Arc<Api> {
+        let registry = metrics::registry(gauges.clone(), hub.clone());
+        Arc::new(Api {
+            gauges,
+            hub,
+            started: Instant::now(),
+            settings,
+            running: AtomicBool::new(true),
+            registry,
+            projection: Mutex::new(None),
+        })
+    }
+}
+
+/// A running HTTP server, on its own runtime (see [`runtime`]).
+pub struct HttpServer {
+    pub addr: SocketAddr,
+    api: Arc<Api>,
+    stop: watch::Sender<bool>,
+    done: Option<oneshot::Receiver<()>>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// The API's socket, bound before the engine starts (so a taken port fails the run before
+/// anything else happens) and served once the site is up.
+pub struct Bound {
+    tcp: tokio::net::TcpListener,
+    addr: SocketAddr,
+}
+
+/// Binds `addr`. A non-loopback address gets a warning on stderr (the API has no
+/// authentication). Errors are one line naming the flag.
+pub async fn bind(addr: SocketAddr) -> Result<Bound, String> {
+    let tcp = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("--http {addr}: cannot listen: {e}"))?;
+    let bound = tcp
+        .local_addr()
+        .map_err(|e| format!("--http {addr}: {e}"))?;
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "wallwatch: warning: the HTTP API on {bound} is reachable from other machines; it is \
+             read-only and has no authentication"
+        );
+    }
+    Ok(Bound { tcp, addr: bound })
+}
+
+/// Nice value of the API's threads where `SCHED_IDLE` is refused: the site's own work comes
+/// first (weight 15 against a normal thread's 1,024).
+pub const NICE: i32 = 19;
+
+/// The API's runtime: two workers (and its blocking threads) apart from the engine's, scheduled
+/// `SCHED_IDLE` (Linux): they run only on CPU time no other thread wants. On a busy machine (a
+/// site at `--speed max` uses every core) the site keeps its pace however hard the API is asked,
+/// and the API answers more slowly; on an idle site the API has the cores to itself. Where
+/// `SCHED_IDLE` is refused the threads are niced to [`NICE`]; elsewhere than Linux they keep
+/// their priority.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("wallwatch-http")
+        .on_thread_start(lower_priority)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("--http: cannot start the API's runtime: {e}"))
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: plain system calls on the calling thread itself (pid 0 / its own tid).
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
+impl Bound {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Answers requests with `api` until stopped, on the API's own [`runtime`].
+    pub fn serve(self, api: Arc<Api>) -> Result<HttpServer, String> {
+        let runtime = runtime()?;
+        // The socket moves to the API's runtime (it was registered with the caller's).
+        let std = self
+            .tcp
+            .into_std()
+            .map_err(|e| format!("--http {}: {e}", self.addr))?;
+        let app = router::router(api.clone());
+        let (stop, mut stopped) = watch::channel(false);
+        let (done_tx, done) = oneshot::channel();
+        runtime.spawn(async move {
+            let tcp = match tokio::net::TcpListener::from_std(std) {
+                Ok(tcp) => tcp,
+                Err(e) => {
+                    tracing::error!(target: "http", "the HTTP API cannot listen: {e}");
+                    return;
+                }
+            };
+            let listener = listener::Limited::new(tcp, MAX_CONNECTIONS, IDLE_TIMEOUT);
+            let mut graceful = stopped.clone();
+            let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = graceful.wait_for(|s| *s).await;
+            });
+            tokio::select! {
+                r = served => if let Err(e) = r {
+                    tracing::error!(target: "http", "the HTTP API failed: {e}");
+                },
+                // Connections still open a while after the stop are not waited for.
+                _ = async {
+                    let _ = stopped.wait_for(|s| *s).await;
+                    tokio::time::sleep(CLOSE_WITHIN).await;
+                } => {}
+            }
+            let _ = done_tx.send(());
+        });
+        tracing::info!(target: "http", "HTTP API on http://{}", self.addr);
+        Ok(HttpServer {
+            addr: self.addr,
+            api,
+            stop,
+            done: Some(done),
+            runtime: Some(runtime),
+        })
+    }
+}
+
+impl HttpServer {
+    /// The site is stopping: `/healthz` says so from now on.
+    pub fn stopping(&self) {
+        self.api.running.store(false, Ordering::Relaxed);
+    }
+
+    /// Stops answering; open connections get a moment to finish.
+    pub async fn stop(mut self) {
+        self.stopping();
+        let _ = self.stop.send(true);
+        if let Some(done) = self.done.take() {
+            let _ = tokio::time::timeout(CLOSE_WITHIN * 2, done).await;
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        // Never blocks, so an async caller may drop it too.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// The effective settings as `/config` shows them.
+pub fn settings(config: &Config) -> serde_json::Value {
+    let e = &config.engine;
+    serde_json::json!({
+        "profiles": config.profiles,
+        "profiles_count": e.wall.profiles(),
+        "sections": e.wall.sections(),
+        "max_sections": config.max_sections,
+        "crews": match e.crews {
+            crate::wall::Crews::Unlimited => serde_json::json!("unlimited"),
+            crate::wall::Crews::Limited(n) => serde_json::json!(n),
+        },
+        "sensors": e.sensors,
+        "sensor_kinds": e.sensor_kinds,
+        "network_limit": e.network_limit,
+        "latency": e.latency.to_string(),
+        "store": crate::store::redact_url(&e.store),
+        "seed": e.seed,
+        "speed": match e.speed {
+            crate::engine::Speed::Max => serde_json::json!("max"),
+            crate::engine::Speed::Factor(f) => serde_json::json!(f),
+        },
+        "day_seconds": e.day_seconds,
+        "days": e.days,
+        "until_complete": e.until_complete,
+        "fresh": e.fresh,
+        "duration_s": config.duration.map(|d| d.as_secs_f64()),
+        "http": config.http.map(|a| a.to_string()),
+        "log_file": config.log_file.as_ref().map(|p| p.display().to_string()),
+        "log_keep": config.log_keep,
+    })
+}
+
+/// The one way every mode (`serve`, the dashboard, headless) runs the API. First, before the
+/// engine starts, [`bind`] `--http`'s address (nothing without it) ...
+pub async fn bind_for(config: &Config) -> Result<Option<Bound>, String> {
+    match config.http {
+        Some(addr) => bind(addr).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// ... then, once the site is up, answer over its engine and site.
+pub fn serve_for(
+    bound: Option<Bound>,
+    config: &Config,
+    gauges: Gauges,
+    hub: Arc<Hub>,
+) -> Result<Option<HttpServer>, String> {
+    bound
+        .map(|b| b.serve(Api::new(gauges, hub, settings(config))))
+        .transpose()
+}
+
+/// What the engine must keep for the API: the stored days read back when resuming.
+pub fn start_options(config: &Config) -> crate::engine::StartOptions {
+    crate::engine::StartOptions {
+        history: config.http.is_some(),
+        ..crate::engine::StartOptions::default()
+    }
+}
+
+/// The site is stopping: `/healthz` says so while the engine drains.
+pub fn stopping(server: &Option<HttpServer>) {
+    if let Some(s) = server {
+        s.stopping();
+    }
+}
+
+/// Stops the API if there is one (see [`HttpServer::stop`]).
+pub async fn stop(server: Option<HttpServer>) {
+    if let Some(s) = server {
+        s.stop().await;
+    }
+}

@@ -1,0 +1,168 @@
+//! A served site in this process (engine, site model, HTTP API on 127.0.0.1:0) and a plain
+//! HTTP/1.1 client over a real TCP connection.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use wallwatch::config::Config;
+use wallwatch::engine::{Engine, StartOptions, Summary};
+use wallwatch::http::HttpServer;
+use wallwatch::site::Site;
+use wallwatch::store::Store;
+
+/// A running site with its API.
+pub struct Served {
+    pub engine: Engine,
+    pub site: Site,
+    pub server: Option<HttpServer>,
+    pub addr: SocketAddr,
+}
+
+/// Starts `config`'s site (on `store` if given) with the API on a free loopback port.
+pub async fn serve(mut config: Config, store: Option<Box<dyn Store>>) -> Served {
+    config.http = Some("127.0.0.1:0".parse().unwrap());
+    let bound = wallwatch::http::bind_for(&config).await.unwrap();
+    let addr = bound.as_ref().unwrap().addr();
+    let options = StartOptions {
+        store,
+        ..wallwatch::http::start_options(&config)
+    };
+    let (engine, events) = Engine::start_with(&config.engine, options).await.unwrap();
+    let site = Site::start(events, None).await.unwrap();
+    let server =
+        wallwatch::http::serve_for(bound, &config, engine.gauges(), site.hub.clone()).unwrap();
+    Served {
+        engine,
+        site,
+        server,
+        addr,
+    }
+}
+
+impl Served {
+    pub async fn get(&self, path: &str) -> Response {
+        get(self.addr, path).await
+    }
+
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{path}: {e}: {}", r.body))
+    }
+
+    pub async fn stop(self) -> Summary {
+        let summary = self.engine.shutdown().await.unwrap();
+        self.site.finished().await;
+        wallwatch::http::stop(self.server).await;
+        summary
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends `request` (a whole HTTP/1.1 request) and reads the answer to the connection's end.
+pub async fn raw(addr: SocketAddr, request: &str) -> Response {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut bytes = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut bytes))
+        .await
+        .expect("an answer within 30 s")
+        .unwrap();
+    parse(&bytes)
+}
+
+pub async fn get(addr: SocketAddr, path: &str) -> Response {
+    raw(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+    )
+    .await
+}
+
+fn parse(bytes: &[u8]) -> Response {
+    let text = String::from_utf8(bytes.to_vec()).expect("UTF-8 answer");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a header block");
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let (size, rest) = s.split_once("\r\n").unwrap();
+        let n = usize::from_str_radix(size.trim(), 16).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+}
+
+/// Waits (polling `check` every 20 ms, at most `within`) until it holds.
+pub async fn wait_until<F, Fut>(within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let end = tokio::time::Instant::now() + within;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < end, "not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The example configuration on a memory store.
+pub fn config() -> Config {
+    let mut c = Config::example();
+    c.engine.store = "memory:".into();
+    c
+}
+
+pub fn arc<T>(t: T) -> Arc<T> {
+    Arc::new(t)
+}
