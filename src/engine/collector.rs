@@ -16,7 +16,12 @@ use super::network::Payload;
 use super::publisher::Publisher;
 use super::stats::Histogram;
 use super::{EngineError, Event};
-use crate::store::{Batch, Counts, Store, StoreError};
+use super::remote::RemoteLink;
+use crate::store::{Batch, Counts, Origin, Store, StoreError};
+
+/// What the collector hands the writer: a batch, and the origins of its agents' readings (in id
+/// order; empty without a broker).
+pub type Write = (Batch, Vec<Origin>);
 
 /// Packets the collector's mailbox holds before deliveries wait.
 pub const MAILBOX: usize = 256;
@@ -57,27 +62,33 @@ pub fn open_store(url: &str, store: Option<Box<dyn Store>>) -> Result<Box<dyn St
 /// store's final counts once closed.
 pub async fn writer_task(
     mut store: Box<dyn Store>,
-    mut rx: mpsc::Receiver<Batch>,
+    mut rx: mpsc::Receiver<Write>,
     stored: Arc<Stored>,
     publisher: Arc<Publisher>,
     skip_rows: bool,
+    remote: Option<Arc<RemoteLink>>,
 ) -> Result<Counts, StoreError> {
     let gone = |e: tokio::task::JoinError| StoreError(format!("the store failed: {e}"));
-    while let Some(mut batch) = rx.recv().await {
+    while let Some((mut batch, mut origins)) = rx.recv().await {
         // Group commit: batches that queued up while the last write ran go in the same write
         // (ids stay in order). A slow store thus gets bigger, cheaper transactions instead of
         // falling further behind; memory stays bounded by the queue.
-        while let Ok(more) = rx.try_recv() {
+        while let Ok((more, more_origins)) = rx.try_recv() {
             batch.readings.extend(more.readings);
             batch.crew_reports.extend(more.crew_reports);
+            origins.extend(more_origins);
         }
         let (readings, crew_reports) = (batch.readings.len(), batch.crew_reports.len());
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 1u32;
-        loop {
-            let (s, b, result, took) = tokio::task::spawn_blocking(move || {
+        let skipped = loop {
+            let (s, b, o, result, took) = tokio::task::spawn_blocking(move || {
                 let started = std::time::Instant::now();
-                let r = store.append(&batch);
+                let r = if origins.is_empty() {
+                    store.append(&batch).map(|()| Vec::new())
+                } else {
+                    store.append_remote(&batch, &origins)
+                };
                 let took = started.elapsed();
                 // Rows the watcher does not want are freed here, off the async workers.
                 let batch = if r.is_ok() && skip_rows {
@@ -85,15 +96,16 @@ pub async fn writer_task(
                 } else {
                     batch
                 };
-                (store, batch, r, took)
+                (store, batch, origins, r, took)
             })
             .await
             .map_err(gone)?;
             store = s;
             batch = b;
+            origins = o;
             stored.writes.record(took);
             match result {
-                Ok(()) => break,
+                Ok(left_out) => break left_out,
                 Err(e) => {
                     let msg = crate::text::sanitize(&e.to_string());
                     tracing::warn!(
@@ -112,10 +124,14 @@ pub async fn writer_task(
                     attempt += 1;
                 }
             }
-        }
+        };
+        let readings = readings - skipped.len();
         stored
             .readings
             .fetch_add(readings as u64, Ordering::Relaxed);
+        if let Some(link) = &remote {
+            confirm(link, &origins, &skipped, &mut batch);
+        }
         stored
             .crew_reports
             .fetch_add(crew_reports as u64, Ordering::Relaxed);
@@ -142,13 +158,37 @@ pub async fn writer_task(
     .map_err(gone)?
 }
 
+/// After a batch with agents' readings is stored: counts them, raises each agent's mark to the
+/// highest seq of the batch (those the store left out were stored before), and takes the ones
+/// left out out of the batch, so the screen sees each reading once.
+fn confirm(link: &RemoteLink, origins: &[Origin], skipped: &[u64], batch: &mut Batch) {
+    let stored = origins.len() - skipped.len();
+    link.stored
+        .fetch_add(stored as u64, Ordering::Relaxed);
+    link.store_duplicates
+        .fetch_add(skipped.len() as u64, Ordering::Relaxed);
+    let mut highest: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for o in origins {
+        let h = highest.entry(&o.agent).or_insert(0);
+        *h = (*h).max(o.seq);
+    }
+    for (agent, seq) in highest {
+        link.stored(agent, seq);
+    }
+    if !skipped.is_empty() && !batch.readings.is_empty() {
+        batch
+            .readings
+            .retain(|r| skipped.binary_search(&r.id).is_err());
+    }
+}
+
 /// The collector task: runs until `finish` fires (sent once every producer has ended, so every
 /// packet is already in the mailbox) or the mailbox closes; then it takes what is left, flushes
 /// the last batch and closes the writer channel.
 pub async fn run(
     mut rx: mpsc::Receiver<Payload>,
     mut finish: oneshot::Receiver<()>,
-    writer: mpsc::Sender<Batch>,
+    writer: mpsc::Sender<Write>,
     counts: Counts,
     batch_size: usize,
     flush_after: Duration,
@@ -160,9 +200,21 @@ pub async fn run(
         readings: Vec::with_capacity(batch_size),
         crew_reports: Vec::new(),
     };
+    let mut origins: Vec<Origin> = Vec::new();
     let flush = tokio::time::sleep(flush_after);
     tokio::pin!(flush);
-    let mut take = |payload: Payload, batch: &mut Batch| match payload {
+    let mut take = |payload: Payload, batch: &mut Batch, origins: &mut Vec<Origin>| match payload {
+        Payload::Remote(remote) => {
+            let mut r = remote.reading;
+            r.id = next_reading;
+            next_reading += 1;
+            origins.push(Origin {
+                id: r.id,
+                agent: remote.agent,
+                seq: remote.seq,
+            });
+            batch.readings.push(r);
+        }
         Payload::Readings(mut readings) => {
             for r in &mut readings {
                 r.id = next_reading;
@@ -186,10 +238,10 @@ pub async fn run(
             packet = rx.recv() => {
                 let Some(packet) = packet else { break };
                 let was_empty = batch.is_empty();
-                take(packet, &mut batch);
+                take(packet, &mut batch, &mut origins);
                 while batch.len() < batch_size {
                     match rx.try_recv() {
-                        Ok(p) => take(p, &mut batch),
+                        Ok(p) => take(p, &mut batch, &mut origins),
                         Err(_) => break,
                     }
                 }
@@ -198,7 +250,7 @@ pub async fn run(
                         &mut batch,
                         Batch { readings: Vec::with_capacity(batch_size), crew_reports: Vec::new() },
                     );
-                    if writer.send(full).await.is_err() {
+                    if writer.send((full, std::mem::take(&mut origins))).await.is_err() {
                         tracing::error!(target: "store", "the store writer task has gone; stopping");
                         return;
                     }
@@ -208,10 +260,10 @@ pub async fn run(
             }
             _ = &mut finish => {
                 while let Ok(p) = rx.try_recv() {
-                    take(p, &mut batch);
+                    take(p, &mut batch, &mut origins);
                     if batch.len() >= batch_size {
                         let full = std::mem::take(&mut batch);
-                        if writer.send(full).await.is_err() {
+                        if writer.send((full, std::mem::take(&mut origins))).await.is_err() {
                             tracing::error!(target: "store", "the store writer task has gone; stopping");
                             return;
                         }
@@ -224,14 +276,14 @@ pub async fn run(
                     &mut batch,
                     Batch { readings: Vec::with_capacity(batch_size), crew_reports: Vec::new() },
                 );
-                if writer.send(part).await.is_err() {
+                if writer.send((part, std::mem::take(&mut origins))).await.is_err() {
                     tracing::error!(target: "store", "the store writer task has gone; stopping");
                     return;
                 }
             }
         }
     }
-    if !batch.is_empty() && writer.send(batch).await.is_err() {
+    if !batch.is_empty() && writer.send((batch, origins)).await.is_err() {
         tracing::error!(target: "store", "the store writer task has gone before the last batch");
     }
 }

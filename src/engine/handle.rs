@@ -17,6 +17,7 @@ use super::clock::Clock;
 use super::collector::{self, Stored};
 use super::network::{Network, NetworkProbe, NetworkState};
 use super::publisher::Publisher;
+use super::remote::{RemoteInlet, RemoteLink};
 use super::tasks::{self, CrewCommand, CrewPlan, Shared};
 use super::{Command, CommandSender, Event, Replier, Request, SensorInfo, Speed, WallProgress};
 use crate::sensors::{KINDS, SensorError, SensorFactory};
@@ -94,6 +95,9 @@ pub struct Summary {
     pub simulated_seconds: f64,
     /// Rows left out of the screen feed because the watcher was slow (all were stored).
     pub screen_rows_coalesced: u64,
+    /// Readings from agents through the broker (only with `--broker`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<super::remote::RemoteSummary>,
 }
 
 /// A snapshot of the run's counters.
@@ -115,6 +119,8 @@ pub struct StartOptions {
     /// Leave the stored rows out of the events (no `Event::Readings` or `Event::CrewReports`), for
     /// watchers that only count: headless runs and benchmarks need not be sent every row.
     pub skip_rows: bool,
+    /// Accept readings from agents (`Engine::remote_inlet`), reporting what is stored here.
+    pub remote: Option<Arc<RemoteLink>>,
 }
 
 /// The running engine.
@@ -127,6 +133,7 @@ pub struct Engine {
     counters: Arc<NetworkState>,
     gauges: Gauges,
     failures: Failures,
+    inlet: Option<RemoteInlet>,
 }
 
 /// The engine's live figures, readable from anywhere while it runs (`status`).
@@ -139,6 +146,7 @@ pub struct Gauges {
     /// Rows the store held when the run started.
     start_counts: crate::store::Counts,
     seed: u64,
+    remote: Option<Arc<RemoteLink>>,
 }
 
 impl Gauges {
@@ -186,6 +194,7 @@ impl Gauges {
             seed: self.seed,
             simulated_seconds: self.shared.clock.now().as_secs_f64(),
             screen_rows_coalesced: self.shared.publisher.coalesced(),
+            remote: self.remote.as_ref().map(|l| l.summary()),
         }
     }
 }
@@ -297,7 +306,11 @@ impl Engine {
         config.check().map_err(EngineError::Options)?;
         let day_length = Duration::try_from_secs_f64(config.day_seconds)
             .map_err(|_| EngineError::Options(format!("--day-seconds: {}", config.day_seconds)))?;
-        let (store, resumed) = open_store(config, options.store.take()).await?;
+        let (store, resumed, marks) =
+            open_store(config, options.store.take(), options.remote.is_some()).await?;
+        if let Some(link) = &options.remote {
+            link.set_marks(marks);
+        }
         let (factory, sensors) = make_sensors(config)?;
         let publisher = Publisher::new();
         let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL);
@@ -323,6 +336,7 @@ impl Engine {
             events: event_tx,
             counts,
             skip_rows: options.skip_rows,
+            remote: options.remote.clone(),
         };
         let pipeline = spawn_pipeline(config, &failures, &publisher, &stored, &counters, ends);
         let (crew_stop, crew_stop_rx) = watch::channel(false);
@@ -351,7 +365,13 @@ impl Engine {
             store_url,
             start_counts: counts,
             seed: config.seed,
+            remote: options.remote.clone(),
         };
+        let inlet = options.remote.map(|link| RemoteInlet {
+            network: shared.network.clone(),
+            open: Arc::new(tokio::sync::RwLock::new(true)),
+            link,
+        });
         let supervisor = Supervisor {
             gauges: gauges.clone(),
             shared: shared.clone(),
@@ -364,6 +384,7 @@ impl Engine {
             crew,
             pipeline,
             failures: failures.clone(),
+            remote_gate: inlet.as_ref().map(|i| i.open.clone()),
         };
         let supervisor = tokio::spawn(supervisor.run(command_rx, stop_rx));
         Ok((
@@ -376,9 +397,15 @@ impl Engine {
                 stored,
                 counters,
                 failures,
+                inlet,
             },
             event_rx,
         ))
+    }
+
+    /// Where readings from agents enter the network (with `StartOptions::remote`).
+    pub fn remote_inlet(&self) -> Option<RemoteInlet> {
+        self.inlet.clone()
     }
 
     /// Where commands go. A `Command::Shutdown` starts the drain; then call [`Engine::shutdown`]
@@ -452,15 +479,29 @@ impl Engine {
 }
 
 /// Opens the store and prepares the resumed site, on tokio's blocking pool.
+/// With `agents`, also the agents' marks the store holds.
 async fn open_store(
     config: &EngineOptions,
     injected: Option<Box<dyn Store>>,
-) -> Result<(Box<dyn Store>, super::resume::Resumed), EngineError> {
+    agents: bool,
+) -> Result<
+    (
+        Box<dyn Store>,
+        super::resume::Resumed,
+        crate::store::AgentMarks,
+    ),
+    EngineError,
+> {
     let (url, for_resume) = (config.store.clone(), config.clone());
     tokio::task::spawn_blocking(move || {
         let mut store = collector::open_store(&url, injected)?;
         let resumed = super::resume::prepare(store.as_mut(), &for_resume)?;
-        Ok::<_, EngineError>((store, resumed))
+        let marks = if agents {
+            store.agent_marks().map_err(EngineError::Store)?
+        } else {
+            crate::store::AgentMarks::new()
+        };
+        Ok::<_, EngineError>((store, resumed, marks))
     })
     .await
     .map_err(|e| EngineError::Internal(format!("opening the store failed: {e}")))?
@@ -540,6 +581,7 @@ struct PipelineEnds {
     /// Rows the store held at the start.
     counts: crate::store::Counts,
     skip_rows: bool,
+    remote: Option<Arc<RemoteLink>>,
 }
 
 /// Starts the event forwarder, the store writer, the collector and the stats publisher.
@@ -570,6 +612,7 @@ fn spawn_pipeline(
             stored.clone(),
             publisher.clone(),
             ends.skip_rows,
+            ends.remote,
         ),
     );
     let collector = spawn_watched(
@@ -655,6 +698,8 @@ struct Supervisor {
     pipeline: Pipeline,
     gauges: Gauges,
     failures: Failures,
+    /// Closed by the drain (waiting for remote deliveries under way), with a broker.
+    remote_gate: Option<Arc<tokio::sync::RwLock<bool>>>,
 }
 
 impl Supervisor {
@@ -759,6 +804,10 @@ impl Supervisor {
         let _ = self.crew_stop.send(true);
         for s in &self.sensors {
             let _ = s.stop.send(true);
+        }
+        // Remote readings: none taken from now on, and those under way land first.
+        if let Some(gate) = &self.remote_gate {
+            *gate.write().await = false;
         }
         // A task's panic is already in `failures` (see `spawn_watched`): `Engine::shutdown`
         // reports it. Here the drain only goes on past it.

@@ -122,6 +122,8 @@ pub enum Payload {
     /// One or more readings of one sensor (ids still 0).
     Readings(Vec<Reading>),
     CrewReport(CrewReport),
+    /// A reading from an agent, through the broker (one message).
+    Remote(super::remote::RemoteReading),
 }
 
 /// The permits of one packet. Dropping it (once the packet is in the mailbox) counts the delivery
@@ -129,6 +131,8 @@ pub enum Payload {
 struct Ticket {
     state: Arc<NetworkState>,
     messages: usize,
+    /// A remote message (counted apart as well).
+    remote: bool,
 }
 
 impl Drop for Ticket {
@@ -140,6 +144,12 @@ impl Drop for Ticket {
         c.in_flight.fetch_sub(self.messages, Ordering::AcqRel);
         c.delivered
             .fetch_add(self.messages as u64, Ordering::Relaxed);
+        if self.remote {
+            c.remote_in_flight
+                .fetch_sub(self.messages, Ordering::AcqRel);
+            c.remote_delivered
+                .fetch_add(self.messages as u64, Ordering::Relaxed);
+        }
         // Last, so the counters never show more in flight than permits are taken.
         c.semaphore.add_permits(self.messages);
     }
@@ -159,6 +169,8 @@ pub struct NetworkState {
     wait_ns: AtomicU64,
     latencies: AtomicU64,
     latency_ns: AtomicU64,
+    remote_in_flight: AtomicUsize,
+    remote_delivered: AtomicU64,
     probe: Option<Arc<dyn NetworkProbe>>,
 }
 
@@ -181,6 +193,8 @@ impl NetworkState {
             delivered: self.delivered.load(Ordering::Relaxed),
             mean_wait_ms: mean(&self.wait_ns, waits),
             mean_latency_ms: mean(&self.latency_ns, lats),
+            remote_in_flight: self.remote_in_flight.load(Ordering::Relaxed),
+            remote_delivered: self.remote_delivered.load(Ordering::Relaxed),
         }
     }
 }
@@ -225,6 +239,8 @@ impl Network {
             wait_ns: AtomicU64::new(0),
             latencies: AtomicU64::new(0),
             latency_ns: AtomicU64::new(0),
+            remote_in_flight: AtomicUsize::new(0),
+            remote_delivered: AtomicU64::new(0),
             probe,
         });
         let multi_thread = tokio::runtime::Handle::try_current()
@@ -261,6 +277,44 @@ impl Network {
     /// in line, first come first served), spends the latency holding them, puts the packet in the
     /// collector's mailbox (waiting while it is full) and then releases the permits.
     pub async fn send(&self, payload: Payload, messages: usize) -> Result<(), Closed> {
+        let ticket = self.take_permits(messages, false).await?;
+        let c = &self.state;
+        let latency = match self.latency {
+            Latency::Fixed(d) => d,
+            Latency::Range(lo, hi) => {
+                let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+                Duration::from_nanos(rng.random_range(nanos(lo)..=nanos(hi)))
+            }
+        };
+        tracing::trace!(target: "network", messages, ?latency, "sent");
+        if !latency.is_zero() {
+            c.latencies.fetch_add(1, Ordering::Relaxed);
+            c.latency_ns.fetch_add(nanos(latency), Ordering::Relaxed);
+            if let Some(wire) = &self.wire {
+                // The latency counts from here: the permits are held since before this instant.
+                let deadline = std::time::Instant::now() + latency;
+                return wire.carry(deadline, payload, ticket).await;
+            }
+            tokio::time::sleep(latency).await;
+        }
+        let sent = self.tx.send(payload).await.map_err(|_| Closed);
+        drop(ticket);
+        sent
+    }
+
+    /// Sends one remote message (a reading that came through the broker): one permit of the same
+    /// semaphore, held until the collector's mailbox has it, with no simulated latency (it
+    /// crossed a real network already).
+    pub async fn send_remote(&self, payload: Payload) -> Result<(), Closed> {
+        let ticket = self.take_permits(1, true).await?;
+        let sent = self.tx.send(payload).await.map_err(|_| Closed);
+        drop(ticket);
+        sent
+    }
+
+    /// Takes one permit per message (waiting in line, first come first served) and counts them
+    /// in flight.
+    async fn take_permits(&self, messages: usize, remote: bool) -> Result<Ticket, Closed> {
         let c = &self.state;
         let messages = messages.clamp(1, c.limit);
         // At most the limit, itself at most 65,536.
@@ -285,34 +339,17 @@ impl Network {
         c.wait_ns.fetch_add(nanos(waited), Ordering::Relaxed);
         let now = c.in_flight.fetch_add(messages, Ordering::AcqRel) + messages;
         c.max_in_flight.fetch_max(now, Ordering::AcqRel);
+        if remote {
+            c.remote_in_flight.fetch_add(messages, Ordering::AcqRel);
+        }
         if let Some(p) = &c.probe {
             p.sent(messages);
         }
-        let ticket = Ticket {
+        Ok(Ticket {
             state: self.state.clone(),
             messages,
-        };
-        let latency = match self.latency {
-            Latency::Fixed(d) => d,
-            Latency::Range(lo, hi) => {
-                let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-                Duration::from_nanos(rng.random_range(nanos(lo)..=nanos(hi)))
-            }
-        };
-        tracing::trace!(target: "network", messages, ?waited, ?latency, "sent");
-        if !latency.is_zero() {
-            c.latencies.fetch_add(1, Ordering::Relaxed);
-            c.latency_ns.fetch_add(nanos(latency), Ordering::Relaxed);
-            if let Some(wire) = &self.wire {
-                // The latency counts from here: the permits are held since before this instant.
-                let deadline = std::time::Instant::now() + latency;
-                return wire.carry(deadline, payload, ticket).await;
-            }
-            tokio::time::sleep(latency).await;
-        }
-        let sent = self.tx.send(payload).await.map_err(|_| Closed);
-        drop(ticket);
-        sent
+            remote,
+        })
     }
 }
 
