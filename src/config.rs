@@ -49,6 +49,8 @@ pub struct Config {
     /// Stop after this much real time.
     pub duration: Option<Duration>,
     pub palette: Option<String>,
+    /// Agents' readings through a broker (`--broker`, `--site`: flags only).
+    pub broker: Option<crate::broker::BrokerOptions>,
 }
 
 /// A configuration error, one line, naming the file and key or the flag.
@@ -446,6 +448,8 @@ impl Config {
     /// `engine::options`). Reads and parses the profiles file.
     pub fn from_args(args: &RunArgs, default_crews: Crews) -> Result<Config, ConfigError> {
         let flags = read_flags(args)?;
+        let broker = crate::broker::options(args.broker.as_deref(), args.site.as_deref())
+            .map_err(ConfigError)?;
         let file = match &args.config {
             Some(path) => read_file(path)?,
             None => Raw::default(),
@@ -485,6 +489,7 @@ impl Config {
             max_sections,
             duration: raw.duration,
             palette: raw.palette,
+            broker,
         })
     }
 

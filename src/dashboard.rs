@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use crate::app::App;
 use crate::cli::RunArgs;
 use crate::config::{Config, DEFAULT_CREWS};
-use crate::engine::{Engine, EngineError, Summary};
+use crate::engine::{EngineError, Summary};
 use crate::site::Site;
 use crate::text::thousands;
 use crate::tui::{self, Exit, Tui, TuiError};
@@ -50,9 +50,13 @@ fn run_on_new_runtime(config: &Config, palette: Palette) -> Result<ExitCode, Str
 async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
     let log = tui::init_dashboard_logging()?;
     // The engine opens the store: an unreachable database fails here, before the screen.
-    let (engine, events) = Engine::start(&config.engine)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (engine, events, broker) = crate::broker::start_engine(
+        &config.engine,
+        config.broker.as_ref(),
+        crate::engine::StartOptions::default(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     // The same site and feed as attached viewers get, in this process.
     let (site, link) = Site::start_local(events, Some(log), engine.command_sender()).await?;
     let mut app = App::new(palette);
@@ -72,6 +76,9 @@ async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
     };
     eprintln!("wallwatch: stopping ({reason}): draining the network and flushing the store…");
     let summary = engine.shutdown().await;
+    if let Some(broker) = broker {
+        broker.finish().await;
+    }
     site.finished().await;
     let summary = match summary {
         Ok(summary) => summary,

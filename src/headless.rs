@@ -8,7 +8,7 @@
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::Config;
-use crate::engine::{Engine, EngineError, Event, StartOptions, Summary};
+use crate::engine::{EngineError, Event, StartOptions, Summary};
 
 /// Runs until a stop condition, then drains and returns the summary.
 pub async fn run(config: &Config) -> Result<Summary, EngineError> {
@@ -22,7 +22,8 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
         skip_rows: true,
         ..StartOptions::default()
     };
-    let (engine, mut events) = Engine::start_with(&config.engine, options).await?;
+    let (engine, mut events, broker) =
+        crate::broker::start_engine(&config.engine, config.broker.as_ref(), options).await?;
     let deadline = sleep_for(config.duration);
     tokio::pin!(deadline);
     let failed = engine.failed();
@@ -53,7 +54,11 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
         }
     };
     tracing::info!(target: "engine", "stopping ({reason})");
-    engine.shutdown().await
+    let summary = engine.shutdown().await;
+    if let Some(broker) = broker {
+        broker.finish().await;
+    }
+    summary
 }
 
 async fn sleep_for(d: Option<std::time::Duration>) {

@@ -67,6 +67,7 @@ fn main() -> ExitCode {
         Some(Command::Attach(args)) => return wallwatch::attach::main(&args),
         Some(Command::Status(args)) => return wallwatch::client::status_main(&args),
         Some(Command::Stop(args)) => return wallwatch::client::stop_main(&args),
+        Some(Command::Agent(args)) => return wallwatch::broker::agent::main(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

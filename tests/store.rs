@@ -794,7 +794,7 @@ fn sqlite_store() {
     assert!(store.counts().unwrap_err().to_string().contains("closed"));
 
     assert_eq!(sqlite_pragma(&path, "journal_mode"), "wal");
-    assert_eq!(sqlite_pragma(&path, "user_version"), "2");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "3");
     assert_eq!(sqlite_pragma(&path, "integrity_check"), "ok");
     let conn = rusqlite::Connection::open(&path).unwrap();
     let text: String = conn
@@ -904,7 +904,7 @@ fn sqlite_store_migrates_version_1() {
     drop(conn);
     let url = format!("sqlite:{}", path.display());
     let mut store = store::open(&url).unwrap();
-    assert_eq!(sqlite_pragma(&path, "user_version"), "2");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "3");
     assert_eq!(store.crew_reports().unwrap(), all_crew(&days()));
     assert_eq!(
         store.latest_crew_reports().unwrap(),
@@ -923,7 +923,7 @@ fn sqlite_store_migrates_version_1() {
     drop(conn);
     // opening again changes nothing
     store::open(&url).unwrap().close().unwrap();
-    assert_eq!(sqlite_pragma(&path, "user_version"), "2");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "3");
 }
 
 #[test]

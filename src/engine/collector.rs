@@ -14,9 +14,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::network::Payload;
 use super::publisher::Publisher;
+use super::remote::RemoteLink;
 use super::stats::Histogram;
 use super::{EngineError, Event};
-use super::remote::RemoteLink;
 use crate::store::{Batch, Counts, Origin, Store, StoreError};
 
 /// What the collector hands the writer: a batch, and the origins of its agents' readings (in id
@@ -163,8 +163,7 @@ pub async fn writer_task(
 /// left out out of the batch, so the screen sees each reading once.
 fn confirm(link: &RemoteLink, origins: &[Origin], skipped: &[u64], batch: &mut Batch) {
     let stored = origins.len() - skipped.len();
-    link.stored
-        .fetch_add(stored as u64, Ordering::Relaxed);
+    link.stored.fetch_add(stored as u64, Ordering::Relaxed);
     link.store_duplicates
         .fetch_add(skipped.len() as u64, Ordering::Relaxed);
     let mut highest: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();

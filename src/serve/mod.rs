@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::cli::ServeArgs;
 use crate::config::{Config, DEFAULT_CREWS};
-use crate::engine::{Engine, Summary};
+use crate::engine::Summary;
 use crate::site::{LogFeed, Site};
 use session::{Ctx, StopWaiter};
 
@@ -129,9 +129,13 @@ pub async fn serve(
     // The socket first: a second server on it fails before it touches the store.
     let listener = socket::listen(path).await?;
     let socket_file = SocketFile(path.to_path_buf());
-    let (engine, events) = Engine::start(&config.engine)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (engine, events, broker) = crate::broker::start_engine(
+        &config.engine,
+        config.broker.as_ref(),
+        crate::engine::StartOptions::default(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let site = Site::start(events, Some(feed))
         .await
         .ok_or("the engine stopped before it started")?;
@@ -202,6 +206,9 @@ pub async fn serve(
     // No new connections while draining; the file goes when the site has stopped.
     drop(listener);
     let summary = engine.shutdown().await;
+    if let Some(broker) = broker {
+        broker.finish().await;
+    }
     site.finished().await;
     // Stop requests that came in during the drain wait too.
     while let Ok(w) = stop_rx.try_recv() {

@@ -22,8 +22,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    AgentMarks, Batch, Counts, Origin, HistoryScan, LAST_DAY_SQL, ReadingFilter, SECTION_HISTORY_SQL, Store,
-    StoreError, ceil_micros, format_timestamp, parse_timestamp,
+    AgentMarks, Batch, Counts, HistoryScan, LAST_DAY_SQL, Origin, ReadingFilter,
+    SECTION_HISTORY_SQL, Store, StoreError, ceil_micros, format_timestamp, parse_timestamp,
 };
 use crate::sensors::Reading;
 use crate::wall::{CrewReport, LatestReports};
