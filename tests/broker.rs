@@ -94,13 +94,33 @@ fn signal(child: &Child, sig: i32) {
     }
 }
 
-/// `wallwatch agent` with `--sensors N --speed 20 --duration D`.
+/// `wallwatch agent` with `--sensors N --speed 20 --duration D` (default sensors: at speed 20,
+/// each reports 4 times a second).
 fn agent(broker: &Mosquitto, site: &str, id: &str, sensors: usize, duration: &str) -> Child {
+    agent_with(broker, site, id, sensors, duration, &["--speed", "20"])
+}
+
+/// A busy agent: thermometers (1 s) at speed 50, so that readings flow without a pause and a
+/// kill always finds some on their way.
+fn busy_agent(broker: &Mosquitto, site: &str, id: &str, duration: &str) -> Child {
+    let busy = ["--speed", "50", "--sensor-kinds", "thermometer"];
+    agent_with(broker, site, id, 20, duration, &busy)
+}
+
+fn agent_with(
+    broker: &Mosquitto,
+    site: &str,
+    id: &str,
+    sensors: usize,
+    duration: &str,
+    extra: &[&str],
+) -> Child {
     Command::new(BIN)
         .args(["agent", "--broker", &broker.url(), "--site", site])
         .args(["--agent-id", id, "--sensors", &sensors.to_string()])
-        .args(["--speed", "20", "--seed", "7", "--duration", duration])
-        .args(["--drain-timeout", "60s"])
+        .args(["--seed", "7", "--duration", duration])
+        .args(extra)
+        .args(["--drain-timeout", "20s"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -191,8 +211,8 @@ fn a_broker_killed_and_restarted_mid_run_loses_nothing_and_stores_nothing_twice(
     let mut broker = Mosquitto::start(dir.path());
     let db = dir.path().join("site.db");
     let site = Site::start(&broker, "crash", &db);
-    let a1 = agent(&broker, "crash", "a1", 100, "4s");
-    let a2 = agent(&broker, "crash", "a2", 100, "4s");
+    let a1 = busy_agent(&broker, "crash", "a1", "4s");
+    let a2 = busy_agent(&broker, "crash", "a2", "4s");
     std::thread::sleep(Duration::from_millis(1500));
     broker.kill();
     std::thread::sleep(Duration::from_millis(500));
@@ -210,7 +230,7 @@ fn a_site_killed_and_restarted_on_the_same_store_loses_nothing() {
     let broker = Mosquitto::start(dir.path());
     let db = dir.path().join("site.db");
     let site = Site::start(&broker, "phoenix", &db);
-    let a1 = agent(&broker, "phoenix", "a1", 100, "4s");
+    let a1 = busy_agent(&broker, "phoenix", "a1", "4s");
     std::thread::sleep(Duration::from_millis(1500));
     site.kill();
     let before = stored(&db);
@@ -229,7 +249,7 @@ fn what_a_killed_agent_had_confirmed_is_stored() {
     let broker = Mosquitto::start(dir.path());
     let db = dir.path().join("site.db");
     let site = Site::start(&broker, "lost", &db);
-    let mut a1 = agent(&broker, "lost", "a1", 100, "60s");
+    let mut a1 = busy_agent(&broker, "lost", "a1", "60s");
     std::thread::sleep(Duration::from_millis(2000));
     let _ = a1.kill();
     let _ = a1.wait();
