@@ -328,6 +328,35 @@ pub enum BenchCommand {
     /// A long run at a fixed offered rate into SQLite with the dashboard drawing: per minute,
     /// readings/s stored, p99 store write, p99 frame and RSS.
     Soak(SoakArgs),
+    /// Agents' readings per second into SQLite through an MQTT broker at Receive Maximum =
+    /// --network-limit, side by side with a plain subscriber that acks on receipt; and both
+    /// with an added round-trip latency, against limit / latency.
+    Broker(BrokerBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BrokerBenchArgs {
+    /// The broker, `mqtt://HOST:PORT` (default: $WALLWATCH_TEST_MQTT, which
+    /// `.ci/mosquitto.sh` exports).
+    #[arg(long, value_name = "URL")]
+    pub broker: Option<String>,
+    /// Readings queued for each measurement without latency.
+    #[arg(long, default_value_t = 20_000, value_parser = parse_in(1..=100_000_000u64))]
+    pub readings: u64,
+    /// Added round-trip latency between the broker and the consumers (`0` for none).
+    #[arg(long, value_name = "LATENCY", default_value = "20ms")]
+    pub latency: String,
+    /// Readings queued for each measurement with latency.
+    #[arg(long, default_value_t = 1_000, value_parser = parse_in(1..=100_000_000u64))]
+    pub latency_readings: u64,
+    /// Receive Maximum (and the site's network limit), 1..=65535.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_in(1..=65_535usize))]
+    pub network_limit: usize,
+    /// Pairs measured; medians are reported, with every run.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_positive)]
+    pub runs: usize,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -54,6 +54,9 @@ fn main() -> ExitCode {
         Some(Command::Bench(BenchCommand::Pipeline(args))) => {
             return wallwatch::bench::pipeline::main(&args);
         }
+        Some(Command::Bench(BenchCommand::Broker(args))) => {
+            return wallwatch::bench::broker::main(&args);
+        }
         Some(Command::Bench(BenchCommand::Soak(args))) => {
             return wallwatch::bench::soak::main(&args);
         }

@@ -243,6 +243,26 @@ fn a_site_killed_and_restarted_on_the_same_store_loses_nothing() {
     assert!(max_in_flight(&summary) <= 5, "{summary}");
 }
 
+/// Readings queued while the site was away come as a flood (the broker keeps to the Receive
+/// Maximum only for its first window): the site takes them all, and never wedges.
+#[test]
+fn a_backlog_queued_while_the_site_was_away_is_taken_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let db = dir.path().join("site.db");
+    // The site's session exists (its subscription), then it stops.
+    Site::start(&broker, "away", &db).stop();
+    let extra = ["--speed", "100", "--sensor-kinds", "thermometer"];
+    let a1 = agent_with(&broker, "away", "a1", 20, "2s", &extra);
+    std::thread::sleep(Duration::from_millis(2500));
+    let site = Site::start(&broker, "away", &db);
+    let produced = [("a1", finished(a1).0)];
+    assert!(produced[0].1 >= 3000, "{produced:?}");
+    let summary = site.stop();
+    assert_all_once(&db, &produced);
+    assert!(max_in_flight(&summary) <= 5, "{summary}");
+}
+
 #[test]
 fn what_a_killed_agent_had_confirmed_is_stored() {
     let dir = tempfile::tempdir().unwrap();
@@ -362,6 +382,63 @@ fn a_bad_or_unreachable_broker_is_one_line_and_exit_2() {
             assert_eq!(lines.len(), 1, "{args:?}: {err}");
             assert!(lines[0].contains("broker"), "{err}");
             assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+}
+
+/// The premise: a v5 subscriber connected with Receive Maximum 5 and manual acks is sent at most
+/// 5 unacknowledged QoS 1 messages; the broker holds the rest until it acks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receive_maximum_holds_the_broker_to_five_unacknowledged_messages() {
+    use rumqttc::v5::mqttbytes::QoS;
+    use rumqttc::v5::mqttbytes::v5::Packet;
+    use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let options = |id: &str| {
+        let mut o = MqttOptions::new(id, "127.0.0.1", broker.port);
+        o.set_clean_start(false)
+            .set_session_expiry_interval(Some(600))
+            .set_receive_maximum(Some(5))
+            .set_manual_acks(true);
+        o
+    };
+    // The session and its subscription, then 40 messages queued for it while it is away.
+    {
+        let (client, mut el) = AsyncClient::new(options("rm-sub"), 64);
+        client.subscribe("rm/t", QoS::AtLeastOnce).await.unwrap();
+        loop {
+            if let Event::Incoming(Packet::SubAck(_)) = el.poll().await.unwrap() {
+                break;
+            }
+        }
+        client.disconnect().await.unwrap();
+        while el.poll().await.is_ok() {}
+    }
+    for i in 0..40 {
+        broker.publish("rm/t", format!("{i}").as_bytes());
+    }
+    let (client, mut el) = AsyncClient::new(options("rm-sub"), 64);
+    let mut held = Vec::new();
+    let quiet = tokio::time::sleep(Duration::from_millis(1500));
+    tokio::pin!(quiet);
+    loop {
+        tokio::select! {
+            _ = &mut quiet => break,
+            ev = el.poll() => if let Event::Incoming(Packet::Publish(p)) = ev.unwrap() {
+                held.push(p);
+            },
+        }
+    }
+    assert_eq!(held.len(), 5, "sent while none was acknowledged");
+    let mut got = held.len();
+    for p in &held {
+        client.ack(p).await.unwrap();
+    }
+    while got < 40 {
+        if let Event::Incoming(Packet::Publish(p)) = el.poll().await.unwrap() {
+            got += 1;
+            client.ack(&p).await.unwrap();
         }
     }
 }

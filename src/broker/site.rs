@@ -183,7 +183,7 @@ impl Connected {
         let marks: BTreeMap<String, u64> = link.marks();
         let tasks = vec![
             tokio::spawn(arrivals(arrivals_rx, acks_tx, site.clone(), inlet, marks)),
-            tokio::spawn(acker(acks_rx, client.clone(), generation)),
+            tokio::spawn(acker(acks_rx, client.clone(), generation, link.clone())),
             tokio::spawn(confirmer(client.clone(), site.clone(), link.clone())),
         ];
         SiteBroker {
@@ -297,6 +297,8 @@ async fn event_loop(mut eventloop: EventLoop, ctx: EventLoopCtx) {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 ctx.generation.fetch_add(1, Ordering::AcqRel);
+                // What the last connection had not acknowledged comes again.
+                ctx.link.unacked.store(0, Ordering::Release);
                 backoff = Duration::from_millis(100);
                 if down {
                     tracing::info!(target: "broker", "reconnected to {}", ctx.url);
@@ -311,6 +313,8 @@ async fn event_loop(mut eventloop: EventLoop, ctx: EventLoopCtx) {
                 ));
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
+                let unacked = ctx.link.unacked.fetch_add(1, Ordering::AcqRel) + 1;
+                ctx.link.peak_unacked.fetch_max(unacked, Ordering::AcqRel);
                 let generation = ctx.generation.load(Ordering::Acquire);
                 if ctx.arrivals.send((generation, p)).await.is_err() {
                     // Finishing: the reading stays unacknowledged, the broker keeps it.
@@ -425,23 +429,66 @@ fn check(site: &str, topic: &str, payload: &[u8], marks: &mut BTreeMap<String, u
     }
 }
 
+/// Acks waiting for room in rumqttc's request queue before the acker waits itself.
+const ACK_BACKLOG: usize = 65_536;
+
 /// Acknowledges in arrival order, each once its delivery is done. A delivery the engine refused
 /// (it is draining) is not acknowledged, nor is anything after it: the broker keeps them for the
 /// site's next session. An arrival from before a reconnect is not acknowledged either.
-async fn acker(mut rx: mpsc::Receiver<Arrival>, client: AsyncClient, generation: Arc<AtomicU64>) {
-    while let Some(a) = rx.recv().await {
-        let taken = match a.delivery {
-            None => true,
-            Some(task) => task.await.unwrap_or(false),
-        };
-        if !taken {
-            return;
+///
+/// The acker never waits on rumqttc's request queue while it has room in a backlog of its own
+/// ([`ACK_BACKLOG`] acks, without their payloads): the event loop that empties that queue may
+/// itself be waiting for the arrivals to move on, and a broker that sends more than the Receive
+/// Maximum (Mosquitto 2.0.11 does, after the first window) would otherwise wedge the three.
+async fn acker(
+    mut rx: mpsc::Receiver<Arrival>,
+    client: AsyncClient,
+    generation: Arc<AtomicU64>,
+    link: Arc<RemoteLink>,
+) {
+    let mut backlog: std::collections::VecDeque<Publish> = std::collections::VecDeque::new();
+    let mut open = true;
+    while open || !backlog.is_empty() {
+        tokio::select! {
+            biased;
+            a = rx.recv(), if open => match a {
+                None => open = false,
+                Some(a) => {
+                    let taken = match a.delivery {
+                        None => true,
+                        Some(task) => task.await.unwrap_or(false),
+                    };
+                    if !taken {
+                        // Draining: this one and every later one stay with the broker.
+                        open = false;
+                    } else if a.generation == generation.load(Ordering::Acquire) {
+                        let _ = link.unacked.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                            Some(n.saturating_sub(1))
+                        });
+                        let mut p = a.publish;
+                        p.payload = bytes::Bytes::new();
+                        backlog.push_back(p);
+                    }
+                }
+            },
+            _ = tokio::time::sleep(Duration::from_millis(1)), if !backlog.is_empty() => {}
         }
-        if a.generation != generation.load(Ordering::Acquire) {
-            continue;
-        }
-        if client.ack(&a.publish).await.is_err() {
-            return;
+        while let Some(p) = backlog.front() {
+            match client.try_ack(p) {
+                Ok(()) => {
+                    backlog.pop_front();
+                }
+                Err(rumqttc::v5::ClientError::TryRequest(_)) if backlog.len() < ACK_BACKLOG => {
+                    break;
+                }
+                Err(rumqttc::v5::ClientError::TryRequest(_)) => {
+                    if client.ack(p).await.is_err() {
+                        return;
+                    }
+                    backlog.pop_front();
+                }
+                Err(_) => return,
+            }
         }
     }
 }
