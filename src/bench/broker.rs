@@ -358,7 +358,7 @@ async fn plain(
     while received.load(Ordering::Relaxed) < readings {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                let n = received.fetch_add(1, Ordering::Relaxed);
+                received.fetch_add(1, Ordering::Relaxed);
                 client.try_ack(&p).map_err(|e| e.to_string())?;
             }
             Ok(_) => {}
