@@ -355,20 +355,45 @@ async fn plain(
     let started = Instant::now();
     let (client, mut eventloop) = AsyncClient::new(o, 1024);
     let received = Arc::new(AtomicU64::new(0));
+    // Acks wait here when rumqttc's request queue is full (this task is also the one that
+    // empties it, by polling).
+    let mut acks = std::collections::VecDeque::new();
     while received.load(Ordering::Relaxed) < readings {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 received.fetch_add(1, Ordering::Relaxed);
-                client.try_ack(&p).map_err(|e| e.to_string())?;
+                acks.push_back(p);
             }
             Ok(_) => {}
             Err(e) => return Err(format!("broker {to}: {e}")),
         }
+        while let Some(p) = acks.front() {
+            if client.try_ack(p).is_err() {
+                break;
+            }
+            acks.pop_front();
+        }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let _ = client.disconnect().await;
+    // The last acks and the DISCONNECT go through the queue this task empties: keep polling
+    // (never wait on the queue here).
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        while eventloop.poll().await.is_ok() {}
+        let mut sent = false;
+        loop {
+            while let Some(p) = acks.front() {
+                if client.try_ack(p).is_err() {
+                    break;
+                }
+                acks.pop_front();
+            }
+            if acks.is_empty() && !sent {
+                sent = client.try_disconnect().is_ok();
+            }
+            match eventloop.poll().await {
+                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
     })
     .await;
     Ok(readings as f64 / seconds)
