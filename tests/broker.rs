@@ -442,3 +442,46 @@ async fn receive_maximum_holds_the_broker_to_five_unacknowledged_messages() {
         }
     }
 }
+
+/// `wallwatch bench broker` runs both consumers side by side, with and without the latency
+/// proxy, and reports every figure (no rate is asserted: those are for the README, measured on a
+/// release build).
+#[test]
+fn bench_broker_measures_the_site_and_a_plain_subscriber_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let out = Command::new(BIN)
+        .args([
+            "bench",
+            "broker",
+            "--broker",
+            &broker.url(),
+            "--readings",
+            "300",
+        ])
+        .args([
+            "--latency",
+            "20ms",
+            "--latency-readings",
+            "30",
+            "--runs",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "site_per_s",
+        "plain_per_s",
+        "ratio",
+        "latency_site_per_s",
+        "latency_plain_per_s",
+    ] {
+        assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {v}");
+    }
+    assert_eq!(v["latency_bound_per_s"], 250.0, "{v}");
+    assert_eq!(v["samples"].as_array().unwrap().len(), 1);
+}
