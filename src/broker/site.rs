@@ -198,14 +198,16 @@ impl Connected {
 }
 
 impl SiteBroker {
-    /// After the engine's shutdown (every reading taken is stored): publishes the last
-    /// confirmations and `offline`, disconnects, and waits (at most a few seconds) for the
+    /// After the engine's shutdown (every reading taken is stored): publishes every agent's
+    /// confirmation and `offline`, disconnects, and waits (at most a few seconds) for the
     /// event loop to send it all.
     pub async fn finish(self) {
         for t in &self.tasks {
             t.abort();
         }
-        for (agent, seq) in self.link.take_changed() {
+        // Every agent's, not only those changed since the confirmer last took them: it may have
+        // been stopped half way through publishing them (retained: publishing again is harmless).
+        for (agent, seq) in self.link.marks() {
             publish_confirmation(&self.client, &self.site, &agent, seq).await;
         }
         let _ = self
