@@ -2,17 +2,20 @@
 //!
 //! Connected with MQTT v5 `clean_start = false`, a session expiry of [`SESSION_EXPIRY`] (the
 //! broker keeps the site's queue while it is down), Receive Maximum = the network limit and
-//! manual acknowledgements: the broker sends at most `limit` unacknowledged readings at once and
-//! holds the rest. Each reading that arrives is checked ([`super::codec`]) and against its
-//! agent's mark:
+//! manual acknowledgements: the broker should send at most `limit` unacknowledged readings at
+//! once and hold the rest (Mosquitto 2.0.11 does so only for its first window). Each message
+//! takes a permit of the network's semaphore as it arrives ([`RemoteInlet::admit`]), waiting in
+//! line with local messages (the broker and TCP hold what comes after it), and is checked
+//! ([`super::codec`]) and against its agent's mark:
 //!
 //! - malformed or oversized: logged, counted rejected, acknowledged, never stored;
 //! - at or below the agent's mark (a redelivery): counted duplicate, acknowledged;
-//! - the next of its agent's sequence (or the first of a restarted agent's run): delivered
-//!   through [`RemoteInlet::deliver`], which holds a permit of the network's semaphore until the
-//!   collector's mailbox has it;
+//! - the next of its agent's sequence (or the first of a restarted agent's run): delivered into
+//!   the collector's mailbox, holding its permit until the mailbox has it;
 //! - after a gap (a reconnect race): counted out of order, acknowledged, not stored; the agent
 //!   still holds it and sends it again in order.
+//!
+//! A message not delivered gives its permit back at once.
 //!
 //! Acknowledgements go back in arrival order, each once its reading is in the mailbox (or
 //! refused): a site killed after that loses what it held in memory, but its agents keep every
@@ -35,7 +38,7 @@ use tokio::task::JoinHandle;
 use super::codec::Message;
 use super::confirm;
 use super::url::BrokerUrl;
-use crate::engine::remote::{RemoteInlet, RemoteLink, RemoteReading};
+use crate::engine::remote::{Admitted, RemoteInlet, RemoteLink, RemoteReading};
 use crate::sensors::Reading;
 
 /// How long the broker keeps the site's session (its subscription and queue) while it is away.
@@ -154,7 +157,8 @@ impl Connected {
             limit,
         } = self;
         let link = inlet.link().clone();
-        let (arrivals_tx, arrivals_rx) = mpsc::channel(usize::from(limit) * 4 + 64);
+        // Every arrival in it holds a permit: at most `limit` are.
+        let (arrivals_tx, arrivals_rx) = mpsc::channel(usize::from(limit));
         let (acks_tx, acks_rx) = mpsc::channel(usize::from(limit) * 4 + 64);
         let generation = Arc::new(AtomicU64::new(1));
         let (finishing, finishing_rx) = watch::channel(false);
@@ -175,6 +179,7 @@ impl Connected {
                 url,
                 run,
                 link: link.clone(),
+                inlet: inlet.clone(),
                 generation: generation.clone(),
                 arrivals: arrivals_tx,
                 finishing: finishing_rx,
@@ -182,7 +187,13 @@ impl Connected {
         ));
         let marks: BTreeMap<String, u64> = link.marks();
         let tasks = vec![
-            tokio::spawn(arrivals(arrivals_rx, acks_tx, site.clone(), inlet, marks)),
+            tokio::spawn(arrivals(
+                arrivals_rx,
+                acks_tx,
+                site.clone(),
+                link.clone(),
+                marks,
+            )),
             tokio::spawn(acker(acks_rx, client.clone(), generation, link.clone())),
             tokio::spawn(confirmer(client.clone(), site.clone(), link.clone())),
         ];
@@ -285,13 +296,17 @@ struct EventLoopCtx {
     url: BrokerUrl,
     run: u64,
     link: Arc<RemoteLink>,
+    inlet: RemoteInlet,
     generation: Arc<AtomicU64>,
-    arrivals: mpsc::Sender<(u64, Publish)>,
+    arrivals: mpsc::Sender<(u64, Publish, Admitted)>,
     finishing: watch::Receiver<bool>,
 }
 
-/// Polls the connection for good: readings go to the arrivals in order; a lost connection is
-/// logged and retried with backoff (rumqttc reconnects on the next poll).
+/// Polls the connection for good: each message takes its permit of the network on arrival
+/// (waiting in line with local messages; meanwhile the broker and TCP hold the rest) and goes
+/// to the arrivals in order; a lost connection is logged and retried with backoff (rumqttc
+/// reconnects on the next poll). Once the engine drains, messages are not taken: they stay
+/// unacknowledged with the broker for the site's next session.
 async fn event_loop(mut eventloop: EventLoop, ctx: EventLoopCtx) {
     let mut backoff = Duration::from_millis(100);
     let mut down = false;
@@ -318,9 +333,12 @@ async fn event_loop(mut eventloop: EventLoop, ctx: EventLoopCtx) {
                 let unacked = ctx.link.unacked.fetch_add(1, Ordering::AcqRel) + 1;
                 ctx.link.peak_unacked.fetch_max(unacked, Ordering::AcqRel);
                 let generation = ctx.generation.load(Ordering::Acquire);
-                if ctx.arrivals.send((generation, p)).await.is_err() {
-                    // Finishing: the reading stays unacknowledged, the broker keeps it.
-                }
+                let Ok(admitted) = ctx.inlet.admit().await else {
+                    // Draining: the reading stays unacknowledged, the broker keeps it.
+                    continue;
+                };
+                // Finishing: the same.
+                let _ = ctx.arrivals.send((generation, p, admitted)).await;
             }
             Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
             Ok(_) => {}
@@ -342,19 +360,17 @@ async fn event_loop(mut eventloop: EventLoop, ctx: EventLoopCtx) {
 /// Takes the arrivals in order: checks each, delivers the good ones (each in a task of its
 /// own, so that up to the limit are under way at once), and queues every one for its ack.
 async fn arrivals(
-    mut rx: mpsc::Receiver<(u64, Publish)>,
+    mut rx: mpsc::Receiver<(u64, Publish, Admitted)>,
     acks: mpsc::Sender<Arrival>,
     site: String,
-    inlet: RemoteInlet,
+    link: Arc<RemoteLink>,
     mut marks: BTreeMap<String, u64>,
 ) {
-    let link = inlet.link().clone();
-    while let Some((generation, publish)) = rx.recv().await {
+    while let Some((generation, publish, admitted)) = rx.recv().await {
         link.received.fetch_add(1, Ordering::Relaxed);
         let topic = String::from_utf8_lossy(&publish.topic).into_owned();
         let delivery = match check(&site, &topic, &publish.payload, &mut marks) {
             Verdict::Deliver(m) => {
-                let inlet = inlet.clone();
                 let reading = RemoteReading {
                     reading: Reading {
                         id: 0,
@@ -365,11 +381,12 @@ async fn arrivals(
                     agent: m.agent,
                     seq: m.seq,
                 };
-                Some(tokio::spawn(
-                    async move { inlet.deliver(reading).await.is_ok() },
-                ))
+                Some(tokio::spawn(async move {
+                    admitted.deliver(reading).await.is_ok()
+                }))
             }
             Verdict::Rejected(why) => {
+                admitted.refuse();
                 link.rejected.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
                     target: "broker",
@@ -379,10 +396,12 @@ async fn arrivals(
                 None
             }
             Verdict::Duplicate => {
+                admitted.refuse();
                 link.duplicates.fetch_add(1, Ordering::Relaxed);
                 None
             }
             Verdict::OutOfOrder(agent, seq, mark) => {
+                admitted.refuse();
                 link.out_of_order.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(
                     target: "broker",

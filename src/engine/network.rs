@@ -133,6 +133,9 @@ struct Ticket {
     messages: usize,
     /// A remote message (counted apart as well).
     remote: bool,
+    /// Whether its release counts as a delivery (a remote message refused at the collector's
+    /// door, malformed or a redelivery, gives its permit back undelivered).
+    delivered: bool,
 }
 
 impl Drop for Ticket {
@@ -142,17 +145,31 @@ impl Drop for Ticket {
             p.delivered(self.messages);
         }
         c.in_flight.fetch_sub(self.messages, Ordering::AcqRel);
-        c.delivered
-            .fetch_add(self.messages as u64, Ordering::Relaxed);
+        if self.delivered {
+            c.delivered
+                .fetch_add(self.messages as u64, Ordering::Relaxed);
+        }
         if self.remote {
             c.remote_in_flight
                 .fetch_sub(self.messages, Ordering::AcqRel);
-            c.remote_delivered
-                .fetch_add(self.messages as u64, Ordering::Relaxed);
+            if self.delivered {
+                c.remote_delivered
+                    .fetch_add(self.messages as u64, Ordering::Relaxed);
+            }
         }
         // Last, so the counters never show more in flight than permits are taken.
         c.semaphore.add_permits(self.messages);
     }
+}
+
+/// The permit a remote message holds from its arrival until the collector's mailbox has it
+/// ([`Network::deliver_remote`]) or it is refused ([`RemotePermit::refuse`], or dropped): only
+/// a delivery counts as one.
+pub struct RemotePermit(Ticket);
+
+impl RemotePermit {
+    /// Gives the permit back without a delivery (a malformed message, a redelivery).
+    pub fn refuse(self) {}
 }
 
 /// What the network's packets and the stats publisher share: the permits (one semaphore; a
@@ -302,13 +319,22 @@ impl Network {
         sent
     }
 
-    /// Sends one remote message (a reading that came through the broker): one permit of the same
-    /// semaphore, held until the collector's mailbox has it, with no simulated latency (it
-    /// crossed a real network already).
-    pub async fn send_remote(&self, payload: Payload) -> Result<(), Closed> {
-        let ticket = self.take_permits(1, true).await?;
+    /// Takes the permit of one remote message (a reading that came through the broker) on its
+    /// arrival: one permit of the same semaphore, waiting in line with local messages.
+    pub async fn admit_remote(&self) -> Result<RemotePermit, Closed> {
+        self.take_permits(1, true).await.map(RemotePermit)
+    }
+
+    /// Puts an admitted remote message in the collector's mailbox (waiting while it is full),
+    /// then gives its permit back. No simulated latency: it crossed a real network already.
+    pub async fn deliver_remote(
+        &self,
+        mut permit: RemotePermit,
+        payload: Payload,
+    ) -> Result<(), Closed> {
         let sent = self.tx.send(payload).await.map_err(|_| Closed);
-        drop(ticket);
+        permit.0.delivered = sent.is_ok();
+        drop(permit);
         sent
     }
 
@@ -349,6 +375,9 @@ impl Network {
             state: self.state.clone(),
             messages,
             remote,
+            // A local packet is delivered when its ticket goes; a remote one only when
+            // `deliver_remote` says so.
+            delivered: !remote,
         })
     }
 }
@@ -659,6 +688,37 @@ mod tests {
         }
         let s = net.stats();
         assert_eq!((s.in_flight, s.max_in_flight, s.delivered), (0, 2, 4));
+    }
+
+    /// A remote message holds its permit from its admission: with the limit taken by admitted
+    /// messages, the next waits; a refused one gives its permit back without counting as
+    /// delivered, a delivered one once the mailbox has it.
+    #[tokio::test(start_paused = true)]
+    async fn remote_messages_hold_a_permit_from_their_arrival() {
+        let (net, mut rx) = Network::new(2, Latency::Fixed(Duration::from_millis(10)), 0, None, 8);
+        let net = Arc::new(net);
+        let first = net.admit_remote().await.unwrap();
+        let second = net.admit_remote().await.unwrap();
+        let s = net.stats();
+        assert_eq!((s.in_flight, s.remote_in_flight), (2, 2));
+        let waiting = {
+            let net = net.clone();
+            tokio::spawn(async move { net.admit_remote().await.map(drop) })
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(net.stats().waiting, 1, "a third waits for a permit");
+        first.refuse();
+        waiting.await.unwrap().unwrap();
+        net.deliver_remote(second, report(1)).await.unwrap();
+        assert!(rx.recv().await.is_some());
+        let s = net.stats();
+        assert_eq!((s.in_flight, s.remote_in_flight), (0, 0));
+        assert_eq!(
+            (s.delivered, s.remote_delivered),
+            (1, 1),
+            "refused or dropped ones are not delivered"
+        );
+        assert_eq!(s.max_in_flight, 2);
     }
 
     /// On the current-thread runtime of the tests (paused clock) latency stays a tokio sleep.

@@ -1,10 +1,11 @@
 //! Readings from other machines: what a feeder of remote readings (the broker's subscriber,
 //! `crate::broker::site`) and the engine share. The engine knows nothing of MQTT.
 //!
-//! A remote reading is a network message like a local one: [`RemoteInlet::deliver`] takes one
-//! permit of the same semaphore (so local and remote messages together never exceed the limit),
-//! holds it until the reading is in the collector's mailbox, and then gives it back. No simulated
-//! latency is added: the reading has crossed a real network already. The collector numbers it
+//! A remote message is a network message like a local one: [`RemoteInlet::admit`] takes one
+//! permit of the same semaphore on its arrival (so local and remote messages together never
+//! exceed the limit), [`Admitted::deliver`] holds it until the reading is in the collector's
+//! mailbox and then gives it back, [`Admitted::refuse`] gives it back for a message that is not
+//! to be stored. No simulated latency is added: the reading has crossed a real network already. The collector numbers it
 //! with the others; the store keeps its (agent, seq) at most once; and once its batch is stored,
 //! [`RemoteLink`] records the agent's highest stored seq, which the feeder publishes as the
 //! site's confirmation.
@@ -13,9 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use tokio::sync::{Notify, RwLock};
+use tokio::sync::{Notify, OwnedRwLockReadGuard, RwLock};
 
-use super::network::{Closed, Network, Payload};
+use super::network::{Closed, Network, Payload, RemotePermit};
 use crate::sensors::Reading;
 use crate::store::AgentMarks;
 
@@ -143,19 +144,53 @@ pub struct RemoteInlet {
     pub(crate) link: Arc<RemoteLink>,
 }
 
+/// A remote message that arrived and holds its permit.
+pub struct Admitted {
+    permit: RemotePermit,
+    network: Arc<Network>,
+    link: Arc<RemoteLink>,
+    /// Keeps the engine's drain waiting until this message is delivered or refused.
+    _open: OwnedRwLockReadGuard<bool>,
+}
+
+impl Admitted {
+    /// Puts the reading in the collector's mailbox (waiting while it is full), then gives the
+    /// permit back.
+    pub async fn deliver(self, reading: RemoteReading) -> Result<(), Closed> {
+        let Admitted {
+            permit,
+            network,
+            link,
+            _open,
+        } = self;
+        network
+            .deliver_remote(permit, Payload::Remote(reading))
+            .await?;
+        link.delivered.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Gives the permit back: the message is not to be stored.
+    pub fn refuse(self) {
+        self.permit.refuse();
+    }
+}
+
 impl RemoteInlet {
-    /// Takes a permit (waiting in line with local messages), puts the reading in the collector's
-    /// mailbox and gives the permit back. `Err(Closed)` once the engine drains: the reading was
-    /// not taken (its message is not to be acknowledged).
-    pub async fn deliver(&self, reading: RemoteReading) -> Result<(), Closed> {
-        let open = self.open.read().await;
+    /// A message arrived: takes its permit, waiting in line with local messages. `Err(Closed)`
+    /// once the engine drains: the message is not taken (not to be acknowledged).
+    pub async fn admit(&self) -> Result<Admitted, Closed> {
+        let open = self.open.clone().read_owned().await;
         if !*open {
             return Err(Closed);
         }
-        self.network.send_remote(Payload::Remote(reading)).await?;
-        self.link.delivered.fetch_add(1, Ordering::Relaxed);
-        drop(open);
-        Ok(())
+        let permit = self.network.admit_remote().await?;
+        Ok(Admitted {
+            permit,
+            network: self.network.clone(),
+            link: self.link.clone(),
+            _open: open,
+        })
     }
 
     /// The link the engine reports stored readings to.
