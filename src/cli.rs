@@ -51,6 +51,50 @@ pub enum Command {
     Status(StatusArgs),
     /// Stop a served site as SIGTERM does, wait for it to drain, print its final summary.
     Stop(SiteArgs),
+    /// Run sensors on this machine and publish their readings through an MQTT v5 broker to a
+    /// site started with `--broker`; on SIGINT/SIGTERM wait for the site's confirmations and
+    /// print {produced, confirmed, pending}.
+    Agent(AgentArgs),
+}
+
+/// `wallwatch agent`.
+#[derive(Debug, Clone, Args)]
+pub struct AgentArgs {
+    /// The broker: `mqtt://HOST:PORT`.
+    #[arg(long, value_name = "URL")]
+    pub broker: String,
+    /// The site to report to (its `serve`/`run --site`).
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub site: String,
+    /// This agent's id, 1 to 64 of `A-Z a-z 0-9 _ - .` (default: the host's name).
+    #[arg(long, value_name = "ID")]
+    pub agent_id: Option<String>,
+    /// Number of sensors, 0..=100000.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_in(SENSORS_RANGE))]
+    pub sensors: usize,
+    /// Kinds of the sensors, cycled.
+    #[arg(
+        long,
+        value_name = "KINDS",
+        value_delimiter = ',',
+        default_value = "default"
+    )]
+    pub sensor_kinds: Vec<String>,
+    /// Seed for the sensors' values.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Simulated seconds per real second, 0.001..=1000000, or `max`.
+    #[arg(long, value_name = "X|max", default_value = "1")]
+    pub speed: String,
+    /// Stop after this much real time.
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// The most readings kept unconfirmed; when full, the sensors wait (1..=10000000).
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = parse_in(1..=10_000_000usize))]
+    pub buffer: usize,
+    /// How long to wait for the site's last confirmations when stopping (real time).
+    #[arg(long, value_name = "D", default_value = "30s")]
+    pub drain_timeout: String,
 }
 
 /// Which site: `--socket PATH`, or `--name NAME` under `$XDG_RUNTIME_DIR/wallwatch/` (else
@@ -244,6 +288,13 @@ pub struct RunArgs {
     /// Colours: `none`, `16`, `256` or `truecolor` (NO_COLOR is honoured).
     #[arg(long, value_name = "PALETTE")]
     pub palette: Option<String>,
+    /// Also take readings from agents through this MQTT v5 broker, `mqtt://HOST:PORT` (its
+    /// Receive Maximum is --network-limit). Flag only, not a config file key.
+    #[arg(long, value_name = "URL")]
+    pub broker: Option<String>,
+    /// The site's name on the broker (default `default`); with --broker.
+    #[arg(long, value_name = "NAME")]
+    pub site: Option<String>,
     /// Answer the site's read-only HTTP API (the wall's paths, status, sensors, readings, crews'
     /// log, config, health, Prometheus metrics) on ADDR, e.g. 127.0.0.1:8080; port 0 picks a
     /// free one. Off unless given; an address other than loopback is allowed with a warning.
@@ -303,6 +354,35 @@ pub enum BenchCommand {
     /// A long run at a fixed offered rate into SQLite with the dashboard drawing: per minute,
     /// readings/s stored, p99 store write, p99 frame and RSS.
     Soak(SoakArgs),
+    /// Agents' readings per second into SQLite through an MQTT broker at Receive Maximum =
+    /// --network-limit, side by side with a plain subscriber that acks on receipt; and both
+    /// with an added round-trip latency, against limit / latency.
+    Broker(BrokerBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BrokerBenchArgs {
+    /// The broker, `mqtt://HOST:PORT` (default: $WALLWATCH_TEST_MQTT, which
+    /// `.ci/mosquitto.sh` exports).
+    #[arg(long, value_name = "URL")]
+    pub broker: Option<String>,
+    /// Readings queued for each measurement without latency.
+    #[arg(long, default_value_t = 20_000, value_parser = parse_in(1..=100_000_000u64))]
+    pub readings: u64,
+    /// Added round-trip latency between the broker and the consumers (`0` for none).
+    #[arg(long, value_name = "LATENCY", default_value = "20ms")]
+    pub latency: String,
+    /// Readings queued for each measurement with latency.
+    #[arg(long, default_value_t = 1_000, value_parser = parse_in(1..=100_000_000u64))]
+    pub latency_readings: u64,
+    /// Receive Maximum (and the site's network limit), 1..=65535.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_in(1..=65_535usize))]
+    pub network_limit: usize,
+    /// Pairs measured; medians are reported, with every run.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_positive)]
+    pub runs: usize,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -191,6 +191,24 @@ pub fn status_table(s: &serde_json::Value) -> String {
             format!("{:.0} s", s["uptime_s"].as_f64().unwrap_or(0.0)),
         ),
     ];
+    let mut rows = rows.to_vec();
+    let remote = &s["remote"];
+    if remote.is_object() {
+        // With --broker: agents' readings (part of the readings above).
+        rows.insert(
+            4,
+            (
+                "remote",
+                format!(
+                    "received {} · stored {} · rejected {} · duplicates {}",
+                    thousands(n(&remote["received"])),
+                    thousands(n(&remote["stored"])),
+                    thousands(n(&remote["rejected"])),
+                    thousands(n(&remote["duplicates"]) + n(&remote["store_duplicates"]))
+                ),
+            ),
+        );
+    }
     rows.iter()
         .map(|(k, v)| format!("{k:>12}  {v}\n"))
         .collect()

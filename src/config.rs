@@ -54,6 +54,8 @@ pub struct Config {
     /// The daily log files (`--log-file`) and how many are kept (`--log-keep`).
     pub log_file: Option<PathBuf>,
     pub log_keep: usize,
+    /// Agents' readings through a broker (`--broker`, `--site`: flags only).
+    pub broker: Option<crate::broker::BrokerOptions>,
 }
 
 /// A configuration error, one line, naming the file and key or the flag.
@@ -451,6 +453,8 @@ impl Config {
     /// `engine::options`). Reads and parses the profiles file.
     pub fn from_args(args: &RunArgs, default_crews: Crews) -> Result<Config, ConfigError> {
         let flags = read_flags(args)?;
+        let broker = crate::broker::options(args.broker.as_deref(), args.site.as_deref())
+            .map_err(ConfigError)?;
         let file = match &args.config {
             Some(path) => read_file(path)?,
             None => Raw::default(),
@@ -493,6 +497,7 @@ impl Config {
             http: args.http,
             log_file: args.log_file.clone(),
             log_keep: args.log_keep.unwrap_or(crate::cli::DEFAULT_LOG_KEEP),
+            broker,
         })
     }
 

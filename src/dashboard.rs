@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use crate::app::App;
 use crate::cli::RunArgs;
 use crate::config::{Config, DEFAULT_CREWS};
-use crate::engine::{Engine, EngineError, Summary};
+use crate::engine::{EngineError, Summary};
 use crate::site::Site;
 use crate::text::thousands;
 use crate::tui::{self, Exit, Tui, TuiError};
@@ -52,9 +52,13 @@ async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
     let log = tui::init_dashboard_logging_to(file)?;
     let http = crate::http::bind_for(config).await?;
     // The engine opens the store: an unreachable database fails here, before the screen.
-    let (engine, events) = Engine::start_with(&config.engine, crate::http::start_options(config))
-        .await
-        .map_err(|e| e.to_string())?;
+    let (engine, events, broker) = crate::broker::start_engine(
+        &config.engine,
+        config.broker.as_ref(),
+        crate::http::start_options(config),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     // The same site and feed as attached viewers get, in this process.
     let (site, link) = Site::start_local(events, Some(log), engine.command_sender()).await?;
     let http = crate::http::serve_for(http, config, engine.gauges(), site.hub.clone())?;
@@ -76,6 +80,9 @@ async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
     eprintln!("wallwatch: stopping ({reason}): draining the network and flushing the store…");
     crate::http::stopping(&http);
     let summary = engine.shutdown().await;
+    if let Some(broker) = broker {
+        broker.finish().await;
+    }
     site.finished().await;
     crate::http::stop(http).await;
     let summary = match summary {

@@ -8,7 +8,7 @@
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::Config;
-use crate::engine::{Engine, EngineError, Event, StartOptions, Summary};
+use crate::engine::{EngineError, Event, StartOptions, Summary};
 
 /// Runs until a stop condition, then drains and returns the summary.
 pub async fn run(config: &Config) -> Result<Summary, EngineError> {
@@ -25,7 +25,8 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
         skip_rows: http.is_none(),
         ..crate::http::start_options(config)
     };
-    let (engine, events) = Engine::start_with(&config.engine, options).await?;
+    let (engine, events, broker) =
+        crate::broker::start_engine(&config.engine, config.broker.as_ref(), options).await?;
     // With the API, the site model takes the events and progress is read from the engine.
     let (mut events, site, http) = match http {
         None => (Some(events), None, None),
@@ -84,6 +85,9 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
     tracing::info!(target: "engine", "stopping ({reason})");
     crate::http::stopping(&http);
     let summary = engine.shutdown().await;
+    if let Some(broker) = broker {
+        broker.finish().await;
+    }
     if let Some(site) = site {
         site.finished().await;
     }

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod attach;
 pub mod bench;
+pub mod broker;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -54,6 +54,9 @@ fn main() -> ExitCode {
         Some(Command::Bench(BenchCommand::Pipeline(args))) => {
             return wallwatch::bench::pipeline::main(&args);
         }
+        Some(Command::Bench(BenchCommand::Broker(args))) => {
+            return wallwatch::bench::broker::main(&args);
+        }
         Some(Command::Bench(BenchCommand::Soak(args))) => {
             return wallwatch::bench::soak::main(&args);
         }
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Some(Command::Attach(args)) => return wallwatch::attach::main(&args),
         Some(Command::Status(args)) => return wallwatch::client::status_main(&args),
         Some(Command::Stop(args)) => return wallwatch::client::stop_main(&args),
+        Some(Command::Agent(args)) => return wallwatch::broker::agent::main(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -36,3 +36,28 @@ fn the_postgres_trap_is_set_before_the_server_starts() {
     assert!(trap < start, "the trap comes after the server starts");
     assert!(lines[trap].contains("EXIT"));
 }
+
+#[test]
+fn the_mosquitto_trap_is_set_before_the_broker_starts_and_stops_postgres_too() {
+    let lines: Vec<&str> = commands().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("source .ci/mosquitto.sh"))
+        .expect("the broker is started");
+    let trap = lines[..start]
+        .iter()
+        .rposition(|l| l.starts_with("trap "))
+        .expect("a trap before the broker starts");
+    assert!(
+        lines[trap].contains("stop_test_mosquitto"),
+        "{}",
+        lines[trap]
+    );
+    // A later trap replaces an earlier one: it must still stop the PostgreSQL server.
+    assert!(
+        lines[trap].contains("stop_test_postgres"),
+        "{}",
+        lines[trap]
+    );
+    assert!(lines[trap].contains("EXIT"));
+}

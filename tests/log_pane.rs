@@ -299,6 +299,7 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
                 delivered,
                 mean_wait_ms: 0.4,
                 mean_latency_ms: 40.0,
+                ..NetworkStats::default()
             };
             etx.send(Event::Network(stats)).await.unwrap();
             if ms % 1000 == 0 {

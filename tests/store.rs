@@ -824,7 +824,7 @@ fn sqlite_store() {
     assert!(store.counts().unwrap_err().to_string().contains("closed"));
 
     assert_eq!(sqlite_pragma(&path, "journal_mode"), "wal");
-    assert_eq!(sqlite_pragma(&path, "user_version"), "2");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "3");
     assert_eq!(sqlite_pragma(&path, "integrity_check"), "ok");
     let conn = rusqlite::Connection::open(&path).unwrap();
     let text: String = conn
@@ -934,7 +934,7 @@ fn sqlite_store_migrates_version_1() {
     drop(conn);
     let url = format!("sqlite:{}", path.display());
     let mut store = store::open(&url).unwrap();
-    assert_eq!(sqlite_pragma(&path, "user_version"), "2");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "3");
     assert_eq!(store.crew_reports().unwrap(), all_crew(&days()));
     assert_eq!(
         store.latest_crew_reports().unwrap(),
@@ -953,7 +953,7 @@ fn sqlite_store_migrates_version_1() {
     drop(conn);
     // opening again changes nothing
     store::open(&url).unwrap().close().unwrap();
-    assert_eq!(sqlite_pragma(&path, "user_version"), "2");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "3");
 }
 
 #[test]
@@ -1158,4 +1158,143 @@ fn postgres_store_reconnects() {
     let expected: Vec<Batch> = batches[..2].to_vec();
     check_contents(store.as_mut(), &expected);
     store.close().unwrap();
+}
+
+/// Agents' readings: each (agent, seq) is stored once. A batch repeating some (a redelivery)
+/// stores only the new ones and names the ids left out; the marks are the highest seq per agent,
+/// and a persistent store still knows them when opened again.
+fn check_agents_once(url: &str, persistent: bool) {
+    use wallwatch::store::Origin;
+    let origin = |id: u64, agent: &str, seq: u64| Origin {
+        id,
+        agent: agent.into(),
+        seq,
+    };
+    let mut store = store::open(url).unwrap();
+    let first = Batch {
+        readings: vec![
+            reading(1, "a/s", 1),
+            reading(2, "local", 2),
+            reading(3, "b/s", 3),
+            reading(4, "a/s", 4),
+        ],
+        crew_reports: vec![],
+    };
+    let origins = [origin(1, "a", 1), origin(3, "b", 7), origin(4, "a", 2)];
+    assert_eq!(
+        store.append_remote(&first, &origins).unwrap(),
+        Vec::<u64>::new()
+    );
+    // a:2 and b:7 again (new ids), with a:3 new.
+    let again = Batch {
+        readings: vec![
+            reading(5, "a/s", 4),
+            reading(6, "b/s", 3),
+            reading(7, "a/s", 5),
+        ],
+        crew_reports: vec![],
+    };
+    let origins = [origin(5, "a", 2), origin(6, "b", 7), origin(7, "a", 3)];
+    assert_eq!(
+        store.append_remote(&again, &origins).unwrap(),
+        vec![5, 6],
+        "{url}"
+    );
+    let ids: Vec<u64> = store
+        .readings(&ReadingFilter::default())
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4, 7], "{url}");
+    let marks = store.agent_marks().unwrap();
+    assert_eq!(
+        marks.into_iter().collect::<Vec<_>>(),
+        [("a".to_string(), 3), ("b".to_string(), 7)],
+        "{url}"
+    );
+    store.close().unwrap();
+    if persistent {
+        let mut store = store::open(url).unwrap();
+        assert_eq!(store.agent_marks().unwrap().get("a"), Some(&3), "{url}");
+        let redelivered = Batch {
+            readings: vec![reading(8, "a/s", 4)],
+            crew_reports: vec![],
+        };
+        assert_eq!(
+            store
+                .append_remote(&redelivered, &[origin(8, "a", 3)])
+                .unwrap(),
+            vec![8],
+            "{url}"
+        );
+        assert_eq!(store.counts().unwrap().readings, 5, "{url}");
+        store.close().unwrap();
+    }
+}
+
+#[test]
+fn every_store_stores_an_agents_reading_once() {
+    let dir = tempfile::tempdir().unwrap();
+    check_agents_once("memory:", false);
+    check_agents_once(&temp_url(dir.path(), "csv", "agents.csv"), true);
+    check_agents_once(&temp_url(dir.path(), "sqlite", "agents.db"), true);
+}
+
+#[test]
+fn postgres_stores_an_agents_reading_once() {
+    let Some(url) = postgres_url() else { return };
+    let schema = Schema::new(&url, "agents");
+    check_agents_once(&schema.url, true);
+}
+
+/// A version 2 file (before agents' readings) gains the columns `agent` and `seq` (null for
+/// every reading there) and their unique index when opened.
+#[test]
+fn sqlite_store_migrates_version_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE readings (id INTEGER PRIMARY KEY, timestamp TEXT NOT NULL, \
+         sensor TEXT NOT NULL, value INTEGER NOT NULL);
+         CREATE INDEX readings_sensor_id ON readings (sensor, id);
+         CREATE TABLE crew_reports (id INTEGER PRIMARY KEY, timestamp TEXT, day INTEGER, \
+         crew INTEGER, profile INTEGER, section INTEGER, height INTEGER);
+         CREATE INDEX crew_reports_section ON crew_reports (profile, section, id, height);
+         CREATE INDEX crew_reports_day ON crew_reports (day);
+         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+         INSERT INTO readings VALUES (1, '2026-11-23T12:00:00.000000Z', 'sensor-1', 5);
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let url = format!("sqlite:{}", path.display());
+    let mut store = store::open(&url).unwrap();
+    assert_eq!(sqlite_pragma(&path, "user_version"), "3");
+    assert_eq!(store.counts().unwrap().readings, 1);
+    assert!(store.agent_marks().unwrap().is_empty());
+    let batch = Batch {
+        readings: vec![reading(2, "a/s", 1)],
+        crew_reports: vec![],
+    };
+    let origin = wallwatch::store::Origin {
+        id: 2,
+        agent: "a".into(),
+        seq: 9,
+    };
+    assert!(store.append_remote(&batch, &[origin]).unwrap().is_empty());
+    store.close().unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let rows: Vec<(i64, Option<String>, Option<i64>)> = conn
+        .prepare("SELECT id, agent, seq FROM readings ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows, [(1, None, None), (2, Some("a".into()), Some(9))]);
+    drop(conn);
+    store::open(&url).unwrap().close().unwrap();
+    assert_eq!(sqlite_pragma(&path, "user_version"), "3");
 }

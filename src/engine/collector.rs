@@ -14,11 +14,16 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::network::Payload;
 use super::publisher::Publisher;
+use super::remote::RemoteLink;
 use super::stats::Histogram;
 use super::{EngineError, Event};
 use crate::sensors::Reading;
-use crate::store::{Batch, Counts, ReadingFilter, Store, StoreError};
+use crate::store::{Batch, Counts, Origin, ReadingFilter, Store, StoreError};
 use crate::wall::CrewReport;
+
+/// What the collector hands the writer: a batch, and the origins of its agents' readings (in id
+/// order; empty without a broker).
+pub type Write = (Batch, Vec<Origin>);
 
 /// Packets the collector's mailbox holds before deliveries wait.
 pub const MAILBOX: usize = 256;
@@ -161,20 +166,21 @@ pub fn open_store(url: &str, store: Option<Box<dyn Store>>) -> Result<Box<dyn St
 /// store's final counts once closed.
 pub async fn writer_task(
     mut store: Box<dyn Store>,
-    mut rx: mpsc::Receiver<Batch>,
+    mut rx: mpsc::Receiver<Write>,
     mut reads: mpsc::Receiver<StoreRead>,
     stored: Arc<Stored>,
     publisher: Arc<Publisher>,
     skip_rows: bool,
+    remote: Option<Arc<RemoteLink>>,
 ) -> Result<Counts, StoreError> {
     let gone = |e: tokio::task::JoinError| StoreError(format!("the store failed: {e}"));
     let mut reads_open = true;
     loop {
         // Writes first; reads are answered when no batch waits.
-        let mut batch = tokio::select! {
+        let (mut batch, mut origins) = tokio::select! {
             biased;
-            batch = rx.recv() => match batch {
-                Some(batch) => batch,
+            write = rx.recv() => match write {
+                Some(write) => write,
                 None => break,
             },
             read = reads.recv(), if reads_open => {
@@ -195,17 +201,22 @@ pub async fn writer_task(
         // Group commit: batches that queued up while the last write ran go in the same write
         // (ids stay in order). A slow store thus gets bigger, cheaper transactions instead of
         // falling further behind; memory stays bounded by the queue.
-        while let Ok(more) = rx.try_recv() {
+        while let Ok((more, more_origins)) = rx.try_recv() {
             batch.readings.extend(more.readings);
             batch.crew_reports.extend(more.crew_reports);
+            origins.extend(more_origins);
         }
         let (readings, crew_reports) = (batch.readings.len(), batch.crew_reports.len());
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 1u32;
-        loop {
-            let (s, b, result, took) = tokio::task::spawn_blocking(move || {
+        let skipped = loop {
+            let (s, b, o, result, took) = tokio::task::spawn_blocking(move || {
                 let started = std::time::Instant::now();
-                let r = store.append(&batch);
+                let r = if origins.is_empty() {
+                    store.append(&batch).map(|()| Vec::new())
+                } else {
+                    store.append_remote(&batch, &origins)
+                };
                 let took = started.elapsed();
                 // Rows the watcher does not want are freed here, off the async workers.
                 let batch = if r.is_ok() && skip_rows {
@@ -213,19 +224,20 @@ pub async fn writer_task(
                 } else {
                     batch
                 };
-                (store, batch, r, took)
+                (store, batch, origins, r, took)
             })
             .await
             .map_err(gone)?;
             store = s;
             batch = b;
+            origins = o;
             stored.writes.record(took);
             match result {
-                Ok(()) => {
+                Ok(left_out) => {
                     stored
                         .batch_rows
                         .record_value((readings + crew_reports) as u64);
-                    break;
+                    break left_out;
                 }
                 Err(e) => {
                     stored.write_failures.fetch_add(1, Ordering::Relaxed);
@@ -268,10 +280,14 @@ pub async fn writer_task(
                     stored.write_retries.fetch_add(1, Ordering::Relaxed);
                 }
             }
-        }
+        };
+        let readings = readings - skipped.len();
         stored
             .readings
             .fetch_add(readings as u64, Ordering::Relaxed);
+        if let Some(link) = &remote {
+            confirm(link, &origins, &skipped, &mut batch);
+        }
         stored
             .crew_reports
             .fetch_add(crew_reports as u64, Ordering::Relaxed);
@@ -298,6 +314,29 @@ pub async fn writer_task(
     .map_err(gone)?
 }
 
+/// After a batch with agents' readings is stored: counts them, raises each agent's mark to the
+/// highest seq of the batch (those the store left out were stored before), and takes the ones
+/// left out out of the batch, so the screen sees each reading once.
+fn confirm(link: &RemoteLink, origins: &[Origin], skipped: &[u64], batch: &mut Batch) {
+    let stored = origins.len() - skipped.len();
+    link.stored.fetch_add(stored as u64, Ordering::Relaxed);
+    link.store_duplicates
+        .fetch_add(skipped.len() as u64, Ordering::Relaxed);
+    let mut highest: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for o in origins {
+        let h = highest.entry(&o.agent).or_insert(0);
+        *h = (*h).max(o.seq);
+    }
+    for (agent, seq) in highest {
+        link.stored(agent, seq);
+    }
+    if !skipped.is_empty() && !batch.readings.is_empty() {
+        batch
+            .readings
+            .retain(|r| skipped.binary_search(&r.id).is_err());
+    }
+}
+
 /// The collector task: runs until `finish` fires (sent once every producer has ended, so every
 /// packet is already in the mailbox) or the mailbox closes; then it takes what is left, flushes
 /// the last batch and closes the writer channel. A partial batch is written `flush_after` after
@@ -305,7 +344,7 @@ pub async fn writer_task(
 pub async fn run(
     mut rx: mpsc::Receiver<Payload>,
     mut finish: oneshot::Receiver<()>,
-    writer: mpsc::Sender<Batch>,
+    writer: mpsc::Sender<Write>,
     counts: Counts,
     batch_size: usize,
     flush_after: Duration,
@@ -314,13 +353,25 @@ pub async fn run(
     let batch_size = batch_size.max(1);
     let mut next_reading = counts.last_reading_id + 1;
     let mut next_report = counts.last_crew_report_id + 1;
-    let mut batch = empty(batch_size);
+    let mut pending = Pending::new(batch_size);
     let flush = tokio::time::sleep(flush_after);
     tokio::pin!(flush);
     let stopped = sensors_stopped.notified();
     tokio::pin!(stopped);
-    let mut take = |payload: Payload, batch: &mut Batch| match payload {
+    let mut take = |payload: Payload, pending: &mut Pending| match payload {
+        Payload::Remote(remote) => {
+            let mut r = remote.reading;
+            r.id = next_reading;
+            next_reading += 1;
+            pending.origins.push(Origin {
+                id: r.id,
+                agent: remote.agent,
+                seq: remote.seq,
+            });
+            pending.batch.readings.push(r);
+        }
         Payload::Readings(mut readings) => {
+            let batch = &mut pending.batch;
             for r in &mut readings {
                 r.id = next_reading;
                 next_reading += 1;
@@ -334,7 +385,7 @@ pub async fn run(
         Payload::CrewReport(mut report) => {
             report.id = next_report;
             next_report += 1;
-            batch.crew_reports.push(report);
+            pending.batch.crew_reports.push(report);
         }
     };
     loop {
@@ -342,17 +393,16 @@ pub async fn run(
             biased;
             packet = rx.recv() => {
                 let Some(packet) = packet else { break };
-                let was_empty = batch.is_empty();
-                take(packet, &mut batch);
-                while batch.len() < batch_size {
+                let was_empty = pending.batch.is_empty();
+                take(packet, &mut pending);
+                while pending.batch.len() < batch_size {
                     match rx.try_recv() {
-                        Ok(p) => take(p, &mut batch),
+                        Ok(p) => take(p, &mut pending),
                         Err(_) => break,
                     }
                 }
-                if batch.len() >= batch_size {
-                    let full = std::mem::replace(&mut batch, empty(batch_size));
-                    if hand_over(&writer, full).await.is_err() {
+                if pending.batch.len() >= batch_size {
+                    if hand_over(&writer, pending.cut(batch_size)).await.is_err() {
                         return;
                     }
                 } else if was_empty {
@@ -360,7 +410,7 @@ pub async fn run(
                 }
             }
             _ = &mut finish => {
-                if drain(&mut rx, &mut take, &mut batch, &writer, batch_size).await.is_err() {
+                if drain(&mut rx, &mut take, &mut pending, &writer, batch_size).await.is_err() {
                     return;
                 }
                 break;
@@ -368,31 +418,49 @@ pub async fn run(
             _ = &mut stopped => {
                 // Every packet the sensors sent is in the mailbox by now.
                 stopped.set(sensors_stopped.notified());
-                if drain(&mut rx, &mut take, &mut batch, &writer, batch_size).await.is_err() {
+                if drain(&mut rx, &mut take, &mut pending, &writer, batch_size).await.is_err() {
                     return;
                 }
-                let part = std::mem::replace(&mut batch, empty(batch_size));
-                if !part.is_empty() && hand_over(&writer, part).await.is_err() {
+                if !pending.batch.is_empty()
+                    && hand_over(&writer, pending.cut(batch_size)).await.is_err()
+                {
                     return;
                 }
             }
-            _ = &mut flush, if !batch.is_empty() => {
-                let part = std::mem::replace(&mut batch, empty(batch_size));
-                if hand_over(&writer, part).await.is_err() {
+            _ = &mut flush, if !pending.batch.is_empty() => {
+                if hand_over(&writer, pending.cut(batch_size)).await.is_err() {
                     return;
                 }
             }
         }
     }
-    if !batch.is_empty() {
-        let _ = hand_over(&writer, batch).await;
+    if !pending.batch.is_empty() {
+        let _ = hand_over(&writer, pending.cut(0)).await;
     }
 }
 
-fn empty(batch_size: usize) -> Batch {
-    Batch {
-        readings: Vec::with_capacity(batch_size),
-        crew_reports: Vec::new(),
+/// The rows the collector has numbered and not yet handed to the writer.
+struct Pending {
+    batch: Batch,
+    /// The origins of the agents' readings among them, in id order.
+    origins: Vec<Origin>,
+}
+
+impl Pending {
+    fn new(batch_size: usize) -> Pending {
+        Pending {
+            batch: Batch {
+                readings: Vec::with_capacity(batch_size),
+                crew_reports: Vec::new(),
+            },
+            origins: Vec::new(),
+        }
+    }
+
+    /// Takes what is pending as one write, leaving room for the next batch.
+    fn cut(&mut self, batch_size: usize) -> Write {
+        let Pending { batch, origins } = std::mem::replace(self, Pending::new(batch_size));
+        (batch, origins)
     }
 }
 
@@ -400,23 +468,23 @@ fn empty(batch_size: usize) -> Batch {
 /// Fails when the writer has gone.
 async fn drain(
     rx: &mut mpsc::Receiver<Payload>,
-    take: &mut impl FnMut(Payload, &mut Batch),
-    batch: &mut Batch,
-    writer: &mpsc::Sender<Batch>,
+    take: &mut impl FnMut(Payload, &mut Pending),
+    pending: &mut Pending,
+    writer: &mpsc::Sender<Write>,
     batch_size: usize,
 ) -> Result<(), ()> {
     while let Ok(p) = rx.try_recv() {
-        take(p, batch);
-        if batch.len() >= batch_size {
-            hand_over(writer, std::mem::replace(batch, empty(batch_size))).await?;
+        take(p, pending);
+        if pending.batch.len() >= batch_size {
+            hand_over(writer, pending.cut(batch_size)).await?;
         }
     }
     Ok(())
 }
 
-/// Gives a batch to the writer; fails (and says so) when the writer has gone.
-async fn hand_over(writer: &mpsc::Sender<Batch>, batch: Batch) -> Result<(), ()> {
-    writer.send(batch).await.map_err(|_| {
+/// Gives a write to the writer; fails (and says so) when the writer has gone.
+async fn hand_over(writer: &mpsc::Sender<Write>, write: Write) -> Result<(), ()> {
+    writer.send(write).await.map_err(|_| {
         tracing::error!(target: "store", "the store writer task has gone; stopping");
     })
 }

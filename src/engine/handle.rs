@@ -3,8 +3,8 @@
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -13,11 +13,11 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::EngineOptions;
-use super::clock::Clock;
 use super::collector::{self, Stored};
 use super::network::{Network, NetworkProbe, NetworkState};
 use super::publisher::Publisher;
-use super::tasks::{self, CrewCommand, CrewPlan, Shared};
+use super::remote::{RemoteInlet, RemoteLink};
+use super::tasks::{self, CrewCommand, CrewPlan, Shared, WallState};
 use super::{Command, CommandSender, Event, Replier, Request, SensorInfo, Speed, WallProgress};
 use crate::sensors::{KINDS, SensorError, SensorFactory};
 use crate::store::{Store, StoreError};
@@ -94,6 +94,9 @@ pub struct Summary {
     pub simulated_seconds: f64,
     /// Rows left out of the screen feed because the watcher was slow (all were stored).
     pub screen_rows_coalesced: u64,
+    /// Readings from agents through the broker (only with `--broker`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<super::remote::RemoteSummary>,
 }
 
 /// The store writer's figures so far.
@@ -133,6 +136,8 @@ pub struct StartOptions {
     /// When resuming, read every stored crew report back for the wall's past days (answers
     /// about them, [`Gauges::book`]); without it a resumed run knows its own days only.
     pub history: bool,
+    /// Accept readings from agents (`Engine::remote_inlet`), reporting what is stored here.
+    pub remote: Option<Arc<RemoteLink>>,
 }
 
 /// The running engine.
@@ -145,12 +150,14 @@ pub struct Engine {
     counters: Arc<NetworkState>,
     gauges: Gauges,
     failures: Failures,
+    inlet: Option<RemoteInlet>,
 }
 
 /// The engine's live figures, readable from anywhere while it runs (`status`).
 #[derive(Clone)]
 pub struct Gauges {
     shared: Arc<Shared>,
+    wall: Arc<WallState>,
     stored: Arc<Stored>,
     counters: Arc<NetworkState>,
     store_url: String,
@@ -158,6 +165,7 @@ pub struct Gauges {
     start_counts: crate::store::Counts,
     seed: u64,
     reader: collector::StoreReader,
+    remote: Option<Arc<RemoteLink>>,
 }
 
 impl Gauges {
@@ -179,12 +187,12 @@ impl Gauges {
 
     /// A copy of the wall's site and its history as of now.
     pub fn book(&self) -> crate::wall::Book {
-        self.shared.book().clone()
+        self.wall.book().clone()
     }
 
     /// The version of the book (see [`crate::wall::Book::version`]), without copying it.
     pub fn book_version(&self) -> u64 {
-        self.shared.book_version.load(Ordering::Acquire)
+        self.wall.book_version()
     }
 
     /// The store's writes: their durations, rows per write, failures and retries.
@@ -216,11 +224,7 @@ impl Gauges {
 
     /// The wall after the last finished day.
     pub fn progress(&self) -> WallProgress {
-        *self
-            .shared
-            .progress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        self.wall.progress()
     }
 
     fn summary_with(&self, store_rows: StoreRows) -> Summary {
@@ -247,6 +251,7 @@ impl Gauges {
             seed: self.seed,
             simulated_seconds: self.shared.clock.now().as_secs_f64(),
             screen_rows_coalesced: self.shared.publisher.coalesced(),
+            remote: self.remote.as_ref().map(|l| l.summary()),
         }
     }
 }
@@ -358,7 +363,16 @@ impl Engine {
         config.check().map_err(EngineError::Options)?;
         let day_length = Duration::try_from_secs_f64(config.day_seconds)
             .map_err(|_| EngineError::Options(format!("--day-seconds: {}", config.day_seconds)))?;
-        let (store, resumed) = open_store(config, options.store.take(), options.history).await?;
+        let (store, resumed, marks) = open_store(
+            config,
+            options.store.take(),
+            options.history,
+            options.remote.is_some(),
+        )
+        .await?;
+        if let Some(link) = &options.remote {
+            link.set_marks(marks);
+        }
         let (factory, sensors) = make_sensors(config)?;
         let publisher = Publisher::new();
         let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL);
@@ -382,7 +396,14 @@ impl Engine {
             &sensors,
             &store_url,
         );
-        let shared = new_shared(config, network, &publisher, site, resumed.history);
+        let budget = config.max_readings.unwrap_or(u64::MAX);
+        let shared = Arc::new(Shared::new(
+            config.speed,
+            network,
+            publisher.clone(),
+            budget,
+        ));
+        let wall = Arc::new(WallState::new(site, resumed.history));
 
         let failures = Failures::new();
         let (read_tx, read_rx) = mpsc::channel(collector::READ_QUEUE);
@@ -394,6 +415,7 @@ impl Engine {
             skip_rows: options.skip_rows,
             sensors_stopped: shared.sensors_stopped.clone(),
             reads: read_rx,
+            remote: options.remote.clone(),
         };
         let pipeline = spawn_pipeline(config, &failures, &publisher, &stored, &counters, ends);
         let (crew_stop, crew_stop_rx) = watch::channel(false);
@@ -406,7 +428,7 @@ impl Engine {
         let crew = spawn_watched(
             "crew".into(),
             &failures,
-            tasks::crew_task(plan, shared.clone(), crew_rx, crew_stop_rx),
+            tasks::crew_task(plan, shared.clone(), wall.clone(), crew_rx, crew_stop_rx),
         );
         let running: Vec<RunningSensor> = sensors
             .into_iter()
@@ -417,13 +439,20 @@ impl Engine {
         let (stop, stop_rx) = watch::channel(false);
         let gauges = Gauges {
             shared: shared.clone(),
+            wall,
             stored: stored.clone(),
             counters: counters.clone(),
             store_url,
             start_counts: counts,
             seed: config.seed,
             reader: collector::StoreReader(read_tx),
+            remote: options.remote.clone(),
         };
+        let inlet = options.remote.map(|link| RemoteInlet {
+            network: shared.network.clone(),
+            open: Arc::new(tokio::sync::RwLock::new(true)),
+            link,
+        });
         let supervisor = Supervisor {
             gauges: gauges.clone(),
             shared: shared.clone(),
@@ -436,6 +465,7 @@ impl Engine {
             crew,
             pipeline,
             failures: failures.clone(),
+            remote_gate: inlet.as_ref().map(|i| i.open.clone()),
         };
         let supervisor = tokio::spawn(supervisor.run(command_rx, stop_rx));
         Ok((
@@ -448,9 +478,15 @@ impl Engine {
                 stored,
                 counters,
                 failures,
+                inlet,
             },
             event_rx,
         ))
+    }
+
+    /// Where readings from agents enter the network (with `StartOptions::remote`).
+    pub fn remote_inlet(&self) -> Option<RemoteInlet> {
+        self.inlet.clone()
     }
 
     /// Where commands go. A `Command::Shutdown` starts the drain; then call [`Engine::shutdown`]
@@ -524,16 +560,30 @@ impl Engine {
 }
 
 /// Opens the store and prepares the resumed site, on tokio's blocking pool.
+/// With `agents`, also the agents' marks the store holds.
 async fn open_store(
     config: &EngineOptions,
     injected: Option<Box<dyn Store>>,
     history: bool,
-) -> Result<(Box<dyn Store>, super::resume::Resumed), EngineError> {
+    agents: bool,
+) -> Result<
+    (
+        Box<dyn Store>,
+        super::resume::Resumed,
+        crate::store::AgentMarks,
+    ),
+    EngineError,
+> {
     let (url, for_resume) = (config.store.clone(), config.clone());
     tokio::task::spawn_blocking(move || {
         let mut store = collector::open_store(&url, injected)?;
         let resumed = super::resume::prepare(store.as_mut(), &for_resume, history)?;
-        Ok::<_, EngineError>((store, resumed))
+        let marks = if agents {
+            store.agent_marks().map_err(EngineError::Store)?
+        } else {
+            crate::store::AgentMarks::new()
+        };
+        Ok::<_, EngineError>((store, resumed, marks))
     })
     .await
     .map_err(|e| EngineError::Internal(format!("opening the store failed: {e}")))?
@@ -551,30 +601,6 @@ fn make_sensors(
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((factory, sensors))
-}
-
-/// What every producer shares, at simulated time zero.
-fn new_shared(
-    config: &EngineOptions,
-    network: Network,
-    publisher: &Arc<Publisher>,
-    site: crate::wall::Site,
-    history: crate::wall::History,
-) -> Arc<Shared> {
-    Arc::new(Shared {
-        clock: Arc::new(Clock::new(config.speed)),
-        network: Arc::new(network),
-        publisher: publisher.clone(),
-        epoch: chrono::Utc::now(),
-        readings_produced: AtomicU64::new(0),
-        crew_reports_produced: AtomicU64::new(0),
-        readings_budget: AtomicU64::new(config.max_readings.unwrap_or(u64::MAX)),
-        sensors_running: AtomicUsize::new(0),
-        sensors_stopped: Arc::new(Notify::new()),
-        progress: Mutex::new(WallProgress::of(&site)),
-        book: Mutex::new(crate::wall::Book::new(site, history)),
-        book_version: AtomicU64::new(0),
-    })
 }
 
 /// Publishes `Event::Started` and logs the run's shape.
@@ -622,6 +648,7 @@ struct PipelineEnds {
     /// Woken when the last running sensor ends (see [`tasks::Alive`]).
     sensors_stopped: Arc<Notify>,
     reads: mpsc::Receiver<collector::StoreRead>,
+    remote: Option<Arc<RemoteLink>>,
 }
 
 /// Starts the event forwarder, the store writer, the collector and the stats publisher.
@@ -653,6 +680,7 @@ fn spawn_pipeline(
             stored.clone(),
             publisher.clone(),
             ends.skip_rows,
+            ends.remote,
         ),
     );
     let collector = spawn_watched(
@@ -739,6 +767,8 @@ struct Supervisor {
     pipeline: Pipeline,
     gauges: Gauges,
     failures: Failures,
+    /// Closed by the drain (waiting for remote deliveries under way), with a broker.
+    remote_gate: Option<Arc<tokio::sync::RwLock<bool>>>,
 }
 
 impl Supervisor {
@@ -843,6 +873,10 @@ impl Supervisor {
         let _ = self.crew_stop.send(true);
         for s in &self.sensors {
             let _ = s.stop.send(true);
+        }
+        // Remote readings: none taken from now on, and those under way land first.
+        if let Some(gate) = &self.remote_gate {
+            *gate.write().await = false;
         }
         // A task's panic is already in `failures` (see `spawn_watched`): `Engine::shutdown`
         // reports it. Here the drain only goes on past it.

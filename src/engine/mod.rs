@@ -18,6 +18,7 @@ mod handle;
 pub mod network;
 pub mod options;
 pub mod publisher;
+pub mod remote;
 pub mod resume;
 pub mod stats;
 pub mod tasks;
@@ -82,6 +83,13 @@ pub struct NetworkStats {
     pub delivered: u64,
     pub mean_wait_ms: f64,
     pub mean_latency_ms: f64,
+    /// Remote messages (readings from agents, through the broker) in flight now: a part of
+    /// `in_flight`.
+    #[serde(default)]
+    pub remote_in_flight: usize,
+    /// Remote messages delivered so far: a part of `delivered`.
+    #[serde(default)]
+    pub remote_delivered: u64,
 }
 
 /// The wall after a day's work, as delivered by the crews' reports.

@@ -122,6 +122,8 @@ pub enum Payload {
     /// One or more readings of one sensor (ids still 0).
     Readings(Vec<Reading>),
     CrewReport(CrewReport),
+    /// A reading from an agent, through the broker (one message).
+    Remote(super::remote::RemoteReading),
 }
 
 /// The permits of one packet. Dropping it (once the packet is in the mailbox) counts the delivery
@@ -129,6 +131,11 @@ pub enum Payload {
 struct Ticket {
     state: Arc<NetworkState>,
     messages: usize,
+    /// A remote message (counted apart as well).
+    remote: bool,
+    /// Whether its release counts as a delivery (a remote message refused at the collector's
+    /// door, malformed or a redelivery, gives its permit back undelivered).
+    delivered: bool,
 }
 
 impl Drop for Ticket {
@@ -138,11 +145,31 @@ impl Drop for Ticket {
             p.delivered(self.messages);
         }
         c.in_flight.fetch_sub(self.messages, Ordering::AcqRel);
-        c.delivered
-            .fetch_add(self.messages as u64, Ordering::Relaxed);
+        if self.delivered {
+            c.delivered
+                .fetch_add(self.messages as u64, Ordering::Relaxed);
+        }
+        if self.remote {
+            c.remote_in_flight
+                .fetch_sub(self.messages, Ordering::AcqRel);
+            if self.delivered {
+                c.remote_delivered
+                    .fetch_add(self.messages as u64, Ordering::Relaxed);
+            }
+        }
         // Last, so the counters never show more in flight than permits are taken.
         c.semaphore.add_permits(self.messages);
     }
+}
+
+/// The permit a remote message holds from its arrival until the collector's mailbox has it
+/// ([`Network::deliver_remote`]) or it is refused ([`RemotePermit::refuse`], or dropped): only
+/// a delivery counts as one.
+pub struct RemotePermit(Ticket);
+
+impl RemotePermit {
+    /// Gives the permit back without a delivery (a malformed message, a redelivery).
+    pub fn refuse(self) {}
 }
 
 /// What the network's packets and the stats publisher share: the permits (one semaphore; a
@@ -161,6 +188,8 @@ pub struct NetworkState {
     latency_ns: AtomicU64,
     /// How long each packet waited for its permits (zero when they were free).
     waited: super::stats::Histogram,
+    remote_in_flight: AtomicUsize,
+    remote_delivered: AtomicU64,
     probe: Option<Arc<dyn NetworkProbe>>,
 }
 
@@ -188,6 +217,8 @@ impl NetworkState {
             delivered: self.delivered.load(Ordering::Relaxed),
             mean_wait_ms: mean(&self.wait_ns, waits),
             mean_latency_ms: mean(&self.latency_ns, lats),
+            remote_in_flight: self.remote_in_flight.load(Ordering::Relaxed),
+            remote_delivered: self.remote_delivered.load(Ordering::Relaxed),
         }
     }
 }
@@ -233,6 +264,8 @@ impl Network {
             latencies: AtomicU64::new(0),
             latency_ns: AtomicU64::new(0),
             waited: super::stats::Histogram::new(),
+            remote_in_flight: AtomicUsize::new(0),
+            remote_delivered: AtomicU64::new(0),
             probe,
         });
         let multi_thread = tokio::runtime::Handle::try_current()
@@ -269,6 +302,53 @@ impl Network {
     /// in line, first come first served), spends the latency holding them, puts the packet in the
     /// collector's mailbox (waiting while it is full) and then releases the permits.
     pub async fn send(&self, payload: Payload, messages: usize) -> Result<(), Closed> {
+        let ticket = self.take_permits(messages, false).await?;
+        let c = &self.state;
+        let latency = match self.latency {
+            Latency::Fixed(d) => d,
+            Latency::Range(lo, hi) => {
+                let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+                Duration::from_nanos(rng.random_range(nanos(lo)..=nanos(hi)))
+            }
+        };
+        tracing::trace!(target: "network", messages, ?latency, "sent");
+        if !latency.is_zero() {
+            c.latencies.fetch_add(1, Ordering::Relaxed);
+            c.latency_ns.fetch_add(nanos(latency), Ordering::Relaxed);
+            if let Some(wire) = &self.wire {
+                // The latency counts from here: the permits are held since before this instant.
+                let deadline = std::time::Instant::now() + latency;
+                return wire.carry(deadline, payload, ticket).await;
+            }
+            tokio::time::sleep(latency).await;
+        }
+        let sent = self.tx.send(payload).await.map_err(|_| Closed);
+        drop(ticket);
+        sent
+    }
+
+    /// Takes the permit of one remote message (a reading that came through the broker) on its
+    /// arrival: one permit of the same semaphore, waiting in line with local messages.
+    pub async fn admit_remote(&self) -> Result<RemotePermit, Closed> {
+        self.take_permits(1, true).await.map(RemotePermit)
+    }
+
+    /// Puts an admitted remote message in the collector's mailbox (waiting while it is full),
+    /// then gives its permit back. No simulated latency: it crossed a real network already.
+    pub async fn deliver_remote(
+        &self,
+        mut permit: RemotePermit,
+        payload: Payload,
+    ) -> Result<(), Closed> {
+        let sent = self.tx.send(payload).await.map_err(|_| Closed);
+        permit.0.delivered = sent.is_ok();
+        drop(permit);
+        sent
+    }
+
+    /// Takes one permit per message (waiting in line, first come first served) and counts them
+    /// in flight.
+    async fn take_permits(&self, messages: usize, remote: bool) -> Result<Ticket, Closed> {
         let c = &self.state;
         let messages = messages.clamp(1, c.limit);
         // At most the limit, itself at most 65,536.
@@ -294,34 +374,20 @@ impl Network {
         c.waited.record(waited);
         let now = c.in_flight.fetch_add(messages, Ordering::AcqRel) + messages;
         c.max_in_flight.fetch_max(now, Ordering::AcqRel);
+        if remote {
+            c.remote_in_flight.fetch_add(messages, Ordering::AcqRel);
+        }
         if let Some(p) = &c.probe {
             p.sent(messages);
         }
-        let ticket = Ticket {
+        Ok(Ticket {
             state: self.state.clone(),
             messages,
-        };
-        let latency = match self.latency {
-            Latency::Fixed(d) => d,
-            Latency::Range(lo, hi) => {
-                let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-                Duration::from_nanos(rng.random_range(nanos(lo)..=nanos(hi)))
-            }
-        };
-        tracing::trace!(target: "network", messages, ?waited, ?latency, "sent");
-        if !latency.is_zero() {
-            c.latencies.fetch_add(1, Ordering::Relaxed);
-            c.latency_ns.fetch_add(nanos(latency), Ordering::Relaxed);
-            if let Some(wire) = &self.wire {
-                // The latency counts from here: the permits are held since before this instant.
-                let deadline = std::time::Instant::now() + latency;
-                return wire.carry(deadline, payload, ticket).await;
-            }
-            tokio::time::sleep(latency).await;
-        }
-        let sent = self.tx.send(payload).await.map_err(|_| Closed);
-        drop(ticket);
-        sent
+            remote,
+            // A local packet is delivered when its ticket goes; a remote one only when
+            // `deliver_remote` says so.
+            delivered: !remote,
+        })
     }
 }
 
@@ -631,6 +697,37 @@ mod tests {
         }
         let s = net.stats();
         assert_eq!((s.in_flight, s.max_in_flight, s.delivered), (0, 2, 4));
+    }
+
+    /// A remote message holds its permit from its admission: with the limit taken by admitted
+    /// messages, the next waits; a refused one gives its permit back without counting as
+    /// delivered, a delivered one once the mailbox has it.
+    #[tokio::test(start_paused = true)]
+    async fn remote_messages_hold_a_permit_from_their_arrival() {
+        let (net, mut rx) = Network::new(2, Latency::Fixed(Duration::from_millis(10)), 0, None, 8);
+        let net = Arc::new(net);
+        let first = net.admit_remote().await.unwrap();
+        let second = net.admit_remote().await.unwrap();
+        let s = net.stats();
+        assert_eq!((s.in_flight, s.remote_in_flight), (2, 2));
+        let waiting = {
+            let net = net.clone();
+            tokio::spawn(async move { net.admit_remote().await.map(drop) })
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(net.stats().waiting, 1, "a third waits for a permit");
+        first.refuse();
+        waiting.await.unwrap().unwrap();
+        net.deliver_remote(second, report(1)).await.unwrap();
+        assert!(rx.recv().await.is_some());
+        let s = net.stats();
+        assert_eq!((s.in_flight, s.remote_in_flight), (0, 0));
+        assert_eq!(
+            (s.delivered, s.remote_delivered),
+            (1, 1),
+            "refused or dropped ones are not delivered"
+        );
+        assert_eq!(s.max_in_flight, 2);
     }
 
     /// On the current-thread runtime of the tests (paused clock) latency stays a tokio sleep.

@@ -13,7 +13,7 @@ use super::network::{Network, Payload};
 use super::publisher::Publisher;
 use super::{Event, WallProgress};
 use crate::sensors::{Reading, Sensor};
-use crate::wall::{Book, CrewReport, Crews};
+use crate::wall::{Book, CrewReport, Crews, History, Site};
 
 /// What every producer shares.
 pub struct Shared {
@@ -26,22 +26,42 @@ pub struct Shared {
     pub crew_reports_produced: AtomicU64,
     /// Readings still allowed (benchmarks); `u64::MAX` when unbounded.
     pub readings_budget: AtomicU64,
-    pub progress: Mutex<WallProgress>,
     /// Sensor tasks spawned and not yet ended (see [`Alive`]).
     pub sensors_running: AtomicUsize,
     /// Woken when the last running sensor ends: the collector writes its partial batch then.
     pub sensors_stopped: Arc<Notify>,
-    /// The wall's site and what its crews did, day by day: worked by the crew task, read by
-    /// whoever asks about the wall's days (the HTTP API).
-    pub book: Mutex<Book>,
-    /// The book's version (see [`Book::version`]), readable without the lock.
-    pub book_version: AtomicU64,
 }
 
-impl Shared {
+/// The wall's side of a run: the crew task works it, whoever asks about the wall reads it.
+pub struct WallState {
+    /// The wall after the last finished day.
+    progress: Mutex<WallProgress>,
+    /// The wall's site and what its crews did, day by day (the HTTP API's wall paths).
+    book: Mutex<Book>,
+    /// The book's version (see [`Book::version`]), readable without the lock.
+    book_version: AtomicU64,
+}
+
+impl WallState {
+    pub fn new(site: Site, history: History) -> WallState {
+        WallState {
+            progress: Mutex::new(WallProgress::of(&site)),
+            book: Mutex::new(Book::new(site, history)),
+            book_version: AtomicU64::new(0),
+        }
+    }
+
     /// The book, locked (a panic elsewhere does not poison it for readers).
     pub fn book(&self) -> std::sync::MutexGuard<'_, Book> {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn book_version(&self) -> u64 {
+        self.book_version.load(Ordering::Acquire)
+    }
+
+    pub fn progress(&self) -> WallProgress {
+        *self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Changes the book and publishes its new version.
@@ -50,6 +70,29 @@ impl Shared {
         let r = change(&mut book);
         self.book_version.store(book.version(), Ordering::Release);
         r
+    }
+}
+
+impl Shared {
+    /// Producers at simulated time zero, sending through `network`, with `readings_budget`
+    /// readings allowed (`u64::MAX`: no end).
+    pub fn new(
+        speed: super::Speed,
+        network: Network,
+        publisher: Arc<Publisher>,
+        readings_budget: u64,
+    ) -> Shared {
+        Shared {
+            clock: Arc::new(Clock::new(speed)),
+            network: Arc::new(network),
+            publisher,
+            epoch: Utc::now(),
+            readings_produced: AtomicU64::new(0),
+            crew_reports_produced: AtomicU64::new(0),
+            readings_budget: AtomicU64::new(readings_budget),
+            sensors_running: AtomicUsize::new(0),
+            sensors_stopped: Arc::new(Notify::new()),
+        }
     }
 
     pub fn timestamp(&self, sim: Duration) -> DateTime<Utc> {
@@ -222,6 +265,7 @@ pub struct CrewPlan {
 pub async fn crew_task(
     plan: CrewPlan,
     shared: Arc<Shared>,
+    wall: Arc<WallState>,
     mut commands: mpsc::Receiver<CrewCommand>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -229,12 +273,12 @@ pub async fn crew_task(
     let limit = shared.network.limit();
     let mut log = Vec::new();
     // A resumed site starts after its stored days; this run's first day ends one day from now.
-    let first_day = shared.book().site().day();
+    let first_day = wall.book().site().day();
     let test_panic = test_panic_hook();
     tokio::pin!(test_panic);
     loop {
         let (working, day) = {
-            let book = shared.book();
+            let book = wall.book();
             let site = book.site();
             let working = !site.is_done()
                 && plan.days.is_none_or(|d| site.day() < d)
@@ -251,9 +295,9 @@ pub async fn crew_task(
             cmd = commands.recv() => {
                 let Some(cmd) = cmd else { break };
                 let (result, reply) = match cmd {
-                    CrewCommand::Add(reply) => (shared.change_book(add_crew), reply),
+                    CrewCommand::Add(reply) => (wall.change_book(add_crew), reply),
                     CrewCommand::Remove(reply) => (
-                        shared.change_book(|b| b.remove_crew())
+                        wall.change_book(|b| b.remove_crew())
                             .map(|n| format!("crew {n} leaves"))
                             .map_err(|e| e.to_string()),
                         reply,
@@ -261,7 +305,7 @@ pub async fn crew_task(
                 };
                 if let Ok(msg) = &result {
                     tracing::info!(target: "crew", "{msg}");
-                    let crews = shared.book().site().crews();
+                    let crews = wall.book().site().crews();
                     shared.publisher.publish(Event::CrewsChanged(crews));
                 }
                 reply.send(result);
@@ -270,7 +314,7 @@ pub async fn crew_task(
             _ = shared.clock.sleep_until(next_day_at), if working => {}
             _ = &mut test_panic => {}
         }
-        let progress = shared.change_book(|book| {
+        let progress = wall.change_book(|book| {
             book.step_into(&mut log);
             WallProgress::of(book.site())
         });
@@ -290,7 +334,7 @@ pub async fn crew_task(
                 }
             })
             .await;
-        *shared.progress.lock().unwrap_or_else(|e| e.into_inner()) = progress;
+        *wall.progress.lock().unwrap_or_else(|e| e.into_inner()) = progress;
         shared.publisher.publish(Event::Day(progress));
     }
 }

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::cli::ServeArgs;
 use crate::config::{Config, DEFAULT_CREWS};
-use crate::engine::{Engine, Summary};
+use crate::engine::Summary;
 use crate::site::{LogFeed, Site};
 use session::{Ctx, StopWaiter};
 
@@ -135,9 +135,13 @@ pub async fn serve(
     let listener = socket::listen(path).await?;
     let socket_file = SocketFile(path.to_path_buf());
     let http = crate::http::bind_for(config).await?;
-    let (engine, events) = Engine::start_with(&config.engine, crate::http::start_options(config))
-        .await
-        .map_err(|e| e.to_string())?;
+    let (engine, events, broker) = crate::broker::start_engine(
+        &config.engine,
+        config.broker.as_ref(),
+        crate::http::start_options(config),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let site = Site::start(events, Some(feed))
         .await
         .ok_or("the engine stopped before it started")?;
@@ -210,6 +214,9 @@ pub async fn serve(
     drop(listener);
     crate::http::stopping(&http);
     let summary = engine.shutdown().await;
+    if let Some(broker) = broker {
+        broker.finish().await;
+    }
     site.finished().await;
     crate::http::stop(http).await;
     // Stop requests that came in during the drain wait too.

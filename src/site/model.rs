@@ -17,6 +17,9 @@ use tokio::time::{Duration, Instant};
 use crate::engine::{Event, NetworkStats, SensorInfo, Speed};
 use crate::wall::{COST_PER_FOOT, CrewReport, Crews, ICE_PER_FOOT, MAX_HEIGHT, Wall};
 
+/// The kind the Sensors pane shows for an agent's sensor.
+pub const REMOTE_KIND: &str = "remote";
+
 /// Readings kept per sensor for its sparkline.
 pub const HISTORY: usize = 120;
 /// Log lines a new viewer is shown from before it came.
@@ -530,6 +533,27 @@ impl Model {
     }
 
     /// Removes a sensor; its index, if it was there.
+    /// An agent's sensor (`agent/sensor`, through the broker), listed when its first reading is
+    /// stored, of kind `remote`. Local sensors' names have no `/`; a name that is not plain
+    /// text (the broker's codec refuses those) or beyond the most sensors a run shows is left
+    /// off the screen (its readings are stored all the same).
+    fn remote_sensor(&mut self, name: &str, tracker: &mut Tracker) -> Option<usize> {
+        if !name.contains('/')
+            || crate::text::sanitize(name) != name
+            || self.sensors.len() >= *crate::engine::SENSORS_RANGE.end()
+        {
+            return None;
+        }
+        let info = SensorInfo {
+            name: name.to_string(),
+            kind: REMOTE_KIND.to_string(),
+            interval_ms: 0,
+        };
+        tracker.ordered.push(Change::SensorAdded(info.clone()));
+        self.add_sensor(info);
+        Some(self.sensors.len() - 1)
+    }
+
     fn remove_sensor(&mut self, name: &str) -> Option<usize> {
         let i = self.sensor_index.remove(name)?;
         self.sensors.remove(i);
@@ -554,11 +578,16 @@ impl Model {
             Event::Readings(readings) => {
                 let mut changed = false;
                 for r in &readings {
-                    if let Some(&i) = self.sensor_index.get(&r.sensor) {
-                        self.sensors[i].push(r.value);
-                        tracker.reading(i, self.sensors.len());
-                        changed = true;
-                    }
+                    let i = match self.sensor_index.get(&r.sensor) {
+                        Some(&i) => i,
+                        None => match self.remote_sensor(&r.sensor, tracker) {
+                            Some(i) => i,
+                            None => continue,
+                        },
+                    };
+                    self.sensors[i].push(r.value);
+                    tracker.reading(i, self.sensors.len());
+                    changed = true;
                 }
                 changed
             }
@@ -730,5 +759,59 @@ mod tests {
             copy.apply(site.delta(new as usize));
             assert_eq!(copy, site, "{before} then {new}");
         }
+    }
+
+    /// An agent's sensor is listed at its first stored reading, as `agent/sensor` of kind
+    /// `remote`, and a viewer's replica learns of it; unknown local names and names that are not
+    /// plain text stay off the screen.
+    #[test]
+    fn agents_sensors_appear_with_their_first_reading() {
+        let wall = Arc::new(Wall::parse(b"1 2", 10).unwrap());
+        let local = SensorInfo {
+            name: "sensor-1".into(),
+            kind: "default".into(),
+            interval_ms: 5000,
+        };
+        let mut model = Model::new(
+            wall,
+            &[1, 2],
+            0,
+            false,
+            Crews::Unlimited,
+            vec![local],
+            5,
+            "memory:".into(),
+            Speed::Factor(1.0),
+        );
+        let mut replica = model.clone();
+        let reading = |sensor: &str, value| crate::sensors::Reading {
+            id: 1,
+            timestamp: chrono::Utc::now(),
+            sensor: sensor.into(),
+            value,
+        };
+        let mut tracker = Tracker::default();
+        let readings = vec![
+            reading("a1/sensor-1", 7),
+            reading("a1/sensor-1", 9),
+            reading("sensor-9", 1),
+            reading("a2/x\u{1b}[2J", 3),
+            reading("sensor-1", 4),
+        ];
+        assert!(model.apply_event(Event::Readings(readings), Instant::now(), &mut tracker));
+        let names: Vec<(&str, &str)> = model
+            .sensors
+            .iter()
+            .map(|s| (s.info.name.as_str(), s.info.kind.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [("sensor-1", "default"), ("a1/sensor-1", REMOTE_KIND)]
+        );
+        assert_eq!(model.sensors[1].last, Some(9));
+        for change in tracker.take(&model) {
+            replica.apply_change(change);
+        }
+        assert_eq!(replica.sensors, model.sensors);
     }
 }

@@ -136,7 +136,12 @@ pub struct CsvStore {
     counts: Counts,
     /// Where the last [`Store::readings_after`] stopped, to go on from there.
     cursor: Option<ReadCursor>,
+    /// The highest seq stored per agent, once read from the meta file ([`AGENT_MARKS_KEY`]).
+    marks: Option<super::AgentMarks>,
 }
+
+/// The meta key holding the agents' high-water marks, as a JSON object `{agent: seq}`.
+const AGENT_MARKS_KEY: &str = "agent_marks";
 
 /// A reader of the readings file left where a batch ended: every reading up to `through`
 /// (an id) has been read.
@@ -169,11 +174,52 @@ impl CsvStore {
             crew,
             counts,
             cursor: None,
+            marks: None,
         })
     }
 }
 
 impl Store for CsvStore {
+    /// Deduplicates on the agents' high-water marks, kept in the meta file. The readings are
+    /// written first, then the marks (replaced whole, synced): a crash between the two can let a
+    /// reading redelivered after the restart be stored a second time, never lose one. A failure
+    /// to write the marks is logged; they are kept in memory and written with the next batch.
+    fn append_remote(
+        &mut self,
+        batch: &Batch,
+        origins: &[super::Origin],
+    ) -> Result<Vec<u64>, StoreError> {
+        let marks = self.agent_marks()?;
+        let (kept, skipped, marks) = super::dedup_by_marks(batch, origins, &marks);
+        self.append(&kept)?;
+        let json = serde_json::to_string(&marks).unwrap_or_default();
+        self.marks = Some(marks);
+        if !origins.is_empty()
+            && let Err(e) = self.meta_set(AGENT_MARKS_KEY, &json)
+        {
+            tracing::warn!(target: "store", "agents' marks not written yet: {e}");
+        }
+        Ok(skipped)
+    }
+
+    fn agent_marks(&mut self) -> Result<super::AgentMarks, StoreError> {
+        if let Some(m) = &self.marks {
+            return Ok(m.clone());
+        }
+        let marks = match self.meta_get(AGENT_MARKS_KEY)? {
+            None => super::AgentMarks::new(),
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                StoreError(format!(
+                    "store '{}': {}: key '{AGENT_MARKS_KEY}' is not a JSON object of marks ({e})",
+                    self.url,
+                    self.meta_path().display()
+                ))
+            })?,
+        };
+        self.marks = Some(marks.clone());
+        Ok(marks)
+    }
+
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
         let mut last = self.counts.last_reading_id;
         let mut readings = writer(batch.readings.len() * 48);
@@ -371,6 +417,7 @@ impl Store for CsvStore {
         }
         self.counts = Counts::default();
         self.cursor = None;
+        self.marks = None;
         let path = self.meta_path();
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),

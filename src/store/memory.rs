@@ -9,6 +9,8 @@ pub struct MemoryStore {
     readings: Vec<Reading>,
     crew_reports: Vec<CrewReport>,
     meta: std::collections::BTreeMap<String, String>,
+    /// The highest seq stored per agent.
+    marks: super::AgentMarks,
 }
 
 impl MemoryStore {
@@ -22,6 +24,21 @@ impl Store for MemoryStore {
         self.readings.extend_from_slice(&batch.readings);
         self.crew_reports.extend_from_slice(&batch.crew_reports);
         Ok(())
+    }
+
+    fn append_remote(
+        &mut self,
+        batch: &Batch,
+        origins: &[super::Origin],
+    ) -> Result<Vec<u64>, StoreError> {
+        let (kept, skipped, marks) = super::dedup_by_marks(batch, origins, &self.marks);
+        self.append(&kept)?;
+        self.marks = marks;
+        Ok(skipped)
+    }
+
+    fn agent_marks(&mut self) -> Result<super::AgentMarks, StoreError> {
+        Ok(self.marks.clone())
     }
 
     fn counts(&mut self) -> Result<Counts, StoreError> {

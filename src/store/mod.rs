@@ -38,6 +38,53 @@ impl Batch {
     }
 }
 
+/// Where a reading of an agent came from: the reading's id (given by the collector), the agent
+/// and the agent's sequence number. A store holds each (agent, seq) at most once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub id: u64,
+    pub agent: String,
+    pub seq: u64,
+}
+
+/// The highest sequence number stored per agent.
+pub type AgentMarks = std::collections::BTreeMap<String, u64>;
+
+/// Deduplication on a per-agent high-water mark (the `memory:` and `csv:` stores): the batch
+/// without the readings of `origins` whose seq is at or below their agent's mark, the ids of
+/// those left out, and the marks after the batch. `origins` are in id order.
+pub(crate) fn dedup_by_marks(
+    batch: &Batch,
+    origins: &[Origin],
+    marks: &AgentMarks,
+) -> (Batch, Vec<u64>, AgentMarks) {
+    let mut marks = marks.clone();
+    let mut skipped = Vec::new();
+    for o in origins {
+        let mark = marks.entry(o.agent.clone()).or_insert(0);
+        if o.seq <= *mark {
+            skipped.push(o.id);
+        } else {
+            *mark = o.seq;
+        }
+    }
+    let readings = if skipped.is_empty() {
+        batch.readings.clone()
+    } else {
+        batch
+            .readings
+            .iter()
+            .filter(|r| skipped.binary_search(&r.id).is_err())
+            .cloned()
+            .collect()
+    };
+    let kept = Batch {
+        readings,
+        crew_reports: batch.crew_reports.clone(),
+    };
+    (kept, skipped, marks)
+}
+
 /// Row counts and the highest ids a store holds (ids resume after these).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
@@ -299,6 +346,19 @@ pub trait Store: Send {
     /// Appends a whole batch, atomically where the store allows. On error nothing of the batch
     /// may be half-visible in a transactional store; the caller keeps the batch and retries.
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError>;
+    /// Appends `batch`, whose readings with the ids of `origins` (in id order) came from agents
+    /// through the broker: a reading whose (agent, seq) the store already holds is left out (a
+    /// redelivery). Returns the ids left out. Atomic as [`Store::append`]. Every store here
+    /// deduplicates (SQL stores on a unique index, `memory:` and `csv:` on a per-agent
+    /// high-water mark); this default, for stores that know nothing of agents, appends all.
+    fn append_remote(&mut self, batch: &Batch, origins: &[Origin]) -> Result<Vec<u64>, StoreError> {
+        let _ = origins;
+        self.append(batch).map(|()| Vec::new())
+    }
+    /// The highest seq stored per agent (none for a store without agents' readings).
+    fn agent_marks(&mut self) -> Result<AgentMarks, StoreError> {
+        Ok(AgentMarks::new())
+    }
     /// Row counts and last ids.
     fn counts(&mut self) -> Result<Counts, StoreError>;
     /// The greatest reading id (0 when there is none): [`Counts::last_reading_id`], which the

@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS readings (
     value INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS readings_sensor_id ON readings (sensor, id);
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS agent TEXT;
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS seq BIGINT;
+CREATE UNIQUE INDEX IF NOT EXISTS readings_agent_seq ON readings (agent, seq);
 CREATE TABLE IF NOT EXISTS crew_reports (
     id BIGINT PRIMARY KEY,
     timestamp TIMESTAMPTZ,
@@ -62,6 +65,11 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 
 const INSERT_READINGS: &str = "INSERT INTO readings (id, timestamp, sensor, value) \
      SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::integer[])";
+/// Readings of a batch with agents' readings in it: a reading whose (agent, seq) is stored
+/// already is left out; the ids stored come back.
+const INSERT_REMOTE: &str = "INSERT INTO readings (id, timestamp, sensor, value, agent, seq) \
+     SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::integer[], \
+     $5::text[], $6::bigint[]) ON CONFLICT (agent, seq) DO NOTHING RETURNING id";
 const INSERT_CREW: &str = "INSERT INTO crew_reports (id, timestamp, day, crew, profile, section, height) \
      SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::bigint[], $4::bigint[], \
      $5::bigint[], $6::bigint[], $7::integer[])";
@@ -72,6 +80,9 @@ struct Columns {
     timestamps: Vec<DateTime<Utc>>,
     sensors: Vec<String>,
     values: Vec<i32>,
+    /// With agents' readings: each reading's agent and seq (none for a local one); else empty.
+    agents: Vec<Option<String>>,
+    seqs: Vec<Option<i64>>,
     crew_ids: Vec<i64>,
     crew_timestamps: Vec<DateTime<Utc>>,
     days: Vec<i64>,
@@ -84,7 +95,7 @@ struct Columns {
 type Reply<T> = SyncSender<Result<T, String>>;
 
 enum Request {
-    Append(Box<Columns>, Reply<()>),
+    Append(Box<Columns>, Reply<Vec<u64>>),
     Counts(Reply<Counts>),
     LastReadingId(Reply<u64>),
     ReadingsAfter(ReadingFilter, u64, usize, Reply<Vec<Reading>>),
@@ -94,6 +105,7 @@ enum Request {
     MetaGet(String, Reply<Option<String>>),
     MetaSet(String, String, Reply<()>),
     Clear(Reply<()>),
+    AgentMarks(Reply<super::AgentMarks>),
 }
 
 /// The PostgreSQL store.
@@ -160,8 +172,18 @@ fn to_i64(what: &str, v: u64) -> Result<i64, StoreError> {
 
 impl Store for PostgresStore {
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        self.append_remote(batch, &[]).map(drop)
+    }
+
+    /// One transaction; with agents' readings in the batch, one `INSERT … ON CONFLICT (agent,
+    /// seq) DO NOTHING RETURNING id` for the readings.
+    fn append_remote(
+        &mut self,
+        batch: &Batch,
+        origins: &[super::Origin],
+    ) -> Result<Vec<u64>, StoreError> {
         if batch.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let with_url = |e: StoreError| StoreError(format!("store '{}': {e}", self.url));
         let r = &batch.readings;
@@ -175,6 +197,8 @@ impl Store for PostgresStore {
             timestamps: r.iter().map(|r| r.timestamp).collect(),
             sensors: r.iter().map(|r| r.sensor.clone()).collect(),
             values: r.iter().map(|r| r.value).collect(),
+            agents: Vec::new(),
+            seqs: Vec::new(),
             crew_ids: c
                 .iter()
                 .map(|c| to_i64("crew report id", c.id))
@@ -191,7 +215,29 @@ impl Store for PostgresStore {
             sections: c.iter().map(|c| c.section.map(i64::from)).collect(),
             heights: c.iter().map(|c| c.height.map(i32::from)).collect(),
         };
+        let mut columns = columns;
+        if !origins.is_empty() {
+            let mut o = origins.iter().peekable();
+            for r in r {
+                match o.next_if(|o| o.id == r.id) {
+                    Some(o) => {
+                        columns.agents.push(Some(o.agent.clone()));
+                        columns
+                            .seqs
+                            .push(Some(to_i64("seq", o.seq).map_err(with_url)?));
+                    }
+                    None => {
+                        columns.agents.push(None);
+                        columns.seqs.push(None);
+                    }
+                }
+            }
+        }
         self.call(|reply| Request::Append(Box::new(columns), reply))
+    }
+
+    fn agent_marks(&mut self) -> Result<super::AgentMarks, StoreError> {
+        self.call(Request::AgentMarks)
     }
 
     fn counts(&mut self) -> Result<Counts, StoreError> {
@@ -258,6 +304,16 @@ impl Store for PostgresStore {
     }
 }
 
+/// The ids of the agents' readings of `c` that are not among `stored` (sorted).
+fn remote_ids_not_in(c: &Columns, stored: &[i64]) -> Vec<u64> {
+    c.ids
+        .iter()
+        .zip(&c.agents)
+        .filter(|(id, agent)| agent.is_some() && stored.binary_search(id).is_err())
+        .map(|(id, _)| u64::try_from(*id).unwrap_or(0))
+        .collect()
+}
+
 /// A tokio-postgres error with its causes, on one line.
 fn describe(e: &tokio_postgres::Error) -> String {
     let mut text = e.to_string();
@@ -275,6 +331,7 @@ struct Conn {
     client: Client,
     insert_readings: Statement,
     insert_crew: Statement,
+    insert_remote: Statement,
 }
 
 impl Conn {
@@ -293,10 +350,12 @@ impl Conn {
             client.batch_execute(SCHEMA).await.map_err(fail)?;
             let insert_readings = client.prepare(INSERT_READINGS).await.map_err(fail)?;
             let insert_crew = client.prepare(INSERT_CREW).await.map_err(fail)?;
+            let insert_remote = client.prepare(INSERT_REMOTE).await.map_err(fail)?;
             Ok(Conn {
                 client,
                 insert_readings,
                 insert_crew,
+                insert_remote,
             })
         };
         match tokio::time::timeout(SETUP_TIMEOUT, setup).await {
@@ -308,9 +367,28 @@ impl Conn {
         }
     }
 
-    async fn append(&mut self, c: &Columns) -> Result<(), tokio_postgres::Error> {
+    /// Returns the ids of agents' readings left out as stored already.
+    async fn append(&mut self, c: &Columns) -> Result<Vec<u64>, tokio_postgres::Error> {
         let tx = self.client.transaction().await?;
-        if !c.ids.is_empty() {
+        let mut skipped = Vec::new();
+        if !c.agents.is_empty() {
+            let rows = tx
+                .query(
+                    &self.insert_remote,
+                    &[
+                        &c.ids,
+                        &c.timestamps,
+                        &c.sensors,
+                        &c.values,
+                        &c.agents,
+                        &c.seqs,
+                    ],
+                )
+                .await?;
+            let mut stored: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+            stored.sort_unstable();
+            skipped = remote_ids_not_in(c, &stored);
+        } else if !c.ids.is_empty() {
             tx.execute(
                 &self.insert_readings,
                 &[&c.ids, &c.timestamps, &c.sensors, &c.values],
@@ -332,27 +410,60 @@ impl Conn {
             )
             .await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        Ok(skipped)
+    }
+
+    async fn agent_marks(&self) -> Result<super::AgentMarks, String> {
+        let rows = self
+            .client
+            .query(
+                "SELECT agent, max(seq) FROM readings WHERE agent IS NOT NULL GROUP BY agent",
+                &[],
+            )
+            .await
+            .map_err(|e| describe(&e))?;
+        let mut marks = super::AgentMarks::new();
+        for row in rows {
+            let agent: String = row.try_get(0).map_err(|e| describe(&e))?;
+            let seq: i64 = row.try_get(1).map_err(|e| describe(&e))?;
+            marks.insert(agent, u64::try_from(seq).unwrap_or(0));
+        }
+        Ok(marks)
     }
 
     /// Whether every row of `c` is stored already: after a failed append the commit may still
     /// have happened (the connection broke after the server committed), and a retry must then
     /// not insert the rows twice. A transaction stores all of a batch or none of it.
-    async fn holds(&self, c: &Columns) -> Result<bool, String> {
-        let row = self
+    /// Whether the batch `c` is stored already (`Some` of the ids its agents' readings left out
+    /// as redeliveries): after a failed append the commit may still have happened (the
+    /// connection broke after the server committed), and a retry must then not insert the rows
+    /// twice. A transaction stores all of a batch or none of it, and the collector numbers each
+    /// batch above every id stored before, so one of its ids in the table means it committed.
+    async fn holds(&self, c: &Columns) -> Result<Option<Vec<u64>>, String> {
+        let rows = self
             .client
-            .query_one(
-                "SELECT (SELECT count(*) FROM readings WHERE id = ANY($1)), \
-                        (SELECT count(*) FROM crew_reports WHERE id = ANY($2))",
+            .query(
+                "SELECT id FROM readings WHERE id = ANY($1) \
+                 UNION ALL SELECT id FROM crew_reports WHERE id = ANY($2) LIMIT 1",
                 &[&c.ids, &c.crew_ids],
             )
             .await
             .map_err(|e| describe(&e))?;
-        let readings: i64 = row.try_get(0).map_err(|e| describe(&e))?;
-        let crew: i64 = row.try_get(1).map_err(|e| describe(&e))?;
-        Ok(readings as usize == c.ids.len()
-            && crew as usize == c.crew_ids.len()
-            && readings + crew > 0)
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        if c.agents.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let rows = self
+            .client
+            .query("SELECT id FROM readings WHERE id = ANY($1)", &[&c.ids])
+            .await
+            .map_err(|e| describe(&e))?;
+        let mut stored: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        stored.sort_unstable();
+        Ok(Some(remote_ids_not_in(c, &stored)))
     }
 
     async fn meta_get(&self, key: &str) -> Result<Option<String>, String> {
@@ -652,8 +763,8 @@ fn worker(config: Config, mut requests: UnboundedReceiver<Request>, ready: Reply
                 Request::Append(columns, reply) => {
                     let result = if uncertain {
                         match conn.holds(&columns).await {
-                            Ok(true) => Ok(()),
-                            Ok(false) => conn.append(&columns).await.map_err(|e| describe(&e)),
+                            Ok(Some(skipped)) => Ok(skipped),
+                            Ok(None) => conn.append(&columns).await.map_err(|e| describe(&e)),
                             Err(e) => Err(e),
                         }
                     } else {
@@ -670,6 +781,9 @@ fn worker(config: Config, mut requests: UnboundedReceiver<Request>, ready: Reply
                 }
                 Request::Clear(reply) => {
                     let _ = reply.send(conn.clear().await);
+                }
+                Request::AgentMarks(reply) => {
+                    let _ = reply.send(conn.agent_marks().await);
                 }
                 Request::Counts(reply) => {
                     let _ = reply.send(conn.counts().await);
@@ -708,6 +822,7 @@ impl Request {
             Request::MetaGet(_, reply) => drop(reply.send(Err(e))),
             Request::MetaSet(_, _, reply) => drop(reply.send(Err(e))),
             Request::Clear(reply) => drop(reply.send(Err(e))),
+            Request::AgentMarks(reply) => drop(reply.send(Err(e))),
         }
     }
 }

@@ -9,6 +9,12 @@
 //! Timestamps are RFC 3339 UTC text in one fixed format (`2026-11-23T12:00:00.000000Z`), so text
 //! order is time order. Version 1 (the same without the two crew report indexes) is migrated to
 //! version 2 when opened (building the indexes once).
+//!
+//! Schema version 3 adds to `readings` the columns `agent TEXT` and `seq INTEGER` (null for a
+//! local sensor's reading; an agent's id and its sequence number for a reading that came through
+//! the broker) with a unique index on `(agent, seq)`: a redelivered reading is left out
+//! (`INSERT … ON CONFLICT (agent, seq) DO NOTHING`). Versions 1 and 2 are migrated when opened
+//! (the columns are added, null for every reading there).
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -16,8 +22,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    Batch, Counts, HistoryScan, LAST_DAY_SQL, ReadingFilter, SECTION_HISTORY_SQL, Store,
-    StoreError, ceil_micros, format_timestamp, parse_timestamp,
+    AgentMarks, Batch, Counts, HistoryScan, LAST_DAY_SQL, Origin, ReadingFilter,
+    SECTION_HISTORY_SQL, Store, StoreError, ceil_micros, format_timestamp, parse_timestamp,
 };
 use crate::sensors::Reading;
 use crate::wall::{CrewReport, LatestReports};
@@ -28,16 +34,19 @@ use crate::wall::{CrewReport, LatestReports};
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE readings (
     id INTEGER PRIMARY KEY,
     timestamp TEXT NOT NULL,
     sensor TEXT NOT NULL,
-    value INTEGER NOT NULL
+    value INTEGER NOT NULL,
+    agent TEXT,
+    seq INTEGER
 );
 CREATE INDEX readings_sensor_id ON readings (sensor, id);
+CREATE UNIQUE INDEX readings_agent_seq ON readings (agent, seq);
 CREATE TABLE crew_reports (
     id INTEGER PRIMARY KEY,
     timestamp TEXT,
@@ -55,6 +64,17 @@ const CREW_INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS crew_reports_section ON crew_reports (profile, section, id, height);
 CREATE INDEX IF NOT EXISTS crew_reports_day ON crew_reports (day);
 ";
+
+/// Version 2 → 3: agents' readings, each (agent, seq) stored at most once.
+const AGENT_COLUMNS: &str = "
+ALTER TABLE readings ADD COLUMN agent TEXT;
+ALTER TABLE readings ADD COLUMN seq INTEGER;
+CREATE UNIQUE INDEX IF NOT EXISTS readings_agent_seq ON readings (agent, seq);
+";
+
+/// An agent's reading; left out when its (agent, seq) is stored already.
+const INSERT_REMOTE: &str = "INSERT INTO readings (id, timestamp, sensor, value, agent, seq) \
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (agent, seq) DO NOTHING";
 
 /// The crew reports whose ids are in the JSON array `?1`, one row lookup each.
 const LATEST_BY_ID: &str = "SELECT c.id, c.timestamp, c.day, c.crew, c.profile, c.section, \
@@ -77,7 +97,7 @@ impl SqliteStore {
     /// timeout, and creates the schema in a new database.
     pub fn open(url: &str, path: &str) -> Result<SqliteStore, StoreError> {
         let err = |e: rusqlite::Error| StoreError(format!("store '{url}': {}", one_line(&e)));
-        let conn = Connection::open(path).map_err(err)?;
+        let mut conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
@@ -126,14 +146,7 @@ impl SqliteStore {
                 ))
                 .map_err(err)?;
             }
-            1 => {
-                // Idempotent, should another process migrate the file at the same time.
-                conn.execute_batch(&format!(
-                    "BEGIN IMMEDIATE; {CREW_INDEXES} PRAGMA user_version = {SCHEMA_VERSION}; \
-                     COMMIT;"
-                ))
-                .map_err(err)?;
-            }
+            1 | 2 => migrate(&mut conn).map_err(err)?,
             SCHEMA_VERSION => {}
             v => {
                 return Err(StoreError(format!(
@@ -184,18 +197,28 @@ impl SqliteStore {
         StoreError(format!("store '{}': {}", self.url, one_line(&e)))
     }
 
-    fn write(&mut self, batch: &Batch) -> rusqlite::Result<()> {
+    /// Writes `batch` in one transaction; returns the ids of the agents' readings (`origins`,
+    /// in id order) left out as stored already.
+    fn write(&mut self, batch: &Batch, origins: &[Origin]) -> rusqlite::Result<Vec<u64>> {
         let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
         let tx = conn.transaction()?;
+        let mut skipped = Vec::new();
         {
             let mut insert = tx.prepare_cached(INSERT_READING)?;
+            let mut remote = tx.prepare_cached(INSERT_REMOTE)?;
+            let mut origins = origins.iter().peekable();
             for r in &batch.readings {
-                insert.execute(params![
-                    to_i64(r.id)?,
-                    format_timestamp(&r.timestamp),
-                    r.sensor,
-                    r.value
-                ])?;
+                let timestamp = format_timestamp(&r.timestamp);
+                if let Some(o) = origins.next_if(|o| o.id == r.id) {
+                    let seq = to_i64(o.seq)?;
+                    let id = to_i64(r.id)?;
+                    if remote.execute(params![id, timestamp, r.sensor, r.value, o.agent, seq])? == 0
+                    {
+                        skipped.push(r.id);
+                    }
+                    continue;
+                }
+                insert.execute(params![to_i64(r.id)?, timestamp, r.sensor, r.value])?;
             }
             let mut insert = tx.prepare_cached(INSERT_CREW)?;
             for c in &batch.crew_reports {
@@ -210,8 +233,24 @@ impl SqliteStore {
                 ])?;
             }
         }
-        tx.commit()
+        tx.commit()?;
+        Ok(skipped)
     }
+}
+
+/// Versions 1 and 2 → 3 in one transaction, holding the write lock from its start, and checking
+/// the version again inside it, should another process migrate the file at the same time.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version < 2 {
+        tx.execute_batch(CREW_INDEXES)?;
+    }
+    if version < 3 {
+        tx.execute_batch(AGENT_COLUMNS)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    }
+    tx.commit()
 }
 
 fn to_i64(v: u64) -> rusqlite::Result<i64> {
@@ -292,7 +331,25 @@ fn crew_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CrewReport> {
 impl Store for SqliteStore {
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
         self.conn()?;
-        self.write(batch).map_err(|e| self.err(e))
+        self.write(batch, &[]).map(drop).map_err(|e| self.err(e))
+    }
+
+    fn append_remote(&mut self, batch: &Batch, origins: &[Origin]) -> Result<Vec<u64>, StoreError> {
+        self.conn()?;
+        self.write(batch, origins).map_err(|e| self.err(e))
+    }
+
+    /// From the unique index on `(agent, seq)`.
+    fn agent_marks(&mut self) -> Result<AgentMarks, StoreError> {
+        let rows = self.query(
+            "SELECT agent, max(seq) FROM readings WHERE agent IS NOT NULL GROUP BY agent",
+            &[],
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|(a, s)| (a, u64::try_from(s).unwrap_or(0)))
+            .collect())
     }
 
     fn last_reading_id(&mut self) -> Result<u64, StoreError> {

@@ -42,7 +42,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .saturating_sub(11 + count.len())
         .min(20);
     let full = n.limit > 0 && n.in_flight >= n.limit;
-    let lines = vec![
+    let mut lines = vec![
         Line::from(vec![
             label("in flight"),
             Span::styled(
@@ -67,6 +67,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Line::from(vec![label("mean wait"), Span::raw(ms(n.mean_wait_ms))]),
         Line::from(vec![label("latency"), Span::raw(ms(n.mean_latency_ms))]),
     ];
+    if n.remote_delivered > 0 || n.remote_in_flight > 0 {
+        // Agents' readings through the broker: a part of the figures above.
+        lines.insert(
+            3,
+            Line::from(vec![
+                label("remote"),
+                Span::raw(format!(
+                    "{} in flight · {} in",
+                    thousands(n.remote_in_flight as u64),
+                    thousands(n.remote_delivered)
+                )),
+            ]),
+        );
+    }
     super::draw_lines(frame, inner, &lines);
 }
 

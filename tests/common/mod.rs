@@ -140,6 +140,7 @@ pub fn demo_app(palette: Palette) -> App {
         delivered,
         mean_wait_ms: 12.4,
         mean_latency_ms: 41.6,
+        ..NetworkStats::default()
     };
     update_at(&mut app, Event::Network(stats(1, 0, 180)), t0);
     update_at(

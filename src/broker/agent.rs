@@ -1,0 +1,552 @@
+//! `wallwatch agent`: sensors on another machine, publishing through the broker.
+//!
+//! The sensors are the engine's own sensor tasks (`engine::tasks::sensor_task`, made by the
+//! `SensorFactory`, on the engine's `Clock`), sending into a local mailbox through a network of
+//! [`HANDOFF_LIMIT`] permits. The agent numbers each reading (seq), keeps it in a bounded buffer
+//! of `--buffer` readings and publishes it QoS 1 to `wallwatch/{site}/readings/{agent}`. A
+//! reading leaves the buffer only when the site's retained confirmation
+//! (`wallwatch/{site}/confirmed/{agent}`) says it is stored; when the buffer is full the agent
+//! stops taking readings, its mailbox fills and its sensors wait.
+//!
+//! Everything unconfirmed is published again, in seq order: after each reconnect (a broker
+//! that died may have lost what it held), when the site announces a new run (a killed site may
+//! have lost what it had taken), and when no confirmation has come for [`RESEND_AFTER`] while
+//! readings wait. The site leaves out what it already has. While disconnected nothing is
+//! published (rumqttc would send queued messages ahead of the older unconfirmed ones).
+//!
+//! A restarted agent with the same id starts its seq above both the site's confirmation and the
+//! clock in microseconds, so its new readings are never taken for redeliveries of the old run's
+//! (which may have been stored without being confirmed).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::Packet;
+use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::codec::Message;
+use super::confirm;
+use super::site::{CONNECT_TIMEOUT, KEEP_ALIVE, first_connack, one_line};
+use super::url::BrokerUrl;
+use crate::engine::Speed;
+use crate::engine::network::{Latency, Network, Payload};
+use crate::engine::publisher::Publisher;
+use crate::engine::tasks::{Alive, Shared, sensor_task};
+use crate::sensors::SensorFactory;
+
+/// Permits of the agent's own hand-off from its sensors to its buffer.
+pub const HANDOFF_LIMIT: usize = 5;
+/// Readings the agent keeps unconfirmed, by default.
+pub const DEFAULT_BUFFER: usize = 10_000;
+/// Unconfirmed readings are sent again when no confirmation came for this long.
+pub const RESEND_AFTER: Duration = Duration::from_secs(15);
+/// How long to wait at start for the site's retained confirmation after subscribing.
+const RETAINED_GRACE: Duration = Duration::from_millis(300);
+
+/// What an agent runs.
+#[derive(Debug, Clone)]
+pub struct AgentOptions {
+    pub url: BrokerUrl,
+    pub site: String,
+    pub agent: String,
+    pub sensors: usize,
+    pub sensor_kinds: Vec<String>,
+    pub seed: u64,
+    pub speed: Speed,
+    pub duration: Option<Duration>,
+    /// The most unconfirmed readings kept.
+    pub buffer: usize,
+    /// How long the agent waits for the last confirmations when stopping.
+    pub drain_timeout: Duration,
+}
+
+/// The agent's JSON summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AgentSummary {
+    /// Readings its sensors made.
+    pub produced: u64,
+    /// Readings the site confirmed stored.
+    pub confirmed: u64,
+    /// Readings not confirmed when it stopped (`produced - confirmed`).
+    pub pending: u64,
+}
+
+/// What the event loop tells the agent.
+#[derive(Debug, Default)]
+struct Heard {
+    /// The site's confirmation: the highest seq it stored.
+    confirmed: watch::Sender<u64>,
+    /// Connections made (each CONNACK), and whether connected now.
+    connection: watch::Sender<(u64, bool)>,
+    /// The site's run, when it is online.
+    site_run: watch::Sender<Option<String>>,
+    /// Subscriptions acknowledged.
+    subscribed: watch::Sender<u64>,
+}
+
+/// Connects, then runs until `stop` fires (or `--duration`), then drains. Errors before the
+/// sensors start (a bad or unreachable broker) are one line.
+pub async fn run(
+    opts: AgentOptions,
+    stop: impl Future<Output = String>,
+) -> Result<AgentSummary, String> {
+    let mut mqtt = MqttOptions::new(
+        format!("wallwatch-agent-{}-{}", opts.site, opts.agent),
+        &opts.url.host,
+        opts.url.port,
+    );
+    mqtt.set_clean_start(true)
+        .set_keep_alive(KEEP_ALIVE)
+        .set_connection_timeout(CONNECT_TIMEOUT.as_secs());
+    let (client, mut eventloop) = AsyncClient::new(mqtt, 1024);
+    first_connack(&mut eventloop, &opts.url).await?;
+    let heard = Arc::new(Heard::default());
+    heard.connection.send_replace((1, true));
+    let mut subscribed = heard.subscribed.subscribe();
+    tokio::spawn(subscribe(
+        client.clone(),
+        opts.site.clone(),
+        opts.agent.clone(),
+    ));
+    let events = tokio::spawn(event_loop(
+        eventloop,
+        heard.clone(),
+        opts.url.clone(),
+        client.clone(),
+        (opts.site.clone(), opts.agent.clone()),
+    ));
+
+    // The site's retained confirmation comes right after the subscription's acknowledgement.
+    let _ = tokio::time::timeout(CONNECT_TIMEOUT, subscribed.wait_for(|n| *n >= 1)).await;
+    tokio::time::sleep(RETAINED_GRACE).await;
+    let confirmed_at_start = *heard.confirmed.borrow();
+    let micros = chrono::Utc::now().timestamp_micros().max(0) as u64;
+    let first = confirmed_at_start.max(micros) + 1;
+    tracing::info!(
+        target: "broker",
+        "agent {} of site {}: {} sensors publishing to {} from seq {first}",
+        opts.agent,
+        opts.site,
+        opts.sensors,
+        opts.url
+    );
+
+    let (shared, mailbox) = sensors_shared(&opts);
+    let (sensor_stop, sensor_stop_rx) = watch::channel(false);
+    let mut factory = SensorFactory::new(opts.seed);
+    let mut sensor_tasks = Vec::new();
+    for i in 0..opts.sensors {
+        let kind = &opts.sensor_kinds[i % opts.sensor_kinds.len().max(1)];
+        let sensor = factory.make(kind).map_err(|e| e.to_string())?;
+        sensor_tasks.push(tokio::spawn(sensor_task(
+            sensor,
+            Alive::new(&shared),
+            sensor_stop_rx.clone(),
+        )));
+    }
+    let produced = Arc::new(AtomicU64::new(0));
+    let mut publisher = Publishing {
+        client: client.clone(),
+        topic: confirm::readings_topic(&opts.site, &opts.agent),
+        agent: opts.agent.clone(),
+        first,
+        next: first,
+        pending: VecDeque::new(),
+        confirmed: 0,
+        produced: produced.clone(),
+    };
+    let drain_timeout = opts.drain_timeout;
+    let duration = opts.duration;
+    let buffer = opts.buffer.max(1);
+    let stopping = async move {
+        match duration {
+            Some(d) => {
+                tokio::select! {
+                    why = stop => why,
+                    _ = tokio::time::sleep(d) => "duration reached".to_string(),
+                }
+            }
+            None => stop.await,
+        }
+    };
+    let sensors_done = async move {
+        let _ = sensor_stop.send(true);
+        for t in sensor_tasks {
+            let _ = t.await;
+        }
+    };
+    drop(shared);
+    publisher
+        .run(
+            heard.clone(),
+            mailbox,
+            buffer,
+            stopping,
+            sensors_done,
+            drain_timeout,
+        )
+        .await;
+    let summary = AgentSummary {
+        produced: produced.load(Ordering::Relaxed),
+        confirmed: publisher.confirmed,
+        pending: produced.load(Ordering::Relaxed) - publisher.confirmed,
+    };
+    let _ = client.disconnect().await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), events).await;
+    Ok(summary)
+}
+
+/// The sensors' side: the engine's clock, a hand-off network into a local mailbox.
+fn sensors_shared(opts: &AgentOptions) -> (Arc<Shared>, mpsc::Receiver<Payload>) {
+    let (network, mailbox) = Network::new(
+        HANDOFF_LIMIT,
+        Latency::default(),
+        opts.seed,
+        None,
+        crate::engine::collector::MAILBOX,
+    );
+    let shared = Arc::new(Shared::new(opts.speed, network, Publisher::new(), u64::MAX));
+    (shared, mailbox)
+}
+
+async fn subscribe(client: AsyncClient, site: String, agent: String) {
+    for topic in [
+        confirm::confirmed_topic(&site, &agent),
+        confirm::status_topic(&site),
+    ] {
+        if let Err(e) = client.subscribe(topic, QoS::AtLeastOnce).await {
+            tracing::warn!(target: "broker", "cannot subscribe: {}", one_line(&e));
+        }
+    }
+}
+
+/// Polls the connection for good, telling the agent what it heard; never waits on the agent.
+async fn event_loop(
+    mut eventloop: EventLoop,
+    heard: Arc<Heard>,
+    url: BrokerUrl,
+    client: AsyncClient,
+    (site, agent): (String, String),
+) {
+    let mut backoff = Duration::from_millis(100);
+    let mut down = false;
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                backoff = Duration::from_millis(100);
+                if down {
+                    tracing::info!(target: "broker", "reconnected to {url}");
+                    down = false;
+                }
+                heard.connection.send_modify(|(n, up)| {
+                    *n += 1;
+                    *up = true;
+                });
+                // A clean session: subscribe again.
+                tokio::spawn(subscribe(client.clone(), site.clone(), agent.clone()));
+            }
+            Ok(Event::Incoming(Packet::SubAck(_))) => {
+                heard.subscribed.send_modify(|n| *n += 1);
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                let topic = String::from_utf8_lossy(&p.topic);
+                if topic.ends_with("/status") {
+                    heard.site_run.send_replace(confirm::run_of(&p.payload));
+                } else if let Some(seq) = confirm::decode_confirmed(&p.payload) {
+                    heard.confirmed.send_if_modified(|c| {
+                        let rose = seq > *c;
+                        *c = (*c).max(seq);
+                        rose
+                    });
+                }
+            }
+            Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
+            Ok(_) => {}
+            Err(rumqttc::v5::ConnectionError::RequestsDone) => return,
+            Err(e) => {
+                if !down {
+                    tracing::warn!(target: "broker", "lost the broker {url}: {}; reconnecting", one_line(&e));
+                    down = true;
+                }
+                heard.connection.send_modify(|(_, up)| *up = false);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// The agent's buffer of unconfirmed readings and its publishing.
+struct Publishing {
+    client: AsyncClient,
+    topic: String,
+    agent: String,
+    first: u64,
+    next: u64,
+    /// Unconfirmed readings in seq order: (seq, payload).
+    pending: VecDeque<(u64, Vec<u8>)>,
+    confirmed: u64,
+    produced: Arc<AtomicU64>,
+}
+
+impl Publishing {
+    async fn publish(&self, payload: Vec<u8>) {
+        if let Err(e) = self
+            .client
+            .publish(self.topic.clone(), QoS::AtLeastOnce, false, payload)
+            .await
+        {
+            tracing::warn!(target: "broker", "cannot publish: {}", one_line(&e));
+        }
+    }
+
+    /// Everything unconfirmed, again, in seq order.
+    async fn republish(&self, why: &str) {
+        if self.pending.is_empty() {
+            return;
+        }
+        tracing::info!(
+            target: "broker",
+            "{}: sending {} unconfirmed readings again ({why})",
+            self.agent,
+            self.pending.len()
+        );
+        for (_, payload) in &self.pending {
+            self.publish(payload.clone()).await;
+        }
+    }
+
+    fn confirm(&mut self, upto: u64) -> bool {
+        let mut any = false;
+        while self.pending.front().is_some_and(|(s, _)| *s <= upto) {
+            self.pending.pop_front();
+            self.confirmed += 1;
+            any = true;
+        }
+        any
+    }
+
+    async fn run(
+        &mut self,
+        heard: Arc<Heard>,
+        mut mailbox: mpsc::Receiver<Payload>,
+        buffer: usize,
+        stopping: impl Future<Output = String>,
+        sensors_done: impl Future<Output = ()>,
+        drain_timeout: Duration,
+    ) {
+        let mut confirmed = heard.confirmed.subscribe();
+        let mut connection = heard.connection.subscribe();
+        let mut site_run = heard.site_run.subscribe();
+        let mut known_run = site_run.borrow_and_update().clone();
+        connection.borrow_and_update();
+        let mut last_progress = Instant::now();
+        tokio::pin!(stopping);
+        tokio::pin!(sensors_done);
+        let mut stop_reason: Option<String> = None;
+        let mut sensors_ended = false;
+        let mut mailbox_open = true;
+        let mut drain_deadline = None;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            let up = connection.borrow().1;
+            if stop_reason.is_some() && sensors_ended && !mailbox_open && self.pending.is_empty() {
+                break;
+            }
+            tokio::select! {
+                biased;
+                why = &mut stopping, if stop_reason.is_none() => {
+                    tracing::info!(target: "broker", "stopping ({why}): sensors stop, waiting for the site's confirmations");
+                    stop_reason = Some(why);
+                    drain_deadline = Some(Instant::now() + drain_timeout);
+                }
+                _ = &mut sensors_done, if stop_reason.is_some() && !sensors_ended => {
+                    sensors_ended = true;
+                }
+                Ok(()) = confirmed.changed() => {
+                    let upto = *confirmed.borrow_and_update();
+                    if self.confirm(upto) {
+                        last_progress = Instant::now();
+                    }
+                }
+                Ok(()) = connection.changed() => {
+                    let (_, now_up) = *connection.borrow_and_update();
+                    if now_up {
+                        self.republish("reconnected").await;
+                        last_progress = Instant::now();
+                    }
+                }
+                Ok(()) = site_run.changed() => {
+                    let run = site_run.borrow_and_update().clone();
+                    if run.is_some() && run != known_run {
+                        if known_run.is_some() || !self.pending.is_empty() {
+                            self.republish("the site started again").await;
+                        }
+                        known_run = run;
+                    }
+                }
+                packet = mailbox.recv(), if mailbox_open && self.pending.len() < buffer => {
+                    let Some(packet) = packet else {
+                        mailbox_open = false;
+                        continue;
+                    };
+                    let Payload::Readings(readings) = packet else { continue };
+                    self.produced.fetch_add(readings.len() as u64, Ordering::Relaxed);
+                    for r in readings {
+                        let seq = self.next;
+                        self.next += 1;
+                        let payload = Message {
+                            agent: self.agent.clone(),
+                            seq,
+                            first: self.first,
+                            sensor: r.sensor,
+                            timestamp: r.timestamp,
+                            value: r.value,
+                        }
+                        .encode();
+                        if up {
+                            self.publish(payload.clone()).await;
+                        }
+                        self.pending.push_back((seq, payload));
+                    }
+                }
+                _ = tick.tick() => {
+                    if let Some(deadline) = drain_deadline
+                        && Instant::now() >= deadline
+                    {
+                        tracing::warn!(
+                            target: "broker",
+                            "gave up waiting after {} s: {} readings unconfirmed",
+                            drain_timeout.as_secs(),
+                            self.pending.len()
+                        );
+                        break;
+                    }
+                    if up && !self.pending.is_empty() && last_progress.elapsed() >= RESEND_AFTER {
+                        self.republish("no confirmation for a while").await;
+                        last_progress = Instant::now();
+                    }
+                }
+            }
+        }
+        // Readings still in the mailbox (a drain that gave up) were produced and not confirmed.
+        while let Ok(packet) = mailbox.try_recv() {
+            if let Payload::Readings(r) = packet {
+                self.produced.fetch_add(r.len() as u64, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// This host's name as an agent id: the characters an id may have, at most 64 (else `agent`).
+pub fn default_agent_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let id: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        .take(64)
+        .collect();
+    if id.is_empty() { "agent".into() } else { id }
+}
+
+/// Checks the command line (one-line errors, exit 2 from the caller).
+pub fn options(args: &crate::cli::AgentArgs) -> Result<AgentOptions, String> {
+    let url = BrokerUrl::parse(&args.broker)?;
+    super::url::check_name("--site", &args.site)?;
+    let agent = args.agent_id.clone().unwrap_or_else(default_agent_id);
+    super::url::check_name("--agent-id", &agent)?;
+    let speed = crate::units::parse_speed(&args.speed).map_err(|e| format!("--speed: {e}"))?;
+    let duration = args
+        .duration
+        .as_deref()
+        .map(crate::units::parse_run_duration)
+        .transpose()
+        .map_err(|e| format!("--duration: {e}"))?;
+    let drain_timeout = crate::units::parse_run_duration(&args.drain_timeout)
+        .map_err(|e| format!("--drain-timeout: {e}"))?;
+    let mut check = SensorFactory::new(args.seed);
+    if args.sensors > 0 {
+        if args.sensor_kinds.is_empty() {
+            return Err("--sensor-kinds: no sensor kind given".into());
+        }
+        for kind in &args.sensor_kinds {
+            check
+                .make(kind)
+                .map_err(|e| format!("--sensor-kinds: {e}"))?;
+        }
+    }
+    Ok(AgentOptions {
+        url,
+        site: args.site.clone(),
+        agent,
+        sensors: args.sensors,
+        sensor_kinds: args.sensor_kinds.clone(),
+        seed: args.seed,
+        speed,
+        duration,
+        buffer: args.buffer,
+        drain_timeout,
+    })
+}
+
+/// `wallwatch agent`: logs on stderr, the JSON summary on stdout. Exit 0 when everything
+/// produced was confirmed, 1 when the drain gave up with readings unconfirmed, 2 for bad input
+/// or a broker that cannot be reached at start.
+pub fn main(args: &crate::cli::AgentArgs) -> std::process::ExitCode {
+    use std::io::IsTerminal;
+    use std::process::ExitCode;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(filter)
+        .try_init();
+    let fail = |e: String| {
+        eprintln!("error: {}", crate::text::sanitize(&e));
+        ExitCode::from(2)
+    };
+    let opts = match options(args) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let runtime = match crate::runtime::multi_thread() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let result = runtime.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let watch_signals = |kind| signal(kind).map_err(|e| format!("cannot watch signals: {e}"));
+        let mut int = watch_signals(SignalKind::interrupt())?;
+        let mut term = watch_signals(SignalKind::terminate())?;
+        let stop = async move {
+            tokio::select! {
+                _ = int.recv() => "SIGINT".to_string(),
+                _ = term.recv() => "SIGTERM".to_string(),
+            }
+        };
+        run(opts, stop).await
+    });
+    match result {
+        Ok(summary) => {
+            crate::text::print_line(&serde_json::to_string(&summary).unwrap_or_default());
+            if summary.pending == 0 {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!(
+                    "wallwatch agent: {} readings were not confirmed by the site",
+                    summary.pending
+                );
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => fail(e),
+    }
+}

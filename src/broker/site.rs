@@ -1,0 +1,574 @@
+//! The site's side: a subscriber that feeds agents' readings into the engine's network.
+//!
+//! Connected with MQTT v5 `clean_start = false`, a session expiry of [`SESSION_EXPIRY`] (the
+//! broker keeps the site's queue while it is down), Receive Maximum = the network limit and
+//! manual acknowledgements: the broker should send at most `limit` unacknowledged readings at
+//! once and hold the rest (Mosquitto 2.0.11 does so only for its first window). Each message
+//! takes a permit of the network's semaphore as it arrives ([`RemoteInlet::admit`]), waiting in
+//! line with local messages (the broker and TCP hold what comes after it), and is checked
+//! ([`super::codec`]) and against its agent's mark:
+//!
+//! - malformed or oversized: logged, counted rejected, acknowledged, never stored;
+//! - at or below the agent's mark (a redelivery): counted duplicate, acknowledged;
+//! - the next of its agent's sequence (or the first of a restarted agent's run): delivered into
+//!   the collector's mailbox, holding its permit until the mailbox has it;
+//! - after a gap (a reconnect race): counted out of order, acknowledged, not stored; the agent
+//!   still holds it and sends it again in order.
+//!
+//! A message not delivered gives its permit back at once.
+//!
+//! Acknowledgements go back in arrival order, each once its reading is in the mailbox (or
+//! refused): a site killed after that loses what it held in memory, but its agents keep every
+//! reading until the site's confirmation, published (retained) only after the store committed,
+//! and send them again when they see the site's new run. Acks from before a reconnect are not
+//! sent on the new connection (the broker sends those readings again).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rumqttc::Outgoing;
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{LastWill, Packet, Publish};
+use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::codec::Message;
+use super::confirm;
+use super::url::BrokerUrl;
+use crate::engine::remote::{Admitted, RemoteInlet, RemoteLink, RemoteReading};
+use crate::sensors::Reading;
+
+/// How long the broker keeps the site's session (its subscription and queue) while it is away.
+pub const SESSION_EXPIRY: u32 = 7 * 24 * 3600;
+/// How long connecting may take at start before it is an error.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Keep-alive of every connection to the broker.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
+/// Requests (acks, confirmations) queued for the event loop.
+const REQUESTS: usize = 1024;
+
+/// A site connected to its broker, not yet feeding an engine.
+pub struct Connected {
+    client: AsyncClient,
+    eventloop: EventLoop,
+    site: String,
+    url: BrokerUrl,
+    limit: u16,
+}
+
+/// Connects (waiting for the broker's CONNACK, at most [`CONNECT_TIMEOUT`]). Errors are one line.
+pub async fn connect(url: &BrokerUrl, site: &str, limit: usize) -> Result<Connected, String> {
+    let limit = u16::try_from(limit).map_err(|_| {
+        format!(
+            "--network-limit: {limit} is more than MQTT's Receive Maximum can carry (65535) \
+             with --broker"
+        )
+    })?;
+    let mut options = MqttOptions::new(format!("wallwatch-site-{site}"), &url.host, url.port);
+    options
+        .set_clean_start(false)
+        .set_session_expiry_interval(Some(SESSION_EXPIRY))
+        .set_receive_maximum(Some(limit))
+        .set_manual_acks(true)
+        .set_keep_alive(KEEP_ALIVE)
+        .set_connection_timeout(CONNECT_TIMEOUT.as_secs())
+        .set_last_will(LastWill::new(
+            confirm::status_topic(site),
+            confirm::OFFLINE.to_vec(),
+            QoS::AtLeastOnce,
+            true,
+            None,
+        ));
+    let (client, mut eventloop) = AsyncClient::new(options, REQUESTS);
+    first_connack(&mut eventloop, url).await?;
+    Ok(Connected {
+        client,
+        eventloop,
+        site: site.to_string(),
+        url: url.clone(),
+        limit,
+    })
+}
+
+/// Polls until the broker accepted the connection.
+pub(crate) async fn first_connack(
+    eventloop: &mut EventLoop,
+    url: &BrokerUrl,
+) -> Result<(), String> {
+    let wait = async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(one_line(&e)),
+            }
+        }
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(1), wait).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("broker {url}: cannot connect ({e})")),
+        Err(_) => Err(format!(
+            "broker {url}: cannot connect (no answer within {}s)",
+            CONNECT_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// An error on one line, without control characters.
+pub(crate) fn one_line(e: &dyn std::fmt::Display) -> String {
+    crate::text::sanitize(
+        &e.to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// The running subscriber.
+pub struct SiteBroker {
+    client: AsyncClient,
+    site: String,
+    link: Arc<RemoteLink>,
+    eventloop: JoinHandle<()>,
+    finishing: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// One arrival on its way to being acknowledged.
+struct Arrival {
+    generation: u64,
+    publish: Publish,
+    /// The delivery into the engine, or nothing to wait for (a rejected or duplicate reading).
+    delivery: Option<JoinHandle<bool>>,
+}
+
+impl Connected {
+    /// Starts feeding `inlet`: the event loop, the arrivals, the acks and the confirmations run
+    /// as tasks until [`SiteBroker::finish`].
+    pub fn start(self, inlet: RemoteInlet) -> SiteBroker {
+        let Connected {
+            client,
+            eventloop,
+            site,
+            url,
+            limit,
+        } = self;
+        let link = inlet.link().clone();
+        // Every arrival in it holds a permit: at most `limit` are.
+        let (arrivals_tx, arrivals_rx) = mpsc::channel(usize::from(limit));
+        let (acks_tx, acks_rx) = mpsc::channel(usize::from(limit) * 4 + 64);
+        let generation = Arc::new(AtomicU64::new(1));
+        let (finishing, finishing_rx) = watch::channel(false);
+        let run = run_id();
+        // The first connection's CONNACK is already in: subscribe and announce now.
+        tokio::spawn(on_connect(
+            client.clone(),
+            site.clone(),
+            run,
+            link.clone(),
+            false,
+        ));
+        let eventloop = tokio::spawn(event_loop(
+            eventloop,
+            EventLoopCtx {
+                client: client.clone(),
+                site: site.clone(),
+                url,
+                run,
+                link: link.clone(),
+                inlet: inlet.clone(),
+                generation: generation.clone(),
+                arrivals: arrivals_tx,
+                finishing: finishing_rx,
+            },
+        ));
+        let marks: BTreeMap<String, u64> = link.marks();
+        let tasks = vec![
+            tokio::spawn(arrivals(
+                arrivals_rx,
+                acks_tx,
+                site.clone(),
+                link.clone(),
+                marks,
+            )),
+            tokio::spawn(acker(acks_rx, client.clone(), generation, link.clone())),
+            tokio::spawn(confirmer(client.clone(), site.clone(), link.clone())),
+        ];
+        SiteBroker {
+            client,
+            site,
+            link,
+            eventloop,
+            finishing,
+            tasks,
+        }
+    }
+}
+
+impl SiteBroker {
+    /// After the engine's shutdown (every reading taken is stored): publishes every agent's
+    /// confirmation and `offline`, disconnects, and waits (at most a few seconds) for the
+    /// event loop to send it all.
+    pub async fn finish(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        // Every agent's, not only those changed since the confirmer last took them: it may have
+        // been stopped half way through publishing them (retained: publishing again is harmless).
+        for (agent, seq) in self.link.marks() {
+            publish_confirmation(&self.client, &self.site, &agent, seq).await;
+        }
+        let _ = self
+            .client
+            .publish(
+                confirm::status_topic(&self.site),
+                QoS::AtLeastOnce,
+                true,
+                confirm::OFFLINE.to_vec(),
+            )
+            .await;
+        let _ = self.finishing.send(true);
+        let _ = self.client.disconnect().await;
+        let mut eventloop = self.eventloop;
+        if tokio::time::timeout(Duration::from_secs(5), &mut eventloop)
+            .await
+            .is_err()
+        {
+            tracing::warn!(target: "broker", "the broker did not take the last confirmations within 5 s");
+            eventloop.abort();
+        }
+    }
+}
+
+/// A new run id for the site's status: the time and the process, hashed.
+fn run_id() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    crate::hash::fnv1a(
+        crate::hash::FNV_OFFSET,
+        format!("{nanos}:{}", std::process::id()).as_bytes(),
+    )
+}
+
+/// On every connection: (re)subscribe, say the site is online with its run, and publish every
+/// agent's confirmation again (a broker that lost its retained messages gets them back).
+async fn on_connect(client: AsyncClient, site: String, run: u64, link: Arc<RemoteLink>, all: bool) {
+    let _ = client
+        .subscribe(confirm::readings_filter(&site), QoS::AtLeastOnce)
+        .await;
+    let _ = client
+        .publish(
+            confirm::status_topic(&site),
+            QoS::AtLeastOnce,
+            true,
+            confirm::online(run),
+        )
+        .await;
+    if all {
+        for (agent, seq) in link.marks() {
+            publish_confirmation(&client, &site, &agent, seq).await;
+        }
+    }
+}
+
+async fn publish_confirmation(client: &AsyncClient, site: &str, agent: &str, seq: u64) {
+    let topic = confirm::confirmed_topic(site, agent);
+    if let Err(e) = client
+        .publish(
+            topic,
+            QoS::AtLeastOnce,
+            true,
+            confirm::encode_confirmed(seq),
+        )
+        .await
+    {
+        tracing::warn!(target: "broker", "cannot publish the confirmation of {agent}: {}", one_line(&e));
+    }
+}
+
+struct EventLoopCtx {
+    client: AsyncClient,
+    site: String,
+    url: BrokerUrl,
+    run: u64,
+    link: Arc<RemoteLink>,
+    inlet: RemoteInlet,
+    generation: Arc<AtomicU64>,
+    arrivals: mpsc::Sender<(u64, Publish, Admitted)>,
+    finishing: watch::Receiver<bool>,
+}
+
+/// Polls the connection for good: each message takes its permit of the network on arrival
+/// (waiting in line with local messages; meanwhile the broker and TCP hold the rest) and goes
+/// to the arrivals in order; a lost connection is logged and retried with backoff (rumqttc
+/// reconnects on the next poll). Once the engine drains, messages are not taken: they stay
+/// unacknowledged with the broker for the site's next session.
+async fn event_loop(mut eventloop: EventLoop, ctx: EventLoopCtx) {
+    let mut backoff = Duration::from_millis(100);
+    let mut down = false;
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                ctx.generation.fetch_add(1, Ordering::AcqRel);
+                // What the last connection had not acknowledged comes again.
+                ctx.link.unacked.store(0, Ordering::Release);
+                backoff = Duration::from_millis(100);
+                if down {
+                    tracing::info!(target: "broker", "reconnected to {}", ctx.url);
+                    down = false;
+                }
+                tokio::spawn(on_connect(
+                    ctx.client.clone(),
+                    ctx.site.clone(),
+                    ctx.run,
+                    ctx.link.clone(),
+                    true,
+                ));
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                let unacked = ctx.link.unacked.fetch_add(1, Ordering::AcqRel) + 1;
+                ctx.link.peak_unacked.fetch_max(unacked, Ordering::AcqRel);
+                let generation = ctx.generation.load(Ordering::Acquire);
+                let Ok(admitted) = ctx.inlet.admit().await else {
+                    // Draining: the reading stays unacknowledged, the broker keeps it.
+                    continue;
+                };
+                // Finishing: the same.
+                let _ = ctx.arrivals.send((generation, p, admitted)).await;
+            }
+            Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
+            Ok(_) => {}
+            Err(e) => {
+                if *ctx.finishing.borrow() {
+                    return;
+                }
+                if !down {
+                    tracing::warn!(target: "broker", "lost the broker {}: {}; reconnecting", ctx.url, one_line(&e));
+                    down = true;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// Takes the arrivals in order: checks each, delivers the good ones (each in a task of its
+/// own, so that up to the limit are under way at once), and queues every one for its ack.
+async fn arrivals(
+    mut rx: mpsc::Receiver<(u64, Publish, Admitted)>,
+    acks: mpsc::Sender<Arrival>,
+    site: String,
+    link: Arc<RemoteLink>,
+    mut marks: BTreeMap<String, u64>,
+) {
+    while let Some((generation, publish, admitted)) = rx.recv().await {
+        link.received.fetch_add(1, Ordering::Relaxed);
+        let topic = String::from_utf8_lossy(&publish.topic).into_owned();
+        let delivery = match check(&site, &topic, &publish.payload, &mut marks) {
+            Verdict::Deliver(m) => {
+                let reading = RemoteReading {
+                    reading: Reading {
+                        id: 0,
+                        timestamp: m.timestamp,
+                        sensor: format!("{}/{}", m.agent, m.sensor),
+                        value: m.value,
+                    },
+                    agent: m.agent,
+                    seq: m.seq,
+                };
+                Some(tokio::spawn(async move {
+                    admitted.deliver(reading).await.is_ok()
+                }))
+            }
+            Verdict::Rejected(why) => {
+                admitted.refuse();
+                link.rejected.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    target: "broker",
+                    "rejected a message on {}: {why}",
+                    crate::text::sanitize(&topic)
+                );
+                None
+            }
+            Verdict::Duplicate => {
+                admitted.refuse();
+                link.duplicates.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Verdict::OutOfOrder(agent, seq, mark) => {
+                admitted.refuse();
+                link.out_of_order.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(
+                    target: "broker",
+                    "{agent}: seq {seq} after {mark} (a gap); left for the agent to send again"
+                );
+                None
+            }
+        };
+        let arrival = Arrival {
+            generation,
+            publish,
+            delivery,
+        };
+        if acks.send(arrival).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// What to do with one message.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    Deliver(Message),
+    Rejected(String),
+    Duplicate,
+    OutOfOrder(String, u64, u64),
+}
+
+/// Checks a message against the codec and its agent's mark, raising the mark when it is taken.
+fn check(site: &str, topic: &str, payload: &[u8], marks: &mut BTreeMap<String, u64>) -> Verdict {
+    let Some(agent) = confirm::agent_of(site, topic) else {
+        return Verdict::Rejected("not a readings topic".into());
+    };
+    let m = match Message::decode(payload, agent) {
+        Ok(m) => m,
+        Err(e) => return Verdict::Rejected(e),
+    };
+    let mark = marks.get(&m.agent).copied().unwrap_or(0);
+    if m.seq <= mark {
+        Verdict::Duplicate
+    } else if m.seq == mark + 1 || (m.seq == m.first && m.first > mark) {
+        marks.insert(m.agent.clone(), m.seq);
+        Verdict::Deliver(m)
+    } else {
+        Verdict::OutOfOrder(m.agent, m.seq, mark)
+    }
+}
+
+/// Acks waiting for room in rumqttc's request queue before the acker waits itself.
+const ACK_BACKLOG: usize = 65_536;
+
+/// Acknowledges in arrival order, each once its delivery is done. A delivery the engine refused
+/// (it is draining) is not acknowledged, nor is anything after it: the broker keeps them for the
+/// site's next session. An arrival from before a reconnect is not acknowledged either.
+///
+/// The acker never waits on rumqttc's request queue while it has room in a backlog of its own
+/// ([`ACK_BACKLOG`] acks, without their payloads): the event loop that empties that queue may
+/// itself be waiting for the arrivals to move on, and a broker that sends more than the Receive
+/// Maximum (Mosquitto 2.0.11 does, after the first window) would otherwise wedge the three.
+async fn acker(
+    mut rx: mpsc::Receiver<Arrival>,
+    client: AsyncClient,
+    generation: Arc<AtomicU64>,
+    link: Arc<RemoteLink>,
+) {
+    let mut backlog: std::collections::VecDeque<Publish> = std::collections::VecDeque::new();
+    let mut open = true;
+    while open || !backlog.is_empty() {
+        tokio::select! {
+            biased;
+            a = rx.recv(), if open => match a {
+                None => open = false,
+                Some(a) => {
+                    let taken = match a.delivery {
+                        None => true,
+                        Some(task) => task.await.unwrap_or(false),
+                    };
+                    if !taken {
+                        // Draining: this one and every later one stay with the broker.
+                        open = false;
+                    } else if a.generation == generation.load(Ordering::Acquire) {
+                        let _ = link.unacked.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                            Some(n.saturating_sub(1))
+                        });
+                        let mut p = a.publish;
+                        p.payload = bytes::Bytes::new();
+                        backlog.push_back(p);
+                    }
+                }
+            },
+            _ = tokio::time::sleep(Duration::from_millis(1)), if !backlog.is_empty() => {}
+        }
+        while let Some(p) = backlog.front() {
+            match client.try_ack(p) {
+                Ok(()) => {
+                    backlog.pop_front();
+                }
+                Err(rumqttc::v5::ClientError::TryRequest(_)) if backlog.len() < ACK_BACKLOG => {
+                    break;
+                }
+                Err(rumqttc::v5::ClientError::TryRequest(_)) => {
+                    if client.ack(p).await.is_err() {
+                        return;
+                    }
+                    backlog.pop_front();
+                }
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// Publishes each agent's confirmation as its mark rises (after the store committed).
+async fn confirmer(client: AsyncClient, site: String, link: Arc<RemoteLink>) {
+    loop {
+        let changed = link.changed().await;
+        for (agent, seq) in changed {
+            publish_confirmation(&client, &site, &agent, seq).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(agent: &str, seq: u64, first: u64) -> Vec<u8> {
+        Message {
+            agent: agent.into(),
+            seq,
+            first,
+            sensor: "s".into(),
+            timestamp: chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+            value: 1,
+        }
+        .encode()
+    }
+
+    /// The order rules: the next seq or a new run's first is taken, a redelivery is a duplicate,
+    /// a gap waits for the agent to send again.
+    #[test]
+    fn marks_take_readings_in_order_only() {
+        let t = confirm::readings_topic("x", "a");
+        let mut marks = BTreeMap::new();
+        let kind = |v: Verdict| match v {
+            Verdict::Deliver(m) => format!("deliver {}", m.seq),
+            Verdict::Duplicate => "duplicate".into(),
+            Verdict::OutOfOrder(_, s, m) => format!("gap {s} after {m}"),
+            Verdict::Rejected(e) => format!("rejected: {e}"),
+        };
+        let mut step = |seq, first| kind(check("x", &t, &msg("a", seq, first), &mut marks));
+        assert_eq!(step(1, 1), "deliver 1");
+        assert_eq!(step(2, 1), "deliver 2");
+        assert_eq!(step(2, 1), "duplicate");
+        assert_eq!(step(4, 1), "gap 4 after 2");
+        assert_eq!(step(3, 1), "deliver 3");
+        assert_eq!(step(4, 1), "deliver 4");
+        // A restarted agent jumps to a new run.
+        assert_eq!(step(1000, 1000), "deliver 1000");
+        assert_eq!(step(4, 1), "duplicate");
+        assert_eq!(step(1001, 1000), "deliver 1001");
+        assert_eq!(step(1003, 1000), "gap 1003 after 1001");
+        // A run's first at or below the mark is a redelivery.
+        assert_eq!(step(900, 900), "duplicate");
+        let other = check("x", "wallwatch/x/readings/b", &msg("a", 1, 1), &mut marks);
+        assert!(kind(other).contains("topic of agent"));
+        let wrong_site = check("y", &t, &msg("a", 5, 5), &mut marks);
+        assert!(kind(wrong_site).contains("not a readings topic"));
+    }
+}

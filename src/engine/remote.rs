@@ -1,0 +1,200 @@
+//! Readings from other machines: what a feeder of remote readings (the broker's subscriber,
+//! `crate::broker::site`) and the engine share. The engine knows nothing of MQTT.
+//!
+//! A remote message is a network message like a local one: [`RemoteInlet::admit`] takes one
+//! permit of the same semaphore on its arrival (so local and remote messages together never
+//! exceed the limit), [`Admitted::deliver`] holds it until the reading is in the collector's
+//! mailbox and then gives it back, [`Admitted::refuse`] gives it back for a message that is not
+//! to be stored. No simulated latency is added: the reading has crossed a real network already. The collector numbers it
+//! with the others; the store keeps its (agent, seq) at most once; and once its batch is stored,
+//! [`RemoteLink`] records the agent's highest stored seq, which the feeder publishes as the
+//! site's confirmation.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tokio::sync::{Notify, OwnedRwLockReadGuard, RwLock};
+
+use super::network::{Closed, Network, Payload, RemotePermit};
+use crate::sensors::Reading;
+use crate::store::AgentMarks;
+
+/// A reading from an agent: its name is already `agent/sensor`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteReading {
+    pub agent: String,
+    pub seq: u64,
+    pub reading: Reading,
+}
+
+/// Counts of the remote readings of a run, for the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RemoteSummary {
+    /// Messages that arrived on the readings topic (every one is acknowledged).
+    pub received: u64,
+    /// Malformed or oversized payloads: logged, acknowledged, never stored.
+    pub rejected: u64,
+    /// Redeliveries of readings already taken (at or below the agent's mark), left out.
+    pub duplicates: u64,
+    /// Readings that came after a gap in their agent's sequence (a reconnect race); left out
+    /// unconfirmed, so the agent sends them again in order.
+    pub out_of_order: u64,
+    /// Readings delivered into the collector's mailbox.
+    pub delivered: u64,
+    /// Readings stored this run.
+    pub stored: u64,
+    /// Readings the store left out as stored already.
+    pub store_duplicates: u64,
+    /// The most messages the broker had handed over that the site had not acknowledged yet, at
+    /// once: at most the Receive Maximum from a broker that keeps to it (Mosquitto 2.0.11 does
+    /// only for its first window; the network's permits bound what is in flight all the same).
+    pub peak_unacked: u64,
+}
+
+/// What the engine and the feeder share: counters, and the agents' highest stored seqs.
+#[derive(Debug, Default)]
+pub struct RemoteLink {
+    pub received: AtomicU64,
+    pub rejected: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub out_of_order: AtomicU64,
+    pub delivered: AtomicU64,
+    pub stored: AtomicU64,
+    pub store_duplicates: AtomicU64,
+    /// Messages handed over by the broker and not acknowledged yet, and their peak.
+    pub unacked: AtomicU64,
+    pub peak_unacked: AtomicU64,
+    /// Every agent's highest seq stored (what the store held at the start, then this run's).
+    marks: Mutex<AgentMarks>,
+    /// Agents whose mark rose since the feeder last took them.
+    changed: Mutex<AgentMarks>,
+    notify: Notify,
+}
+
+impl RemoteLink {
+    pub fn new() -> Arc<RemoteLink> {
+        Arc::new(RemoteLink::default())
+    }
+
+    pub fn summary(&self) -> RemoteSummary {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        RemoteSummary {
+            received: get(&self.received),
+            rejected: get(&self.rejected),
+            duplicates: get(&self.duplicates),
+            out_of_order: get(&self.out_of_order),
+            delivered: get(&self.delivered),
+            stored: get(&self.stored),
+            store_duplicates: get(&self.store_duplicates),
+            peak_unacked: get(&self.peak_unacked),
+        }
+    }
+
+    /// The store's marks when the run starts (set by the engine, before any delivery).
+    pub(crate) fn set_marks(&self, marks: AgentMarks) {
+        *lock(&self.marks) = marks.clone();
+        *lock(&self.changed) = marks;
+        self.notify.notify_one();
+    }
+
+    /// Every agent's highest stored seq.
+    pub fn marks(&self) -> AgentMarks {
+        lock(&self.marks).clone()
+    }
+
+    /// After a batch is stored: `agent` holds every seq up to `seq` that it sent in order.
+    pub(crate) fn stored(&self, agent: &str, seq: u64) {
+        let mut marks = lock(&self.marks);
+        let mark = marks.entry(agent.to_string()).or_insert(0);
+        if seq > *mark {
+            *mark = seq;
+            lock(&self.changed).insert(agent.to_string(), seq);
+            self.notify.notify_one();
+        }
+    }
+
+    /// Waits until some agent's mark rose, then takes the changed marks.
+    pub async fn changed(&self) -> AgentMarks {
+        loop {
+            let taken = std::mem::take(&mut *lock(&self.changed));
+            if !taken.is_empty() {
+                return taken;
+            }
+            self.notify.notified().await;
+        }
+    }
+
+    /// The changed marks, without waiting.
+    pub fn take_changed(&self) -> AgentMarks {
+        std::mem::take(&mut *lock(&self.changed))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Where remote readings enter the network. Cloned freely; closed by the engine's drain, which
+/// waits for the deliveries under way.
+#[derive(Clone)]
+pub struct RemoteInlet {
+    pub(crate) network: Arc<Network>,
+    pub(crate) open: Arc<RwLock<bool>>,
+    pub(crate) link: Arc<RemoteLink>,
+}
+
+/// A remote message that arrived and holds its permit.
+pub struct Admitted {
+    permit: RemotePermit,
+    network: Arc<Network>,
+    link: Arc<RemoteLink>,
+    /// Keeps the engine's drain waiting until this message is delivered or refused.
+    _open: OwnedRwLockReadGuard<bool>,
+}
+
+impl Admitted {
+    /// Puts the reading in the collector's mailbox (waiting while it is full), then gives the
+    /// permit back.
+    pub async fn deliver(self, reading: RemoteReading) -> Result<(), Closed> {
+        let Admitted {
+            permit,
+            network,
+            link,
+            _open,
+        } = self;
+        network
+            .deliver_remote(permit, Payload::Remote(reading))
+            .await?;
+        link.delivered.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Gives the permit back: the message is not to be stored.
+    pub fn refuse(self) {
+        self.permit.refuse();
+    }
+}
+
+impl RemoteInlet {
+    /// A message arrived: takes its permit, waiting in line with local messages. `Err(Closed)`
+    /// once the engine drains: the message is not taken (not to be acknowledged).
+    pub async fn admit(&self) -> Result<Admitted, Closed> {
+        let open = self.open.clone().read_owned().await;
+        if !*open {
+            return Err(Closed);
+        }
+        let permit = self.network.admit_remote().await?;
+        Ok(Admitted {
+            permit,
+            network: self.network.clone(),
+            link: self.link.clone(),
+            _open: open,
+        })
+    }
+
+    /// The link the engine reports stored readings to.
+    pub fn link(&self) -> &Arc<RemoteLink> {
+        &self.link
+    }
+}

@@ -1,0 +1,487 @@
+//! Agents through a real Mosquitto broker into a site on SQLite: every test starts its own broker
+//! on a free loopback port (`support/mosquitto.rs`) and the real binary as site and agents.
+//! Each checks, from the store itself, that what the agents produced is stored, and stored once.
+
+#[path = "support/mosquitto.rs"]
+mod mosquitto;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mosquitto::Mosquitto;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_wallwatch");
+
+/// A site: `run --headless --broker` on a SQLite store, no local sensors.
+struct Site {
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Site {
+    fn start(broker: &Mosquitto, site: &str, db: &Path) -> Site {
+        let mut child = Command::new(BIN)
+            .args([
+                "run",
+                "--headless",
+                "--sensors",
+                "0",
+                "--network-limit",
+                "5",
+            ])
+            .args(["--broker", &broker.url(), "--site", site])
+            .arg("--store")
+            .arg(format!("sqlite:{}", db.display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let site = Site { child, log };
+        site.wait_for("taking agents' readings");
+        site
+    }
+
+    fn wait_for(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.log.lock().unwrap().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "no '{text}' in the site's log:\n{}",
+                self.log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, then the JSON summary.
+    fn stop(mut self) -> Value {
+        signal(&self.child, libc::SIGTERM);
+        let mut out = String::new();
+        std::io::Read::read_to_string(self.child.stdout.as_mut().unwrap(), &mut out).unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "site: {status}\n{}",
+            self.log.lock().unwrap()
+        );
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn signal(child: &Child, sig: i32) {
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(child.id() as i32, sig);
+    }
+}
+
+/// `wallwatch agent` with `--sensors N --speed 20 --duration D` (default sensors: at speed 20,
+/// each reports 4 times a second).
+fn agent(broker: &Mosquitto, site: &str, id: &str, sensors: usize, duration: &str) -> Child {
+    agent_with(broker, site, id, sensors, duration, &["--speed", "20"])
+}
+
+/// A busy agent: thermometers (1 s) at speed 50, so that readings flow without a pause and a
+/// kill always finds some on their way.
+fn busy_agent(broker: &Mosquitto, site: &str, id: &str, duration: &str) -> Child {
+    let busy = ["--speed", "50", "--sensor-kinds", "thermometer"];
+    agent_with(broker, site, id, 20, duration, &busy)
+}
+
+fn agent_with(
+    broker: &Mosquitto,
+    site: &str,
+    id: &str,
+    sensors: usize,
+    duration: &str,
+    extra: &[&str],
+) -> Child {
+    Command::new(BIN)
+        .args(["agent", "--broker", &broker.url(), "--site", site])
+        .args(["--agent-id", id, "--sensors", &sensors.to_string()])
+        .args(["--seed", "7", "--duration", duration])
+        .args(extra)
+        .args(["--drain-timeout", "20s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The agent's summary; it must have stopped with everything confirmed.
+fn finished(child: Child) -> (u64, u64) {
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "agent: {}\n{stderr}", out.status);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (produced, confirmed) = (
+        v["produced"].as_u64().unwrap(),
+        v["confirmed"].as_u64().unwrap(),
+    );
+    assert_eq!(v["pending"], 0, "{v}");
+    assert_eq!(produced, confirmed, "{v}");
+    (produced, confirmed)
+}
+
+/// Per agent: (readings stored, distinct seqs, lowest and highest seq).
+fn stored(db: &Path) -> Vec<(String, u64, u64, u64, u64)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT agent, count(*), count(DISTINCT seq), min(seq), max(seq) FROM readings \
+             WHERE agent IS NOT NULL GROUP BY agent ORDER BY agent",
+        )
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)? as u64,
+            r.get::<_, i64>(2)? as u64,
+            r.get::<_, i64>(3)? as u64,
+            r.get::<_, i64>(4)? as u64,
+        ))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// Every agent's readings are stored once, with no seq missing between its first and last.
+fn assert_all_once(db: &Path, produced: &[(&str, u64)]) {
+    let rows = stored(db);
+    assert_eq!(rows.len(), produced.len(), "{rows:?}");
+    for ((agent, count, distinct, lo, hi), (id, made)) in rows.iter().zip(produced) {
+        assert_eq!(agent, id);
+        assert_eq!(count, made, "{agent}: stored {count} of {made}");
+        assert_eq!(count, distinct, "{agent}: a seq stored twice");
+        assert_eq!(hi - lo + 1, *count, "{agent}: a seq missing");
+    }
+}
+
+fn max_in_flight(summary: &Value) -> u64 {
+    summary["network"]["max_in_flight"].as_u64().unwrap()
+}
+
+#[test]
+fn three_agents_of_a_hundred_sensors_store_everything_once_within_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let db = dir.path().join("site.db");
+    let site = Site::start(&broker, "three", &db);
+    let agents: Vec<_> = ["a1", "a2", "a3"]
+        .iter()
+        .map(|id| (*id, agent(&broker, "three", id, 100, "2s")))
+        .collect();
+    let produced: Vec<(&str, u64)> = agents
+        .into_iter()
+        .map(|(id, child)| (id, finished(child).0))
+        .collect();
+    let summary = site.stop();
+    let total: u64 = produced.iter().map(|p| p.1).sum();
+    assert!(total >= 3 * 100, "{produced:?}");
+    assert_all_once(&db, &produced);
+    assert_eq!(summary["remote"]["stored"], total, "{summary}");
+    assert_eq!(summary["remote"]["rejected"], 0, "{summary}");
+    let peak = max_in_flight(&summary);
+    assert!((1..=5).contains(&peak), "{summary}");
+}
+
+#[test]
+fn a_broker_killed_and_restarted_mid_run_loses_nothing_and_stores_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Mosquitto::start(dir.path());
+    let db = dir.path().join("site.db");
+    let site = Site::start(&broker, "crash", &db);
+    let a1 = busy_agent(&broker, "crash", "a1", "4s");
+    let a2 = busy_agent(&broker, "crash", "a2", "4s");
+    std::thread::sleep(Duration::from_millis(1500));
+    broker.kill();
+    std::thread::sleep(Duration::from_millis(500));
+    broker.restart();
+    let produced = [("a1", finished(a1).0), ("a2", finished(a2).0)];
+    site.wait_for("reconnected to");
+    let summary = site.stop();
+    assert_all_once(&db, &produced);
+    assert!(max_in_flight(&summary) <= 5, "{summary}");
+}
+
+#[test]
+fn a_site_killed_and_restarted_on_the_same_store_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let db = dir.path().join("site.db");
+    let site = Site::start(&broker, "phoenix", &db);
+    let a1 = busy_agent(&broker, "phoenix", "a1", "4s");
+    std::thread::sleep(Duration::from_millis(1500));
+    site.kill();
+    let before = stored(&db);
+    assert!(!before.is_empty(), "nothing stored before the kill");
+    std::thread::sleep(Duration::from_millis(500));
+    let site = Site::start(&broker, "phoenix", &db);
+    let produced = [("a1", finished(a1).0)];
+    let summary = site.stop();
+    assert_all_once(&db, &produced);
+    assert!(max_in_flight(&summary) <= 5, "{summary}");
+}
+
+/// Readings queued while the site was away come as a flood (the broker keeps to the Receive
+/// Maximum only for its first window): the site takes them all, and never wedges.
+#[test]
+fn a_backlog_queued_while_the_site_was_away_is_taken_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let db = dir.path().join("site.db");
+    // The site's session exists (its subscription), then it stops.
+    Site::start(&broker, "away", &db).stop();
+    let extra = ["--speed", "100", "--sensor-kinds", "thermometer"];
+    let a1 = agent_with(&broker, "away", "a1", 20, "2s", &extra);
+    std::thread::sleep(Duration::from_millis(2500));
+    let site = Site::start(&broker, "away", &db);
+    let produced = [("a1", finished(a1).0)];
+    assert!(produced[0].1 >= 3000, "{produced:?}");
+    let summary = site.stop();
+    assert_all_once(&db, &produced);
+    assert!(max_in_flight(&summary) <= 5, "{summary}");
+}
+
+#[test]
+fn what_a_killed_agent_had_confirmed_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let db = dir.path().join("site.db");
+    let site = Site::start(&broker, "lost", &db);
+    let mut a1 = busy_agent(&broker, "lost", "a1", "60s");
+    std::thread::sleep(Duration::from_millis(2000));
+    let _ = a1.kill();
+    let _ = a1.wait();
+    let confirmed: u64 = broker
+        .retained("wallwatch/lost/confirmed/a1")
+        .expect("the site confirmed something")
+        .parse()
+        .unwrap();
+    site.stop();
+    let rows = stored(&db);
+    let (_, count, distinct, first, _) = rows[0].clone();
+    assert_eq!(count, distinct);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let upto: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM readings WHERE agent = 'a1' AND seq <= ?1",
+            [confirmed as i64],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(confirmed >= first, "{confirmed} {first}");
+    assert_eq!(
+        upto as u64,
+        confirmed - first + 1,
+        "a confirmed reading is missing"
+    );
+}
+
+#[test]
+fn malformed_and_oversized_payloads_are_rejected_counted_and_never_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let db = dir.path().join("site.db");
+    let site = Site::start(&broker, "bad", &db);
+    let good = |agent: &str, seq: u64, sensor: &str, value: i32| {
+        serde_json::json!({
+            "agent": agent, "seq": seq, "first": 1, "sensor": sensor,
+            "timestamp": "2026-12-01T12:00:00Z", "value": value,
+        })
+        .to_string()
+        .into_bytes()
+    };
+    let topic = "wallwatch/bad/readings/x";
+    let bad: Vec<Vec<u8>> = vec![
+        b"garbage".to_vec(),
+        vec![b'{'; 2000],
+        good("y", 1, "s", 1),
+        good("x", 1, "s", 500),
+        good("x", 1, "s\u{1b}]52;c;aGk=\u{7}", 1),
+        good("x", 0, "s", 1),
+    ];
+    for payload in &bad {
+        broker.publish(topic, payload);
+    }
+    broker.publish(topic, &good("x", 1, "fine", 42));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stored(&db).is_empty() {
+        assert!(Instant::now() < deadline, "the good reading was not stored");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = site.log.clone();
+    let summary = site.stop();
+    assert_eq!(summary["remote"]["rejected"], bad.len(), "{summary}");
+    assert_eq!(summary["remote"]["stored"], 1, "{summary}");
+    assert_eq!(stored(&db), vec![("x".to_string(), 1, 1, 1, 1)]);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let sensor: String = conn
+        .query_row("SELECT sensor FROM readings WHERE agent = 'x'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(sensor, "x/fine");
+    let log = log.lock().unwrap();
+    assert_eq!(
+        log.matches("rejected a message").count(),
+        bad.len(),
+        "{log}"
+    );
+    assert!(
+        !log.contains('\u{1b}') && !log.contains('\u{7}'),
+        "control characters logged"
+    );
+}
+
+#[test]
+fn a_bad_or_unreachable_broker_is_one_line_and_exit_2() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let unreachable = format!("mqtt://127.0.0.1:{port}");
+    for broker in ["tcp://x:1", "mqtt://h:0", unreachable.as_str()] {
+        for args in [
+            vec!["agent", "--broker", broker, "--sensors", "1"],
+            vec![
+                "run",
+                "--headless",
+                "--store",
+                "memory:",
+                "--broker",
+                broker,
+            ],
+            vec![
+                "serve", "--store", "memory:", "--name", "nobroker", "--broker", broker,
+            ],
+        ] {
+            let out = Command::new(BIN).args(&args).output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+            assert_eq!(lines.len(), 1, "{args:?}: {err}");
+            assert!(lines[0].contains("broker"), "{err}");
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+}
+
+/// The premise: a v5 subscriber connected with Receive Maximum 5 and manual acks is sent at most
+/// 5 unacknowledged QoS 1 messages; the broker holds the rest until it acks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receive_maximum_holds_the_broker_to_five_unacknowledged_messages() {
+    use rumqttc::v5::mqttbytes::QoS;
+    use rumqttc::v5::mqttbytes::v5::Packet;
+    use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let options = |id: &str| {
+        let mut o = MqttOptions::new(id, "127.0.0.1", broker.port);
+        o.set_clean_start(false)
+            .set_session_expiry_interval(Some(600))
+            .set_receive_maximum(Some(5))
+            .set_manual_acks(true);
+        o
+    };
+    // The session and its subscription, then 40 messages queued for it while it is away.
+    {
+        let (client, mut el) = AsyncClient::new(options("rm-sub"), 64);
+        client.subscribe("rm/t", QoS::AtLeastOnce).await.unwrap();
+        loop {
+            if let Event::Incoming(Packet::SubAck(_)) = el.poll().await.unwrap() {
+                break;
+            }
+        }
+        client.disconnect().await.unwrap();
+        while el.poll().await.is_ok() {}
+    }
+    for i in 0..40 {
+        broker.publish("rm/t", format!("{i}").as_bytes());
+    }
+    let (client, mut el) = AsyncClient::new(options("rm-sub"), 64);
+    let mut held = Vec::new();
+    let quiet = tokio::time::sleep(Duration::from_millis(1500));
+    tokio::pin!(quiet);
+    loop {
+        tokio::select! {
+            _ = &mut quiet => break,
+            ev = el.poll() => if let Event::Incoming(Packet::Publish(p)) = ev.unwrap() {
+                held.push(p);
+            },
+        }
+    }
+    assert_eq!(held.len(), 5, "sent while none was acknowledged");
+    let mut got = held.len();
+    for p in &held {
+        client.ack(p).await.unwrap();
+    }
+    while got < 40 {
+        if let Event::Incoming(Packet::Publish(p)) = el.poll().await.unwrap() {
+            got += 1;
+            client.ack(&p).await.unwrap();
+        }
+    }
+}
+
+/// `wallwatch bench broker` runs both consumers side by side, with and without the latency
+/// proxy, and reports every figure (no rate is asserted: those are for the README, measured on a
+/// release build).
+#[test]
+fn bench_broker_measures_the_site_and_a_plain_subscriber_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let out = Command::new(BIN)
+        .args([
+            "bench",
+            "broker",
+            "--broker",
+            &broker.url(),
+            "--readings",
+            "300",
+        ])
+        .args([
+            "--latency",
+            "20ms",
+            "--latency-readings",
+            "30",
+            "--runs",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "site_per_s",
+        "plain_per_s",
+        "ratio",
+        "latency_site_per_s",
+        "latency_plain_per_s",
+    ] {
+        assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {v}");
+    }
+    assert_eq!(v["latency_bound_per_s"], 250.0, "{v}");
+    assert_eq!(v["samples"].as_array().unwrap().len(), 1);
+}

@@ -1,0 +1,154 @@
+//! A Mosquitto broker of the test's own, on a free loopback port, from `assets/mosquitto.conf`
+//! (as `.ci/mosquitto.sh` starts one), which a test may SIGKILL and start again on the same
+//! port and persistence directory.
+//!
+//! The broker tests always start their own (they kill it); `WALLWATCH_TEST_MQTT`, exported by
+//! `.ci/mosquitto.sh`, is not needed. Without a `mosquitto` binary they fail, saying how to
+//! install it (`.ci/run` installs it): a broker test that skipped itself would prove nothing.
+#![allow(dead_code)]
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Mosquitto {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+fn require(binary: &str) {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(binary).is_file()));
+    assert!(
+        found,
+        "{binary} is not installed: `apt-get install -y mosquitto mosquitto-clients` (or run \
+         .ci/run, which does); the broker tests need a real broker"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Mosquitto {
+    /// Starts a broker persisting into `dir`.
+    pub fn start(dir: &Path) -> Mosquitto {
+        require("mosquitto");
+        require("mosquitto_pub");
+        let mut m = Mosquitto {
+            port: free_port(),
+            dir: dir.to_path_buf(),
+            child: None,
+        };
+        m.spawn();
+        m
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let base = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/mosquitto.conf"
+        ))
+        .expect("assets/mosquitto.conf");
+        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let conf = self.dir.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "{base}\nuser {user}\npersistence_location {}/\nlistener {} 127.0.0.1\n",
+                self.dir.display(),
+                self.port
+            ),
+        )
+        .unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("broker.log"))
+            .unwrap();
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("mosquitto starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "mosquitto did not listen: {}",
+                std::fs::read_to_string(self.dir.join("broker.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: the broker loses whatever it had not saved.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again, same port, same persistence.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// `mosquitto_pub` of one message (QoS 1).
+    pub fn publish(&self, topic: &str, payload: &[u8]) {
+        let file = self.dir.join("payload.bin");
+        std::fs::write(&file, payload).unwrap();
+        let status = Command::new("mosquitto_pub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-V",
+                "mqttv5",
+            ])
+            .args(["-q", "1", "-t", topic, "-f"])
+            .arg(&file)
+            .status()
+            .expect("mosquitto_pub runs");
+        assert!(status.success(), "mosquitto_pub failed");
+    }
+
+    /// The retained message of `topic`, read with `mosquitto_sub` (none within 3 s: `None`).
+    pub fn retained(&self, topic: &str) -> Option<String> {
+        let out = Command::new("mosquitto_sub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-V",
+                "mqttv5",
+            ])
+            .args(["-t", topic, "-C", "1", "-W", "3", "--retained-only"])
+            .output()
+            .expect("mosquitto_sub runs");
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (!text.is_empty()).then_some(text)
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
