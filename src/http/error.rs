@@ -1,9 +1,9 @@
 //! The API's errors: a status and `{"error": "…"}`, one line, the same words as the CLI's.
 
-use super::json::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::json::Json;
 use crate::query::QueryError;
 
 /// An answer that is not a success.

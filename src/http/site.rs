@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::json::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,6 +11,7 @@ use serde::Serialize;
 
 use super::Api;
 use super::error::ApiError;
+use super::json::Json;
 use crate::sensors::Reading;
 use crate::serve::session::Status;
 use crate::store::ReadingFilter;

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use super::json::Json;
 use axum::extract::State;
 use axum::http::Uri;
 
 use super::Api;
 use super::error::ApiError;
+use super::json::Json;
 use crate::query::{Answer, Query, QueryError};
 use crate::wall::Projection;
 
