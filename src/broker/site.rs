@@ -141,8 +141,9 @@ pub struct SiteBroker {
 struct Arrival {
     generation: u64,
     publish: Publish,
-    /// The delivery into the engine, or nothing to wait for (a rejected or duplicate reading).
-    delivery: Option<JoinHandle<bool>>,
+    /// Whether the site took it (delivered, or refused for good: rejected, duplicate, out of
+    /// order); not when the engine was draining.
+    taken: bool,
 }
 
 impl Connected {
@@ -357,8 +358,9 @@ async fn event_loop(mut eventloop: EventLoop, ctx: EventLoopCtx) {
     }
 }
 
-/// Takes the arrivals in order: checks each, delivers the good ones (each in a task of its
-/// own, so that up to the limit are under way at once), and queues every one for its ack.
+/// Takes the arrivals in order: checks each, delivers the good ones into the collector's mailbox
+/// (each already holds its permit, so this waits only while the mailbox is full), gives the
+/// others' permits back, and queues every one for its ack.
 async fn arrivals(
     mut rx: mpsc::Receiver<(u64, Publish, Admitted)>,
     acks: mpsc::Sender<Arrival>,
@@ -369,7 +371,7 @@ async fn arrivals(
     while let Some((generation, publish, admitted)) = rx.recv().await {
         link.received.fetch_add(1, Ordering::Relaxed);
         let topic = String::from_utf8_lossy(&publish.topic).into_owned();
-        let delivery = match check(&site, &topic, &publish.payload, &mut marks) {
+        let taken = match check(&site, &topic, &publish.payload, &mut marks) {
             Verdict::Deliver(m) => {
                 let reading = RemoteReading {
                     reading: Reading {
@@ -381,9 +383,7 @@ async fn arrivals(
                     agent: m.agent,
                     seq: m.seq,
                 };
-                Some(tokio::spawn(async move {
-                    admitted.deliver(reading).await.is_ok()
-                }))
+                admitted.deliver(reading).await.is_ok()
             }
             Verdict::Rejected(why) => {
                 admitted.refuse();
@@ -393,12 +393,12 @@ async fn arrivals(
                     "rejected a message on {}: {why}",
                     crate::text::sanitize(&topic)
                 );
-                None
+                true
             }
             Verdict::Duplicate => {
                 admitted.refuse();
                 link.duplicates.fetch_add(1, Ordering::Relaxed);
-                None
+                true
             }
             Verdict::OutOfOrder(agent, seq, mark) => {
                 admitted.refuse();
@@ -407,13 +407,13 @@ async fn arrivals(
                     target: "broker",
                     "{agent}: seq {seq} after {mark} (a gap); left for the agent to send again"
                 );
-                None
+                true
             }
         };
         let arrival = Arrival {
             generation,
             publish,
-            delivery,
+            taken,
         };
         if acks.send(arrival).await.is_err() {
             return;
@@ -475,11 +475,7 @@ async fn acker(
             a = rx.recv(), if open => match a {
                 None => open = false,
                 Some(a) => {
-                    let taken = match a.delivery {
-                        None => true,
-                        Some(task) => task.await.unwrap_or(false),
-                    };
-                    if !taken {
+                    if !a.taken {
                         // Draining: this one and every later one stay with the broker.
                         open = false;
                     } else if a.generation == generation.load(Ordering::Acquire) {
