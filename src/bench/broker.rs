@@ -222,6 +222,26 @@ async fn make_session(url: &BrokerUrl, client_id: &str, filter: &str) -> Result<
     Ok(())
 }
 
+/// Ends the session of `client_id` at the broker (a clean start with no expiry), so that the
+/// benchmark leaves no sessions behind.
+async fn drop_session(url: &BrokerUrl, client_id: &str) {
+    let mut o = MqttOptions::new(client_id, &url.host, url.port);
+    o.set_clean_start(true);
+    let (client, mut eventloop) = AsyncClient::new(o, 8);
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let _ = client.try_disconnect();
+                }
+                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+}
+
 /// Publishes `n` readings of agent `bench` to `topic`, QoS 1, waiting for every PUBACK.
 async fn queue_readings(url: &BrokerUrl, topic: &str, n: u64, tag: &str) -> Result<(), String> {
     let o = MqttOptions::new(format!("bench-pub-{tag}"), &url.host, url.port);
@@ -321,6 +341,7 @@ async fn site(
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
+    drop_session(url, &format!("wallwatch-site-{}", broker.site)).await;
     if summary.network.max_in_flight > args.network_limit {
         return Err(format!(
             "{} messages in flight, above the limit",
@@ -399,6 +420,7 @@ async fn plain(
         }
     })
     .await;
+    drop_session(url, &format!("bench-plain-{tag}")).await;
     Ok(readings as f64 / seconds)
 }
 
