@@ -367,7 +367,7 @@ pub struct BrokerBenchArgs {
     #[arg(long, value_name = "URL")]
     pub broker: Option<String>,
     /// Readings queued for each measurement without latency.
-    #[arg(long, default_value_t = 20_000, value_parser = parse_in(1..=100_000_000u64))]
+    #[arg(long, default_value_t = 100_000, value_parser = parse_in(1..=100_000_000u64))]
     pub readings: u64,
     /// Added round-trip latency between the broker and the consumers (`0` for none).
     #[arg(long, value_name = "LATENCY", default_value = "20ms")]

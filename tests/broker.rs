@@ -298,6 +298,59 @@ fn what_a_killed_agent_had_confirmed_is_stored() {
     );
 }
 
+/// An agent killed while the site was away (its readings queued at the broker, none confirmed),
+/// started again with the same id before the site is back: its new run's seqs start above
+/// everything the old run sent, so none of the new readings is taken for a redelivery of the
+/// old run's when the site takes both.
+#[test]
+fn an_agent_restarted_with_the_same_id_has_every_new_reading_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let db = dir.path().join("site.db");
+    // The site's session exists (its subscription), then it stops.
+    Site::start(&broker, "again", &db).stop();
+    let mut old = busy_agent(&broker, "again", "a1", "60s");
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = old.kill();
+    let _ = old.wait();
+    let new = busy_agent(&broker, "again", "a1", "1s");
+    std::thread::sleep(Duration::from_millis(500));
+    let site = Site::start(&broker, "again", &db);
+    let out = new.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let produced = v["produced"].as_u64().unwrap();
+    assert_eq!(v["confirmed"], produced, "{v}");
+    let first: i64 = stderr
+        .split("from seq ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no first seq in the agent's log: {stderr}"));
+    site.stop();
+    // (A new reading taken for one the old run sent would be left out as a redelivery: the
+    // agent would not see it confirmed in order and would give up, and the rows below would
+    // not be the new run's.)
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (count, distinct): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), count(DISTINCT seq) FROM readings WHERE agent = 'a1' AND seq >= ?1",
+            [first],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((count as u64, distinct as u64), (produced, produced));
+    let old_run: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM readings WHERE agent = 'a1' AND seq < ?1",
+            [first],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(old_run > 0, "the old run stored nothing");
+}
+
 #[test]
 fn malformed_and_oversized_payloads_are_rejected_counted_and_never_stored() {
     let dir = tempfile::tempdir().unwrap();

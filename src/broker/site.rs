@@ -23,16 +23,16 @@
 //! and send them again when they see the site's new run. Acks from before a reconnect are not
 //! sent on the new connection (the broker sends those readings again).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rumqttc::Outgoing;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{LastWill, Packet, Publish};
 use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::codec::Message;
@@ -56,7 +56,6 @@ pub struct Connected {
     eventloop: EventLoop,
     site: String,
     url: BrokerUrl,
-    limit: u16,
 }
 
 /// Connects (waiting for the broker's CONNACK, at most [`CONNECT_TIMEOUT`]). Errors are one line.
@@ -89,7 +88,6 @@ pub async fn connect(url: &BrokerUrl, site: &str, limit: usize) -> Result<Connec
         eventloop,
         site: site.to_string(),
         url: url.clone(),
-        limit,
     })
 }
 
@@ -137,30 +135,17 @@ pub struct SiteBroker {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// One arrival on its way to being acknowledged.
-struct Arrival {
-    generation: u64,
-    publish: Publish,
-    /// The delivery into the engine, or nothing to wait for (a rejected or duplicate reading).
-    delivery: Option<JoinHandle<bool>>,
-}
-
 impl Connected {
-    /// Starts feeding `inlet`: the event loop, the arrivals, the acks and the confirmations run
-    /// as tasks until [`SiteBroker::finish`].
+    /// Starts feeding `inlet`: the event loop (which takes, checks, delivers and acknowledges
+    /// each message) and the confirmations run as tasks until [`SiteBroker::finish`].
     pub fn start(self, inlet: RemoteInlet) -> SiteBroker {
         let Connected {
             client,
             eventloop,
             site,
             url,
-            limit,
         } = self;
         let link = inlet.link().clone();
-        // Every arrival in it holds a permit: at most `limit` are.
-        let (arrivals_tx, arrivals_rx) = mpsc::channel(usize::from(limit));
-        let (acks_tx, acks_rx) = mpsc::channel(usize::from(limit) * 4 + 64);
-        let generation = Arc::new(AtomicU64::new(1));
         let (finishing, finishing_rx) = watch::channel(false);
         let run = run_id();
         // The first connection's CONNACK is already in: subscribe and announce now.
@@ -171,6 +156,7 @@ impl Connected {
             link.clone(),
             false,
         ));
+        let marks = link.marks();
         let eventloop = tokio::spawn(event_loop(
             eventloop,
             EventLoopCtx {
@@ -179,24 +165,16 @@ impl Connected {
                 url,
                 run,
                 link: link.clone(),
-                inlet: inlet.clone(),
-                generation: generation.clone(),
-                arrivals: arrivals_tx,
+                inlet,
+                marks,
                 finishing: finishing_rx,
             },
         ));
-        let marks: BTreeMap<String, u64> = link.marks();
-        let tasks = vec![
-            tokio::spawn(arrivals(
-                arrivals_rx,
-                acks_tx,
-                site.clone(),
-                link.clone(),
-                marks,
-            )),
-            tokio::spawn(acker(acks_rx, client.clone(), generation, link.clone())),
-            tokio::spawn(confirmer(client.clone(), site.clone(), link.clone())),
-        ];
+        let tasks = vec![tokio::spawn(confirmer(
+            client.clone(),
+            site.clone(),
+            link.clone(),
+        ))];
         SiteBroker {
             client,
             site,
@@ -297,25 +275,42 @@ struct EventLoopCtx {
     run: u64,
     link: Arc<RemoteLink>,
     inlet: RemoteInlet,
-    generation: Arc<AtomicU64>,
-    arrivals: mpsc::Sender<(u64, Publish, Admitted)>,
+    /// Every agent's highest seq taken.
+    marks: BTreeMap<String, u64>,
     finishing: watch::Receiver<bool>,
 }
 
-/// Polls the connection for good: each message takes its permit of the network on arrival
-/// (waiting in line with local messages; meanwhile the broker and TCP hold the rest) and goes
-/// to the arrivals in order; a lost connection is logged and retried with backoff (rumqttc
-/// reconnects on the next poll). Once the engine drains, messages are not taken: they stay
-/// unacknowledged with the broker for the site's next session.
-async fn event_loop(mut eventloop: EventLoop, ctx: EventLoopCtx) {
+/// Polls the connection for good, and takes each message as it arrives, in order:
+///
+/// 1. its permit of the network ([`RemoteInlet::admit`]), waiting in line with local messages
+///    (meanwhile the broker and TCP hold what comes after it);
+/// 2. the checks ([`check`]);
+/// 3. a good reading goes into the collector's mailbox (waiting while it is full) and gives
+///    the permit back; any other message gives it back at once;
+/// 4. its ack, queued in arrival order.
+///
+/// Acks go through rumqttc's request queue, which this same loop empties by polling: they are
+/// never waited for here (an ack that finds the queue full waits in a backlog of its own, in
+/// order, without its payload; with a broker that keeps to Receive Maximum it holds at most the
+/// limit). Once the engine drains, messages are not taken, and from the first of them on nothing
+/// is acknowledged: they stay with the broker for the site's next session. A lost connection is
+/// logged and retried with backoff (rumqttc reconnects on the next poll); acks of the old
+/// connection are dropped (the broker sends those messages again).
+async fn event_loop(mut eventloop: EventLoop, mut ctx: EventLoopCtx) {
     let mut backoff = Duration::from_millis(100);
     let mut down = false;
+    let mut acks: VecDeque<Publish> = VecDeque::new();
+    let mut draining = false;
     loop {
+        while let Some(p) = acks.front() {
+            if ctx.client.try_ack(p).is_err() {
+                break;
+            }
+            acks.pop_front();
+        }
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                ctx.generation.fetch_add(1, Ordering::AcqRel);
-                // What the last connection had not acknowledged comes again.
-                ctx.link.unacked.store(0, Ordering::Release);
+                acks.clear();
                 backoff = Duration::from_millis(100);
                 if down {
                     tracing::info!(target: "broker", "reconnected to {}", ctx.url);
@@ -330,19 +325,26 @@ async fn event_loop(mut eventloop: EventLoop, ctx: EventLoopCtx) {
                 ));
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                let unacked = ctx.link.unacked.fetch_add(1, Ordering::AcqRel) + 1;
-                ctx.link.peak_unacked.fetch_max(unacked, Ordering::AcqRel);
-                let generation = ctx.generation.load(Ordering::Acquire);
+                if draining {
+                    continue;
+                }
                 let Ok(admitted) = ctx.inlet.admit().await else {
-                    // Draining: the reading stays unacknowledged, the broker keeps it.
+                    // Draining: this reading and every later one stay unacknowledged.
+                    draining = true;
                     continue;
                 };
-                // Finishing: the same.
-                let _ = ctx.arrivals.send((generation, p, admitted)).await;
+                if take(&mut ctx, &p, admitted).await {
+                    let mut p = p;
+                    p.payload = bytes::Bytes::new();
+                    acks.push_back(p);
+                } else {
+                    draining = true;
+                }
             }
             Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
             Ok(_) => {}
             Err(e) => {
+                acks.clear();
                 if *ctx.finishing.borrow() {
                     return;
                 }
@@ -357,66 +359,49 @@ async fn event_loop(mut eventloop: EventLoop, ctx: EventLoopCtx) {
     }
 }
 
-/// Takes the arrivals in order: checks each, delivers the good ones (each in a task of its
-/// own, so that up to the limit are under way at once), and queues every one for its ack.
-async fn arrivals(
-    mut rx: mpsc::Receiver<(u64, Publish, Admitted)>,
-    acks: mpsc::Sender<Arrival>,
-    site: String,
-    link: Arc<RemoteLink>,
-    mut marks: BTreeMap<String, u64>,
-) {
-    while let Some((generation, publish, admitted)) = rx.recv().await {
-        link.received.fetch_add(1, Ordering::Relaxed);
-        let topic = String::from_utf8_lossy(&publish.topic).into_owned();
-        let delivery = match check(&site, &topic, &publish.payload, &mut marks) {
-            Verdict::Deliver(m) => {
-                let reading = RemoteReading {
-                    reading: Reading {
-                        id: 0,
-                        timestamp: m.timestamp,
-                        sensor: format!("{}/{}", m.agent, m.sensor),
-                        value: m.value,
-                    },
-                    agent: m.agent,
-                    seq: m.seq,
-                };
-                Some(tokio::spawn(async move {
-                    admitted.deliver(reading).await.is_ok()
-                }))
-            }
-            Verdict::Rejected(why) => {
-                admitted.refuse();
-                link.rejected.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(
-                    target: "broker",
-                    "rejected a message on {}: {why}",
-                    crate::text::sanitize(&topic)
-                );
-                None
-            }
-            Verdict::Duplicate => {
-                admitted.refuse();
-                link.duplicates.fetch_add(1, Ordering::Relaxed);
-                None
-            }
-            Verdict::OutOfOrder(agent, seq, mark) => {
-                admitted.refuse();
-                link.out_of_order.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(
-                    target: "broker",
-                    "{agent}: seq {seq} after {mark} (a gap); left for the agent to send again"
-                );
-                None
-            }
-        };
-        let arrival = Arrival {
-            generation,
-            publish,
-            delivery,
-        };
-        if acks.send(arrival).await.is_err() {
-            return;
+/// Checks one arrived message and delivers it or gives its permit back; counts it. Whether it
+/// was taken for good (to be acknowledged): not when the engine refused the delivery (draining).
+async fn take(ctx: &mut EventLoopCtx, publish: &Publish, admitted: Admitted) -> bool {
+    let link = &ctx.link;
+    link.received.fetch_add(1, Ordering::Relaxed);
+    let topic = String::from_utf8_lossy(&publish.topic);
+    match check(&ctx.site, &topic, &publish.payload, &mut ctx.marks) {
+        Verdict::Deliver(m) => {
+            let reading = RemoteReading {
+                reading: Reading {
+                    id: 0,
+                    timestamp: m.timestamp,
+                    sensor: format!("{}/{}", m.agent, m.sensor),
+                    value: m.value,
+                },
+                agent: m.agent,
+                seq: m.seq,
+            };
+            admitted.deliver(reading).await.is_ok()
+        }
+        Verdict::Rejected(why) => {
+            admitted.refuse();
+            link.rejected.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                target: "broker",
+                "rejected a message on {}: {why}",
+                crate::text::sanitize(&topic)
+            );
+            true
+        }
+        Verdict::Duplicate => {
+            admitted.refuse();
+            link.duplicates.fetch_add(1, Ordering::Relaxed);
+            true
+        }
+        Verdict::OutOfOrder(agent, seq, mark) => {
+            admitted.refuse();
+            link.out_of_order.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                target: "broker",
+                "{agent}: seq {seq} after {mark} (a gap); left for the agent to send again"
+            );
+            true
         }
     }
 }
@@ -447,70 +432,6 @@ fn check(site: &str, topic: &str, payload: &[u8], marks: &mut BTreeMap<String, u
         Verdict::Deliver(m)
     } else {
         Verdict::OutOfOrder(m.agent, m.seq, mark)
-    }
-}
-
-/// Acks waiting for room in rumqttc's request queue before the acker waits itself.
-const ACK_BACKLOG: usize = 65_536;
-
-/// Acknowledges in arrival order, each once its delivery is done. A delivery the engine refused
-/// (it is draining) is not acknowledged, nor is anything after it: the broker keeps them for the
-/// site's next session. An arrival from before a reconnect is not acknowledged either.
-///
-/// The acker never waits on rumqttc's request queue while it has room in a backlog of its own
-/// ([`ACK_BACKLOG`] acks, without their payloads): the event loop that empties that queue may
-/// itself be waiting for the arrivals to move on, and a broker that sends more than the Receive
-/// Maximum (Mosquitto 2.0.11 does, after the first window) would otherwise wedge the three.
-async fn acker(
-    mut rx: mpsc::Receiver<Arrival>,
-    client: AsyncClient,
-    generation: Arc<AtomicU64>,
-    link: Arc<RemoteLink>,
-) {
-    let mut backlog: std::collections::VecDeque<Publish> = std::collections::VecDeque::new();
-    let mut open = true;
-    while open || !backlog.is_empty() {
-        tokio::select! {
-            biased;
-            a = rx.recv(), if open => match a {
-                None => open = false,
-                Some(a) => {
-                    let taken = match a.delivery {
-                        None => true,
-                        Some(task) => task.await.unwrap_or(false),
-                    };
-                    if !taken {
-                        // Draining: this one and every later one stay with the broker.
-                        open = false;
-                    } else if a.generation == generation.load(Ordering::Acquire) {
-                        let _ = link.unacked.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                            Some(n.saturating_sub(1))
-                        });
-                        let mut p = a.publish;
-                        p.payload = bytes::Bytes::new();
-                        backlog.push_back(p);
-                    }
-                }
-            },
-            _ = tokio::time::sleep(Duration::from_millis(1)), if !backlog.is_empty() => {}
-        }
-        while let Some(p) = backlog.front() {
-            match client.try_ack(p) {
-                Ok(()) => {
-                    backlog.pop_front();
-                }
-                Err(rumqttc::v5::ClientError::TryRequest(_)) if backlog.len() < ACK_BACKLOG => {
-                    break;
-                }
-                Err(rumqttc::v5::ClientError::TryRequest(_)) => {
-                    if client.ack(p).await.is_err() {
-                        return;
-                    }
-                    backlog.pop_front();
-                }
-                Err(_) => return,
-            }
-        }
     }
 }
 

@@ -46,10 +46,6 @@ pub struct RemoteSummary {
     pub stored: u64,
     /// Readings the store left out as stored already.
     pub store_duplicates: u64,
-    /// The most messages the broker had handed over that the site had not acknowledged yet, at
-    /// once: at most the Receive Maximum from a broker that keeps to it (Mosquitto 2.0.11 does
-    /// only for its first window; the network's permits bound what is in flight all the same).
-    pub peak_unacked: u64,
 }
 
 /// What the engine and the feeder share: counters, and the agents' highest stored seqs.
@@ -62,9 +58,6 @@ pub struct RemoteLink {
     pub delivered: AtomicU64,
     pub stored: AtomicU64,
     pub store_duplicates: AtomicU64,
-    /// Messages handed over by the broker and not acknowledged yet, and their peak.
-    pub unacked: AtomicU64,
-    pub peak_unacked: AtomicU64,
     /// Every agent's highest seq stored (what the store held at the start, then this run's).
     marks: Mutex<AgentMarks>,
     /// Agents whose mark rose since the feeder last took them.
@@ -87,7 +80,6 @@ impl RemoteLink {
             delivered: get(&self.delivered),
             stored: get(&self.stored),
             store_duplicates: get(&self.store_duplicates),
-            peak_unacked: get(&self.peak_unacked),
         }
     }
 
