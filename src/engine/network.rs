@@ -182,8 +182,6 @@ pub struct NetworkState {
     max_in_flight: AtomicUsize,
     waiting: AtomicUsize,
     delivered: AtomicU64,
-    waits: AtomicU64,
-    wait_ns: AtomicU64,
     latencies: AtomicU64,
     latency_ns: AtomicU64,
     /// How long each packet waited for its permits (zero when they were free).
@@ -200,7 +198,7 @@ impl NetworkState {
     }
 
     pub fn stats(&self) -> NetworkStats {
-        let waits = self.waits.load(Ordering::Relaxed);
+        let waited = self.waited.snapshot();
         let lats = self.latencies.load(Ordering::Relaxed);
         let mean = |ns: &AtomicU64, n: u64| {
             if n == 0 {
@@ -215,7 +213,7 @@ impl NetworkState {
             max_in_flight: self.max_in_flight.load(Ordering::Relaxed),
             waiting: self.waiting.load(Ordering::Relaxed),
             delivered: self.delivered.load(Ordering::Relaxed),
-            mean_wait_ms: mean(&self.wait_ns, waits),
+            mean_wait_ms: waited.mean().map_or(0.0, |d| d.as_secs_f64() * 1e3),
             mean_latency_ms: mean(&self.latency_ns, lats),
             remote_in_flight: self.remote_in_flight.load(Ordering::Relaxed),
             remote_delivered: self.remote_delivered.load(Ordering::Relaxed),
@@ -259,8 +257,6 @@ impl Network {
             max_in_flight: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
             delivered: AtomicU64::new(0),
-            waits: AtomicU64::new(0),
-            wait_ns: AtomicU64::new(0),
             latencies: AtomicU64::new(0),
             latency_ns: AtomicU64::new(0),
             waited: super::stats::Histogram::new(),
@@ -369,8 +365,6 @@ impl Network {
                 started.elapsed()
             }
         };
-        c.waits.fetch_add(1, Ordering::Relaxed);
-        c.wait_ns.fetch_add(nanos(waited), Ordering::Relaxed);
         c.waited.record(waited);
         let now = c.in_flight.fetch_add(messages, Ordering::AcqRel) + messages;
         c.max_in_flight.fetch_max(now, Ordering::AcqRel);
