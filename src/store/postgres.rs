@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS readings (
 CREATE INDEX IF NOT EXISTS readings_sensor_id ON readings (sensor, id);
 ALTER TABLE readings ADD COLUMN IF NOT EXISTS agent TEXT;
 ALTER TABLE readings ADD COLUMN IF NOT EXISTS seq BIGINT;
-CREATE UNIQUE INDEX IF NOT EXISTS readings_agent_seq ON readings (agent, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS readings_agent_seq ON readings (agent, seq)
+    WHERE agent IS NOT NULL;
 CREATE TABLE IF NOT EXISTS crew_reports (
     id BIGINT PRIMARY KEY,
     timestamp TIMESTAMPTZ,
@@ -69,7 +70,8 @@ const INSERT_READINGS: &str = "INSERT INTO readings (id, timestamp, sensor, valu
 /// already is left out; the ids stored come back.
 const INSERT_REMOTE: &str = "INSERT INTO readings (id, timestamp, sensor, value, agent, seq) \
      SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::integer[], \
-     $5::text[], $6::bigint[]) ON CONFLICT (agent, seq) DO NOTHING RETURNING id";
+     $5::text[], $6::bigint[]) \
+     ON CONFLICT (agent, seq) WHERE agent IS NOT NULL DO NOTHING RETURNING id";
 const INSERT_CREW: &str = "INSERT INTO crew_reports (id, timestamp, day, crew, profile, section, height) \
      SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::bigint[], $4::bigint[], \
      $5::bigint[], $6::bigint[], $7::integer[])";

@@ -13,8 +13,9 @@
 //! Schema version 3 adds to `readings` the columns `agent TEXT` and `seq INTEGER` (null for a
 //! local sensor's reading; an agent's id and its sequence number for a reading that came through
 //! the broker) with a unique index on `(agent, seq)`: a redelivered reading is left out
-//! (`INSERT … ON CONFLICT (agent, seq) DO NOTHING`). Versions 1 and 2 are migrated when opened
-//! (the columns are added, null for every reading there).
+//! (`INSERT … ON CONFLICT … DO NOTHING`). The index is partial (`WHERE agent IS NOT NULL`), so
+//! a local reading costs no entry in it. Versions 1 and 2 are migrated when opened (the columns
+//! are added, null for every reading there).
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -46,7 +47,8 @@ CREATE TABLE readings (
     seq INTEGER
 );
 CREATE INDEX readings_sensor_id ON readings (sensor, id);
-CREATE UNIQUE INDEX readings_agent_seq ON readings (agent, seq);
+CREATE UNIQUE INDEX readings_agent_seq ON readings (agent, seq)
+    WHERE agent IS NOT NULL;
 CREATE TABLE crew_reports (
     id INTEGER PRIMARY KEY,
     timestamp TEXT,
@@ -69,12 +71,14 @@ CREATE INDEX IF NOT EXISTS crew_reports_day ON crew_reports (day);
 const AGENT_COLUMNS: &str = "
 ALTER TABLE readings ADD COLUMN agent TEXT;
 ALTER TABLE readings ADD COLUMN seq INTEGER;
-CREATE UNIQUE INDEX IF NOT EXISTS readings_agent_seq ON readings (agent, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS readings_agent_seq ON readings (agent, seq)
+    WHERE agent IS NOT NULL;
 ";
 
 /// An agent's reading; left out when its (agent, seq) is stored already.
 const INSERT_REMOTE: &str = "INSERT INTO readings (id, timestamp, sensor, value, agent, seq) \
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (agent, seq) DO NOTHING";
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                             ON CONFLICT (agent, seq) WHERE agent IS NOT NULL DO NOTHING";
 
 /// The crew reports whose ids are in the JSON array `?1`, one row lookup each.
 const LATEST_BY_ID: &str = "SELECT c.id, c.timestamp, c.day, c.crew, c.profile, c.section, \
