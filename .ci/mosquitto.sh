@@ -23,17 +23,8 @@ _wallwatch_mqtt_fail() {
     return 1
 }
 
-_wallwatch_mqtt_free_port() {
-    local port try
-    for try in $(seq 1 50); do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-    return 1
-}
+# shellcheck source=.ci/free-port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/free-port.sh"
 
 start_test_mosquitto() {
     local PATH="$PATH:/usr/sbin:/sbin"
@@ -58,7 +49,7 @@ start_test_mosquitto() {
         { _wallwatch_mqtt_fail "could not make a temporary directory"; return 1; }
     local dir=$_WALLWATCH_MQTT_DIR port attempt
     for attempt in 1 2 3 4 5; do
-        port=$(_wallwatch_mqtt_free_port) || { _wallwatch_mqtt_fail "no free port found"; return 1; }
+        port=$(_wallwatch_free_port) || { _wallwatch_mqtt_fail "no free port found"; return 1; }
         {
             cat "$here/assets/mosquitto.conf"
             echo "user $(id -un)"

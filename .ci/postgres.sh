@@ -50,18 +50,8 @@ _wallwatch_pg_bindir() {
     done
 }
 
-# Prints a TCP port on 127.0.0.1 that nothing listens on.
-_wallwatch_pg_free_port() {
-    local port try
-    for try in $(seq 1 50); do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-    return 1
-}
+# shellcheck source=.ci/free-port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/free-port.sh"
 
 start_test_postgres() {
     local PATH="$PATH:/usr/sbin:/sbin" # runuser and useradd live there
@@ -107,7 +97,7 @@ start_test_postgres() {
 
     local port attempt started=
     for attempt in 1 2 3 4 5; do
-        port=$(_wallwatch_pg_free_port) || { _wallwatch_pg_fail "no free port found"; return 1; }
+        port=$(_wallwatch_free_port) || { _wallwatch_pg_fail "no free port found"; return 1; }
         if _wallwatch_pg_as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
             -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
             start >>"$dir/setup.log" 2>&1; then

@@ -94,15 +94,13 @@ impl StoreReader {
         after_id: u64,
         limit: usize,
     ) -> Result<Vec<Reading>, StoreError> {
-        let (reply, rx) = oneshot::channel();
-        let read = StoreRead::ReadingsAfter {
+        self.ask(|reply| StoreRead::ReadingsAfter {
             filter,
             after_id,
             limit,
             reply,
-        };
-        self.0.send(read).await.map_err(|_| Self::gone())?;
-        rx.await.map_err(|_| Self::gone())?
+        })
+        .await
     }
 
     /// The crew reports of days `from_day..=to_day`, in id order, at most `limit`.
@@ -112,14 +110,22 @@ impl StoreReader {
         to_day: u64,
         limit: usize,
     ) -> Result<Vec<CrewReport>, StoreError> {
-        let (reply, rx) = oneshot::channel();
-        let read = StoreRead::CrewReports {
+        self.ask(|reply| StoreRead::CrewReports {
             from_day,
             to_day,
             limit,
             reply,
-        };
-        self.0.send(read).await.map_err(|_| Self::gone())?;
+        })
+        .await
+    }
+
+    /// Sends the writer the read `read` makes with a reply channel, and waits for its answer.
+    async fn ask<T>(
+        &self,
+        read: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> StoreRead,
+    ) -> Result<T, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.0.send(read(reply)).await.map_err(|_| Self::gone())?;
         rx.await.map_err(|_| Self::gone())?
     }
 }
