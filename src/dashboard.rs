@@ -14,7 +14,8 @@ use std::process::ExitCode;
 use crate::app::App;
 use crate::cli::RunArgs;
 use crate::config::{Config, DEFAULT_CREWS};
-use crate::engine::{EngineError, Summary};
+use crate::engine::{EngineError, StartOptions, Summary};
+use crate::services::Services;
 use crate::site::Site;
 use crate::text::thousands;
 use crate::tui::{self, Exit, Tui, TuiError};
@@ -50,18 +51,16 @@ fn run_on_new_runtime(config: &Config, palette: Palette) -> Result<ExitCode, Str
 async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
     let file = crate::logfile::layer(config.log_file.as_deref(), config.log_keep)?;
     let log = tui::init_dashboard_logging_to(file)?;
-    let http = crate::http::bind_for(config).await?;
     // The engine opens the store: an unreachable database fails here, before the screen.
-    let (engine, events, broker) = crate::broker::start_engine(
-        &config.engine,
-        config.broker.as_ref(),
-        crate::http::start_options(config),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let (mut services, events) = Services::start(config, StartOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
     // The same site and feed as attached viewers get, in this process.
-    let (site, link) = Site::start_local(events, Some(log), engine.command_sender()).await?;
-    let http = crate::http::serve_for(http, config, engine.gauges(), site.hub.clone())?;
+    let (site, link) =
+        Site::start_local(events, Some(log), services.engine.command_sender()).await?;
+    services
+        .serve_http(config, site.hub.clone())
+        .map_err(|e| e.to_string())?;
     let mut app = App::new(palette);
     let ended = match Tui::enter() {
         Ok(mut screen) => {
@@ -78,13 +77,7 @@ async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
         Err(e) => e.to_string(),
     };
     eprintln!("wallwatch: stopping ({reason}): draining the network and flushing the store…");
-    crate::http::stopping(&http);
-    let summary = engine.shutdown().await;
-    if let Some(broker) = broker {
-        broker.finish().await;
-    }
-    site.finished().await;
-    crate::http::stop(http).await;
+    let summary = services.stop(Some(site)).await;
     let summary = match summary {
         Ok(summary) => summary,
         // A task's panic: the terminal is restored; say which task and why, and fail as a panic.

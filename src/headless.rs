@@ -9,6 +9,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::Config;
 use crate::engine::{EngineError, Event, StartOptions, Summary};
+use crate::services::Services;
 
 /// Runs until a stop condition, then drains and returns the summary.
 pub async fn run(config: &Config) -> Result<Summary, EngineError> {
@@ -17,31 +18,23 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
     let mut int = signal(SignalKind::interrupt()).map_err(signal_error)?;
     let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
     let mut hup = signal(SignalKind::hangup()).map_err(signal_error)?;
-    let http = crate::http::bind_for(config)
-        .await
-        .map_err(EngineError::Internal)?;
     // The summary needs counts, not rows; the HTTP API needs the site model (sensors' figures).
     let options = StartOptions {
-        skip_rows: http.is_none(),
-        ..crate::http::start_options(config)
+        skip_rows: config.http.is_none(),
+        ..StartOptions::default()
     };
-    let (engine, events, broker) =
-        crate::broker::start_engine(&config.engine, config.broker.as_ref(), options).await?;
+    let (mut services, events) = Services::start(config, options).await?;
     // With the API, the site model takes the events and progress is read from the engine.
-    let (mut events, site, http) = match http {
-        None => (Some(events), None, None),
-        Some(bound) => {
-            let site = crate::site::Site::start(events, None)
-                .await
-                .ok_or_else(|| {
-                    EngineError::Internal("the engine stopped before it started".into())
-                })?;
-            let http =
-                crate::http::serve_for(Some(bound), config, engine.gauges(), site.hub.clone())
-                    .map_err(EngineError::Internal)?;
-            (None, Some(site), http)
-        }
+    let (mut events, site) = if config.http.is_some() {
+        let site = crate::site::Site::start(events, None)
+            .await
+            .ok_or_else(|| EngineError::Internal("the engine stopped before it started".into()))?;
+        services.serve_http(config, site.hub.clone())?;
+        (None, Some(site))
+    } else {
+        (Some(events), None)
     };
+    let engine = &services.engine;
     let gauges = engine.gauges();
     let mut progress = tokio::time::interval(PROGRESS_EVERY);
     let deadline = sleep_for(config.duration);
@@ -83,16 +76,7 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
         }
     };
     tracing::info!(target: "engine", "stopping ({reason})");
-    crate::http::stopping(&http);
-    let summary = engine.shutdown().await;
-    if let Some(broker) = broker {
-        broker.finish().await;
-    }
-    if let Some(site) = site {
-        site.finished().await;
-    }
-    crate::http::stop(http).await;
-    summary
+    services.stop(site).await
 }
 
 /// How often `--days` and `--until-complete` are checked when the site model has the events.

@@ -25,6 +25,7 @@ pub mod report;
 pub mod runtime;
 pub mod sensors;
 pub mod serve;
+pub mod services;
 pub mod site;
 pub mod store;
 pub mod text;

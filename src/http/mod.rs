@@ -266,14 +266,6 @@ pub fn serve_for(
         .transpose()
 }
 
-/// What the engine must keep for the API: the stored days read back when resuming.
-pub fn start_options(config: &Config) -> crate::engine::StartOptions {
-    crate::engine::StartOptions {
-        history: config.http.is_some(),
-        ..crate::engine::StartOptions::default()
-    }
-}
-
 /// The site is stopping: `/healthz` says so while the engine drains.
 pub fn stopping(server: &Option<HttpServer>) {
     if let Some(s) = server {

@@ -18,7 +18,8 @@ use tokio::sync::mpsc;
 
 use crate::cli::ServeArgs;
 use crate::config::{Config, DEFAULT_CREWS};
-use crate::engine::Summary;
+use crate::engine::{StartOptions, Summary};
+use crate::services::Services;
 use crate::site::{LogFeed, Site};
 use session::{Ctx, StopWaiter};
 
@@ -134,18 +135,16 @@ pub async fn serve(
     // The socket first: a second server on it fails before it touches the store.
     let listener = socket::listen(path).await?;
     let socket_file = SocketFile(path.to_path_buf());
-    let http = crate::http::bind_for(config).await?;
-    let (engine, events, broker) = crate::broker::start_engine(
-        &config.engine,
-        config.broker.as_ref(),
-        crate::http::start_options(config),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let (mut services, events) = Services::start(config, StartOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
     let site = Site::start(events, Some(feed))
         .await
         .ok_or("the engine stopped before it started")?;
-    let http = crate::http::serve_for(http, config, engine.gauges(), site.hub.clone())?;
+    services
+        .serve_http(config, site.hub.clone())
+        .map_err(|e| e.to_string())?;
+    let engine = &services.engine;
     let (stop_tx, mut stop_rx) = mpsc::channel::<StopWaiter>(8);
     let ctx = Arc::new(Ctx {
         hub: site.hub.clone(),
@@ -212,13 +211,7 @@ pub async fn serve(
     tracing::info!(target: "serve", "stopping ({reason}): draining the network and flushing the store");
     // No new connections while draining; the file goes when the site has stopped.
     drop(listener);
-    crate::http::stopping(&http);
-    let summary = engine.shutdown().await;
-    if let Some(broker) = broker {
-        broker.finish().await;
-    }
-    site.finished().await;
-    crate::http::stop(http).await;
+    let summary = services.stop(Some(site)).await;
     // Stop requests that came in during the drain wait too.
     while let Ok(w) = stop_rx.try_recv() {
         waiters.push(w);

@@ -27,9 +27,11 @@ pub async fn serve(mut config: Config, store: Option<Box<dyn Store>>) -> Served 
     config.http = Some("127.0.0.1:0".parse().unwrap());
     let bound = wallwatch::http::bind_for(&config).await.unwrap();
     let addr = bound.as_ref().unwrap().addr();
+    // As `Services::start` does with `--http`: the wall's stored days are read back.
     let options = StartOptions {
         store,
-        ..wallwatch::http::start_options(&config)
+        history: true,
+        ..StartOptions::default()
     };
     let (engine, events) = Engine::start_with(&config.engine, options).await.unwrap();
     let site = Site::start(events, None).await.unwrap();
