@@ -173,14 +173,16 @@ pub fn open_store(url: &str, store: Option<Box<dyn Store>>) -> Result<Box<dyn St
 pub async fn writer_task(
     mut store: Box<dyn Store>,
     mut rx: mpsc::Receiver<Write>,
-    mut reads: mpsc::Receiver<StoreRead>,
+    reads: mpsc::Receiver<StoreRead>,
     stored: Arc<Stored>,
     publisher: Arc<Publisher>,
     skip_rows: bool,
     remote: Option<Arc<RemoteLink>>,
 ) -> Result<Counts, StoreError> {
-    let gone = |e: tokio::task::JoinError| StoreError(format!("the store failed: {e}"));
-    let mut reads_open = true;
+    let mut reads = Reads {
+        rx: reads,
+        open: true,
+    };
     loop {
         // Writes first; reads are answered when no batch waits.
         let (mut batch, mut origins) = tokio::select! {
@@ -189,18 +191,8 @@ pub async fn writer_task(
                 Some(write) => write,
                 None => break,
             },
-            read = reads.recv(), if reads_open => {
-                match read {
-                    None => reads_open = false,
-                    Some(read) => {
-                        store = tokio::task::spawn_blocking(move || {
-                            answer_read(store.as_mut(), read);
-                            store
-                        })
-                        .await
-                        .map_err(gone)?;
-                    }
-                }
+            read = reads.next() => {
+                store = answer(store, read).await?;
                 continue;
             }
         };
@@ -212,55 +204,22 @@ pub async fn writer_task(
             batch.crew_reports.extend(more.crew_reports);
             origins.extend(more_origins);
         }
+        // Counted now: with `skip_rows` a stored batch comes back empty.
         let (readings, crew_reports) = (batch.readings.len(), batch.crew_reports.len());
+        let rows = readings + crew_reports;
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 1u32;
         let skipped = loop {
-            let (s, b, o, result, took) = tokio::task::spawn_blocking(move || {
-                let started = std::time::Instant::now();
-                let r = if origins.is_empty() {
-                    store.append(&batch).map(|()| Vec::new())
-                } else {
-                    store.append_remote(&batch, &origins)
-                };
-                let took = started.elapsed();
-                // Rows the watcher does not want are freed here, off the async workers.
-                let batch = if r.is_ok() && skip_rows {
-                    Batch::default()
-                } else {
-                    batch
-                };
-                (store, batch, origins, r, took)
-            })
-            .await
-            .map_err(gone)?;
-            store = s;
-            batch = b;
-            origins = o;
-            stored.writes.record(took);
+            let result;
+            (store, batch, origins, result) =
+                append(store, batch, origins, skip_rows, &stored).await?;
             match result {
                 Ok(left_out) => {
-                    stored
-                        .batch_rows
-                        .record_value((readings + crew_reports) as u64);
+                    stored.batch_rows.record_value(rows as u64);
                     break left_out;
                 }
                 Err(e) => {
-                    stored.write_failures.fetch_add(1, Ordering::Relaxed);
-                    let msg = crate::text::sanitize(&e.to_string());
-                    tracing::warn!(
-                        target: "store",
-                        "write of {} rows failed (attempt {attempt}), retrying in {} ms: {msg}",
-                        readings + crew_reports,
-                        backoff.as_millis()
-                    );
-                    *stored.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(msg.clone());
-                    stored.failing.store(true, Ordering::Relaxed);
-                    publisher.publish(Event::Store {
-                        rows: stored.rows(),
-                        failing: Some(msg),
-                    });
+                    failing(&stored, &publisher, &e, attempt, backoff, rows);
                     // Reads are answered while the write waits for its retry.
                     let retry = tokio::time::sleep(backoff);
                     tokio::pin!(retry);
@@ -268,17 +227,7 @@ pub async fn writer_task(
                         tokio::select! {
                             biased;
                             _ = &mut retry => break,
-                            read = reads.recv(), if reads_open => match read {
-                                None => reads_open = false,
-                                Some(read) => {
-                                    store = tokio::task::spawn_blocking(move || {
-                                        answer_read(store.as_mut(), read);
-                                        store
-                                    })
-                                    .await
-                                    .map_err(gone)?;
-                                }
-                            },
+                            read = reads.next() => store = answer(store, read).await?,
                         }
                     }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -287,16 +236,15 @@ pub async fn writer_task(
                 }
             }
         };
-        let readings = readings - skipped.len();
         stored
             .readings
-            .fetch_add(readings as u64, Ordering::Relaxed);
-        if let Some(link) = &remote {
-            confirm(link, &origins, &skipped, &mut batch);
-        }
+            .fetch_add((readings - skipped.len()) as u64, Ordering::Relaxed);
         stored
             .crew_reports
             .fetch_add(crew_reports as u64, Ordering::Relaxed);
+        if let Some(link) = &remote {
+            confirm(link, &origins, &skipped, &mut batch);
+        }
         if stored.failing.swap(false, Ordering::Relaxed) {
             tracing::info!(target: "store", "store writes succeed again after {attempt} attempts");
             publisher.publish(Event::Store {
@@ -318,6 +266,103 @@ pub async fn writer_task(
     })
     .await
     .map_err(gone)?
+}
+
+fn gone(e: tokio::task::JoinError) -> StoreError {
+    StoreError(format!("the store failed: {e}"))
+}
+
+/// The reads waiting for the writer.
+struct Reads {
+    rx: mpsc::Receiver<StoreRead>,
+    open: bool,
+}
+
+impl Reads {
+    /// The next read; never, once every reader has gone.
+    async fn next(&mut self) -> StoreRead {
+        if self.open {
+            match self.rx.recv().await {
+                Some(read) => return read,
+                None => self.open = false,
+            }
+        }
+        std::future::pending().await
+    }
+}
+
+/// Answers `read` on tokio's blocking pool, and gives the store back.
+async fn answer(mut store: Box<dyn Store>, read: StoreRead) -> Result<Box<dyn Store>, StoreError> {
+    tokio::task::spawn_blocking(move || {
+        answer_read(store.as_mut(), read);
+        store
+    })
+    .await
+    .map_err(gone)
+}
+
+/// One attempt at writing `batch` (agents' readings by their `origins`) on tokio's blocking
+/// pool, timed into `stored.writes`; gives everything back with the ids of the agents' readings
+/// the store left out as stored before. With `skip_rows` a stored batch's rows are freed there,
+/// off the async workers.
+async fn append(
+    mut store: Box<dyn Store>,
+    batch: Batch,
+    origins: Vec<Origin>,
+    skip_rows: bool,
+    stored: &Stored,
+) -> Result<
+    (
+        Box<dyn Store>,
+        Batch,
+        Vec<Origin>,
+        Result<Vec<u64>, StoreError>,
+    ),
+    StoreError,
+> {
+    let (store, batch, origins, result, took) = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let result = if origins.is_empty() {
+            store.append(&batch).map(|()| Vec::new())
+        } else {
+            store.append_remote(&batch, &origins)
+        };
+        let took = started.elapsed();
+        let batch = if result.is_ok() && skip_rows {
+            Batch::default()
+        } else {
+            batch
+        };
+        (store, batch, origins, result, took)
+    })
+    .await
+    .map_err(gone)?;
+    stored.writes.record(took);
+    Ok((store, batch, origins, result))
+}
+
+/// A failed write: counted, logged, and published, to be retried after `backoff`.
+fn failing(
+    stored: &Stored,
+    publisher: &Publisher,
+    e: &StoreError,
+    attempt: u32,
+    backoff: Duration,
+    rows: usize,
+) {
+    stored.write_failures.fetch_add(1, Ordering::Relaxed);
+    let msg = crate::text::sanitize(&e.to_string());
+    tracing::warn!(
+        target: "store",
+        "write of {rows} rows failed (attempt {attempt}), retrying in {} ms: {msg}",
+        backoff.as_millis()
+    );
+    *stored.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.clone());
+    stored.failing.store(true, Ordering::Relaxed);
+    publisher.publish(Event::Store {
+        rows: stored.rows(),
+        failing: Some(msg),
+    });
 }
 
 /// After a batch with agents' readings is stored: counts them, raises each agent's mark to the

@@ -363,16 +363,7 @@ impl Engine {
         config.check().map_err(EngineError::Options)?;
         let day_length = Duration::try_from_secs_f64(config.day_seconds)
             .map_err(|_| EngineError::Options(format!("--day-seconds: {}", config.day_seconds)))?;
-        let (store, resumed, marks) = open_store(
-            config,
-            options.store.take(),
-            options.history,
-            options.remote.is_some(),
-        )
-        .await?;
-        if let Some(link) = &options.remote {
-            link.set_marks(marks);
-        }
+        let (store, resumed) = open_store(config, &mut options).await?;
         let (factory, sensors) = make_sensors(config)?;
         let publisher = Publisher::new();
         let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL);
@@ -418,18 +409,12 @@ impl Engine {
             remote: options.remote.clone(),
         };
         let pipeline = spawn_pipeline(config, &failures, &publisher, &stored, &counters, ends);
-        let (crew_stop, crew_stop_rx) = watch::channel(false);
-        let (crew_tx, crew_rx) = mpsc::channel(16);
         let plan = CrewPlan {
             day_length,
             days: config.days,
             until_complete: config.until_complete,
         };
-        let crew = spawn_watched(
-            "crew".into(),
-            &failures,
-            tasks::crew_task(plan, shared.clone(), wall.clone(), crew_rx, crew_stop_rx),
-        );
+        let (crew, crew_tx, crew_stop) = spawn_crew(plan, &shared, &wall, &failures);
         let running: Vec<RunningSensor> = sensors
             .into_iter()
             .map(|s| spawn_sensor(s, &shared, &failures))
@@ -559,23 +544,20 @@ impl Engine {
     }
 }
 
-/// Opens the store and prepares the resumed site, on tokio's blocking pool.
-/// With `agents`, also the agents' marks the store holds.
+/// Opens the store (the injected one of `options`, if any) and prepares the resumed site, on
+/// tokio's blocking pool. With agents (`options.remote`), also reads the marks the store holds
+/// for them into the remote link.
 async fn open_store(
     config: &EngineOptions,
-    injected: Option<Box<dyn Store>>,
-    history: bool,
-    agents: bool,
-) -> Result<
-    (
-        Box<dyn Store>,
-        super::resume::Resumed,
-        crate::store::AgentMarks,
-    ),
-    EngineError,
-> {
+    options: &mut StartOptions,
+) -> Result<(Box<dyn Store>, super::resume::Resumed), EngineError> {
     let (url, for_resume) = (config.store.clone(), config.clone());
-    tokio::task::spawn_blocking(move || {
+    let (injected, history, agents) = (
+        options.store.take(),
+        options.history,
+        options.remote.is_some(),
+    );
+    let (store, resumed, marks) = tokio::task::spawn_blocking(move || {
         let mut store = collector::open_store(&url, injected)?;
         let resumed = super::resume::prepare(store.as_mut(), &for_resume, history)?;
         let marks = if agents {
@@ -586,7 +568,32 @@ async fn open_store(
         Ok::<_, EngineError>((store, resumed, marks))
     })
     .await
-    .map_err(|e| EngineError::Internal(format!("opening the store failed: {e}")))?
+    .map_err(|e| EngineError::Internal(format!("opening the store failed: {e}")))??;
+    if let Some(link) = &options.remote {
+        link.set_marks(marks);
+    }
+    Ok((store, resumed))
+}
+
+/// Starts the crew task; returns it, its command channel and its stop signal.
+fn spawn_crew(
+    plan: CrewPlan,
+    shared: &Arc<Shared>,
+    wall: &Arc<WallState>,
+    failures: &Failures,
+) -> (
+    JoinHandle<()>,
+    mpsc::Sender<CrewCommand>,
+    watch::Sender<bool>,
+) {
+    let (stop, stop_rx) = watch::channel(false);
+    let (commands, commands_rx) = mpsc::channel(16);
+    let task = spawn_watched(
+        "crew".into(),
+        failures,
+        tasks::crew_task(plan, shared.clone(), wall.clone(), commands_rx, stop_rx),
+    );
+    (task, commands, stop)
 }
 
 /// The factory and the starting sensors, of the configured kinds, cycled.
