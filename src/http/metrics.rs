@@ -15,8 +15,8 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::{Registry, Unit};
 
 use super::Api;
-use crate::engine::Gauges;
 use crate::engine::stats::Snapshot;
+use crate::engine::{Gauges, NetworkStats, StoreWrites, Summary};
 use crate::site::Hub;
 
 /// The text's content type.
@@ -118,100 +118,22 @@ impl Collector for SiteCollector {
         let summary = self.gauges.summary();
         let (net, waits) = self.gauges.network();
         let writes = self.gauges.store_writes();
-        let messages = Unit::Other("messages".into());
         let e = &mut e;
-        counter(
-            e,
-            "wallwatch_readings_produced",
-            "Readings made by the sensors this run.",
-            None,
-            summary.readings.produced,
-        )?;
-        counter(
-            e,
-            "wallwatch_readings_stored",
-            "Readings written to the store this run.",
-            None,
-            summary.readings.stored,
-        )?;
-        counter(
-            e,
-            "wallwatch_crew_reports_produced",
-            "Crew reports made this run (one per crew per day worked).",
-            None,
-            summary.crew_reports.produced,
-        )?;
-        counter(
-            e,
-            "wallwatch_crew_reports_stored",
-            "Crew reports written to the store this run.",
-            None,
-            summary.crew_reports.stored,
-        )?;
-        counter(
-            e,
-            "wallwatch_network_delivered",
-            "Messages the network delivered to the collector.",
-            Some(&messages),
-            net.delivered,
-        )?;
-        counter(
-            e,
-            "wallwatch_store_write_failures",
-            "Store writes that failed (each is retried, keeping its batch).",
-            None,
-            writes.failures,
-        )?;
-        counter(
-            e,
-            "wallwatch_store_write_retries",
-            "Store writes retried after a failure.",
-            None,
-            writes.retries,
-        )?;
-        gauge(
-            e,
-            "wallwatch_network_in_flight",
-            "Messages holding a network permit now.",
-            Some(&messages),
-            net.in_flight as i64,
-        )?;
-        gauge(
-            e,
-            "wallwatch_network_waiting",
-            "Senders waiting for network permits now.",
-            Some(&Unit::Other("senders".into())),
-            net.waiting as i64,
-        )?;
-        gauge(
-            e,
-            "wallwatch_network_limit",
-            "Messages the network carries at once (--network-limit).",
-            Some(&messages),
-            net.limit as i64,
-        )?;
-        gauge(
-            e,
-            "wallwatch_wall_day",
-            "The last wall day worked.",
-            None,
-            summary.wall.day as i64,
-        )?;
-        gauge(
-            e,
-            "wallwatch_wall_ice",
-            "Ice used on the wall to date (Prometheus wants base units: the wall's cubic yards \
-             times 0.764554857984).",
-            Some(&Unit::Other("cubic_meters".into())),
-            summary.wall.ice_to_date as f64 * CUBIC_METERS_PER_CUBIC_YARD,
-        )?;
-        gauge(
-            e,
-            "wallwatch_wall_cost",
-            "Gold Dragons spent on the wall to date.",
-            Some(&Unit::Other("dragons".into())),
-            summary.wall.cost_to_date as i64,
-        )?;
+        run_counters(e, &summary, &net, &writes)?;
+        run_gauges(e, &summary, &net)?;
+        let values = self.site_gauges(e)?;
+        histograms(e, &waits, &writes)?;
+        sensor_values(e, values)
+    }
+}
+
+impl SiteCollector {
+    /// What the site model knows: sections done, sensors, crews, viewers. Returns each
+    /// sensor's last value, read at the same moment.
+    fn site_gauges(
+        &self,
+        e: &mut DescriptorEncoder,
+    ) -> Result<Vec<(String, Option<i32>)>, std::fmt::Error> {
         let (done, sensors, crews, values) = self.hub.with_model(|m| {
             let values: Vec<(String, Option<i32>)> = m
                 .sensors
@@ -253,45 +175,175 @@ impl Collector for SiteCollector {
             None,
             self.hub.subscribers() as i64,
         )?;
-        histogram(
-            e,
-            "wallwatch_network_wait",
-            "Each packet's wait for its network permits.",
-            Some(&Unit::Seconds),
-            &waits,
-            &SECONDS,
-            1e-9,
-        )?;
-        histogram(
-            e,
-            "wallwatch_store_write_duration",
-            "Each store write's duration, failed ones included.",
-            Some(&Unit::Seconds),
-            &writes.durations,
-            &SECONDS,
-            1e-9,
-        )?;
-        histogram(
-            e,
-            "wallwatch_store_write_batch",
-            "Rows per store write (batches queued behind a write are merged into the next).",
-            Some(&Unit::Other("rows".into())),
-            &writes.rows,
-            &ROWS,
-            1.0,
-        )?;
-        let mut family = e.encode_descriptor(
-            "wallwatch_sensor_value",
-            "Each sensor's last value (-100..=100).",
-            None,
-            MetricType::Gauge,
-        )?;
-        for (name, last) in values {
-            if let Some(v) = last {
-                let labels = [("sensor", name.as_str())];
-                family.encode_family(&labels)?.encode_gauge(&i64::from(v))?;
-            }
-        }
-        Ok(())
+        Ok(values)
     }
+}
+
+/// Each sensor's last value, labelled with its name.
+fn sensor_values(
+    e: &mut DescriptorEncoder,
+    values: Vec<(String, Option<i32>)>,
+) -> std::fmt::Result {
+    let mut family = e.encode_descriptor(
+        "wallwatch_sensor_value",
+        "Each sensor's last value (-100..=100).",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (name, last) in values {
+        if let Some(v) = last {
+            let labels = [("sensor", name.as_str())];
+            family.encode_family(&labels)?.encode_gauge(&i64::from(v))?;
+        }
+    }
+    Ok(())
+}
+
+/// The run's counters: rows made and stored, messages delivered, failed and retried writes.
+fn run_counters(
+    e: &mut DescriptorEncoder,
+    summary: &Summary,
+    net: &NetworkStats,
+    writes: &StoreWrites,
+) -> std::fmt::Result {
+    let messages = Unit::Other("messages".into());
+    counter(
+        e,
+        "wallwatch_readings_produced",
+        "Readings made by the sensors this run.",
+        None,
+        summary.readings.produced,
+    )?;
+    counter(
+        e,
+        "wallwatch_readings_stored",
+        "Readings written to the store this run.",
+        None,
+        summary.readings.stored,
+    )?;
+    counter(
+        e,
+        "wallwatch_crew_reports_produced",
+        "Crew reports made this run (one per crew per day worked).",
+        None,
+        summary.crew_reports.produced,
+    )?;
+    counter(
+        e,
+        "wallwatch_crew_reports_stored",
+        "Crew reports written to the store this run.",
+        None,
+        summary.crew_reports.stored,
+    )?;
+    counter(
+        e,
+        "wallwatch_network_delivered",
+        "Messages the network delivered to the collector.",
+        Some(&messages),
+        net.delivered,
+    )?;
+    counter(
+        e,
+        "wallwatch_store_write_failures",
+        "Store writes that failed (each is retried, keeping its batch).",
+        None,
+        writes.failures,
+    )?;
+    counter(
+        e,
+        "wallwatch_store_write_retries",
+        "Store writes retried after a failure.",
+        None,
+        writes.retries,
+    )?;
+    Ok(())
+}
+
+/// The network and the wall now.
+fn run_gauges(
+    e: &mut DescriptorEncoder,
+    summary: &Summary,
+    net: &NetworkStats,
+) -> std::fmt::Result {
+    let messages = Unit::Other("messages".into());
+    gauge(
+        e,
+        "wallwatch_network_in_flight",
+        "Messages holding a network permit now.",
+        Some(&messages),
+        net.in_flight as i64,
+    )?;
+    gauge(
+        e,
+        "wallwatch_network_waiting",
+        "Senders waiting for network permits now.",
+        Some(&Unit::Other("senders".into())),
+        net.waiting as i64,
+    )?;
+    gauge(
+        e,
+        "wallwatch_network_limit",
+        "Messages the network carries at once (--network-limit).",
+        Some(&messages),
+        net.limit as i64,
+    )?;
+    gauge(
+        e,
+        "wallwatch_wall_day",
+        "The last wall day worked.",
+        None,
+        summary.wall.day as i64,
+    )?;
+    gauge(
+        e,
+        "wallwatch_wall_ice",
+        "Ice used on the wall to date (Prometheus wants base units: the wall's cubic yards \
+             times 0.764554857984).",
+        Some(&Unit::Other("cubic_meters".into())),
+        summary.wall.ice_to_date as f64 * CUBIC_METERS_PER_CUBIC_YARD,
+    )?;
+    gauge(
+        e,
+        "wallwatch_wall_cost",
+        "Gold Dragons spent on the wall to date.",
+        Some(&Unit::Other("dragons".into())),
+        summary.wall.cost_to_date as i64,
+    )?;
+    Ok(())
+}
+
+/// Network waits, store write durations and rows per write.
+fn histograms(
+    e: &mut DescriptorEncoder,
+    waits: &Snapshot,
+    writes: &StoreWrites,
+) -> std::fmt::Result {
+    histogram(
+        e,
+        "wallwatch_network_wait",
+        "Each packet's wait for its network permits.",
+        Some(&Unit::Seconds),
+        waits,
+        &SECONDS,
+        1e-9,
+    )?;
+    histogram(
+        e,
+        "wallwatch_store_write_duration",
+        "Each store write's duration, failed ones included.",
+        Some(&Unit::Seconds),
+        &writes.durations,
+        &SECONDS,
+        1e-9,
+    )?;
+    histogram(
+        e,
+        "wallwatch_store_write_batch",
+        "Rows per store write (batches queued behind a write are merged into the next).",
+        Some(&Unit::Other("rows".into())),
+        &writes.rows,
+        &ROWS,
+        1.0,
+    )?;
+    Ok(())
 }
