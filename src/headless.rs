@@ -50,22 +50,15 @@ pub async fn run(config: &Config) -> Result<Summary, EngineError> {
             _ = hup.recv() => break "SIGHUP".to_string(),
             _ = &mut deadline => break "duration reached".to_string(),
             _ = progress.tick(), if site.is_some() => {
-                let p = gauges.progress();
-                if config.engine.until_complete && p.complete {
-                    break format!("wall complete on day {}", p.day);
-                }
-                if config.engine.days.is_some_and(|d| p.day >= d) {
-                    break format!("day {} reached", p.day);
+                if let Some(end) = config.engine.end_reached(&gauges.progress()) {
+                    break end;
                 }
             }
             event = next_event(&mut events) => match event {
                 None => break "engine stopped".to_string(),
                 Some(Event::Day(p)) => {
-                    if config.engine.until_complete && p.complete {
-                        break format!("wall complete on day {}", p.day);
-                    }
-                    if config.engine.days.is_some_and(|d| p.day >= d) {
-                        break format!("day {} reached", p.day);
+                    if let Some(end) = config.engine.end_reached(&p) {
+                        break end;
                     }
                 }
                 Some(Event::Store { failing: Some(e), .. }) => {

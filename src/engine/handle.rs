@@ -433,11 +433,9 @@ impl Engine {
             reader: collector::StoreReader(read_tx),
             remote: options.remote.clone(),
         };
-        let inlet = options.remote.map(|link| RemoteInlet {
-            network: shared.network.clone(),
-            open: Arc::new(tokio::sync::RwLock::new(true)),
-            link,
-        });
+        let inlet = options
+            .remote
+            .map(|link| RemoteInlet::new(shared.network.clone(), link));
         let supervisor = Supervisor {
             gauges: gauges.clone(),
             shared: shared.clone(),

@@ -111,6 +111,17 @@ pub struct EngineOptions {
 }
 
 impl EngineOptions {
+    /// Why a run that watches the wall stops at `progress`: `--until-complete` and the wall
+    /// complete, or `--days N` and day N worked.
+    pub fn end_reached(&self, progress: &super::WallProgress) -> Option<String> {
+        if self.until_complete && progress.complete {
+            return Some(format!("wall complete on day {}", progress.day));
+        }
+        self.days
+            .is_some_and(|d| progress.day >= d)
+            .then(|| format!("day {} reached", progress.day))
+    }
+
     /// Whether every number is in its range; else the first that is not, named as its flag.
     pub fn check(&self) -> Result<(), String> {
         fn named(flag: &'static str) -> impl Fn(String) -> String {

@@ -169,6 +169,15 @@ impl Admitted {
 }
 
 impl RemoteInlet {
+    /// An open inlet into `network`, reporting to `link`.
+    pub(crate) fn new(network: Arc<Network>, link: Arc<RemoteLink>) -> RemoteInlet {
+        RemoteInlet {
+            network,
+            open: Arc::new(RwLock::new(true)),
+            link,
+        }
+    }
+
     /// A message arrived: takes its permit, waiting in line with local messages. `Err(Closed)`
     /// once the engine drains: the message is not taken (not to be acknowledged).
     pub async fn admit(&self) -> Result<Admitted, Closed> {

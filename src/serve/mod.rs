@@ -154,12 +154,7 @@ pub async fn serve(
         socket: path.to_path_buf(),
         stop: stop_tx,
     });
-    let shown = crate::text::sanitize(&path.display().to_string());
-    eprintln!(
-        "wallwatch: serving the site at {shown}; watch it with `wallwatch attach{which}`, stop \
-         it with `wallwatch stop{which}` or SIGTERM",
-        which = crate::text::sanitize(which)
-    );
+    say_where(path, which);
     let deadline = async {
         match config.duration {
             Some(d) => tokio::time::sleep(d).await,
@@ -191,12 +186,8 @@ pub async fn serve(
             }
             _ = &mut deadline => break "duration reached".to_string(),
             _ = progress.tick(), if watch_progress => {
-                let p = ctx.gauges.progress();
-                if config.engine.until_complete && p.complete {
-                    break format!("wall complete on day {}", p.day);
-                }
-                if config.engine.days.is_some_and(|d| p.day >= d) {
-                    break format!("day {} reached", p.day);
+                if let Some(end) = config.engine.end_reached(&ctx.gauges.progress()) {
+                    break end;
                 }
             }
             conn = listener.accept() => match conn {
@@ -216,13 +207,13 @@ pub async fn serve(
     while let Ok(w) = stop_rx.try_recv() {
         waiters.push(w);
     }
-    if let Err(e) = &summary {
-        tracing::error!(target: "serve", "{}", crate::text::sanitize(&e.to_string()));
-    }
-    if let Ok(summary) = &summary {
-        let json = serde_json::to_string(summary).unwrap_or_default();
-        for w in waiters {
-            let _ = w.send(json.clone());
+    match &summary {
+        Err(e) => tracing::error!(target: "serve", "{}", crate::text::sanitize(&e.to_string())),
+        Ok(summary) => {
+            let json = serde_json::to_string(summary).unwrap_or_default();
+            for w in waiters {
+                let _ = w.send(json.clone());
+            }
         }
     }
     // Sessions end with the site (viewers see their connection close; `stop` clients get the
@@ -230,6 +221,17 @@ pub async fn serve(
     let _ = tokio::time::timeout(SESSIONS_END_WITHIN, sessions.join_all()).await;
     drop(socket_file);
     summary.map_err(|e| Failed(crate::headless::exit_status(&e), e.to_string()))
+}
+
+/// Says on stderr where the site listens and how to watch and stop it (`which`: the
+/// `--socket`/`--name` to repeat).
+fn say_where(path: &Path, which: &str) {
+    let shown = crate::text::sanitize(&path.display().to_string());
+    eprintln!(
+        "wallwatch: serving the site at {shown}; watch it with `wallwatch attach{which}`, stop \
+         it with `wallwatch stop{which}` or SIGTERM",
+        which = crate::text::sanitize(which)
+    );
 }
 
 /// Why `serve` failed: the exit status and one line.
