@@ -80,9 +80,10 @@ pub struct AgentArgs {
         default_value = "default"
     )]
     pub sensor_kinds: Vec<String>,
-    /// Seed for the sensors' values.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Seed for the sensors' values (default: one made from the agent's id, so that agents'
+    /// sensors differ from each other's and from the site's own).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Simulated seconds per real second, 0.001..=1000000, or `max`.
     #[arg(long, value_name = "X|max", default_value = "1")]
     pub speed: String,

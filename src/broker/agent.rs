@@ -456,6 +456,12 @@ pub fn default_agent_id() -> String {
     if id.is_empty() { "agent".into() } else { id }
 }
 
+/// An agent's seed when `--seed` is not given: from its id, so that two agents (or an agent
+/// and the site, both seeded 0 by default) do not send the same values.
+fn seed_of(agent: &str) -> u64 {
+    crate::hash::fnv1a(crate::hash::FNV_OFFSET, agent.as_bytes())
+}
+
 /// Checks the command line (one-line errors, exit 2 from the caller).
 pub fn options(args: &crate::cli::AgentArgs) -> Result<AgentOptions, String> {
     let url = BrokerUrl::parse(&args.broker)?;
@@ -471,7 +477,8 @@ pub fn options(args: &crate::cli::AgentArgs) -> Result<AgentOptions, String> {
         .map_err(|e| format!("--duration: {e}"))?;
     let drain_timeout = crate::units::parse_run_duration(&args.drain_timeout)
         .map_err(|e| format!("--drain-timeout: {e}"))?;
-    let mut check = SensorFactory::new(args.seed);
+    let seed = args.seed.unwrap_or_else(|| seed_of(&agent));
+    let mut check = SensorFactory::new(seed);
     if args.sensors > 0 {
         if args.sensor_kinds.is_empty() {
             return Err("--sensor-kinds: no sensor kind given".into());
@@ -488,7 +495,7 @@ pub fn options(args: &crate::cli::AgentArgs) -> Result<AgentOptions, String> {
         agent,
         sensors: args.sensors,
         sensor_kinds: args.sensor_kinds.clone(),
-        seed: args.seed,
+        seed,
         speed,
         duration,
         buffer: args.buffer,
@@ -548,5 +555,31 @@ pub fn main(args: &crate::cli::AgentArgs) -> std::process::ExitCode {
             }
         }
         Err(e) => fail(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn options_of(extra: &[&str]) -> AgentOptions {
+        let mut argv = vec!["wallwatch", "agent", "--broker", "mqtt://127.0.0.1:1883"];
+        argv.extend(["--site", "s"]);
+        argv.extend(extra);
+        match crate::cli::Cli::try_parse_from(argv).unwrap().command {
+            Some(crate::cli::Command::Agent(args)) => options(&args).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_agents_default_seed_comes_from_its_id() {
+        let north = options_of(&["--agent-id", "north"]).seed;
+        let south = options_of(&["--agent-id", "south"]).seed;
+        assert_ne!(north, south);
+        assert_ne!(north, 0, "not the site's default seed");
+        assert_eq!(north, options_of(&["--agent-id", "north"]).seed);
+        assert_eq!(options_of(&["--agent-id", "north", "--seed", "7"]).seed, 7);
     }
 }
