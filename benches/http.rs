@@ -3,7 +3,7 @@
 //!
 //! 1. wrk, 2 threads, 64 connections, `WALLWATCH_BENCH_SECONDS` (default 10) s, while a served
 //!    site runs (defaults, real time): `/profiles/1/overview/15` against a bare axum handler
-//!    returning a fixed JSON body (this process, a tokio runtime built as the site's), one right
+//!    returning a fixed JSON body (this process, tokio's default runtime), one right
 //!    after the other; requests per second, p50 and p99, non-2xx answers;
 //! 2. `/metrics` of a site with 1,000 sensors: wrk with one connection (each request's own
 //!    time, no queueing), p50 and p99;
@@ -161,9 +161,13 @@ fn figures(w: &Wrk) -> Value {
             "non_2xx": w.non_2xx, "requests": w.requests })
 }
 
-/// A bare axum handler with a fixed JSON body, on a runtime built as the site's.
+/// A bare axum handler with a fixed JSON body, on a runtime of as many workers as the API's
+/// (tokio's default here: one per core), at normal priority.
 fn bare_handler() -> (String, tokio::runtime::Runtime) {
-    let rt = wallwatch::runtime::multi_thread().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let tcp = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();

@@ -44,7 +44,7 @@ fn prepare(args: &RunArgs) -> Result<(Config, Palette), String> {
 }
 
 fn run_on_new_runtime(config: &Config, palette: Palette) -> Result<ExitCode, String> {
-    let runtime = crate::runtime::multi_thread()?;
+    let runtime = crate::runtime::site()?;
     runtime.block_on(run(config, palette))
 }
 

@@ -123,7 +123,7 @@ pub fn main(args: &crate::cli::RunArgs) -> std::process::ExitCode {
                 .with_filter(filter),
         )
         .try_init();
-    let runtime = match crate::runtime::multi_thread() {
+    let runtime = match crate::runtime::site() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

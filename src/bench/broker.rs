@@ -81,7 +81,7 @@ pub fn run(args: &BrokerBenchArgs) -> Result<BrokerResult, String> {
         Latency::Fixed(d) => d,
         Latency::Range(..) => return Err("--latency: one value, not a range".into()),
     };
-    let runtime = crate::runtime::multi_thread()?;
+    let runtime = crate::runtime::site()?;
     runtime.block_on(async {
         let mut samples = Vec::new();
         let mut latency_samples = Vec::new();

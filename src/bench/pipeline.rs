@@ -119,7 +119,7 @@ fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, Str
     config.engine.latency = latency;
     config.engine.speed = Speed::Max;
     config.engine.max_readings = Some(args.readings);
-    let runtime = crate::runtime::multi_thread()?;
+    let runtime = crate::runtime::site()?;
     let (seconds, max_in_flight, store_url, writes) = runtime.block_on(async {
         let started = Instant::now();
         // Like a headless run: the watcher counts, it is not sent every row.
@@ -206,7 +206,7 @@ fn minimal(
 ) -> Result<Minimal, String> {
     let before = store.counts().map_err(|e| e.to_string())?;
     let first_id = before.last_reading_id;
-    let runtime = crate::runtime::multi_thread()?;
+    let runtime = crate::runtime::site()?;
     let limit = config.engine.network_limit.max(1);
     let (writes, mut to_write) = mpsc::channel::<Batch>(2);
     let started = Instant::now();

@@ -137,7 +137,7 @@ pub fn run(args: &SoakArgs, mut each: impl FnMut(&Minute)) -> Result<Vec<Minute>
     config.engine.sensor_kinds = vec!["default".into()];
     config.engine.latency = Latency::Fixed(Duration::ZERO);
     config.engine.speed = Speed::Factor(speed);
-    let runtime = crate::runtime::multi_thread()?;
+    let runtime = crate::runtime::site()?;
     let result = runtime.block_on(soak(&config, args, speed, &mut each));
     drop(runtime);
     if !args.keep {

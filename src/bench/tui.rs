@@ -70,7 +70,7 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
         ..RunArgs::default()
     };
     let config = Config::from_args(&run_args, DEFAULT_CREWS).map_err(|e| e.to_string())?;
-    let runtime = crate::runtime::multi_thread()?;
+    let runtime = crate::runtime::site()?;
     let sink: Box<dyn io::Write + Send> = match &args.record {
         Some(path) => Box::new(io::BufWriter::new(
             std::fs::File::create(path).map_err(|e| format!("--record {}: {e}", path.display()))?,

@@ -524,7 +524,7 @@ pub fn main(args: &crate::cli::AgentArgs) -> std::process::ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    let runtime = match crate::runtime::multi_thread() {
+    let runtime = match crate::runtime::site() {
         Ok(r) => r,
         Err(e) => return fail(e),
     };

@@ -62,7 +62,7 @@ pub fn main(args: &ServeArgs) -> ExitCode {
         }
     };
     let feed = init_logging(file);
-    let runtime = match crate::runtime::multi_thread() {
+    let runtime = match crate::runtime::site() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
