@@ -204,9 +204,7 @@ impl<'a> RowFilter<'a> {
     }
 
     fn matches(&self, r: &Row) -> bool {
-        self.sensor.is_none_or(|s| s == Some(r.sensor))
-            && self.filter.since.is_none_or(|t| r.timestamp >= t)
-            && self.filter.until.is_none_or(|t| r.timestamp <= t)
+        self.sensor.is_none_or(|s| s == Some(r.sensor)) && self.filter.in_window(r.timestamp)
     }
 }
 

@@ -106,9 +106,12 @@ pub struct ReadingFilter {
 impl ReadingFilter {
     /// Whether `r` passes the sensor and time conditions (not the limit).
     pub fn matches(&self, r: &Reading) -> bool {
-        self.sensor.as_ref().is_none_or(|s| *s == r.sensor)
-            && self.since.is_none_or(|t| r.timestamp >= t)
-            && self.until.is_none_or(|t| r.timestamp <= t)
+        self.sensor.as_ref().is_none_or(|s| *s == r.sensor) && self.in_window(r.timestamp)
+    }
+
+    /// Whether `t` is within `since..=until`.
+    pub fn in_window(&self, t: DateTime<Utc>) -> bool {
+        self.since.is_none_or(|since| t >= since) && self.until.is_none_or(|until| t <= until)
     }
 
     /// Filters readings given in id order; with a limit, keeps the most recent ones (a
