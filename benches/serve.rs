@@ -139,7 +139,7 @@ fn cpu(pid: u32) -> Duration {
 }
 
 fn rss_mb(pid: u32) -> f64 {
-    wallwatch::bench::proc::status_mb(&pid.to_string(), "VmRSS").unwrap_or(f64::NAN)
+    wallwatch::cmd::bench::proc::status_mb(&pid.to_string(), "VmRSS").unwrap_or(f64::NAN)
 }
 
 fn frames(bytes: &[u8]) -> usize {

@@ -10,11 +10,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use wallwatch::app::{App, HISTORY};
-use wallwatch::engine::{Event, NetworkStats, SensorInfo, Speed, WallProgress};
+use wallwatch::engine::{Event, NetworkStats, SensorInfo, WallProgress};
 use wallwatch::sensors::Reading;
 use wallwatch::ui;
 use wallwatch::ui::theme::Palette;
-use wallwatch::wall::{CrewReport, Crews, Site, Wall};
+use wallwatch::units::Speed;
+use wallwatch::wall::{CrewReport, Crews, Wall, Works};
 
 fn big_wall() -> Wall {
     let path = concat!(
@@ -55,7 +56,7 @@ fn app(wall: Wall, crews: u32, sensor_count: usize) -> App {
         store: "memory:".into(),
         speed: Speed::Factor(1.0),
     });
-    let mut site = Site::new(wall, Crews::Limited(crews));
+    let mut site = Works::new(wall, Crews::Limited(crews));
     let ts = Utc.timestamp_opt(1_780_000_000, 0).unwrap();
     for _ in 0..20 {
         let reports = site

@@ -6,7 +6,7 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use wallwatch::query::Query;
+use wallwatch::wall::query::Query;
 use wallwatch::wall::{Ledger, Schedule, Wall};
 
 const LARGE: &str = "../shared/profiles/large_500x2000.txt";

@@ -30,7 +30,7 @@ fn main() {
                 sensors: common::sensor_infos(),
                 network_limit: 5,
                 store: "memory:".into(),
-                speed: wallwatch::engine::Speed::Factor(1.0),
+                speed: wallwatch::units::Speed::Factor(1.0),
             });
             for ev in common::run_events(&wall, crews, 20) {
                 app.update(ev);

@@ -1,35 +1,29 @@
 //! wallwatch: a terminal control room for the Wall.
 //!
-//! `wall` and `sensors` are the pure domain; `store` persists; `engine` is the async shell;
-//! `app` and `ui` are the dashboard's state and drawing.
+//! The layers, lowest first; each may use only those below it:
+//! - the domain: `wall`, `sensors`, and the shared `units`, `text`, `hash`;
+//! - `store`: readings and crew reports kept, behind one trait;
+//! - `engine`: the async shell (clock, network, collector, producer tasks);
+//! - `site`: the site model, a snapshot and numbered events for every viewer;
+//! - the views: `app` + `ui` + `term` (the terminal), `serve` (the socket), `http`, `broker`;
+//! - `config`: the command line and the TOML file, made into one `Config`;
+//! - `cmd`: one module per subcommand, dispatched by `main`.
 
 pub mod app;
-pub mod attach;
-pub mod bench;
 pub mod broker;
-pub mod cli;
-pub mod client;
+pub mod cmd;
 pub mod config;
-pub mod dashboard;
 pub mod engine;
-pub mod export;
 pub mod hash;
-pub mod headless;
 pub mod http;
-pub mod keymap;
 pub mod logfile;
-pub mod profiles_file;
-pub mod protocol;
-pub mod query;
-pub mod report;
 pub mod runtime;
 pub mod sensors;
 pub mod serve;
-pub mod services;
 pub mod site;
 pub mod store;
+pub mod term;
 pub mod text;
-pub mod tui;
 pub mod ui;
 pub mod units;
 pub mod wall;

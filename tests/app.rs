@@ -7,12 +7,13 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tokio::time::{Duration, Instant};
 use wallwatch::app::{App, HISTORY, Pane, Viewport};
-use wallwatch::engine::{Command, Event, NetworkStats, SensorInfo, Speed, WallProgress};
+use wallwatch::engine::{Command, Event, NetworkStats, SensorInfo, WallProgress};
 use wallwatch::sensors::Reading;
 use wallwatch::site::Model;
 use wallwatch::site::viewer::ViewerMsg;
 use wallwatch::ui::theme::Palette;
-use wallwatch::wall::{COST_PER_FOOT, Crews, ICE_PER_FOOT, Site, Wall};
+use wallwatch::units::Speed;
+use wallwatch::wall::{COST_PER_FOOT, Crews, ICE_PER_FOOT, Wall, Works};
 
 fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
@@ -277,7 +278,7 @@ fn q_esc_and_ctrl_c_quit() {
 fn crew_reports_build_the_wall_with_exact_ice_and_cost() {
     let wall = common::example_wall();
     let mut app = started(Crews::Limited(3));
-    let mut site = Site::new(wall.clone(), Crews::Limited(3));
+    let mut site = Works::new(wall.clone(), Crews::Limited(3));
     for ev in common::run_events(&wall, Crews::Limited(3), 40) {
         app.update(ev);
     }

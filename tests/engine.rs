@@ -14,12 +14,11 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use wallwatch::config::Config;
-use wallwatch::engine::{
-    Command, Engine, Event, Latency, NetworkProbe, Speed, StartOptions, Summary,
-};
+use wallwatch::engine::{Command, Engine, Event, Latency, NetworkProbe, StartOptions, Summary};
 use wallwatch::sensors::Reading;
 use wallwatch::store::{Batch, Counts, MemoryStore, ReadingFilter, Store, StoreError};
-use wallwatch::wall::{CrewReport, Crews, Site};
+use wallwatch::units::Speed;
+use wallwatch::wall::{CrewReport, Crews, Works};
 
 /// A memory store the test can still read after the engine has closed it, failing the first
 /// `failures` appends.
@@ -385,7 +384,7 @@ async fn crew_days_advance_every_day_seconds_and_match_the_site() {
             "day {day} at {t:?}"
         );
     }
-    let mut site = Site::new((*c.engine.wall).clone(), Crews::Limited(3));
+    let mut site = Works::new((*c.engine.wall).clone(), Crews::Limited(3));
     let mut expected = Vec::new();
     for _ in 0..10 {
         expected.extend(site.step());

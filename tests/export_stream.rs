@@ -5,8 +5,8 @@
 use std::ops::ControlFlow;
 
 use chrono::{DateTime, Utc};
-use wallwatch::cli::ExportFormat;
-use wallwatch::export::export;
+use wallwatch::cmd::readings::export;
+use wallwatch::config::cli::ExportFormat;
 use wallwatch::sensors::Reading;
 use wallwatch::store::{
     self, Batch, Counts, MemoryStore, READ_BATCH, ReadingFilter, Store, StoreError,

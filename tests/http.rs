@@ -13,8 +13,9 @@ use http::{config, get, raw, serve, wait_until};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use serde_json::Value;
-use wallwatch::engine::{Command, Speed};
-use wallwatch::query::Query;
+use wallwatch::engine::Command;
+use wallwatch::units::Speed;
+use wallwatch::wall::query::Query;
 use wallwatch::wall::{Crews, Wall};
 
 const LONG: Duration = Duration::from_secs(60);

@@ -9,13 +9,14 @@ use ratatui::Terminal;
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant, sleep, sleep_until};
 use wallwatch::app::App;
-use wallwatch::engine::{Event, NetworkStats, Speed, WallProgress};
+use wallwatch::engine::{Event, NetworkStats, WallProgress};
 use wallwatch::sensors::Reading;
 use wallwatch::site::viewer::ViewerMsg;
 use wallwatch::site::{Change, Feed, LogFeed, LogLine, Site, Update};
-use wallwatch::tui::{self, Exit, Renderer};
-use wallwatch::ui::counting::CountingBackend;
+use wallwatch::term::counting::CountingBackend;
+use wallwatch::term::{self, Exit, Renderer};
 use wallwatch::ui::theme::Palette;
+use wallwatch::units::Speed;
 use wallwatch::wall::{self, CrewReport, Crews};
 
 static TURN: Mutex<()> = Mutex::new(());
@@ -23,7 +24,7 @@ static TURN: Mutex<()> = Mutex::new(());
 /// The dashboard's log feed (what `tracing` records for the site).
 fn feed() -> Arc<LogFeed> {
     static FEED: OnceLock<Arc<LogFeed>> = OnceLock::new();
-    FEED.get_or_init(|| tui::init_dashboard_logging().unwrap())
+    FEED.get_or_init(|| term::init_dashboard_logging().unwrap())
         .clone()
 }
 
@@ -42,7 +43,7 @@ fn settle(app: &mut App) {
         seq,
         changes: vec![Change::Log(lines)],
     }))));
-    tui::record_log(&std::mem::take(&mut app.new_log));
+    term::record_log(&std::mem::take(&mut app.new_log));
     // tui-logger moves events from its hot buffer on its own thread; do it now.
     tui_logger::move_events();
 }
@@ -100,7 +101,7 @@ fn log_lines_show_when_the_site_logged_them() {
             line(at(23, 59, 58), "logged at midnight"),
         ])],
     }))));
-    tui::record_log(&std::mem::take(&mut app.new_log));
+    term::record_log(&std::mem::take(&mut app.new_log));
     tui_logger::move_events();
     let text = common::text(&common::render(&mut app, 120, 40));
     assert!(
@@ -244,7 +245,7 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
         sleep(Duration::from_millis(200)).await;
         let first = probe.take().len();
         let start = Instant::now();
-        let mut site = wall::Site::new(wall, Crews::Limited(3));
+        let mut site = wall::Works::new(wall, Crews::Limited(3));
         let (mut id, mut delivered) = (0u64, 0u64);
         let mut values = vec![0i32; infos.len()];
         let mut rng = 0x2545_f491_4f6c_dd1du64;
@@ -329,7 +330,7 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
             }
         }
     });
-    let exit = tui::run_with(
+    let exit = term::run_with(
         &mut term,
         &mut app,
         common::input_stream(krx),
@@ -347,7 +348,7 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
     if std::env::var_os("DUMP_FRAMES").is_some() {
         let mut sizes: Vec<(usize, String)> = Vec::new();
         let marks: Vec<usize> = (0..total.len())
-            .filter(|&i| total[i..].starts_with(tui::BEGIN_SYNC))
+            .filter(|&i| total[i..].starts_with(term::BEGIN_SYNC))
             .collect();
         for (n, &m) in marks.iter().enumerate() {
             let end = marks.get(n + 1).copied().unwrap_or(total.len());

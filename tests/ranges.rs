@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use wallwatch::config::Config;
 use wallwatch::engine::{
-    Command as EngineCommand, Engine, EngineError, EngineOptions, NetworkProbe, Speed, StartOptions,
+    Command as EngineCommand, Engine, EngineError, EngineOptions, NetworkProbe, StartOptions,
 };
+use wallwatch::units::Speed;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wallwatch");
 
@@ -93,8 +94,11 @@ fn the_ends_of_every_range_are_accepted() {
     let args = |extra: &[&str]| {
         let mut all = vec!["wallwatch", "run", "--headless"];
         all.extend_from_slice(extra);
-        match wallwatch::cli::Cli::try_parse_from(all).unwrap().command {
-            Some(wallwatch::cli::Command::Run(args)) => args,
+        match wallwatch::config::cli::Cli::try_parse_from(all)
+            .unwrap()
+            .command
+        {
+            Some(wallwatch::config::cli::Command::Run(args)) => args,
             _ => unreachable!(),
         }
     };

@@ -8,9 +8,10 @@ use std::time::Duration;
 use clap::Parser;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
-use wallwatch::cli::{Cli, Command};
+use wallwatch::config::cli::{Cli, Command};
 use wallwatch::config::{Config, DEFAULT_CREWS};
-use wallwatch::engine::{Engine, Speed, StartOptions};
+use wallwatch::engine::{Engine, StartOptions};
+use wallwatch::units::Speed;
 
 fn speed() -> impl Strategy<Value = String> {
     prop_oneof![

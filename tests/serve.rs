@@ -257,12 +257,12 @@ fn a_read_only_viewers_command_is_refused_by_the_server_too() {
     let server = Server::start(&[]);
     let hello = format!(
         r#"{{"hello":{{"version":{},"role":{{"viewer":{{"read_only":true}}}}}}}}"#,
-        wallwatch::protocol::VERSION
+        wallwatch::serve::protocol::VERSION
     );
     let (mut s, hello) = raw_client(&server, &hello);
     assert_eq!(
         hello.unwrap()["hello"]["version"],
-        wallwatch::protocol::VERSION
+        wallwatch::serve::protocol::VERSION
     );
     s.write_all(&frame(br#"{"command":{"id":42,"command":"AddCrew"}}"#))
         .unwrap();

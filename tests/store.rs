@@ -13,7 +13,7 @@ use wallwatch::config::Config;
 use wallwatch::engine::resume::{Resumed, prepare};
 use wallwatch::sensors::Reading;
 use wallwatch::store::{self, Batch, Counts, ReadingFilter, Store};
-use wallwatch::wall::{CrewReport, Crews, Irregular, LatestReports, SectionReports, Site};
+use wallwatch::wall::{CrewReport, Crews, Irregular, LatestReports, SectionReports, Works};
 
 #[path = "support/postgres.rs"]
 mod postgres;
@@ -442,7 +442,7 @@ fn check_latest(store: &mut dyn Store) {
 /// the store for the latest ones: the same heights, day and latest reports, or the same error.
 fn check_prepare(store: &mut dyn Store, config: &Config) -> Result<Resumed, String> {
     let reports = store.crew_reports().unwrap();
-    let old = Site::state_from_reports(&config.engine.wall, &reports);
+    let old = Works::state_from_reports(&config.engine.wall, &reports);
     let url = store.url().to_string();
     match (prepare(store, &config.engine, true), old) {
         (Ok(resumed), Ok((heights, day))) => {
@@ -484,7 +484,7 @@ fn check_resume(url: &str) {
     let mut store = store::open(url).unwrap();
     let fresh = check_prepare(store.as_mut(), &config).unwrap();
     assert_eq!((fresh.site.day(), fresh.latest.len()), (0, 0));
-    let mut site = Site::new((*config.engine.wall).clone(), config.engine.crews);
+    let mut site = Works::new((*config.engine.wall).clone(), config.engine.crews);
     let mut id = 0;
     let mut work = |store: &mut dyn Store, days: u64| {
         for _ in 0..days {

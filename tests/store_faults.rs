@@ -14,9 +14,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use wallwatch::config::Config;
 use wallwatch::engine::collector::WRITE_QUEUE;
-use wallwatch::engine::{Engine, Event, Speed, StartOptions, Summary};
+use wallwatch::engine::{Engine, Event, StartOptions, Summary};
 use wallwatch::sensors::Reading;
 use wallwatch::store::{self, Batch, Counts, MemoryStore, ReadingFilter, Store, StoreError};
+use wallwatch::units::Speed;
 use wallwatch::wall::CrewReport;
 
 /// A memory store that fails every append while `down` is set.

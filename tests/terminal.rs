@@ -13,12 +13,13 @@ use crossterm::event::Event as TermEvent;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 use tokio::time::{Duration, sleep};
-use wallwatch::engine::{Command, NetworkStats, Speed};
+use wallwatch::engine::{Command, NetworkStats};
 use wallwatch::site::viewer::ViewerMsg;
 use wallwatch::site::{Change, Feed, Update};
-use wallwatch::tui::{self, Exit, Renderer, TuiError};
-use wallwatch::ui::counting::CountingBackend;
+use wallwatch::term::counting::CountingBackend;
+use wallwatch::term::{self, Exit, Renderer, TuiError};
 use wallwatch::ui::theme::Palette;
+use wallwatch::units::Speed;
 use wallwatch::wall::Crews;
 
 fn terminal(w: u16, h: u16) -> (Terminal<CountingBackend<common::Shared>>, common::Shared) {
@@ -37,7 +38,7 @@ fn the_bytes_written_reproduce_the_screen() {
     let mut renderer = Renderer::new();
     assert!(renderer.draw(&mut term, &mut app).unwrap());
     let first = out.take();
-    assert!(first.starts_with(tui::BEGIN_SYNC) && first.ends_with(tui::END_SYNC));
+    assert!(first.starts_with(term::BEGIN_SYNC) && first.ends_with(term::END_SYNC));
     parser.process(&first);
     common::assert_screen_matches(&parser, &common::render(&mut app, 120, 40));
     assert_eq!(term.backend().bytes(), first.len() as u64);
@@ -183,7 +184,7 @@ async fn every_key_wakes_the_loop_at_once() {
             }
         }
     });
-    let run = tui::run_with(&mut term, &mut app, input, erx, ctx, pending());
+    let run = term::run_with(&mut term, &mut app, input, erx, ctx, pending());
     let exit = tokio::time::timeout(Duration::from_secs(10), run).await;
     assert!(exit.is_ok(), "the loop never saw q");
     assert_eq!(exit.unwrap().unwrap(), Exit::Quit);
@@ -204,7 +205,7 @@ async fn keys_become_commands_and_q_quits() {
         sleep(Duration::from_secs(1)).await;
         keys.send(common::press('q')).unwrap();
     });
-    let exit = tui::run_with(
+    let exit = term::run_with(
         &mut term,
         &mut app,
         common::input_stream(krx),
@@ -249,7 +250,7 @@ async fn a_signal_ends_the_loop() {
         sleep(Duration::from_secs(3)).await;
         "SIGTERM"
     };
-    let exit = tui::run_with(
+    let exit = term::run_with(
         &mut term,
         &mut app,
         common::input_stream(krx),
@@ -271,7 +272,7 @@ async fn a_dead_engine_is_an_error() {
         sleep(Duration::from_secs(2)).await;
         drop(etx);
     });
-    let exit = tui::run_with(
+    let exit = term::run_with(
         &mut term,
         &mut app,
         common::input_stream(krx),
@@ -315,7 +316,7 @@ async fn frame_pacing_and_idle_silence() {
         ktx.send(common::press('q')).unwrap();
         (busy, idle, etx)
     });
-    let exit = tui::run_with(
+    let exit = term::run_with(
         &mut term,
         &mut app,
         common::input_stream(krx),
@@ -354,7 +355,7 @@ async fn resize_events_repaint_everything() {
         ktx.send(common::press('q')).unwrap();
         (first, again)
     });
-    let exit = tui::run_with(
+    let exit = term::run_with(
         &mut term,
         &mut app,
         common::input_stream(krx),

@@ -2,7 +2,9 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
-use wallwatch::wall::{COST_PER_FOOT, Crews, ICE_PER_FOOT, Ledger, Schedule, Site, Wall, WorkKind};
+use wallwatch::wall::{
+    COST_PER_FOOT, Crews, ICE_PER_FOOT, Ledger, Schedule, Wall, WorkKind, Works,
+};
 
 /// Feet raised per profile on each day, simulated the slow, obvious way.
 fn reference(profiles: &[Vec<u8>], crews: Option<usize>) -> Vec<Vec<u64>> {
@@ -84,7 +86,7 @@ proptest! {
             None => (Schedule::unlimited(&wall), Crews::Unlimited),
             Some(n) => (Schedule::with_crews(&wall, n), Crews::Limited(n)),
         };
-        let mut site = Site::new(wall.clone(), mode);
+        let mut site = Works::new(wall.clone(), mode);
         let mut started = vec![None; wall.sections()];
         let mut relieved = vec![0u64; site.crew_count()];
         while !site.is_done() {

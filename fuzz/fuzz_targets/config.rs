@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use wallwatch::cli::RunArgs;
+use wallwatch::config::cli::RunArgs;
 use wallwatch::config::{Config, DEFAULT_CREWS};
 
 /// One file per fuzzing process, rewritten for every input.

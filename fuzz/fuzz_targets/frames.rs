@@ -22,7 +22,7 @@
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::Decoder;
-use wallwatch::protocol::{self, ClientMsg, FrameError, MAX_CLIENT_FRAME};
+use wallwatch::serve::protocol::{self, ClientMsg, FrameError, MAX_CLIENT_FRAME};
 
 /// How a reading of the stream ends, after the messages before it.
 #[derive(Debug, PartialEq)]

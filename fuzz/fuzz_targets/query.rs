@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use wallwatch::query::{Query, QueryError};
+use wallwatch::wall::query::{Query, QueryError};
 use wallwatch::wall::{COST_PER_FOOT, ICE_PER_FOOT, Ledger, Schedule, Wall};
 
 struct Case {

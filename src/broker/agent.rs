@@ -32,13 +32,13 @@ use tokio::time::Instant;
 
 use super::codec::Message;
 use super::confirm;
-use super::site::{CONNECT_TIMEOUT, KEEP_ALIVE, first_connack, one_line};
+use super::subscriber::{CONNECT_TIMEOUT, KEEP_ALIVE, first_connack, one_line};
 use super::url::BrokerUrl;
-use crate::engine::Speed;
 use crate::engine::network::{Latency, Network, Payload};
 use crate::engine::publisher::Publisher;
 use crate::engine::tasks::{Alive, Shared, sensor_task};
 use crate::sensors::SensorFactory;
+use crate::units::Speed;
 
 /// Permits of the agent's own hand-off from its sensors to its buffer.
 pub const HANDOFF_LIMIT: usize = 5;
@@ -454,132 +454,4 @@ pub fn default_agent_id() -> String {
         .take(64)
         .collect();
     if id.is_empty() { "agent".into() } else { id }
-}
-
-/// An agent's seed when `--seed` is not given: from its id, so that two agents (or an agent
-/// and the site, both seeded 0 by default) do not send the same values.
-fn seed_of(agent: &str) -> u64 {
-    crate::hash::fnv1a(crate::hash::FNV_OFFSET, agent.as_bytes())
-}
-
-/// Checks the command line (one-line errors, exit 2 from the caller).
-pub fn options(args: &crate::cli::AgentArgs) -> Result<AgentOptions, String> {
-    let url = BrokerUrl::parse(&args.broker)?;
-    super::url::check_name("--site", &args.site)?;
-    let agent = args.agent_id.clone().unwrap_or_else(default_agent_id);
-    super::url::check_name("--agent-id", &agent)?;
-    let speed = crate::units::parse_speed(&args.speed).map_err(|e| format!("--speed: {e}"))?;
-    let duration = args
-        .duration
-        .as_deref()
-        .map(crate::units::parse_run_duration)
-        .transpose()
-        .map_err(|e| format!("--duration: {e}"))?;
-    let drain_timeout = crate::units::parse_run_duration(&args.drain_timeout)
-        .map_err(|e| format!("--drain-timeout: {e}"))?;
-    let seed = args.seed.unwrap_or_else(|| seed_of(&agent));
-    let mut check = SensorFactory::new(seed);
-    if args.sensors > 0 {
-        if args.sensor_kinds.is_empty() {
-            return Err("--sensor-kinds: no sensor kind given".into());
-        }
-        for kind in &args.sensor_kinds {
-            check
-                .make(kind)
-                .map_err(|e| format!("--sensor-kinds: {e}"))?;
-        }
-    }
-    Ok(AgentOptions {
-        url,
-        site: args.site.clone(),
-        agent,
-        sensors: args.sensors,
-        sensor_kinds: args.sensor_kinds.clone(),
-        seed,
-        speed,
-        duration,
-        buffer: args.buffer,
-        drain_timeout,
-    })
-}
-
-/// `wallwatch agent`: logs on stderr, the JSON summary on stdout. Exit 0 when everything
-/// produced was confirmed, 1 when the drain gave up with readings unconfirmed, 2 for bad input
-/// or a broker that cannot be reached at start.
-pub fn main(args: &crate::cli::AgentArgs) -> std::process::ExitCode {
-    use std::io::IsTerminal;
-    use std::process::ExitCode;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(filter)
-        .try_init();
-    let fail = |e: String| {
-        eprintln!("error: {}", crate::text::sanitize(&e));
-        ExitCode::from(2)
-    };
-    let opts = match options(args) {
-        Ok(o) => o,
-        Err(e) => return fail(e),
-    };
-    let runtime = match crate::runtime::site() {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
-    let result = runtime.block_on(async {
-        use tokio::signal::unix::{SignalKind, signal};
-        let watch_signals = |kind| signal(kind).map_err(|e| format!("cannot watch signals: {e}"));
-        let mut int = watch_signals(SignalKind::interrupt())?;
-        let mut term = watch_signals(SignalKind::terminate())?;
-        let stop = async move {
-            tokio::select! {
-                _ = int.recv() => "SIGINT".to_string(),
-                _ = term.recv() => "SIGTERM".to_string(),
-            }
-        };
-        run(opts, stop).await
-    });
-    match result {
-        Ok(summary) => {
-            crate::text::print_line(&serde_json::to_string(&summary).unwrap_or_default());
-            if summary.pending == 0 {
-                ExitCode::SUCCESS
-            } else {
-                eprintln!(
-                    "wallwatch agent: {} readings were not confirmed by the site",
-                    summary.pending
-                );
-                ExitCode::from(1)
-            }
-        }
-        Err(e) => fail(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    fn options_of(extra: &[&str]) -> AgentOptions {
-        let mut argv = vec!["wallwatch", "agent", "--broker", "mqtt://127.0.0.1:1883"];
-        argv.extend(["--site", "s"]);
-        argv.extend(extra);
-        match crate::cli::Cli::try_parse_from(argv).unwrap().command {
-            Some(crate::cli::Command::Agent(args)) => options(&args).unwrap(),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn an_agents_default_seed_comes_from_its_id() {
-        let north = options_of(&["--agent-id", "north"]).seed;
-        let south = options_of(&["--agent-id", "south"]).seed;
-        assert_ne!(north, south);
-        assert_ne!(north, 0, "not the site's default seed");
-        assert_eq!(north, options_of(&["--agent-id", "north"]).seed);
-        assert_eq!(options_of(&["--agent-id", "north", "--seed", "7"]).seed, 7);
-    }
 }

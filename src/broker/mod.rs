@@ -14,7 +14,7 @@
 pub mod agent;
 pub mod codec;
 pub mod confirm;
-pub mod site;
+pub mod subscriber;
 pub mod url;
 
 use tokio::sync::mpsc;
@@ -52,12 +52,19 @@ pub async fn start_engine(
     engine: &EngineOptions,
     broker: Option<&BrokerOptions>,
     mut options: StartOptions,
-) -> Result<(Engine, mpsc::Receiver<Event>, Option<site::SiteBroker>), EngineError> {
+) -> Result<
+    (
+        Engine,
+        mpsc::Receiver<Event>,
+        Option<subscriber::SiteBroker>,
+    ),
+    EngineError,
+> {
     let Some(broker) = broker else {
         let (e, events) = Engine::start_with(engine, options).await?;
         return Ok((e, events, None));
     };
-    let connected = site::connect(&broker.url, &broker.site, engine.network_limit)
+    let connected = subscriber::connect(&broker.url, &broker.site, engine.network_limit)
         .await
         .map_err(EngineError::Options)?;
     options.remote = Some(RemoteLink::new());

@@ -613,7 +613,7 @@ fn announce(
     config: &EngineOptions,
     publisher: &Publisher,
     network_limit: usize,
-    site: &crate::wall::Site,
+    site: &crate::wall::Works,
     sensors: &[crate::sensors::Sensor],
     store_url: &str,
 ) {
@@ -825,7 +825,7 @@ impl Supervisor {
                     self.next_kind += 1;
                     k.to_string()
                 });
-                let most = *super::SENSORS_RANGE.end();
+                let most = *crate::units::SENSORS_RANGE.end();
                 match self.factory.make(&kind) {
                     _ if self.sensors.len() >= most => {
                         Err(format!("{most} sensors already, the most a run may have"))
@@ -860,7 +860,7 @@ impl Supervisor {
                 Ok(what.into())
             }
             // Out of range: refused, the clock untouched.
-            Command::SetSpeed(speed) => super::check_speed(speed).map(|speed| {
+            Command::SetSpeed(speed) => crate::units::check_speed(speed).map(|speed| {
                 self.shared.clock.set_speed(speed);
                 publisher.publish(Event::SpeedChanged(speed));
                 match speed {

@@ -28,26 +28,14 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::sensors::Reading;
+use crate::units::Speed;
 use crate::wall::{CrewReport, Crews, Wall};
 
 pub use collector::StoreReader;
 pub use command::{CommandSender, EngineGone, Replier, Reply, Request};
 pub use handle::{Engine, EngineError, Gauges, RunCounters, StartOptions, StoreWrites, Summary};
 pub use network::{Latency, NetworkProbe};
-pub use options::{
-    CREWS_RANGE, DAY_SECONDS_RANGE, DAYS_RANGE, DURATION_RANGE, EngineOptions, MAX_LATENCY,
-    MAX_SECTIONS_RANGE, NETWORK_LIMIT_RANGE, SENSORS_RANGE, SPEED_RANGE, check_latency,
-    check_speed, in_range,
-};
-
-/// How fast simulated time runs.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum Speed {
-    /// Simulated seconds per real second.
-    Factor(f64),
-    /// As fast as possible.
-    Max,
-}
+pub use options::{EngineOptions, MAX_LATENCY, check_latency};
 
 /// What a viewer (or a headless driver) asks of the engine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,7 +91,7 @@ pub struct WallProgress {
 
 impl WallProgress {
     /// The wall as `site` has it after its last finished day (not complete before day 1).
-    pub fn of(site: &crate::wall::Site) -> WallProgress {
+    pub fn of(site: &crate::wall::Works) -> WallProgress {
         let feet = site.feet_raised();
         WallProgress {
             day: site.day(),

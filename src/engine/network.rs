@@ -248,7 +248,7 @@ impl Network {
     ) -> (Network, mpsc::Receiver<Payload>) {
         // The engine refuses a limit out of range before it gets here; the semaphore panics
         // above its MAX_PERMITS, so never ask it for more.
-        let limit = limit.clamp(1, *super::options::NETWORK_LIMIT_RANGE.end());
+        let limit = limit.clamp(1, *crate::units::NETWORK_LIMIT_RANGE.end());
         let (tx, rx) = mpsc::channel(mailbox.max(1));
         let state = Arc::new(NetworkState {
             semaphore: Semaphore::new(limit),

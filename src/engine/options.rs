@@ -8,63 +8,15 @@
 //! its range naming the flag or the file's key; `Engine::start` refuses options built elsewhere
 //! that are out of range; `Command::SetSpeed` refuses a speed out of range at run time.
 
-use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Latency, Speed};
+use super::Latency;
+use crate::units::*;
 use crate::wall::{Crews, Wall};
 
-/// Simulated seconds per real second (`Speed::Factor`), besides `Speed::Max`.
-pub const SPEED_RANGE: RangeInclusive<f64> = 0.001..=1_000_000.0;
-/// Messages the network carries at once (permits of its semaphore).
-pub const NETWORK_LIMIT_RANGE: RangeInclusive<usize> = 1..=65_536;
-/// Sensors at start, and at most while the run lasts.
-pub const SENSORS_RANGE: RangeInclusive<usize> = 0..=100_000;
-/// Crews when limited, at start and at most while the run lasts.
-pub const CREWS_RANGE: RangeInclusive<u32> = 1..=1_000_000;
-/// Simulated seconds in a wall day: a millisecond to a real day.
-pub const DAY_SECONDS_RANGE: RangeInclusive<f64> = 0.001..=86_400.0;
-/// Real time a run may be given (`--duration`): up to 366 days.
-pub const DURATION_RANGE: RangeInclusive<Duration> =
-    Duration::from_millis(1)..=Duration::from_secs(366 * 86_400);
-/// The wall day a run stops after (`--days`).
-pub const DAYS_RANGE: RangeInclusive<u64> = 1..=1_000_000_000;
 /// Latency of one message, each end of a range.
 pub const MAX_LATENCY: Duration = Duration::from_secs(60);
-/// Sections one profile may have (`--max-sections`): at 10 million a profile's line is already
-/// some 30 MB of text.
-pub const MAX_SECTIONS_RANGE: RangeInclusive<usize> = 1..=10_000_000;
-
-/// `value` if it is in `range`, else why not (one line, without the flag's name).
-pub fn in_range<T: PartialOrd + std::fmt::Display>(
-    value: T,
-    range: &RangeInclusive<T>,
-) -> Result<T, String> {
-    if range.contains(&value) {
-        Ok(value)
-    } else {
-        Err(format!(
-            "{value} is out of range ({}..={})",
-            range.start(),
-            range.end()
-        ))
-    }
-}
-
-/// A speed the engine accepts: `max`, or a factor in [`SPEED_RANGE`].
-pub fn check_speed(speed: Speed) -> Result<Speed, String> {
-    match speed {
-        Speed::Max => Ok(speed),
-        Speed::Factor(f) if SPEED_RANGE.contains(&f) => Ok(speed),
-        Speed::Factor(f) => Err(format!(
-            "{f} is not a speed in range ({}..={}, or max)",
-            SPEED_RANGE.start(),
-            SPEED_RANGE.end()
-        )),
-    }
-}
-
 /// A latency whose ends are at most [`MAX_LATENCY`].
 pub fn check_latency(latency: Latency) -> Result<Latency, String> {
     let highest = match latency {

@@ -1,5 +1,5 @@
 //! Readings from other machines: what a feeder of remote readings (the broker's subscriber,
-//! `crate::broker::site`) and the engine share. The engine knows nothing of MQTT.
+//! `crate::broker::subscriber`) and the engine share. The engine knows nothing of MQTT.
 //!
 //! A remote message is a network message like a local one: [`RemoteInlet::admit`] takes one
 //! permit of the same semaphore on its arrival (so local and remote messages together never

@@ -9,12 +9,12 @@
 use super::EngineError;
 use super::EngineOptions;
 use crate::store::{Counts, Store, StoreError, WALL_HASH_KEY, redact_url};
-use crate::wall::{CrewReport, History, Site};
+use crate::wall::{CrewReport, History, Works};
 
 /// The site to run and, when it continues a stored run, each changed section's latest report
 /// (id order) so the screen can show the wall as it stands.
 pub struct Resumed {
-    pub site: Site,
+    pub site: Works,
     pub latest: Vec<CrewReport>,
     /// The store's counts after any `--fresh` clearing: ids continue after these.
     pub counts: Counts,
@@ -65,7 +65,7 @@ pub fn prepare(
     if counts.crew_reports == 0 {
         let history = History::new(wall.profiles());
         return Ok(Resumed {
-            site: Site::new(wall, config.crews),
+            site: Works::new(wall, config.crews),
             latest: Vec::new(),
             counts,
             history,
@@ -75,14 +75,14 @@ pub fn prepare(
     let cannot = |e: crate::wall::ResumeError| {
         EngineError::Store(StoreError(format!("store '{url}': cannot resume: {e}")))
     };
-    let (heights, day) = Site::state_from_latest(&wall, &stored).map_err(cannot)?;
+    let (heights, day) = Works::state_from_latest(&wall, &stored).map_err(cannot)?;
     let history = if history {
         History::from_reports(&wall, &store.crew_reports().map_err(fail)?)
     } else {
         History::new(wall.profiles())
     };
     let latest: Vec<CrewReport> = stored.into_latest();
-    let site = Site::resume(wall, config.crews, heights, day).map_err(cannot)?;
+    let site = Works::resume(wall, config.crews, heights, day).map_err(cannot)?;
     tracing::info!(
         target: "engine",
         "resuming the wall from store '{url}': day {} done, {} of {} feet raised, {} readings and \

@@ -13,7 +13,7 @@ use super::network::{Network, Payload};
 use super::publisher::Publisher;
 use super::{Event, WallProgress};
 use crate::sensors::{Reading, Sensor};
-use crate::wall::{Book, CrewReport, Crews, History, Site};
+use crate::wall::{Book, CrewReport, Crews, History, Works};
 
 /// What every producer shares.
 pub struct Shared {
@@ -43,7 +43,7 @@ pub struct WallState {
 }
 
 impl WallState {
-    pub fn new(site: Site, history: History) -> WallState {
+    pub fn new(site: Works, history: History) -> WallState {
         WallState {
             progress: Mutex::new(WallProgress::of(&site)),
             book: Mutex::new(Book::new(site, history)),
@@ -273,13 +273,13 @@ pub async fn crew_task(
     let limit = shared.network.limit();
     let mut log = Vec::new();
     // A resumed site starts after its stored days; this run's first day ends one day from now.
-    let first_day = wall.book().site().day();
+    let first_day = wall.book().works().day();
     let test_panic = test_panic_hook();
     tokio::pin!(test_panic);
     loop {
         let (working, day) = {
             let book = wall.book();
-            let site = book.site();
+            let site = book.works();
             let working = !site.is_done()
                 && plan.days.is_none_or(|d| site.day() < d)
                 && !(plan.until_complete && site.is_complete() && site.day() > 0);
@@ -305,7 +305,7 @@ pub async fn crew_task(
                 };
                 if let Ok(msg) = &result {
                     tracing::info!(target: "crew", "{msg}");
-                    let crews = wall.book().site().crews();
+                    let crews = wall.book().works().crews();
                     shared.publisher.publish(Event::CrewsChanged(crews));
                 }
                 reply.send(result);
@@ -316,7 +316,7 @@ pub async fn crew_task(
         }
         let progress = wall.change_book(|book| {
             book.step_into(&mut log);
-            WallProgress::of(book.site())
+            WallProgress::of(book.works())
         });
         let timestamp = shared.timestamp(next_day_at);
         for work in &log {
@@ -339,10 +339,10 @@ pub async fn crew_task(
     }
 }
 
-/// Adds a crew, up to the most a run may have ([`CREWS_RANGE`](super::CREWS_RANGE)).
+/// Adds a crew, up to the most a run may have ([`CREWS_RANGE`](crate::units::CREWS_RANGE)).
 fn add_crew(book: &mut Book) -> Result<String, String> {
-    let most = *super::CREWS_RANGE.end();
-    if matches!(book.site().crews(), Crews::Limited(n) if n >= most) {
+    let most = *crate::units::CREWS_RANGE.end();
+    if matches!(book.works().crews(), Crews::Limited(n) if n >= most) {
         return Err(format!("{most} crews already, the most a run may have"));
     }
     book.add_crew()

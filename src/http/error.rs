@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::json::Json;
-use crate::query::QueryError;
+use crate::wall::query::QueryError;
 
 /// An answer that is not a success.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,8 +13,8 @@ pub mod error;
 pub mod json;
 pub mod listener;
 pub mod metrics;
+pub mod model;
 pub mod router;
-pub mod site;
 pub mod wall;
 
 use std::net::SocketAddr;
@@ -231,8 +231,8 @@ pub fn settings(config: &Config) -> serde_json::Value {
         "store": crate::store::redact_url(&e.store),
         "seed": e.seed,
         "speed": match e.speed {
-            crate::engine::Speed::Max => serde_json::json!("max"),
-            crate::engine::Speed::Factor(f) => serde_json::json!(f),
+            crate::units::Speed::Max => serde_json::json!("max"),
+            crate::units::Speed::Factor(f) => serde_json::json!(f),
         },
         "day_seconds": e.day_seconds,
         "days": e.days,

@@ -13,7 +13,7 @@ use axum::routing::{MethodRouter, get};
 use tower_http::timeout::TimeoutLayer;
 
 use super::error::ApiError;
-use super::{Api, metrics, site, wall};
+use super::{Api, metrics, model, wall};
 
 /// How long a request may take once read (then 503).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -37,12 +37,12 @@ pub const ROUTES: &[&str] = &[
 
 fn handler(path: &str) -> MethodRouter<Arc<Api>> {
     match path {
-        "/status" => get(site::status),
-        "/sensors" => get(site::sensors),
-        "/readings" => get(site::readings),
-        "/crews/log" => get(site::crews_log),
-        "/config" => get(site::config),
-        "/healthz" => get(site::healthz),
+        "/status" => get(model::status),
+        "/sensors" => get(model::sensors),
+        "/readings" => get(model::readings),
+        "/crews/log" => get(model::crews_log),
+        "/config" => get(model::config),
+        "/healthz" => get(model::healthz),
         "/metrics" => get(metrics::metrics),
         // The four wall paths.
         _ => get(wall::answer),

@@ -10,8 +10,8 @@ use axum::http::Uri;
 use super::Api;
 use super::error::ApiError;
 use super::json::Json;
-use crate::query::{Answer, Query, QueryError};
 use crate::wall::Projection;
+use crate::wall::query::{Answer, Query, QueryError};
 
 /// `/profiles/{p}/days/{d}`, `/profiles/{p}/overview/{d}`, `/profiles/overview/{d}`,
 /// `/profiles/overview`: the path itself is parsed as the CLI parses it, so a malformed number

@@ -15,7 +15,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
 use crate::engine::{CommandSender, Gauges, Summary};
-use crate::protocol::{self, ClientMsg, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, Role, ServerMsg};
+use crate::serve::protocol::{
+    self, ClientMsg, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, Role, ServerMsg,
+};
 use crate::site::viewer::{self, ViewerMsg};
 use crate::site::{Feed, Hub};
 

@@ -255,8 +255,9 @@ impl Drop for Subscription {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{NetworkStats, SensorInfo, Speed, WallProgress};
+    use crate::engine::{NetworkStats, SensorInfo, WallProgress};
     use crate::sensors::Reading;
+    use crate::units::Speed;
     use crate::wall::{CrewReport, Crews, Wall};
 
     fn sensor(name: &str) -> SensorInfo {

@@ -12,6 +12,12 @@ use tracing::field::{Field, Visit};
 
 use super::model::LogLine;
 
+/// Every target the code logs under (`tracing::info!(target: "crew", …)`), listed in the log
+/// pane's target selector from the start. A test holds this list to the code.
+pub const TARGETS: [&str; 8] = [
+    "crew", "sensor", "network", "store", "engine", "serve", "http", "broker",
+];
+
 /// Lines kept for the site task at most; older ones are dropped (and counted) past it.
 pub const PENDING: usize = 2_000;
 
@@ -101,6 +107,50 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LogLayer {
 
 #[cfg(test)]
 mod tests {
+    /// The `target: "…"` of every log call under src/, in the order first seen.
+    fn targets_logged_to() -> Vec<String> {
+        fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+            let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
+            entries.sort_by_key(|e| e.path());
+            for entry in entries {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for piece in text.split("target: \"").skip(1) {
+                        let Some((name, rest)) = piece.split_once('"') else {
+                            continue;
+                        };
+                        // A log call's target is followed by its message; a struct field
+                        // (`target: "t".into()`) is not a log call.
+                        if rest.starts_with(',') && !found.iter().any(|f| f == name) {
+                            found.push(name.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        found
+    }
+
+    #[test]
+    fn the_target_list_is_every_target_the_code_logs_to() {
+        let mut logged = targets_logged_to();
+        logged.sort();
+        let mut listed: Vec<String> = TARGETS.iter().map(|t| t.to_string()).collect();
+        listed.sort();
+        assert_eq!(
+            listed, logged,
+            "site::log::TARGETS against the code's log calls"
+        );
+    }
+
     use super::*;
     use tracing_subscriber::layer::SubscriberExt;
 

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::time::{Duration, Instant};
 
-use crate::engine::{Event, NetworkStats, SensorInfo, Speed};
+use crate::engine::{Event, NetworkStats, SensorInfo};
+use crate::units::Speed;
 use crate::wall::{COST_PER_FOOT, CrewReport, Crews, ICE_PER_FOOT, MAX_HEIGHT, Wall};
 
 /// The kind the Sensors pane shows for an agent's sensor.
@@ -540,7 +541,7 @@ impl Model {
     fn remote_sensor(&mut self, name: &str, tracker: &mut Tracker) -> Option<usize> {
         if !name.contains('/')
             || crate::text::sanitize(name) != name
-            || self.sensors.len() >= *crate::engine::SENSORS_RANGE.end()
+            || self.sensors.len() >= *crate::units::SENSORS_RANGE.end()
         {
             return None;
         }

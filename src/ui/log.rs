@@ -12,9 +12,6 @@ use super::{fit, pane_bar, sanitize};
 use crate::app::{App, Pane};
 use crate::ui::theme::Theme;
 
-/// The targets the producers log under, listed in the selector from the start.
-pub const TARGETS: [&str; 5] = ["crew", "sensor", "network", "store", "engine"];
-
 struct Formatter {
     theme: Theme,
 }

@@ -11,8 +11,6 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::app::{App, Pane, Viewport};
 
-pub mod counting;
-pub mod diff;
 pub mod help;
 pub mod log;
 pub mod network;

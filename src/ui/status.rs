@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 
 use super::{sanitize, thousands};
 use crate::app::App;
-use crate::engine::Speed;
-use crate::keymap;
+use crate::app::keymap;
+use crate::units::Speed;
 
 /// `1×`, `16×`, `1/4×`, `max`.
 pub fn speed_label(speed: Speed) -> String {

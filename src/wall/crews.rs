@@ -1,4 +1,4 @@
-//! The live site: the wall raised day by day by crews that can be added and removed between
+//! The works: the wall raised day by day by crews that can be added and removed between
 //! days. The engine drives it; [`super::Schedule`] computes the same run at once.
 
 use std::collections::BTreeSet;
@@ -88,7 +88,7 @@ impl fmt::Display for CrewChangeError {
     }
 }
 
-/// Why a site could not be resumed from stored crew reports.
+/// Why the works could not be resumed from stored crew reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResumeError(pub String);
 
@@ -102,7 +102,7 @@ impl std::error::Error for ResumeError {}
 
 /// The wall under construction.
 #[derive(Debug, Clone)]
-pub struct Site {
+pub struct Works {
     wall: Wall,
     heights: Vec<u8>,
     unlimited: bool,
@@ -116,15 +116,15 @@ pub struct Site {
     feet_raised: u64,
 }
 
-impl Site {
-    pub fn new(wall: Wall, crews: Crews) -> Site {
+impl Works {
+    pub fn new(wall: Wall, crews: Crews) -> Works {
         let heights = wall.heights().to_vec();
         let unfinished = heights.iter().filter(|&&h| h < MAX_HEIGHT).count();
         let (unlimited, count) = match crews {
             Crews::Unlimited => (true, unfinished),
             Crews::Limited(n) => (false, n as usize),
         };
-        Site {
+        Works {
             wall,
             heights,
             unlimited,
@@ -137,7 +137,7 @@ impl Site {
         }
     }
 
-    /// A site that continues an earlier run of `wall`: `heights` are the current heights (in the
+    /// Works that continue an earlier run of `wall`: `heights` are the current heights (in the
     /// wall's order) and `day` the last day worked. Every crew starts the next day idle and takes
     /// sections in queue order, which are exactly the sections the earlier run had in progress
     /// (crews always hold the first unfinished sections of the queue), so the wall grows as it
@@ -148,7 +148,7 @@ impl Site {
         crews: Crews,
         heights: Vec<u8>,
         day: u64,
-    ) -> Result<Site, ResumeError> {
+    ) -> Result<Works, ResumeError> {
         if heights.len() != wall.sections() {
             return Err(ResumeError(format!(
                 "{} heights given for a wall of {} sections",
@@ -168,18 +168,18 @@ impl Site {
             }
             feet_raised += u64::from(now - start);
         }
-        let mut site = Site::new(wall, crews);
-        site.unfinished = heights.iter().filter(|&&h| h < MAX_HEIGHT).count();
-        if site.unlimited {
-            site.crews = vec![CrewState::Idle; site.unfinished];
+        let mut works = Works::new(wall, crews);
+        works.unfinished = heights.iter().filter(|&&h| h < MAX_HEIGHT).count();
+        if works.unlimited {
+            works.crews = vec![CrewState::Idle; works.unfinished];
         }
-        if site.unfinished == 0 {
-            site.crews.fill(CrewState::Relieved);
+        if works.unfinished == 0 {
+            works.crews.fill(CrewState::Relieved);
         }
-        site.heights = heights;
-        site.day = day;
-        site.feet_raised = feet_raised;
-        Ok(site)
+        works.heights = heights;
+        works.day = day;
+        works.feet_raised = feet_raised;
+        Ok(works)
     }
 
     /// The current heights and the last day worked, as stored crew reports (in id order) tell:
@@ -306,7 +306,7 @@ impl Site {
         log
     }
 
-    /// [`Site::step`] into a caller's buffer (cleared first).
+    /// [`Works::step`] into a caller's buffer (cleared first).
     pub fn step_into(&mut self, log: &mut Vec<CrewWork>) {
         log.clear();
         self.day += 1;
@@ -383,18 +383,18 @@ mod tests {
         Wall::parse(super::super::EXAMPLE_PROFILES.as_bytes(), 2000).unwrap()
     }
 
-    fn run(site: &mut Site) -> Vec<CrewWork> {
+    fn run(works: &mut Works) -> Vec<CrewWork> {
         let mut all = Vec::new();
-        while !site.is_done() {
-            all.extend(site.step());
+        while !works.is_done() {
+            all.extend(works.step());
         }
         all
     }
 
     #[test]
     fn log_lines_read_as_designed() {
-        let mut site = Site::new(example(), Crews::Limited(3));
-        let log = run(&mut site);
+        let mut works = Works::new(example(), Crews::Limited(3));
+        let log = run(&mut works);
         let lines: Vec<String> = log.iter().map(ToString::to_string).collect();
         assert_eq!(
             lines[0],
@@ -404,39 +404,39 @@ mod tests {
         assert!(lines.contains(&"day 2 · crew 3 · completed profile 1 section 3".to_string()));
         assert!(lines.contains(&"day 3 · crew 3 · profile 2 section 1 · 17 → 18 ft".to_string()));
         assert!(lines.contains(&"day 5 · crew 2 · completed profile 1 section 2".to_string()));
-        assert_eq!(site.day(), 32);
+        assert_eq!(works.day(), 32);
         let last: Vec<&String> = lines.iter().filter(|l| l.contains("relieved")).collect();
         assert_eq!(last.len(), 3);
     }
 
     #[test]
     fn one_crew_is_relieved_on_day_88() {
-        let mut site = Site::new(example(), Crews::Limited(1));
-        let log = run(&mut site);
+        let mut works = Works::new(example(), Crews::Limited(1));
+        let log = run(&mut works);
         assert_eq!(
             log.last().unwrap().to_string(),
             "day 88 · crew 1 · relieved (no sections left)"
         );
-        assert_eq!(site.feet_raised(), example().feet_to_raise());
+        assert_eq!(works.feet_raised(), example().feet_to_raise());
     }
 
     #[test]
     fn unlimited_mode_refuses_crew_changes() {
-        let mut site = Site::new(example(), Crews::Unlimited);
-        assert_eq!(site.crew_count(), 9);
-        assert_eq!(site.add_crew(), Err(CrewChangeError::Unlimited));
-        assert_eq!(site.remove_crew(), Err(CrewChangeError::Unlimited));
-        run(&mut site);
-        assert_eq!(site.day(), 14);
+        let mut works = Works::new(example(), Crews::Unlimited);
+        assert_eq!(works.crew_count(), 9);
+        assert_eq!(works.add_crew(), Err(CrewChangeError::Unlimited));
+        assert_eq!(works.remove_crew(), Err(CrewChangeError::Unlimited));
+        run(&mut works);
+        assert_eq!(works.day(), 14);
     }
 
     #[test]
     fn a_removed_crews_section_goes_back_in_its_place() {
         let wall = Wall::from_profiles(&[vec![28, 28, 28]]);
-        let mut site = Site::new(wall, Crews::Limited(2));
-        site.step(); // crew 1 on section 1, crew 2 on section 2
-        assert_eq!(site.remove_crew(), Ok(2));
-        let day2 = site.step();
+        let mut works = Works::new(wall, Crews::Limited(2));
+        works.step(); // crew 1 on section 1, crew 2 on section 2
+        assert_eq!(works.remove_crew(), Ok(2));
+        let day2 = works.step();
         assert_eq!(day2.len(), 1);
         // Crew 1 completes section 1 on day 2, then takes section 2 (29 ft) before section 3.
         assert_eq!(
@@ -446,7 +446,7 @@ mod tests {
                 section: 1
             }
         );
-        let day3 = site.step();
+        let day3 = works.step();
         assert_eq!(
             day3[0].kind,
             WorkKind::Completed {
@@ -454,8 +454,8 @@ mod tests {
                 section: 2
             }
         );
-        assert_eq!(site.add_crew(), Ok(2));
-        let day4 = site.step();
+        assert_eq!(works.add_crew(), Ok(2));
+        let day4 = works.step();
         assert_eq!(
             day4[0].kind,
             WorkKind::Raised {
@@ -466,11 +466,11 @@ mod tests {
             }
         );
         assert_eq!(day4[1].kind, WorkKind::Relieved);
-        assert_eq!(site.remove_crew(), Ok(2));
-        assert_eq!(site.remove_crew(), Ok(1));
-        assert_eq!(site.remove_crew(), Err(CrewChangeError::NoCrews));
-        site.step();
-        assert!(!site.is_complete(), "no crew, no progress");
+        assert_eq!(works.remove_crew(), Ok(2));
+        assert_eq!(works.remove_crew(), Ok(1));
+        assert_eq!(works.remove_crew(), Err(CrewChangeError::NoCrews));
+        works.step();
+        assert!(!works.is_complete(), "no crew, no progress");
     }
 
     fn reports_of(log: &[CrewWork]) -> Vec<crate::wall::CrewReport> {
@@ -487,8 +487,8 @@ mod tests {
     /// Stops a run after `cut` days, resumes it from its reports, and checks that the rest of
     /// the run raises the same sections to the same heights on the same days.
     fn resumes_like_the_uninterrupted_run(crews: Crews, cut: u64) {
-        let mut whole = Site::new(example(), crews);
-        let mut first = Site::new(example(), crews);
+        let mut whole = Works::new(example(), crews);
+        let mut first = Works::new(example(), crews);
         let mut log = Vec::new();
         for _ in 0..cut {
             if first.is_done() {
@@ -497,10 +497,10 @@ mod tests {
             whole.step();
             log.extend(first.step());
         }
-        let (heights, day) = Site::state_from_reports(&example(), &reports_of(&log)).unwrap();
+        let (heights, day) = Works::state_from_reports(&example(), &reports_of(&log)).unwrap();
         assert_eq!(heights, first.heights());
         assert_eq!(day, first.day());
-        let mut resumed = Site::resume(example(), crews, heights, day).unwrap();
+        let mut resumed = Works::resume(example(), crews, heights, day).unwrap();
         assert_eq!(resumed.feet_raised(), whole.feet_raised());
         while !whole.is_complete() {
             whole.step();
@@ -529,11 +529,11 @@ mod tests {
 
     #[test]
     fn resuming_a_complete_wall_logs_nothing_more() {
-        let mut site = Site::new(example(), Crews::Limited(3));
-        let log = run(&mut site);
-        let (heights, day) = Site::state_from_reports(&example(), &reports_of(&log)).unwrap();
+        let mut works = Works::new(example(), Crews::Limited(3));
+        let log = run(&mut works);
+        let (heights, day) = Works::state_from_reports(&example(), &reports_of(&log)).unwrap();
         assert!(heights.iter().all(|&h| h == MAX_HEIGHT));
-        let resumed = Site::resume(example(), Crews::Limited(3), heights, day).unwrap();
+        let resumed = Works::resume(example(), Crews::Limited(3), heights, day).unwrap();
         assert!(resumed.is_done());
         assert_eq!(resumed.day(), 32);
     }
@@ -551,22 +551,22 @@ mod tests {
             height: Some(height),
         };
         let wall = example();
-        let e = Site::state_from_reports(&wall, &[report(4, 1, 20)]).unwrap_err();
+        let e = Works::state_from_reports(&wall, &[report(4, 1, 20)]).unwrap_err();
         assert!(e.0.contains("profile 4 section 1"), "{e}");
-        let e = Site::state_from_reports(&wall, &[report(2, 2, 20)]).unwrap_err();
+        let e = Works::state_from_reports(&wall, &[report(2, 2, 20)]).unwrap_err();
         assert!(e.0.contains("profile 2 section 2"), "{e}");
-        let e = Site::state_from_reports(&wall, &[report(1, 1, 10)]).unwrap_err();
+        let e = Works::state_from_reports(&wall, &[report(1, 1, 10)]).unwrap_err();
         assert!(
             e.0.contains("lowers profile 1 section 1 from 21 to 10"),
             "{e}"
         );
-        let e = Site::resume(wall.clone(), Crews::Limited(1), vec![30; 3], 1).unwrap_err();
+        let e = Works::resume(wall.clone(), Crews::Limited(1), vec![30; 3], 1).unwrap_err();
         assert!(e.0.contains("3 heights"), "{e}");
         let mut lower = wall.heights().to_vec();
         lower[0] = 20;
         // One line, single spaces.
         assert_eq!(
-            Site::resume(wall, Crews::Limited(1), lower, 1)
+            Works::resume(wall, Crews::Limited(1), lower, 1)
                 .unwrap_err()
                 .to_string(),
             "profile 1 section 1 is 20 ft, which does not follow its 21 ft at the start"

@@ -1,11 +1,11 @@
 //! What the crews did, day by day: feet raised per profile per day, kept as runs of equal days
 //! (a crew on one profile for 27 days is one run), with the feet before each run, so that "on day
-//! d" and "up to day d" are one binary search. [`Book`] keeps it beside the live [`Site`] and
+//! d" and "up to day d" are one binary search. [`Book`] keeps it beside the live [`Works`] and
 //! projects the days not yet worked by running a copy of the site to its end.
 
 use std::collections::BTreeMap;
 
-use super::crews::{CrewChangeError, CrewWork, Crews, Site, WorkKind};
+use super::crews::{CrewChangeError, CrewWork, Crews, WorkKind, Works};
 use super::{CrewReport, Ledger, Schedule, Wall};
 
 /// Days `first_day..first_day + days`, each with `feet_per_day` feet raised.
@@ -127,7 +127,7 @@ impl History {
         history
     }
 
-    /// Records one day's work (every crew's, as [`Site::step`] returns it).
+    /// Records one day's work (every crew's, as [`Works::step`] returns it).
     pub fn record(&mut self, day: u64, work: &[CrewWork]) {
         let mut feet: BTreeMap<usize, u64> = BTreeMap::new();
         for w in work {
@@ -194,7 +194,7 @@ impl History {
 /// and ask for the [`Book::projected`] history.
 #[derive(Debug, Clone)]
 pub struct Book {
-    site: Site,
+    works: Works,
     history: History,
     /// Changes so far (days worked and crews added or removed): equal versions, equal books.
     version: u64,
@@ -203,16 +203,16 @@ pub struct Book {
 impl Book {
     /// A book of `site` whose days so far are `history` (empty for a new run; for a resumed one,
     /// what the stored reports tell, or empty when the past is not needed).
-    pub fn new(site: Site, history: History) -> Book {
+    pub fn new(site: Works, history: History) -> Book {
         Book {
-            site,
+            works: site,
             history,
             version: 0,
         }
     }
 
-    pub fn site(&self) -> &Site {
-        &self.site
+    pub fn works(&self) -> &Works {
+        &self.works
     }
 
     pub fn history(&self) -> &History {
@@ -223,21 +223,21 @@ impl Book {
         self.version
     }
 
-    /// Works the next day (see [`Site::step_into`]) and records it.
+    /// Works the next day (see [`Works::step_into`]) and records it.
     pub fn step_into(&mut self, log: &mut Vec<CrewWork>) {
-        self.site.step_into(log);
-        self.history.record(self.site.day(), log);
+        self.works.step_into(log);
+        self.history.record(self.works.day(), log);
         self.version += 1;
     }
 
     pub fn add_crew(&mut self) -> Result<u32, CrewChangeError> {
-        let n = self.site.add_crew()?;
+        let n = self.works.add_crew()?;
         self.version += 1;
         Ok(n)
     }
 
     pub fn remove_crew(&mut self) -> Result<u32, CrewChangeError> {
-        let n = self.site.remove_crew()?;
+        let n = self.works.remove_crew()?;
         self.version += 1;
         Ok(n)
     }
@@ -246,7 +246,7 @@ impl Book {
     /// its crews now and no further change, up to the wall's completion (or up to the day after
     /// which nothing more is raised: a site left with no crew).
     pub fn projected(&self) -> History {
-        let mut site = self.site.clone();
+        let mut site = self.works.clone();
         let mut history = self.history.clone();
         let mut log = Vec::new();
         while !site.is_done() {
@@ -346,10 +346,10 @@ impl Projection {
 
 impl Book {
     /// The wall's days ([`Projection`]): from a schedule over the current heights when the
-    /// crews hold the first unfinished sections ([`Site::holds_queue_prefix`]) and there is at
+    /// crews hold the first unfinished sections ([`Works::holds_queue_prefix`]) and there is at
     /// least one; else by working a copy of the site ([`Book::projected`]).
     pub fn projection(&self) -> Projection {
-        let site = &self.site;
+        let site = &self.works;
         let crews = match site.crews() {
             Crews::Limited(0) => None,
             c => Some(c),
@@ -391,7 +391,7 @@ mod tests {
     /// A book projected from `days` worked equals the ledger of the whole schedule on every day.
     fn check_against_ledger(wall: &Wall, crews: Crews, days: u64) -> Result<(), TestCaseError> {
         let mut book = Book::new(
-            Site::new(wall.clone(), crews),
+            Works::new(wall.clone(), crews),
             History::new(wall.profiles()),
         );
         let mut log = Vec::new();
@@ -429,7 +429,7 @@ mod tests {
     #[test]
     fn a_site_left_without_crews_projects_no_more_work() {
         let wall = example();
-        let mut book = Book::new(Site::new(wall.clone(), Crews::Limited(1)), History::new(3));
+        let mut book = Book::new(Works::new(wall.clone(), Crews::Limited(1)), History::new(3));
         book.step_into(&mut Vec::new());
         book.remove_crew().unwrap();
         let h = book.projected();
@@ -441,7 +441,7 @@ mod tests {
     #[test]
     fn reports_in_any_order_give_the_same_history() {
         let wall = example();
-        let mut book = Book::new(Site::new(wall.clone(), Crews::Limited(2)), History::new(3));
+        let mut book = Book::new(Works::new(wall.clone(), Crews::Limited(2)), History::new(3));
         let mut reports = Vec::new();
         let mut log = Vec::new();
         let t = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
@@ -486,7 +486,7 @@ mod tests {
             ops in prop::collection::vec(0u8..6, 0..30),
         ) {
             let wall = Wall::from_profiles(&profiles);
-            let mut book = Book::new(Site::new(wall.clone(), crews), History::new(wall.profiles()));
+            let mut book = Book::new(Works::new(wall.clone(), crews), History::new(wall.profiles()));
             let mut log = Vec::new();
             for op in ops {
                 match op {
@@ -497,7 +497,7 @@ mod tests {
             }
             let stepped = Projection::Stepped(book.projected());
             let fast = book.projection();
-            let d_max = stepped.total_feet() + book.site().day() + 3;
+            let d_max = stepped.total_feet() + book.works().day() + 3;
             for d in (0..=d_max).chain([u64::MAX]) {
                 for p in 0..wall.profiles() {
                     prop_assert_eq!(fast.profile_feet_on(p, d), stepped.profile_feet_on(p, d), "p{} d{}", p, d);

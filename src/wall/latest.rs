@@ -1,11 +1,11 @@
 //! What resuming a stored run needs of its crew reports, gathered by the store without handing
 //! over every report: each section's first and latest report, the reports that break their
-//! section's history, and the last day. [`Site::state_from_latest`] turns it into the heights and
-//! day to continue from, with the same checks and messages as [`Site::state_from_reports`].
+//! section's history, and the last day. [`Works::state_from_latest`] turns it into the heights and
+//! day to continue from, with the same checks and messages as [`Works::state_from_reports`].
 
 use std::collections::{HashMap, HashSet};
 
-use super::crews::{ResumeError, Site};
+use super::crews::{ResumeError, Works};
 use super::{CrewReport, MAX_HEIGHT, Wall};
 
 /// One section's stored reports, summed up (reports with profile, section and height set).
@@ -108,8 +108,8 @@ impl LatestReports {
     }
 }
 
-impl Site {
-    /// [`Site::state_from_reports`] from what a store summed up of its reports: the same
+impl Works {
+    /// [`Works::state_from_reports`] from what a store summed up of its reports: the same
     /// heights, day and errors (the first bad report by id, in the same words), without every
     /// report at hand.
     pub fn state_from_latest(
@@ -223,8 +223,8 @@ mod tests {
     /// Both ways of rebuilding the state agree, errors included, word for word.
     fn agree(reports: &[CrewReport]) -> Result<(Vec<u8>, u64), ResumeError> {
         let wall = example();
-        let all = Site::state_from_reports(&wall, reports);
-        let latest = Site::state_from_latest(&wall, &gather(reports));
+        let all = Works::state_from_reports(&wall, reports);
+        let latest = Works::state_from_latest(&wall, &gather(reports));
         assert_eq!(latest, all, "{reports:?}");
         latest
     }
@@ -232,7 +232,7 @@ mod tests {
     #[test]
     fn a_whole_run_gives_the_same_state() {
         for crews in [Crews::Limited(1), Crews::Limited(3), Crews::Unlimited] {
-            let mut site = Site::new(example(), crews);
+            let mut site = Works::new(example(), crews);
             let mut reports = Vec::new();
             while !site.is_done() {
                 for w in site.step() {

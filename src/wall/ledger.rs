@@ -54,18 +54,18 @@ impl DayMarks {
 
 /// Starts and (exclusive) ends of the worked sections of one profile, or of the whole wall.
 #[derive(Debug, Clone, Default)]
-struct Works {
+struct Worked {
     starts: DayMarks,
     ends: DayMarks,
     feet: u64,
     last_day: u64,
 }
 
-impl Works {
-    fn new(starts: Vec<u64>, ends: Vec<u64>) -> Works {
+impl Worked {
+    fn new(starts: Vec<u64>, ends: Vec<u64>) -> Worked {
         let feet = ends.iter().sum::<u64>() - starts.iter().sum::<u64>();
         let last_day = ends.iter().max().map_or(0, |e| e - 1);
-        Works {
+        Worked {
             starts: DayMarks::new(starts),
             ends: DayMarks::new(ends),
             feet,
@@ -87,8 +87,8 @@ impl Works {
 /// Ice and cost of a wall under one schedule. Days are 1-based; day 0 counts nothing.
 #[derive(Debug, Clone)]
 pub struct Ledger {
-    profiles: Vec<Works>,
-    wall: Works,
+    profiles: Vec<Worked>,
+    wall: Worked,
     days: u64,
 }
 
@@ -100,7 +100,7 @@ impl Ledger {
             let items = work[range].iter().filter(|w| w.feet > 0);
             let starts = items.clone().map(|w| w.start).collect();
             let ends = items.map(|w| w.start + u64::from(w.feet)).collect();
-            Works::new(starts, ends)
+            Worked::new(starts, ends)
         };
         let profiles = (0..wall.profiles())
             .map(|p| worked(wall.profile_start(p)..wall.profile_start(p + 1)))

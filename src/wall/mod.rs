@@ -1,23 +1,25 @@
 //! The Wall: pure domain, no tokio, no screen. Parsing, the crew site and the ledger of ice and
 //! money are the single source of truth for the engine, the dashboard and the command line.
 
+mod crew_report;
 mod crews;
 mod fingerprint;
 mod history;
 mod latest;
 mod ledger;
 mod profile;
-mod report;
+pub mod query;
+pub mod report;
 mod schedule;
 mod tally;
 mod wire;
 
-pub use crews::{CrewWork, Crews, ResumeError, Site, WorkKind};
+pub use crew_report::CrewReport;
+pub use crews::{CrewWork, Crews, ResumeError, WorkKind, Works};
 pub use history::{Book, History, Projection};
 pub use latest::{Irregular, LatestReports, SectionReports};
 pub use ledger::Ledger;
 pub use profile::{DEFAULT_MAX_SECTIONS, HeightSink, ParseError, ParseErrorKind, ReadError, Wall};
-pub use report::CrewReport;
 pub use schedule::{Schedule, SectionWork};
 pub use tally::{Remaining, Tally};
 pub use wire::{decode_heights, encode_heights};

@@ -1,5 +1,5 @@
 //! A fixed run fed to the App: the example wall with 3 crews worked for a few days by
-//! `wall::Site` (deterministic), five sensors with fixed values, network and store figures.
+//! `wall::Works` (deterministic), five sensors with fixed values, network and store figures.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -10,13 +10,14 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use tokio::time::{Duration, Instant};
 use wallwatch::app::App;
-use wallwatch::engine::{Event, NetworkStats, SensorInfo, Speed, WallProgress};
+use wallwatch::engine::{Event, NetworkStats, SensorInfo, WallProgress};
 use wallwatch::sensors::Reading;
 use wallwatch::site::model::Tracker;
 use wallwatch::ui;
 use wallwatch::ui::theme::Palette;
+use wallwatch::units::Speed;
 use wallwatch::wall::{
-    COST_PER_FOOT, CrewReport, Crews, EXAMPLE_PROFILES, ICE_PER_FOOT, Site, Wall,
+    COST_PER_FOOT, CrewReport, Crews, EXAMPLE_PROFILES, ICE_PER_FOOT, Wall, Works,
 };
 
 pub fn ts(secs: i64) -> DateTime<Utc> {
@@ -47,7 +48,7 @@ pub fn sensor_infos() -> Vec<SensorInfo> {
 /// The events of `days` days of the example wall with `crews` crews, in engine order.
 pub fn run_events(wall: &Wall, crews: Crews, days: u64) -> Vec<Event> {
     let mut events = Vec::new();
-    let mut site = Site::new(wall.clone(), crews);
+    let mut site = Works::new(wall.clone(), crews);
     let mut id = 0;
     for _ in 0..days {
         if site.is_done() {
@@ -290,7 +291,7 @@ pub fn press(c: char) -> crossterm::event::Event {
 /// Number of frames in a byte stream (each is wrapped in synchronized output).
 pub fn frames(bytes: &[u8]) -> usize {
     bytes
-        .windows(wallwatch::tui::BEGIN_SYNC.len())
-        .filter(|w| *w == wallwatch::tui::BEGIN_SYNC)
+        .windows(wallwatch::term::BEGIN_SYNC.len())
+        .filter(|w| *w == wallwatch::term::BEGIN_SYNC)
         .count()
 }

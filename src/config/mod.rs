@@ -10,6 +10,9 @@
 //! 5 simulated seconds per wall day, and the mode's default crews (3 for the dashboard and headless
 //! runs alike).
 
+pub mod cli;
+pub mod profiles_file;
+
 use crate::text::sanitize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,11 +22,12 @@ use std::time::Duration;
 
 use std::ops::RangeInclusive;
 
-use crate::cli::{CrewsArg, RunArgs};
+use crate::config::cli::RunArgs;
+use crate::engine::EngineOptions;
 use crate::engine::network::Latency;
-use crate::engine::{
-    CREWS_RANGE, DAY_SECONDS_RANGE, DAYS_RANGE, EngineOptions, MAX_SECTIONS_RANGE,
-    NETWORK_LIMIT_RANGE, SENSORS_RANGE, Speed, check_speed, in_range,
+use crate::units::{
+    CREWS_RANGE, DAY_SECONDS_RANGE, DAYS_RANGE, MAX_SECTIONS_RANGE, NETWORK_LIMIT_RANGE,
+    SENSORS_RANGE, Speed, check_speed, in_range,
 };
 use crate::units::{parse_run_duration, parse_speed};
 use crate::wall::{Crews, DEFAULT_MAX_SECTIONS, EXAMPLE_PROFILES, Wall};
@@ -86,7 +90,7 @@ struct Raw {
     #[serde(deserialize_with = "file::max_sections")]
     max_sections: Option<usize>,
     #[serde(deserialize_with = "file::crews")]
-    crews: Option<CrewsArg>,
+    crews: Option<Crews>,
     #[serde(deserialize_with = "file::sensors")]
     sensors: Option<usize>,
     #[serde(deserialize_with = "file::sensor_kinds")]
@@ -252,14 +256,14 @@ mod file {
         checked(d, |v| want_int(v, &DAYS_RANGE))
     }
 
-    pub fn crews<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, CrewsArg> {
+    pub fn crews<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, Crews> {
         checked(d, |v| {
             let text = match v {
                 Integer(n) => n.to_string(),
                 Str(s) => s.clone(),
                 _ => return Err("expected a number or \"unlimited\"".into()),
             };
-            crate::cli::parse_crews(&text)
+            crate::config::cli::parse_crews(&text)
         })
     }
 
@@ -378,7 +382,7 @@ fn read_flags(args: &RunArgs) -> Result<Raw, ConfigError> {
         v.as_ref().map(|v| flag(name, f(v))).transpose()
     }
     let crews = args.crews.map(|c| match c {
-        CrewsArg::Limited(n) => in_range(n, &CREWS_RANGE).map(CrewsArg::Limited),
+        Crews::Limited(n) => in_range(n, &CREWS_RANGE).map(Crews::Limited),
         unlimited => Ok(unlimited),
     });
     Ok(Raw {
@@ -441,7 +445,7 @@ fn load_wall(path: Option<&Path>, max_sections: usize) -> Result<(Wall, String),
             "built-in example".to_string(),
         )),
         Some(path) => Ok((
-            crate::profiles_file::load(path, max_sections).map_err(ConfigError)?,
+            crate::config::profiles_file::load(path, max_sections).map_err(ConfigError)?,
             sanitize(&path.display().to_string()),
         )),
     }
@@ -462,11 +466,7 @@ impl Config {
         let raw = flags.over(file);
         let max_sections = raw.max_sections.unwrap_or(DEFAULT_MAX_SECTIONS);
         let (wall, profiles) = load_wall(raw.profiles.as_deref(), max_sections)?;
-        let crews = match raw.crews {
-            None => default_crews,
-            Some(CrewsArg::Unlimited) => Crews::Unlimited,
-            Some(CrewsArg::Limited(n)) => Crews::Limited(n),
-        };
+        let crews = raw.crews.unwrap_or(default_crews);
         Ok(Config {
             engine: EngineOptions {
                 wall: Arc::new(wall),
@@ -496,7 +496,9 @@ impl Config {
             palette: raw.palette,
             http: args.http,
             log_file: args.log_file.clone(),
-            log_keep: args.log_keep.unwrap_or(crate::cli::DEFAULT_LOG_KEEP),
+            log_keep: args
+                .log_keep
+                .unwrap_or(crate::config::cli::DEFAULT_LOG_KEEP),
             broker,
         })
     }
@@ -778,14 +780,14 @@ mod tests {
             (
                 "--crews:",
                 RunArgs {
-                    crews: Some(CrewsArg::Limited(0)),
+                    crews: Some(Crews::Limited(0)),
                     ..d()
                 },
             ),
             (
                 "--crews:",
                 RunArgs {
-                    crews: Some(CrewsArg::Limited(u32::MAX)),
+                    crews: Some(Crews::Limited(u32::MAX)),
                     ..d()
                 },
             ),

@@ -12,7 +12,7 @@
 use std::io::{self, Write};
 use std::ops::ControlFlow;
 
-use crate::cli::{ExportFormat, ReadingsArgs};
+use crate::config::cli::{ExportFormat, ReadingsArgs};
 use crate::sensors::Reading;
 use crate::store::{self, ReadingFilter, Store, StoreError, format_timestamp};
 use crate::text::{Columns, sanitize};
@@ -21,6 +21,11 @@ use crate::text::{Columns, sanitize};
 enum Stop {
     Store(StoreError),
     Write(io::Error),
+}
+
+/// The whole `readings` command, to standard output.
+pub fn main(args: &ReadingsArgs) -> crate::cmd::Outcome {
+    run(args, &mut io::stdout().lock()).map_err(crate::cmd::Failure::bad)
 }
 
 /// Prints the readings `args` selects to `out`. Errors are one line and name the store URL.

@@ -16,15 +16,16 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::app::App;
-use crate::bench::proc::rss_mb;
-use crate::cli::SoakArgs;
+use crate::cmd::bench::proc::rss_mb;
 use crate::config::Config;
+use crate::config::cli::SoakArgs;
 use crate::engine::stats::{Histogram, Snapshot};
-use crate::engine::{Engine, Latency, RunCounters, Speed};
+use crate::engine::{Engine, Latency, RunCounters};
 use crate::sensors::SensorFactory;
-use crate::tui::{FRAME, Renderer};
-use crate::ui::counting::CountingBackend;
+use crate::term::counting::CountingBackend;
+use crate::term::{FRAME, Renderer};
 use crate::ui::theme::Palette;
+use crate::units::Speed;
 
 /// One interval's figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -213,7 +214,7 @@ async fn soak(
     each: &mut impl FnMut(&Minute),
 ) -> Result<Vec<Minute>, String> {
     // The dashboard's logging: the log pane shows what the engine logs.
-    let log = crate::tui::init_dashboard_logging().ok();
+    let log = crate::term::init_dashboard_logging().ok();
     let (engine, events) = Engine::start(&config.engine)
         .await
         .map_err(|e| e.to_string())?;
@@ -311,7 +312,7 @@ async fn watch(
                 while let Ok(event) = events.try_recv() {
                     dirty |= screen.app.apply(event);
                 }
-                crate::tui::record_log(&std::mem::take(&mut screen.app.new_log));
+                crate::term::record_log(&std::mem::take(&mut screen.app.new_log));
             }
             _ = frame_tick.tick(), if dirty => {
                 screen.draw()?;
@@ -327,7 +328,7 @@ fn opt(v: Option<f64>, decimals: usize) -> String {
 }
 
 /// The whole `bench soak` command.
-pub fn main(args: &SoakArgs) -> std::process::ExitCode {
+pub fn main(args: &SoakArgs) -> crate::cmd::Outcome {
     // With --json the table goes to stderr as it is made, and stdout gets only the JSON.
     let line = |text: String| {
         if args.json {
@@ -384,12 +385,9 @@ pub fn main(args: &SoakArgs) -> std::process::ExitCode {
                     }
                 );
             }
-            std::process::ExitCode::SUCCESS
+            Ok(())
         }
-        Err(e) => {
-            eprintln!("error: {}", crate::text::sanitize(&e));
-            std::process::ExitCode::from(2)
-        }
+        Err(e) => Err(crate::cmd::Failure::bad(e)),
     }
 }
 

@@ -7,59 +7,39 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
-use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use futures_util::SinkExt;
 use tokio::sync::mpsc;
 
+use super::{Failure, Outcome};
 use crate::app::App;
-use crate::cli::AttachArgs;
-use crate::client::{self, Reader, Writer};
+use crate::config::cli::AttachArgs;
 use crate::engine::Command;
-use crate::protocol::{self, ClientMsg, Role, ServerMsg};
+use crate::serve::client::{self, Reader, Writer};
+use crate::serve::protocol::{self, ClientMsg, Role, ServerMsg};
 use crate::site::Feed;
 use crate::site::viewer::ViewerMsg;
-use crate::tui::{self, Tui, TuiError};
+use crate::term::{self, Tui, TuiError};
 use crate::ui::theme::Palette;
 
 /// The whole `attach` command.
-pub fn main(args: &AttachArgs) -> ExitCode {
-    let prepared = (|| {
-        if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-            return Err("attach needs a terminal".to_string());
-        }
-        let palette = Palette::from_env(args.palette.as_deref())?;
-        let path = client::socket_path(&args.site)?;
-        Ok((palette, path))
-    })();
-    let (palette, path) = match prepared {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {}", crate::text::sanitize(&e));
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match crate::runtime::current_thread() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let (code, line) = runtime.block_on(attach(&path, palette, args.read_only));
-    if let Some(line) = line {
-        eprintln!("wallwatch: {}", crate::text::sanitize(&line));
+pub fn main(args: &AttachArgs) -> Outcome {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Failure::bad("attach needs a terminal"));
     }
-    code
+    let palette = Palette::from_env(args.palette.as_deref()).map_err(Failure::bad)?;
+    let path = super::status::socket_path(&args.site).map_err(Failure::bad)?;
+    let runtime = crate::runtime::current_thread().map_err(Failure::bad)?;
+    runtime.block_on(attach(&path, palette, args.read_only))
 }
 
-async fn attach(path: &Path, palette: Palette, read_only: bool) -> (ExitCode, Option<String>) {
-    let (reader, writer) = match client::connect(path, Role::Viewer { read_only }).await {
-        Ok(rw) => rw,
-        Err(e) => return (ExitCode::from(1), Some(e)),
-    };
-    tui::init_log_pane();
+/// Runs the viewer until it detaches or the site ends; says which on stderr.
+async fn attach(path: &Path, palette: Palette, read_only: bool) -> Outcome {
+    let (reader, writer) = client::connect(path, Role::Viewer { read_only })
+        .await
+        .map_err(|e| Failure::site(1, e))?;
+    term::init_log_pane();
     let (msg_tx, msgs) = mpsc::channel(4);
     let (commands, command_rx) = mpsc::channel(32);
     // Why the site's side ended, if it said or failed.
@@ -71,7 +51,7 @@ async fn attach(path: &Path, palette: Palette, read_only: bool) -> (ExitCode, Op
     app.attached = true;
     let ended = match Tui::enter() {
         Ok(mut screen) => {
-            let ended = tui::run(&mut screen.terminal, &mut app, msgs, commands).await;
+            let ended = term::run(&mut screen.terminal, &mut app, msgs, commands).await;
             let _ = screen.restore();
             ended
         }
@@ -79,20 +59,25 @@ async fn attach(path: &Path, palette: Palette, read_only: bool) -> (ExitCode, Op
     };
     let shown = path.display();
     match ended {
-        Ok(_) => (
-            ExitCode::SUCCESS,
-            Some(format!("detached from the site at {shown}; it runs on")),
-        ),
+        Ok(_) => {
+            eprintln!(
+                "wallwatch: {}",
+                crate::text::sanitize(&format!("detached from the site at {shown}; it runs on"))
+            );
+            Ok(())
+        }
         Err(TuiError::EngineStopped) => {
             let why = ended_why.lock().unwrap_or_else(|e| e.into_inner()).take();
-            let line = match why {
-                Some(e) => format!("the site at {shown}: {e}"),
-                None => format!("the site at {shown} stopped"),
-            };
-            (ExitCode::from(1), Some(line))
+            Err(Failure::site(
+                1,
+                match why {
+                    Some(e) => format!("the site at {shown}: {e}"),
+                    None => format!("the site at {shown} stopped"),
+                },
+            ))
         }
-        Err(TuiError::Panicked) => (ExitCode::from(101), None),
-        Err(e) => (ExitCode::from(1), Some(e.to_string())),
+        Err(TuiError::Panicked) => Err(Failure::status(101)),
+        Err(e) => Err(Failure::site(1, e.to_string())),
     }
 }
 

@@ -23,11 +23,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::broker::codec::Message;
-use crate::broker::site::SESSION_EXPIRY;
+use crate::broker::subscriber::SESSION_EXPIRY;
 use crate::broker::url::BrokerUrl;
 use crate::broker::{BrokerOptions, confirm};
-use crate::cli::BrokerBenchArgs;
 use crate::config::Config;
+use crate::config::cli::BrokerBenchArgs;
 use crate::engine::{Latency, StartOptions};
 
 /// One side-by-side pair.
@@ -425,11 +425,11 @@ async fn plain(
 }
 
 /// `wallwatch bench broker`.
-pub fn main(args: &BrokerBenchArgs) -> std::process::ExitCode {
+pub fn main(args: &BrokerBenchArgs) -> crate::cmd::Outcome {
     match run(args) {
         Ok(r) if args.json => {
             println!("{}", serde_json::to_string(&r).unwrap_or_default());
-            std::process::ExitCode::SUCCESS
+            Ok(())
         }
         Ok(r) => {
             println!(
@@ -454,11 +454,8 @@ pub fn main(args: &BrokerBenchArgs) -> std::process::ExitCode {
                     s / b
                 );
             }
-            std::process::ExitCode::SUCCESS
+            Ok(())
         }
-        Err(e) => {
-            eprintln!("error: {}", crate::text::sanitize(&e));
-            std::process::ExitCode::from(2)
-        }
+        Err(e) => Err(crate::cmd::Failure::bad(e)),
     }
 }

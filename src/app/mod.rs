@@ -4,18 +4,21 @@
 //! and no I/O here; `ui` only reads this. Memory is bounded however long it runs: the model's
 //! histories are fixed-size rings and the wall view is the size of the wall.
 
+pub mod keymap;
+
 use std::collections::HashMap;
 
 use crossterm::event::{KeyEvent, KeyEventKind};
 use tui_logger::{LevelFilter, TuiWidgetEvent, TuiWidgetState};
 
-use crate::engine::{Command, Event, Speed};
-use crate::keymap::{self, Action};
+use crate::engine::{Command, Event};
 use crate::site::model::Tracker;
 use crate::site::viewer::ViewerMsg;
 use crate::site::{Change, Feed, LogLine, Model};
 use crate::ui::theme::{Palette, Theme};
+use crate::units::Speed;
 use crate::wall::Crews;
+use keymap::Action;
 
 pub use crate::site::model::{HISTORY, SensorView, WallView};
 
@@ -97,7 +100,7 @@ impl App {
             help: false,
             quit: false,
             notice: None,
-            log: crate::ui::log::TARGETS.iter().fold(
+            log: crate::site::log::TARGETS.iter().fold(
                 TuiWidgetState::new().set_default_display_level(LevelFilter::Info),
                 // Listed in the target selector from the start, shown from Info up.
                 |state, target| state.set_level_for_target(target, LevelFilter::Info),

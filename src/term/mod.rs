@@ -8,13 +8,16 @@
 //! as a block, the shift is sent as a terminal scroll (DECSTBM region + SU) instead of a
 //! repaint.
 
+pub mod counting;
+pub mod diff;
+
+use counting::Compact;
 use std::future::{Future, poll_fn};
 use std::io::{self, Write};
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 
-use crate::ui::counting::Compact;
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
@@ -29,7 +32,8 @@ use crate::app::App;
 use crate::engine::Command;
 use crate::site::LogLine;
 use crate::site::viewer::ViewerMsg;
-use crate::ui::{self, counting::CountingBackend};
+use crate::ui;
+use counting::CountingBackend;
 
 /// Shortest time between two frames (10 frames a second at most).
 pub const FRAME: Duration = Duration::from_millis(100);
@@ -190,7 +194,7 @@ impl Renderer {
             });
             mark_for_rewrite(&mut shown, &next, top, bottom);
         }
-        let updates = ui::diff::diff(&shown, &next);
+        let updates = diff::diff(&shown, &next);
         let wrote = scroll.is_some() || !updates.is_empty();
         if wrote {
             let backend = terminal.backend_mut();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::broker::site::SiteBroker;
+use crate::broker::subscriber::SiteBroker;
 use crate::config::Config;
 use crate::engine::{Engine, EngineError, Event, StartOptions, Summary};
 use crate::http::{Bound, HttpServer};

@@ -9,27 +9,27 @@
 //! status 101.
 
 use std::io::IsTerminal;
-use std::process::ExitCode;
+
+use super::services::Services;
+use super::{Failure, Outcome};
 
 use crate::app::App;
-use crate::cli::RunArgs;
+use crate::config::cli::RunArgs;
 use crate::config::{Config, DEFAULT_CREWS};
-use crate::engine::{EngineError, StartOptions, Summary};
-use crate::services::Services;
+use crate::engine::{StartOptions, Summary};
 use crate::site::Site;
+use crate::term::{self, Exit, Tui, TuiError};
 use crate::text::thousands;
-use crate::tui::{self, Exit, Tui, TuiError};
 use crate::ui::theme::Palette;
 
-/// The whole dashboard command; returns the process's exit status.
-pub fn main(args: &RunArgs) -> ExitCode {
-    match prepare(args).and_then(|(config, palette)| run_on_new_runtime(&config, palette)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {}", crate::text::sanitize(&e));
-            ExitCode::from(2)
-        }
+/// The whole dashboard command (or `--headless`'s).
+pub fn main(args: &RunArgs) -> Outcome {
+    if args.headless {
+        return super::headless::main(args);
     }
+    let (config, palette) = prepare(args).map_err(Failure::bad)?;
+    let runtime = crate::runtime::site().map_err(Failure::bad)?;
+    runtime.block_on(run(&config, palette))
 }
 
 fn prepare(args: &RunArgs) -> Result<(Config, Palette), String> {
@@ -43,28 +43,25 @@ fn prepare(args: &RunArgs) -> Result<(Config, Palette), String> {
     Ok((config, palette))
 }
 
-fn run_on_new_runtime(config: &Config, palette: Palette) -> Result<ExitCode, String> {
-    let runtime = crate::runtime::site()?;
-    runtime.block_on(run(config, palette))
-}
-
-async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
-    let file = crate::logfile::layer(config.log_file.as_deref(), config.log_keep)?;
-    let log = tui::init_dashboard_logging_to(file)?;
+async fn run(config: &Config, palette: Palette) -> Outcome {
+    let file =
+        crate::logfile::layer(config.log_file.as_deref(), config.log_keep).map_err(Failure::bad)?;
+    let log = term::init_dashboard_logging_to(file).map_err(Failure::bad)?;
     // The engine opens the store: an unreachable database fails here, before the screen.
     let (mut services, events) = Services::start(config, StartOptions::default())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Failure::bad(e.to_string()))?;
     // The same site and feed as attached viewers get, in this process.
-    let (site, link) =
-        Site::start_local(events, Some(log), services.engine.command_sender()).await?;
+    let (site, link) = Site::start_local(events, Some(log), services.engine.command_sender())
+        .await
+        .map_err(Failure::bad)?;
     services
         .serve_http(config, site.hub.clone())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Failure::bad(e.to_string()))?;
     let mut app = App::new(palette);
     let ended = match Tui::enter() {
         Ok(mut screen) => {
-            let ended = tui::run(&mut screen.terminal, &mut app, link.msgs, link.commands).await;
+            let ended = term::run(&mut screen.terminal, &mut app, link.msgs, link.commands).await;
             // Restore before anything is printed; the guard would also do it on drop.
             let _ = screen.restore();
             ended
@@ -78,22 +75,14 @@ async fn run(config: &Config, palette: Palette) -> Result<ExitCode, String> {
     };
     eprintln!("wallwatch: stopping ({reason}): draining the network and flushing the store…");
     let summary = services.stop(Some(site)).await;
-    let summary = match summary {
-        Ok(summary) => summary,
-        // A task's panic: the terminal is restored; say which task and why, and fail as a panic.
-        Err(e @ EngineError::Panicked(_)) => {
-            eprintln!("error: {}", crate::text::sanitize(&e.to_string()));
-            return Ok(ExitCode::from(crate::headless::exit_status(&e)));
-        }
-        Err(e) => return Err(e.to_string()),
-    };
+    // A task's panic: the terminal is restored; say which task and why, and fail as a panic.
+    let summary = summary.map_err(|e| Failure::engine(&e))?;
     eprintln!("{}", summary_line(&summary));
-    Ok(match ended {
-        Ok(_) if all_stored(&summary) => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::from(1),
-        Err(TuiError::Panicked) => ExitCode::from(101),
-        Err(_) => ExitCode::from(1),
-    })
+    match ended {
+        Ok(_) if all_stored(&summary) => Ok(()),
+        Err(TuiError::Panicked) => Err(Failure::status(101)),
+        _ => Err(Failure::status(1)),
+    }
 }
 
 fn all_stored(s: &Summary) -> bool {

@@ -25,12 +25,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::cli::PipelineArgs;
 use crate::config::Config;
+use crate::config::cli::PipelineArgs;
 use crate::engine::collector::MAILBOX;
-use crate::engine::{Engine, Latency, Speed, StartOptions};
+use crate::engine::{Engine, Latency, StartOptions};
 use crate::sensors::Reading;
 use crate::store::{self, Batch, Store};
+use crate::units::Speed;
 
 /// The figures of the run with the median ratio (of `runs`), and every run's rates.
 #[derive(Debug, Clone, Serialize)]
@@ -383,11 +384,11 @@ fn raw(
 }
 
 /// The whole `bench pipeline` command.
-pub fn main(args: &PipelineArgs) -> std::process::ExitCode {
+pub fn main(args: &PipelineArgs) -> crate::cmd::Outcome {
     match run(args) {
         Ok(r) if args.json => {
             println!("{}", serde_json::to_string(&r).unwrap_or_default());
-            std::process::ExitCode::SUCCESS
+            Ok(())
         }
         Ok(r) => {
             println!(
@@ -435,12 +436,9 @@ pub fn main(args: &PipelineArgs) -> std::process::ExitCode {
                     r.readings_per_s / bound
                 );
             }
-            std::process::ExitCode::SUCCESS
+            Ok(())
         }
-        Err(e) => {
-            eprintln!("error: {}", crate::text::sanitize(&e));
-            std::process::ExitCode::from(2)
-        }
+        Err(e) => Err(crate::cmd::Failure::bad(e)),
     }
 }
 

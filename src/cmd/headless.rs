@@ -7,9 +7,10 @@
 
 use tokio::signal::unix::{SignalKind, signal};
 
+use super::services::Services;
+use super::{Failure, Outcome};
 use crate::config::Config;
 use crate::engine::{EngineError, Event, StartOptions, Summary};
-use crate::services::Services;
 
 /// Runs until a stop condition, then drains and returns the summary.
 pub async fn run(config: &Config) -> Result<Summary, EngineError> {
@@ -91,27 +92,16 @@ async fn sleep_for(d: Option<std::time::Duration>) {
 }
 
 /// The whole `run --headless` command: logging to stderr, config, runtime, run, summary on
-/// stdout. Errors print one line on stderr; exit status 2.
-pub fn main(args: &crate::cli::RunArgs) -> std::process::ExitCode {
+/// stdout. Errors print one line on stderr; exit status 2 (101 for a task's panic).
+pub fn main(args: &crate::config::cli::RunArgs) -> Outcome {
     use std::io::IsTerminal;
-    use std::process::ExitCode;
     use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let config = match Config::from_args(args, crate::config::DEFAULT_CREWS) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let file = match crate::logfile::layer(config.log_file.as_deref(), config.log_keep) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let config = Config::from_args(args, crate::config::DEFAULT_CREWS)
+        .map_err(|e| Failure::bad(e.to_string()))?;
+    let file =
+        crate::logfile::layer(config.log_file.as_deref(), config.log_keep).map_err(Failure::bad)?;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::registry()
@@ -123,36 +113,12 @@ pub fn main(args: &crate::cli::RunArgs) -> std::process::ExitCode {
                 .with_filter(filter),
         )
         .try_init();
-    let runtime = match crate::runtime::site() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(run(&config)) {
-        Ok(summary) => match serde_json::to_string(&summary) {
-            Ok(json) => {
-                crate::text::print_line(&json);
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: cannot write the summary: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Err(e) => {
-            eprintln!("error: {}", crate::text::sanitize(&e.to_string()));
-            ExitCode::from(exit_status(&e))
-        }
-    }
-}
-
-/// The exit status of a run that failed: 101 (as Rust's own panics) when an engine task
-/// panicked, else 2.
-pub fn exit_status(e: &EngineError) -> u8 {
-    match e {
-        EngineError::Panicked(_) => 101,
-        _ => 2,
-    }
+    let runtime = crate::runtime::site().map_err(Failure::bad)?;
+    let summary = runtime
+        .block_on(run(&config))
+        .map_err(|e| Failure::engine(&e))?;
+    let json = serde_json::to_string(&summary)
+        .map_err(|e| Failure::bad(format!("cannot write the summary: {e}")))?;
+    crate::text::print_line(&json);
+    Ok(())
 }

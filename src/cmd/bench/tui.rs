@@ -1,5 +1,5 @@
 //! `wallwatch bench tui`: what watching the dashboard costs. Runs the real dashboard loop
-//! ([`tui::run_with_renderer`]) over the real engine at the dashboard's defaults (the built-in
+//! ([`term::run_with_renderer`]) over the real engine at the dashboard's defaults (the built-in
 //! wall, 3 crews, 5 default sensors, network limit 5, real-time speed; store `memory:` so disk
 //! speed stays out of it) into a [`CountingBackend`] of the given size, with no key input, for
 //! the given wall-clock seconds, with the log pane fed by tracing as in the dashboard.
@@ -9,19 +9,18 @@
 //! `/proc/self/stat`) as a percentage of one core, and the peak RSS (`VmHWM`).
 
 use std::io;
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::app::App;
-use crate::bench::proc::{cpu_time, peak_rss_mb};
-use crate::cli::{RunArgs, TuiBenchArgs};
+use crate::cmd::bench::proc::{cpu_time, peak_rss_mb};
+use crate::config::cli::{RunArgs, TuiBenchArgs};
 use crate::config::{Config, DEFAULT_CREWS};
 use crate::engine::Engine;
 use crate::engine::stats::Histogram;
-use crate::tui::{self, FrameTimings, Renderer};
-use crate::ui::counting::CountingBackend;
+use crate::term::counting::CountingBackend;
+use crate::term::{self, FrameTimings, Renderer};
 use crate::ui::theme::Palette;
 
 /// One run's figures (the `--json` keys).
@@ -80,7 +79,7 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
     let cpu_before = cpu_time();
     let started = Instant::now();
     let (renderer, bytes, elapsed) = runtime.block_on(async {
-        let log = tui::init_dashboard_logging()?;
+        let log = term::init_dashboard_logging()?;
         let (engine, events) = Engine::start(&config.engine)
             .await
             .map_err(|e| e.to_string())?;
@@ -96,7 +95,7 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
             tokio::time::sleep(Duration::from_secs_f64(args.seconds)).await;
             "time"
         };
-        let ended = tui::run_with_renderer(
+        let ended = term::run_with_renderer(
             &mut terminal,
             &mut app,
             futures_util::stream::pending(),
@@ -147,11 +146,11 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
 }
 
 /// The whole `bench tui` command.
-pub fn main(args: &TuiBenchArgs) -> ExitCode {
+pub fn main(args: &TuiBenchArgs) -> crate::cmd::Outcome {
     match run(args) {
         Ok(r) if args.json => {
             println!("{}", serde_json::to_string(&r).unwrap_or_default());
-            ExitCode::SUCCESS
+            Ok(())
         }
         Ok(r) => {
             println!(
@@ -173,12 +172,9 @@ pub fn main(args: &TuiBenchArgs) -> ExitCode {
             println!("first frame  {:>10.1} ms", r.first_frame_ms);
             println!("cpu          {:>10.2} % of one core", r.cpu_percent);
             println!("peak rss     {:>10.1} MB", r.rss_mb);
-            ExitCode::SUCCESS
+            Ok(())
         }
-        Err(e) => {
-            eprintln!("error: {}", crate::text::sanitize(&e));
-            ExitCode::from(2)
-        }
+        Err(e) => Err(crate::cmd::Failure::bad(e)),
     }
 }
 

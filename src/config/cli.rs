@@ -8,9 +8,10 @@ use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::engine::{
+use crate::units::{
     DAY_SECONDS_RANGE, DAYS_RANGE, MAX_SECTIONS_RANGE, NETWORK_LIMIT_RANGE, SENSORS_RANGE,
 };
+use crate::wall::Crews;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -139,22 +140,15 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-/// Crew count: a positive number or `unlimited` (one crew per section).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CrewsArg {
-    Unlimited,
-    Limited(u32),
-}
-
 /// Parses a crew count: `unlimited`, or a number in
-/// [`CREWS_RANGE`](crate::engine::CREWS_RANGE).
-pub fn parse_crews(s: &str) -> Result<CrewsArg, String> {
+/// [`CREWS_RANGE`](crate::units::CREWS_RANGE).
+pub fn parse_crews(s: &str) -> Result<Crews, String> {
     if s.eq_ignore_ascii_case("unlimited") {
-        return Ok(CrewsArg::Unlimited);
+        return Ok(Crews::Unlimited);
     }
-    let range = crate::engine::CREWS_RANGE;
+    let range = crate::units::CREWS_RANGE;
     match s.parse::<u32>() {
-        Ok(n) if range.contains(&n) => Ok(CrewsArg::Limited(n)),
+        Ok(n) if range.contains(&n) => Ok(Crews::Limited(n)),
         _ => Err(format!(
             "'{}' is not a crew count (a number from {} to {}, or 'unlimited')",
             crate::text::sanitize(s),
@@ -201,10 +195,22 @@ pub struct WallArgs {
     pub file: PathBuf,
     /// Number of crews, 1..=1000000, or `unlimited` (default: one per section).
     #[arg(long, value_parser = parse_crews)]
-    pub crews: Option<CrewsArg>,
+    pub crews: Option<Crews>,
     /// Most sections one profile may have, 1..=10000000.
     #[arg(long, value_name = "N", default_value_t = crate::wall::DEFAULT_MAX_SECTIONS, value_parser = parse_in(MAX_SECTIONS_RANGE))]
     pub max_sections: usize,
+}
+
+impl WallArgs {
+    /// The crews asked for: one per section unless `--crews N`.
+    pub fn crews(&self) -> Crews {
+        self.crews.unwrap_or(Crews::Unlimited)
+    }
+
+    /// Reads and checks the profiles file; errors are one line naming file, line and column.
+    pub fn load(&self) -> Result<crate::wall::Wall, String> {
+        crate::config::profiles_file::load(&self.file, self.max_sections)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -249,7 +255,7 @@ pub struct RunArgs {
     pub max_sections: Option<usize>,
     /// Number of crews, 1..=1000000, or `unlimited` (default 3).
     #[arg(long, value_parser = parse_crews)]
-    pub crews: Option<CrewsArg>,
+    pub crews: Option<Crews>,
     /// Number of sensors at start, 0..=100000 (default 5; at most 100000 while running).
     #[arg(long, value_name = "N", value_parser = parse_in(SENSORS_RANGE))]
     pub sensors: Option<usize>,

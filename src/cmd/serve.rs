@@ -1,0 +1,210 @@
+//! `wallwatch serve`: the site (engine, store, site model) with no terminal, listening on a
+//! Unix socket for viewers (`attach`), `status` and `stop`. Runs until SIGTERM, SIGINT,
+//! `wallwatch stop`, or a run option's end (`--duration`, `--days`, `--until-complete`);
+//! SIGHUP does not stop it. Then it drains as a headless run does and prints the same JSON
+//! summary on stdout. Human logs go to stderr; the log lines also go to every viewer. A panic in
+//! an engine task ends the site at once: one line naming the task, exit status 101.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use super::services::Services;
+use super::{Failure, Outcome};
+use crate::config::cli::ServeArgs;
+use crate::config::{Config, DEFAULT_CREWS};
+use crate::engine::{StartOptions, Summary};
+use crate::serve::session::{self, Ctx, StopWaiter};
+use crate::serve::socket;
+use crate::site::{LogFeed, Site};
+
+/// How long the sessions get to finish once the site has stopped.
+const SESSIONS_END_WITHIN: Duration = Duration::from_secs(2);
+/// How often `--days` and `--until-complete` are checked.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// The whole `serve` command.
+pub fn main(args: &ServeArgs) -> Outcome {
+    if args.run.headless || args.run.palette.is_some() {
+        let flag = if args.run.headless {
+            "--headless"
+        } else {
+            "--palette"
+        };
+        return Err(Failure::bad(format!(
+            "{flag}: serve has no screen (give it to `wallwatch attach` or `run`)"
+        )));
+    }
+    let config =
+        Config::from_args(&args.run, DEFAULT_CREWS).map_err(|e| Failure::bad(e.to_string()))?;
+    let path = socket::resolve_env(args.site.socket.as_deref(), args.site.name.as_deref())
+        .map_err(Failure::bad)?;
+    if args.site.socket.is_none()
+        && let Some(dir) = path.parent()
+    {
+        socket::ensure_private_dir(dir).map_err(Failure::bad)?;
+    }
+    let file =
+        crate::logfile::layer(config.log_file.as_deref(), config.log_keep).map_err(Failure::bad)?;
+    let feed = init_logging(file);
+    let runtime = crate::runtime::site().map_err(Failure::bad)?;
+    // How `attach` and `stop` name this site: nothing for the default one.
+    let which = match (&args.site.socket, &args.site.name) {
+        (Some(p), _) => format!(" --socket {}", p.display()),
+        (None, Some(n)) if n != socket::DEFAULT_NAME => format!(" --name {n}"),
+        _ => String::new(),
+    };
+    let summary = runtime.block_on(serve(&config, &path, &which, feed))?;
+    crate::text::print_line(&serde_json::to_string(&summary).unwrap_or_default());
+    Ok(())
+}
+
+/// Human logs to stderr (Info and above, or `RUST_LOG`); the site's log feed gets Debug and
+/// above for the viewers' log panes.
+fn init_logging(file: Option<crate::logfile::FileLayer>) -> Arc<LogFeed> {
+    use std::io::IsTerminal;
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let feed = LogFeed::new();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_filter(filter);
+    let _ = tracing_subscriber::registry()
+        .with(file)
+        .with(stderr)
+        .with(
+            feed.layer()
+                .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG),
+        )
+        .try_init();
+    feed
+}
+
+/// Removes the socket file when the site ends, however it ends.
+struct SocketFile(PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Runs the site until it is stopped; returns the final summary.
+pub async fn serve(
+    config: &Config,
+    path: &Path,
+    which: &str,
+    feed: Arc<LogFeed>,
+) -> Result<Summary, Failure> {
+    let signal_error = |e: std::io::Error| Failure::bad(format!("cannot watch signals: {e}"));
+    let mut int = signal(SignalKind::interrupt()).map_err(signal_error)?;
+    let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(signal_error)?;
+    // The socket first: a second server on it fails before it touches the store.
+    let listener = socket::listen(path).await.map_err(Failure::bad)?;
+    let socket_file = SocketFile(path.to_path_buf());
+    let (mut services, events) = Services::start(config, StartOptions::default())
+        .await
+        .map_err(|e| Failure::bad(e.to_string()))?;
+    let site = Site::start(events, Some(feed))
+        .await
+        .ok_or_else(|| Failure::bad("the engine stopped before it started"))?;
+    services
+        .serve_http(config, site.hub.clone())
+        .map_err(|e| Failure::bad(e.to_string()))?;
+    let engine = &services.engine;
+    let (stop_tx, mut stop_rx) = mpsc::channel::<StopWaiter>(8);
+    let ctx = Arc::new(Ctx {
+        hub: site.hub.clone(),
+        commands: engine.command_sender(),
+        gauges: engine.gauges(),
+        started: std::time::Instant::now(),
+        socket: path.to_path_buf(),
+        stop: stop_tx,
+    });
+    say_where(path, which);
+    let deadline = async {
+        match config.duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
+    let mut progress = tokio::time::interval(PROGRESS_EVERY);
+    let watch_progress = config.engine.days.is_some() || config.engine.until_complete;
+    let mut waiters = Vec::new();
+    let mut sessions = tokio::task::JoinSet::new();
+    let failed = engine.failed();
+    tokio::pin!(failed);
+    let reason = loop {
+        tokio::select! {
+            // The engine is already draining; `shutdown` returns the panic as the error.
+            line = &mut failed => break line,
+            _ = int.recv() => break "SIGINT".to_string(),
+            _ = term.recv() => break "SIGTERM".to_string(),
+            _ = hup.recv() => {
+                tracing::info!(
+                    target: "serve",
+                    "SIGHUP ignored: the site runs on (stop it with SIGTERM or `wallwatch stop`)"
+                );
+            }
+            waiter = stop_rx.recv() => {
+                waiters.extend(waiter);
+                break "wallwatch stop".to_string();
+            }
+            _ = &mut deadline => break "duration reached".to_string(),
+            _ = progress.tick(), if watch_progress => {
+                if let Some(end) = config.engine.end_reached(&ctx.gauges.progress()) {
+                    break end;
+                }
+            }
+            conn = listener.accept() => match conn {
+                Ok((stream, _)) => {
+                    sessions.spawn(session::run(stream, ctx.clone()));
+                    while sessions.try_join_next().is_some() {}
+                }
+                Err(e) => tracing::warn!(target: "serve", "accept failed: {e}"),
+            },
+        }
+    };
+    tracing::info!(target: "serve", "stopping ({reason}): draining the network and flushing the store");
+    // No new connections while draining; the file goes when the site has stopped.
+    drop(listener);
+    let summary = services.stop(Some(site)).await;
+    // Stop requests that came in during the drain wait too.
+    while let Ok(w) = stop_rx.try_recv() {
+        waiters.push(w);
+    }
+    match &summary {
+        Err(e) => tracing::error!(target: "serve", "{}", crate::text::sanitize(&e.to_string())),
+        Ok(summary) => {
+            let json = serde_json::to_string(summary).unwrap_or_default();
+            for w in waiters {
+                let _ = w.send(json.clone());
+            }
+        }
+    }
+    // Sessions end with the site (viewers see their connection close; `stop` clients get the
+    // summary); one whose client does not read is not waited for long.
+    let _ = tokio::time::timeout(SESSIONS_END_WITHIN, sessions.join_all()).await;
+    drop(socket_file);
+    summary.map_err(|e| Failure::engine(&e))
+}
+
+/// Says on stderr where the site listens and how to watch and stop it (`which`: the
+/// `--socket`/`--name` to repeat).
+fn say_where(path: &Path, which: &str) {
+    let shown = crate::text::sanitize(&path.display().to_string());
+    eprintln!(
+        "wallwatch: serving the site at {shown}; watch it with `wallwatch attach{which}`, stop \
+         it with `wallwatch stop{which}` or SIGTERM",
+        which = crate::text::sanitize(which)
+    );
+}
