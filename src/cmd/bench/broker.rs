@@ -426,36 +426,28 @@ async fn plain(
 
 /// `wallwatch bench broker`.
 pub fn main(args: &BrokerBenchArgs) -> crate::cmd::Outcome {
-    match run(args) {
-        Ok(r) if args.json => {
-            println!("{}", serde_json::to_string(&r).unwrap_or_default());
-            Ok(())
-        }
-        Ok(r) => {
+    super::print_result(args.json, run(args), |r| {
+        println!(
+            "broker {}: {} readings, Receive Maximum {}, {} runs (medians)",
+            r.broker, r.readings, r.network_limit, r.runs
+        );
+        println!("site into SQLite   {:>10.0} readings/s", r.site_per_s);
+        println!(
+            "plain subscriber   {:>10.0} messages/s (acks on receipt)",
+            r.plain_per_s
+        );
+        println!("ratio              {:>10.3}", r.ratio);
+        if let (Some(s), Some(p), Some(b)) = (
+            r.latency_site_per_s,
+            r.latency_plain_per_s,
+            r.latency_bound_per_s,
+        ) {
             println!(
-                "broker {}: {} readings, Receive Maximum {}, {} runs (medians)",
-                r.broker, r.readings, r.network_limit, r.runs
+                "with {} ms round trip ({} readings): site {s:.1}/s, plain {p:.1}/s, bound {b:.1}/s, site/bound {:.3}",
+                r.latency_ms,
+                r.latency_readings,
+                s / b
             );
-            println!("site into SQLite   {:>10.0} readings/s", r.site_per_s);
-            println!(
-                "plain subscriber   {:>10.0} messages/s (acks on receipt)",
-                r.plain_per_s
-            );
-            println!("ratio              {:>10.3}", r.ratio);
-            if let (Some(s), Some(p), Some(b)) = (
-                r.latency_site_per_s,
-                r.latency_plain_per_s,
-                r.latency_bound_per_s,
-            ) {
-                println!(
-                    "with {} ms round trip ({} readings): site {s:.1}/s, plain {p:.1}/s, bound {b:.1}/s, site/bound {:.3}",
-                    r.latency_ms,
-                    r.latency_readings,
-                    s / b
-                );
-            }
-            Ok(())
         }
-        Err(e) => Err(crate::cmd::Failure::bad(e)),
-    }
+    })
 }

@@ -5,3 +5,19 @@ pub mod pipeline;
 pub mod proc;
 pub mod soak;
 pub mod tui;
+
+/// A benchmark's result on stdout: one JSON object with `--json`, else the table `table` prints.
+/// A failed run is bad input (its one line, exit 2).
+pub fn print_result<R: serde::Serialize>(
+    json: bool,
+    result: Result<R, String>,
+    table: impl FnOnce(&R),
+) -> crate::cmd::Outcome {
+    let r = result.map_err(crate::cmd::Failure::bad)?;
+    if json {
+        println!("{}", serde_json::to_string(&r).unwrap_or_default());
+    } else {
+        table(&r);
+    }
+    Ok(())
+}

@@ -385,61 +385,53 @@ fn raw(
 
 /// The whole `bench pipeline` command.
 pub fn main(args: &PipelineArgs) -> crate::cmd::Outcome {
-    match run(args) {
-        Ok(r) if args.json => {
-            println!("{}", serde_json::to_string(&r).unwrap_or_default());
-            Ok(())
+    super::print_result(args.json, run(args), |r| {
+        println!(
+            "pipeline {}: {} sensors, {} readings, network limit {}, latency {}, batch {}",
+            r.store, r.sensors, r.readings, r.network_limit, r.latency, r.batch_size
+        );
+        println!(
+            "end to end  {:>12.0} readings/s  ({:.3} s, max in flight {})",
+            r.readings_per_s, r.seconds, r.max_in_flight
+        );
+        println!(
+            "raw append  {:>12.0} rows/s      ({:.3} s, {} rows per append; the engine made {} appends)",
+            r.raw_per_s, r.raw_seconds, r.rows_per_write, r.writes
+        );
+        println!("ratio       {:>12.3}", r.ratio);
+        if let Some(minimal) = r.minimal_per_s {
+            println!(
+                "minimal     {:>12.0} readings/s  ({:.3} of raw: the least any engine must do, an upper bound here)",
+                minimal,
+                minimal / r.raw_per_s
+            );
         }
-        Ok(r) => {
+        if let Some(e) = r.engine_per_minimal {
             println!(
-                "pipeline {}: {} sensors, {} readings, network limit {}, latency {}, batch {}",
-                r.store, r.sensors, r.readings, r.network_limit, r.latency, r.batch_size
+                "engine ÷ minimal {e:.3} (median of {} runs; the per-reading target is ≥ 0.8)",
+                r.runs
             );
-            println!(
-                "end to end  {:>12.0} readings/s  ({:.3} s, max in flight {})",
-                r.readings_per_s, r.seconds, r.max_in_flight
-            );
-            println!(
-                "raw append  {:>12.0} rows/s      ({:.3} s, {} rows per append; the engine made {} appends)",
-                r.raw_per_s, r.raw_seconds, r.rows_per_write, r.writes
-            );
-            println!("ratio       {:>12.3}", r.ratio);
-            if let Some(minimal) = r.minimal_per_s {
-                println!(
-                    "minimal     {:>12.0} readings/s  ({:.3} of raw: the least any engine must do, an upper bound here)",
-                    minimal,
-                    minimal / r.raw_per_s
-                );
-            }
-            if let Some(e) = r.engine_per_minimal {
-                println!(
-                    "engine ÷ minimal {e:.3} (median of {} runs; the per-reading target is ≥ 0.8)",
-                    r.runs
-                );
-            }
-            if r.runs > 1 {
-                let ratios: Vec<String> = r
-                    .samples
-                    .iter()
-                    .map(|s| format!("{:.3}", s.ratio))
-                    .collect();
-                println!(
-                    "(the run with the median ratio of {}: {})",
-                    r.runs,
-                    ratios.join(" ")
-                );
-            }
-            if let Some(bound) = r.latency_bound_per_s {
-                println!(
-                    "latency bound limit/L {:.1} readings/s; achieved {:.3} of it",
-                    bound,
-                    r.readings_per_s / bound
-                );
-            }
-            Ok(())
         }
-        Err(e) => Err(crate::cmd::Failure::bad(e)),
-    }
+        if r.runs > 1 {
+            let ratios: Vec<String> = r
+                .samples
+                .iter()
+                .map(|s| format!("{:.3}", s.ratio))
+                .collect();
+            println!(
+                "(the run with the median ratio of {}: {})",
+                r.runs,
+                ratios.join(" ")
+            );
+        }
+        if let Some(bound) = r.latency_bound_per_s {
+            println!(
+                "latency bound limit/L {:.1} readings/s; achieved {:.3} of it",
+                bound,
+                r.readings_per_s / bound
+            );
+        }
+    })
 }
 
 #[cfg(test)]
