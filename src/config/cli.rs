@@ -9,7 +9,8 @@ use std::str::FromStr;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::units::{
-    DAY_SECONDS_RANGE, DAYS_RANGE, MAX_SECTIONS_RANGE, NETWORK_LIMIT_RANGE, SENSORS_RANGE,
+    CREWS_RANGE, DAY_SECONDS_RANGE, DAYS_RANGE, MAX_SECTIONS_RANGE, NETWORK_LIMIT_RANGE,
+    NotANumberInRange, SENSORS_RANGE, in_range, parse_in_range,
 };
 use crate::wall::Crews;
 
@@ -140,22 +141,23 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-/// Parses a crew count: `unlimited`, or a number in
-/// [`CREWS_RANGE`](crate::units::CREWS_RANGE).
+/// Parses a crew count: `unlimited`, or a number in [`CREWS_RANGE`].
 pub fn parse_crews(s: &str) -> Result<Crews, String> {
     if s.eq_ignore_ascii_case("unlimited") {
         return Ok(Crews::Unlimited);
     }
-    let range = crate::units::CREWS_RANGE;
-    match s.parse::<u32>() {
-        Ok(n) if range.contains(&n) => Ok(Crews::Limited(n)),
-        _ => Err(format!(
-            "'{}' is not a crew count (a number from {} to {}, or 'unlimited')",
-            crate::text::sanitize(s),
-            range.start(),
-            range.end()
-        )),
-    }
+    s.parse::<u32>()
+        .ok()
+        .and_then(|n| in_range(n, &CREWS_RANGE).ok())
+        .map(Crews::Limited)
+        .ok_or_else(|| {
+            format!(
+                "'{}' is not a crew count (a number from {} to {}, or 'unlimited')",
+                crate::text::sanitize(s),
+                CREWS_RANGE.start(),
+                CREWS_RANGE.end()
+            )
+        })
 }
 
 fn parse_positive(s: &str) -> Result<usize, String> {
@@ -166,26 +168,11 @@ fn parse_positive(s: &str) -> Result<usize, String> {
 }
 
 /// A parser of a number in `range`, for clap: the error says the range (clap names the flag).
-fn parse_in<T>(range: RangeInclusive<T>) -> impl Fn(&str) -> Result<T, String> + Clone
+fn parse_in<T>(range: RangeInclusive<T>) -> impl Fn(&str) -> Result<T, NotANumberInRange> + Clone
 where
     T: FromStr + PartialOrd + fmt::Display + Clone,
 {
-    move |s: &str| {
-        let bad = || {
-            format!(
-                "'{}' is not a number in range ({}..={})",
-                crate::text::sanitize(s),
-                range.start(),
-                range.end()
-            )
-        };
-        let value: T = s.trim().parse().map_err(|_| bad())?;
-        if range.contains(&value) {
-            Ok(value)
-        } else {
-            Err(bad())
-        }
-    }
+    move |s: &str| parse_in_range(s, &range)
 }
 
 /// The wall file and its section limit, shared by `query` and `report`.
@@ -208,7 +195,7 @@ impl WallArgs {
     }
 
     /// Reads and checks the profiles file; errors are one line naming file, line and column.
-    pub fn load(&self) -> Result<crate::wall::Wall, String> {
+    pub fn load(&self) -> Result<crate::wall::Wall, crate::config::profiles_file::ProfilesError> {
         crate::config::profiles_file::load(&self.file, self.max_sections)
     }
 }

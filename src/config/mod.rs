@@ -23,11 +23,12 @@ use std::time::Duration;
 use std::ops::RangeInclusive;
 
 use crate::config::cli::RunArgs;
+use crate::config::profiles_file::ProfilesError;
 use crate::engine::EngineOptions;
 use crate::engine::network::Latency;
 use crate::units::{
     CREWS_RANGE, DAY_SECONDS_RANGE, DAYS_RANGE, MAX_SECTIONS_RANGE, NETWORK_LIMIT_RANGE,
-    SENSORS_RANGE, Speed, check_speed, in_range,
+    OutOfRange, SENSORS_RANGE, Speed, check_speed, in_range,
 };
 use crate::units::{parse_run_duration, parse_speed};
 use crate::wall::{Crews, DEFAULT_MAX_SECTIONS, EXAMPLE_PROFILES, Wall};
@@ -62,18 +63,66 @@ pub struct Config {
     pub broker: Option<crate::broker::BrokerOptions>,
 }
 
-/// A configuration error, one line, naming the file and key or the flag.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    /// Values quoted in a message come from a file or a flag: escaped here, whatever the message.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&sanitize(&self.0))
-    }
+/// A configuration error, one line, naming the file and key or the flag. Text quoted in a
+/// message comes from a file or a flag: it is escaped as the message is written.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A flag's value: `--network-limit: 0 is out of range (1..=65536)`.
+    #[error("--{flag}: {}", sanitize(&.why.to_string()))]
+    Flag { flag: &'static str, why: BadValue },
+    /// The config file cannot be read: `w.toml: cannot read: …`.
+    #[error("{file}: cannot read: {}", sanitize(&.source.to_string()))]
+    Unreadable {
+        file: String,
+        source: std::io::Error,
+    },
+    /// The config file is not TOML: `w.toml:1:9: …` (`at` is the file, and where if known).
+    #[error("{at}: {}", sanitize(.why))]
+    NotToml { at: String, why: String },
+    /// A key the file may not have: `w.toml:2:1: unknown key 'zz'`.
+    #[error("{at}: unknown key '{key}'")]
+    UnknownKey { at: String, key: String },
+    /// A key's value refused: `w.toml:1:17: key 'network-limit': 0 is out of range (1..=65536)`
+    /// (`why` is a [`BadValue`]'s message, as serde hands it back).
+    #[error("{at}: key '{key}': {}", sanitize(.why))]
+    BadKey {
+        at: String,
+        key: String,
+        why: String,
+    },
+    /// The profiles file.
+    #[error("{}", sanitize(&.0.to_string()))]
+    Profiles(#[from] ProfilesError),
+    /// The built-in example wall (never: it is valid).
+    #[error("built-in example: {0}")]
+    Example(#[source] crate::wall::ParseError),
+    /// `--broker` or `--site`.
+    #[error("{}", sanitize(.0))]
+    Broker(String),
 }
 
-impl std::error::Error for ConfigError {}
+/// Why a value, a flag's or a file key's, is refused (the caller says whose).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BadValue {
+    #[error(transparent)]
+    OutOfRange(#[from] OutOfRange),
+    /// Holds the value as TOML writes it.
+    #[error("{0} is not a whole number")]
+    NotAWholeNumber(String),
+    /// `--day-seconds`, in its own words.
+    #[error("{} is not a number of seconds in range ({})", .0.value, .0.range)]
+    DaySeconds(OutOfRange),
+    /// A value of another type: `expected {what}`.
+    #[error("expected {0}")]
+    Expected(&'static str),
+    #[error("no sensor kind given")]
+    NoSensorKind,
+    #[error("unknown sensor kind '{}' (known: {})", sanitize(.0), crate::sensors::KINDS.join(", "))]
+    UnknownSensorKind(String),
+    /// In the words of the parser of its kind of value (speed, duration, latency, crews).
+    #[error("{0}")]
+    Parse(String),
+}
 
 /// The run options of one source (the file, or the flags), each already checked against its
 /// range. The flags' values win over the file's.
@@ -137,10 +186,11 @@ impl Source<'_> {
     /// A TOML error (the file is not TOML), one line, where it is.
     fn toml_error(&self, e: &toml::de::Error) -> ConfigError {
         let msg = sanitize(e.message().lines().next().unwrap_or("invalid TOML"));
-        match e.span() {
-            Some(span) => ConfigError(format!("{}: {msg}", self.at(span.start))),
-            None => ConfigError(format!("{}: {msg}", self.name)),
-        }
+        let at = match e.span() {
+            Some(span) => self.at(span.start),
+            None => self.name.clone(),
+        };
+        ConfigError::NotToml { at, why: msg }
     }
 }
 
@@ -149,8 +199,10 @@ type Entries = Vec<(Spanned<String>, Spanned<toml::Value>)>;
 
 fn read_file(path: &Path) -> Result<Raw, ConfigError> {
     let name = sanitize(&path.display().to_string());
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError(format!("{name}: cannot read: {e}")))?;
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(source) => return Err(ConfigError::Unreadable { file: name, source }),
+    };
     let source = Source { name, text: &text };
     let mut raw: Raw = toml::from_str(&text).map_err(|e| first_error(&source, &e))?;
     let dir = path.parent().unwrap_or(Path::new(""));
@@ -179,16 +231,16 @@ fn first_error(source: &Source, refused: &toml::de::Error) -> ConfigError {
         let key_name = sanitize(key.get_ref());
         // serde's `unknown field `…`, expected one of …`, in the words of the other errors.
         return if e.message().starts_with("unknown field `") {
-            ConfigError(format!(
-                "{}: unknown key '{key_name}'",
-                source.at(key.span().start)
-            ))
+            ConfigError::UnknownKey {
+                at: source.at(key.span().start),
+                key: key_name,
+            }
         } else {
-            ConfigError(format!(
-                "{}: key '{key_name}': {}",
-                source.at(value.span().start),
-                e.message()
-            ))
+            ConfigError::BadKey {
+                at: source.at(value.span().start),
+                key: key_name,
+                why: e.message().to_string(),
+            }
         };
     }
     // Not reached: what serde refused in the whole file, it refuses in one of its keys.
@@ -218,7 +270,7 @@ mod file {
 
     fn checked<'de, D: Deserializer<'de>, T>(
         d: D,
-        check: impl FnOnce(&toml::Value) -> Result<T, String>,
+        check: impl FnOnce(&toml::Value) -> Result<T, BadValue>,
     ) -> Checked<'de, D, T> {
         let value = toml::Value::deserialize(d)?;
         check(&value).map(Some).map_err(D::Error::custom)
@@ -261,9 +313,9 @@ mod file {
             let text = match v {
                 Integer(n) => n.to_string(),
                 Str(s) => s.clone(),
-                _ => return Err("expected a number or \"unlimited\"".into()),
+                _ => return Err(BadValue::Expected("a number or \"unlimited\"")),
             };
-            crate::config::cli::parse_crews(&text)
+            crate::config::cli::parse_crews(&text).map_err(BadValue::Parse)
         })
     }
 
@@ -274,9 +326,9 @@ mod file {
                     .iter()
                     .map(|v| v.as_str().map(str::to_string))
                     .collect::<Option<Vec<_>>>()
-                    .ok_or("expected a list of kind names")?,
+                    .ok_or(BadValue::Expected("a list of kind names"))?,
                 Str(s) => s.split(',').map(|k| k.trim().to_string()).collect(),
-                _ => return Err("expected a list of kind names".into()),
+                _ => return Err(BadValue::Expected("a list of kind names")),
             };
             check_kinds(&kinds)?;
             Ok(kinds)
@@ -286,15 +338,15 @@ mod file {
     pub fn latency<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, Latency> {
         checked(d, |v| match v {
             Integer(0) => Ok(Latency::default()),
-            v => Latency::parse(&want_str(v)?),
+            v => Latency::parse(&want_str(v)?).map_err(BadValue::Parse),
         })
     }
 
     pub fn speed<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, Speed> {
         checked(d, |v| match v {
-            Integer(n) => parse_speed(&n.to_string()),
-            Float(f) => check_speed(Speed::Factor(*f)),
-            v => parse_speed(&want_str(v)?),
+            Integer(n) => parse_speed(&n.to_string()).map_err(BadValue::Parse),
+            Float(f) => check_speed(Speed::Factor(*f)).map_err(BadValue::Parse),
+            v => parse_speed(&want_str(v)?).map_err(BadValue::Parse),
         })
     }
 
@@ -304,82 +356,77 @@ mod file {
                 // Beyond i32 an integer is out of range anyway; f64 holds every i32 exactly.
                 Integer(n) => i32::try_from(*n).map_or(f64::INFINITY, f64::from),
                 Float(f) => *f,
-                _ => return Err("expected a number of seconds".into()),
+                _ => return Err(BadValue::Expected("a number of seconds")),
             };
             check_day_seconds(seconds)
         })
     }
 
     pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, Duration> {
-        checked(d, |v| parse_run_duration(&want_str(v)?))
+        checked(d, |v| {
+            parse_run_duration(&want_str(v)?).map_err(BadValue::Parse)
+        })
     }
 }
 
-fn want_str(v: &toml::Value) -> Result<String, String> {
+fn want_str(v: &toml::Value) -> Result<String, BadValue> {
     v.as_str()
         .map(str::to_string)
-        .ok_or_else(|| "expected a string".into())
+        .ok_or(BadValue::Expected("a string"))
 }
 
-fn want_bool(v: &toml::Value) -> Result<bool, String> {
-    v.as_bool().ok_or_else(|| "expected true or false".into())
+fn want_bool(v: &toml::Value) -> Result<bool, BadValue> {
+    v.as_bool().ok_or(BadValue::Expected("true or false"))
 }
 
-/// A whole number in `range` (TOML integers are i64; converted without truncation).
-fn want_int<T>(v: &toml::Value, range: &RangeInclusive<T>) -> Result<T, String>
+/// A whole number in `range` (TOML integers are i64; converted without truncation: one that
+/// does not fit the type is out of range too).
+fn want_int<T>(v: &toml::Value, range: &RangeInclusive<T>) -> Result<T, BadValue>
 where
-    T: TryFrom<i64> + PartialOrd + fmt::Display + Copy,
+    T: TryFrom<i64> + PartialOrd + fmt::Display,
 {
     let Some(n) = v.as_integer() else {
-        return Err(format!("{v} is not a whole number"));
+        return Err(BadValue::NotAWholeNumber(v.to_string()));
     };
-    match T::try_from(n) {
-        Ok(t) if range.contains(&t) => Ok(t),
-        _ => Err(format!(
-            "{n} is out of range ({}..={})",
-            range.start(),
-            range.end()
-        )),
-    }
+    let value = T::try_from(n).map_err(|_| OutOfRange::new(n, range))?;
+    Ok(in_range(value, range)?)
 }
 
-fn check_day_seconds(s: f64) -> Result<f64, String> {
-    in_range(s, &DAY_SECONDS_RANGE).map_err(|_| {
-        format!(
-            "{s} is not a number of seconds in range ({}..={})",
-            DAY_SECONDS_RANGE.start(),
-            DAY_SECONDS_RANGE.end()
-        )
-    })
+fn check_day_seconds(s: f64) -> Result<f64, BadValue> {
+    in_range(s, &DAY_SECONDS_RANGE).map_err(BadValue::DaySeconds)
 }
 
-fn check_kinds(kinds: &[String]) -> Result<(), String> {
+fn check_kinds(kinds: &[String]) -> Result<(), BadValue> {
     if kinds.is_empty() {
-        return Err("no sensor kind given".into());
+        return Err(BadValue::NoSensorKind);
     }
-    for k in kinds {
-        if !crate::sensors::KINDS.contains(&k.as_str()) {
-            return Err(format!(
-                "unknown sensor kind '{}' (known: {})",
-                sanitize(k),
-                crate::sensors::KINDS.join(", ")
-            ));
-        }
+    match kinds
+        .iter()
+        .find(|k| !crate::sensors::KINDS.contains(&k.as_str()))
+    {
+        Some(unknown) => Err(BadValue::UnknownSensorKind(unknown.clone())),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The flags' values, checked as the file's are; an error names the flag.
 fn read_flags(args: &RunArgs) -> Result<Raw, ConfigError> {
-    fn flag<T>(name: &str, r: Result<T, String>) -> Result<T, ConfigError> {
-        r.map_err(|e| ConfigError(format!("--{name}: {e}")))
+    fn flag<T, E: Into<BadValue>>(flag: &'static str, r: Result<T, E>) -> Result<T, ConfigError> {
+        r.map_err(|e| ConfigError::Flag {
+            flag,
+            why: e.into(),
+        })
     }
-    fn check<T, U>(
-        name: &str,
+    fn check<T, U, E: Into<BadValue>>(
+        name: &'static str,
         v: &Option<T>,
-        f: impl FnOnce(&T) -> Result<U, String>,
+        f: impl FnOnce(&T) -> Result<U, E>,
     ) -> Result<Option<U>, ConfigError> {
         v.as_ref().map(|v| flag(name, f(v))).transpose()
+    }
+    // Parsed by the units' own parsers, in their words.
+    fn parsed<T>(r: Result<T, String>) -> Result<T, BadValue> {
+        r.map_err(BadValue::Parse)
     }
     let crews = args.crews.map(|c| match c {
         Crews::Limited(n) => in_range(n, &CREWS_RANGE).map(Crews::Limited),
@@ -398,12 +445,14 @@ fn read_flags(args: &RunArgs) -> Result<Raw, ConfigError> {
         network_limit: check("network-limit", &args.network_limit, |n| {
             in_range(*n, &NETWORK_LIMIT_RANGE)
         })?,
-        latency: check("latency", &args.latency, |l| Latency::parse(l))?,
+        latency: check("latency", &args.latency, |l| parsed(Latency::parse(l)))?,
         store: args.store.clone(),
         seed: args.seed,
-        speed: check("speed", &args.speed, |s| parse_speed(s))?,
+        speed: check("speed", &args.speed, |s| parsed(parse_speed(s)))?,
         day_seconds: check("day-seconds", &args.day_seconds, |s| check_day_seconds(*s))?,
-        duration: check("duration", &args.duration, |d| parse_run_duration(d))?,
+        duration: check("duration", &args.duration, |d| {
+            parsed(parse_run_duration(d))
+        })?,
         days: check("days", &args.days, |d| in_range(*d, &DAYS_RANGE))?,
         until_complete: args.until_complete.then_some(true),
         fresh: args.fresh.then_some(true),
@@ -440,12 +489,11 @@ impl Raw {
 fn load_wall(path: Option<&Path>, max_sections: usize) -> Result<(Wall, String), ConfigError> {
     match path {
         None => Ok((
-            Wall::parse(EXAMPLE_PROFILES.as_bytes(), max_sections)
-                .map_err(|e| ConfigError(format!("built-in example: {e}")))?,
+            Wall::parse(EXAMPLE_PROFILES.as_bytes(), max_sections).map_err(ConfigError::Example)?,
             "built-in example".to_string(),
         )),
         Some(path) => Ok((
-            crate::config::profiles_file::load(path, max_sections).map_err(ConfigError)?,
+            crate::config::profiles_file::load(path, max_sections)?,
             sanitize(&path.display().to_string()),
         )),
     }
@@ -458,7 +506,7 @@ impl Config {
     pub fn from_args(args: &RunArgs, default_crews: Crews) -> Result<Config, ConfigError> {
         let flags = read_flags(args)?;
         let broker = crate::broker::options(args.broker.as_deref(), args.site.as_deref())
-            .map_err(ConfigError)?;
+            .map_err(ConfigError::Broker)?;
         let file = match &args.config {
             Some(path) => read_file(path)?,
             None => Raw::default(),
@@ -645,7 +693,9 @@ mod tests {
                 config: Some(p),
                 ..Default::default()
             };
-            Config::from_args(&args, DEFAULT_CREWS).unwrap_err().0
+            Config::from_args(&args, DEFAULT_CREWS)
+                .unwrap_err()
+                .to_string()
         };
         let cases = [
             (
@@ -696,7 +746,9 @@ mod tests {
             profiles: Some(p),
             ..Default::default()
         };
-        let e = Config::from_args(&args, DEFAULT_CREWS).unwrap_err().0;
+        let e = Config::from_args(&args, DEFAULT_CREWS)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.ends_with("profiles.txt:2:3: '31' is not a height (0..=30)"),
             "{e}"
@@ -705,7 +757,11 @@ mod tests {
 
     #[test]
     fn bad_flags() {
-        let bad = |args: RunArgs| Config::from_args(&args, DEFAULT_CREWS).unwrap_err().0;
+        let bad = |args: RunArgs| {
+            Config::from_args(&args, DEFAULT_CREWS)
+                .unwrap_err()
+                .to_string()
+        };
         assert!(
             bad(RunArgs {
                 speed: Some("0".into()),
@@ -753,7 +809,11 @@ mod tests {
     /// `RunArgs` built without clap (tests, other front ends) are checked just the same.
     #[test]
     fn flags_out_of_range_name_the_flag_without_clap() {
-        let bad = |args: RunArgs| Config::from_args(&args, DEFAULT_CREWS).unwrap_err().0;
+        let bad = |args: RunArgs| {
+            Config::from_args(&args, DEFAULT_CREWS)
+                .unwrap_err()
+                .to_string()
+        };
         let d = RunArgs::default;
         let cases = [
             (

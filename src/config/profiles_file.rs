@@ -6,10 +6,24 @@ use std::path::Path;
 
 use crate::wall::{HeightSink, ParseError, ReadError, Wall};
 
+/// Why a profiles file gave no wall, one line naming the file (and line and column).
+#[derive(Debug, thiserror::Error)]
+pub enum ProfilesError {
+    /// `walls.txt: cannot read: …`.
+    #[error("{file}: cannot read: {source}")]
+    Unreadable {
+        file: String,
+        source: std::io::Error,
+    },
+    /// `walls.txt:3:7: …`, or `walls.txt: no profiles …` for the whole file.
+    #[error("{file}{}{source}", if .source.line == 0 { ": " } else { ":" })]
+    Parse { file: String, source: ParseError },
+}
+
 /// Loads and parses a profiles file. The error is one line naming the file (and line/column).
-pub fn load(path: &Path, max_sections: usize) -> Result<Wall, String> {
-    let (name, bytes) = read(path)?;
-    Wall::parse(&bytes, max_sections).map_err(|e| describe(&name, &e))
+pub fn load(path: &Path, max_sections: usize) -> Result<Wall, ProfilesError> {
+    let (file, bytes) = read(path)?;
+    Wall::parse(&bytes, max_sections).map_err(|source| ProfilesError::Parse { file, source })
 }
 
 /// Parses a profiles file (standard input for `-`) a piece at a time into `sink`, with the
@@ -18,44 +32,47 @@ pub fn parse_into<S: HeightSink>(
     path: &Path,
     max_sections: usize,
     sink: &mut S,
-) -> Result<(), String> {
-    let (name, result) = if path == Path::new("-") {
+) -> Result<(), ProfilesError> {
+    let (file, result) = if path == Path::new("-") {
         let stdin = std::io::stdin().lock();
         (
             "<stdin>".to_string(),
             Wall::parse_from(stdin, max_sections, sink),
         )
     } else {
-        let name = crate::text::sanitize(&path.display().to_string());
-        let file = std::fs::File::open(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
-        let result = Wall::parse_from(file, max_sections, sink);
-        (name, result)
+        let file = name_of(path);
+        let opened = match std::fs::File::open(path) {
+            Ok(opened) => opened,
+            Err(source) => return Err(ProfilesError::Unreadable { file, source }),
+        };
+        let result = Wall::parse_from(opened, max_sections, sink);
+        (file, result)
     };
     result.map_err(|e| match e {
-        ReadError::Io(e) => format!("{name}: cannot read: {e}"),
-        ReadError::Parse(e) => describe(&name, &e),
+        ReadError::Io(source) => ProfilesError::Unreadable { file, source },
+        ReadError::Parse(source) => ProfilesError::Parse { file, source },
     })
 }
 
 /// The bytes of a profiles file (standard input for `-`) and the name its errors give it.
-pub fn read(path: &Path) -> Result<(String, Vec<u8>), String> {
+pub fn read(path: &Path) -> Result<(String, Vec<u8>), ProfilesError> {
     if path == Path::new("-") {
+        let file = "<stdin>".to_string();
         let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("<stdin>: cannot read: {e}"))?;
-        Ok(("<stdin>".to_string(), bytes))
+        match std::io::stdin().read_to_end(&mut bytes) {
+            Ok(_) => Ok((file, bytes)),
+            Err(source) => Err(ProfilesError::Unreadable { file, source }),
+        }
     } else {
-        let name = crate::text::sanitize(&path.display().to_string());
-        let bytes = std::fs::read(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
-        Ok((name, bytes))
+        let file = name_of(path);
+        match std::fs::read(path) {
+            Ok(bytes) => Ok((file, bytes)),
+            Err(source) => Err(ProfilesError::Unreadable { file, source }),
+        }
     }
 }
 
-/// A parse error of the file `name`, on one line.
-pub fn describe(name: &str, e: &ParseError) -> String {
-    match e.line {
-        0 => format!("{name}: {e}"),
-        _ => format!("{name}:{e}"),
-    }
+/// A file's name as its errors give it (it is printed on a terminal).
+fn name_of(path: &Path) -> String {
+    crate::text::sanitize(&path.display().to_string())
 }

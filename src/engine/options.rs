@@ -76,7 +76,7 @@ impl EngineOptions {
 
     /// Whether every number is in its range; else the first that is not, named as its flag.
     pub fn check(&self) -> Result<(), String> {
-        fn named(flag: &'static str) -> impl Fn(String) -> String {
+        fn named<E: std::fmt::Display>(flag: &'static str) -> impl Fn(E) -> String {
             move |e| format!("--{flag}: {e}")
         }
         if let Crews::Limited(n) = self.crews {

@@ -3,8 +3,6 @@
 //! The parser works on bytes in one pass (it is on the benchmark's hot path) and rejects a bad
 //! file whole, naming the line, the column and the offending token.
 
-use std::fmt;
-
 use super::MAX_HEIGHT;
 
 /// The original task's limit on sections per profile; `--max-sections` raises it.
@@ -20,46 +18,39 @@ pub struct Wall {
 }
 
 /// Why a profiles file was rejected. `line` and `column` are 1-based (column in characters);
-/// both are 0 for errors about the whole file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// both are 0 for errors about the whole file. Shown as `3:7: '31' is not a height (0..=30)`;
+/// the caller puts the file name in front.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{kind}", place(*.line, *.column))]
 pub struct ParseError {
     pub line: usize,
     pub column: usize,
     pub kind: ParseErrorKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseErrorKind {
     /// A token that is not plain decimal digits 0..=30. Holds the token, printable.
+    #[error("'{0}' is not a height (0..={MAX_HEIGHT})")]
     NotAHeight(String),
     /// A profile longer than the limit.
+    #[error(
+        "profile has more than {limit} section{} (raise the limit with --max-sections)",
+        if *.limit == 1 { "" } else { "s" }
+    )]
     TooManySections { limit: usize },
     /// No profile at all.
+    #[error("no profiles (the file has no non-blank line)")]
     Empty,
 }
 
-impl fmt::Display for ParseError {
-    /// `3:7: '31' is not a height (0..=30)`; the caller puts the file name in front.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            ParseErrorKind::NotAHeight(token) => write!(
-                f,
-                "{}:{}: '{}' is not a height (0..={MAX_HEIGHT})",
-                self.line, self.column, token
-            ),
-            ParseErrorKind::TooManySections { limit } => write!(
-                f,
-                "{}:{}: profile has more than {limit} section{} (raise the limit with --max-sections)",
-                self.line,
-                self.column,
-                if *limit == 1 { "" } else { "s" }
-            ),
-            ParseErrorKind::Empty => f.write_str("no profiles (the file has no non-blank line)"),
-        }
+/// `LINE:COLUMN: ` in front of an error's kind, or nothing for the whole file (line 0).
+fn place(line: usize, column: usize) -> String {
+    match line {
+        0 => String::new(),
+        _ => format!("{line}:{column}: "),
     }
 }
-
-impl std::error::Error for ParseError {}
 
 impl ParseError {
     /// A file without a profile.
@@ -73,9 +64,11 @@ impl ParseError {
 }
 
 /// Why a profiles file read from a reader was not parsed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    Io(std::io::Error),
+    #[error("cannot read: {0}")]
+    Io(#[source] std::io::Error),
+    #[error(transparent)]
     Parse(ParseError),
 }
 
@@ -196,95 +189,44 @@ impl Wall {
         sink: &mut S,
         first_line: usize,
     ) -> Result<(bool, usize), ParseError> {
-        let mut in_profile = 0usize;
+        let mut at = Place {
+            line: first_line,
+            line_start: 0,
+        };
+        let mut profile = Profile::new(max_sections);
         let mut any = false;
-        let mut line = first_line;
-        let mut line_start = 0;
         let mut i = 0;
-        let n = src.len();
-        while i < n {
-            // Fastest path, without branches that depend on the digits: a one- or two-digit
-            // height followed by a space (most of every file).
-            if let Some(&[b0, b1, b2]) = src.get(i..i + 3) {
-                let d0 = b0.wrapping_sub(b'0');
-                let d1 = b1.wrapping_sub(b'0');
-                // Arithmetic instead of a branch: one- and two-digit heights come in no order.
-                let two = u8::from(d1 < 10);
-                let value = d0.wrapping_add(two.wrapping_mul(d0.wrapping_mul(9).wrapping_add(d1)));
-                let sep = b1.wrapping_add(two.wrapping_mul(b2.wrapping_sub(b1)));
-                if d0 < 10 && sep == b' ' && value <= MAX_HEIGHT && in_profile != max_sections {
-                    sink.height(value);
-                    in_profile += 1;
-                    i += 2 + usize::from(two);
-                    continue;
-                }
+        while i < src.len() {
+            if !profile.full()
+                && let Some((value, len)) = common_height(src, i)
+            {
+                profile.push(sink, value);
+                i += len;
+                continue;
             }
             let b = src[i];
-            // Fast path: a one- or two-digit height followed by a separator or the end.
             if b.is_ascii_digit() {
-                let token_start = i;
-                let mut value = b - b'0';
-                i += 1;
-                if i < n && src[i].is_ascii_digit() {
-                    value = value * 10 + (src[i] - b'0');
-                    i += 1;
+                let (value, end) = height_token(src, i, at)?;
+                if profile.full() {
+                    return Err(at.error(src, i, profile.too_many()));
                 }
-                // Rare: leading zeros (`007`) or a long number.
-                while i < n && src[i].is_ascii_digit() {
-                    value = value.saturating_mul(10).saturating_add(src[i] - b'0');
-                    i += 1;
-                }
-                // The byte after the token: the usual single space is consumed here too.
-                let next = if i < n { src[i] } else { b'\n' };
-                let separated = next == b' ' || next == b'\n' || is_space(next);
-                if !separated || value > MAX_HEIGHT {
-                    return Err(Self::bad_token(src, line, line_start, token_start));
-                }
-                if in_profile == max_sections {
-                    return Err(ParseError {
-                        line,
-                        column: column_of(&src[line_start..token_start]),
-                        kind: ParseErrorKind::TooManySections {
-                            limit: max_sections,
-                        },
-                    });
-                }
-                sink.height(value);
-                in_profile += 1;
-                i += usize::from(next == b' ');
+                profile.push(sink, value);
+                i = end;
             } else if b == b'\n' {
-                if in_profile != 0 {
-                    sink.end_profile();
-                    in_profile = 0;
-                    any = true;
-                }
-                line += 1;
+                any |= profile.end(sink);
                 i += 1;
-                line_start = i;
+                at = Place {
+                    line: at.line + 1,
+                    line_start: i,
+                };
             } else if is_space(b) {
                 i += 1;
             } else {
-                return Err(Self::bad_token(src, line, line_start, i));
+                return Err(bad_token(src, at, i));
             }
         }
-        if in_profile != 0 {
-            sink.end_profile();
-            any = true;
-        }
-        Ok((any, line))
-    }
-
-    /// The error for the token starting at `start`: it runs to the next separator.
-    fn bad_token(src: &[u8], line: usize, line_start: usize, start: usize) -> ParseError {
-        let len = src[start..]
-            .iter()
-            .position(|&c| c == b'\n' || is_space(c))
-            .unwrap_or(src.len() - start);
-        ParseError {
-            line,
-            column: column_of(&src[line_start..start]),
-            kind: ParseErrorKind::NotAHeight(printable(&src[start..start + len])),
-        }
+        any |= profile.end(sink);
+        Ok((any, at.line))
     }
 
     /// Builds a wall from profiles' heights (for tests and generated walls).
@@ -347,6 +289,118 @@ impl Wall {
             .map(|&h| u64::from(MAX_HEIGHT - h))
             .sum()
     }
+}
+
+/// The line being parsed: its number and where it starts in the piece.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    line: usize,
+    line_start: usize,
+}
+
+impl Place {
+    /// An error of `kind` at byte `i` of this line.
+    fn error(self, src: &[u8], i: usize, kind: ParseErrorKind) -> ParseError {
+        ParseError {
+            line: self.line,
+            column: column_of(&src[self.line_start..i]),
+            kind,
+        }
+    }
+}
+
+/// The profile being parsed: how many sections it has so far, against the limit.
+struct Profile {
+    sections: usize,
+    limit: usize,
+}
+
+impl Profile {
+    fn new(limit: usize) -> Profile {
+        Profile { sections: 0, limit }
+    }
+
+    /// Whether another section would be one too many.
+    #[inline]
+    fn full(&self) -> bool {
+        self.sections == self.limit
+    }
+
+    #[inline]
+    fn push<S: HeightSink>(&mut self, sink: &mut S, height: u8) {
+        sink.height(height);
+        self.sections += 1;
+    }
+
+    /// Ends the profile at a line's end: whether there was one (a blank line has none).
+    fn end<S: HeightSink>(&mut self, sink: &mut S) -> bool {
+        let had = self.sections != 0;
+        if had {
+            sink.end_profile();
+            self.sections = 0;
+        }
+        had
+    }
+
+    fn too_many(&self) -> ParseErrorKind {
+        ParseErrorKind::TooManySections { limit: self.limit }
+    }
+}
+
+/// The fastest path, without branches that depend on the digits: a one- or two-digit height
+/// at `i` followed by a space (most of every file). The height and the bytes it takes with
+/// its space; `None` for anything else, which the slower paths read.
+#[inline]
+fn common_height(src: &[u8], i: usize) -> Option<(u8, usize)> {
+    let &[b0, b1, b2] = src.get(i..i + 3)? else {
+        return None;
+    };
+    let d0 = b0.wrapping_sub(b'0');
+    let d1 = b1.wrapping_sub(b'0');
+    // Arithmetic instead of a branch: one- and two-digit heights come in no order.
+    let two = u8::from(d1 < 10);
+    let value = d0.wrapping_add(two.wrapping_mul(d0.wrapping_mul(9).wrapping_add(d1)));
+    let sep = b1.wrapping_add(two.wrapping_mul(b2.wrapping_sub(b1)));
+    (d0 < 10 && sep == b' ' && value <= MAX_HEIGHT).then_some((value, 2 + usize::from(two)))
+}
+
+/// The token of digits starting at `start`, as a height followed by a separator or the end:
+/// the height and where parsing goes on (past the usual single space too), or the error.
+#[inline]
+fn height_token(src: &[u8], start: usize, at: Place) -> Result<(u8, usize), ParseError> {
+    let n = src.len();
+    let mut i = start;
+    let mut value = src[i] - b'0';
+    i += 1;
+    if i < n && src[i].is_ascii_digit() {
+        value = value * 10 + (src[i] - b'0');
+        i += 1;
+    }
+    // Rare: leading zeros (`007`) or a long number.
+    while i < n && src[i].is_ascii_digit() {
+        value = value.saturating_mul(10).saturating_add(src[i] - b'0');
+        i += 1;
+    }
+    // The byte after the token: the usual single space is consumed here too.
+    let next = if i < n { src[i] } else { b'\n' };
+    let separated = next == b' ' || next == b'\n' || is_space(next);
+    if !separated || value > MAX_HEIGHT {
+        return Err(bad_token(src, at, start));
+    }
+    Ok((value, i + usize::from(next == b' ')))
+}
+
+/// The error for the token starting at `start`: it runs to the next separator.
+fn bad_token(src: &[u8], at: Place, start: usize) -> ParseError {
+    let len = src[start..]
+        .iter()
+        .position(|&c| c == b'\n' || is_space(c))
+        .unwrap_or(src.len() - start);
+    at.error(
+        src,
+        start,
+        ParseErrorKind::NotAHeight(printable(&src[start..start + len])),
+    )
 }
 
 /// 1-based character column of the byte after `before` on its line.
