@@ -91,6 +91,17 @@ impl Store for SharedStore {
     fn url(&self) -> &str {
         "memory:"
     }
+    fn append_change(
+        &mut self,
+        at: chrono::DateTime<chrono::Utc>,
+        origin: &str,
+        change: &str,
+    ) -> Result<u64, StoreError> {
+        self.inner.lock().unwrap().append_change(at, origin, change)
+    }
+    fn changes(&mut self) -> Result<Vec<wallwatch::store::SiteChange>, StoreError> {
+        self.inner.lock().unwrap().changes()
+    }
 }
 
 fn config() -> Config {

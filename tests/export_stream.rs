@@ -84,6 +84,17 @@ impl Store for Counting {
     fn url(&self) -> &str {
         "memory:"
     }
+    fn append_change(
+        &mut self,
+        at: chrono::DateTime<chrono::Utc>,
+        origin: &str,
+        change: &str,
+    ) -> Result<u64, StoreError> {
+        self.inner.append_change(at, origin, change)
+    }
+    fn changes(&mut self) -> Result<Vec<wallwatch::store::SiteChange>, StoreError> {
+        self.inner.changes()
+    }
 }
 
 fn at(n: u64) -> DateTime<Utc> {

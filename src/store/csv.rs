@@ -12,6 +12,12 @@
 //! it is created only when a value is first set and replaced whole (written to a temporary file,
 //! then renamed) on each change, so it is never half-written.
 //!
+//! A running site's accepted changes go to a fourth sibling named by [`changes_path`]
+//! (`run.csv` → `run.changes.csv`) with the header `id,at,origin,change`: created when the first
+//! change is appended, each change appended as one line (its fields quoted as the other files'
+//! are) and synced (`sync_data`) before the call returns, read back in file order. Its last id is
+//! read at open, so a restarted run's ids continue after it; `clear` removes the file.
+//!
 //! Timestamps are RFC 3339 UTC with microseconds. Rows are written and read with the `csv` crate:
 //! fields are quoted (RFC 4180) when they hold a comma, a quote, CR or LF, and lines end with LF
 //! (CRLF is read too). A header is written only when a file is new or empty. Each batch is
@@ -24,7 +30,10 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::{Batch, Counts, ReadingFilter, Store, StoreError, format_timestamp, parse_timestamp};
+use super::{
+    Batch, Counts, ReadingFilter, SiteChange, Store, StoreError, format_timestamp,
+    parse_timestamp,
+};
 use crate::sensors::Reading;
 use crate::wall::{CrewReport, LatestReports};
 
@@ -52,6 +61,18 @@ pub fn meta_path(path: &Path) -> PathBuf {
 }
 
 const META_HEADER: &str = "key,value";
+
+/// The site changes file that goes with a readings file `path`.
+pub fn changes_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".csv").unwrap_or(&name);
+    path.with_file_name(format!("{stem}.changes.csv"))
+}
+
+const CHANGES_HEADER: &str = "id,at,origin,change";
 
 /// The most reading ids [`Store::start_of_last`] keeps in memory (8 MB).
 const RING_IDS: usize = 1 << 20;
@@ -138,6 +159,10 @@ pub struct CsvStore {
     cursor: Option<ReadCursor>,
     /// The highest seq stored per agent, once read from the meta file ([`AGENT_MARKS_KEY`]).
     marks: Option<super::AgentMarks>,
+    /// The site changes file, once it exists.
+    changes: Option<CsvFile>,
+    /// The id of the last site change stored (0 for none).
+    last_change_id: u64,
 }
 
 /// The meta key holding the agents' high-water marks, as a JSON object `{agent: seq}`.
@@ -168,6 +193,14 @@ impl CsvStore {
             counts.crew_reports += 1;
             counts.last_crew_report_id = r?.id;
         }
+        let changes_path = changes_path(&readings.path);
+        let (mut changes, mut last_change_id) = (None, 0);
+        if changes_path.exists() {
+            for c in RowReader::site_changes(url, &changes_path)? {
+                last_change_id = c?.id;
+            }
+            changes = Some(CsvFile::open(url, changes_path, CHANGES_HEADER)?);
+        }
         Ok(CsvStore {
             url: url.to_string(),
             readings,
@@ -175,6 +208,8 @@ impl CsvStore {
             counts,
             cursor: None,
             marks: None,
+            changes,
+            last_change_id,
         })
     }
 }
@@ -418,16 +453,22 @@ impl Store for CsvStore {
         self.counts = Counts::default();
         self.cursor = None;
         self.marks = None;
-        let path = self.meta_path();
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StoreError(format!(
-                "store '{}': {}: cannot remove ({e})",
-                self.url,
-                path.display()
-            ))),
+        self.changes = None;
+        self.last_change_id = 0;
+        for path in [self.meta_path(), changes_path(&self.readings.path)] {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(StoreError(format!(
+                        "store '{}': {}: cannot remove ({e})",
+                        self.url,
+                        path.display()
+                    )));
+                }
+            }
         }
+        Ok(())
     }
 
     fn close(&mut self) -> Result<(), StoreError> {
@@ -445,6 +486,49 @@ impl Store for CsvStore {
 
     fn url(&self) -> &str {
         &self.url
+    }
+
+    /// One line, written and synced; on failure cut back, so that an error leaves no change.
+    fn append_change(
+        &mut self,
+        at: chrono::DateTime<chrono::Utc>,
+        origin: &str,
+        change: &str,
+    ) -> Result<u64, StoreError> {
+        let id = self.last_change_id + 1;
+        let mut line = writer(64 + origin.len() + change.len());
+        line.write_record([&id.to_string(), &format_timestamp(&at), origin, change])
+            .map_err(|e| self.render_error(e))?;
+        let line = rendered(line).map_err(|e| self.render_error(e))?;
+        let file = match &mut self.changes {
+            Some(file) => file,
+            None => self.changes.insert(CsvFile::open(
+                &self.url,
+                changes_path(&self.readings.path),
+                CHANGES_HEADER,
+            )?),
+        };
+        let before = file.len;
+        let result = file.append(&line).and_then(|()| file.file.sync_data());
+        if let Err(e) = result {
+            let _ = file.file.set_len(before);
+            file.len = before;
+            return Err(StoreError(format!(
+                "store '{}': {}: write failed ({e})",
+                self.url,
+                file.path.display()
+            )));
+        }
+        self.last_change_id = id;
+        Ok(id)
+    }
+
+    fn changes(&mut self) -> Result<Vec<SiteChange>, StoreError> {
+        let path = changes_path(&self.readings.path);
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        RowReader::site_changes(&self.url, &path)?.collect()
     }
 }
 
@@ -567,6 +651,12 @@ impl RowReader<Reading> {
 impl RowReader<CrewReport> {
     fn crew_reports(url: &str, path: &Path) -> Result<RowReader<CrewReport>, StoreError> {
         RowReader::open(url, path, CREW_WIDTH, crew_report)
+    }
+}
+
+impl RowReader<SiteChange> {
+    fn site_changes(url: &str, path: &Path) -> Result<RowReader<SiteChange>, StoreError> {
+        RowReader::open(url, path, CHANGES_WIDTH, site_change)
     }
 }
 
@@ -839,6 +929,25 @@ fn meta_pair(
 ) -> Result<(String, String), StoreError> {
     let f = |i| text(url, path, line, record, i).map(str::to_string);
     Ok((f(0)?, f(1)?))
+}
+
+/// Fields in a site changes record.
+const CHANGES_WIDTH: usize = 4;
+
+/// The site change in `record`, which starts on `line`.
+fn site_change(
+    url: &str,
+    path: &Path,
+    line: usize,
+    record: &csv::ByteRecord,
+) -> Result<SiteChange, StoreError> {
+    let f = |i| text(url, path, line, record, i);
+    Ok(SiteChange {
+        id: parse_num(url, path, line, "id", f(0)?)?,
+        at: parse_timestamp(f(1)?).map_err(|e| parse_error(url, path, line, &e))?,
+        origin: f(2)?.to_string(),
+        change: f(3)?.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Batch, Counts, ReadingFilter, Store, StoreError};
+use super::{Batch, Counts, ReadingFilter, SiteChange, Store, StoreError};
 use crate::hash::BuildFnv;
 use crate::sensors::Reading;
 use crate::wall::{CrewReport, LatestReports};
@@ -17,6 +17,8 @@ pub struct MemoryStore {
     meta: std::collections::BTreeMap<String, String>,
     /// The highest seq stored per agent.
     marks: super::AgentMarks,
+    /// A running site's accepted changes, oldest first.
+    changes: Vec<SiteChange>,
 }
 
 impl MemoryStore {
@@ -133,6 +135,26 @@ impl Store for MemoryStore {
 
     fn url(&self) -> &str {
         "memory:"
+    }
+
+    fn append_change(
+        &mut self,
+        at: DateTime<Utc>,
+        origin: &str,
+        change: &str,
+    ) -> Result<u64, StoreError> {
+        let id = self.changes.last().map_or(1, |c| c.id + 1);
+        self.changes.push(SiteChange {
+            id,
+            at,
+            origin: origin.to_string(),
+            change: change.to_string(),
+        });
+        Ok(id)
+    }
+
+    fn changes(&mut self) -> Result<Vec<SiteChange>, StoreError> {
+        Ok(self.changes.clone())
     }
 }
 

@@ -344,6 +344,23 @@ impl HistoryScan {
     }
 }
 
+pub use csv::changes_path;
+
+/// One accepted change of a running site as the store keeps it, oldest first (a running site's
+/// commands are remembered across restarts: the engine writes each as JSON text, the store keeps
+/// the text without reading it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteChange {
+    /// Given by the store: 1, 2, … strictly increasing, never reused; `clear` starts over at 1
+    /// (as the readings' ids do).
+    pub id: u64,
+    pub at: DateTime<Utc>,
+    /// Who asked: `key (viewer 2, uid 1000)`, `cli (uid 1000)`, `http 127.0.0.1:53412`.
+    pub origin: String,
+    /// The command as the engine wrote it (JSON text).
+    pub change: String,
+}
+
 /// A persistent store of readings and crew reports.
 pub trait Store: Send {
     /// Appends a whole batch, atomically where the store allows. On error nothing of the batch
@@ -450,12 +467,26 @@ pub trait Store: Send {
     fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError>;
     /// Sets (replacing) a value kept beside the rows; durable once it returns.
     fn meta_set(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
-    /// Removes every reading, crew report and meta value (`--fresh`); ids start again at 1.
+    /// Removes every reading, crew report, meta value and site change (`--fresh`); ids start
+    /// again at 1.
     fn clear(&mut self) -> Result<(), StoreError>;
     /// Flushes and closes.
     fn close(&mut self) -> Result<(), StoreError>;
     /// The URL it was opened from, for summaries and the status bar.
     fn url(&self) -> &str;
+
+    // A running site's accepted changes ([`SiteChange`]), applied again on restart.
+
+    /// Appends one change and makes it durable before returning (committed: a process killed
+    /// right after the call still has it when the store is opened again); returns its id.
+    fn append_change(
+        &mut self,
+        at: DateTime<Utc>,
+        origin: &str,
+        change: &str,
+    ) -> Result<u64, StoreError>;
+    /// Every change kept, oldest first.
+    fn changes(&mut self) -> Result<Vec<SiteChange>, StoreError>;
 }
 
 /// [`Store::start_of_last`] with [`Store::readings_after`] only: counts the matching readings,

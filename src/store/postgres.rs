@@ -14,6 +14,10 @@
 //! `(day)` (for resuming without reading every crew report; created on connecting when absent,
 //! which takes a while once on a big table from before) and `meta(key TEXT PRIMARY KEY, value
 //! TEXT)`. Each batch is one transaction of two `INSERT … SELECT FROM UNNEST(arrays)` statements.
+//!
+//! A running site's accepted changes go to `site_changes(id BIGINT PRIMARY KEY, at TIMESTAMPTZ
+//! NOT NULL, origin TEXT NOT NULL, change TEXT NOT NULL)`, one transaction each, which takes the
+//! next id (one above the greatest, so `clear` starts them again at 1) under a lock of the table.
 
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -25,8 +29,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, NoTls, Statement};
 
 use super::{
-    Batch, Counts, HistoryScan, LAST_DAY_SQL, ReadingFilter, SECTION_HISTORY_SQL, Store,
-    StoreError, ceil_micros, redact_url,
+    Batch, Counts, HistoryScan, LAST_DAY_SQL, ReadingFilter, SECTION_HISTORY_SQL, SiteChange,
+    Store, StoreError, ceil_micros, redact_url,
 };
 use crate::sensors::Reading;
 use crate::wall::{CrewReport, LatestReports};
@@ -62,7 +66,18 @@ CREATE TABLE IF NOT EXISTS crew_reports (
 CREATE INDEX IF NOT EXISTS crew_reports_section ON crew_reports (profile, section, id, height);
 CREATE INDEX IF NOT EXISTS crew_reports_day ON crew_reports (day);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS site_changes (
+    id BIGINT PRIMARY KEY,
+    at TIMESTAMPTZ NOT NULL,
+    origin TEXT NOT NULL,
+    change TEXT NOT NULL
+);
 ";
+
+/// One site change with the next id. The lock (taken in the same transaction) lets no other
+/// writer pick the same id meanwhile; readers go on.
+const INSERT_CHANGE: &str = "INSERT INTO site_changes (id, at, origin, change) \
+     SELECT coalesce(max(id), 0) + 1, $1, $2, $3 FROM site_changes RETURNING id";
 
 const INSERT_READINGS: &str = "INSERT INTO readings (id, timestamp, sensor, value) \
      SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::integer[])";
@@ -108,6 +123,8 @@ enum Request {
     MetaSet(String, String, Reply<()>),
     Clear(Reply<()>),
     AgentMarks(Reply<super::AgentMarks>),
+    AppendChange(DateTime<Utc>, String, String, Reply<u64>),
+    Changes(Reply<Vec<SiteChange>>),
 }
 
 /// The PostgreSQL store.
@@ -304,6 +321,20 @@ impl Store for PostgresStore {
     fn url(&self) -> &str {
         &self.url
     }
+
+    fn append_change(
+        &mut self,
+        at: DateTime<Utc>,
+        origin: &str,
+        change: &str,
+    ) -> Result<u64, StoreError> {
+        let (origin, change) = (origin.to_string(), change.to_string());
+        self.call(|reply| Request::AppendChange(at, origin, change, reply))
+    }
+
+    fn changes(&mut self) -> Result<Vec<SiteChange>, StoreError> {
+        self.call(Request::Changes)
+    }
 }
 
 /// The ids of the agents' readings of `c` that are not among `stored` (sorted).
@@ -492,10 +523,56 @@ impl Conn {
 
     async fn clear(&mut self) -> Result<(), String> {
         let tx = self.client.transaction().await.map_err(|e| describe(&e))?;
-        tx.batch_execute("DELETE FROM readings; DELETE FROM crew_reports; DELETE FROM meta;")
+        tx.batch_execute(
+            "DELETE FROM readings; DELETE FROM crew_reports; DELETE FROM meta; \
+             DELETE FROM site_changes;",
+        )
             .await
             .map_err(|e| describe(&e))?;
         tx.commit().await.map_err(|e| describe(&e))
+    }
+
+    /// One transaction, committed before the id comes back.
+    async fn append_change(
+        &mut self,
+        at: &DateTime<Utc>,
+        origin: &str,
+        change: &str,
+    ) -> Result<u64, String> {
+        let fail = |e: tokio_postgres::Error| describe(&e);
+        let tx = self.client.transaction().await.map_err(fail)?;
+        tx.batch_execute("LOCK TABLE site_changes IN EXCLUSIVE MODE")
+            .await
+            .map_err(fail)?;
+        let row = tx
+            .query_one(INSERT_CHANGE, &[at, &origin, &change])
+            .await
+            .map_err(fail)?;
+        let id: i64 = row.try_get(0).map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        conv(id, "site change id")
+    }
+
+    async fn changes(&self) -> Result<Vec<SiteChange>, String> {
+        let fail = |e: tokio_postgres::Error| describe(&e);
+        let rows = self
+            .client
+            .query(
+                "SELECT id, at, origin, change FROM site_changes ORDER BY id",
+                &[],
+            )
+            .await
+            .map_err(fail)?;
+        rows.iter()
+            .map(|row| {
+                Ok(SiteChange {
+                    id: conv(row.try_get(0).map_err(fail)?, "site change id")?,
+                    at: row.try_get(1).map_err(fail)?,
+                    origin: row.try_get(2).map_err(fail)?,
+                    change: row.try_get(3).map_err(fail)?,
+                })
+            })
+            .collect()
     }
 
     /// From the primary key, without counting the rows.
@@ -787,6 +864,12 @@ fn worker(config: Config, mut requests: UnboundedReceiver<Request>, ready: Reply
                 Request::AgentMarks(reply) => {
                     let _ = reply.send(conn.agent_marks().await);
                 }
+                Request::AppendChange(at, origin, change, reply) => {
+                    let _ = reply.send(conn.append_change(&at, &origin, &change).await);
+                }
+                Request::Changes(reply) => {
+                    let _ = reply.send(conn.changes().await);
+                }
                 Request::Counts(reply) => {
                     let _ = reply.send(conn.counts().await);
                 }
@@ -825,6 +908,8 @@ impl Request {
             Request::MetaSet(_, _, reply) => drop(reply.send(Err(e))),
             Request::Clear(reply) => drop(reply.send(Err(e))),
             Request::AgentMarks(reply) => drop(reply.send(Err(e))),
+            Request::AppendChange(_, _, _, reply) => drop(reply.send(Err(e))),
+            Request::Changes(reply) => drop(reply.send(Err(e))),
         }
     }
 }

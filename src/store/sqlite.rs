@@ -16,6 +16,12 @@
 //! (`INSERT … ON CONFLICT … DO NOTHING`). The index is partial (`WHERE agent IS NOT NULL`), so
 //! a local reading costs no entry in it. Versions 1 and 2 are migrated when opened (the columns
 //! are added, null for every reading there).
+//!
+//! Schema version 4 adds `site_changes(id INTEGER PRIMARY KEY, at TEXT NOT NULL, origin TEXT NOT
+//! NULL, change TEXT NOT NULL)`: a running site's accepted changes, oldest first, each appended
+//! in a transaction of its own (ids given by SQLite, one above the greatest; `clear` empties the
+//! table, so they start again at 1). Versions 1 to 3 are migrated when opened (the table is
+//! created, empty).
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -24,7 +30,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
     AgentMarks, Batch, Counts, HistoryScan, LAST_DAY_SQL, Origin, ReadingFilter,
-    SECTION_HISTORY_SQL, Store, StoreError, ceil_micros, format_timestamp, parse_timestamp,
+    SECTION_HISTORY_SQL, SiteChange, Store, StoreError, ceil_micros, format_timestamp,
+    parse_timestamp,
 };
 use crate::sensors::Reading;
 use crate::wall::{CrewReport, LatestReports};
@@ -35,7 +42,7 @@ use crate::wall::{CrewReport, LatestReports};
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE readings (
@@ -73,6 +80,16 @@ ALTER TABLE readings ADD COLUMN agent TEXT;
 ALTER TABLE readings ADD COLUMN seq INTEGER;
 CREATE UNIQUE INDEX IF NOT EXISTS readings_agent_seq ON readings (agent, seq)
     WHERE agent IS NOT NULL;
+";
+
+/// Version 3 → 4 (and part of a new file's schema): a running site's accepted changes.
+const SITE_CHANGES: &str = "
+CREATE TABLE IF NOT EXISTS site_changes (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    change TEXT NOT NULL
+);
 ";
 
 /// An agent's reading; left out when its (agent, seq) is stored already.
@@ -145,12 +162,12 @@ impl SqliteStore {
                     )));
                 }
                 conn.execute_batch(&format!(
-                    "BEGIN IMMEDIATE; {SCHEMA} {CREW_INDEXES} PRAGMA user_version = \
-                     {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN IMMEDIATE; {SCHEMA} {CREW_INDEXES} {SITE_CHANGES} PRAGMA \
+                     user_version = {SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(err)?;
             }
-            1 | 2 => migrate(&mut conn).map_err(err)?,
+            1..=3 => migrate(&mut conn).map_err(err)?,
             SCHEMA_VERSION => {}
             v => {
                 return Err(StoreError(format!(
@@ -242,7 +259,7 @@ impl SqliteStore {
     }
 }
 
-/// Versions 1 and 2 → 3 in one transaction, holding the write lock from its start, and checking
+/// Versions 1 to 3 → 4 in one transaction, holding the write lock from its start, and checking
 /// the version again inside it, should another process migrate the file at the same time.
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -252,6 +269,9 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     }
     if version < 3 {
         tx.execute_batch(AGENT_COLUMNS)?;
+    }
+    if version < 4 {
+        tx.execute_batch(SITE_CHANGES)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
     tx.commit()
@@ -517,7 +537,10 @@ impl Store for SqliteStore {
         let result = (|| {
             let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            tx.execute_batch("DELETE FROM readings; DELETE FROM crew_reports; DELETE FROM meta;")?;
+            tx.execute_batch(
+                "DELETE FROM readings; DELETE FROM crew_reports; DELETE FROM meta; \
+                 DELETE FROM site_changes;",
+            )?;
             tx.commit()
         })();
         result.map_err(|e| self.err(e))
@@ -536,5 +559,43 @@ impl Store for SqliteStore {
 
     fn url(&self) -> &str {
         &self.url
+    }
+
+    /// One transaction (a commit in WAL mode is in the file once it returns: a killed process
+    /// loses nothing; `synchronous=NORMAL` leaves only a power cut to lose the last ones).
+    fn append_change(
+        &mut self,
+        at: chrono::DateTime<chrono::Utc>,
+        origin: &str,
+        change: &str,
+    ) -> Result<u64, StoreError> {
+        self.conn()?;
+        let result = (|| {
+            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let id: i64 = tx.query_row(
+                "INSERT INTO site_changes (at, origin, change) VALUES (?1, ?2, ?3) RETURNING id",
+                params![format_timestamp(&at), origin, change],
+                |r| r.get(0),
+            )?;
+            tx.commit()?;
+            u64::try_from(id).map_err(|e| conversion(0, e))
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
+    fn changes(&mut self) -> Result<Vec<SiteChange>, StoreError> {
+        self.query(
+            "SELECT id, at, origin, change FROM site_changes ORDER BY id",
+            &[],
+            |row| {
+                Ok(SiteChange {
+                    id: u64::try_from(row.get::<_, i64>(0)?).map_err(|e| conversion(0, e))?,
+                    at: timestamp(row, 1)?,
+                    origin: row.get(2)?,
+                    change: row.get(3)?,
+                })
+            },
+        )
     }
 }
