@@ -88,7 +88,11 @@ fn check_persistent(url: &str) {
     // Durable once appended: another opening sees them while this one is still open, and a
     // store never closed nor dropped (as in a killed process) loses none.
     let mut other = store::open(url).unwrap();
-    assert_eq!(other.changes().unwrap(), three, "{url}: seen by another opening");
+    assert_eq!(
+        other.changes().unwrap(),
+        three,
+        "{url}: seen by another opening"
+    );
     other.close().unwrap();
     drop(other);
     std::mem::forget(s);

@@ -31,8 +31,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::{
-    Batch, Counts, ReadingFilter, SiteChange, Store, StoreError, format_timestamp,
-    parse_timestamp,
+    Batch, Counts, ReadingFilter, SiteChange, Store, StoreError, format_timestamp, parse_timestamp,
 };
 use crate::sensors::Reading;
 use crate::wall::{CrewReport, LatestReports};

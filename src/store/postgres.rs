@@ -527,8 +527,8 @@ impl Conn {
             "DELETE FROM readings; DELETE FROM crew_reports; DELETE FROM meta; \
              DELETE FROM site_changes;",
         )
-            .await
-            .map_err(|e| describe(&e))?;
+        .await
+        .map_err(|e| describe(&e))?;
         tx.commit().await.map_err(|e| describe(&e))
     }
 
