@@ -156,10 +156,3 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
-
-/// The example configuration on a memory store.
-pub fn config() -> Config {
-    let mut c = Config::example();
-    c.engine.store = "memory:".into();
-    c
-}
