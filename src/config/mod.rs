@@ -148,7 +148,7 @@ impl Source<'_> {
 type Entries = Vec<(Spanned<String>, Spanned<toml::Value>)>;
 
 fn read_file(path: &Path) -> Result<Raw, ConfigError> {
-    let name = sanitize(&path.display().to_string());
+    let name = sanitize(&path.display().to_string()).into_owned();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("{name}: cannot read: {e}")))?;
     let source = Source { name, text: &text };
@@ -446,7 +446,7 @@ fn load_wall(path: Option<&Path>, max_sections: usize) -> Result<(Wall, String),
         )),
         Some(path) => Ok((
             crate::config::profiles_file::load(path, max_sections).map_err(ConfigError)?,
-            sanitize(&path.display().to_string()),
+            sanitize(&path.display().to_string()).into_owned(),
         )),
     }
 }

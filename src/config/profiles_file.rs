@@ -26,7 +26,7 @@ pub fn parse_into<S: HeightSink>(
             Wall::parse_from(stdin, max_sections, sink),
         )
     } else {
-        let name = crate::text::sanitize(&path.display().to_string());
+        let name = crate::text::sanitize(&path.display().to_string()).into_owned();
         let file = std::fs::File::open(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
         let result = Wall::parse_from(file, max_sections, sink);
         (name, result)
@@ -46,7 +46,7 @@ pub fn read(path: &Path) -> Result<(String, Vec<u8>), String> {
             .map_err(|e| format!("<stdin>: cannot read: {e}"))?;
         Ok(("<stdin>".to_string(), bytes))
     } else {
-        let name = crate::text::sanitize(&path.display().to_string());
+        let name = crate::text::sanitize(&path.display().to_string()).into_owned();
         let bytes = std::fs::read(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
         Ok((name, bytes))
     }
