@@ -117,7 +117,7 @@ fn reference(readings: &[Reading], format: ExportFormat) -> String {
         ExportFormat::Csv => {
             out.push_str("id,timestamp,sensor,value\n");
             for r in readings {
-                let name = sanitize(&r.sensor);
+                let name = sanitize(&r.sensor).into_owned();
                 let name = if name.contains([',', '"', '\r', '\n']) {
                     format!("\"{}\"", name.replace('"', "\"\""))
                 } else {
@@ -152,7 +152,7 @@ fn reference(readings: &[Reading], format: ExportFormat) -> String {
                         [
                             r.id.to_string(),
                             format_timestamp(&r.timestamp),
-                            sanitize(&r.sensor),
+                            sanitize(&r.sensor).into_owned(),
                             r.value.to_string(),
                         ]
                     }))

@@ -210,7 +210,7 @@ async fn every_route_and_error() {
 async fn config_redacts_a_store_password() {
     let mut c = on_memory_store();
     c.engine.store = "postgres://wall:secret@127.0.0.1:1/db".into();
-    let v = wallwatch::http::settings(&c);
+    let v = wallwatch::cmd::services::http_settings(&c).shown;
     assert_eq!(v["store"], "postgres://wall:***@127.0.0.1:1/db");
     assert!(!v.to_string().contains("secret"));
 }

@@ -68,7 +68,7 @@ fn log_lines_are_shown_sanitized_and_routine_levels_are_hidden() {
         "{text}"
     );
     assert!(
-        text.contains("WARN  store   write failed: ?[2Jdisk? full"),
+        text.contains("WARN  store   write failed: \\u{1b}[2Jdisk\\u{7} full"),
         "{text}"
     );
     assert!(!text.contains("routine reading"));

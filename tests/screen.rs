@@ -218,11 +218,20 @@ fn control_characters_in_data_never_reach_the_screen() {
     }
     let text = test_backend::text(&buf);
     assert!(
-        text.contains("bad?[31mname"),
+        text.contains("bad\\u{1b}[31mname"),
         "sanitized, not dropped:\n{text}"
     );
-    assert!(text.contains("no?]0;title?pe"));
-    assert!(text.contains("err?[2Jor"));
+    assert!(text.contains("no\\u{1b}]0;title\\u{7}pe"));
+    assert!(text.contains("err\\u{1b}[2Jor"));
+    // The escaped name, longer than the raw one, still fits its column: the kind after it
+    // starts under the header's "kind".
+    let header = text
+        .lines()
+        .find(|l| l.contains(" kind ") && l.contains(" last "))
+        .unwrap();
+    let evil_row = text.lines().find(|l| l.contains("bad\\u{1b}")).unwrap();
+    let col = |line: &str, what: &str| line[..line.find(what).unwrap()].chars().count();
+    assert_eq!(col(evil_row, "k\\u{1b}ind"), col(header, "kind"), "{text}");
 }
 
 #[test]

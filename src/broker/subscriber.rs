@@ -123,6 +123,7 @@ pub(crate) fn one_line(e: &dyn std::fmt::Display) -> String {
             .collect::<Vec<_>>()
             .join(" "),
     )
+    .into_owned()
 }
 
 /// The running subscriber.

@@ -201,7 +201,7 @@ pub async fn serve(
 /// Says on stderr where the site listens and how to watch and stop it (`which`: the
 /// `--socket`/`--name` to repeat).
 fn say_where(path: &Path, which: &str) {
-    let shown = crate::text::sanitize(&path.display().to_string());
+    let shown = crate::text::sanitize(&path.display().to_string()).into_owned();
     eprintln!(
         "wallwatch: serving the site at {shown}; watch it with `wallwatch attach{which}`, stop \
          it with `wallwatch stop{which}` or SIGTERM",

@@ -75,7 +75,7 @@ pub fn status_table(s: &serde_json::Value) -> String {
     let rows = [
         (
             "store",
-            crate::text::sanitize(s["store"].as_str().unwrap_or("?")),
+            crate::text::sanitize(s["store"].as_str().unwrap_or("?")).into_owned(),
         ),
         (
             "wall",

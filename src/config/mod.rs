@@ -68,36 +68,36 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A flag's value: `--network-limit: 0 is out of range (1..=65536)`.
-    #[error("--{flag}: {}", sanitize(&.why.to_string()))]
+    #[error("--{flag}: {}", sanitize(&.why.to_string()).into_owned())]
     Flag { flag: &'static str, why: BadValue },
     /// The config file cannot be read: `w.toml: cannot read: …`.
-    #[error("{file}: cannot read: {}", sanitize(&.source.to_string()))]
+    #[error("{file}: cannot read: {}", sanitize(&.source.to_string()).into_owned())]
     Unreadable {
         file: String,
         source: std::io::Error,
     },
     /// The config file is not TOML: `w.toml:1:9: …` (`at` is the file, and where if known).
-    #[error("{at}: {}", sanitize(.why))]
+    #[error("{at}: {}", sanitize(.why).into_owned())]
     NotToml { at: String, why: String },
     /// A key the file may not have: `w.toml:2:1: unknown key 'zz'`.
     #[error("{at}: unknown key '{key}'")]
     UnknownKey { at: String, key: String },
     /// A key's value refused: `w.toml:1:17: key 'network-limit': 0 is out of range (1..=65536)`
     /// (`why` is a [`BadValue`]'s message, as serde hands it back).
-    #[error("{at}: key '{key}': {}", sanitize(.why))]
+    #[error("{at}: key '{key}': {}", sanitize(.why).into_owned())]
     BadKey {
         at: String,
         key: String,
         why: String,
     },
     /// The profiles file.
-    #[error("{}", sanitize(&.0.to_string()))]
+    #[error("{}", sanitize(&.0.to_string()).into_owned())]
     Profiles(#[from] ProfilesError),
     /// The built-in example wall (never: it is valid).
     #[error("built-in example: {0}")]
     Example(#[source] crate::wall::ParseError),
     /// `--broker` or `--site`.
-    #[error("{}", sanitize(.0))]
+    #[error("{}", sanitize(.0).into_owned())]
     Broker(String),
 }
 
@@ -117,7 +117,7 @@ pub enum BadValue {
     Expected(&'static str),
     #[error("no sensor kind given")]
     NoSensorKind,
-    #[error("unknown sensor kind '{}' (known: {})", sanitize(.0), crate::sensors::KINDS.join(", "))]
+    #[error("unknown sensor kind '{}' (known: {})", sanitize(.0).into_owned(), crate::sensors::KINDS.join(", "))]
     UnknownSensorKind(String),
     /// In the words of the parser of its kind of value (speed, duration, latency, crews).
     #[error("{0}")]
@@ -185,7 +185,7 @@ impl Source<'_> {
 
     /// A TOML error (the file is not TOML), one line, where it is.
     fn toml_error(&self, e: &toml::de::Error) -> ConfigError {
-        let msg = sanitize(e.message().lines().next().unwrap_or("invalid TOML"));
+        let msg = sanitize(e.message().lines().next().unwrap_or("invalid TOML")).into_owned();
         let at = match e.span() {
             Some(span) => self.at(span.start),
             None => self.name.clone(),
@@ -198,7 +198,7 @@ impl Source<'_> {
 type Entries = Vec<(Spanned<String>, Spanned<toml::Value>)>;
 
 fn read_file(path: &Path) -> Result<Raw, ConfigError> {
-    let name = sanitize(&path.display().to_string());
+    let name = sanitize(&path.display().to_string()).into_owned();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(source) => return Err(ConfigError::Unreadable { file: name, source }),
@@ -228,7 +228,7 @@ fn first_error(source: &Source, refused: &toml::de::Error) -> ConfigError {
         let Err(e) = toml::from_str::<Raw>(&one) else {
             continue;
         };
-        let key_name = sanitize(key.get_ref());
+        let key_name = sanitize(key.get_ref()).into_owned();
         // serde's `unknown field `…`, expected one of …`, in the words of the other errors.
         return if e.message().starts_with("unknown field `") {
             ConfigError::UnknownKey {
@@ -494,7 +494,7 @@ fn load_wall(path: Option<&Path>, max_sections: usize) -> Result<(Wall, String),
         )),
         Some(path) => Ok((
             crate::config::profiles_file::load(path, max_sections)?,
-            sanitize(&path.display().to_string()),
+            sanitize(&path.display().to_string()).into_owned(),
         )),
     }
 }

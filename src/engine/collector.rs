@@ -351,7 +351,7 @@ fn failing(
     rows: usize,
 ) {
     stored.write_failures.fetch_add(1, Ordering::Relaxed);
-    let msg = crate::text::sanitize(&e.to_string());
+    let msg = crate::text::sanitize(&e.to_string()).into_owned();
     tracing::warn!(
         target: "store",
         "write of {rows} rows failed (attempt {attempt}), retrying in {} ms: {msg}",

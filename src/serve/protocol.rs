@@ -98,7 +98,7 @@ pub fn encode<T: Serialize>(msg: &T) -> Bytes {
 pub fn decode<T: for<'de> Deserialize<'de>>(frame: &[u8]) -> Result<T, FrameError> {
     // serde's message may quote the client's text: escaped, so a log line stays one line.
     serde_json::from_slice(frame)
-        .map_err(|e| FrameError::Malformed(crate::text::sanitize(&e.to_string())))
+        .map_err(|e| FrameError::Malformed(crate::text::sanitize(&e.to_string()).into_owned()))
 }
 
 /// Every whole message in `bytes` as a server reads them from a client: frames longer than

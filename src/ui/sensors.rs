@@ -9,9 +9,10 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{pane_bar, sanitize};
+use super::pane_bar;
 use crate::app::{App, Pane, SensorView};
 use crate::sensors::{MAX_VALUE, MIN_VALUE};
+use crate::text::sanitize;
 
 const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
@@ -109,15 +110,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let width = inner.width as usize;
+    // Measured as shown: an escaped control character takes several columns.
     let name_w = sensors
         .iter()
-        .map(|s| s.info.name.chars().count())
+        .map(|s| sanitize(&s.info.name).chars().count())
         .max()
         .unwrap_or(4)
         .clamp(4, 20);
     let kind_w = sensors
         .iter()
-        .map(|s| s.info.kind.chars().count())
+        .map(|s| sanitize(&s.info.kind).chars().count())
         .max()
         .unwrap_or(4)
         .clamp(4, 12);
