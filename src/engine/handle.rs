@@ -11,15 +11,15 @@ use tokio::task::JoinHandle;
 use super::collector::{self, Stored};
 use super::failures::{Failures, panic_message};
 use super::gauges::Gauges;
-use super::network::{Network, NetworkProbe, NetworkState};
+use super::network::{Network, NetworkProbe};
 use super::pipeline::{PipelineEnds, spawn_pipeline};
 use super::publisher::Publisher;
 use super::remote::{RemoteInlet, RemoteLink};
 use super::summary::{RunCounters, Summary};
-use super::supervisor::{RunningSensor, Supervisor, spawn_crew, spawn_sensor};
+use super::supervisor::Supervisor;
 use super::tasks::{CrewPlan, Shared, WallState};
 use super::{CommandSender, EngineError, EngineOptions, Event, SensorInfo, WallProgress};
-use crate::sensors::SensorFactory;
+use crate::sensors::{Sensor, SensorFactory};
 use crate::store::Store;
 
 /// Capacity of the event channel to the watcher (see `publisher` for what happens when full).
@@ -47,9 +47,6 @@ pub struct Engine {
     commands: CommandSender,
     stop: watch::Sender<bool>,
     supervisor: JoinHandle<Result<Summary, EngineError>>,
-    shared: Arc<Shared>,
-    stored: Arc<Stored>,
-    counters: Arc<NetworkState>,
     gauges: Gauges,
     failures: Failures,
     inlet: Option<RemoteInlet>,
@@ -77,104 +74,97 @@ impl Engine {
         let (factory, sensors) = make_sensors(config)?;
         let publisher = Publisher::new();
         let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL);
-        let stored = Arc::new(Stored::default());
-        let counts = resumed.counts;
-        let site = resumed.site;
-        let store_url = store.url().to_string();
         let (network, packets) = Network::new(
             config.network_limit,
             config.latency,
             config.seed,
-            options.probe,
+            options.probe.take(),
             collector::MAILBOX,
         );
-        let counters = network.state();
+        let site = &resumed.site;
         announce(
             config,
             &publisher,
             network.limit(),
-            &site,
+            site,
             &sensors,
-            &store_url,
+            store.url(),
         );
         let budget = config.max_readings.unwrap_or(u64::MAX);
-        let shared = Arc::new(Shared::new(
-            config.speed,
-            network,
-            publisher.clone(),
-            budget,
-        ));
-        let wall = Arc::new(WallState::new(site, resumed.history));
-
-        let failures = Failures::new();
+        let shared = Arc::new(Shared::new(config.speed, network, publisher, budget));
         let (read_tx, read_rx) = mpsc::channel(collector::READ_QUEUE);
+        let gauges = Gauges {
+            counters: shared.network.state(),
+            shared: shared.clone(),
+            wall: Arc::new(WallState::new(resumed.site, resumed.history)),
+            stored: Arc::new(Stored::default()),
+            store_url: store.url().to_string(),
+            start_counts: resumed.counts,
+            seed: config.seed,
+            reader: collector::StoreReader(read_tx),
+            remote: options.remote.clone(),
+        };
         let ends = PipelineEnds {
             store,
             packets,
             events: event_tx,
-            counts,
+            counts: resumed.counts,
             skip_rows: options.skip_rows,
             sensors_stopped: shared.sensors_stopped.clone(),
             reads: read_rx,
             remote: options.remote.clone(),
         };
-        let pipeline = spawn_pipeline(config, &failures, &publisher, &stored, &counters, ends);
         let plan = CrewPlan {
             day_length,
             days: config.days,
             until_complete: config.until_complete,
         };
-        let (crew, crew_tx, crew_stop) = spawn_crew(plan, &shared, &wall, &failures);
-        let running: Vec<RunningSensor> = sensors
-            .into_iter()
-            .map(|s| spawn_sensor(s, &shared, &failures))
-            .collect();
+        let producers = (factory, sensors);
+        let engine = Engine::launch(config, plan, producers, ends, gauges, options.remote);
+        Ok((engine, event_rx))
+    }
 
+    /// Starts every task: the pipeline first, then the crew and the sensors under the
+    /// supervisor, which answers the commands and drains on `stop`.
+    fn launch(
+        config: &EngineOptions,
+        plan: CrewPlan,
+        producers: (SensorFactory, Vec<Sensor>),
+        ends: PipelineEnds,
+        gauges: Gauges,
+        remote: Option<Arc<RemoteLink>>,
+    ) -> Engine {
+        let failures = Failures::new();
+        let shared = &gauges.shared;
+        let pipeline = spawn_pipeline(
+            config,
+            &failures,
+            &shared.publisher,
+            &gauges.stored,
+            &gauges.counters,
+            ends,
+        );
+        let inlet = remote.map(|link| RemoteInlet::new(shared.network.clone(), link));
+        let remote_gate = inlet.as_ref().map(|i| i.open.clone());
+        let supervisor = Supervisor::start(
+            plan,
+            producers,
+            pipeline,
+            gauges.clone(),
+            failures.clone(),
+            remote_gate,
+        );
         let (commands, command_rx) = mpsc::channel(64);
         let (stop, stop_rx) = watch::channel(false);
-        let gauges = Gauges {
-            shared: shared.clone(),
-            wall,
-            stored: stored.clone(),
-            counters: counters.clone(),
-            store_url,
-            start_counts: counts,
-            seed: config.seed,
-            reader: collector::StoreReader(read_tx),
-            remote: options.remote.clone(),
-        };
-        let inlet = options
-            .remote
-            .map(|link| RemoteInlet::new(shared.network.clone(), link));
-        let supervisor = Supervisor {
-            gauges: gauges.clone(),
-            shared: shared.clone(),
-            factory,
-            sensors: running,
-            retired: Vec::new(),
-            next_kind: 0,
-            crew_tx,
-            crew_stop,
-            crew,
-            pipeline,
-            failures: failures.clone(),
-            remote_gate: inlet.as_ref().map(|i| i.open.clone()),
-        };
         let supervisor = tokio::spawn(supervisor.run(command_rx, stop_rx));
-        Ok((
-            Engine {
-                gauges,
-                commands: CommandSender(commands),
-                stop,
-                supervisor,
-                shared,
-                stored,
-                counters,
-                failures,
-                inlet,
-            },
-            event_rx,
-        ))
+        Engine {
+            gauges,
+            commands: CommandSender(commands),
+            stop,
+            supervisor,
+            failures,
+            inlet,
+        }
     }
 
     /// Where readings from agents enter the network (with `StartOptions::remote`).
@@ -191,21 +181,25 @@ impl Engine {
     /// Produced and stored counts so far.
     pub fn counters(&self) -> RunCounters {
         RunCounters {
-            readings_produced: self.shared.readings_produced.load(Ordering::Relaxed),
-            readings_stored: self.stored.readings.load(Ordering::Relaxed),
-            crew_reports_produced: self.shared.crew_reports_produced.load(Ordering::Relaxed),
-            crew_reports_stored: self.stored.crew_reports.load(Ordering::Relaxed),
+            readings_produced: self.gauges.shared.readings_produced.load(Ordering::Relaxed),
+            readings_stored: self.gauges.stored.readings.load(Ordering::Relaxed),
+            crew_reports_produced: self
+                .gauges
+                .shared
+                .crew_reports_produced
+                .load(Ordering::Relaxed),
+            crew_reports_stored: self.gauges.stored.crew_reports.load(Ordering::Relaxed),
         }
     }
 
     /// Durations of the store writes so far (one per `Store::append` call, retries included);
     /// subtract an earlier snapshot for one interval's figures.
     pub fn write_stats(&self) -> super::stats::Snapshot {
-        self.stored.writes.snapshot()
+        self.gauges.stored.writes.snapshot()
     }
 
     pub fn network_stats(&self) -> super::NetworkStats {
-        self.counters.stats()
+        self.gauges.counters.stats()
     }
 
     /// The wall after the last finished day.
@@ -215,7 +209,7 @@ impl Engine {
 
     /// Simulated time since the start.
     pub fn simulated(&self) -> Duration {
-        self.shared.clock.now()
+        self.gauges.shared.clock.now()
     }
 
     /// The engine's live figures, for a reader that outlives this handle's borrow.
@@ -284,9 +278,7 @@ async fn open_store(
 }
 
 /// The factory and the starting sensors, of the configured kinds, cycled.
-fn make_sensors(
-    config: &EngineOptions,
-) -> Result<(SensorFactory, Vec<crate::sensors::Sensor>), EngineError> {
+fn make_sensors(config: &EngineOptions) -> Result<(SensorFactory, Vec<Sensor>), EngineError> {
     let mut factory = SensorFactory::new(config.seed);
     let sensors = (0..config.sensors)
         .map(|i| {
@@ -303,7 +295,7 @@ fn announce(
     publisher: &Publisher,
     network_limit: usize,
     site: &crate::wall::Works,
-    sensors: &[crate::sensors::Sensor],
+    sensors: &[Sensor],
     store_url: &str,
 ) {
     publisher.publish(Event::Started {

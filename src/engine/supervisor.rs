@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{RwLock, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::failures::{Failures, spawn_watched};
@@ -12,17 +12,17 @@ use super::pipeline::Pipeline;
 use super::summary::{StoreRows, Summary};
 use super::tasks::{self, CrewCommand, CrewPlan, Shared, WallState};
 use super::{Command, EngineError, Event, Replier, Request, SensorInfo, Speed};
-use crate::sensors::{KINDS, SensorFactory};
+use crate::sensors::{KINDS, Sensor, SensorFactory};
 
 /// A sensor task the supervisor started, and how to stop it.
-pub(super) struct RunningSensor {
-    pub(super) info: SensorInfo,
-    pub(super) stop: watch::Sender<bool>,
-    pub(super) task: JoinHandle<()>,
+struct RunningSensor {
+    info: SensorInfo,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
 }
 
 /// Starts the crew task; returns it, its command channel and its stop signal.
-pub(super) fn spawn_crew(
+fn spawn_crew(
     plan: CrewPlan,
     shared: &Arc<Shared>,
     wall: &Arc<WallState>,
@@ -42,11 +42,7 @@ pub(super) fn spawn_crew(
     (task, commands, stop)
 }
 
-pub(super) fn spawn_sensor(
-    sensor: crate::sensors::Sensor,
-    shared: &Arc<Shared>,
-    failures: &Failures,
-) -> RunningSensor {
+fn spawn_sensor(sensor: Sensor, shared: &Arc<Shared>, failures: &Failures) -> RunningSensor {
     let info = SensorInfo::of(&sensor);
     let (stop, stop_rx) = watch::channel(false);
     let task = spawn_watched(
@@ -60,22 +56,54 @@ pub(super) fn spawn_sensor(
 /// Owns the producers (the crew task and the sensor tasks) and the pipeline, for the run's
 /// length: answers commands, and drains everything in order at the end.
 pub(super) struct Supervisor {
-    pub(super) shared: Arc<Shared>,
-    pub(super) factory: SensorFactory,
-    pub(super) sensors: Vec<RunningSensor>,
-    pub(super) retired: Vec<JoinHandle<()>>,
-    pub(super) next_kind: usize,
-    pub(super) crew_tx: mpsc::Sender<CrewCommand>,
-    pub(super) crew_stop: watch::Sender<bool>,
-    pub(super) crew: JoinHandle<()>,
-    pub(super) pipeline: Pipeline,
-    pub(super) gauges: Gauges,
-    pub(super) failures: Failures,
+    shared: Arc<Shared>,
+    factory: SensorFactory,
+    sensors: Vec<RunningSensor>,
+    retired: Vec<JoinHandle<()>>,
+    next_kind: usize,
+    crew_tx: mpsc::Sender<CrewCommand>,
+    crew_stop: watch::Sender<bool>,
+    crew: JoinHandle<()>,
+    pipeline: Pipeline,
+    gauges: Gauges,
+    failures: Failures,
     /// Closed by the drain (waiting for remote deliveries under way), with a broker.
-    pub(super) remote_gate: Option<Arc<tokio::sync::RwLock<bool>>>,
+    remote_gate: Option<Arc<RwLock<bool>>>,
 }
 
 impl Supervisor {
+    /// Starts the crew task and the sensor tasks, owned by the supervisor returned (to be run).
+    /// `remote_gate`, with a broker, is closed by the drain.
+    pub(super) fn start(
+        plan: CrewPlan,
+        (factory, sensors): (SensorFactory, Vec<Sensor>),
+        pipeline: Pipeline,
+        gauges: Gauges,
+        failures: Failures,
+        remote_gate: Option<Arc<RwLock<bool>>>,
+    ) -> Supervisor {
+        let shared = gauges.shared.clone();
+        let (crew, crew_tx, crew_stop) = spawn_crew(plan, &shared, &gauges.wall, &failures);
+        let sensors = sensors
+            .into_iter()
+            .map(|s| spawn_sensor(s, &shared, &failures))
+            .collect();
+        Supervisor {
+            gauges,
+            shared,
+            factory,
+            sensors,
+            retired: Vec::new(),
+            next_kind: 0,
+            crew_tx,
+            crew_stop,
+            crew,
+            pipeline,
+            failures,
+            remote_gate,
+        }
+    }
+
     pub(super) async fn run(
         mut self,
         mut commands: mpsc::Receiver<Request>,
