@@ -1,4 +1,5 @@
-//! The `Engine` handle: starts every part, routes commands, and drains on shutdown.
+//! The `Engine` handle: starts a run (every task, under the supervisor), hands out its command
+//! sender and figures, and on shutdown waits for the supervisor's drain.
 
 use std::future::Future;
 use std::sync::Arc;

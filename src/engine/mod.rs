@@ -10,6 +10,14 @@
 //! drains by itself; `Engine::failed()` completes) and `shutdown` returns
 //! `EngineError::Panicked` naming the task. The engine knows nothing of the command line, the
 //! terminal or the viewers.
+//!
+//! The files: `handle` (the `Engine` and how it starts), `supervisor` (the task owning the
+//! sensors and the crew, answering commands and draining), `pipeline` (the collector, store
+//! writer, stats and event forwarder tasks), `collector` (numbering, batching, the store
+//! writer), `network` (permits, latency, what crosses it), `remote` (readings from agents),
+//! `tasks` (the sensor and crew tasks), `clock`, `publisher` (events to the watcher),
+//! `command`, `options`, `resume` (the wall where the store left it), `gauges` (live figures),
+//! `summary` (what a run did), `stats` (histograms), `failures` (panics in tasks), `error`.
 
 pub mod clock;
 pub mod collector;

@@ -104,6 +104,8 @@ pub(super) fn spawn_pipeline(
     }
 }
 
+/// Publishes the network's and the store's counters every [`STATS_EVERY`], when they changed
+/// (the store's only while it is not failing: the writer publishes its failures).
 async fn stats_task(counters: Arc<NetworkState>, stored: Arc<Stored>, publisher: Arc<Publisher>) {
     let mut tick = tokio::time::interval(STATS_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

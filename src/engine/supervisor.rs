@@ -14,45 +14,6 @@ use super::tasks::{self, CrewCommand, CrewPlan, Shared, WallState};
 use super::{Command, EngineError, Event, Replier, Request, SensorInfo, Speed};
 use crate::sensors::{KINDS, Sensor, SensorFactory};
 
-/// A sensor task the supervisor started, and how to stop it.
-struct RunningSensor {
-    info: SensorInfo,
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-/// Starts the crew task; returns it, its command channel and its stop signal.
-fn spawn_crew(
-    plan: CrewPlan,
-    shared: &Arc<Shared>,
-    wall: &Arc<WallState>,
-    failures: &Failures,
-) -> (
-    JoinHandle<()>,
-    mpsc::Sender<CrewCommand>,
-    watch::Sender<bool>,
-) {
-    let (stop, stop_rx) = watch::channel(false);
-    let (commands, commands_rx) = mpsc::channel(16);
-    let task = spawn_watched(
-        "crew".into(),
-        failures,
-        tasks::crew_task(plan, shared.clone(), wall.clone(), commands_rx, stop_rx),
-    );
-    (task, commands, stop)
-}
-
-fn spawn_sensor(sensor: Sensor, shared: &Arc<Shared>, failures: &Failures) -> RunningSensor {
-    let info = SensorInfo::of(&sensor);
-    let (stop, stop_rx) = watch::channel(false);
-    let task = spawn_watched(
-        format!("{} sensor", info.name),
-        failures,
-        tasks::sensor_task(sensor, tasks::Alive::new(shared), stop_rx),
-    );
-    RunningSensor { info, stop, task }
-}
-
 /// Owns the producers (the crew task and the sensor tasks) and the pipeline, for the run's
 /// length: answers commands, and drains everything in order at the end.
 pub(super) struct Supervisor {
@@ -249,4 +210,44 @@ impl Supervisor {
         );
         Ok(summary)
     }
+}
+
+/// A sensor task the supervisor started, and how to stop it.
+struct RunningSensor {
+    info: SensorInfo,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// Starts the crew task; returns it, its command channel and its stop signal.
+fn spawn_crew(
+    plan: CrewPlan,
+    shared: &Arc<Shared>,
+    wall: &Arc<WallState>,
+    failures: &Failures,
+) -> (
+    JoinHandle<()>,
+    mpsc::Sender<CrewCommand>,
+    watch::Sender<bool>,
+) {
+    let (stop, stop_rx) = watch::channel(false);
+    let (commands, commands_rx) = mpsc::channel(16);
+    let task = spawn_watched(
+        "crew".into(),
+        failures,
+        tasks::crew_task(plan, shared.clone(), wall.clone(), commands_rx, stop_rx),
+    );
+    (task, commands, stop)
+}
+
+/// Starts a sensor's task.
+fn spawn_sensor(sensor: Sensor, shared: &Arc<Shared>, failures: &Failures) -> RunningSensor {
+    let info = SensorInfo::of(&sensor);
+    let (stop, stop_rx) = watch::channel(false);
+    let task = spawn_watched(
+        format!("{} sensor", info.name),
+        failures,
+        tasks::sensor_task(sensor, tasks::Alive::new(shared), stop_rx),
+    );
+    RunningSensor { info, stop, task }
 }
