@@ -65,20 +65,13 @@ pub enum ServerMsg {
 }
 
 /// Why a frame could not be read.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum FrameError {
+    #[error("{0}")]
     Io(std::io::Error),
     /// Not a message of this protocol.
+    #[error("malformed frame: {0}")]
     Malformed(String),
-}
-
-impl std::fmt::Display for FrameError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FrameError::Io(e) => write!(f, "{e}"),
-            FrameError::Malformed(e) => write!(f, "malformed frame: {e}"),
-        }
-    }
 }
 
 /// The frame codec with a bound on frame length.

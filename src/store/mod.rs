@@ -14,7 +14,6 @@ mod memory;
 mod postgres;
 mod sqlite;
 
-use std::fmt;
 use std::ops::ControlFlow;
 
 use chrono::{DateTime, Utc};
@@ -131,16 +130,9 @@ impl ReadingFilter {
 pub const READ_BATCH: usize = 4096;
 
 /// A store failure, with the store's own words. Writes that fail are retried by the collector.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct StoreError(pub String);
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StoreError {}
 
 pub(crate) use csv::push_field as push_csv_field;
 pub use csv::{CsvStore, crew_reports_path, meta_path};
