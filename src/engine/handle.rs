@@ -54,14 +54,14 @@ impl fmt::Display for EngineError {
 impl std::error::Error for EngineError {}
 
 /// Produced and stored counts of one kind of row.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Flow {
     pub produced: u64,
     pub stored: u64,
 }
 
 /// The network part of the summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct NetworkSummary {
     pub limit: usize,
     pub max_in_flight: usize,
@@ -71,14 +71,14 @@ pub struct NetworkSummary {
 }
 
 /// Rows the store holds at the end (this run's and earlier runs').
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct StoreRows {
     pub readings: u64,
     pub crew_reports: u64,
 }
 
 /// What a run did; the headless JSON summary.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Summary {
     /// Readings made by sensors and stored, this run.
     pub readings: Flow,

@@ -29,7 +29,7 @@ pub struct RemoteReading {
 }
 
 /// Counts of the remote readings of a run, for the summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RemoteSummary {
     /// Messages that arrived on the readings topic (every one is acknowledged).
     pub received: u64,

@@ -15,10 +15,11 @@ use serde::{Deserialize, Serialize};
 use tokio_util::codec::{Decoder, LengthDelimitedCodec};
 
 use crate::engine::{Command, Reply};
+use crate::serve::status::Status;
 use crate::site::{Snapshot, Update};
 
 /// The protocol's version; both sides must speak the same.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The longest frame a client may send.
 pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
 /// The longest frame a server may send (a snapshot of a 1M-section wall is about 2 MB).
@@ -58,8 +59,8 @@ pub enum ServerMsg {
         id: u64,
         reply: Reply,
     },
-    /// The live summary (`status`), as JSON text in the server's key order.
-    Status(String),
+    /// The live summary (`status`); a typed value since version 3.
+    Status(Box<Status>),
     /// The site has stopped; its final summary (`stop`), as JSON text.
     Stopped(String),
 }
