@@ -95,7 +95,7 @@ impl Store for SharedStore {
 
 fn config() -> Config {
     let mut c = Config::example();
-    c.engine.store = "memory:".into();
+    c.engine.store = "memory:".parse().unwrap();
     c
 }
 
@@ -233,7 +233,7 @@ async fn produced_equals_stored_after_shutdown_under_load() {
     let (urls, _schema) = store_urls(dir.path());
     for url in urls {
         let mut c = config();
-        c.engine.store = url.clone();
+        c.engine.store = url.parse().unwrap();
         c.engine.sensors = 200;
         c.engine.sensor_kinds = vec!["thermometer".into()];
         c.engine.speed = Speed::Max;

@@ -113,7 +113,7 @@ fn assert_failed_then_recovered(events: &[Event], what: &str) {
 async fn a_store_down_for_ten_minutes_holds_producers_back_and_loses_nothing() {
     let store = FlakyStore::default();
     let mut c = Config::example();
-    c.engine.store = "memory:".into();
+    c.engine.store = "memory:".parse().unwrap();
     c.engine.sensors = 200;
     c.engine.sensor_kinds = vec!["thermometer".into()];
     c.engine.speed = Speed::Factor(1.0);
@@ -191,7 +191,7 @@ async fn run_through_fault(
     fault: impl FnOnce() + Send + 'static,
 ) -> (Summary, Vec<Event>) {
     let mut c = Config::example();
-    c.engine.store = url.to_string();
+    c.engine.store = url.parse().unwrap();
     c.engine.sensors = 40;
     c.engine.sensor_kinds = vec!["thermometer".into()];
     c.engine.speed = Speed::Factor(20.0);

@@ -467,6 +467,14 @@ impl Config {
         let max_sections = raw.max_sections.unwrap_or(DEFAULT_MAX_SECTIONS);
         let (wall, profiles) = load_wall(raw.profiles.as_deref(), max_sections)?;
         let crews = raw.crews.unwrap_or(default_crews);
+        // Parsed once, last (as the engine found a bad URL after every other setting): the
+        // error is the store's own line, as when it is opened.
+        let store = raw
+            .store
+            .as_deref()
+            .unwrap_or(crate::store::DEFAULT_STORE_URL)
+            .parse()
+            .map_err(|e: crate::store::StoreError| ConfigError(e.to_string()))?;
         Ok(Config {
             engine: EngineOptions {
                 wall: Arc::new(wall),
@@ -477,9 +485,7 @@ impl Config {
                     .unwrap_or_else(|| vec!["default".to_string()]),
                 network_limit: raw.network_limit.unwrap_or(DEFAULT_NETWORK_LIMIT),
                 latency: raw.latency.unwrap_or_default(),
-                store: raw
-                    .store
-                    .unwrap_or_else(|| crate::store::DEFAULT_STORE_URL.to_string()),
+                store,
                 seed: raw.seed.unwrap_or(0),
                 speed: raw.speed.unwrap_or(Speed::Factor(1.0)),
                 day_seconds: raw.day_seconds.unwrap_or(DEFAULT_DAY_SECONDS),
@@ -540,7 +546,7 @@ mod tests {
         assert_eq!(c.engine.sensor_kinds, ["default"]);
         assert_eq!(c.engine.network_limit, 5);
         assert!(c.engine.latency.is_zero());
-        assert_eq!(c.engine.store, "sqlite:wallwatch.db");
+        assert_eq!(c.engine.store.to_string(), "sqlite:wallwatch.db");
         assert_eq!(c.engine.seed, 0);
         assert_eq!(c.engine.speed, Speed::Factor(1.0));
         assert_eq!(c.engine.day_seconds, 5.0);

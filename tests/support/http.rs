@@ -160,6 +160,6 @@ where
 /// The example configuration on a memory store.
 pub fn config() -> Config {
     let mut c = Config::example();
-    c.engine.store = "memory:".into();
+    c.engine.store = "memory:".parse().unwrap();
     c
 }
