@@ -160,7 +160,7 @@ async fn produced_equals_stored_after_shutdown_under_load() {
     let (urls, _schema) = store_urls(dir.path());
     for url in urls {
         let mut c = on_memory_store();
-        c.engine.store = url.clone();
+        c.engine.store = url.parse().unwrap();
         c.engine.sensors = 200;
         c.engine.sensor_kinds = vec!["thermometer".into()];
         c.engine.speed = Speed::Max;

@@ -209,7 +209,7 @@ async fn every_route_and_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_redacts_a_store_password() {
     let mut c = on_memory_store();
-    c.engine.store = "postgres://wall:secret@127.0.0.1:1/db".into();
+    c.engine.store = "postgres://wall:secret@127.0.0.1:1/db".parse().unwrap();
     let v = wallwatch::cmd::services::http_settings(&c).shown;
     assert_eq!(v["store"], "postgres://wall:***@127.0.0.1:1/db");
     assert!(!v.to_string().contains("secret"));

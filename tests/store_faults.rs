@@ -137,7 +137,7 @@ async fn run_through_fault(
     fault: impl FnOnce() + Send + 'static,
 ) -> (Summary, Vec<Event>) {
     let mut c = Config::example();
-    c.engine.store = url.to_string();
+    c.engine.store = url.parse().unwrap();
     c.engine.sensors = 40;
     c.engine.sensor_kinds = vec!["thermometer".into()];
     c.engine.speed = Speed::Factor(20.0);

@@ -101,7 +101,7 @@ fn shown_settings(config: &Config) -> serde_json::Value {
         "sensor_kinds": e.sensor_kinds,
         "network_limit": e.network_limit,
         "latency": e.latency.to_string(),
-        "store": crate::store::redact_url(&e.store),
+        "store": e.store.to_string(),
         "seed": e.seed,
         "speed": match e.speed {
             crate::units::Speed::Max => serde_json::json!("max"),

@@ -68,36 +68,39 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A flag's value: `--network-limit: 0 is out of range (1..=65536)`.
-    #[error("--{flag}: {}", sanitize(&.why.to_string()).into_owned())]
+    #[error("--{flag}: {}", sanitize(&.why.to_string()))]
     Flag { flag: &'static str, why: BadValue },
     /// The config file cannot be read: `w.toml: cannot read: …`.
-    #[error("{file}: cannot read: {}", sanitize(&.source.to_string()).into_owned())]
+    #[error("{file}: cannot read: {}", sanitize(&.source.to_string()))]
     Unreadable {
         file: String,
         source: std::io::Error,
     },
     /// The config file is not TOML: `w.toml:1:9: …` (`at` is the file, and where if known).
-    #[error("{at}: {}", sanitize(.why).into_owned())]
+    #[error("{at}: {}", sanitize(.why))]
     NotToml { at: String, why: String },
     /// A key the file may not have: `w.toml:2:1: unknown key 'zz'`.
     #[error("{at}: unknown key '{key}'")]
     UnknownKey { at: String, key: String },
     /// A key's value refused: `w.toml:1:17: key 'network-limit': 0 is out of range (1..=65536)`
     /// (`why` is a [`BadValue`]'s message, as serde hands it back).
-    #[error("{at}: key '{key}': {}", sanitize(.why).into_owned())]
+    #[error("{at}: key '{key}': {}", sanitize(.why))]
     BadKey {
         at: String,
         key: String,
         why: String,
     },
     /// The profiles file.
-    #[error("{}", sanitize(&.0.to_string()).into_owned())]
+    #[error("{}", sanitize(&.0.to_string()))]
     Profiles(#[from] ProfilesError),
     /// The built-in example wall (never: it is valid).
     #[error("built-in example: {0}")]
     Example(#[source] crate::wall::ParseError),
+    /// The store's URL: the store's own line, as when it is opened.
+    #[error("{}", sanitize(&.0.to_string()))]
+    Store(crate::store::StoreError),
     /// `--broker` or `--site`.
-    #[error("{}", sanitize(.0).into_owned())]
+    #[error("{}", sanitize(.0))]
     Broker(String),
 }
 
@@ -117,7 +120,7 @@ pub enum BadValue {
     Expected(&'static str),
     #[error("no sensor kind given")]
     NoSensorKind,
-    #[error("unknown sensor kind '{}' (known: {})", sanitize(.0).into_owned(), crate::sensors::KINDS.join(", "))]
+    #[error("unknown sensor kind '{}' (known: {})", sanitize(.0), crate::sensors::KINDS.join(", "))]
     UnknownSensorKind(String),
     /// In the words of the parser of its kind of value (speed, duration, latency, crews).
     #[error("{0}")]
@@ -515,6 +518,14 @@ impl Config {
         let max_sections = raw.max_sections.unwrap_or(DEFAULT_MAX_SECTIONS);
         let (wall, profiles) = load_wall(raw.profiles.as_deref(), max_sections)?;
         let crews = raw.crews.unwrap_or(default_crews);
+        // Parsed once, last (as the engine found a bad URL after every other setting): the
+        // error is the store's own line, as when it is opened.
+        let store = raw
+            .store
+            .as_deref()
+            .unwrap_or(crate::store::DEFAULT_STORE_URL)
+            .parse()
+            .map_err(ConfigError::Store)?;
         Ok(Config {
             engine: EngineOptions {
                 wall: Arc::new(wall),
@@ -525,9 +536,7 @@ impl Config {
                     .unwrap_or_else(|| vec!["default".to_string()]),
                 network_limit: raw.network_limit.unwrap_or(DEFAULT_NETWORK_LIMIT),
                 latency: raw.latency.unwrap_or_default(),
-                store: raw
-                    .store
-                    .unwrap_or_else(|| crate::store::DEFAULT_STORE_URL.to_string()),
+                store,
                 seed: raw.seed.unwrap_or(0),
                 speed: raw.speed.unwrap_or(Speed::Factor(1.0)),
                 day_seconds: raw.day_seconds.unwrap_or(DEFAULT_DAY_SECONDS),
@@ -588,7 +597,7 @@ mod tests {
         assert_eq!(c.engine.sensor_kinds, ["default"]);
         assert_eq!(c.engine.network_limit, 5);
         assert!(c.engine.latency.is_zero());
-        assert_eq!(c.engine.store, "sqlite:wallwatch.db");
+        assert_eq!(c.engine.store.to_string(), "sqlite:wallwatch.db");
         assert_eq!(c.engine.seed, 0);
         assert_eq!(c.engine.speed, Speed::Factor(1.0));
         assert_eq!(c.engine.day_seconds, 5.0);

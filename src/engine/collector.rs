@@ -158,7 +158,10 @@ fn answer_read(store: &mut dyn Store, read: StoreRead) {
 }
 
 /// Opens the store, or takes the injected one.
-pub fn open_store(url: &str, store: Option<Box<dyn Store>>) -> Result<Box<dyn Store>, EngineError> {
+pub fn open_store(
+    url: &crate::store::StoreUrl,
+    store: Option<Box<dyn Store>>,
+) -> Result<Box<dyn Store>, EngineError> {
     match store {
         Some(s) => Ok(s),
         None => crate::store::open(url).map_err(EngineError::Store),

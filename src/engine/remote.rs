@@ -21,7 +21,7 @@ use super::network::{Closed, Network, Payload, RemotePermit};
 use crate::store::AgentMarks;
 
 /// Counts of the remote readings of a run, for the summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RemoteSummary {
     /// Messages that arrived on the readings topic (every one is acknowledged).
     pub received: u64,

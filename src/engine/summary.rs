@@ -1,19 +1,19 @@
 //! What a run did, in figures: the headless summary and the counters and store figures read
 //! while it runs.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::WallProgress;
 
 /// Produced and stored counts of one kind of row.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flow {
     pub produced: u64,
     pub stored: u64,
 }
 
 /// The network part of the summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkSummary {
     pub limit: usize,
     pub max_in_flight: usize,
@@ -23,14 +23,14 @@ pub struct NetworkSummary {
 }
 
 /// Rows the store holds at the end (this run's and earlier runs').
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreRows {
     pub readings: u64,
     pub crew_reports: u64,
 }
 
 /// What a run did; the headless JSON summary.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Readings made by sensors and stored, this run.
     pub readings: Flow,

@@ -5,6 +5,6 @@ use wallwatch::config::Config;
 /// The example configuration on a memory store.
 pub fn on_memory_store() -> Config {
     let mut c = Config::example();
-    c.engine.store = "memory:".into();
+    c.engine.store = "memory:".parse().unwrap();
     c
 }
