@@ -32,7 +32,7 @@ use tokio::time::Instant;
 
 use super::codec::Message;
 use super::confirm;
-use super::subscriber::{CONNECT_TIMEOUT, KEEP_ALIVE, first_connack, one_line};
+use super::subscriber::{CONNECT_TIMEOUT, KEEP_ALIVE, Reconnects, first_connack, one_line};
 use super::url::BrokerUrl;
 use crate::engine::network::{Latency, Network, Payload};
 use crate::engine::publisher::Publisher;
@@ -257,16 +257,11 @@ async fn event_loop(
     client: AsyncClient,
     (site, agent): (String, String),
 ) {
-    let mut backoff = Duration::from_millis(100);
-    let mut down = false;
+    let mut reconnects = Reconnects::new(url);
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                backoff = Duration::from_millis(100);
-                if down {
-                    tracing::info!(target: "broker", "reconnected to {url}");
-                    down = false;
-                }
+                reconnects.connected();
                 heard.connection.send_modify(|(n, up)| {
                     *n += 1;
                     *up = true;
@@ -293,13 +288,9 @@ async fn event_loop(
             Ok(_) => {}
             Err(rumqttc::v5::ConnectionError::RequestsDone) => return,
             Err(e) => {
-                if !down {
-                    tracing::warn!(target: "broker", "lost the broker {url}: {}; reconnecting", one_line(&e));
-                    down = true;
-                }
+                reconnects.lost(&e);
                 heard.connection.send_modify(|(_, up)| *up = false);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
+                reconnects.back_off().await;
             }
         }
     }
