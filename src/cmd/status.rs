@@ -9,7 +9,7 @@ use crate::engine::WallProgress;
 use crate::engine::remote::RemoteSummary;
 use crate::serve::client::{connect, read};
 use crate::serve::protocol::{Role, ServerMsg};
-use crate::serve::status::Status;
+use crate::site::status::Status;
 use crate::text::thousands;
 
 /// The socket named by `args`.

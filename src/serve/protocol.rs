@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::codec::{Decoder, LengthDelimitedCodec};
 
 use crate::engine::{Command, Reply};
-use crate::serve::status::Status;
+use crate::site::status::Status;
 use crate::site::{Snapshot, Update};
 
 /// The protocol's version; both sides must speak the same.

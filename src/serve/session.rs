@@ -17,7 +17,7 @@ use crate::engine::{CommandSender, Gauges};
 use crate::serve::protocol::{
     self, ClientMsg, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, Role, ServerMsg,
 };
-use crate::serve::status::Status;
+use crate::site::status::Status;
 use crate::site::viewer::{self, ViewerMsg};
 use crate::site::{Feed, Hub};
 

@@ -9,8 +9,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::theme::Theme;
 use super::pane_bar;
+use super::theme::Theme;
 use crate::app::{App, Pane, SensorView};
 use crate::sensors::{MAX_VALUE, MIN_VALUE};
 use crate::text::sanitize;

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Hub;
 use crate::engine::{Gauges, Summary};
-use crate::site::Hub;
 
 /// The live summary: the headless summary's keys, the viewers attached and the uptime.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
