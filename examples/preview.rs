@@ -1,8 +1,10 @@
 //! Prints the dashboard for the fixed test run at a few sizes:
 //! `cargo run --example preview [WxH ...]`.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/support/fixed_run.rs"]
+mod fixed_run;
+#[path = "../tests/support/test_backend.rs"]
+mod test_backend;
 
 use wallwatch::ui::theme::Palette;
 
@@ -16,7 +18,7 @@ fn main() {
     for size in sizes {
         let help = size.ends_with('?');
         let (w, h) = size.trim_end_matches('?').split_once('x').expect("WxH");
-        let mut app = common::demo_app(Palette::Ansi16);
+        let mut app = fixed_run::demo_app(Palette::Ansi16);
         if let Ok(path) = std::env::var("PREVIEW_WALL") {
             // Another wall, worked 20 days by 50 crews.
             let wall =
@@ -27,17 +29,17 @@ fn main() {
                 heights: wall.heights().to_vec(),
                 progress: wallwatch::engine::WallProgress::default(),
                 crews,
-                sensors: common::sensor_infos(),
+                sensors: fixed_run::sensor_infos(),
                 network_limit: 5,
                 store: "memory:".into(),
                 speed: wallwatch::units::Speed::Factor(1.0),
             });
-            for ev in common::run_events(&wall, crews, 20) {
+            for ev in fixed_run::run_events(&wall, crews, 20) {
                 app.update(ev);
             }
         }
         app.help = help;
-        let buf = common::render(&mut app, w.parse().unwrap(), h.parse().unwrap());
-        println!("{size}:\n{}", common::text(&buf));
+        let buf = test_backend::render(&mut app, w.parse().unwrap(), h.parse().unwrap());
+        println!("{size}:\n{}", test_backend::text(&buf));
     }
 }

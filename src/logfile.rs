@@ -15,7 +15,7 @@ pub fn layer(path: Option<&Path>, keep: usize) -> Result<Option<FileLayer>, Stri
     let Some(path) = path else {
         return Ok(None);
     };
-    let shown = crate::text::sanitize(&path.display().to_string());
+    let shown = crate::text::sanitize(&path.display().to_string()).into_owned();
     let name = path
         .file_name()
         .and_then(|n| n.to_str())

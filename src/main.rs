@@ -42,5 +42,5 @@ fn one_line(e: &clap::Error) -> String {
         .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
         .collect::<Vec<_>>()
         .join(" ");
-    wallwatch::text::sanitize(&what)
+    wallwatch::text::sanitize(&what).into_owned()
 }

@@ -1,20 +1,24 @@
 //! Text from data (file names, sensor names, log messages) made safe for a terminal.
 
-/// Replaces control characters (C0, DEL, C1 — so ESC, CSI, OSC, BEL) with visible escapes,
-/// so data can never move the cursor, set the clipboard or ring the bell.
-pub fn sanitize(s: &str) -> String {
+use std::borrow::Cow;
+
+/// Replaces control characters (C0, DEL, C1 — so ESC, CSI, OSC, BEL) with visible escapes
+/// (`\u{1b}`, `\n`), so data can never move the cursor, set the clipboard or ring the bell, and
+/// the reader sees what the character was. The one sanitizer for the CLI and the screen;
+/// borrowed when already clean, the common case, so a frame's clean names cost no allocation.
+pub fn sanitize(s: &str) -> Cow<'_, str> {
     if !s.chars().any(char::is_control) {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// JSON text with no raw control character left: serde_json escapes C0 inside strings, but
@@ -147,12 +151,17 @@ mod tests {
     #[test]
     fn control_characters_are_escaped() {
         assert_eq!(sanitize("plain name"), "plain name");
+        assert!(matches!(sanitize("plain · ü"), Cow::Borrowed(_)));
         assert_eq!(
             sanitize("a\x1b]52;c;AAAA\x07b"),
             "a\\u{1b}]52;c;AAAA\\u{7}b"
         );
         assert_eq!(sanitize("x\u{9b}31m"), "x\\u{9b}31m");
         assert_eq!(sanitize("tab\tnew\nline"), "tab\\tnew\\nline");
+        assert_eq!(
+            sanitize("a\x1b[31mb\x07c\u{9b}d\r\n\t\x7f"),
+            "a\\u{1b}[31mb\\u{7}c\\u{9b}d\\r\\n\\t\\u{7f}"
+        );
     }
 
     #[test]

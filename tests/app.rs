@@ -1,6 +1,7 @@
 //! The App on its own: every key, and the state events build.
 
-mod common;
+#[path = "support/fixed_run.rs"]
+mod fixed_run;
 
 use std::sync::Arc;
 
@@ -30,13 +31,13 @@ fn ch(c: char) -> KeyEvent {
 
 fn started(crews: Crews) -> App {
     let mut app = App::new(Palette::Ansi16);
-    let wall = common::example_wall();
+    let wall = fixed_run::example_wall();
     app.update(Event::Started {
         heights: wall.heights().to_vec(),
         wall: Arc::new(wall),
         progress: WallProgress::default(),
         crews,
-        sensors: common::sensor_infos(),
+        sensors: fixed_run::sensor_infos(),
         network_limit: 5,
         store: "memory:".into(),
         speed: Speed::Factor(1.0),
@@ -276,10 +277,10 @@ fn q_esc_and_ctrl_c_quit() {
 
 #[test]
 fn crew_reports_build_the_wall_with_exact_ice_and_cost() {
-    let wall = common::example_wall();
+    let wall = fixed_run::example_wall();
     let mut app = started(Crews::Limited(3));
     let mut site = Works::new(wall.clone(), Crews::Limited(3));
-    for ev in common::run_events(&wall, Crews::Limited(3), 40) {
+    for ev in fixed_run::run_events(&wall, Crews::Limited(3), 40) {
         app.update(ev);
     }
     while !site.is_done() {
@@ -301,9 +302,9 @@ fn crew_reports_build_the_wall_with_exact_ice_and_cost() {
 
 #[test]
 fn crews_are_tracked_to_their_sections() {
-    let wall = common::example_wall();
+    let wall = fixed_run::example_wall();
     let mut app = started(Crews::Limited(3));
-    for ev in common::run_events(&wall, Crews::Limited(3), 3) {
+    for ev in fixed_run::run_events(&wall, Crews::Limited(3), 3) {
         app.update(ev);
     }
     let view = &site(&app).wall;
@@ -320,7 +321,7 @@ fn crews_are_tracked_to_their_sections() {
 #[test]
 fn sensors_keep_bounded_history_and_exact_figures() {
     let mut app = started(Crews::Limited(3));
-    let name = common::sensor_infos()[1].name.clone();
+    let name = fixed_run::sensor_infos()[1].name.clone();
     let values: Vec<i32> = (0..HISTORY as i32 * 3)
         .map(|i| (i * 7) % 201 - 100)
         .collect();
@@ -329,7 +330,7 @@ fn sensors_keep_bounded_history_and_exact_figures() {
         .enumerate()
         .map(|(i, &v)| Reading {
             id: i as u64 + 1,
-            timestamp: common::ts(0),
+            timestamp: fixed_run::ts(0),
             sensor: name.clone(),
             value: v,
         })
@@ -345,7 +346,7 @@ fn sensors_keep_bounded_history_and_exact_figures() {
     // A reading of an unknown sensor changes nothing.
     let stray = Reading {
         id: 9999,
-        timestamp: common::ts(0),
+        timestamp: fixed_run::ts(0),
         sensor: "ghost".into(),
         value: 1,
     };
@@ -376,7 +377,7 @@ fn sensors_come_and_go() {
     // The index still finds the sensors that moved.
     let r = Reading {
         id: 1,
-        timestamp: common::ts(0),
+        timestamp: fixed_run::ts(0),
         sensor: "new-1".into(),
         value: 42,
     };
@@ -419,15 +420,15 @@ fn refusals_store_and_network_reach_the_state() {
         delivered,
         ..NetworkStats::default()
     };
-    common::update_at(&mut app, Event::Network(stats(100)), t0);
-    common::update_at(
+    fixed_run::update_at(&mut app, Event::Network(stats(100)), t0);
+    fixed_run::update_at(
         &mut app,
         Event::Network(stats(130)),
         t0 + Duration::from_secs(3),
     );
     assert_eq!(site(&app).delivered_per_s, 10);
     // Nothing delivered for a long while: the rate falls to 0.
-    common::update_at(
+    fixed_run::update_at(
         &mut app,
         Event::Network(stats(130)),
         t0 + Duration::from_secs(20),
@@ -437,7 +438,7 @@ fn refusals_store_and_network_reach_the_state() {
     let mut delivered = 130;
     for i in 1..=40 {
         delivered += 4;
-        common::update_at(
+        fixed_run::update_at(
             &mut app,
             Event::Network(stats(delivered)),
             t0 + Duration::from_millis(20_000 + i * 250),
@@ -451,7 +452,7 @@ fn refusals_store_and_network_reach_the_state() {
 fn updates_before_started_are_harmless() {
     let mut app = App::new(Palette::None);
     let wall = Wall::from_profiles(&[vec![29u8]]);
-    for ev in common::run_events(&wall, Crews::Limited(1), 2) {
+    for ev in fixed_run::run_events(&wall, Crews::Limited(1), 2) {
         app.update(ev);
     }
     assert!(app.site.is_none());

@@ -1,11 +1,10 @@
 //! The benchmark commands as a user runs them: their JSON, and `bench tui --record`.
 
-use assert_cmd::Command;
-use serde_json::Value;
+#[path = "support/wallwatch_bin.rs"]
+mod wallwatch_bin;
 
-fn wallwatch() -> Command {
-    Command::cargo_bin("wallwatch").unwrap()
-}
+use serde_json::Value;
+use wallwatch_bin::wallwatch;
 
 /// The one JSON object a successful `--json` run prints.
 fn success_json(out: &std::process::Output) -> Value {

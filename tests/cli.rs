@@ -1,13 +1,12 @@
 //! The real binary's query and report commands: answers, shapes, errors and exit codes.
 
-use assert_cmd::Command;
+#[path = "support/wallwatch_bin.rs"]
+mod wallwatch_bin;
+
 use serde_json::Value;
+use wallwatch_bin::wallwatch;
 
 const EXAMPLE: &str = "assets/profiles.txt";
-
-fn wallwatch() -> Command {
-    Command::cargo_bin("wallwatch").unwrap()
-}
 
 fn stdout_of(args: &[&str]) -> String {
     let out = wallwatch().args(args).output().unwrap();

@@ -1,14 +1,21 @@
 //! The engine on tokio's paused clock: sensors' timing, the network's limit, draining, store
 //! failures, crews and commands, pause, and determinism.
 
+#[path = "support/example_config.rs"]
+mod example_config;
+#[path = "support/faulty_store.rs"]
+mod faulty_store;
 #[path = "support/postgres.rs"]
 mod postgres;
-use postgres::{Schema, postgres_url};
+
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use example_config::on_memory_store;
+use faulty_store::FaultyStore;
+use postgres::{Schema, postgres_url};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -16,104 +23,13 @@ use tokio::time::Instant;
 use wallwatch::config::Config;
 use wallwatch::engine::{Command, Engine, Event, Latency, NetworkProbe, StartOptions, Summary};
 use wallwatch::sensors::Reading;
-use wallwatch::store::{Batch, Counts, MemoryStore, ReadingFilter, Store, StoreError};
 use wallwatch::units::Speed;
 use wallwatch::wall::{CrewReport, Crews, Works};
-
-/// A memory store the test can still read after the engine has closed it, failing the first
-/// `failures` appends.
-#[derive(Clone, Default)]
-struct SharedStore {
-    inner: Arc<Mutex<MemoryStore>>,
-    failures: Arc<AtomicUsize>,
-    attempts: Arc<AtomicUsize>,
-}
-
-impl SharedStore {
-    fn failing(n: usize) -> SharedStore {
-        let s = SharedStore::default();
-        s.failures.store(n, Ordering::SeqCst);
-        s
-    }
-    fn readings(&self) -> Vec<Reading> {
-        self.inner
-            .lock()
-            .unwrap()
-            .readings(&ReadingFilter::default())
-            .unwrap()
-    }
-    fn crew_reports(&self) -> Vec<CrewReport> {
-        self.inner.lock().unwrap().crew_reports().unwrap()
-    }
-}
-
-impl Store for SharedStore {
-    fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
-        self.attempts.fetch_add(1, Ordering::SeqCst);
-        if self
-            .failures
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            return Err(StoreError("disk on fire".into()));
-        }
-        self.inner.lock().unwrap().append(batch)
-    }
-    fn counts(&mut self) -> Result<Counts, StoreError> {
-        self.inner.lock().unwrap().counts()
-    }
-    fn readings_after(
-        &mut self,
-        filter: &ReadingFilter,
-        after_id: u64,
-        limit: usize,
-    ) -> Result<Vec<Reading>, StoreError> {
-        self.inner
-            .lock()
-            .unwrap()
-            .readings_after(filter, after_id, limit)
-    }
-    fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
-        self.inner.lock().unwrap().crew_reports()
-    }
-    fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
-        self.inner.lock().unwrap().meta_get(key)
-    }
-    fn meta_set(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.inner.lock().unwrap().meta_set(key, value)
-    }
-    fn clear(&mut self) -> Result<(), StoreError> {
-        self.inner.lock().unwrap().clear()
-    }
-    fn close(&mut self) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn url(&self) -> &str {
-        "memory:"
-    }
-    fn append_change(
-        &mut self,
-        at: chrono::DateTime<chrono::Utc>,
-        origin: &str,
-        change: &str,
-    ) -> Result<u64, StoreError> {
-        self.inner.lock().unwrap().append_change(at, origin, change)
-    }
-    fn changes(&mut self) -> Result<Vec<wallwatch::store::SiteChange>, StoreError> {
-        self.inner.lock().unwrap().changes()
-    }
-}
-
-fn config() -> Config {
-    let mut c = Config::example();
-    c.engine.store = "memory:".into();
-    c
-}
 
 /// Starts the engine on `store` and collects its events in the background.
 async fn start(
     config: &Config,
-    store: &SharedStore,
+    store: &FaultyStore,
     probe: Option<Arc<dyn NetworkProbe>>,
 ) -> (Engine, JoinHandle<Vec<(Instant, Event)>>) {
     let options = StartOptions {
@@ -143,8 +59,8 @@ fn assert_ids_strictly_increasing(ids: impl Iterator<Item = u64>) {
 
 #[tokio::test(start_paused = true)]
 async fn five_default_sensors_report_every_five_seconds() {
-    let store = SharedStore::default();
-    let (engine, events) = start(&config(), &store, None).await;
+    let store = FaultyStore::default();
+    let (engine, events) = start(&on_memory_store(), &store, None).await;
     tokio::time::sleep(Duration::from_secs(60)).await;
     let summary = engine.shutdown().await.unwrap();
     let events = events.await.unwrap();
@@ -191,12 +107,12 @@ impl NetworkProbe for Independent {
 
 #[tokio::test(start_paused = true)]
 async fn fifty_sensors_fill_the_network_exactly_to_its_limit() {
-    let mut c = config();
+    let mut c = on_memory_store();
     c.engine.sensors = 50;
     c.engine.sensor_kinds = vec!["thermometer".into(), "default".into()];
     c.engine.latency = Latency::parse("10..50ms").unwrap();
     let probe = Arc::new(Independent::default());
-    let store = SharedStore::default();
+    let store = FaultyStore::default();
     let (engine, _events) = start(&c, &store, Some(probe.clone())).await;
     let mut waited = false;
     for _ in 0..300 {
@@ -243,8 +159,8 @@ async fn produced_equals_stored_after_shutdown_under_load() {
     let dir = tempfile::tempdir().unwrap();
     let (urls, _schema) = store_urls(dir.path());
     for url in urls {
-        let mut c = config();
-        c.engine.store = url.clone();
+        let mut c = on_memory_store();
+        c.engine.store = url.parse().unwrap();
         c.engine.sensors = 200;
         c.engine.sensor_kinds = vec!["thermometer".into()];
         c.engine.speed = Speed::Max;
@@ -281,8 +197,9 @@ async fn produced_equals_stored_after_shutdown_under_load() {
 /// write too), but none is sent to the watcher; the other events still are.
 #[tokio::test(start_paused = true)]
 async fn skip_rows_stores_everything_and_sends_no_rows() {
-    let store = SharedStore::failing(2);
-    let mut c = config();
+    let store = FaultyStore::failing_with("disk on fire");
+    store.fail_next(2);
+    let mut c = on_memory_store();
     c.engine.sensors = 20;
     c.engine.days = Some(3);
     let options = StartOptions {
@@ -308,10 +225,7 @@ async fn skip_rows_stores_everything_and_sends_no_rows() {
         summary.crew_reports.stored
     );
     assert!(summary.crew_reports.stored > 0);
-    assert!(
-        store.attempts.load(Ordering::SeqCst) > 2,
-        "the failed writes were retried"
-    );
+    assert!(store.attempts() > 2, "the failed writes were retried");
     let rows = |e: &Event| matches!(e, Event::Readings(_) | Event::CrewReports(_));
     assert!(!events.iter().any(|(_, e)| rows(e)), "no rows sent");
     assert!(events.iter().any(|(_, e)| matches!(e, Event::Day(_))));
@@ -320,14 +234,15 @@ async fn skip_rows_stores_everything_and_sends_no_rows() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failing_store_loses_nothing() {
-    let store = SharedStore::failing(3);
-    let mut c = config();
+    let store = FaultyStore::failing_with("disk on fire");
+    store.fail_next(3);
+    let mut c = on_memory_store();
     c.engine.sensor_kinds = vec!["thermometer".into()];
     let (engine, events) = start(&c, &store, None).await;
     tokio::time::sleep(Duration::from_secs(30)).await;
     let summary = engine.shutdown().await.unwrap();
     let events = events.await.unwrap();
-    assert!(store.attempts.load(Ordering::SeqCst) > 3);
+    assert!(store.attempts() > 3);
     let readings = store.readings();
     assert_eq!(readings.len() as u64, summary.readings.produced);
     assert_eq!(summary.readings.stored, summary.readings.produced);
@@ -346,11 +261,11 @@ async fn a_failing_store_loses_nothing() {
 
 #[tokio::test(start_paused = true)]
 async fn ids_continue_after_the_store_rows() {
-    let store = SharedStore::default();
-    let (engine, _) = start(&config(), &store, None).await;
+    let store = FaultyStore::default();
+    let (engine, _) = start(&on_memory_store(), &store, None).await;
     tokio::time::sleep(Duration::from_secs(12)).await;
     let first = engine.shutdown().await.unwrap();
-    let (engine, _) = start(&config(), &store, None).await;
+    let (engine, _) = start(&on_memory_store(), &store, None).await;
     tokio::time::sleep(Duration::from_secs(12)).await;
     let second = engine.shutdown().await.unwrap();
     let readings = store.readings();
@@ -368,10 +283,10 @@ fn key(r: &CrewReport) -> (u64, u32, Option<u32>, Option<u32>, Option<u8>) {
 
 #[tokio::test(start_paused = true)]
 async fn crew_days_advance_every_day_seconds_and_match_the_site() {
-    let mut c = config();
+    let mut c = on_memory_store();
     c.engine.sensors = 0;
     c.engine.latency = Latency::parse("5..30ms").unwrap();
-    let store = SharedStore::default();
+    let store = FaultyStore::default();
     let started = Instant::now();
     let (engine, events) = start(&c, &store, None).await;
     tokio::time::sleep(Duration::from_secs(51)).await;
@@ -422,10 +337,10 @@ async fn crew_days_advance_every_day_seconds_and_match_the_site() {
 
 #[tokio::test(start_paused = true)]
 async fn crews_are_added_and_removed_by_command() {
-    let mut c = config();
+    let mut c = on_memory_store();
     c.engine.sensors = 0;
     c.engine.crews = Crews::Limited(1);
-    let store = SharedStore::default();
+    let store = FaultyStore::default();
     let (engine, events) = start(&c, &store, None).await;
     let commands = engine.command_sender();
     tokio::time::sleep(Duration::from_millis(5_500)).await; // day 1 done: crew 1 only
@@ -464,10 +379,10 @@ async fn crews_are_added_and_removed_by_command() {
 
 #[tokio::test(start_paused = true)]
 async fn unlimited_crews_refuse_changes() {
-    let mut c = config();
+    let mut c = on_memory_store();
     c.engine.sensors = 0;
     c.engine.crews = Crews::Unlimited;
-    let (engine, events) = start(&c, &SharedStore::default(), None).await;
+    let (engine, events) = start(&c, &FaultyStore::default(), None).await;
     let reply = engine
         .command_sender()
         .request(Command::AddCrew)
@@ -490,9 +405,9 @@ async fn unlimited_crews_refuse_changes() {
 
 #[tokio::test(start_paused = true)]
 async fn sensors_are_added_and_removed_by_command() {
-    let mut c = config();
+    let mut c = on_memory_store();
     c.engine.sensors = 1;
-    let store = SharedStore::default();
+    let store = FaultyStore::default();
     let (engine, events) = start(&c, &store, None).await;
     let commands = engine.command_sender();
     commands
@@ -539,8 +454,8 @@ async fn sensors_are_added_and_removed_by_command() {
 
 #[tokio::test(start_paused = true)]
 async fn pause_stops_time() {
-    let store = SharedStore::default();
-    let (engine, events) = start(&config(), &store, None).await;
+    let store = FaultyStore::default();
+    let (engine, events) = start(&on_memory_store(), &store, None).await;
     let commands = engine.command_sender();
     tokio::time::sleep(Duration::from_secs(12)).await;
     commands.send(Command::TogglePause).await.unwrap();
@@ -587,7 +502,7 @@ async fn pause_stops_time() {
 }
 
 async fn values(seed: u64) -> (Vec<(String, i64, i32)>, Summary) {
-    let mut c = config();
+    let mut c = on_memory_store();
     c.engine.seed = seed;
     c.engine.sensors = 4;
     c.engine.sensor_kinds = vec![
@@ -597,7 +512,7 @@ async fn values(seed: u64) -> (Vec<(String, i64, i32)>, Summary) {
         "seismometer".into(),
     ];
     c.engine.latency = Latency::parse("1..20ms").unwrap();
-    let store = SharedStore::default();
+    let store = FaultyStore::default();
     let (engine, _) = start(&c, &store, None).await;
     tokio::time::sleep(Duration::from_secs(40)).await;
     let summary = engine.shutdown().await.unwrap();
@@ -629,8 +544,8 @@ async fn the_same_seed_gives_the_same_values() {
 /// readings.
 #[tokio::test(start_paused = true)]
 async fn the_last_sensor_stopping_flushes_the_partial_batch() {
-    let store = SharedStore::default();
-    let mut c = config();
+    let store = FaultyStore::default();
+    let mut c = on_memory_store();
     c.engine.sensors = 7;
     c.engine.speed = Speed::Max;
     c.engine.max_readings = Some(1_000);

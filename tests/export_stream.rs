@@ -128,7 +128,7 @@ fn reference(readings: &[Reading], format: ExportFormat) -> String {
         ExportFormat::Csv => {
             out.push_str("id,timestamp,sensor,value\n");
             for r in readings {
-                let name = sanitize(&r.sensor);
+                let name = sanitize(&r.sensor).into_owned();
                 let name = if name.contains([',', '"', '\r', '\n']) {
                     format!("\"{}\"", name.replace('"', "\"\""))
                 } else {
@@ -163,7 +163,7 @@ fn reference(readings: &[Reading], format: ExportFormat) -> String {
                         [
                             r.id.to_string(),
                             format_timestamp(&r.timestamp),
-                            sanitize(&r.sensor),
+                            sanitize(&r.sensor).into_owned(),
                             r.value.to_string(),
                         ]
                     }))

@@ -1,15 +1,14 @@
 //! The real binary, headless: summaries, stop conditions, one-line errors and signals.
 
+#[path = "support/wallwatch_bin.rs"]
+mod wallwatch_bin;
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use serde_json::Value;
-
-fn wallwatch() -> Command {
-    Command::cargo_bin("wallwatch").unwrap()
-}
+use wallwatch_bin::wallwatch;
 
 fn summary(stdout: &[u8]) -> Value {
     let text = String::from_utf8_lossy(stdout);

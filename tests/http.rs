@@ -2,6 +2,8 @@
 //! the wall's answers against `query` (a property test), live crew changes, metrics, paging,
 //! and the OpenAPI file against the router.
 
+#[path = "support/example_config.rs"]
+mod example_config;
 #[path = "support/http.rs"]
 mod http;
 
@@ -9,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{config, get, raw, serve, wait_until};
+use example_config::on_memory_store;
+use http::{get, raw, serve, wait_until};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use serde_json::Value;
@@ -30,7 +33,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_and_error() {
-    let mut c = config();
+    let mut c = on_memory_store();
     c.engine.crews = Crews::Limited(3);
     c.engine.speed = Speed::Factor(10.0);
     let s = serve(c, None).await;
@@ -205,9 +208,9 @@ async fn every_route_and_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_redacts_a_store_password() {
-    let mut c = config();
-    c.engine.store = "postgres://wall:secret@127.0.0.1:1/db".into();
-    let v = wallwatch::http::settings(&c);
+    let mut c = on_memory_store();
+    c.engine.store = "postgres://wall:secret@127.0.0.1:1/db".parse().unwrap();
+    let v = wallwatch::cmd::services::http_settings(&c).shown;
     assert_eq!(v["store"], "postgres://wall:***@127.0.0.1:1/db");
     assert!(!v.to_string().contains("secret"));
 }
@@ -268,7 +271,7 @@ proptest! {
             .map(|p| p.iter().map(u8::to_string).collect::<Vec<_>>().join(" ") + "\n")
             .collect();
         let wall = Wall::parse(text.as_bytes(), 2000).unwrap();
-        let mut c = config();
+        let mut c = on_memory_store();
         c.engine.wall = Arc::new(wall);
         c.engine.crews = crews;
         c.engine.sensors = 0;
@@ -316,7 +319,7 @@ proptest! {
 /// projection made while paused is what then happens with no further change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_crew_changes_past_days_from_reports_and_a_consistent_projection() {
-    let mut c = config();
+    let mut c = on_memory_store();
     c.engine.crews = Crews::Limited(1);
     c.engine.sensors = 0;
     c.engine.speed = Speed::Factor(1.0);
@@ -441,7 +444,7 @@ fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_parse_as_prometheus_text_and_counters_move() {
-    let mut c = config();
+    let mut c = on_memory_store();
     c.engine.speed = Speed::Factor(50.0);
     let s = serve(c, None).await;
     wait_until(LONG, || async { s.engine.counters().readings_stored > 0 }).await;
@@ -493,7 +496,7 @@ async fn metrics_parse_as_prometheus_text_and_counters_move() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paging_readings_returns_every_stored_reading_once_in_order() {
-    let mut c = config();
+    let mut c = on_memory_store();
     c.engine.speed = Speed::Max;
     c.engine.sensors = 7;
     c.engine.max_readings = Some(5_000);
@@ -620,7 +623,7 @@ async fn control_characters_from_the_store_are_escaped() {
             crew_reports: Vec::new(),
         })
         .unwrap();
-    let mut c = config();
+    let mut c = on_memory_store();
     c.engine.sensors = 0;
     let s = serve(c, Some(Box::new(store))).await;
     let r = s.get("/readings?limit=1").await;

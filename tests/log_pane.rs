@@ -1,7 +1,12 @@
 //! The log pane fed by tracing through the site's log feed and tui-logger, and what watching
 //! the dashboard costs in bytes. One process-wide logger, so these tests take turns.
 
-mod common;
+#[path = "support/fixed_run.rs"]
+mod fixed_run;
+#[path = "support/terminal_io.rs"]
+mod terminal_io;
+#[path = "support/test_backend.rs"]
+mod test_backend;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -51,19 +56,19 @@ fn settle(app: &mut App) {
 #[test]
 fn log_lines_are_shown_sanitized_and_routine_levels_are_hidden() {
     let _turn = logging();
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     tracing::info!(target: "crew", "day 3 · crew 3 · profile 2 section 1 · 18 → 19 ft");
     tracing::debug!(target: "sensor", "routine reading hidden by default");
     tracing::warn!(target: "store", "write failed: \x1b[2Jdisk\x07 full");
     settle(&mut app);
-    let buf = common::render(&mut app, 120, 40);
-    let text = common::text(&buf);
+    let buf = test_backend::render(&mut app, 120, 40);
+    let text = test_backend::text(&buf);
     assert!(
         text.contains("INFO  crew    day 3 · crew 3 · profile 2 section 1 · 18 → 19 ft"),
         "{text}"
     );
     assert!(
-        text.contains("WARN  store   write failed: ?[2Jdisk? full"),
+        text.contains("WARN  store   write failed: \\u{1b}[2Jdisk\\u{7} full"),
         "{text}"
     );
     assert!(!text.contains("routine reading"));
@@ -78,7 +83,7 @@ fn log_lines_are_shown_sanitized_and_routine_levels_are_hidden() {
 fn log_lines_show_when_the_site_logged_them() {
     use chrono::TimeZone;
     let _turn = logging();
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     let today = chrono::Local::now().date_naive();
     let at = |h, m, s| {
         chrono::Local
@@ -103,7 +108,7 @@ fn log_lines_show_when_the_site_logged_them() {
     }))));
     term::record_log(&std::mem::take(&mut app.new_log));
     tui_logger::move_events();
-    let text = common::text(&common::render(&mut app, 120, 40));
+    let text = test_backend::text(&test_backend::render(&mut app, 120, 40));
     assert!(
         text.contains("03:04:05 INFO  crew    logged before dawn"),
         "{text}"
@@ -126,19 +131,19 @@ fn new_log_lines_scroll_the_terminal_instead_of_repainting() {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     for i in 0..40 {
         tracing::info!(target: "engine", "{} {i}", line(i));
     }
     settle(&mut app);
-    let out = common::Shared::default();
+    let out = terminal_io::Shared::default();
     let mut term = Terminal::new(CountingBackend::new(out.clone(), 120, 40)).unwrap();
     let mut renderer = Renderer::new();
     let mut parser = vt100::Parser::new(40, 120, 0);
     renderer.draw(&mut term, &mut app).unwrap();
     parser.process(&out.take());
     // The same two frames drawn the plain ratatui way, for comparison.
-    let plain_out = common::Shared::default();
+    let plain_out = terminal_io::Shared::default();
     let mut plain = Terminal::new(CountingBackend::new(plain_out.clone(), 120, 40)).unwrap();
     plain
         .draw(|f| {
@@ -159,7 +164,7 @@ fn new_log_lines_scroll_the_terminal_instead_of_repainting() {
         "a scroll inside a region"
     );
     parser.process(&scrolled);
-    common::assert_screen_matches(&parser, &common::render(&mut app, 120, 40));
+    terminal_io::assert_screen_matches(&parser, &test_backend::render(&mut app, 120, 40));
     plain
         .draw(|f| {
             wallwatch::ui::draw(f, &app);
@@ -178,12 +183,12 @@ fn new_log_lines_scroll_the_terminal_instead_of_repainting() {
 fn the_screen_stays_exact_while_the_log_moves_under_the_help_overlay() {
     let _turn = logging();
     let targets = ["crew", "engine", "store", "network"];
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     for i in 0..30 {
         tracing::info!(target: "engine", "warm-up line {i}");
     }
     settle(&mut app);
-    let out = common::Shared::default();
+    let out = terminal_io::Shared::default();
     let mut term = Terminal::new(CountingBackend::new(out.clone(), 120, 40)).unwrap();
     let mut renderer = Renderer::new();
     let mut parser = vt100::Parser::new(40, 120, 0);
@@ -206,7 +211,7 @@ fn the_screen_stays_exact_while_the_log_moves_under_the_help_overlay() {
         settle(&mut app);
         renderer.draw(&mut term, &mut app).unwrap();
         parser.process(&out.take());
-        common::assert_screen_matches(&parser, &common::render(&mut app, 120, 40));
+        terminal_io::assert_screen_matches(&parser, &test_backend::render(&mut app, 120, 40));
     }
 }
 
@@ -219,14 +224,14 @@ fn the_screen_stays_exact_while_the_log_moves_under_the_help_overlay() {
 #[allow(clippy::await_holding_lock)]
 async fn watching_the_defaults_costs_under_300_bytes_a_second() {
     let _turn = logging();
-    let out = common::Shared::default();
+    let out = terminal_io::Shared::default();
     let mut term = Terminal::new(CountingBackend::new(out.clone(), 120, 40)).unwrap();
     let mut app = App::new(Palette::Ansi16);
     let (etx, erx) = mpsc::channel(256);
     let (ctx, _crx) = mpsc::channel(16);
     let (ktx, krx) = mpsc::unbounded_channel();
-    let wall = common::example_wall();
-    let infos = common::sensor_infos();
+    let wall = fixed_run::example_wall();
+    let infos = fixed_run::sensor_infos();
     let probe = out.clone();
     const SECONDS: u64 = 60;
     let feeder = tokio::spawn(async move {
@@ -263,7 +268,7 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
                     id += 1;
                     readings.push(Reading {
                         id,
-                        timestamp: common::ts(ms as i64 / 1000),
+                        timestamp: fixed_run::ts(ms as i64 / 1000),
                         sensor: info.name.clone(),
                         value: values[s],
                     });
@@ -280,7 +285,7 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
                     .iter()
                     .map(|w| {
                         tracing::info!(target: "crew", "{w}");
-                        CrewReport::from_work(w, common::ts(ms as i64 / 1000))
+                        CrewReport::from_work(w, fixed_run::ts(ms as i64 / 1000))
                     })
                     .collect();
                 delivered += reports.len() as u64;
@@ -316,7 +321,7 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
         }
         sleep(Duration::from_millis(200)).await;
         let total = probe.take();
-        ktx.send(common::press('q')).unwrap();
+        ktx.send(terminal_io::press('q')).unwrap();
         (first, total, etx)
     });
     // The site, on the feeder's engine events and the log feed; this viewer's link to it.
@@ -333,7 +338,7 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
     let exit = term::run_with(
         &mut term,
         &mut app,
-        common::input_stream(krx),
+        terminal_io::input_stream(krx),
         vrx,
         ctx,
         std::future::pending(),
@@ -344,7 +349,7 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
     drop(etx);
     site.finished().await;
     let per_s = total.len() as f64 / SECONDS as f64;
-    let frames = common::frames(&total) as f64 / SECONDS as f64;
+    let frames = terminal_io::frames(&total) as f64 / SECONDS as f64;
     if std::env::var_os("DUMP_FRAMES").is_some() {
         let mut sizes: Vec<(usize, String)> = Vec::new();
         let marks: Vec<usize> = (0..total.len())

@@ -247,7 +247,7 @@ fn a_panic_in_a_task_ends_a_served_site_at_once_and_says_so() {
 
 fn options(sensors: usize, speed: Speed) -> EngineOptions {
     let mut o = Config::example().engine;
-    o.store = "memory:".into();
+    o.store = "memory:".parse().unwrap();
     o.sensors = sensors;
     o.speed = speed;
     o

@@ -137,7 +137,7 @@ fn table_format_is_the_default() {
             Some(r.id.to_string().as_str())
         );
         assert!(
-            line[sensor_col..].starts_with(&wallwatch::text::sanitize(&r.sensor)),
+            line[sensor_col..].starts_with(&*wallwatch::text::sanitize(&r.sensor)),
             "{line}"
         );
         assert!(line.ends_with(&r.value.to_string()), "{line}");

@@ -1,6 +1,9 @@
 //! The whole screen drawn from the fixed run: text snapshots, colours, sizes, hostile data.
 
-mod common;
+#[path = "support/fixed_run.rs"]
+mod fixed_run;
+#[path = "support/test_backend.rs"]
+mod test_backend;
 
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
@@ -11,8 +14,8 @@ use wallwatch::site::viewer::ViewerMsg;
 use wallwatch::ui::theme::Palette;
 
 fn screen(w: u16, h: u16) -> String {
-    let mut app = common::demo_app(Palette::Ansi16);
-    common::text(&common::render(&mut app, w, h))
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
+    test_backend::text(&test_backend::render(&mut app, w, h))
 }
 
 #[test]
@@ -27,9 +30,9 @@ fn snapshot_140x45() {
 
 #[test]
 fn snapshot_help_overlay() {
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     app.help = true;
-    insta::assert_snapshot!(common::text(&common::render(&mut app, 80, 24)));
+    insta::assert_snapshot!(test_backend::text(&test_backend::render(&mut app, 80, 24)));
 }
 
 #[test]
@@ -44,21 +47,21 @@ fn snapshot_narrow_60x16() {
 
 #[test]
 fn every_size_down_to_1x1_draws_without_panicking() {
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     for w in 1..=90u16 {
         for h in 1..=30u16 {
             if w > 8 && h > 8 && (w % 3 != 0 || h % 2 != 0) {
                 continue; // every small size, a sample of the larger ones
             }
-            common::render(&mut app, w, h);
+            test_backend::render(&mut app, w, h);
         }
     }
     app.help = true;
     for (w, h) in [(1, 1), (2, 1), (10, 3), (40, 10), (45, 12)] {
-        common::render(&mut app, w, h);
+        test_backend::render(&mut app, w, h);
     }
-    let text = common::text(&common::render(
-        &mut common::demo_app(Palette::Ansi16),
+    let text = test_backend::text(&test_backend::render(
+        &mut fixed_run::demo_app(Palette::Ansi16),
         1,
         1,
     ));
@@ -67,7 +70,7 @@ fn every_size_down_to_1x1_draws_without_panicking() {
 
 /// Cells of `row` that show `symbol`.
 fn find(buf: &Buffer, row: &str, symbol: &str) -> Vec<(u16, u16)> {
-    let text = common::text(buf);
+    let text = test_backend::text(buf);
     let y = text
         .lines()
         .position(|l| l.contains(row))
@@ -80,8 +83,8 @@ fn find(buf: &Buffer, row: &str, symbol: &str) -> Vec<(u16, u16)> {
 
 #[test]
 fn finished_sections_are_green_and_crews_are_marked() {
-    let mut app = common::demo_app(Palette::Ansi16);
-    let buf = common::render(&mut app, 80, 24);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
+    let buf = test_backend::render(&mut app, 80, 24);
     // Day 6: P1 sections 2 and 3 are at 30 ft; crew 1 works P1 section 1 (27 ft).
     let done = find(&buf, "P1 ", "█");
     assert_eq!(done.len(), 2, "one glyph per section at 80 columns");
@@ -107,13 +110,13 @@ fn finished_sections_are_green_and_crews_are_marked() {
 
 #[test]
 fn a_failing_store_shows_a_warning() {
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     app.update(Event::Store {
         rows: 218,
         failing: Some("database is locked".into()),
     });
-    let buf = common::render(&mut app, 140, 45);
-    let text = common::text(&buf);
+    let buf = test_backend::render(&mut app, 140, 45);
+    let text = test_backend::text(&buf);
     let y = text
         .lines()
         .position(|l| l.contains("store failing: database is locked"))
@@ -126,9 +129,9 @@ fn a_failing_store_shows_a_warning() {
 
 #[test]
 fn the_focused_pane_has_the_accent_title_bar() {
-    let mut app = common::demo_app(Palette::Ansi16);
-    let buf = common::render(&mut app, 80, 24);
-    let text = common::text(&buf);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
+    let buf = test_backend::render(&mut app, 80, 24);
+    let text = test_backend::text(&buf);
     let bar_row = |title: &str| {
         text.lines()
             .position(|l| l.starts_with(&format!(" {title}")))
@@ -149,25 +152,25 @@ fn the_focused_pane_has_the_accent_title_bar() {
     assert_eq!(buf[(0, sensors)].bg, Color::DarkGray);
     assert_eq!(buf[(79, sensors)].bg, Color::DarkGray);
     app.focus = Pane::Sensors;
-    let buf = common::render(&mut app, 80, 24);
+    let buf = test_backend::render(&mut app, 80, 24);
     assert_eq!(buf[(0, wall)].bg, Color::DarkGray);
     assert_eq!(buf[(79, sensors)].bg, Color::Cyan);
     // The help overlay takes the focus away from every pane.
     app.help = true;
-    let buf = common::render(&mut app, 80, 24);
+    let buf = test_backend::render(&mut app, 80, 24);
     assert_eq!(buf[(0, sensors)].bg, Color::DarkGray);
 }
 
 #[test]
 fn no_colour_palette_draws_no_colours() {
-    let mut app = common::demo_app(Palette::None);
+    let mut app = fixed_run::demo_app(Palette::None);
     app.update(Event::Store {
         rows: 1,
         failing: Some("down".into()),
     });
     app.update(Event::Paused(true));
     for (w, h) in [(80, 24), (140, 45)] {
-        let buf = common::render(&mut app, w, h);
+        let buf = test_backend::render(&mut app, w, h);
         for cell in buf.content() {
             assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
         }
@@ -182,7 +185,7 @@ fn no_colour_palette_draws_no_colours() {
 
 #[test]
 fn control_characters_in_data_never_reach_the_screen() {
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     let evil = "bad\x1b[31mname\x07\r\n\u{9b}2J";
     app.update(Event::SensorAdded(SensorInfo {
         name: evil.into(),
@@ -191,7 +194,7 @@ fn control_characters_in_data_never_reach_the_screen() {
     }));
     app.update(Event::Readings(vec![Reading {
         id: 1,
-        timestamp: common::ts(0),
+        timestamp: fixed_run::ts(0),
         sensor: evil.into(),
         value: 5,
     }]));
@@ -205,7 +208,7 @@ fn control_characters_in_data_never_reach_the_screen() {
         failing: Some("err\x1b[2Jor".into()),
     });
     app.sensor_scroll = 99; // the new sensor is last
-    let buf = common::render(&mut app, 140, 45);
+    let buf = test_backend::render(&mut app, 140, 45);
     for cell in buf.content() {
         assert!(
             !cell.symbol().chars().any(char::is_control),
@@ -213,18 +216,27 @@ fn control_characters_in_data_never_reach_the_screen() {
             cell.symbol()
         );
     }
-    let text = common::text(&buf);
+    let text = test_backend::text(&buf);
     assert!(
-        text.contains("bad?[31mname"),
+        text.contains("bad\\u{1b}[31mname"),
         "sanitized, not dropped:\n{text}"
     );
-    assert!(text.contains("no?]0;title?pe"));
-    assert!(text.contains("err?[2Jor"));
+    assert!(text.contains("no\\u{1b}]0;title\\u{7}pe"));
+    assert!(text.contains("err\\u{1b}[2Jor"));
+    // The escaped name, longer than the raw one, still fits its column: the kind after it
+    // starts under the header's "kind".
+    let header = text
+        .lines()
+        .find(|l| l.contains(" kind ") && l.contains(" last "))
+        .unwrap();
+    let evil_row = text.lines().find(|l| l.contains("bad\\u{1b}")).unwrap();
+    let col = |line: &str, what: &str| line[..line.find(what).unwrap()].chars().count();
+    assert_eq!(col(evil_row, "k\\u{1b}ind"), col(header, "kind"), "{text}");
 }
 
 #[test]
 fn a_pane_that_scrolls_shows_its_position_in_its_title_bar() {
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     for i in 0..30 {
         app.update(Event::SensorAdded(SensorInfo {
             name: format!("extra-{i:02}"),
@@ -232,8 +244,8 @@ fn a_pane_that_scrolls_shows_its_position_in_its_title_bar() {
             interval_ms: 5000,
         }));
     }
-    let buf = common::render(&mut app, 80, 24);
-    let text = common::text(&buf);
+    let buf = test_backend::render(&mut app, 80, 24);
+    let text = test_backend::text(&buf);
     let bar = text.lines().find(|l| l.starts_with(" Sensors")).unwrap();
     let shown = app.viewport.sensor_rows;
     assert!(shown > 0 && shown < 35);
@@ -250,7 +262,7 @@ fn a_pane_that_scrolls_shows_its_position_in_its_title_bar() {
     app.on_key(crossterm::event::KeyEvent::from(
         crossterm::event::KeyCode::End,
     ));
-    let text = common::text(&common::render(&mut app, 80, 24));
+    let text = test_backend::text(&test_backend::render(&mut app, 80, 24));
     let bar = text.lines().find(|l| l.starts_with(" Sensors")).unwrap();
     assert!(
         bar.trim_end()

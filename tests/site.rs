@@ -58,7 +58,7 @@ async fn a_resumed_million_section_wall_shows_its_heights() {
     config.engine.wall = Arc::new(wall);
     config.engine.crews = Crews::Unlimited;
     config.engine.sensors = 0;
-    config.engine.store = "memory:".into();
+    config.engine.store = "memory:".parse().unwrap();
     let options = StartOptions {
         store: Some(Box::new(store)),
         ..StartOptions::default()
@@ -87,7 +87,7 @@ async fn a_resumed_million_section_wall_shows_its_heights() {
 #[tokio::test(start_paused = true)]
 async fn a_command_is_answered_to_the_viewer_that_sent_it() {
     let mut config = Config::example();
-    config.engine.store = "memory:".into();
+    config.engine.store = "memory:".parse().unwrap();
     config.engine.crews = Crews::Limited(1);
     let (engine, events) = Engine::start(&config.engine).await.unwrap();
     let site = Site::start(events, None).await.unwrap();

@@ -480,7 +480,7 @@ fn check_prepare(store: &mut dyn Store, config: &Config) -> Result<Resumed, Stri
 fn check_resume(url: &str) {
     let mut config = Config::example();
     config.engine.crews = Crews::Limited(3);
-    config.engine.store = url.to_string();
+    config.engine.store = url.parse().unwrap();
     let mut store = store::open(url).unwrap();
     let fresh = check_prepare(store.as_mut(), &config).unwrap();
     assert_eq!((fresh.site.day(), fresh.latest.len()), (0, 0));

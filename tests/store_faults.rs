@@ -2,84 +2,26 @@
 //! back (nothing dropped, memory bounded); SQLite locked by another connection and a PostgreSQL
 //! server stopped and started again mid-run are retried until everything is stored.
 
+#[path = "support/example_config.rs"]
+mod example_config;
+#[path = "support/faulty_store.rs"]
+mod faulty_store;
 #[path = "support/http.rs"]
 mod http;
 #[path = "support/pg_server.rs"]
 mod pg_server;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use example_config::on_memory_store;
+use faulty_store::FaultyStore;
 use tokio::sync::mpsc;
 use wallwatch::config::Config;
 use wallwatch::engine::collector::WRITE_QUEUE;
 use wallwatch::engine::{Engine, Event, StartOptions, Summary};
-use wallwatch::sensors::Reading;
-use wallwatch::store::{self, Batch, Counts, MemoryStore, ReadingFilter, Store, StoreError};
+use wallwatch::store::{self, ReadingFilter};
 use wallwatch::units::Speed;
-use wallwatch::wall::CrewReport;
-
-/// A memory store that fails every append while `down` is set.
-#[derive(Clone, Default)]
-struct FlakyStore {
-    inner: Arc<Mutex<MemoryStore>>,
-    down: Arc<AtomicBool>,
-    failed: Arc<AtomicUsize>,
-}
-
-impl Store for FlakyStore {
-    fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
-        if self.down.load(Ordering::SeqCst) {
-            self.failed.fetch_add(1, Ordering::SeqCst);
-            return Err(StoreError("store unreachable".into()));
-        }
-        self.inner.lock().unwrap().append(batch)
-    }
-    fn counts(&mut self) -> Result<Counts, StoreError> {
-        self.inner.lock().unwrap().counts()
-    }
-    fn readings_after(
-        &mut self,
-        filter: &ReadingFilter,
-        after_id: u64,
-        limit: usize,
-    ) -> Result<Vec<Reading>, StoreError> {
-        self.inner
-            .lock()
-            .unwrap()
-            .readings_after(filter, after_id, limit)
-    }
-    fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
-        self.inner.lock().unwrap().crew_reports()
-    }
-    fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
-        self.inner.lock().unwrap().meta_get(key)
-    }
-    fn meta_set(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.inner.lock().unwrap().meta_set(key, value)
-    }
-    fn clear(&mut self) -> Result<(), StoreError> {
-        self.inner.lock().unwrap().clear()
-    }
-    fn close(&mut self) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn url(&self) -> &str {
-        "memory:"
-    }
-    fn append_change(
-        &mut self,
-        at: chrono::DateTime<chrono::Utc>,
-        origin: &str,
-        change: &str,
-    ) -> Result<u64, StoreError> {
-        self.inner.lock().unwrap().append_change(at, origin, change)
-    }
-    fn changes(&mut self) -> Result<Vec<wallwatch::store::SiteChange>, StoreError> {
-        self.inner.lock().unwrap().changes()
-    }
-}
 
 async fn collect(mut events: mpsc::Receiver<Event>) -> Vec<Event> {
     let mut all = Vec::new();
@@ -122,9 +64,8 @@ fn assert_failed_then_recovered(events: &[Event], what: &str) {
 
 #[tokio::test(start_paused = true)]
 async fn a_store_down_for_ten_minutes_holds_producers_back_and_loses_nothing() {
-    let store = FlakyStore::default();
-    let mut c = Config::example();
-    c.engine.store = "memory:".into();
+    let store = FaultyStore::failing_with("store unreachable");
+    let mut c = on_memory_store();
     c.engine.sensors = 200;
     c.engine.sensor_kinds = vec!["thermometer".into()];
     c.engine.speed = Speed::Factor(1.0);
@@ -148,7 +89,7 @@ async fn a_store_down_for_ten_minutes_holds_producers_back_and_loses_nothing() {
     let events = tokio::spawn(collect(events));
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(engine.counters().readings_stored > 0);
-    store.down.store(true, Ordering::SeqCst);
+    store.set_down(true);
     let mut produced_at = Vec::new();
     let mut max_pending = 0;
     for second in 0..600 {
@@ -170,13 +111,13 @@ async fn a_store_down_for_ten_minutes_holds_producers_back_and_loses_nothing() {
         max_pending >= full,
         "max pending {max_pending}, full buffers {full}"
     );
-    assert!(store.failed.load(Ordering::SeqCst) > 10, "it kept retrying");
+    assert!(store.failed() > 10, "it kept retrying");
     assert_eq!(
         produced_at[300], produced_at[599],
         "producers wait while the buffer is full"
     );
     // Recovery: everything waiting is stored, and the flow resumes.
-    store.down.store(false, Ordering::SeqCst);
+    store.set_down(false);
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert!(
         engine.counters().readings_produced > produced_at[599],
@@ -184,14 +125,8 @@ async fn a_store_down_for_ten_minutes_holds_producers_back_and_loses_nothing() {
     );
     let summary = engine.shutdown().await.unwrap();
     let events = events.await.unwrap();
-    let mut inner = store.inner.lock().unwrap();
-    let readings: Vec<u64> = inner
-        .readings(&ReadingFilter::default())
-        .unwrap()
-        .iter()
-        .map(|r| r.id)
-        .collect();
-    let reports: Vec<u64> = inner.crew_reports().unwrap().iter().map(|r| r.id).collect();
+    let readings: Vec<u64> = store.readings().iter().map(|r| r.id).collect();
+    let reports: Vec<u64> = store.crew_reports().iter().map(|r| r.id).collect();
     assert_no_loss(&summary, &readings, &reports);
     assert_failed_then_recovered(&events, "store unreachable");
 }
@@ -202,7 +137,7 @@ async fn run_through_fault(
     fault: impl FnOnce() + Send + 'static,
 ) -> (Summary, Vec<Event>) {
     let mut c = Config::example();
-    c.engine.store = url.to_string();
+    c.engine.store = url.parse().unwrap();
     c.engine.sensors = 40;
     c.engine.sensor_kinds = vec!["thermometer".into()];
     c.engine.speed = Speed::Factor(20.0);
@@ -278,15 +213,15 @@ async fn postgres_stopped_and_started_again_is_retried() {
 /// they fail (the engine retrying), 200 again once they succeed; nothing lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_is_503_while_the_store_is_down_and_200_after() {
-    let store = FlakyStore::default();
-    let mut c = http::config();
+    let store = FaultyStore::failing_with("store unreachable");
+    let mut c = on_memory_store();
     c.engine.speed = Speed::Factor(20.0);
     let s = http::serve(c, Some(Box::new(store.clone()))).await;
     let within = Duration::from_secs(60);
     http::wait_until(within, || async { s.engine.counters().readings_stored > 0 }).await;
     let ok = s.get("/healthz").await;
     assert_eq!((ok.status, ok.body.as_str()), (200, "ok\n"));
-    store.down.store(true, Ordering::SeqCst);
+    store.set_down(true);
     http::wait_until(within, || async { s.get("/healthz").await.status == 503 }).await;
     let down = s.get("/healthz").await;
     assert_eq!(
@@ -302,10 +237,10 @@ async fn healthz_is_503_while_the_store_is_down_and_200_after() {
         !m.contains("wallwatch_store_write_failures_total 0\n"),
         "{m}"
     );
-    store.down.store(false, Ordering::SeqCst);
+    store.set_down(false);
     http::wait_until(within, || async { s.get("/healthz").await.status == 200 }).await;
     let summary = s.stop().await;
-    assert!(store.failed.load(Ordering::SeqCst) > 0);
+    assert!(store.failed() > 0);
     assert_eq!(summary.readings.produced, summary.readings.stored);
     assert_eq!(summary.crew_reports.produced, summary.crew_reports.stored);
 }

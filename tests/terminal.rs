@@ -1,7 +1,12 @@
 //! The renderer and the event loop on a byte-counting backend read back by a terminal
 //! emulator (vt100), on tokio's paused clock.
 
-mod common;
+#[path = "support/fixed_run.rs"]
+mod fixed_run;
+#[path = "support/terminal_io.rs"]
+mod terminal_io;
+#[path = "support/test_backend.rs"]
+mod test_backend;
 
 use std::collections::VecDeque;
 use std::future::pending;
@@ -22,8 +27,14 @@ use wallwatch::ui::theme::Palette;
 use wallwatch::units::Speed;
 use wallwatch::wall::Crews;
 
-fn terminal(w: u16, h: u16) -> (Terminal<CountingBackend<common::Shared>>, common::Shared) {
-    let out = common::Shared::default();
+fn terminal(
+    w: u16,
+    h: u16,
+) -> (
+    Terminal<CountingBackend<terminal_io::Shared>>,
+    terminal_io::Shared,
+) {
+    let out = terminal_io::Shared::default();
     (
         Terminal::new(CountingBackend::new(out.clone(), w, h)).unwrap(),
         out,
@@ -33,18 +44,18 @@ fn terminal(w: u16, h: u16) -> (Terminal<CountingBackend<common::Shared>>, commo
 #[test]
 fn the_bytes_written_reproduce_the_screen() {
     let (mut term, out) = terminal(120, 40);
-    let mut app = common::demo_app(Palette::TrueColor);
+    let mut app = fixed_run::demo_app(Palette::TrueColor);
     let mut parser = vt100::Parser::new(40, 120, 0);
     let mut renderer = Renderer::new();
     assert!(renderer.draw(&mut term, &mut app).unwrap());
     let first = out.take();
     assert!(first.starts_with(term::BEGIN_SYNC) && first.ends_with(term::END_SYNC));
     parser.process(&first);
-    common::assert_screen_matches(&parser, &common::render(&mut app, 120, 40));
+    terminal_io::assert_screen_matches(&parser, &test_backend::render(&mut app, 120, 40));
     assert_eq!(term.backend().bytes(), first.len() as u64);
 
     // A change is sent as a diff, and the emulator still agrees.
-    for ev in common::run_events(&common::example_wall(), Crews::Limited(3), 9)
+    for ev in fixed_run::run_events(&fixed_run::example_wall(), Crews::Limited(3), 9)
         .into_iter()
         .skip(12)
     {
@@ -59,13 +70,13 @@ fn the_bytes_written_reproduce_the_screen() {
         first.len()
     );
     parser.process(&diff);
-    common::assert_screen_matches(&parser, &common::render(&mut app, 120, 40));
+    terminal_io::assert_screen_matches(&parser, &test_backend::render(&mut app, 120, 40));
 }
 
 #[test]
 fn a_frame_without_changes_writes_nothing() {
     let (mut term, out) = terminal(80, 24);
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     let mut renderer = Renderer::new();
     renderer.draw(&mut term, &mut app).unwrap();
     out.take();
@@ -79,7 +90,7 @@ fn a_frame_without_changes_writes_nothing() {
 #[test]
 fn a_full_redraw_clears_and_repaints_even_at_the_same_size() {
     let (mut term, out) = terminal(80, 24);
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     let mut renderer = Renderer::new();
     renderer.draw(&mut term, &mut app).unwrap();
     let first = out.take();
@@ -93,14 +104,14 @@ fn a_full_redraw_clears_and_repaints_even_at_the_same_size() {
     let mut parser = vt100::Parser::new(24, 80, 0);
     parser.process(b"garbage that the clear wipes out");
     parser.process(&again);
-    common::assert_screen_matches(&parser, &common::render(&mut app, 80, 24));
+    terminal_io::assert_screen_matches(&parser, &test_backend::render(&mut app, 80, 24));
     assert!(again.len() + 200 > first.len(), "everything is repainted");
 }
 
 #[test]
 fn shrinking_the_terminal_is_followed() {
     let (mut term, out) = terminal(120, 40);
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     let mut renderer = Renderer::new();
     renderer.draw(&mut term, &mut app).unwrap();
     term.backend_mut().set_size(80, 24);
@@ -108,7 +119,7 @@ fn shrinking_the_terminal_is_followed() {
     renderer.draw(&mut term, &mut app).unwrap();
     let mut parser = vt100::Parser::new(24, 80, 0);
     parser.process(&out.take());
-    common::assert_screen_matches(&parser, &common::render(&mut app, 80, 24));
+    terminal_io::assert_screen_matches(&parser, &test_backend::render(&mut app, 80, 24));
 }
 
 /// A viewer's numbered command, as the loop sends it.
@@ -168,7 +179,7 @@ impl futures_util::Stream for FirstWakerInput {
 #[tokio::test(start_paused = true)]
 async fn every_key_wakes_the_loop_at_once() {
     let (mut term, _out) = terminal(100, 30);
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     let (_etx, erx, ctx, mut crx) = demo_channels();
     let input = FirstWakerInput::default();
     let keys = input.clone();
@@ -176,7 +187,7 @@ async fn every_key_wakes_the_loop_at_once() {
         for c in ['c', 's', 'q'] {
             sleep(Duration::from_secs(1)).await;
             let sent = tokio::time::Instant::now();
-            keys.push(common::press(c));
+            keys.push(terminal_io::press(c));
             if c != 'q' {
                 let cmd = tokio::time::timeout(Duration::from_millis(50), crx.recv()).await;
                 assert!(cmd.is_ok(), "{c:?} was not handled within 50 ms");
@@ -194,21 +205,21 @@ async fn every_key_wakes_the_loop_at_once() {
 #[tokio::test(start_paused = true)]
 async fn keys_become_commands_and_q_quits() {
     let (mut term, out) = terminal(100, 30);
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     let (_etx, erx, ctx, mut crx) = demo_channels();
     let (ktx, krx) = mpsc::unbounded_channel();
     for c in ['c', 's', 'S', ' ', '+', '?'] {
-        ktx.send(common::press(c)).unwrap();
+        ktx.send(terminal_io::press(c)).unwrap();
     }
     let keys = ktx.clone();
     tokio::spawn(async move {
         sleep(Duration::from_secs(1)).await;
-        keys.send(common::press('q')).unwrap();
+        keys.send(terminal_io::press('q')).unwrap();
     });
     let exit = term::run_with(
         &mut term,
         &mut app,
-        common::input_stream(krx),
+        terminal_io::input_stream(krx),
         erx,
         ctx,
         pending(),
@@ -243,7 +254,7 @@ async fn keys_become_commands_and_q_quits() {
 #[tokio::test(start_paused = true)]
 async fn a_signal_ends_the_loop() {
     let (mut term, _out) = terminal(80, 24);
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     let (_etx, erx, ctx, _crx) = demo_channels();
     let (_ktx, krx) = mpsc::unbounded_channel();
     let stop = async {
@@ -253,7 +264,7 @@ async fn a_signal_ends_the_loop() {
     let exit = term::run_with(
         &mut term,
         &mut app,
-        common::input_stream(krx),
+        terminal_io::input_stream(krx),
         erx,
         ctx,
         stop,
@@ -265,7 +276,7 @@ async fn a_signal_ends_the_loop() {
 #[tokio::test(start_paused = true)]
 async fn a_dead_engine_is_an_error() {
     let (mut term, _out) = terminal(80, 24);
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     let (etx, erx, ctx, _crx) = demo_channels();
     let (_ktx, krx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
@@ -275,7 +286,7 @@ async fn a_dead_engine_is_an_error() {
     let exit = term::run_with(
         &mut term,
         &mut app,
-        common::input_stream(krx),
+        terminal_io::input_stream(krx),
         erx,
         ctx,
         pending(),
@@ -287,7 +298,7 @@ async fn a_dead_engine_is_an_error() {
 #[tokio::test(start_paused = true)]
 async fn frame_pacing_and_idle_silence() {
     let (mut term, out) = terminal(120, 40);
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     let (etx, erx, ctx, _crx) = demo_channels();
     let (ktx, krx) = mpsc::unbounded_channel();
     let probe = out.clone();
@@ -313,13 +324,13 @@ async fn frame_pacing_and_idle_silence() {
         let busy = probe.take();
         sleep(Duration::from_secs(10)).await;
         let idle = probe.take();
-        ktx.send(common::press('q')).unwrap();
+        ktx.send(terminal_io::press('q')).unwrap();
         (busy, idle, etx)
     });
     let exit = term::run_with(
         &mut term,
         &mut app,
-        common::input_stream(krx),
+        terminal_io::input_stream(krx),
         erx,
         ctx,
         pending(),
@@ -327,7 +338,7 @@ async fn frame_pacing_and_idle_silence() {
     .await;
     assert_eq!(exit.unwrap(), Exit::Quit);
     let (busy, idle, _etx) = feeder.await.unwrap();
-    let frames = common::frames(&busy);
+    let frames = terminal_io::frames(&busy);
     assert!(
         (15..=21).contains(&frames),
         "{frames} frames in 2 s of constant change"
@@ -342,7 +353,7 @@ async fn frame_pacing_and_idle_silence() {
 #[tokio::test(start_paused = true)]
 async fn resize_events_repaint_everything() {
     let (mut term, out) = terminal(80, 24);
-    let mut app = common::demo_app(Palette::Ansi16);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
     let (_etx, erx, ctx, _crx) = demo_channels();
     let (ktx, krx) = mpsc::unbounded_channel();
     let probe = out.clone();
@@ -352,13 +363,13 @@ async fn resize_events_repaint_everything() {
         ktx.send(TermEvent::Resize(80, 24)).unwrap();
         sleep(Duration::from_millis(500)).await;
         let again = probe.take();
-        ktx.send(common::press('q')).unwrap();
+        ktx.send(terminal_io::press('q')).unwrap();
         (first, again)
     });
     let exit = term::run_with(
         &mut term,
         &mut app,
-        common::input_stream(krx),
+        terminal_io::input_stream(krx),
         erx,
         ctx,
         pending(),
@@ -370,5 +381,5 @@ async fn resize_events_repaint_everything() {
     parser.process(&first);
     parser.process(b"\x1b[5;5Hscribble");
     parser.process(&again);
-    common::assert_screen_matches(&parser, &common::render(&mut app, 80, 24));
+    terminal_io::assert_screen_matches(&parser, &test_backend::render(&mut app, 80, 24));
 }

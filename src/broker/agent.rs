@@ -32,12 +32,12 @@ use tokio::time::Instant;
 
 use super::codec::Message;
 use super::confirm;
-use super::subscriber::{CONNECT_TIMEOUT, KEEP_ALIVE, first_connack, one_line};
+use super::subscriber::{CONNECT_TIMEOUT, KEEP_ALIVE, Reconnects, first_connack, one_line};
 use super::url::BrokerUrl;
 use crate::engine::network::{Latency, Network, Payload};
 use crate::engine::publisher::Publisher;
 use crate::engine::tasks::{Alive, Shared, sensor_task};
-use crate::sensors::SensorFactory;
+use crate::sensors::{Reading, SensorFactory};
 use crate::units::Speed;
 
 /// Permits of the agent's own hand-off from its sensors to its buffer.
@@ -96,19 +96,10 @@ pub async fn run(
     opts: AgentOptions,
     stop: impl Future<Output = String>,
 ) -> Result<AgentSummary, String> {
-    let mut mqtt = MqttOptions::new(
-        format!("wallwatch-agent-{}-{}", opts.site, opts.agent),
-        &opts.url.host,
-        opts.url.port,
-    );
-    mqtt.set_clean_start(true)
-        .set_keep_alive(KEEP_ALIVE)
-        .set_connection_timeout(CONNECT_TIMEOUT.as_secs());
-    let (client, mut eventloop) = AsyncClient::new(mqtt, 1024);
-    first_connack(&mut eventloop, &opts.url).await?;
+    let (client, eventloop) = connect(&opts).await?;
     let heard = Arc::new(Heard::default());
     heard.connection.send_replace((1, true));
-    let mut subscribed = heard.subscribed.subscribe();
+    let subscribed = heard.subscribed.subscribe();
     tokio::spawn(subscribe(
         client.clone(),
         opts.site.clone(),
@@ -121,13 +112,7 @@ pub async fn run(
         client.clone(),
         (opts.site.clone(), opts.agent.clone()),
     ));
-
-    // The site's retained confirmation comes right after the subscription's acknowledgement.
-    let _ = tokio::time::timeout(CONNECT_TIMEOUT, subscribed.wait_for(|n| *n >= 1)).await;
-    tokio::time::sleep(RETAINED_GRACE).await;
-    let confirmed_at_start = *heard.confirmed.borrow();
-    let micros = chrono::Utc::now().timestamp_micros().max(0) as u64;
-    let first = confirmed_at_start.max(micros) + 1;
+    let first = first_seq(&heard, subscribed).await;
     tracing::info!(
         target: "broker",
         "agent {} of site {}: {} sensors publishing to {} from seq {first}",
@@ -139,17 +124,7 @@ pub async fn run(
 
     let (shared, mailbox) = sensors_shared(&opts);
     let (sensor_stop, sensor_stop_rx) = watch::channel(false);
-    let mut factory = SensorFactory::new(opts.seed);
-    let mut sensor_tasks = Vec::new();
-    for i in 0..opts.sensors {
-        let kind = &opts.sensor_kinds[i % opts.sensor_kinds.len().max(1)];
-        let sensor = factory.make(kind).map_err(|e| e.to_string())?;
-        sensor_tasks.push(tokio::spawn(sensor_task(
-            sensor,
-            Alive::new(&shared),
-            sensor_stop_rx.clone(),
-        )));
-    }
+    let sensor_tasks = start_sensors(&opts, &shared, sensor_stop_rx)?;
     let produced = Arc::new(AtomicU64::new(0));
     let mut publisher = Publishing {
         client: client.clone(),
@@ -161,20 +136,7 @@ pub async fn run(
         confirmed: 0,
         produced: produced.clone(),
     };
-    let drain_timeout = opts.drain_timeout;
-    let duration = opts.duration;
-    let buffer = opts.buffer.max(1);
-    let stopping = async move {
-        match duration {
-            Some(d) => {
-                tokio::select! {
-                    why = stop => why,
-                    _ = tokio::time::sleep(d) => "duration reached".to_string(),
-                }
-            }
-            None => stop.await,
-        }
-    };
+    let stopping = stop_or_duration(stop, opts.duration);
     let sensors_done = async move {
         let _ = sensor_stop.send(true);
         for t in sensor_tasks {
@@ -183,13 +145,13 @@ pub async fn run(
     };
     drop(shared);
     publisher
-        .run(
+        .publish_until_drained(
             heard.clone(),
             mailbox,
-            buffer,
+            opts.buffer.max(1),
             stopping,
             sensors_done,
-            drain_timeout,
+            opts.drain_timeout,
         )
         .await;
     let summary = AgentSummary {
@@ -200,6 +162,67 @@ pub async fn run(
     let _ = client.disconnect().await;
     let _ = tokio::time::timeout(Duration::from_secs(2), events).await;
     Ok(summary)
+}
+
+/// A clean session with the broker, as far as its first CONNACK.
+async fn connect(opts: &AgentOptions) -> Result<(AsyncClient, EventLoop), String> {
+    let mut mqtt = MqttOptions::new(
+        format!("wallwatch-agent-{}-{}", opts.site, opts.agent),
+        &opts.url.host,
+        opts.url.port,
+    );
+    mqtt.set_clean_start(true)
+        .set_keep_alive(KEEP_ALIVE)
+        .set_connection_timeout(CONNECT_TIMEOUT.as_secs());
+    let (client, mut eventloop) = AsyncClient::new(mqtt, 1024);
+    first_connack(&mut eventloop, &opts.url).await?;
+    Ok((client, eventloop))
+}
+
+/// The first seq of this run: above the site's confirmation and the clock in microseconds.
+async fn first_seq(heard: &Heard, mut subscribed: watch::Receiver<u64>) -> u64 {
+    // The site's retained confirmation comes right after the subscription's acknowledgement.
+    let _ = tokio::time::timeout(CONNECT_TIMEOUT, subscribed.wait_for(|n| *n >= 1)).await;
+    tokio::time::sleep(RETAINED_GRACE).await;
+    let confirmed_at_start = *heard.confirmed.borrow();
+    let micros = chrono::Utc::now().timestamp_micros().max(0) as u64;
+    confirmed_at_start.max(micros) + 1
+}
+
+/// Spawns `--sensors` sensor tasks, the kinds taken in turn, until `stop` says true.
+fn start_sensors(
+    opts: &AgentOptions,
+    shared: &Arc<Shared>,
+    stop: watch::Receiver<bool>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    let mut factory = SensorFactory::new(opts.seed);
+    let mut sensor_tasks = Vec::new();
+    for i in 0..opts.sensors {
+        let kind = &opts.sensor_kinds[i % opts.sensor_kinds.len().max(1)];
+        let sensor = factory.make(kind).map_err(|e| e.to_string())?;
+        sensor_tasks.push(tokio::spawn(sensor_task(
+            sensor,
+            Alive::new(shared),
+            stop.clone(),
+        )));
+    }
+    Ok(sensor_tasks)
+}
+
+/// Why the agent stops: `stop`'s reason, or the `--duration` reached first.
+async fn stop_or_duration(
+    stop: impl Future<Output = String>,
+    duration: Option<Duration>,
+) -> String {
+    match duration {
+        Some(d) => {
+            tokio::select! {
+                why = stop => why,
+                _ = tokio::time::sleep(d) => "duration reached".to_string(),
+            }
+        }
+        None => stop.await,
+    }
 }
 
 /// The sensors' side: the engine's clock, a hand-off network into a local mailbox.
@@ -234,16 +257,11 @@ async fn event_loop(
     client: AsyncClient,
     (site, agent): (String, String),
 ) {
-    let mut backoff = Duration::from_millis(100);
-    let mut down = false;
+    let mut reconnects = Reconnects::new(url);
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                backoff = Duration::from_millis(100);
-                if down {
-                    tracing::info!(target: "broker", "reconnected to {url}");
-                    down = false;
-                }
+                reconnects.connected();
                 heard.connection.send_modify(|(n, up)| {
                     *n += 1;
                     *up = true;
@@ -270,13 +288,9 @@ async fn event_loop(
             Ok(_) => {}
             Err(rumqttc::v5::ConnectionError::RequestsDone) => return,
             Err(e) => {
-                if !down {
-                    tracing::warn!(target: "broker", "lost the broker {url}: {}; reconnecting", one_line(&e));
-                    down = true;
-                }
+                reconnects.lost(&e);
                 heard.connection.send_modify(|(_, up)| *up = false);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
+                reconnects.back_off().await;
             }
         }
     }
@@ -332,7 +346,10 @@ impl Publishing {
         any
     }
 
-    async fn run(
+    /// Numbers and publishes the mailbox's readings, at most `buffer` unconfirmed, and
+    /// republishes when needed, until stopped (`stopping`) and every reading is confirmed
+    /// (or `drain_timeout` has passed since the stop).
+    async fn publish_until_drained(
         &mut self,
         heard: Arc<Heard>,
         mut mailbox: mpsc::Receiver<Payload>,
@@ -384,12 +401,7 @@ impl Publishing {
                 }
                 Ok(()) = site_run.changed() => {
                     let run = site_run.borrow_and_update().clone();
-                    if run.is_some() && run != known_run {
-                        if known_run.is_some() || !self.pending.is_empty() {
-                            self.republish("the site started again").await;
-                        }
-                        known_run = run;
-                    }
+                    self.site_run_seen(run, &mut known_run).await;
                 }
                 packet = mailbox.recv(), if mailbox_open && self.pending.len() < buffer => {
                     let Some(packet) = packet else {
@@ -397,35 +409,10 @@ impl Publishing {
                         continue;
                     };
                     let Payload::Readings(readings) = packet else { continue };
-                    self.produced.fetch_add(readings.len() as u64, Ordering::Relaxed);
-                    for r in readings {
-                        let seq = self.next;
-                        self.next += 1;
-                        let payload = Message {
-                            agent: self.agent.clone(),
-                            seq,
-                            first: self.first,
-                            sensor: r.sensor,
-                            timestamp: r.timestamp,
-                            value: r.value,
-                        }
-                        .encode();
-                        if up {
-                            self.publish(payload.clone()).await;
-                        }
-                        self.pending.push_back((seq, payload));
-                    }
+                    self.take(readings, up).await;
                 }
                 _ = tick.tick() => {
-                    if let Some(deadline) = drain_deadline
-                        && Instant::now() >= deadline
-                    {
-                        tracing::warn!(
-                            target: "broker",
-                            "gave up waiting after {} s: {} readings unconfirmed",
-                            drain_timeout.as_secs(),
-                            self.pending.len()
-                        );
+                    if self.gave_up(drain_deadline, drain_timeout) {
                         break;
                     }
                     if up && !self.pending.is_empty() && last_progress.elapsed() >= RESEND_AFTER {
@@ -435,7 +422,62 @@ impl Publishing {
                 }
             }
         }
-        // Readings still in the mailbox (a drain that gave up) were produced and not confirmed.
+        self.count_left_in(&mut mailbox);
+    }
+
+    /// Whether the drain's deadline has passed (then it says so, with what is unconfirmed).
+    fn gave_up(&self, drain_deadline: Option<Instant>, drain_timeout: Duration) -> bool {
+        if let Some(deadline) = drain_deadline
+            && Instant::now() >= deadline
+        {
+            tracing::warn!(
+                target: "broker",
+                "gave up waiting after {} s: {} readings unconfirmed",
+                drain_timeout.as_secs(),
+                self.pending.len()
+            );
+            return true;
+        }
+        false
+    }
+
+    /// The site announced `run`: everything unconfirmed goes again if it is a new run (a
+    /// killed site may have lost what it had taken).
+    async fn site_run_seen(&mut self, run: Option<String>, known_run: &mut Option<String>) {
+        if run.is_some() && run != *known_run {
+            if known_run.is_some() || !self.pending.is_empty() {
+                self.republish("the site started again").await;
+            }
+            *known_run = run;
+        }
+    }
+
+    /// Numbers the sensors' readings, publishes them if connected and keeps them until
+    /// confirmed.
+    async fn take(&mut self, readings: Vec<Reading>, up: bool) {
+        self.produced
+            .fetch_add(readings.len() as u64, Ordering::Relaxed);
+        for r in readings {
+            let seq = self.next;
+            self.next += 1;
+            let payload = Message {
+                agent: self.agent.clone(),
+                seq,
+                first: self.first,
+                sensor: r.sensor,
+                timestamp: r.timestamp,
+                value: r.value,
+            }
+            .encode();
+            if up {
+                self.publish(payload.clone()).await;
+            }
+            self.pending.push_back((seq, payload));
+        }
+    }
+
+    /// Readings still in the mailbox (a drain that gave up) were produced and not confirmed.
+    fn count_left_in(&self, mailbox: &mut mpsc::Receiver<Payload>) {
         while let Ok(packet) = mailbox.try_recv() {
             if let Payload::Readings(r) = packet {
                 self.produced.fetch_add(r.len() as u64, Ordering::Relaxed);

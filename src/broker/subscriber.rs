@@ -123,6 +123,49 @@ pub(crate) fn one_line(e: &dyn std::fmt::Display) -> String {
             .collect::<Vec<_>>()
             .join(" "),
     )
+    .into_owned()
+}
+
+/// A connection's ups and downs, for an event loop that polls through them: each loss is said
+/// once and waited out with a backoff (rumqttc reconnects on the next poll), the reconnection
+/// is said when it comes.
+pub(crate) struct Reconnects {
+    url: BrokerUrl,
+    backoff: Duration,
+    down: bool,
+}
+
+impl Reconnects {
+    pub(crate) fn new(url: BrokerUrl) -> Reconnects {
+        Reconnects {
+            url,
+            backoff: Duration::from_millis(100),
+            down: false,
+        }
+    }
+
+    /// A CONNACK: the backoff starts again, and a reconnection is said.
+    pub(crate) fn connected(&mut self) {
+        self.backoff = Duration::from_millis(100);
+        if self.down {
+            tracing::info!(target: "broker", "reconnected to {}", self.url);
+            self.down = false;
+        }
+    }
+
+    /// A poll failed: said once per loss.
+    pub(crate) fn lost(&mut self, e: &dyn std::fmt::Display) {
+        if !self.down {
+            tracing::warn!(target: "broker", "lost the broker {}: {}; reconnecting", self.url, one_line(e));
+            self.down = true;
+        }
+    }
+
+    /// Waits before the next poll, twice as long each time, up to 2 s.
+    pub(crate) async fn back_off(&mut self) {
+        tokio::time::sleep(self.backoff).await;
+        self.backoff = (self.backoff * 2).min(Duration::from_secs(2));
+    }
 }
 
 /// The running subscriber.
@@ -297,8 +340,7 @@ struct EventLoopCtx {
 /// logged and retried with backoff (rumqttc reconnects on the next poll); acks of the old
 /// connection are dropped (the broker sends those messages again).
 async fn event_loop(mut eventloop: EventLoop, mut ctx: EventLoopCtx) {
-    let mut backoff = Duration::from_millis(100);
-    let mut down = false;
+    let mut reconnects = Reconnects::new(ctx.url.clone());
     let mut acks: VecDeque<Publish> = VecDeque::new();
     let mut draining = false;
     loop {
@@ -311,11 +353,7 @@ async fn event_loop(mut eventloop: EventLoop, mut ctx: EventLoopCtx) {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 acks.clear();
-                backoff = Duration::from_millis(100);
-                if down {
-                    tracing::info!(target: "broker", "reconnected to {}", ctx.url);
-                    down = false;
-                }
+                reconnects.connected();
                 tokio::spawn(on_connect(
                     ctx.client.clone(),
                     ctx.site.clone(),
@@ -348,12 +386,8 @@ async fn event_loop(mut eventloop: EventLoop, mut ctx: EventLoopCtx) {
                 if *ctx.finishing.borrow() {
                     return;
                 }
-                if !down {
-                    tracing::warn!(target: "broker", "lost the broker {}: {}; reconnecting", ctx.url, one_line(&e));
-                    down = true;
-                }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
+                reconnects.lost(&e);
+                reconnects.back_off().await;
             }
         }
     }

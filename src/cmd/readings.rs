@@ -157,7 +157,7 @@ fn cells(r: &Reading) -> [String; 4] {
     [
         r.id.to_string(),
         format_timestamp(&r.timestamp),
-        sanitize(&r.sensor),
+        sanitize(&r.sensor).into_owned(),
         r.value.to_string(),
     ]
 }

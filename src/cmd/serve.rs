@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::net::UnixListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use super::services::Services;
 use super::{Failure, Outcome};
@@ -103,13 +105,38 @@ pub async fn serve(
     which: &str,
     feed: Arc<LogFeed>,
 ) -> Result<Summary, Failure> {
-    let signal_error = |e: std::io::Error| Failure::bad(format!("cannot watch signals: {e}"));
-    let mut int = signal(SignalKind::interrupt()).map_err(signal_error)?;
-    let mut term = signal(SignalKind::terminate()).map_err(signal_error)?;
-    let mut hup = signal(SignalKind::hangup()).map_err(signal_error)?;
+    let mut signals = StopSignals::watch()?;
     // The socket first: a second server on it fails before it touches the store.
     let listener = socket::listen(path).await.map_err(Failure::bad)?;
     let socket_file = SocketFile(path.to_path_buf());
+    let (services, site) = start_site(config, feed).await?;
+    let mut serving = Serving::new(listener, &services, &site, path);
+    say_where(path, which);
+    let reason = serving.until_stopped(config, &services, &mut signals).await;
+    tracing::info!(target: "serve", "stopping ({reason}): draining the network and flushing the store");
+    serving.drain(services, site, socket_file).await
+}
+
+/// The signals `serve` watches: SIGINT and SIGTERM stop it, SIGHUP is only logged.
+struct StopSignals {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+}
+
+impl StopSignals {
+    fn watch() -> Result<StopSignals, Failure> {
+        let signal_error = |e: std::io::Error| Failure::bad(format!("cannot watch signals: {e}"));
+        Ok(StopSignals {
+            int: signal(SignalKind::interrupt()).map_err(signal_error)?,
+            term: signal(SignalKind::terminate()).map_err(signal_error)?,
+            hup: signal(SignalKind::hangup()).map_err(signal_error)?,
+        })
+    }
+}
+
+/// Starts the engine and its services, the site model on its events, then the HTTP API.
+async fn start_site(config: &Config, feed: Arc<LogFeed>) -> Result<(Services, Site), Failure> {
     let (mut services, events) = Services::start(config, StartOptions::default())
         .await
         .map_err(|e| Failure::bad(e.to_string()))?;
@@ -119,89 +146,134 @@ pub async fn serve(
     services
         .serve_http(config, site.hub.clone())
         .map_err(|e| Failure::bad(e.to_string()))?;
-    let engine = &services.engine;
-    let (stop_tx, mut stop_rx) = mpsc::channel::<StopWaiter>(8);
-    let ctx = Arc::new(Ctx {
-        hub: site.hub.clone(),
-        commands: engine.command_sender(),
-        gauges: engine.gauges(),
-        started: std::time::Instant::now(),
-        socket: path.to_path_buf(),
-        stop: stop_tx,
-    });
-    say_where(path, which);
-    let deadline = async {
-        match config.duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(deadline);
-    let mut progress = tokio::time::interval(PROGRESS_EVERY);
-    let watch_progress = config.engine.days.is_some() || config.engine.until_complete;
-    let mut waiters = Vec::new();
-    let mut sessions = tokio::task::JoinSet::new();
-    let failed = engine.failed();
-    tokio::pin!(failed);
-    let reason = loop {
-        tokio::select! {
-            // The engine is already draining; `shutdown` returns the panic as the error.
-            line = &mut failed => break line,
-            _ = int.recv() => break "SIGINT".to_string(),
-            _ = term.recv() => break "SIGTERM".to_string(),
-            _ = hup.recv() => {
-                tracing::info!(
-                    target: "serve",
-                    "SIGHUP ignored: the site runs on (stop it with SIGTERM or `wallwatch stop`)"
-                );
-            }
-            waiter = stop_rx.recv() => {
-                waiters.extend(waiter);
-                break "wallwatch stop".to_string();
-            }
-            _ = &mut deadline => break "duration reached".to_string(),
-            _ = progress.tick(), if watch_progress => {
-                if let Some(end) = config.engine.end_reached(&ctx.gauges.progress()) {
-                    break end;
-                }
-            }
-            conn = listener.accept() => match conn {
-                Ok((stream, _)) => {
-                    sessions.spawn(session::run(stream, ctx.clone()));
-                    while sessions.try_join_next().is_some() {}
-                }
-                Err(e) => tracing::warn!(target: "serve", "accept failed: {e}"),
-            },
-        }
-    };
-    tracing::info!(target: "serve", "stopping ({reason}): draining the network and flushing the store");
-    // No new connections while draining; the file goes when the site has stopped.
-    drop(listener);
-    let summary = services.stop(Some(site)).await;
-    // Stop requests that came in during the drain wait too.
-    while let Ok(w) = stop_rx.try_recv() {
-        waiters.push(w);
-    }
-    match &summary {
-        Err(e) => tracing::error!(target: "serve", "{}", crate::text::sanitize(&e.to_string())),
-        Ok(summary) => {
-            let json = serde_json::to_string(summary).unwrap_or_default();
-            for w in waiters {
-                let _ = w.send(json.clone());
-            }
+    Ok((services, site))
+}
+
+/// The socket's side of a running site: the listener, the sessions it started, and the
+/// `wallwatch stop` clients waiting for the summary.
+struct Serving {
+    listener: UnixListener,
+    ctx: Arc<Ctx>,
+    stop_rx: mpsc::Receiver<StopWaiter>,
+    sessions: JoinSet<()>,
+    waiters: Vec<StopWaiter>,
+}
+
+impl Serving {
+    fn new(listener: UnixListener, services: &Services, site: &Site, path: &Path) -> Serving {
+        let engine = &services.engine;
+        let (stop_tx, stop_rx) = mpsc::channel::<StopWaiter>(8);
+        let ctx = Arc::new(Ctx {
+            hub: site.hub.clone(),
+            commands: engine.command_sender(),
+            gauges: engine.gauges(),
+            started: std::time::Instant::now(),
+            socket: path.to_path_buf(),
+            stop: stop_tx,
+        });
+        Serving {
+            listener,
+            ctx,
+            stop_rx,
+            sessions: JoinSet::new(),
+            waiters: Vec::new(),
         }
     }
-    // Sessions end with the site (viewers see their connection close; `stop` clients get the
-    // summary); one whose client does not read is not waited for long.
-    let _ = tokio::time::timeout(SESSIONS_END_WITHIN, sessions.join_all()).await;
-    drop(socket_file);
-    summary.map_err(|e| Failure::engine(&e))
+
+    /// Takes viewers until something stops the site; returns why it stops.
+    async fn until_stopped(
+        &mut self,
+        config: &Config,
+        services: &Services,
+        signals: &mut StopSignals,
+    ) -> String {
+        let deadline = async {
+            match config.duration {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(deadline);
+        let mut progress = tokio::time::interval(PROGRESS_EVERY);
+        let watch_progress = config.engine.days.is_some() || config.engine.until_complete;
+        let failed = services.engine.failed();
+        tokio::pin!(failed);
+        loop {
+            tokio::select! {
+                // The engine is already draining; `shutdown` returns the panic as the error.
+                line = &mut failed => break line,
+                _ = signals.int.recv() => break "SIGINT".to_string(),
+                _ = signals.term.recv() => break "SIGTERM".to_string(),
+                _ = signals.hup.recv() => {
+                    tracing::info!(
+                        target: "serve",
+                        "SIGHUP ignored: the site runs on (stop it with SIGTERM or `wallwatch stop`)"
+                    );
+                }
+                waiter = self.stop_rx.recv() => {
+                    self.waiters.extend(waiter);
+                    break "wallwatch stop".to_string();
+                }
+                _ = &mut deadline => break "duration reached".to_string(),
+                _ = progress.tick(), if watch_progress => {
+                    if let Some(end) = config.engine.end_reached(&self.ctx.gauges.progress()) {
+                        break end;
+                    }
+                }
+                conn = self.listener.accept() => match conn {
+                    Ok((stream, _)) => {
+                        self.sessions.spawn(session::run(stream, self.ctx.clone()));
+                        while self.sessions.try_join_next().is_some() {}
+                    }
+                    Err(e) => tracing::warn!(target: "serve", "accept failed: {e}"),
+                },
+            }
+        }
+    }
+
+    /// Stops the site, gives the summary to every `wallwatch stop` waiting, lets the sessions
+    /// end, then removes the socket file.
+    async fn drain(
+        self,
+        services: Services,
+        site: Site,
+        socket_file: SocketFile,
+    ) -> Result<Summary, Failure> {
+        let Serving {
+            listener,
+            ctx: _ctx,
+            mut stop_rx,
+            sessions,
+            mut waiters,
+        } = self;
+        // No new connections while draining; the file goes when the site has stopped.
+        drop(listener);
+        let summary = services.stop(Some(site)).await;
+        // Stop requests that came in during the drain wait too.
+        while let Ok(w) = stop_rx.try_recv() {
+            waiters.push(w);
+        }
+        match &summary {
+            Err(e) => tracing::error!(target: "serve", "{}", crate::text::sanitize(&e.to_string())),
+            Ok(summary) => {
+                let json = serde_json::to_string(summary).unwrap_or_default();
+                for w in waiters {
+                    let _ = w.send(json.clone());
+                }
+            }
+        }
+        // Sessions end with the site (viewers see their connection close; `stop` clients get the
+        // summary); one whose client does not read is not waited for long.
+        let _ = tokio::time::timeout(SESSIONS_END_WITHIN, sessions.join_all()).await;
+        drop(socket_file);
+        summary.map_err(|e| Failure::engine(&e))
+    }
 }
 
 /// Says on stderr where the site listens and how to watch and stop it (`which`: the
 /// `--socket`/`--name` to repeat).
 fn say_where(path: &Path, which: &str) {
-    let shown = crate::text::sanitize(&path.display().to_string());
+    let shown = crate::text::sanitize(&path.display().to_string()).into_owned();
     eprintln!(
         "wallwatch: serving the site at {shown}; watch it with `wallwatch attach{which}`, stop \
          it with `wallwatch stop{which}` or SIGTERM",

@@ -5,8 +5,12 @@ use std::path::PathBuf;
 
 use super::{Failure, Outcome};
 use crate::config::cli::{SiteArgs, StatusArgs};
+use crate::engine::WallProgress;
+use crate::engine::remote::RemoteSummary;
 use crate::serve::client::{connect, read};
 use crate::serve::protocol::{Role, ServerMsg};
+use crate::site::status::Status;
+use crate::text::thousands;
 
 /// The socket named by `args`.
 pub fn socket_path(args: &SiteArgs) -> Result<PathBuf, String> {
@@ -36,11 +40,11 @@ pub fn status(args: &StatusArgs) -> Outcome {
     };
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{status}")?;
+        let json = serde_json::to_string(&status)
+            .map_err(|e| Failure::site(1, format!("cannot write the site's status: {e}")))?;
+        writeln!(out, "{json}")?;
     } else {
-        let value = serde_json::from_str(&status)
-            .map_err(|e| Failure::site(1, format!("the site's status is not JSON: {e}")))?;
-        out.write_all(status_table(&value).as_bytes())?;
+        out.write_all(status_table(&status).as_bytes())?;
     }
     Ok(())
 }
@@ -61,87 +65,124 @@ fn out_of_turn() -> Failure {
 }
 
 /// The status as a readable table.
-pub fn status_table(s: &serde_json::Value) -> String {
-    use crate::text::thousands;
-    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
-    let flow = |key: &str| {
-        format!(
-            "produced {} · stored {}",
-            thousands(n(&s[key]["produced"])),
-            thousands(n(&s[key]["stored"]))
-        )
-    };
-    let wall = &s["wall"];
-    let rows = [
+pub fn status_table(s: &Status) -> String {
+    let summary = &s.summary;
+    let mut rows = vec![
+        ("store", crate::text::sanitize(&summary.store).into_owned()),
+        ("wall", wall_row(&summary.wall)),
         (
-            "store",
-            crate::text::sanitize(s["store"].as_str().unwrap_or("?")),
+            "readings",
+            flow_row(summary.readings.produced, summary.readings.stored),
         ),
         (
-            "wall",
-            format!(
-                "day {}{} · {} yd³ ice · {} Gold Dragons",
-                n(&wall["day"]),
-                if wall["complete"].as_bool() == Some(true) {
-                    " (complete)"
-                } else {
-                    ""
-                },
-                thousands(n(&wall["ice_to_date"])),
-                thousands(n(&wall["cost_to_date"]))
-            ),
+            "crew reports",
+            flow_row(summary.crew_reports.produced, summary.crew_reports.stored),
         ),
-        ("readings", flow("readings")),
-        ("crew reports", flow("crew_reports")),
         (
             "network",
             format!(
                 "limit {} · peak {} · delivered {}",
-                n(&s["network"]["limit"]),
-                n(&s["network"]["max_in_flight"]),
-                thousands(n(&s["network"]["delivered"]))
+                summary.network.limit,
+                summary.network.max_in_flight,
+                thousands(summary.network.delivered)
             ),
         ),
         (
             "store rows",
             format!(
                 "{} readings · {} crew reports",
-                thousands(n(&s["store_rows"]["readings"])),
-                thousands(n(&s["store_rows"]["crew_reports"]))
+                thousands(summary.store_rows.readings),
+                thousands(summary.store_rows.crew_reports)
             ),
         ),
         (
             "viewers",
             format!(
                 "{} ({} caught up by a fresh snapshot)",
-                n(&s["viewers"]),
-                n(&s["viewer_resnapshots"])
+                s.viewers, s.viewer_resnapshots
             ),
         ),
-        (
-            "uptime",
-            format!("{:.0} s", s["uptime_s"].as_f64().unwrap_or(0.0)),
-        ),
+        ("uptime", format!("{:.0} s", s.uptime_s)),
     ];
-    let mut rows = rows.to_vec();
-    let remote = &s["remote"];
-    if remote.is_object() {
+    if let Some(remote) = &summary.remote {
         // With --broker: agents' readings (part of the readings above).
-        rows.insert(
-            4,
-            (
-                "remote",
-                format!(
-                    "received {} · stored {} · rejected {} · duplicates {}",
-                    thousands(n(&remote["received"])),
-                    thousands(n(&remote["stored"])),
-                    thousands(n(&remote["rejected"])),
-                    thousands(n(&remote["duplicates"]) + n(&remote["store_duplicates"]))
-                ),
-            ),
-        );
+        rows.insert(4, ("remote", remote_row(remote)));
     }
     rows.iter()
         .map(|(k, v)| format!("{k:>12}  {v}\n"))
         .collect()
+}
+
+fn wall_row(wall: &WallProgress) -> String {
+    format!(
+        "day {}{} · {} yd³ ice · {} Gold Dragons",
+        wall.day,
+        if wall.complete { " (complete)" } else { "" },
+        thousands(wall.ice_to_date),
+        thousands(wall.cost_to_date)
+    )
+}
+
+fn flow_row(produced: u64, stored: u64) -> String {
+    format!(
+        "produced {} · stored {}",
+        thousands(produced),
+        thousands(stored)
+    )
+}
+
+fn remote_row(remote: &RemoteSummary) -> String {
+    format!(
+        "received {} · stored {} · rejected {} · duplicates {}",
+        thousands(remote.received),
+        thousands(remote.stored),
+        thousands(remote.rejected),
+        thousands(remote.duplicates + remote.store_duplicates)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(remote: bool) -> Status {
+        let mut s = serde_json::json!({
+            "readings": {"produced": 12345, "stored": 12340},
+            "crew_reports": {"produced": 40, "stored": 40},
+            "network": {"limit": 5, "max_in_flight": 4, "delivered": 12385,
+                        "mean_wait_ms": 0.25, "mean_latency_ms": 3.5},
+            "wall": {"day": 8, "ice_to_date": 1234567, "cost_to_date": 2345678900u64,
+                     "complete": true},
+            "store": "sqlite:site.db", "store_rows": {"readings": 22345, "crew_reports": 80},
+            "seed": 7, "simulated_seconds": 691200.0, "screen_rows_coalesced": 0,
+            "remote": {"received": 9000, "rejected": 1, "duplicates": 2, "out_of_order": 0,
+                       "delivered": 6, "stored": 6, "store_duplicates": 1},
+            "viewers": 2, "viewer_resnapshots": 1, "uptime_s": 12.6
+        });
+        if !remote {
+            s.as_object_mut().unwrap().remove("remote");
+        }
+        serde_json::from_value(s).unwrap()
+    }
+
+    #[test]
+    fn the_table_words_every_figure() {
+        let table = "       store  sqlite:site.db
+        wall  day 8 (complete) · 1,234,567 yd³ ice · 2,345,678,900 Gold Dragons
+    readings  produced 12,345 · stored 12,340
+crew reports  produced 40 · stored 40
+      remote  received 9,000 · stored 6 · rejected 1 · duplicates 3
+     network  limit 5 · peak 4 · delivered 12,385
+  store rows  22,345 readings · 80 crew reports
+     viewers  2 (1 caught up by a fresh snapshot)
+      uptime  13 s
+";
+        assert_eq!(status_table(&sample(true)), table);
+        let without: String = table
+            .lines()
+            .filter(|l| !l.contains("remote"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(status_table(&sample(false)), without);
+    }
 }

@@ -96,6 +96,9 @@ pub enum ConfigError {
     /// The built-in example wall (never: it is valid).
     #[error("built-in example: {0}")]
     Example(#[source] crate::wall::ParseError),
+    /// The store's URL: the store's own line, as when it is opened.
+    #[error("{}", sanitize(&.0.to_string()))]
+    Store(crate::store::StoreError),
     /// `--broker` or `--site`.
     #[error("{}", sanitize(.0))]
     Broker(String),
@@ -185,7 +188,7 @@ impl Source<'_> {
 
     /// A TOML error (the file is not TOML), one line, where it is.
     fn toml_error(&self, e: &toml::de::Error) -> ConfigError {
-        let msg = sanitize(e.message().lines().next().unwrap_or("invalid TOML"));
+        let msg = sanitize(e.message().lines().next().unwrap_or("invalid TOML")).into_owned();
         let at = match e.span() {
             Some(span) => self.at(span.start),
             None => self.name.clone(),
@@ -198,7 +201,7 @@ impl Source<'_> {
 type Entries = Vec<(Spanned<String>, Spanned<toml::Value>)>;
 
 fn read_file(path: &Path) -> Result<Raw, ConfigError> {
-    let name = sanitize(&path.display().to_string());
+    let name = sanitize(&path.display().to_string()).into_owned();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(source) => return Err(ConfigError::Unreadable { file: name, source }),
@@ -228,7 +231,7 @@ fn first_error(source: &Source, refused: &toml::de::Error) -> ConfigError {
         let Err(e) = toml::from_str::<Raw>(&one) else {
             continue;
         };
-        let key_name = sanitize(key.get_ref());
+        let key_name = sanitize(key.get_ref()).into_owned();
         // serde's `unknown field `…`, expected one of …`, in the words of the other errors.
         return if e.message().starts_with("unknown field `") {
             ConfigError::UnknownKey {
@@ -494,7 +497,7 @@ fn load_wall(path: Option<&Path>, max_sections: usize) -> Result<(Wall, String),
         )),
         Some(path) => Ok((
             crate::config::profiles_file::load(path, max_sections)?,
-            sanitize(&path.display().to_string()),
+            sanitize(&path.display().to_string()).into_owned(),
         )),
     }
 }
@@ -515,6 +518,14 @@ impl Config {
         let max_sections = raw.max_sections.unwrap_or(DEFAULT_MAX_SECTIONS);
         let (wall, profiles) = load_wall(raw.profiles.as_deref(), max_sections)?;
         let crews = raw.crews.unwrap_or(default_crews);
+        // Parsed once, last (as the engine found a bad URL after every other setting): the
+        // error is the store's own line, as when it is opened.
+        let store = raw
+            .store
+            .as_deref()
+            .unwrap_or(crate::store::DEFAULT_STORE_URL)
+            .parse()
+            .map_err(ConfigError::Store)?;
         Ok(Config {
             engine: EngineOptions {
                 wall: Arc::new(wall),
@@ -525,9 +536,7 @@ impl Config {
                     .unwrap_or_else(|| vec!["default".to_string()]),
                 network_limit: raw.network_limit.unwrap_or(DEFAULT_NETWORK_LIMIT),
                 latency: raw.latency.unwrap_or_default(),
-                store: raw
-                    .store
-                    .unwrap_or_else(|| crate::store::DEFAULT_STORE_URL.to_string()),
+                store,
                 seed: raw.seed.unwrap_or(0),
                 speed: raw.speed.unwrap_or(Speed::Factor(1.0)),
                 day_seconds: raw.day_seconds.unwrap_or(DEFAULT_DAY_SECONDS),
@@ -588,7 +597,7 @@ mod tests {
         assert_eq!(c.engine.sensor_kinds, ["default"]);
         assert_eq!(c.engine.network_limit, 5);
         assert!(c.engine.latency.is_zero());
-        assert_eq!(c.engine.store, "sqlite:wallwatch.db");
+        assert_eq!(c.engine.store.to_string(), "sqlite:wallwatch.db");
         assert_eq!(c.engine.seed, 0);
         assert_eq!(c.engine.speed, Speed::Factor(1.0));
         assert_eq!(c.engine.day_seconds, 5.0);

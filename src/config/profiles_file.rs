@@ -74,5 +74,5 @@ pub fn read(path: &Path) -> Result<(String, Vec<u8>), ProfilesError> {
 
 /// A file's name as its errors give it (it is printed on a terminal).
 fn name_of(path: &Path) -> String {
-    crate::text::sanitize(&path.display().to_string())
+    crate::text::sanitize(&path.display().to_string()).into_owned()
 }

@@ -158,7 +158,10 @@ fn answer_read(store: &mut dyn Store, read: StoreRead) {
 }
 
 /// Opens the store, or takes the injected one.
-pub fn open_store(url: &str, store: Option<Box<dyn Store>>) -> Result<Box<dyn Store>, EngineError> {
+pub fn open_store(
+    url: &crate::store::StoreUrl,
+    store: Option<Box<dyn Store>>,
+) -> Result<Box<dyn Store>, EngineError> {
     match store {
         Some(s) => Ok(s),
         None => crate::store::open(url).map_err(EngineError::Store),
@@ -185,7 +188,7 @@ pub async fn writer_task(
     };
     loop {
         // Writes first; reads are answered when no batch waits.
-        let (mut batch, mut origins) = tokio::select! {
+        let write = tokio::select! {
             biased;
             write = rx.recv() => match write {
                 Some(write) => write,
@@ -196,69 +199,142 @@ pub async fn writer_task(
                 continue;
             }
         };
-        // Group commit: batches that queued up while the last write ran go in the same write
-        // (ids stay in order). A slow store thus gets bigger, cheaper transactions instead of
-        // falling further behind; memory stays bounded by the queue.
-        while let Ok((more, more_origins)) = rx.try_recv() {
-            batch.readings.extend(more.readings);
-            batch.crew_reports.extend(more.crew_reports);
-            origins.extend(more_origins);
-        }
-        // Counted now: with `skip_rows` a stored batch comes back empty.
-        let (readings, crew_reports) = (batch.readings.len(), batch.crew_reports.len());
-        let rows = readings + crew_reports;
-        let mut backoff = FIRST_BACKOFF;
-        let mut attempt = 1u32;
-        let skipped = loop {
-            let result;
-            (store, batch, origins, result) =
-                append(store, batch, origins, skip_rows, &stored).await?;
-            match result {
-                Ok(left_out) => {
-                    stored.batch_rows.record_value(rows as u64);
-                    break left_out;
-                }
-                Err(e) => {
-                    failing(&stored, &publisher, &e, attempt, backoff, rows);
-                    // Reads are answered while the write waits for its retry.
-                    let retry = tokio::time::sleep(backoff);
-                    tokio::pin!(retry);
-                    loop {
-                        tokio::select! {
-                            biased;
-                            _ = &mut retry => break,
-                            read = reads.next() => store = answer(store, read).await?,
-                        }
-                    }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    attempt += 1;
-                    stored.write_retries.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        };
-        stored
-            .readings
-            .fetch_add((readings - skipped.len()) as u64, Ordering::Relaxed);
-        stored
-            .crew_reports
-            .fetch_add(crew_reports as u64, Ordering::Relaxed);
-        if let Some(link) = &remote {
-            confirm(link, &origins, &skipped, &mut batch);
-        }
-        if stored.failing.swap(false, Ordering::Relaxed) {
-            tracing::info!(target: "store", "store writes succeed again after {attempt} attempts");
-            publisher.publish(Event::Store {
-                rows: stored.rows(),
-                failing: None,
-            });
-        }
-        let Batch {
-            readings,
-            crew_reports,
-        } = batch;
-        publisher.publish(Event::Readings(readings));
-        publisher.publish(Event::CrewReports(crew_reports));
+        let write = with_queued(write, &mut rx);
+        let written;
+        (store, written) =
+            write_until_stored(store, write, &mut reads, &stored, &publisher, skip_rows).await?;
+        publish_stored(written, &stored, &publisher, remote.as_deref());
     }
+    close(store).await
+}
+
+/// Group commit: batches that queued up while the last write ran go in the same write (ids stay
+/// in order). A slow store thus gets bigger, cheaper transactions instead of falling further
+/// behind; memory stays bounded by the queue.
+fn with_queued((mut batch, mut origins): Write, rx: &mut mpsc::Receiver<Write>) -> Write {
+    while let Ok((more, more_origins)) = rx.try_recv() {
+        batch.readings.extend(more.readings);
+        batch.crew_reports.extend(more.crew_reports);
+        origins.extend(more_origins);
+    }
+    (batch, origins)
+}
+
+/// A write the store took: what is left of its batch (empty with `skip_rows`), its agents'
+/// origins, the ids the store left out as stored before, and its size when it was made.
+struct Written {
+    batch: Batch,
+    origins: Vec<Origin>,
+    skipped: Vec<u64>,
+    readings: usize,
+    crew_reports: usize,
+    /// How many attempts it took.
+    attempt: u32,
+}
+
+/// Writes `write` until the store takes it. A failed write is counted and published, then
+/// retried with the same batch after a backoff that doubles up to [`MAX_BACKOFF`]; reads are
+/// answered while it waits. Gives the store back.
+async fn write_until_stored(
+    mut store: Box<dyn Store>,
+    (mut batch, mut origins): Write,
+    reads: &mut Reads,
+    stored: &Stored,
+    publisher: &Publisher,
+    skip_rows: bool,
+) -> Result<(Box<dyn Store>, Written), StoreError> {
+    // Counted now: with `skip_rows` a stored batch comes back empty.
+    let (readings, crew_reports) = (batch.readings.len(), batch.crew_reports.len());
+    let rows = readings + crew_reports;
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1u32;
+    loop {
+        let result;
+        (store, batch, origins, result) = append(store, batch, origins, skip_rows, stored).await?;
+        match result {
+            Ok(skipped) => {
+                stored.batch_rows.record_value(rows as u64);
+                let written = Written {
+                    batch,
+                    origins,
+                    skipped,
+                    readings,
+                    crew_reports,
+                    attempt,
+                };
+                return Ok((store, written));
+            }
+            Err(e) => {
+                failing(stored, publisher, &e, attempt, backoff, rows);
+                // Reads are answered while the write waits for its retry.
+                store = answer_reads_for(backoff, store, reads).await?;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                attempt += 1;
+                stored.write_retries.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Answers reads for `wait`, and gives the store back.
+async fn answer_reads_for(
+    wait: Duration,
+    mut store: Box<dyn Store>,
+    reads: &mut Reads,
+) -> Result<Box<dyn Store>, StoreError> {
+    let retry = tokio::time::sleep(wait);
+    tokio::pin!(retry);
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut retry => return Ok(store),
+            read = reads.next() => store = answer(store, read).await?,
+        }
+    }
+}
+
+/// After a write the store took: counts its rows as stored, confirms the agents' readings (with
+/// a broker), says so if the store was failing until now, and publishes the rows.
+fn publish_stored(
+    written: Written,
+    stored: &Stored,
+    publisher: &Publisher,
+    remote: Option<&RemoteLink>,
+) {
+    let Written {
+        mut batch,
+        origins,
+        skipped,
+        readings,
+        crew_reports,
+        attempt,
+    } = written;
+    stored
+        .readings
+        .fetch_add((readings - skipped.len()) as u64, Ordering::Relaxed);
+    stored
+        .crew_reports
+        .fetch_add(crew_reports as u64, Ordering::Relaxed);
+    if let Some(link) = remote {
+        confirm(link, &origins, &skipped, &mut batch);
+    }
+    if stored.failing.swap(false, Ordering::Relaxed) {
+        tracing::info!(target: "store", "store writes succeed again after {attempt} attempts");
+        publisher.publish(Event::Store {
+            rows: stored.rows(),
+            failing: None,
+        });
+    }
+    let Batch {
+        readings,
+        crew_reports,
+    } = batch;
+    publisher.publish(Event::Readings(readings));
+    publisher.publish(Event::CrewReports(crew_reports));
+}
+
+/// Reads the store's final counts and closes it, on tokio's blocking pool.
+async fn close(mut store: Box<dyn Store>) -> Result<Counts, StoreError> {
     tokio::task::spawn_blocking(move || {
         let counts = store.counts()?;
         store.close()?;
@@ -351,7 +427,7 @@ fn failing(
     rows: usize,
 ) {
     stored.write_failures.fetch_add(1, Ordering::Relaxed);
-    let msg = crate::text::sanitize(&e.to_string());
+    let msg = crate::text::sanitize(&e.to_string()).into_owned();
     tracing::warn!(
         target: "store",
         "write of {rows} rows failed (attempt {attempt}), retrying in {} ms: {msg}",
@@ -401,67 +477,26 @@ pub async fn run(
     flush_after: Duration,
     sensors_stopped: Arc<Notify>,
 ) {
-    let batch_size = batch_size.max(1);
-    let mut next_reading = counts.last_reading_id + 1;
-    let mut next_report = counts.last_crew_report_id + 1;
-    let mut pending = Pending::new(batch_size);
+    let mut collector = Collector::new(writer, counts, batch_size);
     let flush = tokio::time::sleep(flush_after);
     tokio::pin!(flush);
     let stopped = sensors_stopped.notified();
     tokio::pin!(stopped);
-    let mut take = |payload: Payload, pending: &mut Pending| match payload {
-        Payload::Remote(remote) => {
-            let mut r = remote.reading;
-            r.id = next_reading;
-            next_reading += 1;
-            pending.origins.push(Origin {
-                id: r.id,
-                agent: remote.agent,
-                seq: remote.seq,
-            });
-            pending.batch.readings.push(r);
-        }
-        Payload::Readings(mut readings) => {
-            let batch = &mut pending.batch;
-            for r in &mut readings {
-                r.id = next_reading;
-                next_reading += 1;
-            }
-            if batch.readings.is_empty() && readings.len() >= batch_size {
-                batch.readings = readings;
-            } else {
-                batch.readings.append(&mut readings);
-            }
-        }
-        Payload::CrewReport(mut report) => {
-            report.id = next_report;
-            next_report += 1;
-            pending.batch.crew_reports.push(report);
-        }
-    };
     loop {
         tokio::select! {
             biased;
             packet = rx.recv() => {
                 let Some(packet) = packet else { break };
-                let was_empty = pending.batch.is_empty();
-                take(packet, &mut pending);
-                while pending.batch.len() < batch_size {
-                    match rx.try_recv() {
-                        Ok(p) => take(p, &mut pending),
-                        Err(_) => break,
+                match collector.receive(packet, &mut rx).await {
+                    Err(()) => return,
+                    Ok(Started::Batch) => {
+                        flush.as_mut().reset(tokio::time::Instant::now() + flush_after);
                     }
-                }
-                if pending.batch.len() >= batch_size {
-                    if hand_over(&writer, pending.cut(batch_size)).await.is_err() {
-                        return;
-                    }
-                } else if was_empty {
-                    flush.as_mut().reset(tokio::time::Instant::now() + flush_after);
+                    Ok(Started::Nothing) => {}
                 }
             }
             _ = &mut finish => {
-                if drain(&mut rx, &mut take, &mut pending, &writer, batch_size).await.is_err() {
+                if collector.drain(&mut rx).await.is_err() {
                     return;
                 }
                 break;
@@ -469,24 +504,135 @@ pub async fn run(
             _ = &mut stopped => {
                 // Every packet the sensors sent is in the mailbox by now.
                 stopped.set(sensors_stopped.notified());
-                if drain(&mut rx, &mut take, &mut pending, &writer, batch_size).await.is_err() {
+                if collector.drain(&mut rx).await.is_err() {
                     return;
                 }
-                if !pending.batch.is_empty()
-                    && hand_over(&writer, pending.cut(batch_size)).await.is_err()
-                {
+                if !collector.pending.batch.is_empty() && collector.hand_over().await.is_err() {
                     return;
                 }
             }
-            _ = &mut flush, if !pending.batch.is_empty() => {
-                if hand_over(&writer, pending.cut(batch_size)).await.is_err() {
+            _ = &mut flush, if !collector.pending.batch.is_empty() => {
+                if collector.hand_over().await.is_err() {
                     return;
                 }
             }
         }
     }
-    if !pending.batch.is_empty() {
-        let _ = hand_over(&writer, pending.cut(0)).await;
+    collector.finish().await;
+}
+
+/// What a received packet started.
+enum Started {
+    /// A partial batch, from empty: it is to be written `flush_after` from now at the latest.
+    Batch,
+    Nothing,
+}
+
+/// The collector's state: the next ids, and the rows numbered and not yet handed to the writer.
+struct Collector {
+    writer: mpsc::Sender<Write>,
+    batch_size: usize,
+    next_reading: u64,
+    next_report: u64,
+    pending: Pending,
+}
+
+impl Collector {
+    /// Numbering on from the store's last ids.
+    fn new(writer: mpsc::Sender<Write>, counts: Counts, batch_size: usize) -> Collector {
+        let batch_size = batch_size.max(1);
+        Collector {
+            writer,
+            batch_size,
+            next_reading: counts.last_reading_id + 1,
+            next_report: counts.last_crew_report_id + 1,
+            pending: Pending::new(batch_size),
+        }
+    }
+
+    /// Numbers the rows of `payload` and adds them to the pending batch.
+    fn take(&mut self, payload: Payload) {
+        let pending = &mut self.pending;
+        match payload {
+            Payload::Remote(remote) => {
+                let mut r = remote.reading;
+                r.id = self.next_reading;
+                self.next_reading += 1;
+                pending.origins.push(Origin {
+                    id: r.id,
+                    agent: remote.agent,
+                    seq: remote.seq,
+                });
+                pending.batch.readings.push(r);
+            }
+            Payload::Readings(mut readings) => {
+                let batch = &mut pending.batch;
+                for r in &mut readings {
+                    r.id = self.next_reading;
+                    self.next_reading += 1;
+                }
+                if batch.readings.is_empty() && readings.len() >= self.batch_size {
+                    batch.readings = readings;
+                } else {
+                    batch.readings.append(&mut readings);
+                }
+            }
+            Payload::CrewReport(mut report) => {
+                report.id = self.next_report;
+                self.next_report += 1;
+                pending.batch.crew_reports.push(report);
+            }
+        }
+    }
+
+    /// Takes `packet` and what else the mailbox holds now, up to a batch; hands the batch over
+    /// once full. Fails when the writer has gone.
+    async fn receive(
+        &mut self,
+        packet: Payload,
+        rx: &mut mpsc::Receiver<Payload>,
+    ) -> Result<Started, ()> {
+        let was_empty = self.pending.batch.is_empty();
+        self.take(packet);
+        while self.pending.batch.len() < self.batch_size {
+            match rx.try_recv() {
+                Ok(p) => self.take(p),
+                Err(_) => break,
+            }
+        }
+        if self.pending.batch.len() >= self.batch_size {
+            self.hand_over().await?;
+            Ok(Started::Nothing)
+        } else if was_empty {
+            Ok(Started::Batch)
+        } else {
+            Ok(Started::Nothing)
+        }
+    }
+
+    /// Takes every packet already in the mailbox, sending each batch that fills to the writer.
+    /// Fails when the writer has gone.
+    async fn drain(&mut self, rx: &mut mpsc::Receiver<Payload>) -> Result<(), ()> {
+        while let Ok(p) = rx.try_recv() {
+            self.take(p);
+            if self.pending.batch.len() >= self.batch_size {
+                self.hand_over().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands what is pending to the writer as one write.
+    async fn hand_over(&mut self) -> Result<(), ()> {
+        let write = self.pending.cut(self.batch_size);
+        hand_over(&self.writer, write).await
+    }
+
+    /// Hands the last rows over, if any, and closes the writer channel.
+    async fn finish(mut self) {
+        if !self.pending.batch.is_empty() {
+            let _ = hand_over(&self.writer, self.pending.cut(0)).await;
+        }
     }
 }
 
@@ -513,24 +659,6 @@ impl Pending {
         let Pending { batch, origins } = std::mem::replace(self, Pending::new(batch_size));
         (batch, origins)
     }
-}
-
-/// Takes every packet already in the mailbox, sending each batch that fills to the writer.
-/// Fails when the writer has gone.
-async fn drain(
-    rx: &mut mpsc::Receiver<Payload>,
-    take: &mut impl FnMut(Payload, &mut Pending),
-    pending: &mut Pending,
-    writer: &mpsc::Sender<Write>,
-    batch_size: usize,
-) -> Result<(), ()> {
-    while let Ok(p) = rx.try_recv() {
-        take(p, pending);
-        if pending.batch.len() >= batch_size {
-            hand_over(writer, pending.cut(batch_size)).await?;
-        }
-    }
-    Ok(())
 }
 
 /// Gives a write to the writer; fails (and says so) when the writer has gone.

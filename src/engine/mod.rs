@@ -10,17 +10,31 @@
 //! drains by itself; `Engine::failed()` completes) and `shutdown` returns
 //! `EngineError::Panicked` naming the task. The engine knows nothing of the command line, the
 //! terminal or the viewers.
+//!
+//! The files: `handle` (the `Engine` and how it starts), `supervisor` (the task owning the
+//! sensors and the crew, answering commands and draining), `pipeline` (the collector, store
+//! writer, stats and event forwarder tasks), `collector` (numbering, batching, the store
+//! writer), `network` (permits, latency, what crosses it), `remote` (readings from agents),
+//! `tasks` (the sensor and crew tasks), `clock`, `publisher` (events to the watcher),
+//! `command`, `options`, `resume` (the wall where the store left it), `gauges` (live figures),
+//! `summary` (what a run did), `stats` (histograms), `failures` (panics in tasks), `error`.
 
 pub mod clock;
 pub mod collector;
 mod command;
+mod error;
+mod failures;
+mod gauges;
 mod handle;
 pub mod network;
 pub mod options;
+mod pipeline;
 pub mod publisher;
 pub mod remote;
 pub mod resume;
 pub mod stats;
+mod summary;
+mod supervisor;
 pub mod tasks;
 
 use std::sync::Arc;
@@ -33,9 +47,12 @@ use crate::wall::{CrewReport, Crews, Wall};
 
 pub use collector::StoreReader;
 pub use command::{CommandSender, EngineGone, Replier, Reply, Request};
-pub use handle::{Engine, EngineError, Gauges, RunCounters, StartOptions, StoreWrites, Summary};
+pub use error::EngineError;
+pub use gauges::Gauges;
+pub use handle::{Engine, StartOptions};
 pub use network::{Latency, NetworkProbe};
 pub use options::{EngineOptions, MAX_LATENCY, check_latency};
+pub use summary::{RunCounters, StoreWrites, Summary};
 
 /// What a viewer (or a headless driver) asks of the engine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +76,17 @@ pub struct SensorInfo {
     pub name: String,
     pub kind: String,
     pub interval_ms: u64,
+}
+
+impl SensorInfo {
+    /// How the screen lists `sensor`.
+    pub fn of(sensor: &crate::sensors::Sensor) -> SensorInfo {
+        SensorInfo {
+            name: sensor.name().to_string(),
+            kind: sensor.kind().to_string(),
+            interval_ms: u64::try_from(sensor.interval().as_millis()).unwrap_or(u64::MAX),
+        }
+    }
 }
 
 /// The network's counters, published a few times a second.

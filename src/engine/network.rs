@@ -123,7 +123,16 @@ pub enum Payload {
     Readings(Vec<Reading>),
     CrewReport(CrewReport),
     /// A reading from an agent, through the broker (one message).
-    Remote(super::remote::RemoteReading),
+    Remote(RemoteReading),
+}
+
+/// A reading from an agent, as it crosses the network: its name is already `agent/sensor`.
+/// (`remote` feeds these in; the collector keeps `agent` and `seq` as the reading's origin.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteReading {
+    pub agent: String,
+    pub seq: u64,
+    pub reading: Reading,
 }
 
 /// The permits of one packet. Dropping it (once the packet is in the mailbox) counts the delivery

@@ -43,7 +43,7 @@ pub struct EngineOptions {
     pub network_limit: usize,
     pub latency: Latency,
     /// The store's URL (`memory:`, `csv:PATH`, `sqlite:PATH`, `postgres://…`).
-    pub store: String,
+    pub store: crate::store::StoreUrl,
     pub seed: u64,
     pub speed: Speed,
     /// Simulated seconds in a wall day.

@@ -16,20 +16,12 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use tokio::sync::{Notify, OwnedRwLockReadGuard, RwLock};
 
+pub use super::network::RemoteReading;
 use super::network::{Closed, Network, Payload, RemotePermit};
-use crate::sensors::Reading;
 use crate::store::AgentMarks;
 
-/// A reading from an agent: its name is already `agent/sensor`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteReading {
-    pub agent: String,
-    pub seq: u64,
-    pub reading: Reading,
-}
-
 /// Counts of the remote readings of a run, for the summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RemoteSummary {
     /// Messages that arrived on the readings topic (every one is acknowledged).
     pub received: u64,

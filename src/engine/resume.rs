@@ -30,7 +30,7 @@ pub fn prepare(
     config: &EngineOptions,
     history: bool,
 ) -> Result<Resumed, EngineError> {
-    let url = crate::text::sanitize(&redact_url(store.url()));
+    let url = crate::text::sanitize(&redact_url(store.url())).into_owned();
     let fail = |e: StoreError| EngineError::Store(e);
     let hash = config.wall.fingerprint();
     if config.fresh {

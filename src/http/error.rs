@@ -17,7 +17,7 @@ impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
-            message: crate::text::sanitize(&message.into()),
+            message: crate::text::sanitize(&message.into()).into_owned(),
         }
     }
 

@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 use prometheus_client::registry::Registry;
 use tokio::sync::{oneshot, watch};
 
-use crate::config::Config;
 use crate::engine::Gauges;
 use crate::site::Hub;
 use crate::wall::Projection;
@@ -212,43 +211,20 @@ impl Drop for HttpServer {
     }
 }
 
-/// The effective settings as `/config` shows them.
-pub fn settings(config: &Config) -> serde_json::Value {
-    let e = &config.engine;
-    serde_json::json!({
-        "profiles": config.profiles,
-        "profiles_count": e.wall.profiles(),
-        "sections": e.wall.sections(),
-        "max_sections": config.max_sections,
-        "crews": match e.crews {
-            crate::wall::Crews::Unlimited => serde_json::json!("unlimited"),
-            crate::wall::Crews::Limited(n) => serde_json::json!(n),
-        },
-        "sensors": e.sensors,
-        "sensor_kinds": e.sensor_kinds,
-        "network_limit": e.network_limit,
-        "latency": e.latency.to_string(),
-        "store": crate::store::redact_url(&e.store),
-        "seed": e.seed,
-        "speed": match e.speed {
-            crate::units::Speed::Max => serde_json::json!("max"),
-            crate::units::Speed::Factor(f) => serde_json::json!(f),
-        },
-        "day_seconds": e.day_seconds,
-        "days": e.days,
-        "until_complete": e.until_complete,
-        "fresh": e.fresh,
-        "duration_s": config.duration.map(|d| d.as_secs_f64()),
-        "http": config.http.map(|a| a.to_string()),
-        "log_file": config.log_file.as_ref().map(|p| p.display().to_string()),
-        "log_keep": config.log_keep,
-    })
+/// What the API takes from the run's settings, built by `cmd` from its `Config` (this layer
+/// sits below config and knows none).
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// `--http`'s address; no API without it.
+    pub addr: Option<SocketAddr>,
+    /// `/config`'s answer: the effective settings, a store password redacted.
+    pub shown: serde_json::Value,
 }
 
 /// The one way every mode (`serve`, the dashboard, headless) runs the API. First, before the
 /// engine starts, [`bind`] `--http`'s address (nothing without it) ...
-pub async fn bind_for(config: &Config) -> Result<Option<Bound>, String> {
-    match config.http {
+pub async fn bind_for(settings: &HttpSettings) -> Result<Option<Bound>, String> {
+    match settings.addr {
         Some(addr) => bind(addr).await.map(Some),
         None => Ok(None),
     }
@@ -257,12 +233,12 @@ pub async fn bind_for(config: &Config) -> Result<Option<Bound>, String> {
 /// ... then, once the site is up, answer over its engine and site.
 pub fn serve_for(
     bound: Option<Bound>,
-    config: &Config,
+    settings: &HttpSettings,
     gauges: Gauges,
     hub: Arc<Hub>,
 ) -> Result<Option<HttpServer>, String> {
     bound
-        .map(|b| b.serve(Api::new(gauges, hub, settings(config))))
+        .map(|b| b.serve(Api::new(gauges, hub, settings.shown.clone())))
         .transpose()
 }
 

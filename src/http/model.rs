@@ -13,7 +13,7 @@ use super::Api;
 use super::error::ApiError;
 use super::json::Json;
 use crate::sensors::Reading;
-use crate::serve::session::Status;
+use crate::site::status::Status;
 use crate::store::ReadingFilter;
 
 /// Most readings one `/readings` answer holds, and how many unless `limit` says.

@@ -15,10 +15,11 @@ use serde::{Deserialize, Serialize};
 use tokio_util::codec::{Decoder, LengthDelimitedCodec};
 
 use crate::engine::{Command, Reply};
+use crate::site::status::Status;
 use crate::site::{Snapshot, Update};
 
 /// The protocol's version; both sides must speak the same.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The longest frame a client may send.
 pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
 /// The longest frame a server may send (a snapshot of a 1M-section wall is about 2 MB).
@@ -58,27 +59,20 @@ pub enum ServerMsg {
         id: u64,
         reply: Reply,
     },
-    /// The live summary (`status`), as JSON text in the server's key order.
-    Status(String),
+    /// The live summary (`status`); a typed value since version 3.
+    Status(Box<Status>),
     /// The site has stopped; its final summary (`stop`), as JSON text.
     Stopped(String),
 }
 
 /// Why a frame could not be read.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum FrameError {
+    #[error("{0}")]
     Io(std::io::Error),
     /// Not a message of this protocol.
+    #[error("malformed frame: {0}")]
     Malformed(String),
-}
-
-impl std::fmt::Display for FrameError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FrameError::Io(e) => write!(f, "{e}"),
-            FrameError::Malformed(e) => write!(f, "malformed frame: {e}"),
-        }
-    }
 }
 
 /// The frame codec with a bound on frame length.
@@ -98,7 +92,7 @@ pub fn encode<T: Serialize>(msg: &T) -> Bytes {
 pub fn decode<T: for<'de> Deserialize<'de>>(frame: &[u8]) -> Result<T, FrameError> {
     // serde's message may quote the client's text: escaped, so a log line stays one line.
     serde_json::from_slice(frame)
-        .map_err(|e| FrameError::Malformed(crate::text::sanitize(&e.to_string())))
+        .map_err(|e| FrameError::Malformed(crate::text::sanitize(&e.to_string()).into_owned()))
 }
 
 /// Every whole message in `bytes` as a server reads them from a client: frames longer than

@@ -8,16 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use serde::Serialize;
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
-use crate::engine::{CommandSender, Gauges, Summary};
+use crate::engine::{CommandSender, Gauges};
 use crate::serve::protocol::{
     self, ClientMsg, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, Role, ServerMsg,
 };
+use crate::site::status::Status;
 use crate::site::viewer::{self, ViewerMsg};
 use crate::site::{Feed, Hub};
 
@@ -41,32 +41,9 @@ pub struct Ctx {
     pub stop: mpsc::Sender<StopWaiter>,
 }
 
-/// The live summary: the headless summary's keys, the viewers attached and the uptime.
-#[derive(Debug, Serialize)]
-pub struct Status {
-    #[serde(flatten)]
-    pub summary: Summary,
-    pub viewers: usize,
-    /// Fresh snapshots given to viewers that had fallen behind.
-    pub viewer_resnapshots: u64,
-    pub uptime_s: f64,
-}
-
 impl Ctx {
     pub fn status(&self) -> Status {
         Status::now(&self.gauges, &self.hub, self.started)
-    }
-}
-
-impl Status {
-    /// The site's status now (`wallwatch status --json`, `GET /status`).
-    pub fn now(gauges: &Gauges, hub: &Hub, started: std::time::Instant) -> Status {
-        Status {
-            summary: gauges.summary(),
-            viewers: hub.subscribers(),
-            viewer_resnapshots: hub.resnapshots(),
-            uptime_s: started.elapsed().as_secs_f64(),
-        }
     }
 }
 
@@ -88,7 +65,7 @@ pub async fn run(stream: UnixStream, ctx: Arc<Ctx>) {
     };
     match role {
         Role::Status => {
-            let status = serde_json::to_string(&ctx.status()).unwrap_or_default();
+            let status = Box::new(ctx.status());
             let _ = send(&mut writer, &ServerMsg::Status(status)).await;
         }
         Role::Stop => {

@@ -10,6 +10,7 @@
 pub mod hub;
 pub mod log;
 pub mod model;
+pub mod status;
 pub mod viewer;
 
 use std::sync::Arc;

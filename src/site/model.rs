@@ -14,7 +14,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::time::{Duration, Instant};
 
-use crate::engine::{Event, NetworkStats, SensorInfo};
+use crate::engine::{Event, NetworkStats, SensorInfo, WallProgress};
+use crate::sensors::Reading;
 use crate::units::Speed;
 use crate::wall::{COST_PER_FOOT, CrewReport, Crews, ICE_PER_FOOT, MAX_HEIGHT, Wall};
 
@@ -576,76 +577,16 @@ impl Model {
     pub fn apply_event(&mut self, event: Event, now: Instant, tracker: &mut Tracker) -> bool {
         match event {
             Event::Started { .. } => false,
-            Event::Readings(readings) => {
-                let mut changed = false;
-                for r in &readings {
-                    let i = match self.sensor_index.get(&r.sensor) {
-                        Some(&i) => i,
-                        None => match self.remote_sensor(&r.sensor, tracker) {
-                            Some(i) => i,
-                            None => continue,
-                        },
-                    };
-                    self.sensors[i].push(r.value);
-                    tracker.reading(i, self.sensors.len());
-                    changed = true;
-                }
-                changed
-            }
-            Event::CrewReports(reports) => {
-                let limited = matches!(self.crews, Crews::Limited(_));
-                for r in &reports {
-                    if let Some(flat) = self.wall.apply(r, limited) {
-                        tracker.sections.push(flat);
-                    }
-                    if r.day > self.day {
-                        self.day = r.day;
-                        tracker.day = true;
-                    }
-                }
-                tracker.crew_places |= limited && !reports.is_empty();
-                !reports.is_empty()
-            }
-            Event::Day(p) => {
-                let changed = self.day != p.day || self.complete != p.complete;
-                self.day = p.day;
-                self.complete = p.complete;
-                tracker.day |= changed;
-                changed
-            }
-            Event::Network(stats) => {
-                self.net_samples.push_back((now, stats.delivered));
-                while self.net_samples.len() > 2
-                    && now.duration_since(self.net_samples[1].0) >= RATE_WINDOW
-                {
-                    self.net_samples.pop_front();
-                }
-                let (t0, d0) = self.net_samples[0];
-                let dt = now.duration_since(t0).as_secs_f64();
-                let rate = if dt >= 0.5 {
-                    (stats.delivered.saturating_sub(d0) as f64 / dt).round() as u64
-                } else {
-                    self.delivered_per_s
-                };
-                let changed = stats != self.network || rate != self.delivered_per_s;
-                self.network = stats;
-                self.delivered_per_s = rate;
-                tracker.network |= changed;
-                changed
-            }
+            Event::Readings(readings) => self.apply_readings(&readings, tracker),
+            Event::CrewReports(reports) => self.apply_crew_reports(&reports, tracker),
+            Event::Day(p) => self.apply_day(&p, tracker),
+            Event::Network(stats) => self.apply_network(stats, now, tracker),
             Event::SensorAdded(info) => {
                 tracker.ordered.push(Change::SensorAdded(info.clone()));
                 self.add_sensor(info);
                 true
             }
-            Event::SensorRemoved(name) => {
-                let Some(i) = self.remove_sensor(&name) else {
-                    return false;
-                };
-                tracker.sensor_removed(i);
-                tracker.ordered.push(Change::SensorRemoved(name));
-                true
-            }
+            Event::SensorRemoved(name) => self.apply_sensor_removed(name, tracker),
             Event::CrewsChanged(crews) => {
                 self.set_crews(crews);
                 tracker.ordered.push(Change::Crews(crews));
@@ -666,14 +607,90 @@ impl Model {
                 }
                 changed
             }
-            Event::Store { rows, failing } => {
-                let changed = rows != self.rows || failing != self.store_failing;
-                self.rows = rows;
-                self.store_failing = failing;
-                tracker.store |= changed;
-                changed
+            Event::Store { rows, failing } => self.apply_store(rows, failing, tracker),
+        }
+    }
+
+    /// Each reading goes to its sensor's figures (an agent's unknown sensor is added first).
+    fn apply_readings(&mut self, readings: &[Reading], tracker: &mut Tracker) -> bool {
+        let mut changed = false;
+        for r in readings {
+            let i = match self.sensor_index.get(&r.sensor) {
+                Some(&i) => i,
+                None => match self.remote_sensor(&r.sensor, tracker) {
+                    Some(i) => i,
+                    None => continue,
+                },
+            };
+            self.sensors[i].push(r.value);
+            tracker.reading(i, self.sensors.len());
+            changed = true;
+        }
+        changed
+    }
+
+    /// The crews' reports raise the wall and may start a later day.
+    fn apply_crew_reports(&mut self, reports: &[CrewReport], tracker: &mut Tracker) -> bool {
+        let limited = matches!(self.crews, Crews::Limited(_));
+        for r in reports {
+            if let Some(flat) = self.wall.apply(r, limited) {
+                tracker.sections.push(flat);
+            }
+            if r.day > self.day {
+                self.day = r.day;
+                tracker.day = true;
             }
         }
+        tracker.crew_places |= limited && !reports.is_empty();
+        !reports.is_empty()
+    }
+
+    /// A day ended: the day and whether the wall is complete.
+    fn apply_day(&mut self, p: &WallProgress, tracker: &mut Tracker) -> bool {
+        let changed = self.day != p.day || self.complete != p.complete;
+        self.day = p.day;
+        self.complete = p.complete;
+        tracker.day |= changed;
+        changed
+    }
+
+    /// The network's figures, and the delivered-per-second rate over the last [`RATE_WINDOW`].
+    fn apply_network(&mut self, stats: NetworkStats, now: Instant, tracker: &mut Tracker) -> bool {
+        self.net_samples.push_back((now, stats.delivered));
+        while self.net_samples.len() > 2 && now.duration_since(self.net_samples[1].0) >= RATE_WINDOW
+        {
+            self.net_samples.pop_front();
+        }
+        let (t0, d0) = self.net_samples[0];
+        let dt = now.duration_since(t0).as_secs_f64();
+        let rate = if dt >= 0.5 {
+            (stats.delivered.saturating_sub(d0) as f64 / dt).round() as u64
+        } else {
+            self.delivered_per_s
+        };
+        let changed = stats != self.network || rate != self.delivered_per_s;
+        self.network = stats;
+        self.delivered_per_s = rate;
+        tracker.network |= changed;
+        changed
+    }
+
+    fn apply_sensor_removed(&mut self, name: String, tracker: &mut Tracker) -> bool {
+        let Some(i) = self.remove_sensor(&name) else {
+            return false;
+        };
+        tracker.sensor_removed(i);
+        tracker.ordered.push(Change::SensorRemoved(name));
+        true
+    }
+
+    /// The store's row count and whether it is failing.
+    fn apply_store(&mut self, rows: u64, failing: Option<String>, tracker: &mut Tracker) -> bool {
+        let changed = rows != self.rows || failing != self.store_failing;
+        self.rows = rows;
+        self.store_failing = failing;
+        tracker.store |= changed;
+        changed
     }
 
     /// Adds log lines to the recent ones.

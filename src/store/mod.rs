@@ -13,8 +13,8 @@ mod csv;
 mod memory;
 mod postgres;
 mod sqlite;
+mod url;
 
-use std::fmt;
 use std::ops::ControlFlow;
 
 use chrono::{DateTime, Utc};
@@ -131,22 +131,16 @@ impl ReadingFilter {
 pub const READ_BATCH: usize = 4096;
 
 /// A store failure, with the store's own words. Writes that fail are retried by the collector.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct StoreError(pub String);
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StoreError {}
 
 pub(crate) use csv::push_field as push_csv_field;
 pub use csv::{CsvStore, crew_reports_path, meta_path};
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use sqlite::{BUSY_TIMEOUT as SQLITE_BUSY_TIMEOUT, SqliteStore};
+pub use url::{StoreUrl, ToStoreUrl, redact_url};
 
 /// The meta key holding the fingerprint of the wall a store's crew reports belong to.
 pub const WALL_HASH_KEY: &str = "wall_hash";
@@ -156,69 +150,33 @@ pub const DEFAULT_STORE_URL: &str = "sqlite:wallwatch.db";
 
 /// Opens the store a URL names, creating files, tables and schema as needed. Errors name the
 /// URL (without a password) and say what is wrong with it.
-pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Box::new(PostgresStore::open(url)?));
-    }
-    match url.split_once(':') {
-        Some(("memory", "")) => Ok(Box::new(MemoryStore::new())),
-        Some(("csv", path)) if !path.is_empty() => Ok(Box::new(CsvStore::open(url, path)?)),
-        Some(("sqlite", path)) if !path.is_empty() => Ok(Box::new(SqliteStore::open(url, path)?)),
-        _ => Err(StoreError(format!(
-            "store '{}': unknown store URL (use memory:, csv:PATH, sqlite:PATH or postgres://…)",
-            redact_url(url)
-        ))),
+pub fn open(url: &(impl ToStoreUrl + ?Sized)) -> Result<Box<dyn Store>, StoreError> {
+    let url = url.to_store_url()?;
+    let shown = url.to_string();
+    match url.as_ref() {
+        StoreUrl::Memory => Ok(Box::new(MemoryStore::new())),
+        StoreUrl::Csv(path) => Ok(Box::new(CsvStore::open(&shown, path)?)),
+        StoreUrl::Sqlite(path) => Ok(Box::new(SqliteStore::open(&shown, path)?)),
+        StoreUrl::Postgres(given) => Ok(Box::new(PostgresStore::open(given)?)),
     }
 }
 
 /// Like [`open`], but for reading what is already there: a `csv:` or `sqlite:` file that does
 /// not exist is an error instead of being created.
-pub fn open_existing(url: &str) -> Result<Box<dyn Store>, StoreError> {
-    let path = match url.split_once(':') {
-        Some(("csv" | "sqlite", path)) if !path.is_empty() => Some(path),
-        _ => None,
-    };
-    if let Some(path) = path
+pub fn open_existing(url: &(impl ToStoreUrl + ?Sized)) -> Result<Box<dyn Store>, StoreError> {
+    let url = url.to_store_url()?;
+    if let Some(path) = url.path()
         && !std::path::Path::new(path).exists()
     {
         return Err(StoreError(format!("store '{url}': {path}: no such file")));
     }
-    if let Some(("sqlite", path)) = url.split_once(':') {
+    if let StoreUrl::Sqlite(path) = url.as_ref() {
         // Read back once, in id order: a run's large page cache would only fill up.
-        return Ok(Box::new(SqliteStore::open(url, path)?.for_reading()?));
+        return Ok(Box::new(
+            SqliteStore::open(&url.to_string(), path)?.for_reading()?,
+        ));
     }
-    open(url)
-}
-
-/// The URL with any password replaced by `***`, fit for logs, errors and summaries.
-pub fn redact_url(url: &str) -> String {
-    let mut out = url.to_string();
-    // user:password@ in the authority part
-    if let Some(scheme_end) = out.find("://") {
-        let rest_start = scheme_end + 3;
-        let authority_end = out[rest_start..]
-            .find(['/', '?'])
-            .map_or(out.len(), |i| rest_start + i);
-        if let Some(at) = out[rest_start..authority_end].rfind('@') {
-            let userinfo = &out[rest_start..rest_start + at];
-            if let Some(colon) = userinfo.find(':') {
-                out.replace_range(rest_start + colon + 1..rest_start + at, "***");
-            }
-        }
-    }
-    // password=… in the query string
-    if let Some(q) = out.find('?') {
-        let (head, query) = out.split_at(q + 1);
-        let query: Vec<String> = query
-            .split('&')
-            .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                _ => kv.to_string(),
-            })
-            .collect();
-        out = format!("{head}{}", query.join("&"));
-    }
-    out
+    open(url.as_ref())
 }
 
 /// The fixed timestamp text of every persistent store: RFC 3339, UTC, microseconds, `Z`, so

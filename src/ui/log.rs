@@ -8,8 +8,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use tui_logger::{ExtLogRecord, LogFormatter, TuiLoggerTargetWidget, TuiLoggerWidget};
 
-use super::{fit, pane_bar, sanitize};
+use super::{fit, pane_bar};
 use crate::app::{App, Pane};
+use crate::text::sanitize;
 use crate::ui::theme::Theme;
 
 struct Formatter {
@@ -32,9 +33,10 @@ pub fn log_line(
         _ => theme.muted,
     };
     let msg = sanitize(msg.trim());
+    let time = sanitize(time);
     let head = format!(
         "{} {:<5} {:<7} ",
-        sanitize(time),
+        time,
         sanitize(level),
         fit(&sanitize(target), 7)
     );
@@ -42,7 +44,7 @@ pub fn log_line(
         return Line::styled(fit(&head, width).into_owned(), theme.muted);
     }
     let rest = width - head.chars().count();
-    let time_len = time.chars().count() + 1;
+    let time_len = time.len() + 1; // a byte index into `head`
     let spans = vec![
         Span::styled(head[..time_len.min(head.len())].to_string(), theme.muted),
         Span::styled(head.get(time_len..).unwrap_or("").to_string(), level_style),
@@ -160,7 +162,10 @@ mod tests {
         let s = text(&evil);
         assert!(!s.chars().any(char::is_control), "{s:?}");
         assert!(s.chars().count() <= 40);
-        assert!(s.contains("bad?[2J?name?next") || s.contains('…'), "{s}");
+        assert!(
+            s.contains("bad\\u{1b}[2J\\u{7}name\\nnext") || s.contains('…'),
+            "{s}"
+        );
         assert!(
             text(&log_line("12:00:01", "INFO", "crew", "x", 3, &theme))
                 .chars()

@@ -1,5 +1,5 @@
 //! Drawing: `draw(frame, &App)`. Reads the app, never changes it. Every text drawn from data
-//! goes through [`sanitize`], so control characters never reach the terminal.
+//! goes through [`crate::text::sanitize`], so control characters never reach the terminal.
 
 use std::borrow::Cow;
 
@@ -235,21 +235,6 @@ pub fn scroll_position(first: usize, shown: usize, total: usize) -> Option<Strin
         .then(|| format!("{}–{} of {total}", first + 1, (first + shown).min(total)))
 }
 
-/// Data text made safe for the terminal: control characters (C0, DEL, C1, including ESC)
-/// become `?`. Unlike [`crate::text::sanitize`] (used for one-line messages) it keeps one column
-/// per character, so tables stay aligned. Borrowed when already clean.
-pub fn sanitize(s: &str) -> Cow<'_, str> {
-    if s.chars().any(char::is_control) {
-        Cow::Owned(
-            s.chars()
-                .map(|c| if c.is_control() { '?' } else { c })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(s)
-    }
-}
-
 pub use crate::text::thousands;
 
 /// Cuts `s` to at most `width` columns (a wide character counts two), ending in `…` when cut.
@@ -276,16 +261,6 @@ pub fn fit(s: &str, width: usize) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sanitize_replaces_every_control_character() {
-        assert_eq!(sanitize("plain · ü"), "plain · ü");
-        assert!(matches!(sanitize("plain"), Cow::Borrowed(_)));
-        assert_eq!(
-            sanitize("a\x1b[31mb\x07c\u{9b}d\r\n\t\x7f"),
-            "a?[31mb?c?d????"
-        );
-    }
 
     #[test]
     fn fit_cuts_with_an_ellipsis() {

@@ -9,9 +9,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{pane_bar, sanitize};
+use super::pane_bar;
+use super::theme::Theme;
 use crate::app::{App, Pane, SensorView};
 use crate::sensors::{MAX_VALUE, MIN_VALUE};
+use crate::text::sanitize;
 
 const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
@@ -108,55 +110,81 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
-    let width = inner.width as usize;
-    let name_w = sensors
-        .iter()
-        .map(|s| s.info.name.chars().count())
-        .max()
-        .unwrap_or(4)
-        .clamp(4, 20);
-    let kind_w = sensors
-        .iter()
-        .map(|s| s.info.kind.chars().count())
-        .max()
-        .unwrap_or(4)
-        .clamp(4, 12);
-    // name kind last min avg max: fixed part; then the gauge and the sparkline if room.
-    let fixed = name_w + 1 + kind_w + 1 + 4 * 5;
-    let gauge_w = if width >= fixed + 1 + GAUGE_WIDTH + 2 {
-        GAUGE_WIDTH
-    } else {
-        0
-    };
-    let spark_w = width
-        .saturating_sub(fixed + if gauge_w > 0 { gauge_w + 3 } else { 0 } + 1)
-        .min(SPARK_MAX);
-    let spark_w = if spark_w >= 6 { spark_w } else { 0 };
+    let columns = Columns::fit(sensors, inner.width as usize);
+    let widths = columns.widths();
+    let mut lines = vec![columns.header(&widths, t)];
+    for s in sensors.iter().skip(first).take(rows_visible) {
+        lines.push(columns.sensor_row(s, &widths, t));
+    }
+    super::draw_lines(frame, inner, &lines);
+}
+
+/// The table's column widths; the gauge and the sparkline are 0 wide when there is no room.
+struct Columns {
+    name: usize,
+    kind: usize,
+    gauge: usize,
+    spark: usize,
+}
+
+impl Columns {
+    /// Widths for these sensors in `width` columns.
+    fn fit(sensors: &[SensorView], width: usize) -> Columns {
+        let name = widest(sensors, |s| s.info.name.as_str(), 20);
+        let kind = widest(sensors, |s| s.info.kind.as_str(), 12);
+        // name kind last min avg max: fixed part; then the gauge and the sparkline if room.
+        let fixed = name + 1 + kind + 1 + 4 * 5;
+        let gauge = if width >= fixed + 1 + GAUGE_WIDTH + 2 {
+            GAUGE_WIDTH
+        } else {
+            0
+        };
+        let spark = width
+            .saturating_sub(fixed + if gauge > 0 { gauge + 3 } else { 0 } + 1)
+            .min(SPARK_MAX);
+        let spark = if spark >= 6 { spark } else { 0 };
+        Columns {
+            name,
+            kind,
+            gauge,
+            spark,
+        }
+    }
 
     // Columns: name, kind, last, min, avg, max, [level gauge], [recent], one space apart. Laid
     // out here in plain lines (a Table would run its constraint solver every frame).
-    let mut widths = vec![name_w, kind_w, 4, 4, 4, 4];
-    let mut titles = vec!["name", "kind", "last", " min", " avg", " max"];
-    if gauge_w > 0 {
-        widths.push(gauge_w + 2);
-        titles.push("  level");
+    fn widths(&self) -> Vec<usize> {
+        let mut widths = vec![self.name, self.kind, 4, 4, 4, 4];
+        if self.gauge > 0 {
+            widths.push(self.gauge + 2);
+        }
+        if self.spark > 0 {
+            widths.push(self.spark);
+        }
+        widths
     }
-    if spark_w > 0 {
-        widths.push(spark_w);
-        titles.push("recent");
-    }
-    // The header's style goes on its words only: styled blanks look the same and would cost
-    // bytes on every full paint.
-    let header = row(
-        titles
-            .into_iter()
-            .map(|h| vec![Span::styled(h, t.header)])
-            .collect(),
-        &widths,
-    );
-    let mut lines = vec![header];
 
-    for s in sensors.iter().skip(first).take(rows_visible) {
+    /// The column headings. Their style goes on their words only: styled blanks look the same
+    /// and would cost bytes on every full paint.
+    fn header<'a>(&self, widths: &[usize], t: &Theme) -> Line<'a> {
+        let mut titles = vec!["name", "kind", "last", " min", " avg", " max"];
+        if self.gauge > 0 {
+            titles.push("  level");
+        }
+        if self.spark > 0 {
+            titles.push("recent");
+        }
+        row(
+            titles
+                .into_iter()
+                .map(|h| vec![Span::styled(h, t.header)])
+                .collect(),
+            widths,
+        )
+    }
+
+    /// One sensor's row: its figures, then its gauge and sparkline if they have room.
+    fn sensor_row<'a>(&self, s: &SensorView, widths: &[usize], t: &Theme) -> Line<'a> {
         let mut cells = vec![
             vec![Span::raw(sanitize(&s.info.name).into_owned())],
             vec![Span::styled(sanitize(&s.info.kind).into_owned(), t.muted)],
@@ -171,19 +199,29 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 num((s.count > 0).then_some(s.max))
             ))],
         ];
-        if gauge_w > 0 {
+        if self.gauge > 0 {
             cells.push(vec![
                 Span::styled("▕", t.muted),
-                Span::styled(gauge(s.last, gauge_w), t.gauge),
+                Span::styled(gauge(s.last, self.gauge), t.gauge),
                 Span::styled("▏", t.muted),
             ]);
         }
-        if spark_w > 0 {
-            cells.push(vec![Span::styled(sparkline(s, spark_w), t.gauge)]);
+        if self.spark > 0 {
+            cells.push(vec![Span::styled(sparkline(s, self.spark), t.gauge)]);
         }
-        lines.push(row(cells, &widths));
+        row(cells, widths)
     }
-    super::draw_lines(frame, inner, &lines);
+}
+
+/// The widest of a column's texts as shown (an escaped control character takes several
+/// columns), at least 4 and at most `most`.
+fn widest(sensors: &[SensorView], field: impl Fn(&SensorView) -> &str, most: usize) -> usize {
+    sensors
+        .iter()
+        .map(|s| sanitize(field(s)).chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, most)
 }
 
 #[cfg(test)]

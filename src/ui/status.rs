@@ -5,9 +5,10 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use super::{sanitize, thousands};
+use super::thousands;
 use crate::app::App;
 use crate::app::keymap;
+use crate::text::sanitize;
 use crate::units::Speed;
 
 /// `1×`, `16×`, `1/4×`, `max`.

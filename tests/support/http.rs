@@ -25,7 +25,8 @@ pub struct Served {
 /// Starts `config`'s site (on `store` if given) with the API on a free loopback port.
 pub async fn serve(mut config: Config, store: Option<Box<dyn Store>>) -> Served {
     config.http = Some("127.0.0.1:0".parse().unwrap());
-    let bound = wallwatch::http::bind_for(&config).await.unwrap();
+    let settings = wallwatch::cmd::services::http_settings(&config);
+    let bound = wallwatch::http::bind_for(&settings).await.unwrap();
     let addr = bound.as_ref().unwrap().addr();
     // As `Services::start` does with `--http`: the wall's stored days are read back.
     let options = StartOptions {
@@ -36,7 +37,7 @@ pub async fn serve(mut config: Config, store: Option<Box<dyn Store>>) -> Served 
     let (engine, events) = Engine::start_with(&config.engine, options).await.unwrap();
     let site = Site::start(events, None).await.unwrap();
     let server =
-        wallwatch::http::serve_for(bound, &config, engine.gauges(), site.hub.clone()).unwrap();
+        wallwatch::http::serve_for(bound, &settings, engine.gauges(), site.hub.clone()).unwrap();
     Served {
         engine,
         site,
@@ -155,11 +156,4 @@ where
         assert!(tokio::time::Instant::now() < end, "not within {within:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// The example configuration on a memory store.
-pub fn config() -> Config {
-    let mut c = Config::example();
-    c.engine.store = "memory:".into();
-    c
 }

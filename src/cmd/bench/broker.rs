@@ -307,7 +307,7 @@ async fn site(
     let db = std::env::temp_dir().join(format!("wallwatch-bench-broker-{tag}.db"));
     let _ = std::fs::remove_file(&db);
     let mut config = Config::example();
-    config.engine.store = format!("sqlite:{}", db.display());
+    config.engine.store = crate::store::StoreUrl::Sqlite(db.display().to_string());
     config.engine.sensors = 0;
     config.engine.network_limit = args.network_limit;
     let broker = BrokerOptions {

@@ -113,7 +113,10 @@ fn median_of(mut values: Vec<f64>) -> f64 {
 
 fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, String> {
     let mut config = Config::example();
-    config.engine.store = args.store.clone();
+    config.engine.store = args
+        .store
+        .parse()
+        .map_err(|e: store::StoreError| e.to_string())?;
     config.engine.sensors = args.sensors;
     config.engine.sensor_kinds = vec!["default".into()];
     config.engine.network_limit = args.network_limit;

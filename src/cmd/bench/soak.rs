@@ -133,7 +133,9 @@ pub fn run(args: &SoakArgs, mut each: impl FnMut(&Minute)) -> Result<Vec<Minute>
         let _ = std::fs::remove_file(f);
     }
     let mut config = Config::example();
-    config.engine.store = url;
+    config.engine.store = url
+        .parse()
+        .map_err(|e: crate::store::StoreError| e.to_string())?;
     config.engine.sensors = args.sensors;
     config.engine.sensor_kinds = vec!["default".into()];
     config.engine.latency = Latency::Fixed(Duration::ZERO);
@@ -224,7 +226,7 @@ async fn soak(
         "soak: {} sensors at speed {speed} ({} readings/s offered), store {}, {} min",
         config.engine.sensors,
         args.rate,
-        crate::text::sanitize(&config.engine.store),
+        crate::text::sanitize(&config.engine.store.to_string()),
         args.minutes
     );
     let mut screen = Screen::new()?;

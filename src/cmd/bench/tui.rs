@@ -70,52 +70,102 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
     };
     let config = Config::from_args(&run_args, DEFAULT_CREWS).map_err(|e| e.to_string())?;
     let runtime = crate::runtime::site()?;
-    let sink: Box<dyn io::Write + Send> = match &args.record {
+    let sink = record_sink(args)?;
+    let cpu_before = cpu_time();
+    let started = Instant::now();
+    let watched = runtime.block_on(watch_dashboard(
+        &config,
+        sink,
+        (width, height),
+        Duration::from_secs_f64(args.seconds),
+        started,
+    ))?;
+    let cpu = match (cpu_before, cpu_time()) {
+        (Some(a), Some(b)) => {
+            (b.saturating_sub(a)).as_secs_f64() / watched.elapsed.as_secs_f64() * 100.0
+        }
+        _ => f64::NAN,
+    };
+    Ok(figures(&watched, started, cpu, (width, height)))
+}
+
+/// Where the frames go: the `--record` file, or nowhere.
+fn record_sink(args: &TuiBenchArgs) -> Result<Box<dyn io::Write + Send>, String> {
+    Ok(match &args.record {
         Some(path) => Box::new(io::BufWriter::new(
             std::fs::File::create(path).map_err(|e| format!("--record {}: {e}", path.display()))?,
         )),
         None => Box::new(io::sink()),
+    })
+}
+
+/// What one watch of the dashboard left: the renderer with its timings, the bytes written and
+/// the wall-clock time it ran.
+struct Watched {
+    renderer: Renderer,
+    bytes: u64,
+    elapsed: Duration,
+}
+
+/// Starts the engine and the site, runs the dashboard loop into a [`CountingBackend`] of `size`
+/// for `seconds`, then stops them.
+async fn watch_dashboard(
+    config: &Config,
+    sink: Box<dyn io::Write + Send>,
+    (width, height): (u16, u16),
+    seconds: Duration,
+    started: Instant,
+) -> Result<Watched, String> {
+    let log = term::init_dashboard_logging()?;
+    let (engine, events) = Engine::start(&config.engine)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (site, link) =
+        crate::site::Site::start_local(events, Some(log), engine.command_sender()).await?;
+    let mut app = App::new(Palette::Ansi256);
+    let backend = CountingBackend::new(sink, width, height);
+    let counter = backend.counter();
+    let mut terminal = ratatui::Terminal::new(backend).map_err(|e| format!("terminal: {e}"))?;
+    let mut renderer = Renderer::new();
+    renderer.timings = Some(FrameTimings::default());
+    let stop = async {
+        tokio::time::sleep(seconds).await;
+        "time"
     };
-    let cpu_before = cpu_time();
-    let started = Instant::now();
-    let (renderer, bytes, elapsed) = runtime.block_on(async {
-        let log = term::init_dashboard_logging()?;
-        let (engine, events) = Engine::start(&config.engine)
-            .await
-            .map_err(|e| e.to_string())?;
-        let (site, link) =
-            crate::site::Site::start_local(events, Some(log), engine.command_sender()).await?;
-        let mut app = App::new(Palette::Ansi256);
-        let backend = CountingBackend::new(sink, width, height);
-        let counter = backend.counter();
-        let mut terminal = ratatui::Terminal::new(backend).map_err(|e| format!("terminal: {e}"))?;
-        let mut renderer = Renderer::new();
-        renderer.timings = Some(FrameTimings::default());
-        let stop = async {
-            tokio::time::sleep(Duration::from_secs_f64(args.seconds)).await;
-            "time"
-        };
-        let ended = term::run_with_renderer(
-            &mut terminal,
-            &mut app,
-            futures_util::stream::pending(),
-            link.msgs,
-            link.commands,
-            stop,
-            &mut renderer,
-        )
-        .await;
-        let elapsed = started.elapsed();
-        let bytes = counter.load(std::sync::atomic::Ordering::Relaxed);
-        ended.map_err(|e| e.to_string())?;
-        engine.shutdown().await.map_err(|e| e.to_string())?;
-        site.finished().await;
-        Ok::<_, String>((renderer, bytes, elapsed))
-    })?;
-    let cpu = match (cpu_before, cpu_time()) {
-        (Some(a), Some(b)) => (b.saturating_sub(a)).as_secs_f64() / elapsed.as_secs_f64() * 100.0,
-        _ => f64::NAN,
-    };
+    let ended = term::run_with_renderer(
+        &mut terminal,
+        &mut app,
+        futures_util::stream::pending(),
+        link.msgs,
+        link.commands,
+        stop,
+        &mut renderer,
+    )
+    .await;
+    let elapsed = started.elapsed();
+    let bytes = counter.load(std::sync::atomic::Ordering::Relaxed);
+    ended.map_err(|e| e.to_string())?;
+    engine.shutdown().await.map_err(|e| e.to_string())?;
+    site.finished().await;
+    Ok(Watched {
+        renderer,
+        bytes,
+        elapsed,
+    })
+}
+
+/// The run's figures from what the watch left and the CPU it used.
+fn figures(
+    watched: &Watched,
+    started: Instant,
+    cpu: f64,
+    (width, height): (u16, u16),
+) -> TuiBenchResult {
+    let Watched {
+        renderer,
+        bytes,
+        elapsed,
+    } = watched;
     let timings = renderer.timings.clone().unwrap_or_default();
     // Render times in the engine's latency histogram: the same quantiles as every other
     // figure here (an upper estimate, within one bucket, ~3 %).
@@ -126,8 +176,8 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
     let render = render.snapshot();
     let micros = |q: f64| render.quantile(q).map_or(0.0, |d| d.as_secs_f64() * 1e6);
     let secs = elapsed.as_secs_f64();
-    Ok(TuiBenchResult {
-        bytes_per_s: bytes as f64 / secs,
+    TuiBenchResult {
+        bytes_per_s: *bytes as f64 / secs,
         frames_per_s: renderer.frames as f64 / secs,
         render_p50_us: micros(0.50),
         render_p99_us: micros(0.99),
@@ -139,10 +189,10 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
         seconds: secs,
         width,
         height,
-        bytes,
+        bytes: *bytes,
         frames: renderer.frames,
         log_scrolls: renderer.scrolls,
-    })
+    }
 }
 
 /// The whole `bench tui` command.

@@ -1,0 +1,115 @@
+//! The engine's live figures, readable from anywhere while it runs.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::WallProgress;
+use super::collector::{self, Stored};
+use super::network::NetworkState;
+use super::remote::RemoteLink;
+use super::summary::{Flow, NetworkSummary, StoreRows, StoreWrites, Summary};
+use super::tasks::{Shared, WallState};
+
+/// The engine's live figures, readable from anywhere while it runs (`status`).
+#[derive(Clone)]
+pub struct Gauges {
+    pub(super) shared: Arc<Shared>,
+    pub(super) wall: Arc<WallState>,
+    pub(super) stored: Arc<Stored>,
+    pub(super) counters: Arc<NetworkState>,
+    pub(super) store_url: String,
+    /// Rows the store held when the run started.
+    pub(super) start_counts: crate::store::Counts,
+    pub(super) seed: u64,
+    pub(super) reader: collector::StoreReader,
+    pub(super) remote: Option<Arc<RemoteLink>>,
+}
+
+impl Gauges {
+    /// The summary as it stands now (the store's rows: those it held at the start plus this
+    /// run's stored ones).
+    pub fn summary(&self) -> Summary {
+        let readings = self.stored.readings.load(Ordering::Relaxed);
+        let crew_reports = self.stored.crew_reports.load(Ordering::Relaxed);
+        self.summary_with(StoreRows {
+            readings: self.start_counts.readings + readings,
+            crew_reports: self.start_counts.crew_reports + crew_reports,
+        })
+    }
+
+    /// Reads of the store while the engine writes to it.
+    pub fn store_reader(&self) -> collector::StoreReader {
+        self.reader.clone()
+    }
+
+    /// A copy of the wall's site and its history as of now.
+    pub fn book(&self) -> crate::wall::Book {
+        self.wall.book().clone()
+    }
+
+    /// The version of the book (see [`crate::wall::Book::version`]), without copying it.
+    pub fn book_version(&self) -> u64 {
+        self.wall.book_version()
+    }
+
+    /// The store's writes: their durations, rows per write, failures and retries.
+    pub fn store_writes(&self) -> StoreWrites {
+        StoreWrites {
+            durations: self.stored.writes.snapshot(),
+            rows: self.stored.batch_rows.snapshot(),
+            failures: self.stored.write_failures.load(Ordering::Relaxed),
+            retries: self.stored.write_retries.load(Ordering::Relaxed),
+            failing: self.stored.failing.load(Ordering::Relaxed),
+            last_error: self
+                .stored
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+
+    /// The network now, with each packet's wait for permits.
+    pub fn network(&self) -> (super::NetworkStats, super::stats::Snapshot) {
+        (self.counters.stats(), self.counters.waits())
+    }
+
+    /// Simulated time since the start.
+    pub fn simulated(&self) -> Duration {
+        self.shared.clock.now()
+    }
+
+    /// The wall after the last finished day.
+    pub fn progress(&self) -> WallProgress {
+        self.wall.progress()
+    }
+
+    pub(super) fn summary_with(&self, store_rows: StoreRows) -> Summary {
+        let net = self.counters.stats();
+        Summary {
+            readings: Flow {
+                produced: self.shared.readings_produced.load(Ordering::Relaxed),
+                stored: self.stored.readings.load(Ordering::Relaxed),
+            },
+            crew_reports: Flow {
+                produced: self.shared.crew_reports_produced.load(Ordering::Relaxed),
+                stored: self.stored.crew_reports.load(Ordering::Relaxed),
+            },
+            network: NetworkSummary {
+                limit: net.limit,
+                max_in_flight: net.max_in_flight,
+                delivered: net.delivered,
+                mean_wait_ms: net.mean_wait_ms,
+                mean_latency_ms: net.mean_latency_ms,
+            },
+            wall: self.progress(),
+            store: self.store_url.clone(),
+            store_rows,
+            seed: self.seed,
+            simulated_seconds: self.shared.clock.now().as_secs_f64(),
+            screen_rows_coalesced: self.shared.publisher.coalesced(),
+            remote: self.remote.as_ref().map(|l| l.summary()),
+        }
+    }
+}
