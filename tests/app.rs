@@ -52,11 +52,17 @@ fn site(app: &App) -> &Model {
 #[test]
 fn crew_and_sensor_keys_send_their_commands() {
     let mut app = started(Crews::Limited(3));
-    assert_eq!(app.on_key(ch('c')), Some(Command::AddCrew));
-    assert_eq!(app.on_key(ch('C')), Some(Command::RemoveCrew));
-    assert_eq!(app.on_key(ch('s')), Some(Command::AddSensor { kind: None }));
-    assert_eq!(app.on_key(ch('S')), Some(Command::RemoveSensor));
-    assert_eq!(app.on_key(ch(' ')), Some(Command::TogglePause));
+    assert_eq!(app.on_key(ch('c')), Some(Command::AddCrews(1)));
+    assert_eq!(app.on_key(ch('C')), Some(Command::RemoveCrews(1)));
+    assert_eq!(
+        app.on_key(ch('s')),
+        Some(Command::AddSensors {
+            kind: None,
+            count: 1
+        })
+    );
+    assert_eq!(app.on_key(ch('S')), Some(Command::RemoveNewestSensor));
+    assert_eq!(app.on_key(ch(' ')), Some(Command::Pause));
     assert!(!app.quit);
 }
 
@@ -133,9 +139,14 @@ fn speed_keys_pressed_before_the_sites_answer_stack() {
         Command::SetSpeed(Speed::Factor(4.0)),
         "steps from the speed asked"
     );
+    let speed = |f| {
+        Ok(wallwatch::engine::Outcome::Speed {
+            speed: Speed::Factor(f),
+        })
+    };
     app.apply(ViewerMsg::Reply {
         id: a,
-        reply: Ok("speed ×2".into()),
+        reply: speed(2.0),
     });
     let (c, third) = press(&mut app, '-').unwrap();
     assert_eq!(
@@ -143,10 +154,10 @@ fn speed_keys_pressed_before_the_sites_answer_stack() {
         Command::SetSpeed(Speed::Factor(2.0)),
         "×4 is still asked"
     );
-    for (id, done) in [(b, "speed ×4"), (c, "speed ×2")] {
+    for (id, done) in [(b, 4.0), (c, 2.0)] {
         app.apply(ViewerMsg::Reply {
             id,
-            reply: Ok(done.into()),
+            reply: speed(done),
         });
     }
     // Every answer is in: the site's own speed is the base again.
@@ -233,7 +244,7 @@ fn log_keys_go_to_the_log_and_send_nothing() {
     assert!(!app.log_targets);
     assert_eq!(app.on_key(ch('f')), None);
     // Global keys still work in the log pane.
-    assert_eq!(app.on_key(ch('c')), Some(Command::AddCrew));
+    assert_eq!(app.on_key(ch('c')), Some(Command::AddCrews(1)));
     // Outside the log pane, h is nothing.
     app.focus = Pane::Wall;
     app.on_key(ch('h'));
@@ -389,15 +400,15 @@ fn sensors_come_and_go() {
 fn refusals_store_and_network_reach_the_state() {
     let mut app = started(Crews::Limited(3));
     // A refusal is answered only to the viewer that asked, as a notice naming what was asked.
-    let (id, cmd) = app.ask(Command::RemoveCrew);
-    assert_eq!(cmd, Command::RemoveCrew);
+    let (id, cmd) = app.ask(Command::RemoveCrews(1));
+    assert_eq!(cmd, Command::RemoveCrews(1));
     assert!(app.apply(ViewerMsg::Reply {
         id,
-        reply: Err("no crew left to remove".into()),
+        reply: Err(wallwatch::engine::Refusal::LastCrew { crews: 1 }),
     }));
     assert_eq!(
         app.notice.as_deref(),
-        Some("remove crew refused: no crew left to remove")
+        Some("remove crew refused: 1 crews work now; the last crew stays")
     );
     assert!(app.update(Event::Store {
         rows: 10,
@@ -458,5 +469,5 @@ fn updates_before_started_are_harmless() {
     assert!(app.site.is_none());
     assert_eq!(app.crew_count(), None);
     // Crew keys before the engine started still go to the engine.
-    assert_eq!(app.on_key(ch('c')), Some(Command::AddCrew));
+    assert_eq!(app.on_key(ch('c')), Some(Command::AddCrews(1)));
 }

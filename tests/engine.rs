@@ -21,7 +21,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use wallwatch::config::Config;
-use wallwatch::engine::{Command, Engine, Event, Latency, NetworkProbe, StartOptions, Summary};
+use wallwatch::engine::{
+    Asker, Command, Engine, Event, Latency, NetworkProbe, Outcome, Refusal, StartOptions, Summary,
+};
 use wallwatch::sensors::Reading;
 use wallwatch::units::Speed;
 use wallwatch::wall::{CrewReport, Crews, Works};
@@ -47,6 +49,11 @@ async fn collect(mut events: mpsc::Receiver<Event>) -> Vec<(Instant, Event)> {
         all.push((Instant::now(), e));
     }
     all
+}
+
+/// Who asks in these tests.
+fn asker() -> Asker {
+    Asker("test".into())
 }
 
 fn assert_ids_strictly_increasing(ids: impl Iterator<Item = u64>) {
@@ -344,17 +351,23 @@ async fn crews_are_added_and_removed_by_command() {
     let (engine, events) = start(&c, &store, None).await;
     let commands = engine.command_sender();
     tokio::time::sleep(Duration::from_millis(5_500)).await; // day 1 done: crew 1 only
-    commands.send(Command::AddCrew).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(5)).await; // day 2: crews 1 and 2
-    commands.send(Command::RemoveCrew).await.unwrap();
-    commands.send(Command::RemoveCrew).await.unwrap();
-    // A refusal is answered to the one who asked.
-    let refused = commands.request(Command::RemoveCrew).await.unwrap();
-    assert!(
-        matches!(&refused, Err(m) if m.contains("no crew left")),
-        "{refused:?}"
+    let added = commands.ask(Command::AddCrews(1), asker()).await;
+    assert_eq!(
+        added,
+        Ok(Outcome::CrewsAdded {
+            numbers: vec![2],
+            crews: 2
+        })
     );
-    tokio::time::sleep(Duration::from_secs(5)).await; // day 3: nobody
+    tokio::time::sleep(Duration::from_secs(5)).await; // day 2: crews 1 and 2
+    commands
+        .send(Command::RemoveCrews(1), asker())
+        .await
+        .unwrap();
+    // The last crew stays; a refusal is answered to the one who asked.
+    let refused = commands.ask(Command::RemoveCrews(1), asker()).await;
+    assert_eq!(refused, Err(Refusal::LastCrew { crews: 1 }));
+    tokio::time::sleep(Duration::from_secs(5)).await; // day 3: crew 1
     let summary = engine.shutdown().await.unwrap();
     let events = events.await.unwrap();
     let changes: Vec<Crews> = events
@@ -364,16 +377,13 @@ async fn crews_are_added_and_removed_by_command() {
             _ => None,
         })
         .collect();
-    assert_eq!(
-        changes,
-        [Crews::Limited(2), Crews::Limited(1), Crews::Limited(0)]
-    );
+    assert_eq!(changes, [Crews::Limited(2), Crews::Limited(1)]);
     let days: Vec<(u64, u32)> = store
         .crew_reports()
         .iter()
         .map(|r| (r.day, r.crew))
         .collect();
-    assert_eq!(days, [(1, 1), (2, 1), (2, 2)]);
+    assert_eq!(days, [(1, 1), (2, 1), (2, 2), (3, 1)]);
     assert_eq!(summary.wall.day, 3);
 }
 
@@ -385,13 +395,9 @@ async fn unlimited_crews_refuse_changes() {
     let (engine, events) = start(&c, &FaultyStore::default(), None).await;
     let reply = engine
         .command_sender()
-        .request(Command::AddCrew)
-        .await
-        .unwrap();
-    assert!(
-        matches!(&reply, Err(m) if m.contains("unlimited")),
-        "{reply:?}"
-    );
+        .ask(Command::AddCrews(1), asker())
+        .await;
+    assert_eq!(reply, Err(Refusal::UnlimitedCrews));
     tokio::time::sleep(Duration::from_secs(1)).await;
     engine.shutdown().await.unwrap();
     let events = events.await.unwrap();
@@ -410,24 +416,25 @@ async fn sensors_are_added_and_removed_by_command() {
     let store = FaultyStore::default();
     let (engine, events) = start(&c, &store, None).await;
     let commands = engine.command_sender();
-    commands
-        .send(Command::AddSensor {
-            kind: Some("thermometer".into()),
-        })
-        .await
-        .unwrap();
-    let refused = commands
-        .request(Command::AddSensor {
-            kind: Some("barometer".into()),
-        })
-        .await
-        .unwrap();
+    let thermometer = Command::AddSensors {
+        kind: Some("thermometer".into()),
+        count: 1,
+    };
+    commands.send(thermometer, asker()).await.unwrap();
+    let barometer = Command::AddSensors {
+        kind: Some("barometer".into()),
+        count: 1,
+    };
+    let refused = commands.ask(barometer, asker()).await;
     assert!(
-        matches!(&refused, Err(m) if m.contains("barometer")),
+        matches!(&refused, Err(Refusal::UnknownKind(m)) if m.contains("barometer")),
         "{refused:?}"
     );
     tokio::time::sleep(Duration::from_secs(10)).await;
-    commands.send(Command::RemoveSensor).await.unwrap();
+    commands
+        .send(Command::RemoveNewestSensor, asker())
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(10)).await;
     let summary = engine.shutdown().await.unwrap();
     let events = events.await.unwrap();
@@ -458,7 +465,7 @@ async fn pause_stops_time() {
     let (engine, events) = start(&on_memory_store(), &store, None).await;
     let commands = engine.command_sender();
     tokio::time::sleep(Duration::from_secs(12)).await;
-    commands.send(Command::TogglePause).await.unwrap();
+    commands.send(Command::Pause, asker()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let before = engine.counters();
     let day = engine.progress().day;
@@ -471,11 +478,11 @@ async fn pause_stops_time() {
     );
     assert_eq!(engine.progress().day, day);
     assert!(engine.simulated() < Duration::from_secs(13));
-    commands.send(Command::TogglePause).await.unwrap();
+    commands.send(Command::Resume, asker()).await.unwrap();
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert!(engine.counters().readings_produced > before.readings_produced);
     commands
-        .send(Command::SetSpeed(Speed::Factor(2.0)))
+        .send(Command::SetSpeed(Speed::Factor(2.0)), asker())
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(10)).await;

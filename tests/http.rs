@@ -23,6 +23,11 @@ use wallwatch::wall::{Crews, Wall};
 
 const LONG: Duration = Duration::from_secs(60);
 
+/// Who asks in these tests.
+fn asker() -> wallwatch::engine::Asker {
+    wallwatch::engine::Asker("test".into())
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -304,7 +309,7 @@ proptest! {
             };
             assert_eq!(s.engine.progress().day, 0);
             let before = ask(&s, paths.clone()).await;
-            s.engine.command_sender().send(Command::SetSpeed(Speed::Max)).await.unwrap();
+            s.engine.command_sender().send(Command::SetSpeed(Speed::Max), asker()).await.unwrap();
             wait_until(LONG, || async { s.engine.progress().complete }).await;
             let after = ask(&s, paths).await;
             s.stop().await;
@@ -328,14 +333,14 @@ async fn live_crew_changes_past_days_from_reports_and_a_consistent_projection() 
     let commands = s.engine.command_sender();
     wait_until(LONG, || async { s.engine.progress().day >= 3 }).await;
     for _ in 0..2 {
-        assert!(commands.request(Command::AddCrew).await.unwrap().is_ok());
+        assert!(commands.ask(Command::AddCrews(1), asker()).await.is_ok());
     }
     wait_until(LONG, || async { s.engine.progress().day >= 8 }).await;
-    assert!(commands.request(Command::RemoveCrew).await.unwrap().is_ok());
+    assert!(commands.ask(Command::RemoveCrews(1), asker()).await.is_ok());
     wait_until(LONG, || async { s.engine.progress().day >= 12 }).await;
     assert_eq!(
-        commands.request(Command::TogglePause).await.unwrap(),
-        Ok("paused".into())
+        commands.ask(Command::Pause, asker()).await,
+        Ok(wallwatch::engine::Outcome::Paused { paused: true })
     );
     // Everything reported is stored.
     wait_until(LONG, || async {
@@ -380,8 +385,11 @@ async fn live_crew_changes_past_days_from_reports_and_a_consistent_projection() 
         projected["/profiles/overview"],
         r#"200 {"day":null,"cost":32233500}"#
     );
-    commands.send(Command::SetSpeed(Speed::Max)).await.unwrap();
-    commands.send(Command::TogglePause).await.unwrap();
+    commands
+        .send(Command::SetSpeed(Speed::Max), asker())
+        .await
+        .unwrap();
+    commands.send(Command::Resume, asker()).await.unwrap();
     wait_until(LONG, || async { s.engine.progress().complete }).await;
     let happened = all_answers(&s, &wall, horizon).await;
     assert_eq!(projected, happened);

@@ -21,6 +21,12 @@ use wallwatch::units::Speed;
 const BIN: &str = env!("CARGO_BIN_EXE_wallwatch");
 
 /// Runs the binary with `args` (a memory store, a short duration) and a 20 s guard.
+
+/// Who asks in these tests.
+fn asker() -> wallwatch::engine::Asker {
+    wallwatch::engine::Asker("test".into())
+}
+
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.args(["run", "--headless", "--store", "memory:"])
@@ -270,18 +276,16 @@ async fn set_speed_refuses_speeds_out_of_range() {
         0.0009,
     ] {
         let reply = commands
-            .request(EngineCommand::SetSpeed(Speed::Factor(f)))
-            .await
-            .unwrap();
-        let why = reply.expect_err(&format!("{f} refused"));
+            .ask(EngineCommand::SetSpeed(Speed::Factor(f)), asker())
+            .await;
+        let why = reply.expect_err(&format!("{f} refused")).to_string();
         assert!(why.contains("not a speed in range"), "{why}");
     }
     for speed in [Speed::Factor(1_000_000.0), Speed::Factor(0.001), Speed::Max] {
         assert!(
             commands
-                .request(EngineCommand::SetSpeed(speed))
+                .ask(EngineCommand::SetSpeed(speed), asker())
                 .await
-                .unwrap()
                 .is_ok()
         );
     }
@@ -320,11 +324,14 @@ async fn a_sensor_added_late_at_the_highest_speed_does_not_panic() {
     tokio::time::advance(Duration::from_secs(200 * 86_400)).await;
     let commands = engine.command_sender();
     let added = commands
-        .request(EngineCommand::AddSensor {
-            kind: Some("default".into()),
-        })
-        .await
-        .unwrap();
+        .ask(
+            EngineCommand::AddSensors {
+                kind: Some("default".into()),
+                count: 1,
+            },
+            asker(),
+        )
+        .await;
     assert!(added.is_ok(), "{added:?}");
     // Let it send a few chunks. (No sleep: a sensor that is behind is always ready to run, so
     // the paused clock would never move on by itself.)

@@ -198,10 +198,15 @@ fn control_characters_in_data_never_reach_the_screen() {
         sensor: evil.into(),
         value: 5,
     }]));
-    let (id, _) = app.ask(Command::AddSensor { kind: None });
+    let (id, _) = app.ask(Command::AddSensors {
+        kind: None,
+        count: 1,
+    });
     app.apply(ViewerMsg::Reply {
         id,
-        reply: Err("no\x1b]0;title\x07pe".into()),
+        reply: Err(wallwatch::engine::Refusal::UnknownKind(
+            "no\x1b]0;title\x07pe".into(),
+        )),
     });
     app.update(Event::Store {
         rows: 1,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use wallwatch::config::Config;
-use wallwatch::engine::{Command, Engine, StartOptions};
+use wallwatch::engine::{Asker, Command, Engine, Outcome, Refusal, StartOptions};
 use wallwatch::site::viewer::{self, ViewerMsg};
 use wallwatch::site::{Feed, Site};
 use wallwatch::store::{Batch, MemoryStore, Store, WALL_HASH_KEY};
@@ -88,15 +88,22 @@ async fn a_resumed_million_section_wall_shows_its_heights() {
 async fn a_command_is_answered_to_the_viewer_that_sent_it() {
     let mut config = Config::example();
     config.engine.store = "memory:".parse().unwrap();
-    config.engine.crews = Crews::Limited(1);
+    config.engine.crews = Crews::Limited(2);
     let (engine, events) = Engine::start(&config.engine).await.unwrap();
     let site = Site::start(events, None).await.unwrap();
-    let mut a = viewer::link(site.hub.subscribe(), engine.command_sender(), false);
-    let mut b = viewer::link(site.hub.subscribe(), engine.command_sender(), false);
-    let mut ro = viewer::link(site.hub.subscribe(), engine.command_sender(), true);
-    a.commands.send((1, Command::RemoveCrew)).await.unwrap();
-    b.commands.send((1, Command::RemoveCrew)).await.unwrap();
-    ro.commands.send((9, Command::AddCrew)).await.unwrap();
+    let link = |read_only, n| {
+        let asker = Asker::key(n, 1000);
+        viewer::link(
+            site.hub.subscribe(),
+            engine.command_sender(),
+            read_only,
+            asker,
+        )
+    };
+    let (mut a, mut b, mut ro) = (link(false, 1), link(false, 2), link(true, 3));
+    a.commands.send((1, Command::RemoveCrews(1))).await.unwrap();
+    b.commands.send((1, Command::RemoveCrews(1))).await.unwrap();
+    ro.commands.send((9, Command::AddCrews(1))).await.unwrap();
     let reply = |link: &mut viewer::ViewerLink| {
         let mut replies = Vec::new();
         while let Ok(msg) = link.msgs.try_recv() {
@@ -106,29 +113,28 @@ async fn a_command_is_answered_to_the_viewer_that_sent_it() {
         }
         replies
     };
-    // Let the engine answer (the crew task answers between days).
+    // Let the engine answer (it records each change in the store first).
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let (ra, rb, rro) = (reply(&mut a), reply(&mut b), reply(&mut ro));
     assert_eq!(ra.len(), 1, "{ra:?}");
     assert_eq!(rb.len(), 1, "{rb:?}");
-    // One of the two removed the last crew; the other was refused, and only it was told.
+    // One of the two removed crew 2; the other was refused (the last crew stays), and only it
+    // was told.
     let mut answers = vec![ra[0].1.clone(), rb[0].1.clone()];
     answers.sort_by_key(|r| r.is_err());
-    assert!(
-        answers[0]
-            .as_ref()
-            .is_ok_and(|m| m.contains("crew 1 leaves")),
-        "{answers:?}"
-    );
-    assert!(
-        answers[1]
-            .as_ref()
-            .is_err_and(|m| m.contains("no crew left")),
-        "{answers:?}"
+    assert_eq!(
+        answers,
+        [
+            Ok(Outcome::CrewsRemoved {
+                numbers: vec![2],
+                crews: 1
+            }),
+            Err(Refusal::LastCrew { crews: 1 })
+        ]
     );
     assert_eq!(rro.len(), 1);
     assert_eq!(rro[0].0, 9);
-    assert_eq!(rro[0].1, Err(viewer::READ_ONLY.to_string()));
+    assert_eq!(rro[0].1, Err(Refusal::ReadOnly));
     drop((a, b, ro));
     engine.shutdown().await.unwrap();
     site.finished().await;

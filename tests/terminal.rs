@@ -233,10 +233,13 @@ async fn keys_become_commands_and_q_quits() {
     assert_eq!(
         got,
         [
-            Command::AddCrew,
-            Command::AddSensor { kind: None },
-            Command::RemoveSensor,
-            Command::TogglePause,
+            Command::AddCrews(1),
+            Command::AddSensors {
+                kind: None,
+                count: 1
+            },
+            Command::RemoveNewestSensor,
+            Command::Pause,
             Command::SetSpeed(Speed::Factor(2.0)),
         ]
     );

@@ -238,11 +238,19 @@ impl App {
                 );
                 None
             }
-            Action::AddCrew => Some(Command::AddCrew),
-            Action::RemoveCrew => Some(Command::RemoveCrew),
-            Action::AddSensor => Some(Command::AddSensor { kind: None }),
-            Action::RemoveSensor => Some(Command::RemoveSensor),
-            Action::TogglePause => Some(Command::TogglePause),
+            Action::AddCrew => Some(Command::AddCrews(1)),
+            Action::RemoveCrew => Some(Command::RemoveCrews(1)),
+            Action::AddSensor => Some(Command::AddSensors {
+                kind: None,
+                count: 1,
+            }),
+            Action::RemoveSensor => Some(Command::RemoveNewestSensor),
+            // Space toggles what this viewer sees: a site shown paused is asked to resume.
+            Action::TogglePause => Some(if self.site.as_ref().is_some_and(|s| s.paused) {
+                Command::Resume
+            } else {
+                Command::Pause
+            }),
             Action::SpeedUp | Action::SlowDown => {
                 let speed = match self.asked_speed {
                     Some((asked, _)) => asked,
@@ -341,11 +349,12 @@ impl App {
 /// What a command asks, for the notice that answers it.
 fn describe(command: &Command) -> &'static str {
     match command {
-        Command::AddCrew => "add crew",
-        Command::RemoveCrew => "remove crew",
-        Command::AddSensor { .. } => "add sensor",
-        Command::RemoveSensor => "remove sensor",
-        Command::TogglePause => "pause",
+        Command::AddCrews(_) => "add crew",
+        Command::RemoveCrews(_) => "remove crew",
+        Command::AddSensors { .. } => "add sensor",
+        Command::RemoveSensors(_) | Command::RemoveNewestSensor => "remove sensor",
+        Command::Pause => "pause",
+        Command::Resume => "resume",
         Command::SetSpeed(_) => "speed",
         Command::Shutdown => "stop",
     }

@@ -170,6 +170,7 @@ impl Serving {
             started: std::time::Instant::now(),
             socket: path.to_path_buf(),
             stop: stop_tx,
+            viewers_seen: Default::default(),
         });
         Serving {
             listener,

@@ -17,6 +17,8 @@ use super::publisher::Publisher;
 use super::remote::RemoteLink;
 use super::stats::Histogram;
 use super::{EngineError, Event};
+use chrono::{DateTime, Utc};
+
 use crate::sensors::Reading;
 use crate::store::{Batch, Counts, Origin, ReadingFilter, Store, StoreError};
 use crate::wall::CrewReport;
@@ -73,6 +75,13 @@ pub enum StoreRead {
         limit: usize,
         reply: oneshot::Sender<Result<Vec<CrewReport>, StoreError>>,
     },
+    /// [`Store::append_change`]: an accepted command, recorded before it is carried out.
+    AppendChange {
+        at: DateTime<Utc>,
+        origin: String,
+        change: String,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
 }
 
 /// Reads waiting for the writer before more wait for room.
@@ -119,6 +128,23 @@ impl StoreReader {
         .await
     }
 
+    /// Records one accepted change of the site, committed when this returns (between writes, as
+    /// a read is answered; while a failed write waits for its retry too).
+    pub async fn append_change(
+        &self,
+        at: DateTime<Utc>,
+        origin: String,
+        change: String,
+    ) -> Result<u64, StoreError> {
+        self.ask(|reply| StoreRead::AppendChange {
+            at,
+            origin,
+            change,
+            reply,
+        })
+        .await
+    }
+
     /// Sends the writer the read `read` makes with a reply channel, and waits for its answer.
     async fn ask<T>(
         &self,
@@ -153,6 +179,14 @@ fn answer_read(store: &mut dyn Store, read: StoreRead) {
                 store.crew_reports_of_days(from_day, to_day, limit)
             };
             let _ = reply.send(result);
+        }
+        StoreRead::AppendChange {
+            at,
+            origin,
+            change,
+            reply,
+        } => {
+            let _ = reply.send(store.append_change(at, &origin, &change));
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::change::{Replay, SensorStep};
 use super::collector::{self, Stored};
 use super::failures::{Failures, panic_message};
 use super::gauges::Gauges;
@@ -72,7 +73,9 @@ impl Engine {
         let day_length = Duration::try_from_secs_f64(config.day_seconds)
             .map_err(|_| EngineError::Options(format!("--day-seconds: {}", config.day_seconds)))?;
         let (store, resumed) = open_store(config, &mut options).await?;
-        let (factory, sensors) = make_sensors(config)?;
+        let replay = &resumed.replay;
+        let (factory, sensors) = make_sensors(config, replay)?;
+        let speed = replay.speed.unwrap_or(config.speed);
         let publisher = Publisher::new();
         let (event_tx, event_rx) = mpsc::channel(EVENT_CHANNEL);
         let (network, packets) = Network::new(
@@ -85,6 +88,7 @@ impl Engine {
         let site = &resumed.site;
         announce(
             config,
+            speed,
             &publisher,
             network.limit(),
             site,
@@ -92,7 +96,19 @@ impl Engine {
             store.url(),
         );
         let budget = config.max_readings.unwrap_or(u64::MAX);
-        let shared = Arc::new(Shared::new(config.speed, network, publisher, budget));
+        let shared = Arc::new(Shared::new(speed, network, publisher, budget));
+        if replay.changes > 0 {
+            if replay.paused == Some(true) {
+                shared.clock.set_paused(true);
+                shared.publisher.publish(Event::Paused(true));
+            }
+            tracing::info!(
+                target: "control",
+                "{} earlier changes applied again: {}",
+                replay.changes,
+                replay.describe()
+            );
+        }
         let (read_tx, read_rx) = mpsc::channel(collector::READ_QUEUE);
         let gauges = Gauges {
             counters: shared.network.state(),
@@ -278,21 +294,33 @@ async fn open_store(
     Ok((store, resumed))
 }
 
-/// The factory and the starting sensors, of the configured kinds, cycled.
-fn make_sensors(config: &EngineOptions) -> Result<(SensorFactory, Vec<Sensor>), EngineError> {
+/// The factory and the starting sensors, of the configured kinds, cycled; then the sensors the
+/// run's earlier changes added and removed, in their order, so each has the name (and so the
+/// seed) it had.
+fn make_sensors(
+    config: &EngineOptions,
+    replay: &Replay,
+) -> Result<(SensorFactory, Vec<Sensor>), EngineError> {
     let mut factory = SensorFactory::new(config.seed);
-    let sensors = (0..config.sensors)
+    let mut sensors = (0..config.sensors)
         .map(|i| {
             let kind = &config.sensor_kinds[i % config.sensor_kinds.len().max(1)];
             factory.make(kind).map_err(EngineError::Sensor)
         })
         .collect::<Result<Vec<_>, _>>()?;
+    for step in &replay.sensors {
+        match step {
+            SensorStep::Add(kind) => sensors.push(factory.make(kind).map_err(EngineError::Sensor)?),
+            SensorStep::Remove(name) => sensors.retain(|s| s.name() != name),
+        }
+    }
     Ok((factory, sensors))
 }
 
 /// Publishes `Event::Started` and logs the run's shape.
 fn announce(
     config: &EngineOptions,
+    speed: crate::units::Speed,
     publisher: &Publisher,
     network_limit: usize,
     site: &crate::wall::Works,
@@ -307,12 +335,12 @@ fn announce(
         sensors: sensors.iter().map(SensorInfo::of).collect(),
         network_limit,
         store: store_url.to_string(),
-        speed: config.speed,
+        speed,
     });
     tracing::info!(
         target: "engine",
         "started: {} sensors, {} crews, network limit {}, latency {}, store {}, seed {}",
-        config.sensors,
+        sensors.len(),
         match site.crews() {
             crate::wall::Crews::Unlimited => "unlimited".to_string(),
             crate::wall::Crews::Limited(n) => n.to_string(),

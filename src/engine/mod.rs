@@ -16,9 +16,11 @@
 //! writer, stats and event forwarder tasks), `collector` (numbering, batching, the store
 //! writer), `network` (permits, latency, what crosses it), `remote` (readings from agents),
 //! `tasks` (the sensor and crew tasks), `clock`, `publisher` (events to the watcher),
-//! `command`, `options`, `resume` (the wall where the store left it), `gauges` (live figures),
+//! `command` (what may be asked, and the answers), `change` (an accepted change as the store
+//! keeps it and a restart applies it again), `options`, `resume` (the wall where the store left it), `gauges` (live figures),
 //! `summary` (what a run did), `stats` (histograms), `failures` (panics in tasks), `error`.
 
+mod change;
 pub mod clock;
 pub mod collector;
 mod command;
@@ -45,30 +47,18 @@ use crate::sensors::Reading;
 use crate::units::Speed;
 use crate::wall::{CrewReport, Crews, Wall};
 
+pub use change::{Change, Replay};
 pub use collector::StoreReader;
-pub use command::{CommandSender, EngineGone, Replier, Reply, Request};
+pub use command::{
+    Asker, COUNT_RANGE, Command, CommandSender, EngineGone, Outcome, Refusal, Replier, Reply,
+    Request,
+};
 pub use error::EngineError;
 pub use gauges::Gauges;
 pub use handle::{Engine, StartOptions};
 pub use network::{Latency, NetworkProbe};
 pub use options::{EngineOptions, MAX_LATENCY, check_latency};
 pub use summary::{RunCounters, StoreWrites, Summary};
-
-/// What a viewer (or a headless driver) asks of the engine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Command {
-    AddCrew,
-    RemoveCrew,
-    /// Adds a sensor of `kind`, or of the next kind in the cycle when `None`.
-    AddSensor {
-        kind: Option<String>,
-    },
-    /// Removes the most recently added sensor.
-    RemoveSensor,
-    TogglePause,
-    SetSpeed(Speed),
-    Shutdown,
-}
 
 /// A sensor as the screen lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

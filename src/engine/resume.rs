@@ -8,6 +8,7 @@
 
 use super::EngineError;
 use super::EngineOptions;
+use super::change::Replay;
 use crate::store::{Counts, Store, StoreError, WALL_HASH_KEY, redact_url};
 use crate::wall::{CrewReport, History, Works};
 
@@ -15,6 +16,9 @@ use crate::wall::{CrewReport, History, Works};
 /// (id order) so the screen can show the wall as it stands.
 pub struct Resumed {
     pub site: Works,
+    /// The changes made to the run while it ran before (crews, sensors, speed, pause), to make
+    /// again; the crews are already in `site`.
+    pub replay: Replay,
     pub latest: Vec<CrewReport>,
     /// The store's counts after any `--fresh` clearing: ids continue after these.
     pub counts: Counts,
@@ -44,6 +48,9 @@ pub fn prepare(
         );
     }
     let counts = store.counts().map_err(fail)?;
+    let replay = Replay::of(&store.changes().map_err(fail)?)
+        .map_err(|e| EngineError::Store(StoreError(format!("store '{url}': {e}"))))?;
+    let crews = replay.crews(config.crews);
     match store.meta_get(WALL_HASH_KEY).map_err(fail)? {
         Some(stored) if stored != hash => {
             return Err(EngineError::Store(StoreError(format!(
@@ -65,7 +72,8 @@ pub fn prepare(
     if counts.crew_reports == 0 {
         let history = History::new(wall.profiles());
         return Ok(Resumed {
-            site: Works::new(wall, config.crews),
+            site: Works::new(wall, crews),
+            replay,
             latest: Vec::new(),
             counts,
             history,
@@ -82,7 +90,7 @@ pub fn prepare(
         History::new(wall.profiles())
     };
     let latest: Vec<CrewReport> = stored.into_latest();
-    let site = Works::resume(wall, config.crews, heights, day).map_err(cannot)?;
+    let site = Works::resume(wall, crews, heights, day).map_err(cannot)?;
     tracing::info!(
         target: "engine",
         "resuming the wall from store '{url}': day {} done, {} of {} feet raised, {} readings and \
@@ -95,6 +103,7 @@ pub fn prepare(
     );
     Ok(Resumed {
         site,
+        replay,
         latest,
         counts,
         history,

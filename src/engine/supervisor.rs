@@ -10,9 +10,13 @@ use super::failures::{Failures, spawn_watched};
 use super::gauges::Gauges;
 use super::pipeline::Pipeline;
 use super::summary::{StoreRows, Summary};
-use super::tasks::{self, CrewCommand, CrewPlan, Shared, WallState};
-use super::{Command, EngineError, Event, Replier, Request, SensorInfo, Speed};
+use super::tasks::{self, CrewPlan, Shared, WallState};
+use super::{
+    Asker, COUNT_RANGE, Change, Command, EngineError, Event, Outcome, Refusal, Reply, Request,
+    SensorInfo, Speed,
+};
 use crate::sensors::{KINDS, Sensor, SensorFactory};
+use crate::wall::Crews;
 
 /// Owns the producers (the crew task and the sensor tasks) and the pipeline, for the run's
 /// length: answers commands, and drains everything in order at the end.
@@ -22,7 +26,6 @@ pub(super) struct Supervisor {
     sensors: Vec<RunningSensor>,
     retired: Vec<JoinHandle<()>>,
     next_kind: usize,
-    crew_tx: mpsc::Sender<CrewCommand>,
     crew_stop: watch::Sender<bool>,
     crew: JoinHandle<()>,
     pipeline: Pipeline,
@@ -44,7 +47,7 @@ impl Supervisor {
         remote_gate: Option<Arc<RwLock<bool>>>,
     ) -> Supervisor {
         let shared = gauges.shared.clone();
-        let (crew, crew_tx, crew_stop) = spawn_crew(plan, &shared, &gauges.wall, &failures);
+        let (crew, crew_stop) = spawn_crew(plan, &shared, &gauges.wall, &failures);
         let sensors = sensors
             .into_iter()
             .map(|s| spawn_sensor(s, &shared, &failures))
@@ -56,7 +59,6 @@ impl Supervisor {
             sensors,
             retired: Vec::new(),
             next_kind: 0,
-            crew_tx,
             crew_stop,
             crew,
             pipeline,
@@ -84,81 +86,224 @@ impl Supervisor {
                 }
                 req = commands.recv(), if commands_open => match req {
                     None => commands_open = false,
-                    Some(Request { command: Command::Shutdown, reply }) => {
-                        reply.send(Ok("stopping".into()));
+                    Some(Request { command: Command::Shutdown, asker, reply }) => {
+                        tracing::info!(target: "control", "{asker}: stopping");
+                        reply.send(Ok(Outcome::Stopping));
                         break;
                     }
-                    Some(Request { command, reply }) => self.command(command, reply).await,
+                    Some(request) => self.answer(request).await,
                 },
             }
         }
         self.drain().await
     }
 
-    async fn command(&mut self, cmd: Command, reply: Replier) {
-        let publisher = &self.shared.publisher;
-        let result = match cmd {
-            // The crew task answers between days.
-            Command::AddCrew => {
-                let _ = self.crew_tx.send(CrewCommand::Add(reply)).await;
-                return;
-            }
-            Command::RemoveCrew => {
-                let _ = self.crew_tx.send(CrewCommand::Remove(reply)).await;
-                return;
-            }
-            Command::AddSensor { kind } => {
-                let kind = kind.unwrap_or_else(|| {
-                    let k = KINDS[self.next_kind % KINDS.len()];
-                    self.next_kind += 1;
-                    k.to_string()
-                });
-                let most = *crate::units::SENSORS_RANGE.end();
-                match self.factory.make(&kind) {
-                    _ if self.sensors.len() >= most => {
-                        Err(format!("{most} sensors already, the most a run may have"))
-                    }
-                    Ok(sensor) => {
-                        let running = spawn_sensor(sensor, &self.shared, &self.failures);
-                        let name = running.info.name.clone();
-                        tracing::info!(target: "engine", "sensor {name} added");
-                        publisher.publish(Event::SensorAdded(running.info.clone()));
-                        self.sensors.push(running);
-                        Ok(format!("sensor {name} added"))
-                    }
-                    Err(e) => Err(e.to_string()),
+    /// Carries out one command and answers it; every answer is logged with who asked.
+    async fn answer(
+        &mut self,
+        Request {
+            command,
+            asker,
+            reply,
+        }: Request,
+    ) {
+        let result = self.carry_out(command, &asker).await;
+        match &result {
+            Ok(outcome) => tracing::info!(target: "control", "{asker}: {outcome}"),
+            Err(why) => tracing::info!(target: "control", "{asker}: refused: {why}"),
+        }
+        reply.send(result);
+    }
+
+    /// Decides, records the change in the store (the command fails if the store cannot), then
+    /// makes it: a change is never made unrecorded, and a refused command changes nothing.
+    async fn carry_out(&mut self, command: Command, asker: &Asker) -> Reply {
+        let plan = self.decide(command)?;
+        if let Some(change) = plan.change() {
+            self.record(&change, asker).await?;
+        }
+        Ok(self.make(plan))
+    }
+
+    /// What `command` would do, or why not; nothing is changed yet.
+    fn decide(&mut self, command: Command) -> Result<Plan, Refusal> {
+        let count_in_range = |n: u32| {
+            crate::units::in_range(n, &COUNT_RANGE).map_err(|e| Refusal::OutOfRange(e.to_string()))
+        };
+        Ok(match command {
+            Command::AddCrews(n) => {
+                let n = count_in_range(n)?;
+                let crews = self.limited_crews()?;
+                let most = *crate::units::CREWS_RANGE.end();
+                if crews.saturating_add(n) > most {
+                    return Err(Refusal::TooManyCrews { most });
                 }
+                Plan::AddCrews(n)
             }
-            Command::RemoveSensor => match self.sensors.pop() {
-                Some(s) => {
-                    let _ = s.stop.send(true);
-                    self.retired.push(s.task);
-                    tracing::info!(target: "engine", "sensor {} removed", s.info.name);
-                    let done = format!("sensor {} removed", s.info.name);
-                    publisher.publish(Event::SensorRemoved(s.info.name));
-                    Ok(done)
+            Command::RemoveCrews(n) => {
+                let n = count_in_range(n)?;
+                let crews = self.limited_crews()?;
+                if n >= crews {
+                    return Err(Refusal::LastCrew { crews });
                 }
-                None => Err("no sensor left to remove".into()),
+                Plan::RemoveCrews(n)
+            }
+            Command::AddSensors { kind, count } => {
+                self.plan_sensors(kind, count_in_range(count)?)?
+            }
+            Command::RemoveSensors(names) => {
+                let mut unique: Vec<String> = Vec::new();
+                for name in names {
+                    if !self.sensors.iter().any(|s| s.info.name == name) {
+                        return Err(Refusal::UnknownSensor(name));
+                    }
+                    if !unique.contains(&name) {
+                        unique.push(name);
+                    }
+                }
+                if unique.is_empty() {
+                    return Err(Refusal::NoSensor);
+                }
+                Plan::RemoveSensors(unique)
+            }
+            Command::RemoveNewestSensor => match self.sensors.last() {
+                Some(s) => Plan::RemoveSensors(vec![s.info.name.clone()]),
+                None => return Err(Refusal::NoSensor),
             },
-            Command::TogglePause => {
-                let paused = self.shared.clock.toggle_pause();
-                let what = if paused { "paused" } else { "resumed" };
-                tracing::info!(target: "engine", "{what}");
-                publisher.publish(Event::Paused(paused));
-                Ok(what.into())
+            Command::Pause | Command::Resume => {
+                let paused = command == Command::Pause;
+                if self.shared.clock.is_paused() == paused {
+                    Plan::Unchanged(Outcome::Paused { paused })
+                } else {
+                    Plan::Pause(paused)
+                }
             }
             // Out of range: refused, the clock untouched.
-            Command::SetSpeed(speed) => crate::units::check_speed(speed).map(|speed| {
+            Command::SetSpeed(speed) => Plan::Speed(
+                crate::units::check_speed(speed).map_err(|e| Refusal::OutOfRange(e.to_string()))?,
+            ),
+            Command::Shutdown => Plan::Unchanged(Outcome::Stopping),
+        })
+    }
+
+    /// The crews now, when they are limited (unlimited crews cannot be added or removed).
+    fn limited_crews(&self) -> Result<u32, Refusal> {
+        match self.gauges.wall.book().works().crews() {
+            Crews::Limited(n) => Ok(n),
+            Crews::Unlimited => Err(Refusal::UnlimitedCrews),
+        }
+    }
+
+    /// `count` sensors of `kind` (or of the kinds in turn), made on a copy of the factory: the
+    /// factory itself moves on only when they are recorded, so that a restart names them alike.
+    fn plan_sensors(&mut self, kind: Option<String>, count: u32) -> Result<Plan, Refusal> {
+        let most = *crate::units::SENSORS_RANGE.end();
+        if self.sensors.len() + count as usize > most {
+            return Err(Refusal::TooManySensors { most });
+        }
+        let mut factory = self.factory.clone();
+        let mut next_kind = self.next_kind;
+        let sensors = (0..count)
+            .map(|_| {
+                let kind = kind.clone().unwrap_or_else(|| {
+                    next_kind += 1;
+                    KINDS[(next_kind - 1) % KINDS.len()].to_string()
+                });
+                factory
+                    .make(&kind)
+                    .map_err(|e| Refusal::UnknownKind(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Plan::AddSensors {
+            sensors,
+            factory,
+            next_kind,
+        })
+    }
+
+    /// Appends `change` to the store and waits until it is committed.
+    async fn record(&self, change: &Change, asker: &Asker) -> Result<(), Refusal> {
+        self.gauges
+            .reader
+            .append_change(chrono::Utc::now(), asker.0.clone(), change.to_json())
+            .await
+            .map(|_| ())
+            .map_err(|e| Refusal::Store(e.to_string()))
+    }
+
+    /// Makes a decided (and recorded) change and says what it did.
+    fn make(&mut self, plan: Plan) -> Outcome {
+        let publisher = self.shared.publisher.clone();
+        match plan {
+            Plan::AddCrews(n) => {
+                let numbers = self.gauges.wall.change_crews(|book| {
+                    (0..n)
+                        .filter_map(|_| book.add_crew().ok())
+                        .collect::<Vec<_>>()
+                });
+                self.crews_changed(Outcome::CrewsAdded { numbers, crews: 0 })
+            }
+            Plan::RemoveCrews(n) => {
+                let numbers = self.gauges.wall.change_crews(|book| {
+                    (0..n)
+                        .filter_map(|_| book.remove_crew().ok())
+                        .collect::<Vec<_>>()
+                });
+                self.crews_changed(Outcome::CrewsRemoved { numbers, crews: 0 })
+            }
+            Plan::AddSensors {
+                sensors,
+                factory,
+                next_kind,
+            } => {
+                self.factory = factory;
+                self.next_kind = next_kind;
+                let mut added = Vec::new();
+                for sensor in sensors {
+                    let running = spawn_sensor(sensor, &self.shared, &self.failures);
+                    publisher.publish(Event::SensorAdded(running.info.clone()));
+                    added.push(running.info.clone());
+                    self.sensors.push(running);
+                }
+                Outcome::SensorsAdded { sensors: added }
+            }
+            Plan::RemoveSensors(names) => {
+                for name in &names {
+                    if let Some(i) = self.sensors.iter().position(|s| &s.info.name == name) {
+                        let s = self.sensors.remove(i);
+                        let _ = s.stop.send(true);
+                        self.retired.push(s.task);
+                        publisher.publish(Event::SensorRemoved(s.info.name));
+                    }
+                }
+                Outcome::SensorsRemoved { names }
+            }
+            Plan::Pause(paused) => {
+                self.shared.clock.set_paused(paused);
+                publisher.publish(Event::Paused(paused));
+                Outcome::Paused { paused }
+            }
+            Plan::Speed(speed) => {
                 self.shared.clock.set_speed(speed);
                 publisher.publish(Event::SpeedChanged(speed));
-                match speed {
-                    Speed::Max => "speed max".into(),
-                    Speed::Factor(f) => format!("speed ×{f}"),
-                }
-            }),
-            Command::Shutdown => Ok("stopping".into()),
-        };
-        reply.send(result);
+                Outcome::Speed { speed }
+            }
+            Plan::Unchanged(outcome) => outcome,
+        }
+    }
+
+    /// Publishes the crews as they are now and fills them into `outcome`.
+    fn crews_changed(&self, mut outcome: Outcome) -> Outcome {
+        let now = self.gauges.wall.book().works().crews();
+        self.shared.publisher.publish(Event::CrewsChanged(now));
+        if let (
+            Outcome::CrewsAdded { crews, .. } | Outcome::CrewsRemoved { crews, .. },
+            Crews::Limited(n),
+        ) = (&mut outcome, now)
+        {
+            *crews = n;
+        }
+        outcome
     }
 
     async fn drain(self) -> Result<Summary, EngineError> {
@@ -212,6 +357,42 @@ impl Supervisor {
     }
 }
 
+/// A decided command, ready to be recorded and made.
+enum Plan {
+    AddCrews(u32),
+    RemoveCrews(u32),
+    AddSensors {
+        sensors: Vec<Sensor>,
+        /// The factory and the kinds' turn after making them.
+        factory: SensorFactory,
+        next_kind: usize,
+    },
+    RemoveSensors(Vec<String>),
+    Pause(bool),
+    Speed(Speed),
+    /// Nothing to change or record (pausing a paused site, a stop).
+    Unchanged(Outcome),
+}
+
+impl Plan {
+    /// The change to record, as it will be made.
+    fn change(&self) -> Option<Change> {
+        Some(match self {
+            Plan::AddCrews(count) => Change::CrewsAdded { count: *count },
+            Plan::RemoveCrews(count) => Change::CrewsRemoved { count: *count },
+            Plan::AddSensors { sensors, .. } => Change::SensorsAdded {
+                kinds: sensors.iter().map(|s| s.kind().to_string()).collect(),
+            },
+            Plan::RemoveSensors(names) => Change::SensorsRemoved {
+                names: names.clone(),
+            },
+            Plan::Pause(paused) => Change::Paused { paused: *paused },
+            Plan::Speed(speed) => Change::Speed { speed: *speed },
+            Plan::Unchanged(_) => return None,
+        })
+    }
+}
+
 /// A sensor task the supervisor started, and how to stop it.
 struct RunningSensor {
     info: SensorInfo,
@@ -219,25 +400,20 @@ struct RunningSensor {
     task: JoinHandle<()>,
 }
 
-/// Starts the crew task; returns it, its command channel and its stop signal.
+/// Starts the crew task; returns it and its stop signal.
 fn spawn_crew(
     plan: CrewPlan,
     shared: &Arc<Shared>,
     wall: &Arc<WallState>,
     failures: &Failures,
-) -> (
-    JoinHandle<()>,
-    mpsc::Sender<CrewCommand>,
-    watch::Sender<bool>,
-) {
+) -> (JoinHandle<()>, watch::Sender<bool>) {
     let (stop, stop_rx) = watch::channel(false);
-    let (commands, commands_rx) = mpsc::channel(16);
     let task = spawn_watched(
         "crew".into(),
         failures,
-        tasks::crew_task(plan, shared.clone(), wall.clone(), commands_rx, stop_rx),
+        tasks::crew_task(plan, shared.clone(), wall.clone(), stop_rx),
     );
-    (task, commands, stop)
+    (task, stop)
 }
 
 /// Starts a sensor's task.

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, watch};
 
 use super::clock::Clock;
 use super::network::{Network, Payload};
 use super::publisher::Publisher;
 use super::{Event, WallProgress};
 use crate::sensors::{Reading, Sensor};
-use crate::wall::{Book, CrewReport, Crews, History, Works};
+use crate::wall::{Book, CrewReport, History, Works};
 
 /// What every producer shares.
 pub struct Shared {
@@ -40,6 +40,8 @@ pub struct WallState {
     book: Mutex<Book>,
     /// The book's version (see [`Book::version`]), readable without the lock.
     book_version: AtomicU64,
+    /// Woken when crews were added or removed: the crew task looks at the wall again.
+    crews_changed: Notify,
 }
 
 impl WallState {
@@ -48,6 +50,7 @@ impl WallState {
             progress: Mutex::new(WallProgress::of(&site)),
             book: Mutex::new(Book::new(site, history)),
             book_version: AtomicU64::new(0),
+            crews_changed: Notify::new(),
         }
     }
 
@@ -62,6 +65,13 @@ impl WallState {
 
     pub fn progress(&self) -> WallProgress {
         *self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds or removes crews in the book (between two days) and wakes the crew task.
+    pub(super) fn change_crews<R>(&self, change: impl FnOnce(&mut Book) -> R) -> R {
+        let r = self.change_book(change);
+        self.crews_changed.notify_one();
+        r
     }
 
     /// Changes the book and publishes its new version.
@@ -243,13 +253,6 @@ pub async fn sensor_task(mut sensor: Sensor, alive: Alive, mut stop: watch::Rece
     tracing::debug!(target: "sensor", "{} stopped", sensor.name());
 }
 
-/// What the crew task can be asked between days, and where its answer goes.
-#[derive(Debug)]
-pub enum CrewCommand {
-    Add(super::Replier),
-    Remove(super::Replier),
-}
-
 /// Limits of the crew task.
 pub struct CrewPlan {
     /// Simulated time of a wall day.
@@ -261,12 +264,11 @@ pub struct CrewPlan {
 /// Works one wall day every `day_seconds` of simulated time (day d ends at d × day_seconds),
 /// sends each crew's report through the network, logs its line (target `crew`), then publishes
 /// `Event::Day`. Stops working after `days`, on completion when asked, or when another day would
-/// log nothing; commands are still answered until stopped.
+/// log nothing; a change of the crews (`WallState::change_crews`) wakes it to look again.
 pub async fn crew_task(
     plan: CrewPlan,
     shared: Arc<Shared>,
     wall: Arc<WallState>,
-    mut commands: mpsc::Receiver<CrewCommand>,
     mut stop: watch::Receiver<bool>,
 ) {
     let day_length = plan.day_length;
@@ -292,25 +294,7 @@ pub async fn crew_task(
         tokio::select! {
             biased;
             _ = stop.changed() => break,
-            cmd = commands.recv() => {
-                let Some(cmd) = cmd else { break };
-                let (result, reply) = match cmd {
-                    CrewCommand::Add(reply) => (wall.change_book(add_crew), reply),
-                    CrewCommand::Remove(reply) => (
-                        wall.change_book(|b| b.remove_crew())
-                            .map(|n| format!("crew {n} leaves"))
-                            .map_err(|e| e.to_string()),
-                        reply,
-                    ),
-                };
-                if let Ok(msg) = &result {
-                    tracing::info!(target: "crew", "{msg}");
-                    let crews = wall.book().works().crews();
-                    shared.publisher.publish(Event::CrewsChanged(crews));
-                }
-                reply.send(result);
-                continue;
-            }
+            _ = wall.crews_changed.notified() => continue,
             _ = shared.clock.sleep_until(next_day_at), if working => {}
             _ = &mut test_panic => {}
         }
@@ -337,17 +321,6 @@ pub async fn crew_task(
         *wall.progress.lock().unwrap_or_else(|e| e.into_inner()) = progress;
         shared.publisher.publish(Event::Day(progress));
     }
-}
-
-/// Adds a crew, up to the most a run may have ([`CREWS_RANGE`](crate::units::CREWS_RANGE)).
-fn add_crew(book: &mut Book) -> Result<String, String> {
-    let most = *crate::units::CREWS_RANGE.end();
-    if matches!(book.works().crews(), Crews::Limited(n) if n >= most) {
-        return Err(format!("{most} crews already, the most a run may have"));
-    }
-    book.add_crew()
-        .map(|n| format!("crew {n} joins tomorrow"))
-        .map_err(|e| e.to_string())
 }
 
 /// Test hook, debug builds only: with `WALLWATCH_TEST_PANIC_AFTER_MS=N` in the environment the

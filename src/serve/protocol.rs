@@ -19,7 +19,7 @@ use crate::site::status::Status;
 use crate::site::{Snapshot, Update};
 
 /// The protocol's version; both sides must speak the same.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// The longest frame a client may send.
 pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
 /// The longest frame a server may send (a snapshot of a 1M-section wall is about 2 MB).
@@ -29,9 +29,14 @@ pub const MAX_SERVER_FRAME: usize = 64 * 1024 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    Viewer { read_only: bool },
+    Viewer {
+        read_only: bool,
+    },
     Status,
     Stop,
+    /// One command (the CLI's `crews add` and the like): the client sends one `command`, the
+    /// server answers its `reply` and closes.
+    Control,
 }
 
 /// Client → server.
@@ -142,9 +147,14 @@ mod tests {
             },
             ClientMsg::Command {
                 id: 7,
-                command: Command::AddSensor {
+                command: Command::AddSensors {
                     kind: Some("thermometer".into()),
+                    count: 2,
                 },
+            },
+            ClientMsg::Hello {
+                version: VERSION,
+                role: Role::Control,
             },
         ];
         let mut bytes = Vec::new();
@@ -157,7 +167,7 @@ mod tests {
             decode_client_stream(&bytes[..bytes.len() - 3])
                 .unwrap()
                 .len(),
-            1
+            msgs.len() - 1
         );
     }
 

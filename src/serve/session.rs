@@ -13,7 +13,7 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
-use crate::engine::{CommandSender, Gauges};
+use crate::engine::{Asker, CommandSender, Gauges, Refusal};
 use crate::serve::protocol::{
     self, ClientMsg, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, Role, ServerMsg,
 };
@@ -39,6 +39,8 @@ pub struct Ctx {
     pub socket: PathBuf,
     /// Where `stop` requests go.
     pub stop: mpsc::Sender<StopWaiter>,
+    /// Viewers attached so far, to number them in the log (`key (viewer 2, uid 1000)`).
+    pub viewers_seen: std::sync::atomic::AtomicU64,
 }
 
 impl Ctx {
@@ -49,10 +51,13 @@ impl Ctx {
 
 /// Serves one connection to its end.
 pub async fn run(stream: UnixStream, ctx: Arc<Ctx>) {
-    if let Err(why) = crate::serve::socket::check_peer(&stream) {
-        tracing::warn!(target: "serve", "{why}");
-        return;
-    }
+    let uid = match crate::serve::socket::check_peer(&stream) {
+        Ok(uid) => uid,
+        Err(why) => {
+            tracing::warn!(target: "serve", "{why}");
+            return;
+        }
+    };
     let (r, w) = stream.into_split();
     let mut reader = FramedRead::new(r, protocol::codec(MAX_CLIENT_FRAME));
     let mut writer = FramedWrite::new(w, protocol::codec(MAX_SERVER_FRAME));
@@ -76,16 +81,47 @@ pub async fn run(stream: UnixStream, ctx: Arc<Ctx>) {
                 let _ = send(&mut writer, &ServerMsg::Stopped(summary)).await;
             }
         }
+        Role::Control => {
+            if let Err(why) = serve_command(&mut reader, &mut writer, &ctx, uid).await {
+                tracing::warn!(target: "serve", "command connection closed: {why}");
+            }
+        }
         Role::Viewer { read_only } => {
             let mode = if read_only { " (read-only)" } else { "" };
-            tracing::info!(target: "serve", "a viewer attached{mode}");
-            match serve_viewer(reader, writer, &ctx, read_only).await {
+            let n = ctx
+                .viewers_seen
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
+            tracing::info!(target: "serve", "viewer {n} attached{mode}");
+            let asker = Asker::key(n, uid);
+            match serve_viewer(reader, writer, &ctx, read_only, asker).await {
                 Ok(Ended::Detached) => tracing::info!(target: "serve", "a viewer detached{mode}"),
                 Ok(Ended::SiteStopped) => {}
                 Err(why) => tracing::warn!(target: "serve", "viewer connection closed: {why}"),
             }
         }
     }
+}
+
+/// One command from the CLI: read it, carry it out as `cli (uid …)`, answer, close.
+async fn serve_command(
+    reader: &mut Reader,
+    writer: &mut Writer,
+    ctx: &Ctx,
+    uid: u32,
+) -> Result<(), String> {
+    let frame = match tokio::time::timeout(HELLO_WITHIN, reader.next()).await {
+        Err(_) => return Err("no command within 5 s".into()),
+        Ok(None) => return Err("closed before its command".into()),
+        Ok(Some(Err(e))) => return Err(e.to_string()),
+        Ok(Some(Ok(frame))) => frame,
+    };
+    let (id, command) = match protocol::decode::<ClientMsg>(&frame).map_err(|e| e.to_string())? {
+        ClientMsg::Command { id, command } => (id, command),
+        ClientMsg::Hello { .. } => return Err("a second hello".into()),
+    };
+    let reply = ctx.commands.ask(command, Asker::cli(uid)).await;
+    send(writer, &ServerMsg::Reply { id, reply }).await
 }
 
 async fn send(writer: &mut Writer, msg: &ServerMsg) -> Result<(), String> {
@@ -137,9 +173,10 @@ async fn serve_viewer(
     mut writer: Writer,
     ctx: &Ctx,
     read_only: bool,
+    asker: Asker,
 ) -> Result<Ended, String> {
     let viewer::ViewerLink { mut msgs, commands } =
-        viewer::link(ctx.hub.subscribe(), ctx.commands.clone(), read_only);
+        viewer::link(ctx.hub.subscribe(), ctx.commands.clone(), read_only, asker);
     loop {
         tokio::select! {
             msg = msgs.recv() => {
@@ -158,7 +195,7 @@ async fn serve_viewer(
                 Some(Ok(frame)) => match protocol::decode::<ClientMsg>(&frame) {
                     Ok(ClientMsg::Command { id, command }) => {
                         if commands.try_send((id, command)).is_err() {
-                            let reply = Err("too many commands waiting; try again".to_string());
+                            let reply = Err(Refusal::Busy);
                             send(&mut writer, &ServerMsg::Reply { id, reply }).await?;
                         }
                     }

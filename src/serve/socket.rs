@@ -118,12 +118,12 @@ pub async fn listen(path: &Path) -> Result<UnixListener, String> {
 }
 
 /// Whether the peer of `stream` runs as our user; the refusal says who it was.
-pub fn check_peer(stream: &UnixStream) -> Result<(), String> {
+pub fn check_peer(stream: &UnixStream) -> Result<u32, String> {
     let cred = stream
         .peer_cred()
         .map_err(|e| format!("cannot read the peer's credentials: {e}"))?;
     if cred.uid() == euid() {
-        Ok(())
+        Ok(cred.uid())
     } else {
         Err(format!(
             "refused a connection from uid {} (pid {}): only uid {} may attach",

@@ -14,8 +14,8 @@ use super::model::LogLine;
 
 /// Every target the code logs under (`tracing::info!(target: "crew", …)`), listed in the log
 /// pane's target selector from the start. A test holds this list to the code.
-pub const TARGETS: [&str; 8] = [
-    "crew", "sensor", "network", "store", "engine", "serve", "http", "broker",
+pub const TARGETS: [&str; 9] = [
+    "crew", "sensor", "network", "store", "engine", "serve", "http", "broker", "control",
 ];
 
 /// Lines kept for the site task at most; older ones are dropped (and counted) past it.

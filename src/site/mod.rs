@@ -54,7 +54,12 @@ impl Site {
         let site = Site::start(events, log)
             .await
             .ok_or("the engine stopped before it started")?;
-        let link = viewer::link(site.hub.subscribe(), commands, false);
+        let link = viewer::link(
+            site.hub.subscribe(),
+            commands,
+            false,
+            crate::engine::Asker::local_key(),
+        );
         Ok((site, link))
     }
 

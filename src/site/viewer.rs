@@ -6,7 +6,7 @@
 use tokio::sync::mpsc;
 
 use super::hub::{Feed, Subscription};
-use crate::engine::{Command, CommandSender, Reply};
+use crate::engine::{Asker, Command, CommandSender, Refusal, Reply};
 
 /// Messages kept for a viewer beyond the one it is reading; past them it waits and the site
 /// queues updates for it (see `hub::QUEUE`).
@@ -31,12 +31,15 @@ pub struct ViewerLink {
     pub commands: mpsc::Sender<(u64, Command)>,
 }
 
-/// Why a read-only viewer's command is refused.
-pub const READ_ONLY: &str = "this viewer is read-only (attached with --read-only)";
-
 /// Links a viewer to the site: forwards `feed` and carries out the viewer's commands on
-/// `engine`, answering each to this viewer only. A read-only viewer's commands are refused.
-pub fn link(mut feed: Subscription, engine: CommandSender, read_only: bool) -> ViewerLink {
+/// `engine` as `asker`, answering each to this viewer only. A read-only viewer's commands are
+/// refused ([`Refusal::ReadOnly`]).
+pub fn link(
+    mut feed: Subscription,
+    engine: CommandSender,
+    read_only: bool,
+    asker: Asker,
+) -> ViewerLink {
     let (tx, msgs) = mpsc::channel(BACKLOG);
     let (commands, mut command_rx) = mpsc::channel::<(u64, Command)>(COMMANDS);
     // The command side holds the sender weakly: the link closes when the feed ends.
@@ -52,14 +55,12 @@ pub fn link(mut feed: Subscription, engine: CommandSender, read_only: bool) -> V
         while let Some((id, command)) = command_rx.recv().await {
             let replies = replies.clone();
             let engine = engine.clone();
+            let asker = asker.clone();
             tokio::spawn(async move {
                 let reply = if read_only {
-                    Err(READ_ONLY.to_string())
+                    Err(Refusal::ReadOnly)
                 } else {
-                    match engine.request(command).await {
-                        Ok(reply) => reply,
-                        Err(gone) => Err(gone.to_string()),
-                    }
+                    engine.ask(command, asker).await
                 };
                 if let Some(tx) = replies.upgrade() {
                     let _ = tx.send(ViewerMsg::Reply { id, reply }).await;
