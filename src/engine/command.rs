@@ -207,8 +207,17 @@ impl Replier {
 pub struct Request {
     pub command: Command,
     pub asker: Asker,
+    /// A retry's key: a command given again with the same key within [`IDEMPOTENCY_WINDOW`]
+    /// gets the first answer and changes nothing twice (HTTP's `Idempotency-Key`, the CLI's
+    /// retry).
+    pub key: Option<String>,
     pub reply: Replier,
 }
+
+/// How long the answer to a keyed command is kept for its retries.
+pub const IDEMPOTENCY_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+/// The longest idempotency key taken.
+pub const MAX_KEY_LEN: usize = 200;
 
 /// The engine's command inbox, as handed to viewers and drivers.
 #[derive(Debug, Clone)]
@@ -232,6 +241,7 @@ impl CommandSender {
             .send(Request {
                 command,
                 asker,
+                key: None,
                 reply,
             })
             .await
@@ -240,12 +250,23 @@ impl CommandSender {
 
     /// Sends a command and waits for the engine's answer.
     pub async fn request(&self, command: Command, asker: Asker) -> Result<Reply, EngineGone> {
+        self.request_keyed(command, asker, None).await
+    }
+
+    /// [`CommandSender::request`] with a retry's key (see [`Request::key`]).
+    pub async fn request_keyed(
+        &self,
+        command: Command,
+        asker: Asker,
+        key: Option<String>,
+    ) -> Result<Reply, EngineGone> {
         let (tx, rx) = oneshot::channel();
         let reply = Replier(Some(tx));
         self.0
             .send(Request {
                 command,
                 asker,
+                key,
                 reply,
             })
             .await
@@ -255,7 +276,12 @@ impl CommandSender {
 
     /// [`CommandSender::request`], an engine that has gone answered as [`Refusal::Stopping`].
     pub async fn ask(&self, command: Command, asker: Asker) -> Reply {
-        self.request(command, asker)
+        self.ask_keyed(command, asker, None).await
+    }
+
+    /// [`CommandSender::ask`] with a retry's key (see [`Request::key`]).
+    pub async fn ask_keyed(&self, command: Command, asker: Asker, key: Option<String>) -> Reply {
+        self.request_keyed(command, asker, key)
             .await
             .unwrap_or(Err(Refusal::Stopping))
     }

@@ -50,8 +50,8 @@ use crate::wall::{CrewReport, Crews, Wall};
 pub use change::{Change, Replay};
 pub use collector::StoreReader;
 pub use command::{
-    Asker, COUNT_RANGE, Command, CommandSender, EngineGone, Outcome, Refusal, Replier, Reply,
-    Request,
+    Asker, COUNT_RANGE, Command, CommandSender, EngineGone, IDEMPOTENCY_WINDOW, MAX_KEY_LEN,
+    Outcome, Refusal, Replier, Reply, Request,
 };
 pub use error::EngineError;
 pub use gauges::Gauges;

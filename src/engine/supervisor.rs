@@ -12,8 +12,8 @@ use super::pipeline::Pipeline;
 use super::summary::{StoreRows, Summary};
 use super::tasks::{self, CrewPlan, Shared, WallState};
 use super::{
-    Asker, COUNT_RANGE, Change, Command, EngineError, Event, Outcome, Refusal, Reply, Request,
-    SensorInfo, Speed,
+    Asker, COUNT_RANGE, Change, Command, EngineError, Event, IDEMPOTENCY_WINDOW, Outcome, Refusal,
+    Reply, Request, SensorInfo, Speed,
 };
 use crate::sensors::{KINDS, Sensor, SensorFactory};
 use crate::wall::Crews;
@@ -33,6 +33,8 @@ pub(super) struct Supervisor {
     failures: Failures,
     /// Closed by the drain (waiting for remote deliveries under way), with a broker.
     remote_gate: Option<Arc<RwLock<bool>>>,
+    /// The answers to keyed commands, for their retries.
+    answered: Answered,
 }
 
 impl Supervisor {
@@ -64,6 +66,7 @@ impl Supervisor {
             pipeline,
             failures,
             remote_gate,
+            answered: Answered::default(),
         }
     }
 
@@ -86,7 +89,7 @@ impl Supervisor {
                 }
                 req = commands.recv(), if commands_open => match req {
                     None => commands_open = false,
-                    Some(Request { command: Command::Shutdown, asker, reply }) => {
+                    Some(Request { command: Command::Shutdown, asker, reply, .. }) => {
                         tracing::info!(target: "control", "{asker}: stopping");
                         reply.send(Ok(Outcome::Stopping));
                         break;
@@ -104,10 +107,19 @@ impl Supervisor {
         Request {
             command,
             asker,
+            key,
             reply,
         }: Request,
     ) {
-        let result = self.carry_out(command, &asker).await;
+        if let Some(first) = key.as_deref().and_then(|k| self.answered.get(k, &command)) {
+            tracing::info!(target: "control", "{asker}: a retry, answered as before");
+            reply.send(first);
+            return;
+        }
+        let result = self.carry_out(command.clone(), &asker).await;
+        if let Some(key) = key {
+            self.answered.keep(key, command, result.clone());
+        }
         match &result {
             Ok(outcome) => tracing::info!(target: "control", "{asker}: {outcome}"),
             Err(why) => tracing::info!(target: "control", "{asker}: refused: {why}"),
@@ -354,6 +366,29 @@ impl Supervisor {
             summary.crew_reports.stored
         );
         Ok(summary)
+    }
+}
+
+/// The answers to keyed commands of the last [`IDEMPOTENCY_WINDOW`].
+#[derive(Default)]
+struct Answered(std::collections::HashMap<String, (tokio::time::Instant, Command, Reply)>);
+
+impl Answered {
+    /// The first answer to `key`, if it was given for the same command within the window. The
+    /// same key with another command is not a retry: it is carried out (and keeps the key).
+    fn get(&mut self, key: &str, command: &Command) -> Option<Reply> {
+        let now = tokio::time::Instant::now();
+        self.0
+            .retain(|_, (at, _, _)| now.duration_since(*at) < IDEMPOTENCY_WINDOW);
+        match self.0.get(key) {
+            Some((_, first, reply)) if first == command => Some(reply.clone()),
+            _ => None,
+        }
+    }
+
+    fn keep(&mut self, key: String, command: Command, reply: Reply) {
+        self.0
+            .insert(key, (tokio::time::Instant::now(), command, reply));
     }
 }
 
