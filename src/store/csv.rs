@@ -36,39 +36,35 @@ use super::{
 use crate::sensors::Reading;
 use crate::wall::{CrewReport, LatestReports};
 
+/// The file beside the readings file `path` holding `what`: its final `.csv` replaced by
+/// `.{what}.csv` (appended when there is none).
+fn sibling_path(path: &Path, what: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".csv").unwrap_or(&name);
+    path.with_file_name(format!("{stem}.{what}.csv"))
+}
+
 const READINGS_HEADER: &str = "id,timestamp,sensor,value";
 const CREW_HEADER: &str = "id,timestamp,day,crew,profile,section,height";
 
 /// The crew reports file that goes with a readings file `path`.
 pub fn crew_reports_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = name.strip_suffix(".csv").unwrap_or(&name);
-    path.with_file_name(format!("{stem}.crew_reports.csv"))
+    sibling_path(path, "crew_reports")
 }
 
 /// The meta file that goes with a readings file `path`.
 pub fn meta_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = name.strip_suffix(".csv").unwrap_or(&name);
-    path.with_file_name(format!("{stem}.meta.csv"))
+    sibling_path(path, "meta")
 }
 
 const META_HEADER: &str = "key,value";
 
 /// The site changes file that goes with a readings file `path`.
 pub fn changes_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = name.strip_suffix(".csv").unwrap_or(&name);
-    path.with_file_name(format!("{stem}.changes.csv"))
+    sibling_path(path, "changes")
 }
 
 const CHANGES_HEADER: &str = "id,at,origin,change";
@@ -617,6 +613,9 @@ fn set_number(out: &mut String, n: impl std::fmt::Display) {
 /// the end of that field, which is how an open quote is told.
 const END_MARK: &[u8] = b"\n\xff\n";
 
+/// How a [`RowReader`] makes a row of a record (of the right width).
+type Parse<T> = fn(&Record<'_>) -> Result<T, StoreError>;
+
 /// What a [`RowReader`] reads from.
 type Source = std::io::Chain<Box<dyn Read + Send>, &'static [u8]>;
 
@@ -630,7 +629,7 @@ struct RowReader<T> {
     header_skipped: bool,
     done: bool,
     width: usize,
-    parse: fn(&str, &Path, usize, &csv::ByteRecord) -> Result<T, StoreError>,
+    parse: Parse<T>,
 }
 
 impl<T> std::fmt::Debug for RowReader<T> {
@@ -664,7 +663,7 @@ impl<T> RowReader<T> {
         url: &str,
         path: &Path,
         width: usize,
-        parse: fn(&str, &Path, usize, &csv::ByteRecord) -> Result<T, StoreError>,
+        parse: Parse<T>,
     ) -> Result<RowReader<T>, StoreError> {
         let file = File::open(path).map_err(|e| {
             StoreError(format!(
@@ -681,7 +680,7 @@ impl<T> RowReader<T> {
         path: &Path,
         source: Box<dyn Read + Send>,
         width: usize,
-        parse: fn(&str, &Path, usize, &csv::ByteRecord) -> Result<T, StoreError>,
+        parse: Parse<T>,
     ) -> RowReader<T> {
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -799,8 +798,15 @@ impl<T> Iterator for RowReader<T> {
             if !std::mem::replace(&mut self.header_skipped, true) {
                 continue; // header, checked at open
             }
-            let result = checked_width(&self.url, &self.path, line, &self.record, self.width)
-                .and_then(|()| (self.parse)(&self.url, &self.path, line, &self.record));
+            let record = Record {
+                url: &self.url,
+                path: &self.path,
+                line,
+                fields: &self.record,
+            };
+            let result = record
+                .checked_width(self.width)
+                .and_then(|()| (self.parse)(&record));
             if result.is_err() {
                 self.done = true;
             }
@@ -813,139 +819,103 @@ fn parse_error(url: &str, path: &Path, line: usize, what: &str) -> StoreError {
     StoreError(format!("store '{url}': {}:{line}: {what}", path.display()))
 }
 
-/// Whether `record` has `width` fields.
-fn checked_width(
-    url: &str,
-    path: &Path,
+/// A record of a file, with where it stands for errors.
+struct Record<'a> {
+    url: &'a str,
+    path: &'a Path,
+    /// The line it starts on.
     line: usize,
-    record: &csv::ByteRecord,
-    width: usize,
-) -> Result<(), StoreError> {
-    if record.len() == width {
-        Ok(())
-    } else {
-        Err(parse_error(
-            url,
-            path,
-            line,
-            &format!("{} fields, expected {width}", record.len()),
-        ))
+    fields: &'a csv::ByteRecord,
+}
+
+impl Record<'_> {
+    fn error(&self, what: &str) -> StoreError {
+        parse_error(self.url, self.path, self.line, what)
     }
-}
 
-/// Field `i` of `record` (which has it) as text.
-fn text<'r>(
-    url: &str,
-    path: &Path,
-    line: usize,
-    record: &'r csv::ByteRecord,
-    i: usize,
-) -> Result<&'r str, StoreError> {
-    std::str::from_utf8(&record[i]).map_err(|_| parse_error(url, path, line, "not valid UTF-8"))
-}
+    /// Whether it has `width` fields.
+    fn checked_width(&self, width: usize) -> Result<(), StoreError> {
+        if self.fields.len() == width {
+            Ok(())
+        } else {
+            Err(self.error(&format!("{} fields, expected {width}", self.fields.len())))
+        }
+    }
 
-fn parse_num<T: std::str::FromStr>(
-    url: &str,
-    path: &Path,
-    line: usize,
-    name: &str,
-    s: &str,
-) -> Result<T, StoreError> {
-    s.parse().map_err(|_| {
-        parse_error(
-            url,
-            path,
-            line,
-            &format!("{name} '{}' is not valid", s.escape_debug()),
-        )
-    })
-}
+    /// Field `i` (which it has) as text.
+    fn text(&self, i: usize) -> Result<&str, StoreError> {
+        std::str::from_utf8(&self.fields[i]).map_err(|_| self.error("not valid UTF-8"))
+    }
 
-fn parse_opt<T: std::str::FromStr>(
-    url: &str,
-    path: &Path,
-    line: usize,
-    name: &str,
-    s: &str,
-) -> Result<Option<T>, StoreError> {
-    if s.is_empty() {
-        Ok(None)
-    } else {
-        parse_num(url, path, line, name, s).map(Some)
+    /// Field `i`, `name`d in errors, as a number.
+    fn num<T: std::str::FromStr>(&self, i: usize, name: &str) -> Result<T, StoreError> {
+        let s = self.text(i)?;
+        s.parse()
+            .map_err(|_| self.error(&format!("{name} '{}' is not valid", s.escape_debug())))
+    }
+
+    /// Field `i`, `name`d in errors, as a number, or `None` when empty.
+    fn opt<T: std::str::FromStr>(&self, i: usize, name: &str) -> Result<Option<T>, StoreError> {
+        if self.text(i)?.is_empty() {
+            Ok(None)
+        } else {
+            self.num(i, name).map(Some)
+        }
+    }
+
+    /// Field `i` as an RFC 3339 timestamp.
+    fn timestamp(&self, i: usize) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+        parse_timestamp(self.text(i)?).map_err(|e| self.error(&e))
     }
 }
 
 /// Fields in a readings record.
 const READINGS_WIDTH: usize = 4;
 
-/// The reading in `record`, which starts on `line`.
-fn reading(
-    url: &str,
-    path: &Path,
-    line: usize,
-    record: &csv::ByteRecord,
-) -> Result<Reading, StoreError> {
-    let f = |i| text(url, path, line, record, i);
+/// The reading in `record`.
+fn reading(record: &Record<'_>) -> Result<Reading, StoreError> {
     Ok(Reading {
-        id: parse_num(url, path, line, "id", f(0)?)?,
-        timestamp: parse_timestamp(f(1)?).map_err(|e| parse_error(url, path, line, &e))?,
-        sensor: f(2)?.to_string(),
-        value: parse_num(url, path, line, "value", f(3)?)?,
+        id: record.num(0, "id")?,
+        timestamp: record.timestamp(1)?,
+        sensor: record.text(2)?.to_string(),
+        value: record.num(3, "value")?,
     })
 }
 
 /// Fields in a crew reports record.
 const CREW_WIDTH: usize = 7;
 
-/// The crew report in `record`, which starts on `line`.
-fn crew_report(
-    url: &str,
-    path: &Path,
-    line: usize,
-    record: &csv::ByteRecord,
-) -> Result<CrewReport, StoreError> {
-    let f = |i| text(url, path, line, record, i);
+/// The crew report in `record`.
+fn crew_report(record: &Record<'_>) -> Result<CrewReport, StoreError> {
     Ok(CrewReport {
-        id: parse_num(url, path, line, "id", f(0)?)?,
-        timestamp: parse_timestamp(f(1)?).map_err(|e| parse_error(url, path, line, &e))?,
-        day: parse_num(url, path, line, "day", f(2)?)?,
-        crew: parse_num(url, path, line, "crew", f(3)?)?,
-        profile: parse_opt(url, path, line, "profile", f(4)?)?,
-        section: parse_opt(url, path, line, "section", f(5)?)?,
-        height: parse_opt(url, path, line, "height", f(6)?)?,
+        id: record.num(0, "id")?,
+        timestamp: record.timestamp(1)?,
+        day: record.num(2, "day")?,
+        crew: record.num(3, "crew")?,
+        profile: record.opt(4, "profile")?,
+        section: record.opt(5, "section")?,
+        height: record.opt(6, "height")?,
     })
 }
 
 /// Fields in a meta record.
 const META_WIDTH: usize = 2;
 
-/// The key and value in `record`, which starts on `line`.
-fn meta_pair(
-    url: &str,
-    path: &Path,
-    line: usize,
-    record: &csv::ByteRecord,
-) -> Result<(String, String), StoreError> {
-    let f = |i| text(url, path, line, record, i).map(str::to_string);
-    Ok((f(0)?, f(1)?))
+/// The key and value in `record`.
+fn meta_pair(record: &Record<'_>) -> Result<(String, String), StoreError> {
+    Ok((record.text(0)?.to_string(), record.text(1)?.to_string()))
 }
 
 /// Fields in a site changes record.
 const CHANGES_WIDTH: usize = 4;
 
-/// The site change in `record`, which starts on `line`.
-fn site_change(
-    url: &str,
-    path: &Path,
-    line: usize,
-    record: &csv::ByteRecord,
-) -> Result<SiteChange, StoreError> {
-    let f = |i| text(url, path, line, record, i);
+/// The site change in `record`.
+fn site_change(record: &Record<'_>) -> Result<SiteChange, StoreError> {
     Ok(SiteChange {
-        id: parse_num(url, path, line, "id", f(0)?)?,
-        at: parse_timestamp(f(1)?).map_err(|e| parse_error(url, path, line, &e))?,
-        origin: f(2)?.to_string(),
-        change: f(3)?.to_string(),
+        id: record.num(0, "id")?,
+        at: record.timestamp(1)?,
+        origin: record.text(2)?.to_string(),
+        change: record.text(3)?.to_string(),
     })
 }
 
@@ -969,18 +939,20 @@ mod tests {
         );
     }
 
+    /// The key-value pairs of CSV `bytes` after its header.
+    fn meta_records(bytes: &[u8]) -> Result<Vec<(String, String)>, StoreError> {
+        let source = std::io::Cursor::new(bytes.to_vec());
+        RowReader::new("csv:t", Path::new("t"), Box::new(source), 2, meta_pair).collect()
+    }
+
     /// Each record of CSV `text` after its header: the line it starts on and its fields.
     fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, StoreError> {
-        fn fields(
-            _: &str,
-            _: &Path,
-            line: usize,
-            record: &csv::ByteRecord,
-        ) -> Result<(usize, Vec<String>), StoreError> {
+        fn fields(record: &Record<'_>) -> Result<(usize, Vec<String>), StoreError> {
             let f = record
+                .fields
                 .iter()
                 .map(|f| String::from_utf8_lossy(f).into_owned());
-            Ok((line, f.collect()))
+            Ok((record.line, f.collect()))
         }
         let source = std::io::Cursor::new(text.as_bytes().to_vec());
         RowReader::new("csv:t", Path::new("t"), Box::new(source), 2, fields).collect()
@@ -1072,26 +1044,10 @@ mod tests {
         assert_eq!(e.0, "store 'csv:t': t:3: 1 fields, expected 2");
         let e = records("a,b\n1,2\n\"\"\"\"\n").unwrap_err();
         assert_eq!(e.0, "store 'csv:t': t:3: 1 fields, expected 2");
-        let e = RowReader::new(
-            "csv:t",
-            Path::new("t"),
-            Box::new(std::io::Cursor::new(b"a,b\n1,\xff\n".to_vec())),
-            2,
-            meta_pair,
-        )
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap_err();
+        let e = meta_records(b"a,b\n1,\xff\n").unwrap_err();
         assert_eq!(e.0, "store 'csv:t': t:2: not valid UTF-8");
         // a line of the end mark's byte is not the end of the file
-        let e = RowReader::new(
-            "csv:t",
-            Path::new("t"),
-            Box::new(std::io::Cursor::new(b"a,b\n\xff\n1,2\n".to_vec())),
-            2,
-            meta_pair,
-        )
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap_err();
+        let e = meta_records(b"a,b\n\xff\n1,2\n").unwrap_err();
         assert_eq!(e.0, "store 'csv:t': t:2: not valid UTF-8");
     }
 }

@@ -102,13 +102,12 @@ impl Store for MemoryStore {
         to_day: u64,
         limit: usize,
     ) -> Result<Vec<CrewReport>, StoreError> {
-        Ok(self
-            .crew_reports
-            .iter()
-            .filter(|r| (from_day..=to_day).contains(&r.day))
-            .take(limit)
-            .cloned()
-            .collect())
+        Ok(super::crew_reports_of_days(
+            &self.crew_reports,
+            from_day,
+            to_day,
+            limit,
+        ))
     }
 
     fn latest_crew_reports(&mut self) -> Result<LatestReports, StoreError> {

@@ -403,12 +403,12 @@ pub trait Store: Send {
         to_day: u64,
         limit: usize,
     ) -> Result<Vec<CrewReport>, StoreError> {
-        Ok(self
-            .crew_reports()?
-            .into_iter()
-            .filter(|r| (from_day..=to_day).contains(&r.day))
-            .take(limit)
-            .collect())
+        Ok(crew_reports_of_days(
+            &self.crew_reports()?,
+            from_day,
+            to_day,
+            limit,
+        ))
     }
     /// What resuming needs of the crew reports, without reading them all back: for every
     /// (profile, section) with a report that has profile, section and height set, its report
@@ -445,6 +445,22 @@ pub trait Store: Send {
     ) -> Result<u64, StoreError>;
     /// Every change kept, oldest first.
     fn changes(&mut self) -> Result<Vec<SiteChange>, StoreError>;
+}
+
+/// The first `limit` of `reports` (in id order) of days `from_day..=to_day`, as
+/// [`Store::crew_reports_of_days`] answers.
+pub(crate) fn crew_reports_of_days(
+    reports: &[CrewReport],
+    from_day: u64,
+    to_day: u64,
+    limit: usize,
+) -> Vec<CrewReport> {
+    reports
+        .iter()
+        .filter(|r| (from_day..=to_day).contains(&r.day))
+        .take(limit)
+        .cloned()
+        .collect()
 }
 
 /// [`Store::start_of_last`] with [`Store::readings_after`] only: counts the matching readings,

@@ -189,6 +189,11 @@ fn to_i64(what: &str, v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError(format!("{what} {v} is too large for PostgreSQL")))
 }
 
+/// [`to_i64`] of each of `values`.
+fn to_i64s(what: &str, values: impl Iterator<Item = u64>) -> Result<Vec<i64>, StoreError> {
+    values.map(|v| to_i64(what, v)).collect()
+}
+
 impl Store for PostgresStore {
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
         self.append_remote(batch, &[]).map(drop)
@@ -208,27 +213,15 @@ impl Store for PostgresStore {
         let r = &batch.readings;
         let c = &batch.crew_reports;
         let columns = Columns {
-            ids: r
-                .iter()
-                .map(|r| to_i64("reading id", r.id))
-                .collect::<Result<_, _>>()
-                .map_err(with_url)?,
+            ids: to_i64s("reading id", r.iter().map(|r| r.id)).map_err(with_url)?,
             timestamps: r.iter().map(|r| r.timestamp).collect(),
             sensors: r.iter().map(|r| r.sensor.clone()).collect(),
             values: r.iter().map(|r| r.value).collect(),
             agents: Vec::new(),
             seqs: Vec::new(),
-            crew_ids: c
-                .iter()
-                .map(|c| to_i64("crew report id", c.id))
-                .collect::<Result<_, _>>()
-                .map_err(with_url)?,
+            crew_ids: to_i64s("crew report id", c.iter().map(|c| c.id)).map_err(with_url)?,
             crew_timestamps: c.iter().map(|c| c.timestamp).collect(),
-            days: c
-                .iter()
-                .map(|c| to_i64("day", c.day))
-                .collect::<Result<_, _>>()
-                .map_err(with_url)?,
+            days: to_i64s("day", c.iter().map(|c| c.day)).map_err(with_url)?,
             crews: c.iter().map(|c| i64::from(c.crew)).collect(),
             profiles: c.iter().map(|c| c.profile.map(i64::from)).collect(),
             sections: c.iter().map(|c| c.section.map(i64::from)).collect(),

@@ -185,8 +185,7 @@ impl SqliteStore {
     /// The store for reading back what is there (`wallwatch readings`): SQLite's default page
     /// cache (2 MB) instead of a run's 64 MB, since a read in id order visits each page once.
     pub fn for_reading(mut self) -> Result<SqliteStore, StoreError> {
-        let result = self.conn()?.pragma_update(None, "cache_size", -2000);
-        result.map_err(|e| self.err(e))?;
+        self.with_conn(|conn| conn.pragma_update(None, "cache_size", -2000))?;
         Ok(self)
     }
 
@@ -204,13 +203,20 @@ impl SqliteStore {
         args: &[Box<dyn rusqlite::ToSql>],
         row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>, StoreError> {
-        self.conn()?;
-        let result = (|| {
-            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+        self.with_conn(|conn| {
             let mut stmt = conn.prepare_cached(sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
-        })();
+        })
+    }
+
+    /// Runs `f` on the connection (an error when the store is closed), its error in the store's
+    /// words.
+    fn with_conn<T>(
+        &mut self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let result = f(self.conn()?);
         result.map_err(|e| self.err(e))
     }
 
@@ -220,8 +226,11 @@ impl SqliteStore {
 
     /// Writes `batch` in one transaction; returns the ids of the agents' readings (`origins`,
     /// in id order) left out as stored already.
-    fn write(&mut self, batch: &Batch, origins: &[Origin]) -> rusqlite::Result<Vec<u64>> {
-        let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+    fn write(
+        conn: &mut Connection,
+        batch: &Batch,
+        origins: &[Origin],
+    ) -> rusqlite::Result<Vec<u64>> {
         let tx = conn.transaction()?;
         let mut skipped = Vec::new();
         {
@@ -354,13 +363,11 @@ fn crew_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CrewReport> {
 
 impl Store for SqliteStore {
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
-        self.conn()?;
-        self.write(batch, &[]).map(drop).map_err(|e| self.err(e))
+        self.append_remote(batch, &[]).map(drop)
     }
 
     fn append_remote(&mut self, batch: &Batch, origins: &[Origin]) -> Result<Vec<u64>, StoreError> {
-        self.conn()?;
-        self.write(batch, origins).map_err(|e| self.err(e))
+        self.with_conn(|conn| SqliteStore::write(conn, batch, origins))
     }
 
     /// From the unique index on `(agent, seq)`.
@@ -384,24 +391,23 @@ impl Store for SqliteStore {
     }
 
     fn counts(&mut self) -> Result<Counts, StoreError> {
-        let url = self.url.clone();
-        let conn = self.conn()?;
-        let count = |table: &str| -> rusqlite::Result<(u64, u64)> {
-            let (n, last): (i64, i64) = conn.query_row(
-                &format!("SELECT count(*), coalesce(max(id), 0) FROM {table}"),
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            Ok((n.max(0) as u64, last.max(0) as u64))
-        };
-        let err = |e: rusqlite::Error| StoreError(format!("store '{url}': {}", one_line(&e)));
-        let (readings, last_reading_id) = count("readings").map_err(err)?;
-        let (crew_reports, last_crew_report_id) = count("crew_reports").map_err(err)?;
-        Ok(Counts {
-            readings,
-            crew_reports,
-            last_reading_id,
-            last_crew_report_id,
+        self.with_conn(|conn| {
+            let count = |table: &str| -> rusqlite::Result<(u64, u64)> {
+                let (n, last): (i64, i64) = conn.query_row(
+                    &format!("SELECT count(*), coalesce(max(id), 0) FROM {table}"),
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                Ok((n.max(0) as u64, last.max(0) as u64))
+            };
+            let (readings, last_reading_id) = count("readings")?;
+            let (crew_reports, last_crew_report_id) = count("crew_reports")?;
+            Ok(Counts {
+                readings,
+                crew_reports,
+                last_reading_id,
+                last_crew_report_id,
+            })
         })
     }
 
@@ -435,17 +441,14 @@ impl Store for SqliteStore {
     }
 
     fn crew_reports(&mut self) -> Result<Vec<CrewReport>, StoreError> {
-        self.conn()?;
-        let result = (|| {
-            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+        self.with_conn(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, timestamp, day, crew, profile, section, height FROM crew_reports \
                  ORDER BY id",
             )?;
             let rows = stmt.query_map([], crew_row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
-        })();
-        result.map_err(|e| self.err(e))
+        })
     }
 
     /// From the index on `day`.
@@ -457,25 +460,20 @@ impl Store for SqliteStore {
     ) -> Result<Vec<CrewReport>, StoreError> {
         let day = |d: u64| i64::try_from(d).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.conn()?;
-        let result = (|| {
-            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+        self.with_conn(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, timestamp, day, crew, profile, section, height FROM crew_reports \
                  WHERE day BETWEEN ?1 AND ?2 ORDER BY id LIMIT ?3",
             )?;
             let rows = stmt.query_map((day(from_day), day(to_day), limit), crew_row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
-        })();
-        result.map_err(|e| self.err(e))
+        })
     }
 
     /// Three queries in one read transaction ([`super::SECTION_HISTORY_SQL`]): the sections'
     /// histories from an index, their latest reports by id, the last day from an index.
     fn latest_crew_reports(&mut self) -> Result<LatestReports, StoreError> {
-        self.conn()?;
-        let result = (|| {
-            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+        let (scan, latest, last_day) = self.with_conn(|conn| {
             let tx = conn.transaction()?;
             let mut scan = HistoryScan::default();
             {
@@ -502,48 +500,38 @@ impl Store for SqliteStore {
             let last_day = u64::try_from(last_day).map_err(|e| conversion(0, e))?;
             tx.finish()?;
             Ok((scan, latest, last_day))
-        })();
-        let (scan, latest, last_day) = result.map_err(|e| self.err(e))?;
+        })?;
         scan.finish(latest, last_day)
             .map_err(|e| StoreError(format!("store '{}': {e}", self.url)))
     }
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
-        self.conn()?;
-        let result = (|| {
-            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+        self.with_conn(|conn| {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
                 .optional()
-        })();
-        result.map_err(|e| self.err(e))
+        })
     }
 
     fn meta_set(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.conn()?;
-        let result = (|| {
-            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+        self.with_conn(|conn| {
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [key, value],
             )
             .map(drop)
-        })();
-        result.map_err(|e| self.err(e))
+        })
     }
 
     fn clear(&mut self) -> Result<(), StoreError> {
-        self.conn()?;
-        let result = (|| {
-            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+        self.with_conn(|conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute_batch(
                 "DELETE FROM readings; DELETE FROM crew_reports; DELETE FROM meta; \
                  DELETE FROM site_changes;",
             )?;
             tx.commit()
-        })();
-        result.map_err(|e| self.err(e))
+        })
     }
 
     fn close(&mut self) -> Result<(), StoreError> {
@@ -569,9 +557,7 @@ impl Store for SqliteStore {
         origin: &str,
         change: &str,
     ) -> Result<u64, StoreError> {
-        self.conn()?;
-        let result = (|| {
-            let conn = self.conn.as_mut().ok_or(rusqlite::Error::InvalidQuery)?;
+        self.with_conn(|conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let id: i64 = tx.query_row(
                 "INSERT INTO site_changes (at, origin, change) VALUES (?1, ?2, ?3) RETURNING id",
@@ -580,8 +566,7 @@ impl Store for SqliteStore {
             )?;
             tx.commit()?;
             u64::try_from(id).map_err(|e| conversion(0, e))
-        })();
-        result.map_err(|e| self.err(e))
+        })
     }
 
     fn changes(&mut self) -> Result<Vec<SiteChange>, StoreError> {

@@ -136,7 +136,8 @@ where
             _ = PANIC_NOTIFY.notified() => return Err(TuiError::Panicked),
             name = &mut stop => return Ok(Exit::Signal(name)),
             ev = input.next(), if input_open => {
-                let burst = read_input(ev, &mut input, terminal, app, &commands, renderer).await?;
+                let mut keys = KeyTarget { terminal, app, commands: &commands, renderer };
+                let burst = keys.read_input(ev, &mut input).await?;
                 pacing.dirty |= burst.changed;
                 input_open &= !burst.closed;
             }
@@ -207,43 +208,80 @@ struct InputBurst {
     closed: bool,
 }
 
-/// Handles `first` and every input event already pending after it, up to a quit.
-async fn read_input<B, S>(
-    first: Option<io::Result<TermEvent>>,
-    input: &mut S,
-    terminal: &mut Terminal<B>,
-    app: &mut App,
-    commands: &mpsc::Sender<(u64, Command)>,
-    renderer: &mut Renderer,
-) -> Result<InputBurst, TuiError>
+/// What input acts on: the app (whose keys become the site's commands) and its screen.
+struct KeyTarget<'a, B: FrameSink> {
+    terminal: &'a mut Terminal<B>,
+    app: &'a mut App,
+    commands: &'a mpsc::Sender<(u64, Command)>,
+    renderer: &'a mut Renderer,
+}
+
+impl<B> KeyTarget<'_, B>
 where
     B: FrameSink,
     B::Error: Send + Sync + 'static,
-    S: Stream<Item = io::Result<TermEvent>> + Unpin,
 {
-    let mut burst = InputBurst {
-        changed: false,
-        closed: false,
-    };
-    let mut ev = first;
-    loop {
-        match ev {
-            None => {
-                burst.closed = true;
+    /// Handles `first` and every input event already pending after it, up to a quit.
+    async fn read_input<S>(
+        &mut self,
+        first: Option<io::Result<TermEvent>>,
+        input: &mut S,
+    ) -> Result<InputBurst, TuiError>
+    where
+        S: Stream<Item = io::Result<TermEvent>> + Unpin,
+    {
+        let mut burst = InputBurst {
+            changed: false,
+            closed: false,
+        };
+        let mut ev = first;
+        loop {
+            match ev {
+                None => {
+                    burst.closed = true;
+                    return Ok(burst);
+                }
+                Some(Err(e)) => return Err(TuiError::Io(e)),
+                Some(Ok(e)) => burst.changed |= self.on_input(e)?,
+            }
+            if self.app.quit {
                 return Ok(burst);
             }
-            Some(Err(e)) => return Err(TuiError::Io(e)),
-            Some(Ok(e)) => burst.changed |= on_input(e, terminal, app, commands, renderer)?,
+            // Polled with this task's waker: a stream polled with a dummy one (as `now_or_never`
+            // does) may hand that waker its wake-up and never wake us (crossterm's EventStream
+            // keeps the first waker of a pending poll).
+            match poll_fn(|cx| Poll::Ready(input.poll_next_unpin(cx))).await {
+                Poll::Ready(next) => ev = next,
+                Poll::Pending => return Ok(burst),
+            }
         }
-        if app.quit {
-            return Ok(burst);
-        }
-        // Polled with this task's waker: a stream polled with a dummy one (as `now_or_never`
-        // does) may hand that waker its wake-up and never wake us (crossterm's EventStream
-        // keeps the first waker of a pending poll).
-        match poll_fn(|cx| Poll::Ready(input.poll_next_unpin(cx))).await {
-            Poll::Ready(next) => ev = next,
-            Poll::Pending => return Ok(burst),
+    }
+
+    /// One input event; returns whether the screen needs a new frame.
+    fn on_input(&mut self, ev: TermEvent) -> Result<bool, TuiError> {
+        let app = &mut *self.app;
+        match ev {
+            TermEvent::Key(key) if key.kind == KeyEventKind::Press => {
+                app.notice = None;
+                if let Some(cmd) = app.on_key(key) {
+                    match self.commands.try_send(app.ask(cmd)) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            app.notice = Some("the site is busy; try again".into());
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            return Err(TuiError::EngineStopped);
+                        }
+                    }
+                }
+                Ok(true)
+            }
+            TermEvent::Resize(w, h) => {
+                self.renderer.full_redraw(self.terminal, w, h)?;
+                Ok(true)
+            }
+            TermEvent::FocusGained => Ok(true),
+            _ => Ok(false),
         }
     }
 }
@@ -268,40 +306,4 @@ fn apply_site_messages(
         changed |= log_visible;
     }
     changed
-}
-
-fn on_input<B>(
-    ev: TermEvent,
-    terminal: &mut Terminal<B>,
-    app: &mut App,
-    commands: &mpsc::Sender<(u64, Command)>,
-    renderer: &mut Renderer,
-) -> Result<bool, TuiError>
-where
-    B: FrameSink,
-    B::Error: Send + Sync + 'static,
-{
-    match ev {
-        TermEvent::Key(key) if key.kind == KeyEventKind::Press => {
-            app.notice = None;
-            if let Some(cmd) = app.on_key(key) {
-                match commands.try_send(app.ask(cmd)) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        app.notice = Some("the site is busy; try again".into());
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => {
-                        return Err(TuiError::EngineStopped);
-                    }
-                }
-            }
-            Ok(true)
-        }
-        TermEvent::Resize(w, h) => {
-            renderer.full_redraw(terminal, w, h)?;
-            Ok(true)
-        }
-        TermEvent::FocusGained => Ok(true),
-        _ => Ok(false),
-    }
 }

@@ -50,23 +50,11 @@ impl Schedule {
     pub fn unlimited(wall: &Wall) -> Schedule {
         let mut crew = 0;
         let mut relieved = Vec::new();
-        let work = wall
-            .heights()
-            .iter()
-            .map(|&h| {
-                let feet = MAX_HEIGHT - h;
-                if feet == 0 {
-                    return SectionWork::NONE;
-                }
-                crew += 1;
-                relieved.push(u64::from(feet) + 1);
-                SectionWork {
-                    start: 1,
-                    feet,
-                    crew,
-                }
-            })
-            .collect::<Vec<_>>();
+        let work = plan_sections(wall, |feet| {
+            crew += 1;
+            relieved.push(u64::from(feet) + 1);
+            (1, crew)
+        });
         let days = work.iter().map(SectionWork::last_day).max().unwrap_or(0);
         Schedule {
             crews: None,
@@ -84,23 +72,15 @@ impl Schedule {
         let mut free: BinaryHeap<Reverse<u128>> =
             (1..=crews).map(|c| Reverse(pack(1, c))).collect();
         let mut days = 0;
-        let work = wall
-            .heights()
-            .iter()
-            .map(|&h| {
-                let feet = MAX_HEIGHT - h;
-                if feet == 0 {
-                    return SectionWork::NONE;
-                }
-                let mut top = free.peek_mut().expect("crews never leave the heap");
-                let (start, crew) = ((top.0 >> 32) as u64, top.0 as u32);
-                let end = start + u64::from(feet);
-                top.0 = pack(end, crew);
-                drop(top);
-                days = days.max(end - 1);
-                SectionWork { start, feet, crew }
-            })
-            .collect();
+        let work = plan_sections(wall, |feet| {
+            let mut top = free.peek_mut().expect("crews never leave the heap");
+            let (start, crew) = ((top.0 >> 32) as u64, top.0 as u32);
+            let end = start + u64::from(feet);
+            top.0 = pack(end, crew);
+            drop(top);
+            days = days.max(end - 1);
+            (start, crew)
+        });
         let mut relieved = vec![0; crews as usize];
         for Reverse(packed) in free {
             relieved[packed as u32 as usize - 1] = (packed >> 32) as u64;
@@ -132,6 +112,23 @@ impl Schedule {
     pub fn days_to_finish(&self) -> u64 {
         self.days
     }
+}
+
+/// One [`SectionWork`] per section of `wall`, in queue order: [`SectionWork::NONE`] for a
+/// finished one, else the first day and the crew `assign` gives its feet to raise (called for
+/// the unfinished sections only, in order).
+fn plan_sections(wall: &Wall, mut assign: impl FnMut(u8) -> (u64, u32)) -> Vec<SectionWork> {
+    wall.heights()
+        .iter()
+        .map(|&h| {
+            let feet = MAX_HEIGHT - h;
+            if feet == 0 {
+                return SectionWork::NONE;
+            }
+            let (start, crew) = assign(feet);
+            SectionWork { start, feet, crew }
+        })
+        .collect()
 }
 
 #[cfg(test)]

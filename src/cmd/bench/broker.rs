@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::Packet;
+use rumqttc::v5::mqttbytes::v5::{Packet, Publish};
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -87,10 +87,23 @@ pub fn run(args: &BrokerBenchArgs) -> Result<BrokerResult, String> {
         let mut latency_samples = Vec::new();
         for run in 0..args.runs {
             let tag = format!("{}-{run}", std::process::id());
-            samples.push(pair(args, &url, &tag, args.readings, Duration::ZERO).await?);
+            let leg = Leg {
+                args,
+                url: &url,
+                tag: &tag,
+                readings: args.readings,
+                latency: Duration::ZERO,
+            };
+            samples.push(pair(&leg).await?);
             if !latency.is_zero() {
                 let tag = format!("{tag}-l");
-                latency_samples.push(pair(args, &url, &tag, args.latency_readings, latency).await?);
+                let leg = Leg {
+                    tag: &tag,
+                    readings: args.latency_readings,
+                    latency,
+                    ..leg
+                };
+                latency_samples.push(pair(&leg).await?);
             }
         }
         let pick = |s: &[Pair], f: fn(&Pair) -> f64| median(s.iter().map(f).collect());
@@ -118,16 +131,21 @@ pub fn run(args: &BrokerBenchArgs) -> Result<BrokerResult, String> {
     })
 }
 
-/// The site, then the plain subscriber, on the same broker (through the proxy with latency).
-async fn pair(
-    args: &BrokerBenchArgs,
-    url: &BrokerUrl,
-    tag: &str,
+/// One measurement of the site and of the plain subscriber: `readings` readings queued under
+/// names made from `tag`, consumed through a proxy adding `latency`.
+#[derive(Clone, Copy)]
+struct Leg<'a> {
+    args: &'a BrokerBenchArgs,
+    url: &'a BrokerUrl,
+    tag: &'a str,
     readings: u64,
     latency: Duration,
-) -> Result<Pair, String> {
-    let site_per_s = site(args, url, tag, readings, latency).await?;
-    let plain_per_s = plain(args, url, tag, readings, latency).await?;
+}
+
+/// The site, then the plain subscriber, on the same broker (through the proxy with latency).
+async fn pair(leg: &Leg<'_>) -> Result<Pair, String> {
+    let site_per_s = site(leg).await?;
+    let plain_per_s = plain(leg).await?;
     Ok(Pair {
         site_per_s,
         plain_per_s,
@@ -283,35 +301,18 @@ async fn queue_readings(url: &BrokerUrl, topic: &str, n: u64, tag: &str) -> Resu
 }
 
 /// The site: the engine on a fresh SQLite file, taking the queued readings through the broker.
-async fn site(
-    args: &BrokerBenchArgs,
-    url: &BrokerUrl,
-    tag: &str,
-    readings: u64,
-    latency: Duration,
-) -> Result<f64, String> {
+async fn site(leg: &Leg<'_>) -> Result<f64, String> {
+    let tag = leg.tag;
     let site_name = format!("bench-{tag}");
-    make_session(
-        url,
-        &format!("wallwatch-site-{site_name}"),
-        &confirm::readings_filter(&site_name),
-    )
-    .await?;
-    queue_readings(
-        url,
-        &confirm::readings_topic(&site_name, "bench"),
-        readings,
-        tag,
-    )
-    .await?;
+    queue_for_site(leg, &format!("wallwatch-site-{site_name}"), &site_name).await?;
     let db = std::env::temp_dir().join(format!("wallwatch-bench-broker-{tag}.db"));
     let _ = std::fs::remove_file(&db);
     let mut config = Config::example();
     config.engine.store = crate::store::StoreUrl::Sqlite(db.display().to_string());
     config.engine.sensors = 0;
-    config.engine.network_limit = args.network_limit;
+    config.engine.network_limit = leg.args.network_limit;
     let broker = BrokerOptions {
-        url: consumer_url(url, latency).await?,
+        url: consumer_url(leg.url, leg.latency).await?,
         site: site_name,
     };
     let options = StartOptions {
@@ -327,7 +328,7 @@ async fn site(
     let started = Instant::now();
     tokio::spawn(async move { while events.recv().await.is_some() {} });
     let deadline = started + Duration::from_secs(600);
-    while engine.counters().readings_stored < readings {
+    while engine.counters().readings_stored < leg.readings {
         if Instant::now() > deadline {
             return Err("the site did not store every reading within 10 minutes".into());
         }
@@ -341,36 +342,24 @@ async fn site(
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
-    drop_session(url, &format!("wallwatch-site-{}", broker.site)).await;
-    if summary.network.max_in_flight > args.network_limit {
+    drop_session(leg.url, &format!("wallwatch-site-{}", broker.site)).await;
+    if summary.network.max_in_flight > leg.args.network_limit {
         return Err(format!(
             "{} messages in flight, above the limit",
             summary.network.max_in_flight
         ));
     }
-    Ok(readings as f64 / seconds)
+    Ok(leg.readings as f64 / seconds)
 }
 
 /// The plain subscriber: the same Receive Maximum, acknowledging each message on receipt.
-async fn plain(
-    args: &BrokerBenchArgs,
-    url: &BrokerUrl,
-    tag: &str,
-    readings: u64,
-    latency: Duration,
-) -> Result<f64, String> {
+async fn plain(leg: &Leg<'_>) -> Result<f64, String> {
+    let tag = leg.tag;
     let site_name = format!("plain-{tag}");
     let id = format!("bench-plain-{tag}");
-    make_session(url, &id, &confirm::readings_filter(&site_name)).await?;
-    queue_readings(
-        url,
-        &confirm::readings_topic(&site_name, "bench"),
-        readings,
-        tag,
-    )
-    .await?;
-    let to = consumer_url(url, latency).await?;
-    let limit = u16::try_from(args.network_limit).map_err(|e| e.to_string())?;
+    queue_for_site(leg, &id, &site_name).await?;
+    let to = consumer_url(leg.url, leg.latency).await?;
+    let limit = u16::try_from(leg.args.network_limit).map_err(|e| e.to_string())?;
     let mut o = MqttOptions::new(id, &to.host, to.port);
     o.set_clean_start(false)
         .set_session_expiry_interval(Some(SESSION_EXPIRY))
@@ -382,7 +371,7 @@ async fn plain(
     // Acks wait here when rumqttc's request queue is full (this task is also the one that
     // empties it, by polling).
     let mut acks = std::collections::VecDeque::new();
-    while received.load(Ordering::Relaxed) < readings {
+    while received.load(Ordering::Relaxed) < leg.readings {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 received.fetch_add(1, Ordering::Relaxed);
@@ -391,12 +380,7 @@ async fn plain(
             Ok(_) => {}
             Err(e) => return Err(format!("broker {to}: {e}")),
         }
-        while let Some(p) = acks.front() {
-            if client.try_ack(p).is_err() {
-                break;
-            }
-            acks.pop_front();
-        }
+        ack_queued(&client, &mut acks);
     }
     let seconds = started.elapsed().as_secs_f64();
     // The last acks and the DISCONNECT go through the queue this task empties: keep polling
@@ -404,12 +388,7 @@ async fn plain(
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         let mut sent = false;
         loop {
-            while let Some(p) = acks.front() {
-                if client.try_ack(p).is_err() {
-                    break;
-                }
-                acks.pop_front();
-            }
+            ack_queued(&client, &mut acks);
             if acks.is_empty() && !sent {
                 sent = client.try_disconnect().is_ok();
             }
@@ -420,8 +399,32 @@ async fn plain(
         }
     })
     .await;
-    drop_session(url, &format!("bench-plain-{tag}")).await;
-    Ok(readings as f64 / seconds)
+    drop_session(leg.url, &format!("bench-plain-{tag}")).await;
+    Ok(leg.readings as f64 / seconds)
+}
+
+/// Makes the session `client_id` subscribed to `site_name`'s readings, then queues the leg's
+/// readings for it on the broker.
+async fn queue_for_site(leg: &Leg<'_>, client_id: &str, site_name: &str) -> Result<(), String> {
+    make_session(leg.url, client_id, &confirm::readings_filter(site_name)).await?;
+    queue_readings(
+        leg.url,
+        &confirm::readings_topic(site_name, "bench"),
+        leg.readings,
+        leg.tag,
+    )
+    .await
+}
+
+/// Acknowledges the messages waiting in `acks`, oldest first, until rumqttc's request queue is
+/// full.
+fn ack_queued(client: &AsyncClient, acks: &mut std::collections::VecDeque<Publish>) {
+    while let Some(p) = acks.front() {
+        if client.try_ack(p).is_err() {
+            break;
+        }
+        acks.pop_front();
+    }
 }
 
 /// `wallwatch bench broker`.

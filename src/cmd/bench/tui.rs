@@ -197,35 +197,27 @@ fn figures(
 
 /// The whole `bench tui` command.
 pub fn main(args: &TuiBenchArgs) -> crate::cmd::Outcome {
-    match run(args) {
-        Ok(r) if args.json => {
-            println!("{}", serde_json::to_string(&r).unwrap_or_default());
-            Ok(())
-        }
-        Ok(r) => {
-            println!(
-                "bench tui: {}x{}, {:.1} s, dashboard defaults (3 crews, 5 sensors, speed 1, memory:)",
-                r.width, r.height, r.seconds
-            );
-            println!(
-                "bytes        {:>10.0} B/s   ({} bytes)",
-                r.bytes_per_s, r.bytes
-            );
-            println!(
-                "frames       {:>10.2} /s    ({} frames, {} log scrolls)",
-                r.frames_per_s, r.frames, r.log_scrolls
-            );
-            println!(
-                "render       {:>10.0} µs p50 {:>8.0} µs p99",
-                r.render_p50_us, r.render_p99_us
-            );
-            println!("first frame  {:>10.1} ms", r.first_frame_ms);
-            println!("cpu          {:>10.2} % of one core", r.cpu_percent);
-            println!("peak rss     {:>10.1} MB", r.rss_mb);
-            Ok(())
-        }
-        Err(e) => Err(crate::cmd::Failure::bad(e)),
-    }
+    super::print_result(args.json, run(args), |r| {
+        println!(
+            "bench tui: {}x{}, {:.1} s, dashboard defaults (3 crews, 5 sensors, speed 1, memory:)",
+            r.width, r.height, r.seconds
+        );
+        println!(
+            "bytes        {:>10.0} B/s   ({} bytes)",
+            r.bytes_per_s, r.bytes
+        );
+        println!(
+            "frames       {:>10.2} /s    ({} frames, {} log scrolls)",
+            r.frames_per_s, r.frames, r.log_scrolls
+        );
+        println!(
+            "render       {:>10.0} µs p50 {:>8.0} µs p99",
+            r.render_p50_us, r.render_p99_us
+        );
+        println!("first frame  {:>10.1} ms", r.first_frame_ms);
+        println!("cpu          {:>10.2} % of one core", r.cpu_percent);
+        println!("peak rss     {:>10.1} MB", r.rss_mb);
+    })
 }
 
 #[cfg(test)]
