@@ -408,7 +408,7 @@ fn refusals_store_and_network_reach_the_state() {
     }));
     assert_eq!(
         app.notice.as_deref(),
-        Some("remove crew refused: 1 crews work now; the last crew stays")
+        Some("remove crew refused: the last crew stays (a wall with no crew is never finished)")
     );
     assert!(app.update(Event::Store {
         rows: 10,

@@ -79,7 +79,7 @@ pub enum Refusal {
     ReadOnly,
     #[error("crews are unlimited (one per section); start with --crews N to manage crews")]
     UnlimitedCrews,
-    #[error("{crews} crews work now; the last crew stays")]
+    #[error("{}", last_crew(*crews))]
     LastCrew { crews: u32 },
     #[error("{most} crews is the most a run may have")]
     TooManyCrews { most: u32 },
@@ -102,6 +102,14 @@ pub enum Refusal {
     /// A viewer with too many commands waiting for their answers.
     #[error("too many commands waiting; try again")]
     Busy,
+}
+
+/// Why crews cannot go: the last one stays, whatever was asked.
+fn last_crew(crews: u32) -> String {
+    match crews {
+        1 => "the last crew stays (a wall with no crew is never finished)".into(),
+        n => format!("only {n} crews work now; the last crew stays"),
+    }
 }
 
 /// The answer to a command.
