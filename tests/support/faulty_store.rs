@@ -22,6 +22,8 @@ pub struct FaultyStore {
     attempts: Arc<AtomicUsize>,
     failed: Arc<AtomicUsize>,
     message: &'static str,
+    /// While set, recording a site change fails.
+    changes_down: Arc<AtomicBool>,
 }
 
 impl Default for FaultyStore {
@@ -40,7 +42,18 @@ impl FaultyStore {
             attempts: Arc::default(),
             failed: Arc::default(),
             message,
+            changes_down: Arc::default(),
         }
+    }
+
+    /// Fails every `append_change` from now on while `down`.
+    pub fn set_changes_down(&self, down: bool) {
+        self.changes_down.store(down, Ordering::SeqCst);
+    }
+
+    /// The site changes recorded so far.
+    pub fn recorded_changes(&self) -> Vec<wallwatch::store::SiteChange> {
+        self.memory().changes().unwrap()
     }
 
     /// Fails the next `n` appends, then works.
@@ -123,6 +136,9 @@ impl Store for FaultyStore {
         origin: &str,
         change: &str,
     ) -> Result<u64, StoreError> {
+        if self.changes_down.load(Ordering::SeqCst) {
+            return Err(StoreError(self.message.into()));
+        }
         self.memory().append_change(at, origin, change)
     }
     fn changes(&mut self) -> Result<Vec<wallwatch::store::SiteChange>, StoreError> {
