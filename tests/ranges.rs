@@ -20,13 +20,12 @@ use wallwatch::units::Speed;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wallwatch");
 
-/// Runs the binary with `args` (a memory store, a short duration) and a 20 s guard.
-
 /// Who asks in these tests.
 fn asker() -> wallwatch::engine::Asker {
     wallwatch::engine::Asker("test".into())
 }
 
+/// Runs the binary with `args` (a memory store, a short duration) and a 20 s guard.
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.args(["run", "--headless", "--store", "memory:"])
