@@ -273,8 +273,8 @@ fn a_read_only_viewers_command_is_refused_by_the_server_too() {
         }
     };
     assert_eq!(reply["reply"]["id"], 42);
-    let why = reply["reply"]["reply"]["Err"].as_str().unwrap();
-    assert!(why.contains("read-only"), "{reply}");
+    let why = &reply["reply"]["reply"]["Err"];
+    assert_eq!(why["refusal"], "read_only", "{reply}");
     assert_eq!(n(&server.status(), &["network", "limit"]), 5);
 }
 
