@@ -283,7 +283,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "PALETTE")]
     pub palette: Option<String>,
     /// Also take readings from agents through this MQTT v5 broker, `mqtt://HOST:PORT` (its
-    /// Receive Maximum is --network-limit). Flag only, not a config file key.
+    /// Receive Maximum is --network-limit).
     #[arg(long, value_name = "URL")]
     pub broker: Option<String>,
     /// The site's name on the broker (default `default`); with --broker.
