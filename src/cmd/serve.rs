@@ -42,9 +42,11 @@ pub fn main(args: &ServeArgs) -> Outcome {
     }
     let config =
         Config::from_args(&args.run, DEFAULT_CREWS).map_err(|e| Failure::bad(e.to_string()))?;
-    let path = socket::resolve_env(args.site.socket.as_deref(), args.site.name.as_deref())
-        .map_err(Failure::bad)?;
-    if args.site.socket.is_none()
+    // The flags', else the config file's.
+    let site = config.serve_site(&args.site);
+    let path =
+        socket::resolve_env(site.socket.as_deref(), site.name.as_deref()).map_err(Failure::bad)?;
+    if site.socket.is_none()
         && let Some(dir) = path.parent()
     {
         socket::ensure_private_dir(dir).map_err(Failure::bad)?;
@@ -54,7 +56,7 @@ pub fn main(args: &ServeArgs) -> Outcome {
     let feed = init_logging(file);
     let runtime = crate::runtime::site().map_err(Failure::bad)?;
     // How `attach` and `stop` name this site: nothing for the default one.
-    let which = match (&args.site.socket, &args.site.name) {
+    let which = match (&site.socket, &site.name) {
         (Some(p), _) => format!(" --socket {}", p.display()),
         (None, Some(n)) if n != socket::DEFAULT_NAME => format!(" --name {n}"),
         _ => String::new(),

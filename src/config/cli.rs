@@ -283,7 +283,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "PALETTE")]
     pub palette: Option<String>,
     /// Also take readings from agents through this MQTT v5 broker, `mqtt://HOST:PORT` (its
-    /// Receive Maximum is --network-limit). Flag only, not a config file key.
+    /// Receive Maximum is --network-limit).
     #[arg(long, value_name = "URL")]
     pub broker: Option<String>,
     /// The site's name on the broker (default `default`); with --broker.
@@ -308,7 +308,7 @@ pub const LOG_KEEP_RANGE: RangeInclusive<usize> = 1..=10_000;
 pub const DEFAULT_LOG_KEEP: usize = 7;
 
 /// `--http ADDR`: an IP address and a port.
-fn parse_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+pub fn parse_addr(s: &str) -> Result<std::net::SocketAddr, String> {
     s.parse().map_err(|_| {
         format!(
             "'{}' is not an address and port (e.g. 127.0.0.1:8080 or [::1]:8080)",

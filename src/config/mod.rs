@@ -1,9 +1,10 @@
 //! One `Config`, built once from the run's flags and an optional TOML file.
 //!
 //! The file uses the flags' names in kebab-case (`network-limit = 5`, `sensor-kinds = [..]`); see
-//! `assets/wallwatch.toml`. Unknown keys and bad values are errors naming the file and the key.
-//! A flag given on the command line wins over the file. A relative `profiles` path in the file is
-//! taken relative to the file's directory.
+//! `assets/wallwatch.toml`; `serve`'s `socket` and `name` too. Unknown keys and bad values are
+//! errors naming the file and the key. A flag given on the command line wins over the file.
+//! Every relative path in the file (`profiles`, `log-file`, `socket`, a `csv:` or `sqlite:`
+//! `store`) is taken relative to the file's directory; a flag's, to the working directory.
 //!
 //! Defaults: the built-in example wall, 5 sensors of kind `default`, network limit 5, latency 0,
 //! store `sqlite:wallwatch.db`, seed 0 (runs are reproducible unless a seed is given), speed 1,
@@ -22,7 +23,7 @@ use std::time::Duration;
 
 use std::ops::RangeInclusive;
 
-use crate::config::cli::RunArgs;
+use crate::config::cli::{LOG_KEEP_RANGE, RunArgs, SiteArgs};
 use crate::config::profiles_file::ProfilesError;
 use crate::engine::EngineOptions;
 use crate::engine::network::Latency;
@@ -59,8 +60,11 @@ pub struct Config {
     /// The daily log files (`--log-file`) and how many are kept (`--log-keep`).
     pub log_file: Option<PathBuf>,
     pub log_keep: usize,
-    /// Agents' readings through a broker (`--broker`, `--site`: flags only).
+    /// Agents' readings through a broker (`--broker`, `--site`).
     pub broker: Option<crate::broker::BrokerOptions>,
+    /// The config file's `socket` or `name` for `serve` (whose flags are not run flags): see
+    /// [`Config::serve_site`].
+    serve_site: SiteArgs,
 }
 
 /// A configuration error, one line, naming the file and key or the flag. Text quoted in a
@@ -79,9 +83,14 @@ pub enum ConfigError {
     /// The config file is not TOML: `w.toml:1:9: …` (`at` is the file, and where if known).
     #[error("{at}: {}", sanitize(.why))]
     NotToml { at: String, why: String },
-    /// A key the file may not have: `w.toml:2:1: unknown key 'zz'`.
-    #[error("{at}: unknown key '{key}'")]
-    UnknownKey { at: String, key: String },
+    /// A key the file may not have: `w.toml:2:1: unknown key 'zz'`, or with the key it would be
+    /// with `-` for `_`: `w.toml:2:1: unknown key 'log_file' (did you mean 'log-file'?)`.
+    #[error("{at}: unknown key '{key}'{}", did_you_mean(.hint))]
+    UnknownKey {
+        at: String,
+        key: String,
+        hint: Option<String>,
+    },
     /// A key's value refused: `w.toml:1:17: key 'network-limit': 0 is out of range (1..=65536)`
     /// (`why` is a [`BadValue`]'s message, as serde hands it back).
     #[error("{at}: key '{key}': {}", sanitize(.why))]
@@ -102,6 +111,12 @@ pub enum ConfigError {
     /// `--broker` or `--site`.
     #[error("{}", sanitize(.0))]
     Broker(String),
+}
+
+/// ` (did you mean 'log-file'?)`, or nothing without a guess.
+fn did_you_mean(hint: &Option<String>) -> String {
+    hint.as_ref()
+        .map_or(String::new(), |k| format!(" (did you mean '{k}'?)"))
 }
 
 /// Why a value, a flag's or a file key's, is refused (the caller says whose).
@@ -169,6 +184,22 @@ struct Raw {
     fresh: Option<bool>,
     #[serde(deserialize_with = "file::string")]
     palette: Option<String>,
+    #[serde(deserialize_with = "file::http")]
+    http: Option<std::net::SocketAddr>,
+    /// Checked as `--broker` is; `Config::from_args` makes the options of both sources.
+    #[serde(deserialize_with = "file::broker")]
+    broker: Option<String>,
+    #[serde(deserialize_with = "file::broker_site")]
+    site: Option<String>,
+    #[serde(deserialize_with = "file::path")]
+    log_file: Option<PathBuf>,
+    #[serde(deserialize_with = "file::log_keep")]
+    log_keep: Option<usize>,
+    /// `serve`'s `--name` and `--socket` (file only: those flags are not run flags).
+    #[serde(deserialize_with = "file::socket_name")]
+    name: Option<String>,
+    #[serde(deserialize_with = "file::path")]
+    socket: Option<PathBuf>,
 }
 
 /// A TOML file's text and name, to say where in it a key or value is.
@@ -200,17 +231,78 @@ impl Source<'_> {
 /// The file's keys and values in the order they appear, each with its place.
 type Entries = Vec<(Spanned<String>, Spanned<toml::Value>)>;
 
-fn read_file(path: &Path) -> Result<Raw, ConfigError> {
+/// A config file's values, every relative path in it made relative to the file, and where each
+/// key's value is (for the checks that need the flags too).
+struct FileValues {
+    raw: Raw,
+    /// `NAME:LINE:COLUMN` of each key's value.
+    places: BTreeMap<String, String>,
+}
+
+impl FileValues {
+    /// The error of key `key`, which the file has, at its value.
+    fn bad_key(&self, key: &str, why: String) -> ConfigError {
+        ConfigError::BadKey {
+            at: self.places.get(key).cloned().unwrap_or_default(),
+            key: key.to_string(),
+            why,
+        }
+    }
+
+    /// Paths in a config file are relative to its directory `dir`, not to where the run starts.
+    fn relative_to(mut self, dir: &Path) -> Result<FileValues, ConfigError> {
+        let raw = &mut self.raw;
+        for path in [&mut raw.profiles, &mut raw.log_file, &mut raw.socket]
+            .into_iter()
+            .flatten()
+        {
+            *path = dir.join(&*path);
+        }
+        if let Some(url) = self.raw.store.take() {
+            let beside = store_beside(&url, dir).map_err(|why| self.bad_key("store", why))?;
+            self.raw.store = Some(beside);
+        }
+        Ok(self)
+    }
+}
+
+/// A `csv:` or `sqlite:` store's relative path made relative to `dir`; other URLs as they are.
+fn store_beside(url: &str, dir: &Path) -> Result<String, String> {
+    let Some((scheme @ ("csv" | "sqlite"), path)) = url.split_once(':') else {
+        return Ok(url.to_string());
+    };
+    if path.is_empty() || path == ":memory:" || Path::new(path).is_absolute() {
+        return Ok(url.to_string());
+    }
+    // A store URL is text: the file's directory must be too.
+    match dir.join(path).to_str() {
+        Some(joined) => Ok(format!("{scheme}:{joined}")),
+        None => Err(format!(
+            "'{}' is relative to the config file's directory, {}, which is not UTF-8",
+            sanitize(path),
+            sanitize(&dir.display().to_string())
+        )),
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileValues, ConfigError> {
     let name = sanitize(&path.display().to_string()).into_owned();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(source) => return Err(ConfigError::Unreadable { file: name, source }),
     };
     let source = Source { name, text: &text };
-    let mut raw: Raw = toml::from_str(&text).map_err(|e| first_error(&source, &e))?;
-    let dir = path.parent().unwrap_or(Path::new(""));
-    raw.profiles = raw.profiles.map(|p| dir.join(p));
-    Ok(raw)
+    let raw: Raw = toml::from_str(&text).map_err(|e| first_error(&source, &e))?;
+    let places = parse_entries(&source)?
+        .into_iter()
+        .map(|(key, value)| (key.into_inner(), source.at(value.span().start)))
+        .collect();
+    let file = FileValues { raw, places };
+    // As clap refuses `--socket` with `--name`.
+    if file.raw.socket.is_some() && file.raw.name.is_some() {
+        return Err(file.bad_key("name", "not with the key 'socket' (give one)".into()));
+    }
+    file.relative_to(path.parent().unwrap_or(Path::new("")))
 }
 
 /// The error to report for a file serde refused: where the file is not TOML, else the first key
@@ -236,6 +328,7 @@ fn first_error(source: &Source, refused: &toml::de::Error) -> ConfigError {
         return if e.message().starts_with("unknown field `") {
             ConfigError::UnknownKey {
                 at: source.at(key.span().start),
+                hint: spelled_with_dashes(key.get_ref(), e.message()),
                 key: key_name,
             }
         } else {
@@ -248,6 +341,20 @@ fn first_error(source: &Source, refused: &toml::de::Error) -> ConfigError {
     }
     // Not reached: what serde refused in the whole file, it refuses in one of its keys.
     source.toml_error(refused)
+}
+
+/// The known key that `key` would be with `-` for `_` (or the other way): `log-file` for
+/// `log_file`. The known keys are those serde lists after the unknown one: "unknown field
+/// `log_file`, expected one of `profiles`, `max-sections`, …".
+fn spelled_with_dashes(key: &str, unknown_field: &str) -> Option<String> {
+    let (_, known) = unknown_field.rsplit_once(", expected one of ")?;
+    let dashed = |k: &str| k.replace('_', "-");
+    known
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .find(|k| dashed(k) == dashed(key))
+        .map(str::to_string)
 }
 
 /// Parses the TOML text into its entries, sorted by where they are in the file.
@@ -370,6 +477,52 @@ mod file {
             parse_run_duration(&want_str(v)?).map_err(BadValue::Parse)
         })
     }
+
+    pub fn http<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, std::net::SocketAddr> {
+        checked(d, |v| {
+            crate::config::cli::parse_addr(&want_str(v)?).map_err(BadValue::Parse)
+        })
+    }
+
+    pub fn log_keep<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, usize> {
+        checked(d, |v| want_int(v, &LOG_KEEP_RANGE))
+    }
+
+    pub fn broker<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, String> {
+        checked(d, |v| {
+            let url = want_str(v)?;
+            crate::broker::url::BrokerUrl::parse(&url).map_err(|e| without_flag("--broker", e))?;
+            Ok(url)
+        })
+    }
+
+    pub fn broker_site<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, String> {
+        checked(d, |v| {
+            let site = want_str(v)?;
+            crate::broker::url::check_name("--site", &site)
+                .map_err(|e| without_flag("--site", e))?;
+            Ok(site)
+        })
+    }
+
+    pub fn socket_name<'de, D: Deserializer<'de>>(d: D) -> Checked<'de, D, String> {
+        checked(d, |v| {
+            let name = want_str(v)?;
+            crate::serve::socket::check_name(&name).map_err(|why| {
+                BadValue::Parse(format!("'{}': {why}", crate::text::sanitize(&name)))
+            })?;
+            Ok(name)
+        })
+    }
+
+    /// A flag's checker's message (`--broker: '…' is not …`) without the flag: the key is
+    /// named instead.
+    fn without_flag(flag: &str, message: String) -> BadValue {
+        let why = message
+            .strip_prefix(flag)
+            .and_then(|m| m.strip_prefix(": "));
+        BadValue::Parse(why.map_or(message.clone(), str::to_string))
+    }
 }
 
 fn want_str(v: &toml::Value) -> Result<String, BadValue> {
@@ -460,6 +613,17 @@ fn read_flags(args: &RunArgs) -> Result<Raw, ConfigError> {
         until_complete: args.until_complete.then_some(true),
         fresh: args.fresh.then_some(true),
         palette: args.palette.clone(),
+        // Checked with the file's in `Config::from_args` (`--site` needs a broker from either).
+        http: args.http,
+        broker: args.broker.clone(),
+        site: args.site.clone(),
+        log_file: args.log_file.clone(),
+        log_keep: check("log-keep", &args.log_keep, |n| {
+            in_range(*n, &LOG_KEEP_RANGE)
+        })?,
+        // `serve`'s flags, not run flags: `Config::serve_site` puts them over the file's.
+        name: None,
+        socket: None,
     })
 }
 
@@ -483,6 +647,13 @@ impl Raw {
             until_complete: self.until_complete.or(file.until_complete),
             fresh: self.fresh.or(file.fresh),
             palette: self.palette.or(file.palette),
+            http: self.http.or(file.http),
+            broker: self.broker.or(file.broker),
+            site: self.site.or(file.site),
+            log_file: self.log_file.or(file.log_file),
+            log_keep: self.log_keep.or(file.log_keep),
+            name: self.name.or(file.name),
+            socket: self.socket.or(file.socket),
         }
     }
 }
@@ -508,13 +679,20 @@ impl Config {
     /// `engine::options`). Reads and parses the profiles file.
     pub fn from_args(args: &RunArgs, default_crews: Crews) -> Result<Config, ConfigError> {
         let flags = read_flags(args)?;
-        let broker = crate::broker::options(args.broker.as_deref(), args.site.as_deref())
-            .map_err(ConfigError::Broker)?;
         let file = match &args.config {
             Some(path) => read_file(path)?,
-            None => Raw::default(),
+            None => FileValues {
+                raw: Raw::default(),
+                places: BTreeMap::new(),
+            },
         };
+        if file.raw.site.is_some() && file.raw.broker.is_none() && flags.broker.is_none() {
+            return Err(file.bad_key("site", "only with --broker or the key 'broker'".into()));
+        }
+        let FileValues { raw: file, .. } = file;
         let raw = flags.over(file);
+        let broker = crate::broker::options(raw.broker.as_deref(), raw.site.as_deref())
+            .map_err(ConfigError::Broker)?;
         let max_sections = raw.max_sections.unwrap_or(DEFAULT_MAX_SECTIONS);
         let (wall, profiles) = load_wall(raw.profiles.as_deref(), max_sections)?;
         let crews = raw.crews.unwrap_or(default_crews);
@@ -551,13 +729,25 @@ impl Config {
             max_sections,
             duration: raw.duration,
             palette: raw.palette,
-            http: args.http,
-            log_file: args.log_file.clone(),
-            log_keep: args
-                .log_keep
-                .unwrap_or(crate::config::cli::DEFAULT_LOG_KEEP),
+            http: raw.http,
+            log_file: raw.log_file,
+            log_keep: raw.log_keep.unwrap_or(crate::config::cli::DEFAULT_LOG_KEEP),
             broker,
+            serve_site: SiteArgs {
+                socket: raw.socket,
+                name: raw.name,
+            },
         })
+    }
+
+    /// The socket `serve` listens on: its `--socket` or `--name` if either is given (the one
+    /// given, as ever), else the config file's `socket` or `name`.
+    pub fn serve_site(&self, flags: &SiteArgs) -> SiteArgs {
+        if flags.socket.is_some() || flags.name.is_some() {
+            flags.clone()
+        } else {
+            self.serve_site.clone()
+        }
     }
 
     /// The defaults with the built-in example wall, for tests and benchmarks.
@@ -902,10 +1092,187 @@ mod tests {
                     ..d()
                 },
             ),
+            (
+                "--log-keep: 0 is out of range (1..=10000)",
+                RunArgs {
+                    log_keep: Some(0),
+                    ..d()
+                },
+            ),
         ];
         for (flag, args) in cases {
             let e = bad(args);
             assert!(e.starts_with(flag), "{flag} {e}");
         }
+    }
+
+    fn from_file(cfg: PathBuf, flags: RunArgs) -> Result<Config, String> {
+        let args = RunArgs {
+            config: Some(cfg),
+            ..flags
+        };
+        Config::from_args(&args, DEFAULT_CREWS).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn service_keys_apply_with_paths_beside_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(
+            &dir,
+            "w.toml",
+            "http = \"127.0.0.1:0\"\nbroker = \"mqtt://127.0.0.1:1884\"\nsite = \"north\"\n\
+             log-file = \"logs/ww.log\"\nlog-keep = 3\nsocket = \"s.sock\"\nstore = \"csv:data\"\n",
+        );
+        let c = from_file(cfg, RunArgs::default()).unwrap();
+        assert_eq!(c.http, Some("127.0.0.1:0".parse().unwrap()));
+        let broker = c.broker.as_ref().unwrap();
+        assert_eq!(broker.url.to_string(), "mqtt://127.0.0.1:1884");
+        assert_eq!(broker.site, "north");
+        assert_eq!(c.log_file, Some(dir.path().join("logs/ww.log")));
+        assert_eq!(c.log_keep, 3);
+        let site = c.serve_site(&SiteArgs::default());
+        assert_eq!(site.socket, Some(dir.path().join("s.sock")));
+        assert_eq!(
+            c.engine.store.to_string(),
+            format!("csv:{}", dir.path().join("data").display())
+        );
+    }
+
+    #[test]
+    fn flags_win_over_the_service_keys_and_keep_their_relative_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(
+            &dir,
+            "w.toml",
+            "http = \"127.0.0.1:0\"\nbroker = \"mqtt://127.0.0.1:1884\"\nsite = \"north\"\n\
+             log-file = \"a.log\"\nlog-keep = 3\nname = \"north\"\nstore = \"sqlite:a.db\"\n",
+        );
+        let flags = RunArgs {
+            http: Some("127.0.0.1:9".parse().unwrap()),
+            broker: Some("mqtt://127.0.0.1:1999".into()),
+            site: Some("south".into()),
+            log_file: Some("b.log".into()),
+            log_keep: Some(9),
+            store: Some("sqlite:b.db".into()),
+            ..Default::default()
+        };
+        let c = from_file(cfg, flags).unwrap();
+        assert_eq!(c.http, Some("127.0.0.1:9".parse().unwrap()));
+        let broker = c.broker.as_ref().unwrap();
+        assert_eq!(broker.url.to_string(), "mqtt://127.0.0.1:1999");
+        assert_eq!(broker.site, "south");
+        assert_eq!(c.log_file, Some(PathBuf::from("b.log")));
+        assert_eq!(c.log_keep, 9);
+        assert_eq!(c.engine.store.to_string(), "sqlite:b.db");
+        assert_eq!(
+            c.serve_site(&SiteArgs::default()).name.as_deref(),
+            Some("north")
+        );
+        // Either of serve's flags wins over both keys.
+        let socket = SiteArgs {
+            socket: Some("x.sock".into()),
+            name: None,
+        };
+        let site = c.serve_site(&socket);
+        assert_eq!((site.socket, site.name), (Some("x.sock".into()), None));
+    }
+
+    #[test]
+    fn only_relative_file_stores_move_beside_the_file() {
+        let dir = Path::new("conf");
+        for (url, beside) in [
+            ("sqlite:run.db", "sqlite:conf/run.db"),
+            ("csv:out", "csv:conf/out"),
+            ("sqlite:/abs/run.db", "sqlite:/abs/run.db"),
+            ("sqlite::memory:", "sqlite::memory:"),
+            ("memory:", "memory:"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("sqlite:", "sqlite:"),
+        ] {
+            assert_eq!(store_beside(url, dir).unwrap(), beside, "{url}");
+        }
+        assert_eq!(
+            store_beside("sqlite:run.db", Path::new("")).unwrap(),
+            "sqlite:run.db"
+        );
+    }
+
+    #[test]
+    fn service_key_errors_name_the_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = |text: &str| {
+            let e = from_file(write(&dir, "w.toml", text), RunArgs::default()).unwrap_err();
+            assert!(!e.contains('\n'), "{e}");
+            e
+        };
+        let cases = [
+            (
+                "log-keep = 0",
+                "w.toml:1:12: key 'log-keep': 0 is out of range (1..=10000)",
+            ),
+            (
+                "log-keep = 10001",
+                "w.toml:1:12: key 'log-keep': 10001 is out of range (1..=10000)",
+            ),
+            (
+                "http = \"localhost\"",
+                "w.toml:1:8: key 'http': 'localhost' is not an address and port (e.g. 127.0.0.1:8080 or [::1]:8080)",
+            ),
+            (
+                "broker = \"http://x\"",
+                "w.toml:1:10: key 'broker': 'http://x' is not an mqtt:// URL (use mqtt://HOST:PORT)",
+            ),
+            (
+                "broker = \"mqtt://x\"\nsite = \"a b\"",
+                "w.toml:2:8: key 'site': 'a b' is not a name (1 to 64 of A-Z a-z 0-9 _ - .)",
+            ),
+            (
+                "site = \"north\"",
+                "w.toml:1:8: key 'site': only with --broker or the key 'broker'",
+            ),
+            (
+                "name = \"../x\"",
+                "w.toml:1:8: key 'name': '../x': use letters, digits, '-', '_' and '.' (at most 64, not starting with '.')",
+            ),
+            (
+                "socket = \"s.sock\"\nname = \"x\"",
+                "w.toml:2:8: key 'name': not with the key 'socket' (give one)",
+            ),
+            (
+                "log-file = 3",
+                "w.toml:1:12: key 'log-file': expected a string",
+            ),
+        ];
+        for (text, expected) in cases {
+            let e = err(text);
+            assert!(e.ends_with(expected), "{text:?}: {e}");
+        }
+        // A file's site with the flag's broker is fine.
+        let args = RunArgs {
+            broker: Some("mqtt://127.0.0.1:1884".into()),
+            ..Default::default()
+        };
+        let c = from_file(write(&dir, "w.toml", "site = \"north\""), args).unwrap();
+        assert_eq!(c.broker.unwrap().site, "north");
+    }
+
+    #[test]
+    fn a_key_spelled_with_underscores_gets_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let err =
+            |text: &str| from_file(write(&dir, "w.toml", text), RunArgs::default()).unwrap_err();
+        assert!(
+            err("seed = 1\nlog_file = \"x\"")
+                .ends_with("w.toml:2:1: unknown key 'log_file' (did you mean 'log-file'?)")
+        );
+        assert!(
+            err("network_limit = 5").ends_with(
+                "w.toml:1:1: unknown key 'network_limit' (did you mean 'network-limit'?)"
+            )
+        );
+        assert!(err("until_complete = true").ends_with("(did you mean 'until-complete'?)"));
+        // Other misspellings get no guess.
+        assert!(err("log-files = 1").ends_with("w.toml:1:1: unknown key 'log-files'"));
+        assert!(err("LOG_FILE = 1").ends_with("w.toml:1:1: unknown key 'LOG_FILE'"));
     }
 }

@@ -29,23 +29,27 @@ pub fn resolve(
         return Ok(path.to_path_buf());
     }
     let name = name.unwrap_or(DEFAULT_NAME);
+    check_name(name).map_err(|why| format!("--name '{}': {why}", crate::text::sanitize(name)))?;
+    let dir = match runtime_dir.filter(|d| !d.is_empty()) {
+        Some(d) => Path::new(d).join("wallwatch"),
+        None => PathBuf::from(format!("/tmp/wallwatch-{}", euid())),
+    };
+    Ok(dir.join(format!("{name}.sock")))
+}
+
+/// Whether `name` may name a site's socket file; if not, what a name may be.
+pub fn check_name(name: &str) -> Result<(), &'static str> {
     let valid = !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('.')
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if !valid {
-        return Err(format!(
-            "--name '{}': use letters, digits, '-', '_' and '.' (at most 64, not starting with '.')",
-            crate::text::sanitize(name)
-        ));
+    if valid {
+        Ok(())
+    } else {
+        Err("use letters, digits, '-', '_' and '.' (at most 64, not starting with '.')")
     }
-    let dir = match runtime_dir.filter(|d| !d.is_empty()) {
-        Some(d) => Path::new(d).join("wallwatch"),
-        None => PathBuf::from(format!("/tmp/wallwatch-{}", euid())),
-    };
-    Ok(dir.join(format!("{name}.sock")))
 }
 
 /// [`resolve`] with this process's `$XDG_RUNTIME_DIR`.

@@ -1,0 +1,361 @@
+//! Issue 22 §8: a config file key for every service flag of `run` and `serve` (`http`,
+//! `broker`, `site`, `log-file`, `log-keep`, `name`, `socket`), on the real binary. Each key
+//! takes effect, a flag beats it, its range is the flag's, every relative path in the file is
+//! relative to the file (a flag's to the working directory), and a key spelled with `_` for
+//! `-` gets a hint.
+
+#[path = "support/mosquitto.rs"]
+mod mosquitto;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_wallwatch");
+
+/// A config file `w.toml` in a directory of its own, and another directory to run from.
+struct Dirs {
+    conf: tempfile::TempDir,
+    cwd: tempfile::TempDir,
+}
+
+impl Dirs {
+    fn new(toml: &str) -> Dirs {
+        let dirs = Dirs {
+            conf: tempfile::tempdir().unwrap(),
+            cwd: tempfile::tempdir().unwrap(),
+        };
+        std::fs::write(dirs.config(), toml).unwrap();
+        dirs
+    }
+
+    fn config(&self) -> PathBuf {
+        self.conf.path().join("w.toml")
+    }
+
+    /// `wallwatch ARGS --config w.toml` from the other directory.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .arg("--config")
+            .arg(self.config())
+            .current_dir(self.cwd.path())
+            .env("XDG_RUNTIME_DIR", self.cwd.path())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs to the end (each run here has a `--duration`).
+    fn output(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn spawn(&self, args: &[&str]) -> Running {
+        Running::spawn(self.command(args))
+    }
+}
+
+/// The one line of a refusal (exit 2), without `error: `.
+fn refusal(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    err.trim_end().trim_start_matches("error: ").to_string()
+}
+
+/// A child whose stderr lines arrive on a channel; killed if dropped while running.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn spawn(mut cmd: Command) -> Running {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The first stderr line containing `what` (within 60 s).
+    fn wait_for(&mut self, what: &str) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no '{what}' on stderr; saw {:?}", self.seen));
+            self.seen.push(line.clone());
+            if line.contains(what) {
+                return line;
+            }
+        }
+    }
+
+    /// The HTTP API's address from its log line.
+    fn http_addr(&mut self) -> String {
+        let line = self.wait_for("HTTP API on http://");
+        line.rsplit("http://").next().unwrap().trim().to_string()
+    }
+
+    /// The socket `serve` says it serves at.
+    fn socket(&mut self) -> PathBuf {
+        let line = self.wait_for("serving the site at ");
+        let rest = line.split("serving the site at ").nth(1).unwrap();
+        PathBuf::from(rest.split(';').next().unwrap())
+    }
+
+    /// SIGTERM, then the exit status and stdout.
+    fn terminate(mut self) -> (i32, String) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let mut out = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        (status.code().unwrap_or(-1), out)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET over a fresh connection: the JSON body of a 200.
+fn get_json(addr: &str, path: &str) -> Value {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{path}: {text}");
+    serde_json::from_str(body).unwrap()
+}
+
+/// The names of the files in `dir`.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn http_log_and_store_keys_take_effect_with_paths_beside_the_file() {
+    let dirs = Dirs::new(
+        "http = \"127.0.0.1:0\"\nlog-file = \"ww.log\"\nlog-keep = 3\nstore = \"sqlite:run.db\"\n",
+    );
+    let mut run = dirs.spawn(&["run", "--headless", "--duration", "60s"]);
+    let config = get_json(&run.http_addr(), "/config");
+    let conf = dirs.conf.path();
+    assert_eq!(config["log_keep"], 3, "{config}");
+    assert_eq!(
+        config["log_file"],
+        conf.join("ww.log").display().to_string(),
+        "{config}"
+    );
+    assert_eq!(
+        config["store"],
+        format!("sqlite:{}", conf.join("run.db").display()),
+        "{config}"
+    );
+    let (code, out) = run.terminate();
+    assert_eq!(code, 0, "{out}");
+    let summary: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        summary["store"],
+        format!("sqlite:{}", conf.join("run.db").display())
+    );
+    // Beside the file, and nothing where the run was started.
+    let beside = names(conf);
+    assert!(beside.contains(&"run.db".to_string()), "{beside:?}");
+    assert!(
+        beside.iter().any(|n| n.starts_with("ww.log.")),
+        "{beside:?}"
+    );
+    assert_eq!(names(dirs.cwd.path()), Vec::<String>::new());
+}
+
+#[test]
+fn flags_beat_the_keys_and_their_relative_paths_stay_with_the_working_directory() {
+    // The file's address is taken: the run would fail if the key were used.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dirs = Dirs::new(&format!(
+        "http = \"{}\"\nlog-file = \"file.log\"\nlog-keep = 3\nstore = \"sqlite:file.db\"\n",
+        taken.local_addr().unwrap()
+    ));
+    let mut run = dirs.spawn(&[
+        "run",
+        "--headless",
+        "--duration",
+        "60s",
+        "--http",
+        "127.0.0.1:0",
+        "--log-file",
+        "flag.log",
+        "--log-keep",
+        "5",
+        "--store",
+        "sqlite:flag.db",
+    ]);
+    let config = get_json(&run.http_addr(), "/config");
+    assert_eq!(config["log_keep"], 5, "{config}");
+    assert_eq!(config["log_file"], "flag.log", "{config}");
+    assert_eq!(config["store"], "sqlite:flag.db", "{config}");
+    let (code, out) = run.terminate();
+    assert_eq!(code, 0, "{out}");
+    let here = names(dirs.cwd.path());
+    assert!(here.contains(&"flag.db".to_string()), "{here:?}");
+    assert!(here.iter().any(|n| n.starts_with("flag.log.")), "{here:?}");
+    assert_eq!(names(dirs.conf.path()), ["w.toml"]);
+}
+
+#[test]
+fn log_keep_out_of_range_is_refused_in_the_flags_words() {
+    for value in ["0", "10001"] {
+        let dirs = Dirs::new(&format!("# the key\nlog-keep = {value}\n"));
+        let key = refusal(&dirs.output(&["run", "--headless", "--duration", "1s"]));
+        let w = dirs.config().display().to_string();
+        assert_eq!(
+            key,
+            format!("{w}:2:12: key 'log-keep': {value} is out of range (1..=10000)")
+        );
+        let flag = refusal(&dirs.output(&["run", "--headless", "--log-keep", value]));
+        assert!(flag.contains("--log-keep"), "{flag}");
+        assert!(flag.contains(" range (1..=10000)"), "{flag}");
+    }
+}
+
+#[test]
+fn a_key_spelled_with_underscores_gets_a_hint() {
+    let dirs = Dirs::new("seed = 1\nlog_file = \"x.log\"\n");
+    let e = refusal(&dirs.output(&["run", "--headless", "--duration", "1s"]));
+    let w = dirs.config().display().to_string();
+    assert_eq!(
+        e,
+        format!("{w}:2:1: unknown key 'log_file' (did you mean 'log-file'?)")
+    );
+    let dirs = Dirs::new("network_limit = 5\n");
+    let e = refusal(&dirs.output(&["run", "--headless", "--duration", "1s"]));
+    assert!(
+        e.ends_with(":1:1: unknown key 'network_limit' (did you mean 'network-limit'?)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn broker_and_site_keys_take_effect_and_flags_beat_them() {
+    let broker_dir = tempfile::tempdir().unwrap();
+    let broker = mosquitto::Mosquitto::start(broker_dir.path());
+    let url = broker.url();
+    let dirs = Dirs::new(&format!(
+        "broker = \"{url}\"\nsite = \"north\"\nstore = \"memory:\"\n"
+    ));
+    let mut run = dirs.spawn(&["run", "--headless", "--duration", "60s"]);
+    run.wait_for(&format!("of site north from {url}"));
+    assert_eq!(run.terminate().0, 0);
+    // A broker nobody answers in the file, the flags' one that does.
+    let dirs =
+        Dirs::new("broker = \"mqtt://127.0.0.1:1\"\nsite = \"north\"\nstore = \"memory:\"\n");
+    let mut run = dirs.spawn(&[
+        "run",
+        "--headless",
+        "--duration",
+        "60s",
+        "--broker",
+        &url,
+        "--site",
+        "south",
+    ]);
+    run.wait_for(&format!("of site south from {url}"));
+    assert_eq!(run.terminate().0, 0);
+    // And the file's broker is the one tried without the flag.
+    let e = refusal(&dirs.output(&["run", "--headless", "--duration", "1s"]));
+    assert!(
+        e.starts_with("broker mqtt://127.0.0.1:1: cannot connect"),
+        "{e}"
+    );
+}
+
+/// `status --json` of the site at `socket`, from `cwd`.
+fn status(cwd: &Path, socket: &Path) -> Value {
+    let out = Command::new(BIN)
+        .args(["status", "--json", "--socket"])
+        .arg(socket)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn serve_listens_on_the_files_socket_beside_the_file_unless_a_flag_says() {
+    let dirs = Dirs::new("socket = \"site.sock\"\nstore = \"memory:\"\n");
+    let mut serve = dirs.spawn(&["serve", "--duration", "60s"]);
+    let socket = serve.socket();
+    assert_eq!(socket, dirs.conf.path().join("site.sock"));
+    status(dirs.cwd.path(), &socket);
+    assert_eq!(serve.terminate().0, 0);
+    // `--name` beats the file's `socket`: under $XDG_RUNTIME_DIR, as without a file.
+    let mut serve = dirs.spawn(&["serve", "--duration", "60s", "--name", "flagged"]);
+    let socket = serve.socket();
+    assert_eq!(socket, dirs.cwd.path().join("wallwatch/flagged.sock"));
+    status(dirs.cwd.path(), &socket);
+    assert_eq!(serve.terminate().0, 0);
+}
+
+#[test]
+fn serve_takes_the_files_name_and_a_flag_beats_it() {
+    let dirs = Dirs::new("name = \"north\"\nstore = \"memory:\"\n");
+    let mut serve = dirs.spawn(&["serve", "--duration", "60s"]);
+    let line = serve.wait_for("serving the site at ");
+    let socket = dirs.cwd.path().join("wallwatch/north.sock");
+    assert!(line.contains(&socket.display().to_string()), "{line}");
+    // How to name it again is said with the name.
+    assert!(line.contains("`wallwatch attach --name north`"), "{line}");
+    status(dirs.cwd.path(), &socket);
+    assert_eq!(serve.terminate().0, 0);
+    // A relative `--socket` is relative to the working directory.
+    let mut serve = dirs.spawn(&["serve", "--duration", "60s", "--socket", "here.sock"]);
+    assert_eq!(serve.socket(), PathBuf::from("here.sock"));
+    status(dirs.cwd.path(), Path::new("here.sock"));
+    assert_eq!(serve.terminate().0, 0);
+}
