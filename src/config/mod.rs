@@ -56,6 +56,12 @@ pub struct Config {
     pub palette: Option<String>,
     /// Where the HTTP API listens (`--http`), if anywhere.
     pub http: Option<std::net::SocketAddr>,
+    /// Where HTTP writes' token is (`--http-token-file`); none: a new one beside the socket.
+    pub http_token_file: Option<PathBuf>,
+    /// Every HTTP write refused (`--http-read-only`).
+    pub http_read_only: bool,
+    /// What needs the token (`--http-auth`).
+    pub http_auth: crate::config::cli::HttpAuth,
     /// The daily log files (`--log-file`) and how many are kept (`--log-keep`).
     pub log_file: Option<PathBuf>,
     pub log_keep: usize,
@@ -552,6 +558,9 @@ impl Config {
             duration: raw.duration,
             palette: raw.palette,
             http: args.http,
+            http_token_file: args.http_token_file.clone(),
+            http_read_only: args.http_read_only,
+            http_auth: args.http_auth.unwrap_or_default(),
             log_file: args.log_file.clone(),
             log_keep: args
                 .log_keep
