@@ -141,9 +141,10 @@ async fn start_site(
     feed: Arc<LogFeed>,
     path: &Path,
 ) -> Result<(Services, Site), Failure> {
-    let (mut services, events) = Services::start_beside(config, StartOptions::default(), Some(path))
-        .await
-        .map_err(|e| Failure::bad(e.to_string()))?;
+    let (mut services, events) =
+        Services::start_beside(config, StartOptions::default(), Some(path))
+            .await
+            .map_err(|e| Failure::bad(e.to_string()))?;
     let site = Site::start(events, Some(feed))
         .await
         .ok_or_else(|| Failure::bad("the engine stopped before it started"))?;

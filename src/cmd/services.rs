@@ -142,8 +142,12 @@ fn http_settings_beside(config: &Config, socket: Option<&Path>) -> Result<HttpSe
 
 /// The default site's socket (no `--socket`, no `--name`).
 fn default_socket() -> PathBuf {
-    crate::serve::socket::resolve_env(None, None)
-        .unwrap_or_else(|_| PathBuf::from(format!("/tmp/wallwatch-{}/default.sock", crate::serve::socket::euid())))
+    crate::serve::socket::resolve_env(None, None).unwrap_or_else(|_| {
+        PathBuf::from(format!(
+            "/tmp/wallwatch-{}/default.sock",
+            crate::serve::socket::euid()
+        ))
+    })
 }
 
 /// The token file of the site listening on `socket`: `NAME.token` beside `NAME.sock`.

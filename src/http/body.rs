@@ -63,8 +63,9 @@ impl Fields {
     pub fn whole(&self, key: &str) -> Result<Option<i64>, ApiError> {
         self.get(key)
             .map(|v| {
-                v.as_i64()
-                    .ok_or_else(|| ApiError::bad_request(format!("{key}: {v} is not a whole number")))
+                v.as_i64().ok_or_else(|| {
+                    ApiError::bad_request(format!("{key}: {v} is not a whole number"))
+                })
             })
             .transpose()
     }
@@ -103,15 +104,25 @@ mod tests {
         let f = parse(r#"{"count": 3, "kind": null}"#).unwrap();
         assert_eq!(f.whole("count").unwrap(), Some(3));
         assert_eq!(f.string("kind").unwrap(), None);
-        let e = parse(r#"{"count": "x"}"#).unwrap().whole("count").unwrap_err();
+        let e = parse(r#"{"count": "x"}"#)
+            .unwrap()
+            .whole("count")
+            .unwrap_err();
         assert_eq!(e.message, r#"count: "x" is not a whole number"#);
-        let e = parse(r#"{"count": 1.5}"#).unwrap().whole("count").unwrap_err();
+        let e = parse(r#"{"count": 1.5}"#)
+            .unwrap()
+            .whole("count")
+            .unwrap_err();
         assert_eq!(e.message, "count: 1.5 is not a whole number");
         assert_eq!(
             parse(r#"{"cout": 1}"#).unwrap_err(),
             "unknown field 'cout' (expected count, kind)"
         );
         assert_eq!(parse("[1]").unwrap_err(), "the body must be a JSON object");
-        assert!(parse("{").unwrap_err().starts_with("the body is not JSON: "));
+        assert!(
+            parse("{")
+                .unwrap_err()
+                .starts_with("the body is not JSON: ")
+        );
     }
 }

@@ -15,9 +15,7 @@ use super::body::Fields;
 use super::error::ApiError;
 use super::json::Json;
 use super::listener::Peer;
-use crate::engine::{
-    Asker, COUNT_RANGE, Command, MAX_KEY_LEN, Outcome, Refusal, Reply,
-};
+use crate::engine::{Asker, COUNT_RANGE, Command, MAX_KEY_LEN, Outcome, Refusal, Reply};
 use crate::units::Speed;
 
 /// An accepted command's answer.
@@ -120,9 +118,8 @@ pub async fn remove_crews(
     let n = p
         .get("count")
         .map(|v| {
-            v.parse::<i64>().map_err(|_| {
-                ApiError::bad_request(format!("count: '{v}' is not a whole number"))
-            })
+            v.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("count: '{v}' is not a whole number")))
         })
         .transpose()?;
     let n = count("count", n)?;
@@ -163,7 +160,11 @@ pub async fn set_speed(
 ) -> Answer {
     let fields = Fields::read(&headers, body, &["speed"]).await?;
     let speed = match fields.get("speed") {
-        None => return Err(ApiError::bad_request("speed: missing (a number or \"max\")")),
+        None => {
+            return Err(ApiError::bad_request(
+                "speed: missing (a number or \"max\")",
+            ));
+        }
         Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("max") => Speed::Max,
         Some(v) => Speed::Factor(v.as_f64().ok_or_else(|| {
             ApiError::bad_request(format!("speed: {v} is not a number or \"max\""))

@@ -39,9 +39,9 @@ pub async fn gate(State(api): State<Arc<Api>>, request: Request, next: Next) -> 
         return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, READ_ONLY).into_response();
     }
     if (write || access.guard_reads)
-        && let Err(refused) = check_token(access.token.as_ref(), request.headers())
+        && let Some(refused) = token_refusal(access.token.as_ref(), request.headers())
     {
-        return refused.into_response();
+        return refused;
     }
     if !write && has_body(request.headers()) {
         return ApiError::new(
@@ -65,9 +65,9 @@ fn has_body(headers: &HeaderMap) -> bool {
             .is_some_and(|v| v.as_bytes() != b"0")
 }
 
-/// `Authorization: Bearer TOKEN` against `token`: 401 (with `WWW-Authenticate`) when there
-/// is none, 403 when it is not the site's.
-fn check_token(token: Option<&Token>, headers: &HeaderMap) -> Result<(), Response> {
+/// `Authorization: Bearer TOKEN` against `token`: nothing when it is the site's, else 401
+/// (with `WWW-Authenticate`) when there is none, 403 when it is another.
+fn token_refusal(token: Option<&Token>, headers: &HeaderMap) -> Option<Response> {
     let unauthorized = |why: &str| {
         let mut r = ApiError::new(StatusCode::UNAUTHORIZED, why).into_response();
         r.headers_mut().insert(
@@ -77,17 +77,17 @@ fn check_token(token: Option<&Token>, headers: &HeaderMap) -> Result<(), Respons
         r
     };
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(unauthorized(
+        return Some(unauthorized(
             "this needs the site's token: Authorization: Bearer TOKEN (see --http-token-file)",
         ));
     };
     let value = value.as_bytes();
     let given = match value.split_at_checked(7) {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case(b"bearer ") => rest.trim_ascii(),
-        _ => return Err(unauthorized("the Authorization header is not Bearer TOKEN")),
+        _ => return Some(unauthorized("the Authorization header is not Bearer TOKEN")),
     };
     match token {
-        Some(t) if t.matches(given) => Ok(()),
-        _ => Err(ApiError::new(StatusCode::FORBIDDEN, "wrong token").into_response()),
+        Some(t) if t.matches(given) => None,
+        _ => Some(ApiError::new(StatusCode::FORBIDDEN, "wrong token").into_response()),
     }
 }

@@ -214,7 +214,7 @@ impl Bound {
         tracing::info!(target: "http", "HTTP API on http://{}", self.addr);
         if let Some(file) = &api.access.token_file {
             let shown = crate::text::sanitize(&file.display().to_string()).into_owned();
-            tracing::info!(target: "http", "HTTP requests that need a token take the one in {shown}");
+            tracing::info!(target: "http", "HTTP API token file: {shown}");
         }
         Ok(HttpServer {
             addr: self.addr,
@@ -308,7 +308,13 @@ pub fn serve_for(
     bound
         .map(|b| {
             let access = b.access.clone();
-            b.serve(Api::new(gauges, hub, settings.shown.clone(), commands, access))
+            b.serve(Api::new(
+                gauges,
+                hub,
+                settings.shown.clone(),
+                commands,
+                access,
+            ))
         })
         .transpose()
 }

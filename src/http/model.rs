@@ -84,7 +84,10 @@ pub async fn sensors(State(api): State<Arc<Api>>) -> Json<Sensors> {
 
 /// Only the parameters a route knows, each at most once: anything else is a bad request
 /// (a misspelt `after_id` would otherwise silently page from the start).
-pub(super) fn params(raw: &[(String, String)], known: &[&str]) -> Result<HashMap<String, String>, ApiError> {
+pub(super) fn params(
+    raw: &[(String, String)],
+    known: &[&str],
+) -> Result<HashMap<String, String>, ApiError> {
     let mut out = HashMap::new();
     for (k, v) in raw {
         if !known.contains(&k.as_str()) {

@@ -152,7 +152,10 @@ async fn method_not_allowed(State(api): State<Arc<Api>>, uri: Uri) -> Response {
     };
     let message = if api.access.writes {
         let verb = if methods.len() == 1 { "is" } else { "are" };
-        format!("only {} {verb} answered on this path", methods.join(" and "))
+        format!(
+            "only {} {verb} answered on this path",
+            methods.join(" and ")
+        )
     } else {
         gate::READ_ONLY.to_string()
     };

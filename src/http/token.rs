@@ -189,7 +189,11 @@ mod tests {
         let made = load(&TokenFile::Named(path.clone())).unwrap();
         assert_eq!(load(&TokenFile::Named(path.clone())).unwrap(), made);
         std::fs::write(&path, "  s3cret \n").unwrap();
-        assert!(load(&TokenFile::Named(path.clone())).unwrap().matches(b"s3cret"));
+        assert!(
+            load(&TokenFile::Named(path.clone()))
+                .unwrap()
+                .matches(b"s3cret")
+        );
         std::fs::write(&path, "\n").unwrap();
         let err = load(&TokenFile::Named(path.clone())).unwrap_err();
         assert!(err.contains("holds no token"), "{err}");
