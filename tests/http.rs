@@ -602,7 +602,10 @@ fn openapi_describes_every_route() {
     }
     let mut routes: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in wallwatch::http::router::ROUTES {
-        routes.entry(r.to_string()).or_default().insert("get".into());
+        routes
+            .entry(r.to_string())
+            .or_default()
+            .insert("get".into());
     }
     for (method, r) in wallwatch::http::router::WRITE_ROUTES {
         routes
@@ -615,15 +618,23 @@ fn openapi_describes_every_route() {
         routes.keys().cloned().collect::<BTreeSet<_>>()
     );
     for (p, methods) in &paths {
-        let documented: BTreeSet<String> =
-            methods.iter().filter(|m| *m != "parameters").cloned().collect();
+        let documented: BTreeSet<String> = methods
+            .iter()
+            .filter(|m| *m != "parameters")
+            .cloned()
+            .collect();
         assert_eq!(documented, routes[p], "{p}");
     }
     // Each write names the bearer scheme.
-    let scheme = yaml.find("  securitySchemes:\n    bearer:\n      type: http\n      scheme: bearer");
+    let scheme =
+        yaml.find("  securitySchemes:\n    bearer:\n      type: http\n      scheme: bearer");
     assert!(scheme.is_some(), "a bearer security scheme");
     let writes = wallwatch::http::router::WRITE_ROUTES.len();
-    assert_eq!(yaml.matches("      security:\n        - bearer: []").count(), writes);
+    assert_eq!(
+        yaml.matches("      security:\n        - bearer: []")
+            .count(),
+        writes
+    );
 }
 
 /// Names from the store reach a terminal (`curl`) as JSON escapes, never as raw control
