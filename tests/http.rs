@@ -131,7 +131,7 @@ async fn every_route_and_error() {
         assert_eq!(v, serde_json::json!({ "error": message }), "{path}");
     }
 
-    // Read-only: other methods and any body are refused.
+    // Not a write: other methods and any body are refused.
     let post = raw(
         s.addr,
         "POST /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}",
@@ -566,7 +566,8 @@ async fn an_idle_connection_is_closed() {
     assert!(buf.is_empty());
 }
 
-/// The router's routes are exactly the paths of `assets/openapi.yaml`, each a GET.
+/// The router's routes are exactly the paths of `assets/openapi.yaml`, each with its methods:
+/// GET for [`ROUTES`], and each write of [`WRITE_ROUTES`] with the bearer scheme.
 #[test]
 fn openapi_describes_every_route() {
     let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/openapi.yaml"))
@@ -599,18 +600,41 @@ fn openapi_describes_every_route() {
                 .insert(m.trim_end_matches(':').to_string());
         }
     }
-    let routes: BTreeSet<String> = wallwatch::http::router::ROUTES
-        .iter()
-        .map(|r| r.to_string())
-        .collect();
-    assert_eq!(paths.keys().cloned().collect::<BTreeSet<_>>(), routes);
-    for (p, methods) in &paths {
-        assert!(methods.contains("get"), "{p} has a get");
-        assert!(
-            methods.iter().all(|m| m == "get" || m == "parameters"),
-            "{p}: {methods:?}"
-        );
+    let mut routes: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in wallwatch::http::router::ROUTES {
+        routes
+            .entry(r.to_string())
+            .or_default()
+            .insert("get".into());
     }
+    for (method, r) in wallwatch::http::router::WRITE_ROUTES {
+        routes
+            .entry(r.to_string())
+            .or_default()
+            .insert(method.to_lowercase());
+    }
+    assert_eq!(
+        paths.keys().cloned().collect::<BTreeSet<_>>(),
+        routes.keys().cloned().collect::<BTreeSet<_>>()
+    );
+    for (p, methods) in &paths {
+        let documented: BTreeSet<String> = methods
+            .iter()
+            .filter(|m| *m != "parameters")
+            .cloned()
+            .collect();
+        assert_eq!(documented, routes[p], "{p}");
+    }
+    // Each write names the bearer scheme.
+    let scheme =
+        yaml.find("  securitySchemes:\n    bearer:\n      type: http\n      scheme: bearer");
+    assert!(scheme.is_some(), "a bearer security scheme");
+    let writes = wallwatch::http::router::WRITE_ROUTES.len();
+    assert_eq!(
+        yaml.matches("      security:\n        - bearer: []")
+            .count(),
+        writes
+    );
 }
 
 /// Names from the store reach a terminal (`curl`) as JSON escapes, never as raw control

@@ -264,8 +264,10 @@ fn a_read_only_viewers_command_is_refused_by_the_server_too() {
         hello.unwrap()["hello"]["version"],
         wallwatch::serve::protocol::VERSION
     );
-    s.write_all(&frame(br#"{"command":{"id":42,"command":{"add_crews":1}}}"#))
-        .unwrap();
+    s.write_all(&frame(
+        br#"{"command":{"id":42,"command":{"add_crews":1}}}"#,
+    ))
+    .unwrap();
     let reply = loop {
         let msg = read_frame(&mut s).expect("the site answers");
         if msg.get("reply").is_some() {

@@ -111,9 +111,9 @@ pub async fn serve(
     // The socket first: a second server on it fails before it touches the store.
     let listener = socket::listen(path).await.map_err(Failure::bad)?;
     let socket_file = SocketFile(path.to_path_buf());
-    let (services, site) = start_site(config, feed).await?;
+    let (services, site) = start_site(config, feed, path).await?;
     let mut serving = Serving::new(listener, &services, &site, path);
-    say_where(path, which);
+    say_where(path, which, services.http_token_file());
     let reason = serving.until_stopped(config, &services, &mut signals).await;
     tracing::info!(target: "serve", "stopping ({reason}): draining the network and flushing the store");
     serving.drain(services, site, socket_file).await
@@ -138,10 +138,15 @@ impl StopSignals {
 }
 
 /// Starts the engine and its services, the site model on its events, then the HTTP API.
-async fn start_site(config: &Config, feed: Arc<LogFeed>) -> Result<(Services, Site), Failure> {
-    let (mut services, events) = Services::start(config, StartOptions::default())
-        .await
-        .map_err(|e| Failure::bad(e.to_string()))?;
+async fn start_site(
+    config: &Config,
+    feed: Arc<LogFeed>,
+    path: &Path,
+) -> Result<(Services, Site), Failure> {
+    let (mut services, events) =
+        Services::start_beside(config, StartOptions::default(), Some(path))
+            .await
+            .map_err(|e| Failure::bad(e.to_string()))?;
     let site = Site::start(events, Some(feed))
         .await
         .ok_or_else(|| Failure::bad("the engine stopped before it started"))?;
@@ -274,12 +279,16 @@ impl Serving {
 }
 
 /// Says on stderr where the site listens and how to watch and stop it (`which`: the
-/// `--socket`/`--name` to repeat).
-fn say_where(path: &Path, which: &str) {
+/// `--socket`/`--name` to repeat), and where the HTTP API's token is.
+fn say_where(path: &Path, which: &str, token: Option<&Path>) {
     let shown = crate::text::sanitize(&path.display().to_string()).into_owned();
     eprintln!(
         "wallwatch: serving the site at {shown}; watch it with `wallwatch attach{which}`, stop \
          it with `wallwatch stop{which}` or SIGTERM",
         which = crate::text::sanitize(which)
     );
+    if let Some(token) = token {
+        let token = crate::text::sanitize(&token.display().to_string()).into_owned();
+        eprintln!("wallwatch: the HTTP API's token is in {token} (Authorization: Bearer TOKEN)");
+    }
 }

@@ -294,6 +294,17 @@ pub struct RunArgs {
     /// free one. Off unless given; an address other than loopback is allowed with a warning.
     #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
     pub http: Option<std::net::SocketAddr>,
+    // HTTP writes and their token (issue 22 §4).
+    /// The bearer token HTTP writes need, read from PATH (made 0600 with a new token if
+    /// absent). Default: a new token at each start in NAME.token beside the socket.
+    #[arg(long, value_name = "PATH")]
+    pub http_token_file: Option<PathBuf>,
+    /// Refuse every HTTP write with 405 (no token needed then).
+    #[arg(long)]
+    pub http_read_only: bool,
+    /// What needs the token: `writes` (default) or `all` (reads too).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub http_auth: Option<HttpAuth>,
     /// Also write the log lines to PATH, a new file each day (PATH.YYYY-MM-DD).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
@@ -315,6 +326,16 @@ pub fn parse_addr(s: &str) -> Result<std::net::SocketAddr, String> {
             crate::text::sanitize(s)
         )
     })
+}
+
+/// `--http-auth`: which requests need the bearer token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum HttpAuth {
+    /// Writes only; reads stay open.
+    #[default]
+    Writes,
+    /// Reads and writes.
+    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

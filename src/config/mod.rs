@@ -57,6 +57,12 @@ pub struct Config {
     pub palette: Option<String>,
     /// Where the HTTP API listens (`--http`), if anywhere.
     pub http: Option<std::net::SocketAddr>,
+    /// Where HTTP writes' token is (`--http-token-file`); none: a new one beside the socket.
+    pub http_token_file: Option<PathBuf>,
+    /// Every HTTP write refused (`--http-read-only`).
+    pub http_read_only: bool,
+    /// What needs the token (`--http-auth`).
+    pub http_auth: crate::config::cli::HttpAuth,
     /// The daily log files (`--log-file`) and how many are kept (`--log-keep`).
     pub log_file: Option<PathBuf>,
     pub log_keep: usize,
@@ -186,6 +192,10 @@ struct Raw {
     palette: Option<String>,
     #[serde(deserialize_with = "file::http")]
     http: Option<std::net::SocketAddr>,
+    #[serde(deserialize_with = "file::path")]
+    http_token_file: Option<PathBuf>,
+    #[serde(deserialize_with = "file::flag")]
+    http_read_only: Option<bool>,
     /// Checked as `--broker` is; `Config::from_args` makes the options of both sources.
     #[serde(deserialize_with = "file::broker")]
     broker: Option<String>,
@@ -252,9 +262,14 @@ impl FileValues {
     /// Paths in a config file are relative to its directory `dir`, not to where the run starts.
     fn relative_to(mut self, dir: &Path) -> Result<FileValues, ConfigError> {
         let raw = &mut self.raw;
-        for path in [&mut raw.profiles, &mut raw.log_file, &mut raw.socket]
-            .into_iter()
-            .flatten()
+        for path in [
+            &mut raw.profiles,
+            &mut raw.log_file,
+            &mut raw.socket,
+            &mut raw.http_token_file,
+        ]
+        .into_iter()
+        .flatten()
         {
             *path = dir.join(&*path);
         }
@@ -615,6 +630,8 @@ fn read_flags(args: &RunArgs) -> Result<Raw, ConfigError> {
         palette: args.palette.clone(),
         // Checked with the file's in `Config::from_args` (`--site` needs a broker from either).
         http: args.http,
+        http_token_file: args.http_token_file.clone(),
+        http_read_only: args.http_read_only.then_some(true),
         broker: args.broker.clone(),
         site: args.site.clone(),
         log_file: args.log_file.clone(),
@@ -648,6 +665,8 @@ impl Raw {
             fresh: self.fresh.or(file.fresh),
             palette: self.palette.or(file.palette),
             http: self.http.or(file.http),
+            http_token_file: self.http_token_file.or(file.http_token_file),
+            http_read_only: self.http_read_only.or(file.http_read_only),
             broker: self.broker.or(file.broker),
             site: self.site.or(file.site),
             log_file: self.log_file.or(file.log_file),
@@ -730,6 +749,9 @@ impl Config {
             duration: raw.duration,
             palette: raw.palette,
             http: raw.http,
+            http_token_file: raw.http_token_file,
+            http_read_only: raw.http_read_only.unwrap_or(false),
+            http_auth: args.http_auth.unwrap_or_default(),
             log_file: raw.log_file,
             log_keep: raw.log_keep.unwrap_or(crate::config::cli::DEFAULT_LOG_KEEP),
             broker,
@@ -1136,6 +1158,24 @@ mod tests {
             c.engine.store.to_string(),
             format!("csv:{}", dir.path().join("data").display())
         );
+    }
+
+    #[test]
+    fn http_token_keys_apply_and_the_read_only_flag_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(
+            &dir,
+            "w.toml",
+            "http = \"127.0.0.1:0\"\nhttp-token-file = \"api.token\"\nhttp-read-only = false\n",
+        );
+        let c = from_file(cfg.clone(), RunArgs::default()).unwrap();
+        assert_eq!(c.http_token_file, Some(dir.path().join("api.token")));
+        assert!(!c.http_read_only);
+        let flags = RunArgs {
+            http_read_only: true,
+            ..RunArgs::default()
+        };
+        assert!(from_file(cfg, flags).unwrap().http_read_only);
     }
 
     #[test]

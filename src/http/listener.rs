@@ -69,6 +69,17 @@ impl axum::serve::Listener for Limited {
     }
 }
 
+/// The address a connection comes from, as handlers take it (`ConnectInfo<Peer>`): a write
+/// is asked as `http PEER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Limited>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, Limited>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
 /// One connection, its permit, and when something last moved on it. The timer is not moved
 /// on every read and write (that is a timer-wheel operation each time): when it fires, it is
 /// set again from the last move, and only a connection quiet for the whole time fails.

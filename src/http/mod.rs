@@ -1,20 +1,26 @@
-//! The site's read-only HTTP API (`--http ADDR` on `serve` and `run`): the original four wall
-//! paths answered live, status, sensors, readings, the crews' log, settings, health and
-//! Prometheus metrics. axum 0.8 over the engine's [`Gauges`] and the site's [`Hub`]; nothing
-//! here can change the site.
+//! The site's HTTP API (`--http ADDR` on `serve` and `run`): the original four wall paths
+//! answered live, status, sensors, readings, the crews' log, settings, health and Prometheus
+//! metrics, read over the engine's [`Gauges`] and the site's [`Hub`]; and writes (crews,
+//! sensors, speed, pause), each a command to the engine's [`CommandSender`] guarded by a bearer
+//! token ([`token`], [`gate`]). axum 0.8.
 //!
 //! Limits: at most [`MAX_CONNECTIONS`] connections at once (more wait to be accepted), a
 //! connection with no bytes moving for [`IDLE_TIMEOUT`] is closed (slow or idle clients), a
-//! request is answered within [`router::REQUEST_TIMEOUT`], and a request with a body is refused.
+//! request is answered within [`router::REQUEST_TIMEOUT`], a write's body holds at most
+//! [`body::MAX_BODY`] and any other request's body is refused.
 //! It runs on its own runtime at the lowest priority ([`runtime`]): asking it hard does not slow
 //! the site.
 
+pub mod body;
+pub mod control;
 pub mod error;
+pub mod gate;
 pub mod json;
 pub mod listener;
 pub mod metrics;
 pub mod model;
 pub mod router;
+pub mod token;
 pub mod wall;
 
 use std::net::SocketAddr;
@@ -25,9 +31,11 @@ use std::time::{Duration, Instant};
 use prometheus_client::registry::Registry;
 use tokio::sync::{oneshot, watch};
 
-use crate::engine::Gauges;
+use crate::engine::{CommandSender, Gauges};
 use crate::site::Hub;
 use crate::wall::Projection;
+use gate::Access;
+use token::TokenFile;
 
 /// Connections served at once.
 pub const MAX_CONNECTIONS: usize = 512;
@@ -45,13 +53,23 @@ pub struct Api {
     pub settings: serde_json::Value,
     /// False once the site is stopping (`/healthz` then says so).
     pub running: AtomicBool,
+    /// Where writes go.
+    pub commands: CommandSender,
+    /// Who may read and write.
+    pub access: Access,
     registry: Registry,
     /// The last projection and the book version it is of.
     projection: Mutex<Option<(u64, Arc<Projection>)>>,
 }
 
 impl Api {
-    pub fn new(gauges: Gauges, hub: Arc<Hub>, settings: serde_json::Value) -> Arc<Api> {
+    pub fn new(
+        gauges: Gauges,
+        hub: Arc<Hub>,
+        settings: serde_json::Value,
+        commands: CommandSender,
+        access: Access,
+    ) -> Arc<Api> {
         let registry = metrics::registry(gauges.clone(), hub.clone());
         Arc::new(Api {
             gauges,
@@ -59,6 +77,8 @@ impl Api {
             started: Instant::now(),
             settings,
             running: AtomicBool::new(true),
+            commands,
+            access,
             registry,
             projection: Mutex::new(None),
         })
@@ -79,11 +99,12 @@ pub struct HttpServer {
 pub struct Bound {
     tcp: tokio::net::TcpListener,
     addr: SocketAddr,
+    access: Access,
 }
 
-/// Binds `addr`. A non-loopback address gets a warning on stderr (the API has no
-/// authentication). Errors are one line naming the flag.
-pub async fn bind(addr: SocketAddr) -> Result<Bound, String> {
+/// Binds `addr` for `access`. A non-loopback address gets a warning on stderr saying what
+/// needs no token there. Errors are one line naming the flag.
+pub async fn bind(addr: SocketAddr, access: Access) -> Result<Bound, String> {
     let tcp = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("--http {addr}: cannot listen: {e}"))?;
@@ -91,12 +112,21 @@ pub async fn bind(addr: SocketAddr) -> Result<Bound, String> {
         .local_addr()
         .map_err(|e| format!("--http {addr}: {e}"))?;
     if !addr.ip().is_loopback() {
+        let what = match (access.writes, access.guard_reads) {
+            (false, false) => "it is read-only and has no authentication",
+            (false, true) => "it is read-only; reads need its token",
+            (true, false) => "writes need its token; reads have no authentication",
+            (true, true) => "reads and writes need its token",
+        };
         eprintln!(
-            "wallwatch: warning: the HTTP API on {bound} is reachable from other machines; it is \
-             read-only and has no authentication"
+            "wallwatch: warning: the HTTP API on {bound} is reachable from other machines; {what}"
         );
     }
-    Ok(Bound { tcp, addr: bound })
+    Ok(Bound {
+        tcp,
+        addr: bound,
+        access,
+    })
 }
 
 /// Nice value of the API's threads where `SCHED_IDLE` is refused: the site's own work comes
@@ -139,6 +169,11 @@ impl Bound {
         self.addr
     }
 
+    /// Where the token guarded requests need is, if any are guarded.
+    pub fn token_file(&self) -> Option<&std::path::Path> {
+        self.access.token_file.as_deref()
+    }
+
     /// Answers requests with `api` until stopped, on the API's own [`runtime`].
     pub fn serve(self, api: Arc<Api>) -> Result<HttpServer, String> {
         let runtime = runtime()?;
@@ -160,6 +195,7 @@ impl Bound {
             };
             let listener = listener::Limited::new(tcp, MAX_CONNECTIONS, IDLE_TIMEOUT);
             let mut graceful = stopped.clone();
+            let app = app.into_make_service_with_connect_info::<listener::Peer>();
             let served = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = graceful.wait_for(|s| *s).await;
             });
@@ -176,6 +212,10 @@ impl Bound {
             let _ = done_tx.send(());
         });
         tracing::info!(target: "http", "HTTP API on http://{}", self.addr);
+        if let Some(file) = &api.access.token_file {
+            let shown = crate::text::sanitize(&file.display().to_string()).into_owned();
+            tracing::info!(target: "http", "HTTP API token file: {shown}");
+        }
         Ok(HttpServer {
             addr: self.addr,
             api,
@@ -219,15 +259,42 @@ pub struct HttpSettings {
     pub addr: Option<SocketAddr>,
     /// `/config`'s answer: the effective settings, a store password redacted.
     pub shown: serde_json::Value,
+    /// Writes answered (false: `--http-read-only`, every write a 405).
+    pub writes: bool,
+    /// Reads need the token too (`--http-auth all`).
+    pub guard_reads: bool,
+    /// Where the token is, or is written.
+    pub token_file: TokenFile,
 }
 
 /// The one way every mode (`serve`, the dashboard, headless) runs the API. First, before the
-/// engine starts, [`bind`] `--http`'s address (nothing without it) ...
+/// engine starts, the token (when something needs one), then [`bind`] `--http`'s address
+/// (nothing without it) ...
 pub async fn bind_for(settings: &HttpSettings) -> Result<Option<Bound>, String> {
-    match settings.addr {
-        Some(addr) => bind(addr).await.map(Some),
-        None => Ok(None),
+    let Some(addr) = settings.addr else {
+        return Ok(None);
+    };
+    bind(addr, access_for(settings, addr)?).await.map(Some)
+}
+
+/// Who may do what: the token loaded when writes or reads need it. Writes open to other
+/// machines with a token file others may read are refused.
+fn access_for(settings: &HttpSettings, addr: SocketAddr) -> Result<Access, String> {
+    let mut access = Access {
+        writes: settings.writes,
+        guard_reads: settings.guard_reads,
+        token: None,
+        token_file: None,
+    };
+    if settings.writes || settings.guard_reads {
+        let path = settings.token_file.path();
+        access.token = Some(token::load(&settings.token_file)?);
+        if settings.writes && !addr.ip().is_loopback() {
+            token::check_private(path).map_err(|why| format!("--http {addr}: {why}"))?;
+        }
+        access.token_file = Some(path.to_path_buf());
     }
+    Ok(access)
 }
 
 /// ... then, once the site is up, answer over its engine and site.
@@ -236,9 +303,19 @@ pub fn serve_for(
     settings: &HttpSettings,
     gauges: Gauges,
     hub: Arc<Hub>,
+    commands: CommandSender,
 ) -> Result<Option<HttpServer>, String> {
     bound
-        .map(|b| b.serve(Api::new(gauges, hub, settings.shown.clone())))
+        .map(|b| {
+            let access = b.access.clone();
+            b.serve(Api::new(
+                gauges,
+                hub,
+                settings.shown.clone(),
+                commands,
+                access,
+            ))
+        })
         .transpose()
 }
 

@@ -84,7 +84,10 @@ pub async fn sensors(State(api): State<Arc<Api>>) -> Json<Sensors> {
 
 /// Only the parameters a route knows, each at most once: anything else is a bad request
 /// (a misspelt `after_id` would otherwise silently page from the start).
-fn params(raw: &[(String, String)], known: &[&str]) -> Result<HashMap<String, String>, ApiError> {
+pub(super) fn params(
+    raw: &[(String, String)],
+    known: &[&str],
+) -> Result<HashMap<String, String>, ApiError> {
     let mut out = HashMap::new();
     for (k, v) in raw {
         if !known.contains(&k.as_str()) {
@@ -210,9 +213,22 @@ pub async fn crews_log(
     }))
 }
 
-/// `GET /config`: the effective settings (a store password shown as `***`).
+/// `GET /config`: the effective settings (a store password shown as `***`), with the live
+/// crews, sensors, speed and pause state in place of the start-up ones.
 pub async fn config(State(api): State<Arc<Api>>) -> Json<serde_json::Value> {
-    Json(api.settings.clone())
+    let mut shown = api.settings.clone();
+    let live = api.hub.with_model(|m| {
+        serde_json::json!({
+            "crews": crews_json(m.crews),
+            "sensors": m.sensors.len(),
+            "speed": speed_json(m.speed),
+            "paused": m.paused,
+        })
+    });
+    if let (Some(map), serde_json::Value::Object(live)) = (shown.as_object_mut(), live) {
+        map.extend(live);
+    }
+    Json(shown)
 }
 
 /// `GET /healthz`: `ok` while the engine runs and the store takes writes; 503 and the reason
@@ -237,4 +253,20 @@ pub async fn healthz(State(api): State<Arc<Api>>) -> Response {
             .into_response();
     }
     (StatusCode::OK, "ok\n").into_response()
+}
+
+/// Crews as `/config` shows them: a number, or `"unlimited"`.
+pub fn crews_json(crews: crate::wall::Crews) -> serde_json::Value {
+    match crews {
+        crate::wall::Crews::Unlimited => serde_json::json!("unlimited"),
+        crate::wall::Crews::Limited(n) => serde_json::json!(n),
+    }
+}
+
+/// A speed as `/config` shows it: the factor, or `"max"`.
+pub fn speed_json(speed: crate::units::Speed) -> serde_json::Value {
+    match speed {
+        crate::units::Speed::Max => serde_json::json!("max"),
+        crate::units::Speed::Factor(f) => serde_json::json!(f),
+    }
 }

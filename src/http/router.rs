@@ -1,26 +1,27 @@
-//! The routes (one list, [`ROUTES`], builds the router and is checked against
-//! `assets/openapi.yaml` by the tests) and the limits every request goes through.
+//! The routes (two lists, [`ROUTES`] read and [`WRITE_ROUTES`] written, build the router and
+//! are checked against `assets/openapi.yaml` by the tests) and the limits every request goes
+//! through.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
-use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::timeout::TimeoutLayer;
 
 use super::error::ApiError;
-use super::{Api, metrics, model, wall};
+use super::{Api, control, gate, metrics, model, wall};
 
 /// How long a request may take once read (then 503).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Requests being answered at once; more wait.
 pub const MAX_IN_FLIGHT: usize = 256;
 
-/// Every route: its path (axum's syntax, which is OpenAPI's) and what answers it. All are GET.
+/// Every GET route: its path (axum's syntax, which is OpenAPI's).
 pub const ROUTES: &[&str] = &[
     "/profiles/{p}/days/{d}",
     "/profiles/{p}/overview/{d}",
@@ -33,6 +34,18 @@ pub const ROUTES: &[&str] = &[
     "/config",
     "/healthz",
     "/metrics",
+];
+
+/// Every write: its method and path. Each needs the token (see [`gate`]).
+pub const WRITE_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/crews"),
+    ("DELETE", "/crews"),
+    ("POST", "/sensors"),
+    ("DELETE", "/sensors/{name}"),
+    ("PUT", "/speed"),
+    ("POST", "/pause"),
+    ("POST", "/resume"),
+    ("PUT", "/wall"),
 ];
 
 fn handler(path: &str) -> MethodRouter<Arc<Api>> {
@@ -49,16 +62,76 @@ fn handler(path: &str) -> MethodRouter<Arc<Api>> {
     }
 }
 
+fn write_handler(method: &str, path: &str) -> MethodRouter<Arc<Api>> {
+    match (method, path) {
+        ("POST", "/crews") => post(control::add_crews),
+        ("DELETE", "/crews") => delete(control::remove_crews),
+        ("POST", "/sensors") => post(control::add_sensors),
+        ("DELETE", "/sensors/{name}") => delete(control::remove_sensor),
+        ("PUT", "/speed") => put(control::set_speed),
+        ("POST", "/pause") => post(control::pause),
+        ("POST", "/resume") => post(control::resume),
+        ("PUT", "/wall") => put(control::load_wall),
+        // Not in the table: never asked for.
+        _ => MethodRouter::new(),
+    }
+}
+
+/// The write route `path` is of (its template), if any.
+pub fn write_route(path: &str) -> Option<&'static str> {
+    WRITE_ROUTES
+        .iter()
+        .map(|(_, template)| *template)
+        .find(|template| matches_template(template, path))
+}
+
+/// `path` has `template`'s segments, a `{…}` segment standing for any non-empty one.
+fn matches_template(template: &str, path: &str) -> bool {
+    let (mut t, mut p) = (template.split('/'), path.split('/'));
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return true,
+            (Some(ts), Some(ps)) if ts.starts_with('{') && !ps.is_empty() => {}
+            (Some(ts), Some(ps)) if ts == ps => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The methods answered on `path`, GET first.
+fn methods_of(path: &str) -> Vec<&'static str> {
+    let read = ROUTES.iter().any(|t| matches_template(t, path));
+    let writes = WRITE_ROUTES
+        .iter()
+        .filter(|(_, t)| matches_template(t, path))
+        .map(|(m, _)| *m);
+    read.then_some("GET").into_iter().chain(writes).collect()
+}
+
 /// The API's router over `api`.
 pub fn router(api: Arc<Api>) -> Router {
     let mut router = Router::new();
-    for path in ROUTES {
-        router = router.route(path, handler(path));
+    let mut paths: Vec<&str> = ROUTES.to_vec();
+    for (_, path) in WRITE_ROUTES {
+        if !paths.contains(path) {
+            paths.push(path);
+        }
+    }
+    for path in paths {
+        let mut methods = if ROUTES.contains(&path) {
+            handler(path)
+        } else {
+            MethodRouter::new()
+        };
+        for (method, _) in WRITE_ROUTES.iter().filter(|(_, p)| *p == path) {
+            methods = methods.merge(write_handler(method, path));
+        }
+        router = router.route(path, methods);
     }
     router
         .fallback(wall::fallback)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn(refuse_bodies))
+        .layer(middleware::from_fn_with_state(api.clone(), gate::gate))
         // One semaphore for every route (the plain layer would make one per route).
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             MAX_IN_FLIGHT,
@@ -70,26 +143,43 @@ pub fn router(api: Arc<Api>) -> Router {
         .with_state(api)
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "only GET is answered (the API is read-only)",
-    )
+/// 405 naming the methods the path answers (today's words when the API is read-only).
+async fn method_not_allowed(State(api): State<Arc<Api>>, uri: Uri) -> Response {
+    let methods = if api.access.writes {
+        methods_of(uri.path())
+    } else {
+        vec!["GET"]
+    };
+    let message = if api.access.writes {
+        let verb = if methods.len() == 1 { "is" } else { "are" };
+        format!(
+            "only {} {verb} answered on this path",
+            methods.join(" and ")
+        )
+    } else {
+        gate::READ_ONLY.to_string()
+    };
+    let mut r = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, message).into_response();
+    if let Ok(allow) = HeaderValue::from_str(&methods.join(", ")) {
+        r.headers_mut().insert(header::ALLOW, allow);
+    }
+    r
 }
 
-/// A request with a body is refused before any handler runs: the API is read-only.
-async fn refuse_bodies(request: Request, next: Next) -> Response {
-    let headers = request.headers();
-    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
-        || headers
-            .get(header::CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() != b"0");
-    if has_body {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request bodies are refused (the API is read-only)",
-        )
-        .into_response();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_matched_to_their_routes() {
+        assert_eq!(write_route("/crews"), Some("/crews"));
+        assert_eq!(write_route("/sensors/default-1"), Some("/sensors/{name}"));
+        assert_eq!(write_route("/sensors/"), None);
+        assert_eq!(write_route("/sensors/a/b"), None);
+        assert_eq!(write_route("/crews/log"), None);
+        assert_eq!(write_route("/status"), None);
+        assert_eq!(methods_of("/sensors"), ["GET", "POST"]);
+        assert_eq!(methods_of("/crews"), ["POST", "DELETE"]);
+        assert_eq!(methods_of("/status"), ["GET"]);
     }
-    next.run(request).await
 }

@@ -1,5 +1,5 @@
-//! A served site in this process (engine, site model, HTTP API on 127.0.0.1:0) and a plain
-//! HTTP/1.1 client over a real TCP connection.
+//! A served site in this process (engine, site model, HTTP API on 127.0.0.1:0, its token in a
+//! temporary file) and a plain HTTP/1.1 client over a real TCP connection.
 
 #![allow(dead_code)]
 
@@ -20,14 +20,28 @@ pub struct Served {
     pub site: Site,
     pub server: Option<HttpServer>,
     pub addr: SocketAddr,
+    /// The token writes need (none with `--http-read-only` alone).
+    pub token: Option<String>,
+    /// Where the token file is unless the config names one.
+    _dir: tempfile::TempDir,
 }
 
-/// Starts `config`'s site (on `store` if given) with the API on a free loopback port.
+/// Starts `config`'s site (on `store` if given) with the API on a free loopback port; its
+/// token in a temporary directory unless `config.http_token_file` says where.
 pub async fn serve(mut config: Config, store: Option<Box<dyn Store>>) -> Served {
     config.http = Some("127.0.0.1:0".parse().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    if config.http_token_file.is_none() {
+        config.http_token_file = Some(dir.path().join("site.token"));
+    }
     let settings = wallwatch::cmd::services::http_settings(&config);
     let bound = wallwatch::http::bind_for(&settings).await.unwrap();
     let addr = bound.as_ref().unwrap().addr();
+    let token = bound
+        .as_ref()
+        .unwrap()
+        .token_file()
+        .map(|f| std::fs::read_to_string(f).unwrap().trim().to_string());
     // As `Services::start` does with `--http`: the wall's stored days are read back.
     let options = StartOptions {
         store,
@@ -36,13 +50,21 @@ pub async fn serve(mut config: Config, store: Option<Box<dyn Store>>) -> Served 
     };
     let (engine, events) = Engine::start_with(&config.engine, options).await.unwrap();
     let site = Site::start(events, None).await.unwrap();
-    let server =
-        wallwatch::http::serve_for(bound, &settings, engine.gauges(), site.hub.clone()).unwrap();
+    let server = wallwatch::http::serve_for(
+        bound,
+        &settings,
+        engine.gauges(),
+        site.hub.clone(),
+        engine.command_sender(),
+    )
+    .unwrap();
     Served {
         engine,
         site,
         server,
         addr,
+        token,
+        _dir: dir,
     }
 }
 
@@ -55,6 +77,24 @@ impl Served {
         let r = self.get(path).await;
         assert_eq!(r.status, 200, "{path}: {}", r.body);
         serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{path}: {e}: {}", r.body))
+    }
+
+    /// `method path` with `headers`, the site's token, and `body` (JSON when not empty).
+    pub async fn write(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Response {
+        let token = self.token.as_deref().expect("a token");
+        let mut all = vec![("Authorization", format!("Bearer {token}"))];
+        if !body.is_empty() {
+            all.push(("Content-Type", "application/json".to_string()));
+        }
+        all.extend(headers.iter().map(|(k, v)| (*k, v.to_string())));
+        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        request(self.addr, method, path, &all, body).await
     }
 
     pub async fn stop(self) -> Summary {
@@ -91,6 +131,22 @@ pub async fn raw(addr: SocketAddr, request: &str) -> Response {
         .expect("an answer within 30 s")
         .unwrap();
     parse(&bytes)
+}
+
+/// `method path` with exactly `headers` and `body` (its Content-Length added).
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Response {
+    let mut text = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        text.push_str(&format!("{k}: {v}\r\n"));
+    }
+    text.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    raw(addr, &text).await
 }
 
 pub async fn get(addr: SocketAddr, path: &str) -> Response {

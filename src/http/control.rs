@@ -1,0 +1,247 @@
+//! The write routes: each a [`Command`] to the site's engine, asked as `http PEER`, with the
+//! request's `Idempotency-Key` when it has one. An accepted command answers 200 with the
+//! [`Outcome`] as JSON plus its words (`message`); a refusal answers its status (see
+//! [`refusal_status`]) and `{"error": …}`. Counts are checked before asking (422).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+
+use super::Api;
+use super::body::Fields;
+use super::error::ApiError;
+use super::json::Json;
+use super::listener::Peer;
+use crate::engine::{Asker, COUNT_RANGE, Command, MAX_KEY_LEN, Outcome, Refusal, Reply};
+use crate::units::Speed;
+
+/// An accepted command's answer.
+type Answer = Result<Json<serde_json::Value>, ApiError>;
+
+/// The `Idempotency-Key` header's name.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The request's `Idempotency-Key`: printable ASCII, 1 to [`MAX_KEY_LEN`] bytes (else 400).
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= MAX_KEY_LEN => Ok(Some(k.to_string())),
+        _ => Err(ApiError::bad_request(format!(
+            "Idempotency-Key: expected 1 to {MAX_KEY_LEN} printable ASCII characters"
+        ))),
+    }
+}
+
+/// Asks the engine and words its answer.
+async fn ask(api: &Api, peer: Peer, headers: &HeaderMap, command: Command) -> Answer {
+    let key = idempotency_key(headers)?;
+    let reply = api
+        .commands
+        .ask_keyed(command, Asker::http(peer.0), key)
+        .await;
+    answer(reply)
+}
+
+/// A reply as the API answers it: the outcome's JSON with `message`, or the refusal's error.
+pub fn answer(reply: Reply) -> Answer {
+    match reply {
+        Ok(outcome) => Ok(Json(outcome_json(&outcome))),
+        Err(why) => Err(ApiError::new(refusal_status(&why), why.to_string())),
+    }
+}
+
+fn outcome_json(outcome: &Outcome) -> serde_json::Value {
+    let mut v = serde_json::to_value(outcome).unwrap_or_else(|_| serde_json::json!({}));
+    if let Some(map) = v.as_object_mut() {
+        // A speed as `/config` shows it (`10` or `"max"`), not serde's `{"Factor": 10}`.
+        if let Outcome::Speed { speed } = outcome {
+            map.insert("speed".into(), super::model::speed_json(*speed));
+        }
+        map.insert("message".into(), outcome.to_string().into());
+    }
+    v
+}
+
+/// The status of a refusal: 422 out of range or an unknown kind, 404 an unknown sensor, 409
+/// what the site's state refuses, 503 a site stopping or a store that could not record it.
+pub fn refusal_status(why: &Refusal) -> StatusCode {
+    match why {
+        Refusal::OutOfRange(_) | Refusal::UnknownKind(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Refusal::UnknownSensor(_) => StatusCode::NOT_FOUND,
+        Refusal::UnlimitedCrews
+        | Refusal::LastCrew { .. }
+        | Refusal::TooManyCrews { .. }
+        | Refusal::TooManySensors { .. }
+        | Refusal::NoSensor => StatusCode::CONFLICT,
+        Refusal::ReadOnly => StatusCode::FORBIDDEN,
+        Refusal::Store(_) | Refusal::Stopping | Refusal::Busy => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// A count in [`COUNT_RANGE`], 1 when absent (422 outside it).
+fn count(key: &str, n: Option<i64>) -> Result<u32, ApiError> {
+    let n = n.unwrap_or(1);
+    u32::try_from(n)
+        .ok()
+        .filter(|n| COUNT_RANGE.contains(n))
+        .ok_or_else(|| {
+            let why = crate::units::OutOfRange::new(n, &COUNT_RANGE);
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("{key}: {why}"))
+        })
+}
+
+/// `POST /crews` `{"count": n}`: more crews (1 unless `count`).
+pub async fn add_crews(
+    State(api): State<Arc<Api>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let fields = Fields::read(&headers, body, &["count"]).await?;
+    let n = count("count", fields.whole("count")?)?;
+    ask(&api, peer, &headers, Command::AddCrews(n)).await
+}
+
+/// `DELETE /crews?count=n`: fewer crews (1 unless `count`).
+pub async fn remove_crews(
+    State(api): State<Arc<Api>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    Query(raw): Query<Vec<(String, String)>>,
+) -> Answer {
+    let p = super::model::params(&raw, &["count"])?;
+    let n = p
+        .get("count")
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("count: '{v}' is not a whole number")))
+        })
+        .transpose()?;
+    let n = count("count", n)?;
+    ask(&api, peer, &headers, Command::RemoveCrews(n)).await
+}
+
+/// `POST /sensors` `{"kind": K, "count": n}`: more sensors (1, of the kinds in turn, unless
+/// said).
+pub async fn add_sensors(
+    State(api): State<Arc<Api>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let fields = Fields::read(&headers, body, &["kind", "count"]).await?;
+    let kind = fields.string("kind")?;
+    let count = count("count", fields.whole("count")?)?;
+    ask(&api, peer, &headers, Command::AddSensors { kind, count }).await
+}
+
+/// `DELETE /sensors/{name}`.
+pub async fn remove_sensor(
+    State(api): State<Arc<Api>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    name: Result<Path<String>, PathRejection>,
+) -> Answer {
+    let Path(name) = name.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    ask(&api, peer, &headers, Command::RemoveSensors(vec![name])).await
+}
+
+/// `PUT /speed` `{"speed": X}` or `{"speed": "max"}`.
+pub async fn set_speed(
+    State(api): State<Arc<Api>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let fields = Fields::read(&headers, body, &["speed"]).await?;
+    let speed = match fields.get("speed") {
+        None => {
+            return Err(ApiError::bad_request(
+                "speed: missing (a number or \"max\")",
+            ));
+        }
+        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("max") => Speed::Max,
+        Some(v) => Speed::Factor(v.as_f64().ok_or_else(|| {
+            ApiError::bad_request(format!("speed: {v} is not a number or \"max\""))
+        })?),
+    };
+    ask(&api, peer, &headers, Command::SetSpeed(speed)).await
+}
+
+/// `POST /pause`: no body, or an empty JSON object.
+pub async fn pause(
+    State(api): State<Arc<Api>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    Fields::read(&headers, body, &[]).await?;
+    ask(&api, peer, &headers, Command::Pause).await
+}
+
+/// `POST /resume`: no body, or an empty JSON object.
+pub async fn resume(
+    State(api): State<Arc<Api>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    Fields::read(&headers, body, &[]).await?;
+    ask(&api, peer, &headers, Command::Resume).await
+}
+
+/// `PUT /wall`: not yet (the engine cannot load another wall while it runs).
+pub async fn load_wall() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "loading another wall is not supported yet (the engine cannot change walls while it runs)",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_out_of_range_are_422() {
+        assert_eq!(count("count", None).unwrap(), 1);
+        assert_eq!(count("count", Some(1000)).unwrap(), 1000);
+        for n in [0, -1, 1001, i64::MAX] {
+            let e = count("count", Some(n)).unwrap_err();
+            assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(e.message, format!("count: {n} is out of range (1..=1000)"));
+        }
+    }
+
+    #[test]
+    fn refusals_have_their_statuses() {
+        let cases = [
+            (Refusal::LastCrew { crews: 1 }, 409),
+            (Refusal::UnlimitedCrews, 409),
+            (Refusal::NoSensor, 409),
+            (Refusal::UnknownSensor("x".into()), 404),
+            (Refusal::UnknownKind("k".into()), 422),
+            (Refusal::OutOfRange("r".into()), 422),
+            (Refusal::Stopping, 503),
+            (Refusal::Store("s".into()), 503),
+        ];
+        for (why, status) in cases {
+            assert_eq!(refusal_status(&why).as_u16(), status, "{why:?}");
+        }
+        let fast = answer(Ok(Outcome::Speed { speed: Speed::Max })).unwrap();
+        assert_eq!(
+            fast.0,
+            serde_json::json!({"outcome": "speed", "speed": "max", "message": "speed max"})
+        );
+        let ok = answer(Ok(Outcome::Paused { paused: true })).unwrap();
+        assert_eq!(
+            ok.0,
+            serde_json::json!({"outcome": "paused", "paused": true, "message": "paused"})
+        );
+    }
+}
