@@ -178,7 +178,7 @@ pub enum CrewsCommand {
 #[derive(Debug, Clone, Args)]
 pub struct CountArgs {
     /// How many, 1..=1000.
-    #[arg(value_name = "N", default_value_t = 1, value_parser = parse_in(crate::engine::COUNT_RANGE))]
+    #[arg(value_name = "N", default_value_t = 1, allow_negative_numbers = true, value_parser = parse_in(crate::engine::COUNT_RANGE))]
     pub count: u32,
     #[command(flatten)]
     pub control: ControlArgs,
@@ -198,7 +198,7 @@ pub struct AddSensorsArgs {
     #[arg(long, value_name = "K", value_parser = clap::builder::PossibleValuesParser::new(crate::sensors::KINDS.iter().copied()))]
     pub kind: Option<String>,
     /// How many, 1..=1000.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_in(crate::engine::COUNT_RANGE))]
+    #[arg(long, value_name = "N", default_value_t = 1, allow_negative_numbers = true, value_parser = parse_in(crate::engine::COUNT_RANGE))]
     pub count: u32,
     #[command(flatten)]
     pub control: ControlArgs,
@@ -216,7 +216,7 @@ pub struct RemoveSensorsArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SpeedArgs {
     /// Simulated seconds per real second, 0.001..=1000000, or `max`.
-    #[arg(value_name = "X|max", value_parser = crate::units::parse_speed)]
+    #[arg(value_name = "X|max", allow_negative_numbers = true, value_parser = crate::units::parse_speed)]
     pub speed: crate::units::Speed,
     #[command(flatten)]
     pub control: ControlArgs,
