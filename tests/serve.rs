@@ -264,8 +264,10 @@ fn a_read_only_viewers_command_is_refused_by_the_server_too() {
         hello.unwrap()["hello"]["version"],
         wallwatch::serve::protocol::VERSION
     );
-    s.write_all(&frame(br#"{"command":{"id":42,"command":"AddCrew"}}"#))
-        .unwrap();
+    s.write_all(&frame(
+        br#"{"command":{"id":42,"command":{"add_crews":1}}}"#,
+    ))
+    .unwrap();
     let reply = loop {
         let msg = read_frame(&mut s).expect("the site answers");
         if msg.get("reply").is_some() {
@@ -273,9 +275,13 @@ fn a_read_only_viewers_command_is_refused_by_the_server_too() {
         }
     };
     assert_eq!(reply["reply"]["id"], 42);
-    let why = reply["reply"]["reply"]["Err"].as_str().unwrap();
-    assert!(why.contains("read-only"), "{reply}");
-    assert_eq!(n(&server.status(), &["network", "limit"]), 5);
+    assert_eq!(
+        reply["reply"]["reply"]["Err"]["refusal"], "read_only",
+        "{reply}"
+    );
+    let status = server.status();
+    assert_eq!(n(&status, &["network", "limit"]), 5);
+    assert_eq!(n(&status, &["crews"]), 3, "nothing changed");
 }
 
 #[test]
