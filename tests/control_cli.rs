@@ -102,7 +102,12 @@ impl Site {
     /// `wallwatch ARGS --socket SOCKET`, which must succeed: its stdout.
     fn ok(&self, args: &[&str]) -> String {
         let out = self.cli(args);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
         text(&out.stdout)
     }
 
@@ -130,7 +135,13 @@ fn spawn(dir: &Path, socket: &Path, store: &str, start: usize, extra: &[&str]) -
     let out = std::fs::File::create(dir.join(format!("serve-{start}.out"))).unwrap();
     let err = std::fs::File::create(dir.join(format!("serve-{start}.err"))).unwrap();
     Command::new(BIN)
-        .args(["serve", "--socket", socket.to_str().unwrap(), "--store", store])
+        .args([
+            "serve",
+            "--socket",
+            socket.to_str().unwrap(),
+            "--store",
+            store,
+        ])
         .args(extra)
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -188,7 +199,10 @@ fn my_uid(dir: &Path) -> u32 {
 fn crews_are_added_and_removed_and_the_last_crew_stays() {
     let site = Site::start(&[]);
     assert_eq!(site.status()["crews"], 3);
-    assert_eq!(site.ok(&["crews", "add", "2"]), "crews 4, 5 join tomorrow\n");
+    assert_eq!(
+        site.ok(&["crews", "add", "2"]),
+        "crews 4, 5 join tomorrow\n"
+    );
     assert_eq!(site.status()["crews"], 5);
     let added = site.ok_json(&["crews", "add"]);
     assert_eq!(
@@ -259,7 +273,10 @@ fn sensors_are_added_by_kind_and_removed_by_name() {
 
     // Without --kind: the kinds in turn; the words name the sensor.
     let one = site.ok(&["sensors", "add"]);
-    assert!(one.starts_with("sensor ") && one.ends_with(" added\n"), "{one}");
+    assert!(
+        one.starts_with("sensor ") && one.ends_with(" added\n"),
+        "{one}"
+    );
 
     assert_eq!(
         site.ok(&["sensors", "remove", &new[0]]),
@@ -296,10 +313,7 @@ fn pause_resume_and_speed() {
     assert_eq!(site.status()["speed"], "max");
     let status = wallwatch(&["status", "--socket", site.socket_arg()]);
     let table = text(&status.stdout);
-    assert!(
-        table.lines().any(|l| l.trim() == "speed  max"),
-        "{table}"
-    );
+    assert!(table.lines().any(|l| l.trim() == "speed  max"), "{table}");
     assert!(table.lines().any(|l| l.trim() == "crews  3"), "{table}");
     assert!(table.lines().any(|l| l.trim() == "sensors  5"), "{table}");
 }
@@ -312,7 +326,11 @@ fn commands_are_answered_at_speed_max() {
     let asked = Instant::now();
     assert_eq!(site.ok(&["crews", "add"]), "crew 4 joins tomorrow\n");
     site.ok(&["speed", "1"]);
-    assert!(asked.elapsed() < Duration::from_secs(10), "{:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        asked.elapsed()
+    );
 }
 
 #[test]
@@ -441,7 +459,10 @@ fn a_connection_dropped_before_the_answer_is_retried_once_with_the_same_key() {
     let site = fake_site(&socket, 2, |_| false);
     let out = wallwatch(&["pause", "--socket", socket.to_str().unwrap()]);
     let line = one_line(&out, 2);
-    assert!(line.contains("closed the connection before answering"), "{line}");
+    assert!(
+        line.contains("closed the connection before answering"),
+        "{line}"
+    );
     let again = site.join().unwrap();
     assert_eq!(again.len(), 2);
     // Another invocation has another key.
@@ -471,7 +492,10 @@ fn a_keyed_command_given_again_changes_the_site_once() {
     assert_eq!(give("retry-me"), first, "the retry gets the first answer");
     assert_eq!(site.status()["crews"], 4);
     // Another key is another command.
-    assert_eq!(give("another")["reply"]["reply"]["Ok"]["numbers"], json!([5]));
+    assert_eq!(
+        give("another")["reply"]["reply"]["Ok"]["numbers"],
+        json!([5])
+    );
     assert_eq!(site.status()["crews"], 5);
 }
 
