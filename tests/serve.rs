@@ -275,9 +275,13 @@ fn a_read_only_viewers_command_is_refused_by_the_server_too() {
         }
     };
     assert_eq!(reply["reply"]["id"], 42);
-    let why = &reply["reply"]["reply"]["Err"];
-    assert_eq!(why["refusal"], "read_only", "{reply}");
-    assert_eq!(n(&server.status(), &["network", "limit"]), 5);
+    assert_eq!(
+        reply["reply"]["reply"]["Err"]["refusal"], "read_only",
+        "{reply}"
+    );
+    let status = server.status();
+    assert_eq!(n(&status, &["network", "limit"]), 5);
+    assert_eq!(n(&status, &["crews"]), 3, "nothing changed");
 }
 
 #[test]

@@ -107,7 +107,11 @@ async fn read_site(
 
 async fn send_commands(mut writer: Writer, mut commands: mpsc::Receiver<(u64, Command)>) {
     while let Some((id, command)) = commands.recv().await {
-        let msg = ClientMsg::Command { id, command };
+        let msg = ClientMsg::Command {
+            id,
+            command,
+            key: None,
+        };
         if writer.send(protocol::encode(&msg)).await.is_err() {
             return;
         }

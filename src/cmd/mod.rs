@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod attach;
 pub mod bench;
+pub mod control;
 pub mod headless;
 pub mod query;
 pub mod readings;

@@ -11,6 +11,8 @@ use crate::serve::client::{connect, read};
 use crate::serve::protocol::{Role, ServerMsg};
 use crate::site::status::Status;
 use crate::text::thousands;
+use crate::units::Speed;
+use crate::wall::Crews;
 
 /// The socket named by `args`.
 pub fn socket_path(args: &SiteArgs) -> Result<PathBuf, String> {
@@ -70,6 +72,9 @@ pub fn status_table(s: &Status) -> String {
     let mut rows = vec![
         ("store", crate::text::sanitize(&summary.store).into_owned()),
         ("wall", wall_row(&summary.wall)),
+        ("crews", crews_row(s.crews)),
+        ("sensors", thousands(s.sensors as u64)),
+        ("speed", speed_row(s.speed, s.paused)),
         (
             "readings",
             flow_row(summary.readings.produced, summary.readings.stored),
@@ -106,7 +111,7 @@ pub fn status_table(s: &Status) -> String {
     ];
     if let Some(remote) = &summary.remote {
         // With --broker: agents' readings (part of the readings above).
-        rows.insert(4, ("remote", remote_row(remote)));
+        rows.insert(7, ("remote", remote_row(remote)));
     }
     rows.iter()
         .map(|(k, v)| format!("{k:>12}  {v}\n"))
@@ -121,6 +126,22 @@ fn wall_row(wall: &WallProgress) -> String {
         thousands(wall.ice_to_date),
         thousands(wall.cost_to_date)
     )
+}
+
+fn crews_row(crews: Crews) -> String {
+    match crews {
+        Crews::Limited(n) => thousands(u64::from(n)),
+        Crews::Unlimited => "unlimited (one per section)".into(),
+    }
+}
+
+fn speed_row(speed: Speed, paused: bool) -> String {
+    let label = crate::ui::status::speed_label(speed);
+    if paused {
+        format!("{label} (paused)")
+    } else {
+        label
+    }
 }
 
 fn flow_row(produced: u64, stored: u64) -> String {
@@ -157,6 +178,8 @@ mod tests {
             "seed": 7, "simulated_seconds": 691200.0, "screen_rows_coalesced": 0,
             "remote": {"received": 9000, "rejected": 1, "duplicates": 2, "out_of_order": 0,
                        "delivered": 6, "stored": 6, "store_duplicates": 1},
+            "crews": 5, "sensors": 7, "sensor_names": ["a", "b", "c", "d", "e", "f", "g"],
+            "speed": 10, "paused": true,
             "viewers": 2, "viewer_resnapshots": 1, "uptime_s": 12.6
         });
         if !remote {
@@ -169,6 +192,9 @@ mod tests {
     fn the_table_words_every_figure() {
         let table = "       store  sqlite:site.db
         wall  day 8 (complete) · 1,234,567 yd³ ice · 2,345,678,900 Gold Dragons
+       crews  5
+     sensors  7
+       speed  10× (paused)
     readings  produced 12,345 · stored 12,340
 crew reports  produced 40 · stored 40
       remote  received 9,000 · stored 6 · rejected 1 · duplicates 3

@@ -57,6 +57,19 @@ pub enum Command {
     /// site started with `--broker`; on SIGINT/SIGTERM wait for the site's confirmations and
     /// print {produced, confirmed, pending}.
     Agent(AgentArgs),
+    // Steering a running site (issue 22): see the block of `ControlArgs` below.
+    /// Add or remove crews of a served site.
+    #[command(subcommand)]
+    Crews(CrewsCommand),
+    /// Add or remove sensors of a served site.
+    #[command(subcommand)]
+    Sensors(SensorsCommand),
+    /// Pause a served site's simulated time (sensors and crews wait).
+    Pause(ControlArgs),
+    /// Resume a paused site.
+    Resume(ControlArgs),
+    /// Set a served site's speed: simulated seconds per real second, or `max`.
+    Speed(SpeedArgs),
 }
 
 /// `wallwatch agent`.
@@ -140,6 +153,76 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+// ---- Steering a running site (issue 22): `crews`, `sensors`, `pause`, `resume`, `speed`. ----
+
+/// Which site a command goes to, and how its answer is printed.
+#[derive(Debug, Clone, Args)]
+pub struct ControlArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+    /// The outcome (or the refusal) as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum CrewsCommand {
+    /// N more crews (default 1); each starts work the next day.
+    Add(CountArgs),
+    /// The N highest-numbered crews (default 1) leave at the end of the day; the last crew
+    /// stays.
+    Remove(CountArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CountArgs {
+    /// How many, 1..=1000.
+    #[arg(value_name = "N", default_value_t = 1, allow_negative_numbers = true, value_parser = parse_in(crate::engine::COUNT_RANGE))]
+    pub count: u32,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum SensorsCommand {
+    /// New sensors, named and seeded as the site's own.
+    Add(AddSensorsArgs),
+    /// These sensors, by name; none is removed unless all are there.
+    Remove(RemoveSensorsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AddSensorsArgs {
+    /// Their kind (default: the kinds in turn, as the `s` key adds them).
+    #[arg(long, value_name = "K", value_parser = clap::builder::PossibleValuesParser::new(crate::sensors::KINDS.iter().copied()))]
+    pub kind: Option<String>,
+    /// How many, 1..=1000.
+    #[arg(long, value_name = "N", default_value_t = 1, allow_negative_numbers = true, value_parser = parse_in(crate::engine::COUNT_RANGE))]
+    pub count: u32,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RemoveSensorsArgs {
+    /// The sensors' names (as `status --json` lists them in `sensor_names`).
+    #[arg(value_name = "NAME", required = true)]
+    pub names: Vec<String>,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SpeedArgs {
+    /// Simulated seconds per real second, 0.001..=1000000, or `max`.
+    #[arg(value_name = "X|max", allow_negative_numbers = true, value_parser = crate::units::parse_speed)]
+    pub speed: crate::units::Speed,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+// ---- end of the steering block ----
 
 /// Parses a crew count: `unlimited`, or a number in [`CREWS_RANGE`].
 pub fn parse_crews(s: &str) -> Result<Crews, String> {

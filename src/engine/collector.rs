@@ -221,7 +221,7 @@ pub async fn writer_task(
         open: true,
     };
     loop {
-        // Writes first; reads are answered when no batch waits.
+        // Writes first; reads are answered when no batch waits, and after each write.
         let write = tokio::select! {
             biased;
             write = rx.recv() => match write {
@@ -238,6 +238,11 @@ pub async fn writer_task(
         (store, written) =
             write_until_stored(store, write, &mut reads, &stored, &publisher, skip_rows).await?;
         publish_stored(written, &stored, &publisher, remote.as_deref());
+        // A store that is always behind (`--speed max`) always has a batch waiting: the reads
+        // queued meanwhile (a command's change among them) are answered between its writes.
+        while let Some(read) = reads.queued() {
+            store = answer(store, read).await?;
+        }
     }
     close(store).await
 }
@@ -398,6 +403,11 @@ impl Reads {
             }
         }
         std::future::pending().await
+    }
+
+    /// A read already waiting, if any (at most [`READ_QUEUE`] wait).
+    fn queued(&mut self) -> Option<StoreRead> {
+        self.rx.try_recv().ok()
     }
 }
 

@@ -43,8 +43,18 @@ pub enum Role {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientMsg {
-    Hello { version: u32, role: Role },
-    Command { id: u64, command: Command },
+    Hello {
+        version: u32,
+        role: Role,
+    },
+    Command {
+        id: u64,
+        command: Command,
+        /// A retry's key (the CLI's): the same command again with the same key gets the first
+        /// answer and changes nothing twice. Viewers send none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
 }
 
 /// Server → client.
@@ -151,6 +161,12 @@ mod tests {
                     kind: Some("thermometer".into()),
                     count: 2,
                 },
+                key: None,
+            },
+            ClientMsg::Command {
+                id: 1,
+                command: Command::AddCrews(2),
+                key: Some("cli-1f-2e".into()),
             },
             ClientMsg::Hello {
                 version: VERSION,
@@ -168,6 +184,19 @@ mod tests {
                 .unwrap()
                 .len(),
             msgs.len() - 1
+        );
+    }
+
+    #[test]
+    fn a_command_without_a_key_is_read_as_unkeyed() {
+        let msgs = decode_client_stream(&frame(br#"{"command":{"id":3,"command":"pause"}}"#));
+        assert_eq!(
+            msgs.unwrap(),
+            [ClientMsg::Command {
+                id: 3,
+                command: Command::Pause,
+                key: None
+            }]
         );
     }
 

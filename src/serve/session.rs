@@ -13,7 +13,7 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
-use crate::engine::{Asker, CommandSender, Gauges, Refusal};
+use crate::engine::{Asker, CommandSender, Gauges, MAX_KEY_LEN, Refusal};
 use crate::serve::protocol::{
     self, ClientMsg, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, Role, ServerMsg,
 };
@@ -116,11 +116,17 @@ async fn serve_command(
         Ok(Some(Err(e))) => return Err(e.to_string()),
         Ok(Some(Ok(frame))) => frame,
     };
-    let (id, command) = match protocol::decode::<ClientMsg>(&frame).map_err(|e| e.to_string())? {
-        ClientMsg::Command { id, command } => (id, command),
-        ClientMsg::Hello { .. } => return Err("a second hello".into()),
+    let (id, command, key) =
+        match protocol::decode::<ClientMsg>(&frame).map_err(|e| e.to_string())? {
+            ClientMsg::Command { id, command, key } => (id, command, key),
+            ClientMsg::Hello { .. } => return Err("a second hello".into()),
+        };
+    let reply = match key {
+        Some(key) if key.len() > MAX_KEY_LEN => Err(Refusal::OutOfRange(format!(
+            "an idempotency key is at most {MAX_KEY_LEN} bytes"
+        ))),
+        key => ctx.commands.ask_keyed(command, Asker::cli(uid), key).await,
     };
-    let reply = ctx.commands.ask(command, Asker::cli(uid)).await;
     send(writer, &ServerMsg::Reply { id, reply }).await
 }
 
@@ -193,7 +199,7 @@ async fn serve_viewer(
                 None => return Ok(Ended::Detached),
                 Some(Err(e)) => return Err(e.to_string()),
                 Some(Ok(frame)) => match protocol::decode::<ClientMsg>(&frame) {
-                    Ok(ClientMsg::Command { id, command }) => {
+                    Ok(ClientMsg::Command { id, command, .. }) => {
                         if commands.try_send((id, command)).is_err() {
                             let reply = Err(Refusal::Busy);
                             send(&mut writer, &ServerMsg::Reply { id, reply }).await?;

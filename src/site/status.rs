@@ -5,12 +5,26 @@ use serde::{Deserialize, Serialize};
 
 use super::Hub;
 use crate::engine::{Gauges, Summary};
+use crate::units::Speed;
+use crate::wall::Crews;
 
-/// The live summary: the headless summary's keys, the viewers attached and the uptime.
+/// The live summary: the headless summary's keys, what the site runs with now (as changed by
+/// commands), the viewers attached and the uptime.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     #[serde(flatten)]
     pub summary: Summary,
+    /// The crews working now: a number, or `"unlimited"`.
+    #[serde(with = "crews_json")]
+    pub crews: Crews,
+    /// The sensors running now.
+    pub sensors: usize,
+    /// Their names, in the order they were added.
+    pub sensor_names: Vec<String>,
+    /// Simulated seconds per real second, or `"max"`.
+    #[serde(with = "speed_json")]
+    pub speed: Speed,
+    pub paused: bool,
     pub viewers: usize,
     /// Fresh snapshots given to viewers that had fallen behind.
     pub viewer_resnapshots: u64,
@@ -20,11 +34,78 @@ pub struct Status {
 impl Status {
     /// The site's status now (`wallwatch status --json`, `GET /status`).
     pub fn now(gauges: &Gauges, hub: &Hub, started: std::time::Instant) -> Status {
+        let (crews, sensor_names, speed, paused) = hub.with_model(|m| {
+            let names: Vec<String> = m.sensors.iter().map(|s| s.info.name.clone()).collect();
+            (m.crews, names, m.speed, m.paused)
+        });
         Status {
             summary: gauges.summary(),
+            crews,
+            sensors: sensor_names.len(),
+            sensor_names,
+            speed,
+            paused,
             viewers: hub.subscribers(),
             viewer_resnapshots: hub.resnapshots(),
             uptime_s: started.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// Crews as a number, or the word `unlimited` (as `--crews` takes them).
+mod crews_json {
+    use super::Crews;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Shown {
+        Limited(u32),
+        Word(String),
+    }
+
+    pub fn serialize<S: Serializer>(crews: &Crews, s: S) -> Result<S::Ok, S::Error> {
+        match crews {
+            Crews::Limited(n) => Shown::Limited(*n),
+            Crews::Unlimited => Shown::Word("unlimited".into()),
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Crews, D::Error> {
+        match Shown::deserialize(d)? {
+            Shown::Limited(n) => Ok(Crews::Limited(n)),
+            Shown::Word(w) if w == "unlimited" => Ok(Crews::Unlimited),
+            Shown::Word(w) => Err(serde::de::Error::custom(format!("crews: {w:?}"))),
+        }
+    }
+}
+
+/// A speed as a number, or the word `max` (as `--speed` takes it).
+mod speed_json {
+    use super::Speed;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Shown {
+        Factor(f64),
+        Word(String),
+    }
+
+    pub fn serialize<S: Serializer>(speed: &Speed, s: S) -> Result<S::Ok, S::Error> {
+        match speed {
+            Speed::Factor(f) => Shown::Factor(*f),
+            Speed::Max => Shown::Word("max".into()),
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Speed, D::Error> {
+        match Shown::deserialize(d)? {
+            Shown::Factor(f) => Ok(Speed::Factor(f)),
+            Shown::Word(w) if w == "max" => Ok(Speed::Max),
+            Shown::Word(w) => Err(serde::de::Error::custom(format!("speed: {w:?}"))),
         }
     }
 }
@@ -43,7 +124,8 @@ mod tests {
         "seed":7,"simulated_seconds":691200.125,"screen_rows_coalesced":3,
         "remote":{"received":9,"rejected":1,"duplicates":2,"out_of_order":0,"delivered":6,
         "stored":6,"store_duplicates":1},
-        "viewers":2,"viewer_resnapshots":1,"uptime_s":12.75}"#;
+        "crews":4,"sensors":2,"sensor_names":["sensor-1","thermometer-6"],"speed":"max",
+        "paused":true,"viewers":2,"viewer_resnapshots":1,"uptime_s":12.75}"#;
 
     #[test]
     fn a_status_crosses_the_socket_as_the_same_object() {
@@ -55,6 +137,19 @@ mod tests {
         assert_eq!(*back, status);
         let sample: serde_json::Value = serde_json::from_str(SAMPLE).unwrap();
         assert_eq!(serde_json::to_value(&*back).unwrap(), sample);
+    }
+
+    #[test]
+    fn unlimited_crews_and_a_speed_factor_are_a_word_and_a_number() {
+        let mut sample: serde_json::Value = serde_json::from_str(SAMPLE).unwrap();
+        sample["crews"] = "unlimited".into();
+        sample["speed"] = 2.5.into();
+        let status: Status = serde_json::from_value(sample.clone()).unwrap();
+        assert_eq!(status.crews, Crews::Unlimited);
+        assert_eq!(status.speed, Speed::Factor(2.5));
+        assert_eq!(serde_json::to_value(&status).unwrap(), sample);
+        sample["crews"] = "lots".into();
+        assert!(serde_json::from_value::<Status>(sample).is_err());
     }
 
     #[test]
