@@ -199,14 +199,16 @@ fn http_log_and_store_keys_take_effect_with_paths_beside_the_file() {
         summary["store"],
         format!("sqlite:{}", conf.join("run.db").display())
     );
-    // Beside the file, and nothing where the run was started.
+    // Beside the file, and nothing where the run was started but the site's runtime folder
+    // with the HTTP token (the test's $XDG_RUNTIME_DIR is that same folder).
     let beside = names(conf);
     assert!(beside.contains(&"run.db".to_string()), "{beside:?}");
     assert!(
         beside.iter().any(|n| n.starts_with("ww.log.")),
         "{beside:?}"
     );
-    assert_eq!(names(dirs.cwd.path()), Vec::<String>::new());
+    assert_eq!(names(dirs.cwd.path()), ["wallwatch"]);
+    assert_eq!(names(&dirs.cwd.path().join("wallwatch")), ["default.token"]);
 }
 
 #[test]

@@ -57,7 +57,7 @@ pub enum Command {
     /// site started with `--broker`; on SIGINT/SIGTERM wait for the site's confirmations and
     /// print {produced, confirmed, pending}.
     Agent(AgentArgs),
-    // Steering a running site (issue 22): see the block of `ControlArgs` below.
+    // Steering a running site: see the block of `ControlArgs` below.
     /// Add or remove crews of a served site.
     #[command(subcommand)]
     Crews(CrewsCommand),
@@ -154,7 +154,7 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-// ---- Steering a running site (issue 22): `crews`, `sensors`, `pause`, `resume`, `speed`. ----
+// ---- Steering a running site: `crews`, `sensors`, `pause`, `resume`, `speed`. ----
 
 /// Which site a command goes to, and how its answer is printed.
 #[derive(Debug, Clone, Args)]
@@ -372,12 +372,13 @@ pub struct RunArgs {
     /// The site's name on the broker (default `default`); with --broker.
     #[arg(long, value_name = "NAME")]
     pub site: Option<String>,
-    /// Answer the site's read-only HTTP API (the wall's paths, status, sensors, readings, crews'
-    /// log, config, health, Prometheus metrics) on ADDR, e.g. 127.0.0.1:8080; port 0 picks a
-    /// free one. Off unless given; an address other than loopback is allowed with a warning.
+    /// Answer the site's HTTP API (the wall's paths, status, sensors, readings, crews' log,
+    /// config, health, Prometheus metrics; writes with the token) on ADDR, e.g. 127.0.0.1:8080;
+    /// port 0 picks a free one. Off unless given; an address other than loopback is allowed with
+    /// a warning.
     #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
     pub http: Option<std::net::SocketAddr>,
-    // HTTP writes and their token (issue 22 §4).
+    // HTTP writes and their token.
     /// The bearer token HTTP writes need, read from PATH (made 0600 with a new token if
     /// absent). Default: a new token at each start in NAME.token beside the socket.
     #[arg(long, value_name = "PATH")]
