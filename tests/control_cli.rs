@@ -219,7 +219,7 @@ fn crews_are_added_and_removed_and_the_last_crew_stays() {
     let out = site.cli(&["crews", "remove"]);
     assert_eq!(
         one_line(&out, 1),
-        "wallwatch: refused: 1 crews work now; the last crew stays"
+        "wallwatch: refused: the last crew stays (a wall with no crew is never finished)"
     );
     assert!(out.stdout.is_empty());
     let out = site.cli(&["crews", "remove", "--json"]);

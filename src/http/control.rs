@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 
 use super::Api;
@@ -37,14 +38,43 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// Asks the engine and words its answer.
-async fn ask(api: &Api, peer: Peer, headers: &HeaderMap, command: Command) -> Answer {
-    let key = idempotency_key(headers)?;
-    let reply = api
-        .commands
-        .ask_keyed(command, Asker::http(peer.0), key)
-        .await;
-    answer(reply)
+/// What every write takes from its request: the API, who asks, and the headers (the body's
+/// type, the `Idempotency-Key`).
+pub struct Write {
+    api: Arc<Api>,
+    peer: Peer,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<Arc<Api>> for Write {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, api: &Arc<Api>) -> Result<Write, ApiError> {
+        let ConnectInfo(peer) = parts
+            .extensions
+            .get::<ConnectInfo<Peer>>()
+            .copied()
+            .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "no peer address"))?;
+        Ok(Write {
+            api: api.clone(),
+            peer,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl Write {
+    /// The JSON body's fields, only those of `known`.
+    async fn fields(&self, body: Body, known: &[&str]) -> Result<Fields, ApiError> {
+        Fields::read(&self.headers, body, known).await
+    }
+
+    /// Asks the engine and words its answer.
+    async fn ask(&self, command: Command) -> Answer {
+        let key = idempotency_key(&self.headers)?;
+        let asker = Asker::http(self.peer.0);
+        answer(self.api.commands.ask_keyed(command, asker, key).await)
+    }
 }
 
 /// A reply as the API answers it: the outcome's JSON with `message`, or the refusal's error.
@@ -96,24 +126,14 @@ fn count(key: &str, n: Option<i64>) -> Result<u32, ApiError> {
 }
 
 /// `POST /crews` `{"count": n}`: more crews (1 unless `count`).
-pub async fn add_crews(
-    State(api): State<Arc<Api>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    body: Body,
-) -> Answer {
-    let fields = Fields::read(&headers, body, &["count"]).await?;
+pub async fn add_crews(w: Write, body: Body) -> Answer {
+    let fields = w.fields(body, &["count"]).await?;
     let n = count("count", fields.whole("count")?)?;
-    ask(&api, peer, &headers, Command::AddCrews(n)).await
+    w.ask(Command::AddCrews(n)).await
 }
 
 /// `DELETE /crews?count=n`: fewer crews (1 unless `count`).
-pub async fn remove_crews(
-    State(api): State<Arc<Api>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    Query(raw): Query<Vec<(String, String)>>,
-) -> Answer {
+pub async fn remove_crews(w: Write, Query(raw): Query<Vec<(String, String)>>) -> Answer {
     let p = super::model::params(&raw, &["count"])?;
     let n = p
         .get("count")
@@ -123,42 +143,27 @@ pub async fn remove_crews(
         })
         .transpose()?;
     let n = count("count", n)?;
-    ask(&api, peer, &headers, Command::RemoveCrews(n)).await
+    w.ask(Command::RemoveCrews(n)).await
 }
 
 /// `POST /sensors` `{"kind": K, "count": n}`: more sensors (1, of the kinds in turn, unless
 /// said).
-pub async fn add_sensors(
-    State(api): State<Arc<Api>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    body: Body,
-) -> Answer {
-    let fields = Fields::read(&headers, body, &["kind", "count"]).await?;
+pub async fn add_sensors(w: Write, body: Body) -> Answer {
+    let fields = w.fields(body, &["kind", "count"]).await?;
     let kind = fields.string("kind")?;
     let count = count("count", fields.whole("count")?)?;
-    ask(&api, peer, &headers, Command::AddSensors { kind, count }).await
+    w.ask(Command::AddSensors { kind, count }).await
 }
 
 /// `DELETE /sensors/{name}`.
-pub async fn remove_sensor(
-    State(api): State<Arc<Api>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    name: Result<Path<String>, PathRejection>,
-) -> Answer {
+pub async fn remove_sensor(w: Write, name: Result<Path<String>, PathRejection>) -> Answer {
     let Path(name) = name.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    ask(&api, peer, &headers, Command::RemoveSensors(vec![name])).await
+    w.ask(Command::RemoveSensors(vec![name])).await
 }
 
 /// `PUT /speed` `{"speed": X}` or `{"speed": "max"}`.
-pub async fn set_speed(
-    State(api): State<Arc<Api>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    body: Body,
-) -> Answer {
-    let fields = Fields::read(&headers, body, &["speed"]).await?;
+pub async fn set_speed(w: Write, body: Body) -> Answer {
+    let fields = w.fields(body, &["speed"]).await?;
     let speed = match fields.get("speed") {
         None => {
             return Err(ApiError::bad_request(
@@ -170,29 +175,19 @@ pub async fn set_speed(
             ApiError::bad_request(format!("speed: {v} is not a number or \"max\""))
         })?),
     };
-    ask(&api, peer, &headers, Command::SetSpeed(speed)).await
+    w.ask(Command::SetSpeed(speed)).await
 }
 
 /// `POST /pause`: no body, or an empty JSON object.
-pub async fn pause(
-    State(api): State<Arc<Api>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    body: Body,
-) -> Answer {
-    Fields::read(&headers, body, &[]).await?;
-    ask(&api, peer, &headers, Command::Pause).await
+pub async fn pause(w: Write, body: Body) -> Answer {
+    w.fields(body, &[]).await?;
+    w.ask(Command::Pause).await
 }
 
 /// `POST /resume`: no body, or an empty JSON object.
-pub async fn resume(
-    State(api): State<Arc<Api>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    body: Body,
-) -> Answer {
-    Fields::read(&headers, body, &[]).await?;
-    ask(&api, peer, &headers, Command::Resume).await
+pub async fn resume(w: Write, body: Body) -> Answer {
+    w.fields(body, &[]).await?;
+    w.ask(Command::Resume).await
 }
 
 /// `PUT /wall`: not yet (the engine cannot load another wall while it runs).
