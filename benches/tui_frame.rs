@@ -9,11 +9,11 @@ use chrono::{TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use wallwatch::app::theme::Palette;
 use wallwatch::app::{App, HISTORY};
 use wallwatch::engine::{Event, NetworkStats, SensorInfo, WallProgress};
 use wallwatch::sensors::Reading;
 use wallwatch::ui;
-use wallwatch::ui::theme::Palette;
 use wallwatch::units::Speed;
 use wallwatch::wall::{CrewReport, Crews, Wall, Works};
 

@@ -6,7 +6,7 @@ mod fixed_run;
 #[path = "../tests/support/test_backend.rs"]
 mod test_backend;
 
-use wallwatch::ui::theme::Palette;
+use wallwatch::app::theme::Palette;
 
 fn main() {
     let sizes: Vec<String> = std::env::args().skip(1).collect();

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tokio::time::{Duration, Instant};
+use wallwatch::app::theme::Palette;
 use wallwatch::app::{App, HISTORY, Pane, Viewport};
 use wallwatch::engine::{Command, Event, NetworkStats, SensorInfo, WallProgress};
 use wallwatch::sensors::Reading;
 use wallwatch::site::Model;
 use wallwatch::site::viewer::ViewerMsg;
-use wallwatch::ui::theme::Palette;
 use wallwatch::units::Speed;
 use wallwatch::wall::{COST_PER_FOOT, Crews, ICE_PER_FOOT, Wall, Works};
 

@@ -22,8 +22,8 @@ const RULES: &[(&str, &[&str])] = &[
     ("broker", &["text", "hash", "units", "runtime", "sensors", "store", "engine"]),
     ("serve", &["text", "units", "runtime", "engine", "site"]),
     ("http", &["text", "units", "runtime", "wall", "sensors", "store", "engine", "site"]),
-    // One viewer's state; it keeps the palette it was given (ui::theme), never draws.
-    ("app", &["text", "units", "wall", "sensors", "engine", "site", "ui::theme"]),
+    // One viewer's state and its palette; it never draws.
+    ("app", &["text", "units", "wall", "sensors", "engine", "site"]),
     ("ui", &["text", "units", "wall", "sensors", "engine", "site", "app"]),
     ("term", &["text", "units", "engine", "site", "app", "ui", "logfile"]),
     // Everything a run is made of, from flags and the file.
@@ -31,7 +31,7 @@ const RULES: &[(&str, &[&str])] = &[
         "config",
         &[
             "text", "hash", "units", "wall", "sensors", "store", "engine", "broker", "http",
-            "ui::theme",
+            "serve", "app",
         ],
     ),
 ];

@@ -14,13 +14,13 @@ use ratatui::Terminal;
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant, sleep, sleep_until};
 use wallwatch::app::App;
+use wallwatch::app::theme::Palette;
 use wallwatch::engine::{Event, NetworkStats, WallProgress};
 use wallwatch::sensors::Reading;
 use wallwatch::site::viewer::ViewerMsg;
 use wallwatch::site::{Change, Feed, LogFeed, LogLine, Site, Update};
 use wallwatch::term::counting::CountingBackend;
 use wallwatch::term::{self, Exit, Renderer};
-use wallwatch::ui::theme::Palette;
 use wallwatch::units::Speed;
 use wallwatch::wall::{self, CrewReport, Crews};
 

@@ -8,10 +8,10 @@ mod test_backend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 use wallwatch::app::Pane;
+use wallwatch::app::theme::Palette;
 use wallwatch::engine::{Command, Event, SensorInfo};
 use wallwatch::sensors::Reading;
 use wallwatch::site::viewer::ViewerMsg;
-use wallwatch::ui::theme::Palette;
 
 fn screen(w: u16, h: u16) -> String {
     let mut app = fixed_run::demo_app(Palette::Ansi16);

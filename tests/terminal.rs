@@ -18,12 +18,12 @@ use crossterm::event::Event as TermEvent;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 use tokio::time::{Duration, sleep};
+use wallwatch::app::theme::Palette;
 use wallwatch::engine::{Command, NetworkStats};
 use wallwatch::site::viewer::ViewerMsg;
 use wallwatch::site::{Change, Feed, Update};
 use wallwatch::term::counting::CountingBackend;
 use wallwatch::term::{self, Exit, Renderer, TuiError};
-use wallwatch::ui::theme::Palette;
 use wallwatch::units::Speed;
 use wallwatch::wall::Crews;
 

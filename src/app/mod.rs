@@ -5,17 +5,18 @@
 //! histories are fixed-size rings and the wall view is the size of the wall.
 
 pub mod keymap;
+pub mod theme;
 
 use std::collections::HashMap;
 
 use crossterm::event::{KeyEvent, KeyEventKind};
 use tui_logger::{LevelFilter, TuiWidgetEvent, TuiWidgetState};
 
+use crate::app::theme::{Palette, Theme};
 use crate::engine::{Command, Event};
 use crate::site::model::Tracker;
 use crate::site::viewer::ViewerMsg;
 use crate::site::{Change, Feed, LogLine, Model};
-use crate::ui::theme::{Palette, Theme};
 use crate::units::Speed;
 use crate::wall::Crews;
 use keymap::Action;

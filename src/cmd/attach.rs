@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use super::{Failure, Outcome};
 use crate::app::App;
+use crate::app::theme::Palette;
 use crate::config::cli::AttachArgs;
 use crate::engine::Command;
 use crate::serve::client::{self, Reader, Writer};
@@ -21,7 +22,6 @@ use crate::serve::protocol::{self, ClientMsg, Role, ServerMsg};
 use crate::site::Feed;
 use crate::site::viewer::ViewerMsg;
 use crate::term::{self, Tui, TuiError};
-use crate::ui::theme::Palette;
 
 /// The whole `attach` command.
 pub fn main(args: &AttachArgs) -> Outcome {

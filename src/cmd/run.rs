@@ -14,13 +14,13 @@ use super::services::Services;
 use super::{Failure, Outcome};
 
 use crate::app::App;
+use crate::app::theme::Palette;
 use crate::config::cli::RunArgs;
 use crate::config::{Config, DEFAULT_CREWS};
 use crate::engine::{StartOptions, Summary};
 use crate::site::Site;
 use crate::term::{self, Exit, Tui, TuiError};
 use crate::text::thousands;
-use crate::ui::theme::Palette;
 
 /// The whole dashboard command (or `--headless`'s).
 pub fn main(args: &RunArgs) -> Outcome {

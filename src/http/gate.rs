@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::Api;
 use super::error::ApiError;
-use super::router::write_route;
+use super::routes::write_route;
 use super::token::Token;
 
 /// Who may do what over HTTP.

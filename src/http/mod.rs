@@ -20,6 +20,7 @@ pub mod listener;
 pub mod metrics;
 pub mod model;
 pub mod router;
+pub mod routes;
 pub mod token;
 pub mod wall;
 

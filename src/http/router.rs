@@ -21,32 +21,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Requests being answered at once; more wait.
 pub const MAX_IN_FLIGHT: usize = 256;
 
-/// Every GET route: its path (axum's syntax, which is OpenAPI's).
-pub const ROUTES: &[&str] = &[
-    "/profiles/{p}/days/{d}",
-    "/profiles/{p}/overview/{d}",
-    "/profiles/overview/{d}",
-    "/profiles/overview",
-    "/status",
-    "/sensors",
-    "/readings",
-    "/crews/log",
-    "/config",
-    "/healthz",
-    "/metrics",
-];
-
-/// Every write: its method and path. Each needs the token (see [`gate`]).
-pub const WRITE_ROUTES: &[(&str, &str)] = &[
-    ("POST", "/crews"),
-    ("DELETE", "/crews"),
-    ("POST", "/sensors"),
-    ("DELETE", "/sensors/{name}"),
-    ("PUT", "/speed"),
-    ("POST", "/pause"),
-    ("POST", "/resume"),
-    ("PUT", "/wall"),
-];
+use super::routes::matches_template;
+pub use super::routes::{ROUTES, WRITE_ROUTES};
 
 fn handler(path: &str) -> MethodRouter<Arc<Api>> {
     match path {
@@ -74,27 +50,6 @@ fn write_handler(method: &str, path: &str) -> MethodRouter<Arc<Api>> {
         ("PUT", "/wall") => put(control::load_wall),
         // Not in the table: never asked for.
         _ => MethodRouter::new(),
-    }
-}
-
-/// The write route `path` is of (its template), if any.
-pub fn write_route(path: &str) -> Option<&'static str> {
-    WRITE_ROUTES
-        .iter()
-        .map(|(_, template)| *template)
-        .find(|template| matches_template(template, path))
-}
-
-/// `path` has `template`'s segments, a `{…}` segment standing for any non-empty one.
-fn matches_template(template: &str, path: &str) -> bool {
-    let (mut t, mut p) = (template.split('/'), path.split('/'));
-    loop {
-        match (t.next(), p.next()) {
-            (None, None) => return true,
-            (Some(ts), Some(ps)) if ts.starts_with('{') && !ps.is_empty() => {}
-            (Some(ts), Some(ps)) if ts == ps => {}
-            _ => return false,
-        }
     }
 }
 
@@ -169,6 +124,7 @@ async fn method_not_allowed(State(api): State<Arc<Api>>, uri: Uri) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::routes::write_route;
 
     #[test]
     fn paths_are_matched_to_their_routes() {

@@ -9,9 +9,9 @@ use ratatui::text::{Line, Span};
 use tui_logger::{ExtLogRecord, LogFormatter, TuiLoggerTargetWidget, TuiLoggerWidget};
 
 use super::{fit, pane_bar};
+use crate::app::theme::Theme;
 use crate::app::{App, Pane};
 use crate::text::sanitize;
-use crate::ui::theme::Theme;
 
 struct Formatter {
     theme: Theme,
@@ -130,7 +130,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ui::theme::{Palette, Theme};
+    use crate::app::theme::{Palette, Theme};
 
     fn text(line: &Line) -> String {
         line.spans.iter().map(|s| s.content.as_ref()).collect()

@@ -16,7 +16,7 @@ pub mod log;
 pub mod network;
 pub mod sensors;
 pub mod status;
-pub mod theme;
+
 pub mod wall;
 
 /// Below this the screen shows only a "terminal too small" notice.

@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::pane_bar;
-use super::theme::Theme;
+use crate::app::theme::Theme;
 use crate::app::{App, Pane, SensorView};
 use crate::sensors::{MAX_VALUE, MIN_VALUE};
 use crate::text::sanitize;

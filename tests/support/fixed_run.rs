@@ -7,10 +7,10 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use tokio::time::{Duration, Instant};
 use wallwatch::app::App;
+use wallwatch::app::theme::Palette;
 use wallwatch::engine::{Event, NetworkStats, SensorInfo, WallProgress};
 use wallwatch::sensors::Reading;
 use wallwatch::site::model::Tracker;
-use wallwatch::ui::theme::Palette;
 use wallwatch::units::Speed;
 use wallwatch::wall::{
     COST_PER_FOOT, CrewReport, Crews, EXAMPLE_PROFILES, ICE_PER_FOOT, Wall, Works,

@@ -16,6 +16,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::app::App;
+use crate::app::theme::Palette;
 use crate::cmd::bench::proc::rss_mb;
 use crate::config::Config;
 use crate::config::cli::SoakArgs;
@@ -24,7 +25,6 @@ use crate::engine::{Engine, Latency, RunCounters};
 use crate::sensors::SensorFactory;
 use crate::term::counting::CountingBackend;
 use crate::term::{FRAME, Renderer};
-use crate::ui::theme::Palette;
 use crate::units::Speed;
 
 /// One interval's figures.

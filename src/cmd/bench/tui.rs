@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::app::App;
+use crate::app::theme::Palette;
 use crate::cmd::bench::proc::{cpu_time, peak_rss_mb};
 use crate::config::cli::{RunArgs, TuiBenchArgs};
 use crate::config::{Config, DEFAULT_CREWS};
@@ -21,7 +22,6 @@ use crate::engine::Engine;
 use crate::engine::stats::Histogram;
 use crate::term::counting::CountingBackend;
 use crate::term::{self, FrameTimings, Renderer};
-use crate::ui::theme::Palette;
 
 /// One run's figures (the `--json` keys).
 #[derive(Debug, Clone, Serialize)]
