@@ -6,12 +6,14 @@
 
 #[path = "support/mosquitto.rs"]
 mod mosquitto;
+#[path = "support/running.rs"]
+mod running;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use running::Running;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -66,85 +68,6 @@ fn refusal(out: &Output) -> String {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     err.trim_end().trim_start_matches("error: ").to_string()
-}
-
-/// A child whose stderr lines arrive on a channel; killed if dropped while running.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Running {
-    fn spawn(mut cmd: Command) -> Running {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Running {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// The first stderr line containing `what` (within 60 s).
-    fn wait_for(&mut self, what: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("no '{what}' on stderr; saw {:?}", self.seen));
-            self.seen.push(line.clone());
-            if line.contains(what) {
-                return line;
-            }
-        }
-    }
-
-    /// The HTTP API's address from its log line.
-    fn http_addr(&mut self) -> String {
-        let line = self.wait_for("HTTP API on http://");
-        line.rsplit("http://").next().unwrap().trim().to_string()
-    }
-
-    /// The socket `serve` says it serves at.
-    fn socket(&mut self) -> PathBuf {
-        let line = self.wait_for("serving the site at ");
-        let rest = line.split("serving the site at ").nth(1).unwrap();
-        PathBuf::from(rest.split(';').next().unwrap())
-    }
-
-    /// SIGTERM, then the exit status and stdout.
-    fn terminate(mut self) -> (i32, String) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let mut out = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        let status = self.child.wait().unwrap();
-        (status.code().unwrap_or(-1), out)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// GET over a fresh connection: the JSON body of a 200.

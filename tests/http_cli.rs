@@ -4,88 +4,16 @@
 
 #[path = "support/dash.rs"]
 mod dash;
+#[path = "support/running.rs"]
+mod running;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use running::Running;
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wallwatch");
-
-/// A child whose stderr lines arrive on a channel; killed if dropped while running.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Running {
-    fn spawn(args: &[&str]) -> Running {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Running {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// The first stderr line containing `what` (within 60 s).
-    fn wait_for(&mut self, what: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("no '{what}' on stderr; saw {:?}", self.seen));
-            self.seen.push(line.clone());
-            if line.contains(what) {
-                return line;
-            }
-        }
-    }
-
-    /// The API's address from its log line.
-    fn http_addr(&mut self) -> String {
-        let line = self.wait_for("HTTP API on http://");
-        line.rsplit("http://").next().unwrap().trim().to_string()
-    }
-
-    /// SIGTERM, then the exit status and stdout.
-    fn terminate(mut self) -> (i32, String) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let mut out = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        let status = self.child.wait().unwrap();
-        (status.code().unwrap_or(-1), out)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// GET over a fresh connection: (status, body).
 fn get(addr: &str, path: &str) -> (u16, String) {
@@ -169,7 +97,7 @@ fn headless_answers_as_query_does_and_logs_to_a_daily_file() {
     std::fs::write(&file, "21 25 28\n\n17\n17 22 17 19 17\n").unwrap();
     let file = file.to_str().unwrap();
     let log = dir.path().join("ww.log");
-    let mut run = Running::spawn(&[
+    let mut run = spawn(&[
         "run",
         "--headless",
         "--profiles",
@@ -202,7 +130,7 @@ fn headless_answers_as_query_does_and_logs_to_a_daily_file() {
 fn serve_answers_over_http_beside_its_socket() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("site.sock");
-    let mut serve = Running::spawn(&[
+    let mut serve = spawn(&[
         "serve",
         "--socket",
         socket.to_str().unwrap(),
@@ -228,7 +156,7 @@ fn serve_answers_over_http_beside_its_socket() {
 
 #[test]
 fn a_non_loopback_address_is_allowed_with_a_warning() {
-    let mut run = Running::spawn(&[
+    let mut run = spawn(&[
         "run",
         "--headless",
         "--store",
@@ -337,4 +265,11 @@ fn the_dashboard_answers_over_http_too() {
     assert!(written.contains("engine: started"), "{written}");
     // Not listening once the dashboard has ended.
     assert!(TcpStream::connect(&addr).is_err());
+}
+
+/// Runs the binary with `args`.
+fn spawn(args: &[&str]) -> Running {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    Running::spawn(cmd)
 }

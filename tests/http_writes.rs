@@ -8,11 +8,12 @@
 mod example_config;
 #[path = "support/http.rs"]
 mod http;
+#[path = "support/running.rs"]
+mod running;
 
-use std::io::{BufRead, BufReader};
+use running::Running;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 use example_config::on_memory_store;
@@ -417,61 +418,6 @@ async fn read_only_refuses_every_write_and_auth_all_guards_reads() {
     s.stop().await;
 }
 
-/// A child's stderr lines on a channel; killed when dropped.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Running {
-    fn spawn(args: &[&str], env: &[(&str, &std::path::Path)]) -> Running {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Running {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    fn wait_for(&mut self, what: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(LONG)
-                .unwrap_or_else(|_| panic!("no '{what}' on stderr; saw {:?}", self.seen));
-            self.seen.push(line.clone());
-            if line.contains(what) {
-                return line;
-            }
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -480,7 +426,7 @@ fn mode(path: &std::path::Path) -> u32 {
 async fn serve_writes_a_private_token_beside_its_socket_and_logs_writes_with_their_peer() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("site.sock");
-    let mut serve = Running::spawn(
+    let mut serve = spawn(
         &[
             "serve",
             "--socket",
@@ -525,7 +471,7 @@ async fn serve_writes_a_private_token_beside_its_socket_and_logs_writes_with_the
     assert!(logged.contains("control"), "{logged}");
     assert!(logged.contains("http 127.0.0.1:"), "{logged}");
     assert!(
-        serve.seen.iter().all(|l| !l.contains(&token)),
+        serve.seen().iter().all(|l| !l.contains(&token)),
         "the token is never logged"
     );
 }
@@ -533,7 +479,7 @@ async fn serve_writes_a_private_token_beside_its_socket_and_logs_writes_with_the
 #[test]
 fn run_writes_its_token_in_the_default_site_directory() {
     let runtime = tempfile::tempdir().unwrap();
-    let mut run = Running::spawn(
+    let mut run = spawn(
         &[
             "run",
             "--headless",
@@ -594,4 +540,14 @@ fn a_token_file_others_may_read_is_refused_off_loopback() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Runs the binary with `args` and these environment variables.
+fn spawn(args: &[&str], env: &[(&str, &std::path::Path)]) -> Running {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wallwatch"));
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Running::spawn(cmd)
 }
