@@ -50,7 +50,7 @@ fn reference(data: &[u8]) -> (Vec<ClientMsg>, End) {
         match serde_json::from_slice::<ClientMsg>(&rest[4..4 + len]) {
             Ok(m) => msgs.push(m),
             Err(e) => {
-                let escaped = wallwatch::text::sanitize(&e.to_string());
+                let escaped = wallwatch::text::sanitize(&e.to_string()).into_owned();
                 return (msgs, End::Malformed(escaped));
             }
         }
