@@ -58,7 +58,8 @@ impl Stored {
     }
 }
 
-/// Reads the writer answers between writes (it owns the store, of any kind, `memory:` too).
+/// What the writer answers between writes (it owns the store, of any kind, `memory:` too):
+/// reads, and the site's accepted changes to record.
 #[derive(Debug)]
 pub enum StoreRead {
     /// [`Store::readings_after`].
@@ -87,7 +88,8 @@ pub enum StoreRead {
 /// Reads waiting for the writer before more wait for room.
 pub const READ_QUEUE: usize = 16;
 
-/// Asks the store writer to read: answered between writes, on the blocking pool.
+/// Asks the store writer to read, or to record a site change: answered between writes, on the
+/// blocking pool.
 #[derive(Debug, Clone)]
 pub struct StoreReader(pub(crate) mpsc::Sender<StoreRead>);
 

@@ -248,20 +248,12 @@ impl Supervisor {
         let publisher = self.shared.publisher.clone();
         match plan {
             Plan::AddCrews(n) => {
-                let numbers = self.gauges.wall.change_crews(|book| {
-                    (0..n)
-                        .filter_map(|_| book.add_crew().ok())
-                        .collect::<Vec<_>>()
-                });
-                self.crews_changed(Outcome::CrewsAdded { numbers, crews: 0 })
+                let (numbers, crews) = self.change_crews(n, |book| book.add_crew().ok());
+                Outcome::CrewsAdded { numbers, crews }
             }
             Plan::RemoveCrews(n) => {
-                let numbers = self.gauges.wall.change_crews(|book| {
-                    (0..n)
-                        .filter_map(|_| book.remove_crew().ok())
-                        .collect::<Vec<_>>()
-                });
-                self.crews_changed(Outcome::CrewsRemoved { numbers, crews: 0 })
+                let (numbers, crews) = self.change_crews(n, |book| book.remove_crew().ok());
+                Outcome::CrewsRemoved { numbers, crews }
             }
             Plan::AddSensors {
                 sensors,
@@ -304,18 +296,24 @@ impl Supervisor {
         }
     }
 
-    /// Publishes the crews as they are now and fills them into `outcome`.
-    fn crews_changed(&self, mut outcome: Outcome) -> Outcome {
-        let now = self.gauges.wall.book().works().crews();
+    /// Adds or removes `n` crews with `one` (between two days), publishes the crews now, and
+    /// returns the numbers of the crews changed and how many crews there are now.
+    fn change_crews(
+        &self,
+        n: u32,
+        one: impl Fn(&mut crate::wall::Book) -> Option<u32>,
+    ) -> (Vec<u32>, u32) {
+        let (numbers, now) = self.gauges.wall.change_crews(|book| {
+            let numbers: Vec<u32> = (0..n).filter_map(|_| one(book)).collect();
+            (numbers, book.works().crews())
+        });
         self.shared.publisher.publish(Event::CrewsChanged(now));
-        if let (
-            Outcome::CrewsAdded { crews, .. } | Outcome::CrewsRemoved { crews, .. },
-            Crews::Limited(n),
-        ) = (&mut outcome, now)
-        {
-            *crews = n;
-        }
-        outcome
+        let crews = match now {
+            Crews::Limited(n) => n,
+            // Never: unlimited crews are refused before they get here.
+            Crews::Unlimited => 0,
+        };
+        (numbers, crews)
     }
 
     async fn drain(self) -> Result<Summary, EngineError> {
