@@ -95,6 +95,9 @@ impl Store for Counting {
     fn changes(&mut self) -> Result<Vec<wallwatch::store::SiteChange>, StoreError> {
         self.inner.changes()
     }
+    fn archive_crew_reports(&mut self, run: u32) -> Result<u64, StoreError> {
+        self.inner.archive_crew_reports(run)
+    }
 }
 
 fn at(n: u64) -> DateTime<Utc> {

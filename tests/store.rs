@@ -824,7 +824,7 @@ fn sqlite_store() {
     assert!(store.counts().unwrap_err().to_string().contains("closed"));
 
     assert_eq!(sqlite_pragma(&path, "journal_mode"), "wal");
-    assert_eq!(sqlite_pragma(&path, "user_version"), "4");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "5");
     assert_eq!(sqlite_pragma(&path, "integrity_check"), "ok");
     let conn = rusqlite::Connection::open(&path).unwrap();
     let text: String = conn
@@ -934,7 +934,7 @@ fn sqlite_store_migrates_version_1() {
     drop(conn);
     let url = format!("sqlite:{}", path.display());
     let mut store = store::open(&url).unwrap();
-    assert_eq!(sqlite_pragma(&path, "user_version"), "4");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "5");
     assert_eq!(store.crew_reports().unwrap(), all_crew(&days()));
     assert_eq!(
         store.latest_crew_reports().unwrap(),
@@ -953,7 +953,7 @@ fn sqlite_store_migrates_version_1() {
     drop(conn);
     // opening again changes nothing
     store::open(&url).unwrap().close().unwrap();
-    assert_eq!(sqlite_pragma(&path, "user_version"), "4");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "5");
 }
 
 #[test]
@@ -1271,7 +1271,7 @@ fn sqlite_store_migrates_version_2() {
     drop(conn);
     let url = format!("sqlite:{}", path.display());
     let mut store = store::open(&url).unwrap();
-    assert_eq!(sqlite_pragma(&path, "user_version"), "4");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "5");
     assert_eq!(store.counts().unwrap().readings, 1);
     assert!(store.agent_marks().unwrap().is_empty());
     let batch = Batch {
@@ -1306,5 +1306,5 @@ fn sqlite_store_migrates_version_2() {
     assert!(sql.ends_with("WHERE agent IS NOT NULL"), "{sql}");
     drop(conn);
     store::open(&url).unwrap().close().unwrap();
-    assert_eq!(sqlite_pragma(&path, "user_version"), "4");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "5");
 }

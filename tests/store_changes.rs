@@ -242,7 +242,7 @@ fn sqlite_version_3_file_gains_site_changes() {
         .unwrap();
     let url = format!("sqlite:{}", path.display());
     let mut s = store::open(&url).unwrap();
-    assert_eq!(sqlite_value(&path, "PRAGMA user_version"), "4");
+    assert_eq!(sqlite_value(&path, "PRAGMA user_version"), "5");
     let readings = s.readings(&ReadingFilter::default()).unwrap();
     assert_eq!(
         readings.iter().map(|r| r.id).collect::<Vec<_>>(),
@@ -267,10 +267,10 @@ fn sqlite_version_3_file_gains_site_changes() {
     assert_eq!(s.changes().unwrap(), expected(1, &awkward()));
     assert_eq!(s.counts().unwrap().readings, 2);
     s.close().unwrap();
-    assert_eq!(sqlite_value(&path, "PRAGMA user_version"), "4");
+    assert_eq!(sqlite_value(&path, "PRAGMA user_version"), "5");
 }
 
-/// A new file is created at version 4 with the table, its timestamps in the fixed text form.
+/// A new file is created at the latest version with the table, its timestamps in the fixed text form.
 #[test]
 fn sqlite_new_file_has_site_changes() {
     let dir = tempfile::tempdir().unwrap();
@@ -278,7 +278,7 @@ fn sqlite_new_file_has_site_changes() {
     let mut s = store::open(&format!("sqlite:{}", path.display())).unwrap();
     s.append_change(at(1), "cli", "{}").unwrap();
     s.close().unwrap();
-    assert_eq!(sqlite_value(&path, "PRAGMA user_version"), "4");
+    assert_eq!(sqlite_value(&path, "PRAGMA user_version"), "5");
     assert_eq!(
         sqlite_value(&path, "SELECT at FROM site_changes WHERE id = 1"),
         store::format_timestamp(&at(1))

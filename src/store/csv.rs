@@ -18,6 +18,10 @@
 //! are) and synced (`sync_data`) before the call returns, read back in file order. Its last id is
 //! read at open, so a restarted run's ids continue after it; `clear` removes the file.
 //!
+//! The crew reports of a run before the running one (a loaded wall starts a new run) are kept
+//! in a sibling named by [`past_crew_reports_path`] (`run.csv` → `run.run-1.crew_reports.csv`):
+//! the crew reports file is renamed to it, and a new one begun. `clear` removes them too.
+//!
 //! Timestamps are RFC 3339 UTC with microseconds. Rows are written and read with the `csv` crate:
 //! fields are quoted (RFC 4180) when they hold a comma, a quote, CR or LF, and lines end with LF
 //! (CRLF is read too). A header is written only when a file is new or empty. Each batch is
@@ -53,6 +57,11 @@ const CREW_HEADER: &str = "id,timestamp,day,crew,profile,section,height";
 /// The crew reports file that goes with a readings file `path`.
 pub fn crew_reports_path(path: &Path) -> PathBuf {
     sibling_path(path, "crew_reports")
+}
+
+/// The file keeping the crew reports of the past run `run` of a readings file `path`.
+pub fn past_crew_reports_path(path: &Path, run: u32) -> PathBuf {
+    sibling_path(path, &format!("run-{run}.crew_reports"))
 }
 
 /// The meta file that goes with a readings file `path`.
@@ -450,7 +459,9 @@ impl Store for CsvStore {
         self.marks = None;
         self.changes = None;
         self.last_change_id = 0;
-        for path in [self.meta_path(), changes_path(&self.readings.path)] {
+        let mut gone = vec![self.meta_path(), changes_path(&self.readings.path)];
+        gone.extend(self.past_crew_report_files()?);
+        for path in gone {
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -518,6 +529,38 @@ impl Store for CsvStore {
         Ok(id)
     }
 
+    /// The crew reports file is renamed to the past run's, and a new one begun. A rename done
+    /// before a crash (the past run's file there, the running one empty) is not done again.
+    fn archive_crew_reports(&mut self, run: u32) -> Result<u64, StoreError> {
+        let target = past_crew_reports_path(&self.readings.path, run);
+        let fail = |what: &str, path: &Path, e: std::io::Error| {
+            StoreError(format!(
+                "store '{}': {}: cannot {what} ({e})",
+                self.url,
+                path.display()
+            ))
+        };
+        if target.exists() {
+            if self.counts.crew_reports > 0 {
+                return Err(StoreError(format!(
+                    "store '{}': {}: exists already; the crew reports of run {run} cannot be kept",
+                    self.url,
+                    target.display()
+                )));
+            }
+            return RowReader::crew_reports(&self.url, &target)?
+                .try_fold(0, |n, r| r.map(|_| n + 1));
+        }
+        self.crew
+            .file
+            .sync_data()
+            .map_err(|e| fail("sync", &self.crew.path, e))?;
+        std::fs::rename(&self.crew.path, &target)
+            .map_err(|e| fail("rename", &self.crew.path, e))?;
+        self.crew = CsvFile::open(&self.url, self.crew.path.clone(), CREW_HEADER)?;
+        Ok(std::mem::take(&mut self.counts.crew_reports))
+    }
+
     fn changes(&mut self) -> Result<Vec<SiteChange>, StoreError> {
         let path = changes_path(&self.readings.path);
         if !path.exists() {
@@ -530,6 +573,36 @@ impl Store for CsvStore {
 impl CsvStore {
     fn meta_path(&self) -> PathBuf {
         meta_path(&self.readings.path)
+    }
+
+    /// The files of past runs' crew reports beside the readings file.
+    fn past_crew_report_files(&self) -> Result<Vec<PathBuf>, StoreError> {
+        let path = &self.readings.path;
+        let first = past_crew_reports_path(path, 1);
+        let name = first.file_name().unwrap_or_default().to_string_lossy();
+        let (prefix, suffix) = name.split_once("1.crew_reports.csv").unwrap_or_default();
+        let (prefix, suffix) = (prefix.to_string(), format!("{suffix}.crew_reports.csv"));
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let entries = std::fs::read_dir(&dir).map_err(|e| {
+            StoreError(format!(
+                "store '{}': {}: cannot list ({e})",
+                self.url,
+                dir.display()
+            ))
+        })?;
+        Ok(entries
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_suffix(&suffix))
+                    .is_some_and(|run| !run.is_empty() && run.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .map(|e| e.path())
+            .collect())
     }
 
     /// The meta file's pairs in file order; none when it does not exist.

@@ -19,6 +19,8 @@ pub struct MemoryStore {
     marks: super::AgentMarks,
     /// A running site's accepted changes, oldest first.
     changes: Vec<SiteChange>,
+    /// The crew reports of past runs, by run.
+    past_crew_reports: std::collections::BTreeMap<u32, Vec<CrewReport>>,
 }
 
 impl MemoryStore {
@@ -154,6 +156,12 @@ impl Store for MemoryStore {
 
     fn changes(&mut self) -> Result<Vec<SiteChange>, StoreError> {
         Ok(self.changes.clone())
+    }
+
+    fn archive_crew_reports(&mut self, run: u32) -> Result<u64, StoreError> {
+        let past = self.past_crew_reports.entry(run).or_default();
+        past.append(&mut self.crew_reports);
+        Ok(past.len() as u64)
     }
 }
 

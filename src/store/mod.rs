@@ -145,6 +145,22 @@ pub use url::{StoreUrl, ToStoreUrl, redact_url};
 /// The meta key holding the fingerprint of the wall a store's crew reports belong to.
 pub const WALL_HASH_KEY: &str = "wall_hash";
 
+/// The meta key holding the number of the run whose crew reports the store holds now (1 when
+/// never set): a run is one wall worked from its start; loading another wall starts the next.
+pub const RUN_KEY: &str = "run";
+/// The meta key listing the runs before it ([`PastRun`]s, as JSON).
+pub const PAST_RUNS_KEY: &str = "past_runs";
+
+/// A run a store keeps after the next one started: its crew reports stay in the store, apart
+/// from the running one's.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PastRun {
+    pub run: u32,
+    /// The fingerprint of its wall (absent when the store never had one).
+    pub wall_hash: Option<String>,
+    pub crew_reports: u64,
+}
+
 /// The default store of a run.
 pub const DEFAULT_STORE_URL: &str = "sqlite:wallwatch.db";
 
@@ -445,6 +461,67 @@ pub trait Store: Send {
     ) -> Result<u64, StoreError>;
     /// Every change kept, oldest first.
     fn changes(&mut self) -> Result<Vec<SiteChange>, StoreError>;
+
+    // Runs: the crew reports of one wall from its start ([`RUN_KEY`]).
+
+    /// Moves the crew reports held now to the past run `run`, kept there; returns how many that
+    /// past run holds in all. Moving again (after a crash before the run's number was stored)
+    /// moves what is there now, so nothing is moved twice or lost.
+    fn archive_crew_reports(&mut self, run: u32) -> Result<u64, StoreError>;
+
+    /// The number of the run whose crew reports the store holds now.
+    fn run(&mut self) -> Result<u32, StoreError> {
+        match self.meta_get(RUN_KEY)? {
+            None => Ok(1),
+            Some(n) => n.parse().map_err(|_| {
+                StoreError(format!(
+                    "store '{}': meta '{RUN_KEY}' is '{}', not a run number",
+                    redact_url(self.url()),
+                    crate::text::sanitize(&n)
+                ))
+            }),
+        }
+    }
+
+    /// The runs before the running one, oldest first.
+    fn past_runs(&mut self) -> Result<Vec<PastRun>, StoreError> {
+        match self.meta_get(PAST_RUNS_KEY)? {
+            None => Ok(Vec::new()),
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                StoreError(format!(
+                    "store '{}': meta '{PAST_RUNS_KEY}' cannot be read ({e})",
+                    redact_url(self.url())
+                ))
+            }),
+        }
+    }
+
+    /// Starts run `run` of the wall `wall_hash`: the crew reports held now become a past run,
+    /// kept, and the store holds the new run's from now on. Nothing is done when the store's
+    /// run is `run` already (or a later one), so a restart may finish a start that a crash cut
+    /// short: the run's number is stored last.
+    fn start_run(&mut self, run: u32, wall_hash: &str) -> Result<(), StoreError> {
+        let current = self.run()?;
+        if run <= current {
+            return Ok(());
+        }
+        let crew_reports = self.archive_crew_reports(current)?;
+        let mut past = self.past_runs()?;
+        // A start cut short after the list was written keeps the wall the list says.
+        let past_hash = match past.iter().position(|p| p.run == current) {
+            Some(i) => past.remove(i).wall_hash,
+            None => self.meta_get(WALL_HASH_KEY)?,
+        };
+        past.push(PastRun {
+            run: current,
+            wall_hash: past_hash,
+            crew_reports,
+        });
+        let json = serde_json::to_string(&past).expect("past runs always serialise");
+        self.meta_set(PAST_RUNS_KEY, &json)?;
+        self.meta_set(WALL_HASH_KEY, wall_hash)?;
+        self.meta_set(RUN_KEY, &run.to_string())
+    }
 }
 
 /// The first `limit` of `reports` (in id order) of days `from_day..=to_day`, as

@@ -18,6 +18,11 @@
 //! A running site's accepted changes go to `site_changes(id BIGINT PRIMARY KEY, at TIMESTAMPTZ
 //! NOT NULL, origin TEXT NOT NULL, change TEXT NOT NULL)`, one transaction each, which takes the
 //! next id (one above the greatest, so `clear` starts them again at 1) under a lock of the table.
+//!
+//! The crew reports of the runs before the running one (a loaded wall starts a new run) move to
+//! `past_crew_reports(run BIGINT NOT NULL, id BIGINT NOT NULL, …, PRIMARY KEY (run, id))`, in one
+//! transaction. Every table is created on connecting when absent, so a database of an older
+//! wallwatch gains the new ones, empty.
 
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -72,6 +77,17 @@ CREATE TABLE IF NOT EXISTS site_changes (
     origin TEXT NOT NULL,
     change TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS past_crew_reports (
+    run BIGINT NOT NULL,
+    id BIGINT NOT NULL,
+    timestamp TIMESTAMPTZ,
+    day BIGINT,
+    crew BIGINT,
+    profile BIGINT,
+    section BIGINT,
+    height INTEGER,
+    PRIMARY KEY (run, id)
+);
 ";
 
 /// One site change with the next id. The lock (taken in the same transaction) lets no other
@@ -125,6 +141,7 @@ enum Request {
     AgentMarks(Reply<super::AgentMarks>),
     AppendChange(DateTime<Utc>, String, String, Reply<u64>),
     Changes(Reply<Vec<SiteChange>>),
+    ArchiveCrewReports(u32, Reply<u64>),
 }
 
 /// The PostgreSQL store.
@@ -328,6 +345,10 @@ impl Store for PostgresStore {
     fn changes(&mut self) -> Result<Vec<SiteChange>, StoreError> {
         self.call(Request::Changes)
     }
+
+    fn archive_crew_reports(&mut self, run: u32) -> Result<u64, StoreError> {
+        self.call(|reply| Request::ArchiveCrewReports(run, reply))
+    }
 }
 
 /// The ids of the agents' readings of `c` that are not among `stored` (sorted).
@@ -518,7 +539,7 @@ impl Conn {
         let tx = self.client.transaction().await.map_err(|e| describe(&e))?;
         tx.batch_execute(
             "DELETE FROM readings; DELETE FROM crew_reports; DELETE FROM meta; \
-             DELETE FROM site_changes;",
+             DELETE FROM site_changes; DELETE FROM past_crew_reports;",
         )
         .await
         .map_err(|e| describe(&e))?;
@@ -544,6 +565,34 @@ impl Conn {
         let id: i64 = row.try_get(0).map_err(fail)?;
         tx.commit().await.map_err(fail)?;
         conv(id, "site change id")
+    }
+
+    /// One transaction: copied, then deleted.
+    async fn archive_crew_reports(&mut self, run: u32) -> Result<u64, String> {
+        let fail = |e: tokio_postgres::Error| describe(&e);
+        let run = i64::from(run);
+        let tx = self.client.transaction().await.map_err(fail)?;
+        tx.execute(
+            "INSERT INTO past_crew_reports (run, id, timestamp, day, crew, profile, section, \
+             height) SELECT $1, id, timestamp, day, crew, profile, section, height FROM \
+             crew_reports",
+            &[&run],
+        )
+        .await
+        .map_err(fail)?;
+        tx.execute("DELETE FROM crew_reports", &[])
+            .await
+            .map_err(fail)?;
+        let row = tx
+            .query_one(
+                "SELECT count(*) FROM past_crew_reports WHERE run = $1",
+                &[&run],
+            )
+            .await
+            .map_err(fail)?;
+        let kept: i64 = row.try_get(0).map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        conv(kept, "past crew reports")
     }
 
     async fn changes(&self) -> Result<Vec<SiteChange>, String> {
@@ -863,6 +912,9 @@ fn worker(config: Config, mut requests: UnboundedReceiver<Request>, ready: Reply
                 Request::Changes(reply) => {
                     let _ = reply.send(conn.changes().await);
                 }
+                Request::ArchiveCrewReports(run, reply) => {
+                    let _ = reply.send(conn.archive_crew_reports(run).await);
+                }
                 Request::Counts(reply) => {
                     let _ = reply.send(conn.counts().await);
                 }
@@ -903,6 +955,7 @@ impl Request {
             Request::AgentMarks(reply) => drop(reply.send(Err(e))),
             Request::AppendChange(_, _, _, reply) => drop(reply.send(Err(e))),
             Request::Changes(reply) => drop(reply.send(Err(e))),
+            Request::ArchiveCrewReports(_, reply) => drop(reply.send(Err(e))),
         }
     }
 }

@@ -22,6 +22,11 @@
 //! in a transaction of its own (ids given by SQLite, one above the greatest; `clear` empties the
 //! table, so they start again at 1). Versions 1 to 3 are migrated when opened (the table is
 //! created, empty).
+//!
+//! Schema version 5 adds `past_crew_reports(run INTEGER NOT NULL, id, timestamp, day, crew,
+//! profile, section, height, PRIMARY KEY (run, id))`: the crew reports of the runs before the
+//! running one (a loaded wall starts a new run; the old run's reports move here, in one
+//! transaction). Versions 1 to 4 are migrated when opened (the table is created, empty).
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -42,7 +47,7 @@ use crate::wall::{CrewReport, LatestReports};
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE readings (
@@ -89,6 +94,21 @@ CREATE TABLE IF NOT EXISTS site_changes (
     at TEXT NOT NULL,
     origin TEXT NOT NULL,
     change TEXT NOT NULL
+);
+";
+
+/// Version 4 → 5 (and part of a new file's schema): the crew reports of past runs.
+const PAST_CREW_REPORTS: &str = "
+CREATE TABLE IF NOT EXISTS past_crew_reports (
+    run INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    timestamp TEXT,
+    day INTEGER,
+    crew INTEGER,
+    profile INTEGER,
+    section INTEGER,
+    height INTEGER,
+    PRIMARY KEY (run, id)
 );
 ";
 
@@ -162,12 +182,12 @@ impl SqliteStore {
                     )));
                 }
                 conn.execute_batch(&format!(
-                    "BEGIN IMMEDIATE; {SCHEMA} {CREW_INDEXES} {SITE_CHANGES} PRAGMA \
-                     user_version = {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN IMMEDIATE; {SCHEMA} {CREW_INDEXES} {SITE_CHANGES} {PAST_CREW_REPORTS} \
+                     PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
                 ))
                 .map_err(err)?;
             }
-            1..=3 => migrate(&mut conn).map_err(err)?,
+            1..=4 => migrate(&mut conn).map_err(err)?,
             SCHEMA_VERSION => {}
             v => {
                 return Err(StoreError(format!(
@@ -281,8 +301,11 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     }
     if version < 4 {
         tx.execute_batch(SITE_CHANGES)?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
+    if version < 5 {
+        tx.execute_batch(PAST_CREW_REPORTS)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()
 }
 
@@ -528,7 +551,7 @@ impl Store for SqliteStore {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute_batch(
                 "DELETE FROM readings; DELETE FROM crew_reports; DELETE FROM meta; \
-                 DELETE FROM site_changes;",
+                 DELETE FROM site_changes; DELETE FROM past_crew_reports;",
             )?;
             tx.commit()
         })
@@ -566,6 +589,27 @@ impl Store for SqliteStore {
             )?;
             tx.commit()?;
             u64::try_from(id).map_err(|e| conversion(0, e))
+        })
+    }
+
+    /// One transaction: copied, then deleted.
+    fn archive_crew_reports(&mut self, run: u32) -> Result<u64, StoreError> {
+        self.with_conn(|conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT INTO past_crew_reports (run, id, timestamp, day, crew, profile, section, \
+                 height) SELECT ?1, id, timestamp, day, crew, profile, section, height FROM \
+                 crew_reports",
+                [run],
+            )?;
+            tx.execute("DELETE FROM crew_reports", [])?;
+            let kept: i64 = tx.query_row(
+                "SELECT count(*) FROM past_crew_reports WHERE run = ?1",
+                [run],
+                |r| r.get(0),
+            )?;
+            tx.commit()?;
+            Ok(kept.max(0) as u64)
         })
     }
 

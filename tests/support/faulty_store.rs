@@ -57,6 +57,11 @@ impl FaultyStore {
     }
 
     /// Fails the next `n` appends, then works.
+    /// `f` of the store inside, as a later start will find it.
+    pub fn with_inner<R>(&self, f: impl FnOnce(&mut MemoryStore) -> R) -> R {
+        f(&mut self.memory())
+    }
+
     pub fn fail_next(&self, n: usize) {
         self.fail_next.store(n, Ordering::SeqCst);
     }
@@ -143,6 +148,9 @@ impl Store for FaultyStore {
     }
     fn changes(&mut self) -> Result<Vec<wallwatch::store::SiteChange>, StoreError> {
         self.memory().changes()
+    }
+    fn archive_crew_reports(&mut self, run: u32) -> Result<u64, StoreError> {
+        self.memory().archive_crew_reports(run)
     }
     fn close(&mut self) -> Result<(), StoreError> {
         Ok(())
