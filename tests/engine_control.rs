@@ -15,6 +15,7 @@ use wallwatch::config::Config;
 use wallwatch::engine::{
     Asker, Change, Command, Engine, Event, Outcome, Refusal, SensorInfo, StartOptions,
 };
+use wallwatch::store::Store;
 use wallwatch::units::Speed;
 use wallwatch::wall::Crews;
 
@@ -274,4 +275,148 @@ async fn a_fresh_run_forgets_the_recorded_changes() {
     engine.shutdown().await.unwrap();
     assert_eq!(started(&events.await.unwrap()).0, Crews::Limited(3));
     assert!(store.recorded_changes().is_empty());
+}
+
+/// Waits (on the paused clock) until the wall's day is at least `day`.
+async fn until_day(engine: &Engine, day: u64) {
+    for _ in 0..10_000 {
+        if engine.progress().day >= day {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("day {day} never came ({:?})", engine.progress());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_loaded_wall_is_a_new_run_after_every_report_of_the_old_one() {
+    let store = FaultyStore::default();
+    let mut c = config();
+    c.engine.day_seconds = 1.0;
+    let (engine, events) = start(&c, &store).await;
+    let commands = engine.command_sender();
+    until_day(&engine, 3).await;
+    let old_reports = engine.counters().crew_reports_produced;
+    let load = |profiles: &str, crews| Command::LoadWall {
+        profiles: profiles.into(),
+        crews,
+    };
+    let reply = commands
+        .ask(load("5 6\n", Some(Crews::Limited(1))), asker())
+        .await;
+    let Ok(Outcome::WallLoaded {
+        run: 2,
+        fingerprint,
+        profiles: 1,
+        sections: 2,
+        crews: Crews::Limited(1),
+    }) = reply
+    else {
+        panic!("{reply:?}");
+    };
+    // The old run's reports all stored before it, and kept apart from the new run's.
+    assert_eq!(engine.counters().crew_reports_stored, old_reports);
+    assert_eq!(
+        store.crew_reports().len(),
+        0,
+        "the store holds the new run's reports only"
+    );
+    let past = store.with_inner(|m| m.past_runs().unwrap());
+    assert_eq!(past.len(), 1);
+    assert_eq!((past[0].run, past[0].crew_reports), (1, old_reports));
+    // A bad wall, bad crews: refused, nothing changed.
+    let bad = commands.ask(load("5 31\n", None), asker()).await;
+    assert_eq!(
+        bad,
+        Err(Refusal::BadWall(
+            "1:3: '31' is not a height (0..=30)".into()
+        ))
+    );
+    let bad = commands
+        .ask(load("5\n", Some(Crews::Limited(0))), asker())
+        .await;
+    assert!(matches!(bad, Err(Refusal::OutOfRange(_))), "{bad:?}");
+    // A load the store cannot record is not made: the loaded wall works on.
+    store.set_changes_down(true);
+    let refused = commands.ask(load("7\n", None), asker()).await;
+    assert!(matches!(refused, Err(Refusal::Store(_))), "{refused:?}");
+    store.set_changes_down(false);
+    until_day(&engine, 2).await;
+    assert_eq!(engine.gauges().run(), (2, fingerprint.clone()));
+    engine.shutdown().await.unwrap();
+
+    // What the watcher saw: after the load, only the new wall's reports and days from 1.
+    let seen = events.await.unwrap();
+    let at = seen
+        .iter()
+        .position(|e| matches!(e, Event::WallLoaded { run: 2, .. }))
+        .expect("the load is published");
+    let before: usize = seen[..at]
+        .iter()
+        .map(|e| match e {
+            Event::CrewReports(r) => r.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(before as u64, old_reports);
+    let mut days = Vec::new();
+    for e in &seen[at + 1..] {
+        match e {
+            Event::CrewReports(r) => {
+                assert!(
+                    r.iter()
+                        .all(|r| r.profile.is_none_or(|p| p == 1)
+                            && r.section.is_none_or(|s| s <= 2)),
+                    "{r:?}"
+                );
+            }
+            Event::Day(p) => days.push(p.day),
+            _ => {}
+        }
+    }
+    assert_eq!(days.first(), Some(&1), "{days:?}");
+    assert!(
+        store
+            .crew_reports()
+            .iter()
+            .all(|r| r.day <= days[days.len() - 1])
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_load_recorded_before_a_crash_is_finished_at_the_next_start() {
+    let store = FaultyStore::default();
+    let mut c = config();
+    c.engine.day_seconds = 1.0;
+    let (engine, _events) = start(&c, &store).await;
+    until_day(&engine, 2).await;
+    engine.shutdown().await.unwrap();
+    let reports = store.crew_reports().len() as u64;
+    assert!(reports > 0);
+    // The load was recorded, then the site died before the store started the run.
+    let change = Change::WallLoaded {
+        run: 2,
+        profiles: "7 8 9\n".into(),
+        crews: Crews::Limited(2),
+    };
+    store.with_inner(|m| {
+        m.append_change(chrono::Utc::now(), "test", &change.to_json())
+            .unwrap()
+    });
+    let (engine, events) = start(&c, &store).await;
+    let fingerprint = wallwatch::wall::Wall::parse(b"7 8 9\n", 10)
+        .unwrap()
+        .fingerprint();
+    assert_eq!(engine.gauges().run(), (2, fingerprint));
+    engine.shutdown().await.unwrap();
+    let seen = events.await.unwrap();
+    match &seen[0] {
+        Event::Started { wall, crews, .. } => {
+            assert_eq!((wall.sections(), *crews), (3, Crews::Limited(2)));
+        }
+        other => panic!("{other:?}"),
+    }
+    let past = store.with_inner(|m| m.past_runs().unwrap());
+    assert_eq!((past[0].run, past[0].crew_reports), (1, reports));
+    assert_eq!(store.with_inner(|m| m.run().unwrap()), 2);
 }

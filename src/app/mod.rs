@@ -357,6 +357,7 @@ fn describe(command: &Command) -> &'static str {
         Command::Pause => "pause",
         Command::Resume => "resume",
         Command::SetSpeed(_) => "speed",
+        Command::LoadWall { .. } => "load wall",
         Command::Shutdown => "stop",
     }
 }

@@ -726,6 +726,7 @@ impl Config {
         Ok(Config {
             engine: EngineOptions {
                 wall: Arc::new(wall),
+                max_sections,
                 crews,
                 sensors: raw.sensors.unwrap_or(DEFAULT_SENSORS),
                 sensor_kinds: raw

@@ -3,6 +3,8 @@
 //! sensors it added, the names of those it removed — so that the same changes applied to the
 //! same start give the same site: as many crews, the same sensors with the same names, kinds and
 //! seeds (the factory names and seeds them in the order they are made), the same speed and pause.
+//! A loaded wall is recorded as its profiles' text, written out again from the parsed wall (one
+//! profile a line, heights apart by a space), with its run's number and resolved crews.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,18 +16,51 @@ use crate::wall::Crews;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "change")]
 pub enum Change {
-    CrewsAdded { count: u32 },
-    CrewsRemoved { count: u32 },
-    SensorsAdded { kinds: Vec<String> },
-    SensorsRemoved { names: Vec<String> },
-    Paused { paused: bool },
-    Speed { speed: Speed },
+    CrewsAdded {
+        count: u32,
+    },
+    CrewsRemoved {
+        count: u32,
+    },
+    SensorsAdded {
+        kinds: Vec<String>,
+    },
+    SensorsRemoved {
+        names: Vec<String>,
+    },
+    Paused {
+        paused: bool,
+    },
+    Speed {
+        speed: Speed,
+    },
+    WallLoaded {
+        run: u32,
+        profiles: String,
+        crews: Crews,
+    },
 }
 
 impl Change {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a change always serialises")
     }
+}
+
+/// A wall's profiles as text: one profile a line, its heights apart by a space (what
+/// [`Change::WallLoaded`] keeps; it parses back to the same wall).
+pub fn profiles_text(wall: &crate::wall::Wall) -> String {
+    let mut text = String::with_capacity(wall.sections() * 3);
+    for p in 0..wall.profiles() {
+        for (i, h) in wall.profile(p).iter().enumerate() {
+            if i > 0 {
+                text.push(' ');
+            }
+            text.push_str(&h.to_string());
+        }
+        text.push('\n');
+    }
+    text
 }
 
 /// A sensor added or removed again, in the order the changes did it.
@@ -35,10 +70,20 @@ pub enum SensorStep {
     Remove(String),
 }
 
+/// The wall loaded last: its run's number, its profiles' text, the crews it was given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedWall {
+    pub run: u32,
+    pub profiles: String,
+    pub crews: Crews,
+}
+
 /// What a run's stored changes come to, to apply again at its start.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Replay {
-    /// Crews added less crews removed.
+    /// The wall loaded last, if any was: the site runs it, not the one it was started with.
+    pub wall: Option<LoadedWall>,
+    /// Crews added less crews removed (since the wall loaded last).
     pub crews_added: i64,
     pub sensors: Vec<SensorStep>,
     pub speed: Option<Speed>,
@@ -79,12 +124,25 @@ impl Replay {
             }
             Change::Paused { paused } => self.paused = Some(paused),
             Change::Speed { speed } => self.speed = Some(speed),
+            Change::WallLoaded {
+                run,
+                profiles,
+                crews,
+            } => {
+                self.wall = Some(LoadedWall {
+                    run,
+                    profiles,
+                    crews,
+                });
+                self.crews_added = 0;
+            }
         }
     }
 
-    /// The crews of a run that started with `start`, after the changes (at least one crew).
+    /// The crews of a run that started with `start`, after the changes (at least one crew):
+    /// from those the wall loaded last was given, if one was.
     pub fn crews(&self, start: Crews) -> Crews {
-        match start {
+        match self.wall.as_ref().map_or(start, |w| w.crews) {
             Crews::Unlimited => Crews::Unlimited,
             Crews::Limited(n) => {
                 let most = i64::from(*CREWS_RANGE.end());
@@ -115,6 +173,9 @@ impl Replay {
         }
         if let Some(paused) = self.paused {
             parts.push(if paused { "paused" } else { "running" }.into());
+        }
+        if let Some(w) = &self.wall {
+            parts.insert(0, format!("wall of run {} loaded", w.run));
         }
         parts.join(", ")
     }
@@ -172,6 +233,30 @@ mod tests {
             replay.describe(),
             "crews +2, sensors +2 −1, speed max, paused"
         );
+    }
+
+    #[test]
+    fn a_loaded_wall_sets_the_crews_and_its_text_parses_back() {
+        let wall = crate::wall::Wall::from_profiles(&[vec![21u8, 25, 28], vec![17]]);
+        let text = profiles_text(&wall);
+        assert_eq!(text, "21 25 28\n17\n");
+        assert_eq!(crate::wall::Wall::parse(text.as_bytes(), 10).unwrap(), wall);
+        let replay = Replay::of(&stored(&[
+            Change::CrewsAdded { count: 5 },
+            Change::WallLoaded {
+                run: 2,
+                profiles: text.clone(),
+                crews: Crews::Limited(2),
+            },
+            Change::CrewsAdded { count: 1 },
+        ]))
+        .unwrap();
+        assert_eq!(replay.crews(Crews::Limited(3)), Crews::Limited(3));
+        assert_eq!(
+            replay.wall.as_ref().map(|w| (w.run, w.profiles.as_str())),
+            Some((2, text.as_str()))
+        );
+        assert_eq!(replay.describe(), "wall of run 2 loaded, crews +1");
     }
 
     #[test]

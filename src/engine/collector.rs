@@ -83,6 +83,12 @@ pub enum StoreRead {
         change: String,
         reply: oneshot::Sender<Result<u64, StoreError>>,
     },
+    /// [`Store::start_run`]: a loaded wall's run, once its load is recorded.
+    StartRun {
+        run: u32,
+        wall_hash: String,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
 }
 
 /// Reads waiting for the writer before more wait for room.
@@ -147,6 +153,16 @@ impl StoreReader {
         .await
     }
 
+    /// Starts run `run` of the wall `wall_hash` in the store (see [`Store::start_run`]).
+    pub async fn start_run(&self, run: u32, wall_hash: String) -> Result<(), StoreError> {
+        self.ask(|reply| StoreRead::StartRun {
+            run,
+            wall_hash,
+            reply,
+        })
+        .await
+    }
+
     /// Sends the writer the read `read` makes with a reply channel, and waits for its answer.
     async fn ask<T>(
         &self,
@@ -189,6 +205,13 @@ fn answer_read(store: &mut dyn Store, read: StoreRead) {
             reply,
         } => {
             let _ = reply.send(store.append_change(at, &origin, &change));
+        }
+        StoreRead::StartRun {
+            run,
+            wall_hash,
+            reply,
+        } => {
+            let _ = reply.send(store.start_run(run, &wall_hash));
         }
     }
 }
@@ -353,12 +376,21 @@ fn publish_stored(
     stored
         .readings
         .fetch_add((readings - skipped.len()) as u64, Ordering::Relaxed);
-    stored
-        .crew_reports
-        .fetch_add(crew_reports as u64, Ordering::Relaxed);
     if let Some(link) = remote {
         confirm(link, &origins, &skipped, &mut batch);
     }
+    let crew_reports_count = crew_reports;
+    let Batch {
+        readings,
+        crew_reports,
+    } = batch;
+    publisher.publish(Event::Readings(readings));
+    publisher.publish(Event::CrewReports(crew_reports));
+    // Counted after they are published: a wall loaded once every crew report is stored (see
+    // the supervisor) is then published after the last of the old run's.
+    stored
+        .crew_reports
+        .fetch_add(crew_reports_count as u64, Ordering::Release);
     if stored.failing.swap(false, Ordering::Relaxed) {
         tracing::info!(target: "store", "store writes succeed again after {attempt} attempts");
         publisher.publish(Event::Store {
@@ -366,12 +398,6 @@ fn publish_stored(
             failing: None,
         });
     }
-    let Batch {
-        readings,
-        crew_reports,
-    } = batch;
-    publisher.publish(Event::Readings(readings));
-    publisher.publish(Event::CrewReports(crew_reports));
 }
 
 /// Reads the store's final counts and closes it, on tokio's blocking pool.

@@ -12,6 +12,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::SensorInfo;
 use crate::units::Speed;
+use crate::wall::Crews;
+
+/// The longest profiles text a running site loads (`PUT /wall`, `wallwatch wall load`).
+pub const MAX_WALL_TEXT: usize = 1024 * 1024;
 
 /// How many crews or sensors one command may add or remove.
 pub const COUNT_RANGE: RangeInclusive<u32> = 1..=1_000;
@@ -37,6 +41,13 @@ pub enum Command {
     Pause,
     Resume,
     SetSpeed(Speed),
+    /// Another wall, worked from its start: the text of a profiles file (the site parses it,
+    /// with its own limit on a profile's sections), by `crews` (as many as now when `None`).
+    /// The run so far stays in the store; the new one takes the next number.
+    LoadWall {
+        profiles: String,
+        crews: Option<Crews>,
+    },
     /// Ends the run (drains, as on SIGTERM).
     Shutdown,
 }
@@ -68,6 +79,14 @@ pub enum Outcome {
     Speed {
         speed: Speed,
     },
+    /// Run `run` works the wall of this fingerprint from its start.
+    WallLoaded {
+        run: u32,
+        fingerprint: String,
+        profiles: usize,
+        sections: usize,
+        crews: Crews,
+    },
     Stopping,
 }
 
@@ -91,6 +110,9 @@ pub enum Refusal {
     UnknownSensor(String),
     #[error("{0}")]
     UnknownKind(String),
+    /// A profiles text that is no wall: `2:4: '31' is not a height (0..=30)`.
+    #[error("{0}")]
+    BadWall(String),
     /// A count or a speed out of its range, in the range's own words.
     #[error("{0}")]
     OutOfRange(String),
@@ -172,6 +194,17 @@ impl fmt::Display for Outcome {
             Outcome::Speed {
                 speed: Speed::Factor(x),
             } => write!(f, "speed ×{x}"),
+            Outcome::WallLoaded {
+                run,
+                fingerprint,
+                profiles,
+                sections,
+                crews,
+            } => write!(
+                f,
+                "wall {fingerprint} loaded as run {run} ({profiles} profiles, {sections} sections, \
+                 {crews} crews)"
+            ),
             Outcome::Stopping => f.write_str("stopping"),
         }
     }

@@ -48,6 +48,16 @@ impl Gauges {
         self.wall.book().clone()
     }
 
+    /// `f` of the book as it stands, without copying it (keep `f` short: the crew task waits).
+    pub fn with_book<R>(&self, f: impl FnOnce(&crate::wall::Book) -> R) -> R {
+        f(&self.wall.book())
+    }
+
+    /// The run's number (1 until another wall is loaded) and its wall's fingerprint.
+    pub fn run(&self) -> (u32, String) {
+        self.wall.run()
+    }
+
     /// The version of the book (see [`crate::wall::Book::version`]), without copying it.
     pub fn book_version(&self) -> u64 {
         self.wall.book_version()

@@ -113,7 +113,7 @@ impl Engine {
         let gauges = Gauges {
             counters: shared.network.state(),
             shared: shared.clone(),
-            wall: Arc::new(WallState::new(resumed.site, resumed.history)),
+            wall: Arc::new(WallState::new(resumed.site, resumed.history, resumed.run)),
             stored: Arc::new(Stored::default()),
             store_url: store.url().to_string(),
             start_counts: resumed.counts,
@@ -133,6 +133,7 @@ impl Engine {
         };
         let plan = CrewPlan {
             day_length,
+            start: Duration::ZERO,
             days: config.days,
             until_complete: config.until_complete,
         };
@@ -164,7 +165,7 @@ impl Engine {
         let inlet = remote.map(|link| RemoteInlet::new(shared.network.clone(), link));
         let remote_gate = inlet.as_ref().map(|i| i.open.clone());
         let supervisor = Supervisor::start(
-            plan,
+            (plan, config.max_sections),
             producers,
             pipeline,
             gauges.clone(),
@@ -328,7 +329,7 @@ fn announce(
     store_url: &str,
 ) {
     publisher.publish(Event::Started {
-        wall: config.wall.clone(),
+        wall: Arc::new(site.wall().clone()),
         heights: site.heights().to_vec(),
         progress: WallProgress::of(site),
         crews: site.crews(),
@@ -341,10 +342,7 @@ fn announce(
         target: "engine",
         "started: {} sensors, {} crews, network limit {}, latency {}, store {}, seed {}",
         sensors.len(),
-        match site.crews() {
-            crate::wall::Crews::Unlimited => "unlimited".to_string(),
-            crate::wall::Crews::Limited(n) => n.to_string(),
-        },
+        site.crews(),
         network_limit,
         config.latency,
         crate::text::sanitize(store_url),

@@ -51,7 +51,7 @@ pub use change::{Change, Replay};
 pub use collector::StoreReader;
 pub use command::{
     Asker, COUNT_RANGE, Command, CommandSender, EngineGone, IDEMPOTENCY_WINDOW, MAX_KEY_LEN,
-    Outcome, Refusal, Replier, Reply, Request,
+    MAX_WALL_TEXT, Outcome, Refusal, Replier, Reply, Request,
 };
 pub use error::EngineError;
 pub use gauges::Gauges;
@@ -146,6 +146,13 @@ pub enum Event {
     SensorAdded(SensorInfo),
     SensorRemoved(String),
     CrewsChanged(Crews),
+    /// Another wall, from its start (run `run`): what came before was of the run before.
+    WallLoaded {
+        wall: Arc<Wall>,
+        progress: WallProgress,
+        crews: Crews,
+        run: u32,
+    },
     Paused(bool),
     SpeedChanged(Speed),
     /// Rows stored so far and the last store error, if the store is failing now.

@@ -36,6 +36,8 @@ pub fn check_latency(latency: Latency) -> Result<Latency, String> {
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
     pub wall: Arc<Wall>,
+    /// The most sections a profile of a wall loaded while running may have.
+    pub max_sections: usize,
     pub crews: Crews,
     pub sensors: usize,
     /// Kinds given to the starting sensors, cycled.

@@ -62,10 +62,12 @@ impl Publisher {
                 Event::CrewReports(r) => q.crew_reports += r.len(),
                 Event::Network(_) | Event::Store { .. } | Event::Day(_) => {
                     let same = std::mem::discriminant(&event);
+                    // Never over a loaded wall: what came after it is of another run.
                     if let Some(slot) = q
                         .events
                         .iter_mut()
                         .rev()
+                        .take_while(|e| !matches!(e, Event::WallLoaded { .. }))
                         .find(|e| std::mem::discriminant(*e) == same)
                     {
                         *slot = event;

@@ -10,12 +10,14 @@ use super::EngineError;
 use super::EngineOptions;
 use super::change::Replay;
 use crate::store::{Counts, Store, StoreError, WALL_HASH_KEY, redact_url};
-use crate::wall::{CrewReport, History, Works};
+use crate::wall::{CrewReport, History, Wall, Works};
 
 /// The site to run and, when it continues a stored run, each changed section's latest report
 /// (id order) so the screen can show the wall as it stands.
 pub struct Resumed {
     pub site: Works,
+    /// The number of the run the store holds (1 until another wall is loaded).
+    pub run: u32,
     /// The changes made to the run while it ran before (crews, sensors, speed, pause), to make
     /// again; the crews are already in `site`.
     pub replay: Replay,
@@ -36,20 +38,22 @@ pub fn prepare(
 ) -> Result<Resumed, EngineError> {
     let url = crate::text::sanitize(&redact_url(store.url())).into_owned();
     let fail = |e: StoreError| EngineError::Store(e);
-    let hash = config.wall.fingerprint();
     if config.fresh {
         let before = store.counts().map_err(fail)?;
         store.clear().map_err(fail)?;
         tracing::info!(
             target: "store",
-            "--fresh: cleared store '{url}' ({} readings and {} crew reports removed); starting over",
+            "--fresh: cleared store '{url}' ({} readings, {} crew reports and every earlier run \
+             and change removed); starting over",
             before.readings,
             before.crew_reports
         );
     }
-    let counts = store.counts().map_err(fail)?;
     let replay = Replay::of(&store.changes().map_err(fail)?)
         .map_err(|e| EngineError::Store(StoreError(format!("store '{url}': {e}"))))?;
+    let (wall, run) = the_wall(store, config, &replay, &url)?;
+    let hash = wall.fingerprint();
+    let counts = store.counts().map_err(fail)?;
     let crews = replay.crews(config.crews);
     match store.meta_get(WALL_HASH_KEY).map_err(fail)? {
         Some(stored) if stored != hash => {
@@ -68,11 +72,11 @@ pub fn prepare(
         }
         None => store.meta_set(WALL_HASH_KEY, &hash).map_err(fail)?,
     }
-    let wall = (*config.wall).clone();
     if counts.crew_reports == 0 {
         let history = History::new(wall.profiles());
         return Ok(Resumed {
             site: Works::new(wall, crews),
+            run,
             replay,
             latest: Vec::new(),
             counts,
@@ -103,9 +107,46 @@ pub fn prepare(
     );
     Ok(Resumed {
         site,
+        run,
         replay,
         latest,
         counts,
         history,
     })
+}
+
+/// The wall the site runs and its run's number: the wall loaded last, if one was (the profiles
+/// given at start are then not used, and the log says so), else the configured one. A load
+/// whose run a crash kept the store from starting is started here.
+fn the_wall(
+    store: &mut dyn Store,
+    config: &EngineOptions,
+    replay: &Replay,
+    url: &str,
+) -> Result<(Wall, u32), EngineError> {
+    let fail = |e: StoreError| EngineError::Store(e);
+    let Some(loaded) = &replay.wall else {
+        return Ok(((*config.wall).clone(), store.run().map_err(fail)?));
+    };
+    // Accepted once, so parsed without the site's limit on sections.
+    let wall = Wall::parse(loaded.profiles.as_bytes(), usize::MAX).map_err(|e| {
+        EngineError::Store(StoreError(format!(
+            "store '{url}': the wall loaded as run {} cannot be read: {e}",
+            loaded.run
+        )))
+    })?;
+    let hash = wall.fingerprint();
+    if store.run().map_err(fail)? < loaded.run {
+        store.start_run(loaded.run, &hash).map_err(fail)?;
+        tracing::info!(target: "store", "run {} of store '{url}' started (the site stopped as it loaded its wall)", loaded.run);
+    }
+    if config.wall.fingerprint() != hash {
+        tracing::info!(
+            target: "engine",
+            "the site runs the wall loaded last (run {}, wall {hash}), not the one it was \
+             started with (--fresh starts over with that)",
+            loaded.run
+        );
+    }
+    Ok((wall, loaded.run))
 }

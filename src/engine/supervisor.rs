@@ -2,6 +2,7 @@
 //! and drains the run when told to stop or when an engine task panics.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use tokio::sync::{RwLock, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -16,7 +17,10 @@ use super::{
     Reply, Request, SensorInfo, Speed,
 };
 use crate::sensors::{KINDS, Sensor, SensorFactory};
-use crate::wall::Crews;
+use crate::wall::{Crews, Wall, Works};
+
+/// How long a wall's load waits for the crew reports of the wall before it to be stored.
+const OLD_RUN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Owns the producers (the crew task and the sensor tasks) and the pipeline, for the run's
 /// length: answers commands, and drains everything in order at the end.
@@ -28,6 +32,10 @@ pub(super) struct Supervisor {
     next_kind: usize,
     crew_stop: watch::Sender<bool>,
     crew: JoinHandle<()>,
+    /// The crew task's limits, for the task a loaded wall starts.
+    plan: CrewPlan,
+    /// The most sections a loaded wall's profile may have.
+    max_sections: usize,
     pipeline: Pipeline,
     gauges: Gauges,
     failures: Failures,
@@ -41,7 +49,7 @@ impl Supervisor {
     /// Starts the crew task and the sensor tasks, owned by the supervisor returned (to be run).
     /// `remote_gate`, with a broker, is closed by the drain.
     pub(super) fn start(
-        plan: CrewPlan,
+        (plan, max_sections): (CrewPlan, usize),
         (factory, sensors): (SensorFactory, Vec<Sensor>),
         pipeline: Pipeline,
         gauges: Gauges,
@@ -49,7 +57,7 @@ impl Supervisor {
         remote_gate: Option<Arc<RwLock<bool>>>,
     ) -> Supervisor {
         let shared = gauges.shared.clone();
-        let (crew, crew_stop) = spawn_crew(plan, &shared, &gauges.wall, &failures);
+        let (crew, crew_stop) = spawn_crew(plan.clone(), &shared, &gauges.wall, &failures);
         let sensors = sensors
             .into_iter()
             .map(|s| spawn_sensor(s, &shared, &failures))
@@ -63,6 +71,8 @@ impl Supervisor {
             next_kind: 0,
             crew_stop,
             crew,
+            plan,
+            max_sections,
             pipeline,
             failures,
             remote_gate,
@@ -116,9 +126,10 @@ impl Supervisor {
             reply.send(first);
             return;
         }
-        let result = self.carry_out(command.clone(), &asker).await;
-        if let Some(key) = key {
-            self.answered.keep(key, command, result.clone());
+        let keyed = key.map(|k| (k, hash_of(&command)));
+        let result = self.carry_out(command, &asker).await;
+        if let Some((key, hash)) = keyed {
+            self.answered.keep(key, hash, result.clone());
         }
         match &result {
             Ok(outcome) => tracing::info!(target: "control", "{asker}: {outcome}"),
@@ -131,6 +142,9 @@ impl Supervisor {
     /// makes it: a change is never made unrecorded, and a refused command changes nothing.
     async fn carry_out(&mut self, command: Command, asker: &Asker) -> Reply {
         let plan = self.decide(command)?;
+        if let Plan::LoadWall { wall, crews } = plan {
+            return self.load_wall(wall, crews, asker).await;
+        }
         if let Some(change) = plan.change() {
             self.record(&change, asker).await?;
         }
@@ -194,8 +208,107 @@ impl Supervisor {
             Command::SetSpeed(speed) => Plan::Speed(
                 crate::units::check_speed(speed).map_err(|e| Refusal::OutOfRange(e.to_string()))?,
             ),
+            Command::LoadWall { profiles, crews } => {
+                let wall = Wall::parse(profiles.as_bytes(), self.max_sections)
+                    .map_err(|e| Refusal::BadWall(e.to_string()))?;
+                let crews = match crews {
+                    None => self.gauges.wall.book().works().crews(),
+                    Some(Crews::Limited(n)) => Crews::Limited(
+                        crate::units::in_range(n, &crate::units::CREWS_RANGE)
+                            .map_err(|e| Refusal::OutOfRange(e.to_string()))?,
+                    ),
+                    Some(Crews::Unlimited) => Crews::Unlimited,
+                };
+                Plan::LoadWall { wall, crews }
+            }
             Command::Shutdown => Plan::Unchanged(Outcome::Stopping),
         })
+    }
+
+    /// Loads `wall` as the next run: the crew task stops, the old run's crew reports are all
+    /// stored, the load is recorded and the store starts the run, then the new wall's crew task
+    /// starts (day 1 ends a day from now). Until the store has recorded it, a failure leaves
+    /// the old wall working as it was.
+    async fn load_wall(&mut self, wall: Wall, crews: Crews, asker: &Asker) -> Reply {
+        let _ = self.crew_stop.send(true);
+        let _ = (&mut self.crew).await;
+        let run = self.gauges.wall.run().0 + 1;
+        let hash = wall.fingerprint();
+        let change = Change::WallLoaded {
+            run,
+            profiles: super::change::profiles_text(&wall),
+            crews,
+        };
+        let recorded = match self.old_run_stored().await {
+            Ok(()) => self.record(&change, asker).await,
+            Err(why) => Err(why),
+        };
+        if let Err(why) = recorded {
+            self.start_crew(self.plan.start);
+            return Err(why);
+        }
+        if let Err(e) = self.gauges.reader.start_run(run, hash.clone()).await {
+            tracing::error!(target: "store", "run {run} recorded but not started: {e}; the site starts it when it starts again");
+            self.start_crew(self.plan.start);
+            return Err(Refusal::Store(format!(
+                "run {run} was recorded but the store could not start it ({e}); it starts when \
+                 the site starts again"
+            )));
+        }
+        let (profiles, sections) = (wall.profiles(), wall.sections());
+        let wall = Arc::new(wall);
+        let progress = self
+            .gauges
+            .wall
+            .begin(Works::new((*wall).clone(), crews), run);
+        self.shared.publisher.publish(Event::WallLoaded {
+            wall,
+            progress,
+            crews,
+            run,
+        });
+        self.start_crew(self.shared.clock.now());
+        Ok(Outcome::WallLoaded {
+            run,
+            fingerprint: hash,
+            profiles,
+            sections,
+            crews,
+        })
+    }
+
+    /// Waits until every crew report made so far is stored (at most [`OLD_RUN_WAIT`]), so that
+    /// none of the old run's lands in the new one's.
+    async fn old_run_stored(&self) -> Result<(), Refusal> {
+        let deadline = tokio::time::Instant::now() + OLD_RUN_WAIT;
+        loop {
+            let stored = self.gauges.stored.crew_reports.load(Ordering::Acquire);
+            let made = self.shared.crew_reports_produced.load(Ordering::Acquire);
+            if stored >= made {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Refusal::Store(format!(
+                    "{} crew reports of the wall now are not stored yet; try again",
+                    made - stored
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Starts the crew task again (after a load, or after one that failed), counting days from
+    /// `start`.
+    fn start_crew(&mut self, start: std::time::Duration) {
+        self.plan.start = start;
+        let (crew, stop) = spawn_crew(
+            self.plan.clone(),
+            &self.shared,
+            &self.gauges.wall,
+            &self.failures,
+        );
+        self.crew = crew;
+        self.crew_stop = stop;
     }
 
     /// The crews now, when they are limited (unlimited crews cannot be added or removed).
@@ -293,6 +406,7 @@ impl Supervisor {
                 Outcome::Speed { speed }
             }
             Plan::Unchanged(outcome) => outcome,
+            Plan::LoadWall { .. } => unreachable!("a wall is loaded by load_wall"),
         }
     }
 
@@ -367,9 +481,10 @@ impl Supervisor {
     }
 }
 
-/// The answers to keyed commands of the last [`IDEMPOTENCY_WINDOW`].
+/// The answers to keyed commands of the last [`IDEMPOTENCY_WINDOW`], each with its command's
+/// hash (a loaded wall's text is not kept for ten minutes).
 #[derive(Default)]
-struct Answered(std::collections::HashMap<String, (tokio::time::Instant, Command, Reply)>);
+struct Answered(std::collections::HashMap<String, (tokio::time::Instant, u64, Reply)>);
 
 impl Answered {
     /// The first answer to `key`, if it was given for the same command within the window. The
@@ -379,15 +494,21 @@ impl Answered {
         self.0
             .retain(|_, (at, _, _)| now.duration_since(*at) < IDEMPOTENCY_WINDOW);
         match self.0.get(key) {
-            Some((_, first, reply)) if first == command => Some(reply.clone()),
+            Some((_, first, reply)) if *first == hash_of(command) => Some(reply.clone()),
             _ => None,
         }
     }
 
-    fn keep(&mut self, key: String, command: Command, reply: Reply) {
+    fn keep(&mut self, key: String, hash: u64, reply: Reply) {
         self.0
-            .insert(key, (tokio::time::Instant::now(), command, reply));
+            .insert(key, (tokio::time::Instant::now(), hash, reply));
     }
+}
+
+/// A command's JSON, hashed.
+fn hash_of(command: &Command) -> u64 {
+    let json = serde_json::to_vec(command).unwrap_or_default();
+    crate::hash::fnv1a(crate::hash::FNV_OFFSET, &json)
 }
 
 /// A decided command, ready to be recorded and made.
@@ -403,6 +524,11 @@ enum Plan {
     RemoveSensors(Vec<String>),
     Pause(bool),
     Speed(Speed),
+    /// Recorded and made by [`Supervisor::load_wall`].
+    LoadWall {
+        wall: Wall,
+        crews: Crews,
+    },
     /// Nothing to change or record (pausing a paused site, a stop).
     Unchanged(Outcome),
 }
@@ -421,7 +547,7 @@ impl Plan {
             },
             Plan::Pause(paused) => Change::Paused { paused: *paused },
             Plan::Speed(speed) => Change::Speed { speed: *speed },
-            Plan::Unchanged(_) => return None,
+            Plan::LoadWall { .. } | Plan::Unchanged(_) => return None,
         })
     }
 }

@@ -42,16 +42,34 @@ pub struct WallState {
     book_version: AtomicU64,
     /// Woken when crews were added or removed: the crew task looks at the wall again.
     crews_changed: Notify,
+    /// The run's number (1 until another wall is loaded) and its wall's fingerprint.
+    run: Mutex<(u32, String)>,
 }
 
 impl WallState {
-    pub fn new(site: Works, history: History) -> WallState {
+    pub fn new(site: Works, history: History, run: u32) -> WallState {
         WallState {
-            progress: Mutex::new(WallProgress::of(&site)),
-            book: Mutex::new(Book::new(site, history)),
             book_version: AtomicU64::new(0),
             crews_changed: Notify::new(),
+            run: Mutex::new((run, site.wall().fingerprint())),
+            progress: Mutex::new(WallProgress::of(&site)),
+            book: Mutex::new(Book::new(site, history)),
         }
+    }
+
+    /// The run's number and its wall's fingerprint.
+    pub fn run(&self) -> (u32, String) {
+        self.run.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Starts run `run` on `works` (the crew task is stopped meanwhile); returns its progress.
+    pub(super) fn begin(&self, works: Works, run: u32) -> WallProgress {
+        let progress = WallProgress::of(&works);
+        let fingerprint = works.wall().fingerprint();
+        *self.run.lock().unwrap_or_else(|e| e.into_inner()) = (run, fingerprint);
+        self.change_book(|book| book.begin(works));
+        *self.progress.lock().unwrap_or_else(|e| e.into_inner()) = progress;
+        progress
     }
 
     /// The book, locked (a panic elsewhere does not poison it for readers).
@@ -254,9 +272,12 @@ pub async fn sensor_task(mut sensor: Sensor, alive: Alive, mut stop: watch::Rece
 }
 
 /// Limits of the crew task.
+#[derive(Debug, Clone)]
 pub struct CrewPlan {
     /// Simulated time of a wall day.
     pub day_length: Duration,
+    /// Simulated time when the task starts counting days (zero, or when a wall was loaded).
+    pub start: Duration,
     pub days: Option<u64>,
     pub until_complete: bool,
 }
@@ -287,7 +308,10 @@ pub async fn crew_task(
                 && !(plan.until_complete && site.is_complete() && site.day() > 0);
             (working, site.day())
         };
-        let next_day_at = day_end(day_length, day.saturating_sub(first_day).saturating_add(1));
+        let next_day_at = plan.start.saturating_add(day_end(
+            day_length,
+            day.saturating_sub(first_day).saturating_add(1),
+        ));
         if *stop.borrow() {
             break;
         }

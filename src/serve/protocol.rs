@@ -19,9 +19,9 @@ use crate::site::status::Status;
 use crate::site::{Snapshot, Update};
 
 /// The protocol's version; both sides must speak the same.
-pub const VERSION: u32 = 4;
-/// The longest frame a client may send.
-pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
+pub const VERSION: u32 = 5;
+/// The longest frame a client may send: a command, the longest being a wall to load.
+pub const MAX_CLIENT_FRAME: usize = crate::engine::MAX_WALL_TEXT + 64 * 1024;
 /// The longest frame a server may send (a snapshot of a 1M-section wall is about 2 MB).
 pub const MAX_SERVER_FRAME: usize = 64 * 1024 * 1024;
 

@@ -315,6 +315,9 @@ pub enum Change {
     /// The section each crew works (index = crew - 1).
     CrewPlaces(Vec<Option<usize>>),
     Crews(Crews),
+    /// Another wall, from its start: the whole view (the sections, crews and day that follow
+    /// are of it).
+    Wall(Box<WallView>),
     Day {
         day: u64,
         complete: bool,
@@ -593,6 +596,25 @@ impl Model {
                 tracker.crew_places = true;
                 true
             }
+            Event::WallLoaded {
+                wall,
+                progress,
+                crews,
+                run: _,
+            } => {
+                self.wall = WallView::new(wall, crews);
+                self.crews = crews;
+                self.day = progress.day;
+                self.complete = progress.complete;
+                // The sections noted were the old wall's.
+                tracker.sections.clear();
+                tracker
+                    .ordered
+                    .push(Change::Wall(Box::new(self.wall.clone())));
+                tracker.ordered.push(Change::Crews(crews));
+                tracker.day = true;
+                true
+            }
             Event::Paused(p) => {
                 let changed = std::mem::replace(&mut self.paused, p) != p;
                 if changed {
@@ -732,6 +754,7 @@ impl Model {
                     .collect();
             }
             Change::Crews(crews) => self.set_crews(crews),
+            Change::Wall(view) => self.wall = *view,
             Change::Day { day, complete } => {
                 self.day = day;
                 self.complete = complete;
@@ -831,5 +854,60 @@ mod tests {
             replica.apply_change(change);
         }
         assert_eq!(replica.sensors, model.sensors);
+    }
+
+    /// A loaded wall replaces the view in the site and in a replica, even with sections of the
+    /// old wall noted in the same update (the old wall here is longer than the new one).
+    #[test]
+    fn a_loaded_wall_replaces_the_view_of_every_replica() {
+        let old = Arc::new(Wall::parse(b"1 2 3 4 5 6 7 8 9", 10).unwrap());
+        let heights = old.heights().to_vec();
+        let mut model = Model::new(
+            old,
+            &heights,
+            4,
+            false,
+            Crews::Limited(2),
+            Vec::new(),
+            5,
+            "memory:".into(),
+            Speed::Factor(1.0),
+        );
+        let mut replica = model.clone();
+        let mut tracker = Tracker::default();
+        let report = CrewReport {
+            id: 1,
+            timestamp: chrono::Utc::now(),
+            day: 5,
+            crew: 1,
+            profile: Some(1),
+            section: Some(9),
+            height: Some(10),
+        };
+        model.apply_event(
+            Event::CrewReports(vec![report]),
+            Instant::now(),
+            &mut tracker,
+        );
+        let new = Arc::new(Wall::parse(b"29 0", 10).unwrap());
+        let loaded = Event::WallLoaded {
+            wall: new.clone(),
+            progress: WallProgress {
+                day: 0,
+                ice_to_date: 0,
+                cost_to_date: 0,
+                complete: false,
+            },
+            crews: Crews::Limited(1),
+            run: 2,
+        };
+        assert!(model.apply_event(loaded, Instant::now(), &mut tracker));
+        for change in tracker.take(&model) {
+            replica.apply_change(change);
+        }
+        assert_eq!(replica.wall, model.wall);
+        assert_eq!(*replica.wall.wall, *new);
+        assert_eq!(replica.wall.heights, [29, 0]);
+        assert_eq!((replica.day, replica.crews), (0, Crews::Limited(1)));
     }
 }

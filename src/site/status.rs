@@ -15,7 +15,6 @@ pub struct Status {
     #[serde(flatten)]
     pub summary: Summary,
     /// The crews working now: a number, or `"unlimited"`.
-    #[serde(with = "crews_json")]
     pub crews: Crews,
     /// The sensors running now.
     pub sensors: usize,
@@ -25,6 +24,10 @@ pub struct Status {
     #[serde(with = "speed_json")]
     pub speed: Speed,
     pub paused: bool,
+    /// The run's number: 1 until another wall is loaded (`wallwatch wall load`, `PUT /wall`).
+    pub run: u32,
+    /// The fingerprint of the wall worked now.
+    pub wall_fingerprint: String,
     pub viewers: usize,
     /// Fresh snapshots given to viewers that had fallen behind.
     pub viewer_resnapshots: u64,
@@ -38,8 +41,11 @@ impl Status {
             let names: Vec<String> = m.sensors.iter().map(|s| s.info.name.clone()).collect();
             (m.crews, names, m.speed, m.paused)
         });
+        let (run, wall_fingerprint) = gauges.run();
         Status {
             summary: gauges.summary(),
+            run,
+            wall_fingerprint,
             crews,
             sensors: sensor_names.len(),
             sensor_names,
@@ -48,35 +54,6 @@ impl Status {
             viewers: hub.subscribers(),
             viewer_resnapshots: hub.resnapshots(),
             uptime_s: started.elapsed().as_secs_f64(),
-        }
-    }
-}
-
-/// Crews as a number, or the word `unlimited` (as `--crews` takes them).
-mod crews_json {
-    use super::Crews;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(untagged)]
-    enum Shown {
-        Limited(u32),
-        Word(String),
-    }
-
-    pub fn serialize<S: Serializer>(crews: &Crews, s: S) -> Result<S::Ok, S::Error> {
-        match crews {
-            Crews::Limited(n) => Shown::Limited(*n),
-            Crews::Unlimited => Shown::Word("unlimited".into()),
-        }
-        .serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Crews, D::Error> {
-        match Shown::deserialize(d)? {
-            Shown::Limited(n) => Ok(Crews::Limited(n)),
-            Shown::Word(w) if w == "unlimited" => Ok(Crews::Unlimited),
-            Shown::Word(w) => Err(serde::de::Error::custom(format!("crews: {w:?}"))),
         }
     }
 }
@@ -125,7 +102,8 @@ mod tests {
         "remote":{"received":9,"rejected":1,"duplicates":2,"out_of_order":0,"delivered":6,
         "stored":6,"store_duplicates":1},
         "crews":4,"sensors":2,"sensor_names":["sensor-1","thermometer-6"],"speed":"max",
-        "paused":true,"viewers":2,"viewer_resnapshots":1,"uptime_s":12.75}"#;
+        "paused":true,"run":2,"wall_fingerprint":"5d0c6f0b2a1e9c47","viewers":2,
+        "viewer_resnapshots":1,"uptime_s":12.75}"#;
 
     #[test]
     fn a_status_crosses_the_socket_as_the_same_object() {

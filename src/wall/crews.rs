@@ -6,13 +6,51 @@ use std::fmt;
 
 use super::{MAX_HEIGHT, Wall};
 
-/// How many crews work the wall.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// How many crews work the wall. In JSON a number, or the word `"unlimited"` (as `--crews`
+/// takes them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Crews {
     /// One crew per unfinished section (the original task's rule).
     Unlimited,
     /// A fixed number of crews that move on to the next unfinished section.
     Limited(u32),
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum CrewsJson {
+    Limited(u32),
+    Word(String),
+}
+
+impl serde::Serialize for Crews {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Crews::Limited(n) => CrewsJson::Limited(*n),
+            Crews::Unlimited => CrewsJson::Word("unlimited".into()),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Crews {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Crews, D::Error> {
+        match CrewsJson::deserialize(d)? {
+            CrewsJson::Limited(n) => Ok(Crews::Limited(n)),
+            CrewsJson::Word(w) if w == "unlimited" => Ok(Crews::Unlimited),
+            CrewsJson::Word(w) => Err(serde::de::Error::custom(format!("crews: {w:?}"))),
+        }
+    }
+}
+
+/// `3`, or `unlimited`.
+impl fmt::Display for Crews {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Crews::Unlimited => f.write_str("unlimited"),
+            Crews::Limited(n) => write!(f, "{n}"),
+        }
+    }
 }
 
 /// One crew's day, as logged and reported. Profiles and sections are 1-based.

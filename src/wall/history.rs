@@ -242,6 +242,14 @@ impl Book {
         Ok(n)
     }
 
+    /// Another wall's works from their start, with no days behind them (a new version still:
+    /// a reader holding the old one sees the change).
+    pub fn begin(&mut self, works: Works) {
+        self.history = History::new(works.wall().profiles());
+        self.works = works;
+        self.version += 1;
+    }
+
     /// The days worked as they happened, then the days to come as the site would work them with
     /// its crews now and no further change, up to the wall's completion (or up to the day after
     /// which nothing more is raised: a site left with no crew).
