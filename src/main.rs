@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Some(Command::Pause(args)) => cmd::control::pause(&args),
         Some(Command::Resume(args)) => cmd::control::resume(&args),
         Some(Command::Speed(args)) => cmd::control::speed(&args),
+        Some(Command::Wall(c)) => cmd::control::wall(&c),
         Some(Command::Bench(BenchCommand::Pipeline(args))) => cmd::bench::pipeline::main(&args),
         Some(Command::Bench(BenchCommand::Broker(args))) => cmd::bench::broker::main(&args),
         Some(Command::Bench(BenchCommand::Soak(args))) => cmd::bench::soak::main(&args),

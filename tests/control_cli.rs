@@ -179,6 +179,8 @@ fn steered(status: &Value) -> Value {
         "sensor_names": status["sensor_names"],
         "speed": status["speed"],
         "paused": status["paused"],
+        "run": status["run"],
+        "wall_fingerprint": status["wall_fingerprint"],
     })
 }
 
@@ -566,6 +568,125 @@ fn changes_are_remembered_after_sigkill_on_postgres() {
     remembered_after_sigkill(Site::start_on(dir, schema.url.clone(), &[]));
 }
 
+/// `wall load`: a bad file is refused before any site is asked; a good one starts run 2 of its
+/// wall with its crews; after a SIGKILL the site comes back on that wall and run, with the crews
+/// changed since, and the first run's crew reports kept in the store.
+fn wall_load_remembered_after_sigkill(mut site: Site) {
+    // Days worked on the first wall (days of 0.05 s), so that it has crew reports to keep.
+    let start = Instant::now();
+    while site.status()["wall"]["day"].as_u64().unwrap_or(0) < 2 {
+        assert!(start.elapsed() < WAIT, "no day ended");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let dir = site.dir.path().to_path_buf();
+    let bad = dir.join("bad.txt");
+    std::fs::write(&bad, "1 2\n3 31\n").unwrap();
+    let line = one_line(&site.cli(&["wall", "load", bad.to_str().unwrap()]), 2);
+    assert!(line.contains("bad.txt:2:3: "), "{line}");
+    let before = site.status();
+    assert_eq!(before["run"], 1);
+
+    let file = dir.join("two.txt");
+    std::fs::write(&file, "21 25 28\n17\n").unwrap();
+    let f = file.to_str().unwrap();
+    let loaded = site.ok_json(&["wall", "load", f, "--crews", "2"]);
+    assert_eq!(loaded["outcome"], "wall_loaded", "{loaded}");
+    assert_eq!(
+        (
+            &loaded["run"],
+            &loaded["profiles"],
+            &loaded["sections"],
+            &loaded["crews"]
+        ),
+        (&json!(2), &json!(2), &json!(4), &json!(2))
+    );
+    let fingerprint = loaded["fingerprint"].as_str().unwrap().to_string();
+    assert_ne!(before["wall_fingerprint"], json!(fingerprint));
+    site.ok(&["crews", "add"]);
+    let status = site.status();
+    assert_eq!(
+        (
+            &status["run"],
+            &status["wall_fingerprint"],
+            &status["crews"]
+        ),
+        (&json!(2), &json!(fingerprint), &json!(3))
+    );
+    // The words, for a person.
+    let words = site.ok(&["wall", "load", f]);
+    assert!(words.contains("loaded as run 3"), "{words}");
+    assert!(
+        words.contains("(2 profiles, 4 sections, 3 crews)"),
+        "{words}"
+    );
+
+    site.kill_and_restart(&[]);
+    let after = site.status();
+    assert_eq!(
+        (&after["run"], &after["wall_fingerprint"], &after["crews"]),
+        (&json!(3), &json!(fingerprint), &json!(3)),
+        "{}",
+        site.stderr()
+    );
+    assert!(
+        site.stderr()
+            .contains("the site runs the wall loaded last (run 3"),
+        "{}",
+        site.stderr()
+    );
+    // Both earlier runs are kept: the first with its days' crew reports.
+    let mut store = wallwatch::store::open(&site.store).unwrap();
+    let past = store.past_runs().unwrap();
+    assert_eq!(past.len(), 2, "{past:?}");
+    assert_eq!((past[0].run, past[1].run), (1, 2));
+    assert_eq!(
+        past[0].wall_hash.as_ref(),
+        before["wall_fingerprint"]
+            .as_str()
+            .map(String::from)
+            .as_ref()
+    );
+    assert!(past[0].crew_reports > 0, "{past:?}");
+    assert_eq!(past[1].wall_hash.as_deref(), Some(fingerprint.as_str()));
+    assert_eq!(store.run().unwrap(), 3);
+    store.close().unwrap();
+
+    site.kill_and_restart(&["--fresh"]);
+    assert_eq!(site.status()["run"], 1);
+    let mut store = wallwatch::store::open(&site.store).unwrap();
+    assert_eq!(
+        store.past_runs().unwrap(),
+        [],
+        "--fresh clears the past runs too"
+    );
+}
+
+#[test]
+fn a_loaded_wall_is_remembered_after_sigkill_on_sqlite() {
+    wall_load_remembered_after_sigkill(Site::start(&["--day-seconds", "0.05"]));
+}
+
+#[test]
+fn a_loaded_wall_is_remembered_after_sigkill_on_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("csv:{}", dir.path().join("site.csv").display());
+    wall_load_remembered_after_sigkill(Site::start_on(dir, store, &["--day-seconds", "0.05"]));
+}
+
+#[test]
+fn a_loaded_wall_is_remembered_after_sigkill_on_postgres() {
+    let Some(base) = postgres::postgres_url() else {
+        return;
+    };
+    let schema = postgres::Schema::new(&base, "wall_load");
+    let dir = tempfile::tempdir().unwrap();
+    wall_load_remembered_after_sigkill(Site::start_on(
+        dir,
+        schema.url.clone(),
+        &["--day-seconds", "0.05"],
+    ));
+}
+
 /// One step of a random sequence of commands.
 #[derive(Debug, Clone)]
 enum Step {
@@ -577,7 +698,12 @@ enum Step {
     Pause,
     Resume,
     Speed(&'static str),
+    /// One of two small walls, with these crews.
+    LoadWall(usize, &'static str),
 }
+
+/// The walls a random sequence loads.
+const WALLS: [&str; 2] = ["21 25 28\n17\n", "0 30 5\n"];
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
@@ -592,6 +718,8 @@ fn step() -> impl Strategy<Value = Step> {
         Just(Step::Pause),
         Just(Step::Resume),
         prop::sample::select(vec!["0.5", "10", "max", "3"]).prop_map(Step::Speed),
+        (0..2usize, prop::sample::select(vec!["1", "4", "unlimited"]))
+            .prop_map(|(w, c)| Step::LoadWall(w, c)),
     ]
 }
 
@@ -626,6 +754,12 @@ fn give(site: &Site, step: &Step, sensors: &[String]) {
         Step::Pause => vec!["pause"],
         Step::Resume => vec!["resume"],
         Step::Speed(x) => vec!["speed", x],
+        Step::LoadWall(w, crews) => {
+            let file = site.dir.path().join(format!("wall-{w}.txt"));
+            std::fs::write(&file, WALLS[*w]).unwrap();
+            name = file.to_str().unwrap().to_string();
+            vec!["wall", "load", &name, "--crews", crews]
+        }
     };
     let out = site.cli(&args);
     let code = out.status.code();
@@ -646,7 +780,7 @@ proptest! {
     })]
 
     /// Any sequence of commands applied live, then a SIGKILL and a restart on the same store:
-    /// the same crews, sensors, speed and pause as the site had before it stopped.
+    /// the same crews, sensors, speed, pause, run and wall as the site had before it stopped.
     #[test]
     fn a_random_sequence_of_commands_survives_a_restart(
         steps in prop::collection::vec(step(), 3..=8)

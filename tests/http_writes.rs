@@ -170,9 +170,9 @@ async fn every_write_route_changes_the_site() {
         "the token is never shown"
     );
 
-    // Loading a wall is not there yet.
     let r = s.write("PUT", "/wall", &[], r#"{"profiles": ["1"]}"#).await;
-    refused(&r, 501, "not supported yet");
+    assert_eq!(r.status, 202, "{}", r.body);
+    config_shows(&s, "sections", json!(1)).await;
     s.stop().await;
 }
 
@@ -550,4 +550,221 @@ fn spawn(args: &[&str], env: &[(&str, &std::path::Path)]) -> Running {
         cmd.env(k, v);
     }
     Running::spawn(cmd)
+}
+
+/// `wallwatch query FILE PATH --crews N`: the JSON it prints.
+fn query(file: &std::path::Path, path: &str, crews: &str) -> Value {
+    let out = Command::new(BIN)
+        .args(["query", file.to_str().unwrap(), path, "--crews", crews])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_put_as_text_or_json_answers_the_four_paths_as_query_does() {
+    let s = serve(quiet(), None).await;
+    let start = s.json("/config").await;
+    assert_eq!(start["run"], 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("walls.txt");
+    std::fs::write(&file, "21 25 28\n17\n0 30 5\n").unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let r = s
+        .write(
+            "PUT",
+            "/wall?crews=2",
+            &[("Content-Type", "text/plain")],
+            "",
+        )
+        .await;
+    refused(&r, 422, "no profiles");
+    let r = request(
+        s.addr,
+        "PUT",
+        "/wall?crews=2",
+        &[
+            (
+                "Authorization",
+                &format!("Bearer {}", s.token.as_deref().unwrap()),
+            ),
+            ("Content-Type", "text/plain; charset=utf-8"),
+        ],
+        &text,
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let v = body(&r);
+    assert_eq!(
+        (
+            &v["outcome"],
+            &v["run"],
+            &v["profiles"],
+            &v["sections"],
+            &v["crews"]
+        ),
+        (
+            &json!("wall_loaded"),
+            &json!(2),
+            &json!(3),
+            &json!(7),
+            &json!(2)
+        )
+    );
+    let fingerprint = v["fingerprint"].clone();
+    config_shows(&s, "run", json!(2)).await;
+    let config = s.json("/config").await;
+    assert_eq!(
+        (
+            &config["wall_fingerprint"],
+            &config["profiles_count"],
+            &config["sections"],
+            &config["crews"]
+        ),
+        (&fingerprint, &json!(3), &json!(7), &json!(2))
+    );
+    // The site model (what every viewer draws) has the new wall.
+    wait_until(LONG, || async {
+        s.site.hub.with_model(|m| m.wall.wall.sections()) == 7
+    })
+    .await;
+    for path in [
+        "/profiles/1/days/1",
+        "/profiles/3/days/2",
+        "/profiles/2/overview/1",
+        "/profiles/overview/3",
+        "/profiles/overview",
+    ] {
+        assert_eq!(s.json(path).await, query(&file, path, "2"), "{path}");
+    }
+
+    // The peers' JSON shape, unlimited crews: run 3.
+    let r = s
+        .write(
+            "PUT",
+            "/wall",
+            &[],
+            r#"{"profiles": ["21 25 28", "17", "0 30 5"], "crews": "unlimited"}"#,
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(
+        (body(&r)["run"].clone(), body(&r)["fingerprint"].clone()),
+        (json!(3), fingerprint)
+    );
+    config_shows(&s, "crews", json!("unlimited")).await;
+    for path in [
+        "/profiles/1/days/1",
+        "/profiles/overview/2",
+        "/profiles/overview",
+    ] {
+        assert_eq!(
+            s.json(path).await,
+            query(&file, path, "unlimited"),
+            "{path}"
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_wall_is_refused_and_changes_nothing() {
+    let s = serve(quiet(), None).await;
+    let start = s.json("/config").await;
+    let put = |body: &'static str, ct: &'static str| {
+        let token = format!("Bearer {}", s.token.as_deref().unwrap());
+        async move {
+            request(
+                s.addr,
+                "PUT",
+                "/wall",
+                &[("Authorization", &token), ("Content-Type", ct)],
+                body,
+            )
+            .await
+        }
+    };
+    // The same line:col as the CLI and `query`.
+    refused(
+        &put("1 2\n3 31\n", "text/plain").await,
+        422,
+        "2:3: '31' is not a height",
+    );
+    refused(
+        &put(r#"{"profiles": ["5", "x"]}"#, "application/json").await,
+        422,
+        "2:1: ",
+    );
+    refused(
+        &put(r#"{"profiles": ["5\n6"]}"#, "application/json").await,
+        400,
+        "profiles[0]: a profile is one line",
+    );
+    refused(
+        &put(r#"{"profiles": [5]}"#, "application/json").await,
+        400,
+        "profiles[0]: 5 is not a string",
+    );
+    refused(
+        &put(r#"{"crews": 2}"#, "application/json").await,
+        400,
+        "profiles: missing",
+    );
+    refused(
+        &put(r#"{"profiles": ["5"], "crews": 0}"#, "application/json").await,
+        422,
+        "crews: 0 is out of range",
+    );
+    refused(
+        &put(
+            r#"{"profiles": ["5"], "crews": "many"}"#,
+            "application/json",
+        )
+        .await,
+        400,
+        "crews: \"many\" is not a whole number",
+    );
+    refused(&put("<wall/>", "application/xml").await, 415, "text/plain");
+    let r = s
+        .write(
+            "PUT",
+            "/wall?crew=2",
+            &[("Content-Type", "text/plain")],
+            "5",
+        )
+        .await;
+    refused(&r, 400, "unknown parameter 'crew'");
+    let big = "1 ".repeat(600 * 1024);
+    let token = format!("Bearer {}", s.token.as_deref().unwrap());
+    let r = request(
+        s.addr,
+        "PUT",
+        "/wall",
+        &[("Authorization", &token), ("Content-Type", "text/plain")],
+        &big,
+    )
+    .await;
+    refused(&r, 413, "over 1024 KB");
+    let r = request(
+        s.addr,
+        "PUT",
+        "/wall",
+        &[("Content-Type", "text/plain")],
+        "5",
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    // Nothing changed: still run 1 of the wall it started with.
+    let config = s.json("/config").await;
+    assert_eq!(
+        (&config["run"], &config["wall_fingerprint"]),
+        (&json!(1), &start["wall_fingerprint"])
+    );
+    s.stop().await;
 }

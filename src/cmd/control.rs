@@ -1,4 +1,4 @@
-//! `wallwatch crews`, `sensors`, `pause`, `resume` and `speed`: one command to a served site
+//! `wallwatch crews`, `sensors`, `pause`, `resume`, `speed` and `wall load`: one command to a served site
 //! over its socket (`Role::Control`), answered with the engine's outcome or its refusal.
 //!
 //! Each invocation sends a key of its own with its command. If the connection drops after the
@@ -17,11 +17,14 @@ use futures_util::SinkExt;
 
 use super::status::socket_path;
 use super::{Failure, Outcome};
-use crate::config::cli::{ControlArgs, CrewsCommand, SensorsCommand, SpeedArgs};
-use crate::engine::{Command, Reply};
+use crate::config::cli::{ControlArgs, CrewsCommand, SensorsCommand, SpeedArgs, WallCommand};
+use crate::config::profiles_file::{self, ProfilesError};
+use crate::engine::{Command, MAX_WALL_TEXT, Reply};
 use crate::serve::client::{connect, read};
 use crate::serve::protocol::{self, ClientMsg, Role, ServerMsg};
 use crate::text::sanitize;
+use crate::units::MAX_SECTIONS_RANGE;
+use crate::wall::Wall;
 
 /// How long the site has to answer once the command is sent (a store that is slow to record
 /// the change makes it wait).
@@ -62,6 +65,31 @@ pub fn resume(args: &ControlArgs) -> Outcome {
 /// `wallwatch speed X|max`.
 pub fn speed(args: &SpeedArgs) -> Outcome {
     give(&args.control, Command::SetSpeed(args.speed))
+}
+
+/// `wallwatch wall load FILE [--crews N|unlimited]`: the file is read and checked here first,
+/// so that a bad file gets the same `FILE:line:col` line as everywhere, before any site is
+/// asked (exit 2); the site parses the text again with its own limit on sections.
+pub fn wall(c: &WallCommand) -> Outcome {
+    let WallCommand::Load(a) = c;
+    let (file, bytes) = profiles_file::read(&a.file).map_err(Failure::bad)?;
+    if bytes.len() > MAX_WALL_TEXT {
+        return Err(Failure::bad(format!(
+            "{file}: {} bytes is more than a loaded wall may be ({MAX_WALL_TEXT} bytes)",
+            bytes.len()
+        )));
+    }
+    Wall::parse(&bytes, MAX_SECTIONS_RANGE.end().to_owned())
+        .map_err(|source| Failure::bad(ProfilesError::Parse { file, source }))?;
+    // Parsed, so UTF-8: digits, spaces and line ends.
+    let profiles = String::from_utf8_lossy(&bytes).into_owned();
+    give(
+        &a.control,
+        Command::LoadWall {
+            profiles,
+            crews: a.crews,
+        },
+    )
 }
 
 /// Gives `command` to the site and prints its answer.

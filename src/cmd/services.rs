@@ -163,7 +163,7 @@ fn shown_settings(config: &Config) -> serde_json::Value {
         "profiles_count": e.wall.profiles(),
         "sections": e.wall.sections(),
         "max_sections": config.max_sections,
-        "crews": crate::http::model::crews_json(e.crews),
+        "crews": e.crews,
         "sensors": e.sensors,
         "sensor_kinds": e.sensor_kinds,
         "network_limit": e.network_limit,

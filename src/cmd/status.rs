@@ -71,6 +71,14 @@ pub fn status_table(s: &Status) -> String {
     let summary = &s.summary;
     let mut rows = vec![
         ("store", crate::text::sanitize(&summary.store).into_owned()),
+        (
+            "run",
+            format!(
+                "{} · wall {}",
+                s.run,
+                crate::text::sanitize(&s.wall_fingerprint)
+            ),
+        ),
         ("wall", wall_row(&summary.wall)),
         ("crews", crews_row(s.crews)),
         ("sensors", thousands(s.sensors as u64)),
@@ -110,8 +118,12 @@ pub fn status_table(s: &Status) -> String {
         ("uptime", format!("{:.0} s", s.uptime_s)),
     ];
     if let Some(remote) = &summary.remote {
-        // With --broker: agents' readings (part of the readings above).
-        rows.insert(7, ("remote", remote_row(remote)));
+        // With --broker: agents' readings (part of the readings above), after the crew reports.
+        let at = rows
+            .iter()
+            .position(|r| r.0 == "crew reports")
+            .map_or(0, |i| i + 1);
+        rows.insert(at, ("remote", remote_row(remote)));
     }
     rows.iter()
         .map(|(k, v)| format!("{k:>12}  {v}\n"))
@@ -179,7 +191,7 @@ mod tests {
             "remote": {"received": 9000, "rejected": 1, "duplicates": 2, "out_of_order": 0,
                        "delivered": 6, "stored": 6, "store_duplicates": 1},
             "crews": 5, "sensors": 7, "sensor_names": ["a", "b", "c", "d", "e", "f", "g"],
-            "speed": 10, "paused": true,
+            "speed": 10, "paused": true, "run": 2, "wall_fingerprint": "5d0c6f0b2a1e9c47",
             "viewers": 2, "viewer_resnapshots": 1, "uptime_s": 12.6
         });
         if !remote {
@@ -191,6 +203,7 @@ mod tests {
     #[test]
     fn the_table_words_every_figure() {
         let table = "       store  sqlite:site.db
+         run  2 · wall 5d0c6f0b2a1e9c47
         wall  day 8 (complete) · 1,234,567 yd³ ice · 2,345,678,900 Gold Dragons
        crews  5
      sensors  7

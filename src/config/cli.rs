@@ -70,6 +70,10 @@ pub enum Command {
     Resume(ControlArgs),
     /// Set a served site's speed: simulated seconds per real second, or `max`.
     Speed(SpeedArgs),
+    /// Load another wall into a served site: a new run from its start (the old one stays in the
+    /// store).
+    #[command(subcommand)]
+    Wall(WallCommand),
 }
 
 /// `wallwatch agent`.
@@ -154,7 +158,7 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-// ---- Steering a running site: `crews`, `sensors`, `pause`, `resume`, `speed`. ----
+// ---- Steering a running site: `crews`, `sensors`, `pause`, `resume`, `speed`, `wall`. ----
 
 /// Which site a command goes to, and how its answer is printed.
 #[derive(Debug, Clone, Args)]
@@ -218,6 +222,24 @@ pub struct SpeedArgs {
     /// Simulated seconds per real second, 0.001..=1000000, or `max`.
     #[arg(value_name = "X|max", allow_negative_numbers = true, value_parser = crate::units::parse_speed)]
     pub speed: crate::units::Speed,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum WallCommand {
+    /// A profiles file (`-` reads standard input), worked from its start as the site's next
+    /// run.
+    Load(LoadWallArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LoadWallArgs {
+    /// Profiles file, one profile per line, at most 1 MiB (`-` reads standard input).
+    pub file: PathBuf,
+    /// Number of crews, 1..=1000000, or `unlimited` (default: as many as work now).
+    #[arg(long, value_parser = parse_crews)]
+    pub crews: Option<Crews>,
     #[command(flatten)]
     pub control: ControlArgs,
 }

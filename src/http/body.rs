@@ -8,8 +8,18 @@ use serde_json::{Map, Value};
 
 use super::error::ApiError;
 
-/// The most a write's body may hold (`PUT /wall` would take 1 MB).
+/// The most a write's body may hold (but `PUT /wall`'s, [`crate::engine::MAX_WALL_TEXT`]).
 pub const MAX_BODY: usize = 16 * 1024;
+
+/// A body's bytes, at most `limit` (413 over it).
+pub async fn bytes(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is over {} KB", limit / 1024),
+        )
+    })
+}
 
 /// The fields of a write's body.
 #[derive(Debug, Default)]
@@ -18,12 +28,7 @@ pub struct Fields(Map<String, Value>);
 impl Fields {
     /// Reads and checks the body: `known` are the fields it may have.
     pub async fn read(headers: &HeaderMap, body: Body, known: &[&str]) -> Result<Fields, ApiError> {
-        let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is over {} KB", MAX_BODY / 1024),
-            )
-        })?;
+        let bytes = bytes(body, MAX_BODY).await?;
         if bytes.is_empty() {
             return Ok(Fields::default());
         }
@@ -36,7 +41,8 @@ impl Fields {
         Fields::parse(&bytes, known)
     }
 
-    fn parse(bytes: &[u8], known: &[&str]) -> Result<Fields, ApiError> {
+    /// A JSON object of the fields `known`.
+    pub fn parse(bytes: &[u8], known: &[&str]) -> Result<Fields, ApiError> {
         let value: Value = serde_json::from_slice(bytes)
             .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
         let Value::Object(map) = value else {
@@ -83,12 +89,17 @@ impl Fields {
 }
 
 /// `Content-Type: application/json` (parameters such as `charset` allowed).
-fn is_json(headers: &HeaderMap) -> bool {
+pub fn is_json(headers: &HeaderMap) -> bool {
+    is_type(headers, "application/json")
+}
+
+/// The body's type is `mime` (parameters such as `charset` allowed).
+pub fn is_type(headers: &HeaderMap, mime: &str) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(mime))
 }
 
 #[cfg(test)]

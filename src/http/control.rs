@@ -8,16 +8,20 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 
 use super::Api;
-use super::body::Fields;
+use super::body::{self, Fields};
 use super::error::ApiError;
 use super::json::Json;
 use super::listener::Peer;
-use crate::engine::{Asker, COUNT_RANGE, Command, MAX_KEY_LEN, Outcome, Refusal, Reply};
-use crate::units::Speed;
+use crate::engine::{
+    Asker, COUNT_RANGE, Command, MAX_KEY_LEN, MAX_WALL_TEXT, Outcome, Refusal, Reply,
+};
+use crate::units::{CREWS_RANGE, Speed};
+use crate::wall::Crews;
 
 /// An accepted command's answer.
 type Answer = Result<Json<serde_json::Value>, ApiError>;
@@ -101,7 +105,9 @@ fn outcome_json(outcome: &Outcome) -> serde_json::Value {
 /// what the site's state refuses, 503 a site stopping or a store that could not record it.
 pub fn refusal_status(why: &Refusal) -> StatusCode {
     match why {
-        Refusal::OutOfRange(_) | Refusal::UnknownKind(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Refusal::OutOfRange(_) | Refusal::UnknownKind(_) | Refusal::BadWall(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         Refusal::UnknownSensor(_) => StatusCode::NOT_FOUND,
         Refusal::UnlimitedCrews
         | Refusal::LastCrew { .. }
@@ -190,12 +196,93 @@ pub async fn resume(w: Write, body: Body) -> Answer {
     w.ask(Command::Resume).await
 }
 
-/// `PUT /wall`: not yet (the engine cannot load another wall while it runs).
-pub async fn load_wall() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "loading another wall is not supported yet (the engine cannot change walls while it runs)",
-    )
+/// `PUT /wall`: a profiles file as `text/plain` (crews from `?crews=N|unlimited`), or JSON
+/// `{"profiles": ["21 25 28", "17"], "crews": 3}`, at most [`MAX_WALL_TEXT`] bytes. 202 with the
+/// new run's outcome; a text that is no wall gets 422 with its `line:col` (the engine's parse).
+pub async fn load_wall(
+    w: Write,
+    Query(raw): Query<Vec<(String, String)>>,
+    body: Body,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let query = super::model::params(&raw, &["crews"])?;
+    let bytes = body::bytes(body, MAX_WALL_TEXT).await?;
+    let (profiles, crews) = if body::is_json(&w.headers) {
+        let fields = Fields::parse(&bytes, &["profiles", "crews"])?;
+        (json_profiles(&fields)?, crews_of(fields.get("crews"))?)
+    } else if body::is_type(&w.headers, "text/plain") || !w.headers.contains_key(CONTENT_TYPE) {
+        let crews = query
+            .get("crews")
+            .map(|c| serde_json::Value::String(c.to_string()));
+        (
+            String::from_utf8_lossy(&bytes).into_owned(),
+            crews_of(crews.as_ref())?,
+        )
+    } else {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the body must be a profiles file (Content-Type: text/plain) or JSON \
+             (application/json)",
+        ));
+    };
+    let Json(outcome) = w.ask(Command::LoadWall { profiles, crews }).await?;
+    Ok((StatusCode::ACCEPTED, Json(outcome)))
+}
+
+/// The JSON body's `profiles`: one line each (400 naming the one that is not).
+fn json_profiles(fields: &Fields) -> Result<String, ApiError> {
+    let Some(serde_json::Value::Array(lines)) = fields.get("profiles") else {
+        return Err(ApiError::bad_request(
+            "profiles: missing (an array of profiles, each a line of heights)",
+        ));
+    };
+    let mut text = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        match line.as_str() {
+            Some(l) if !l.contains(['\n', '\r']) => {
+                text.push_str(l);
+                text.push('\n');
+            }
+            Some(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "profiles[{i}]: a profile is one line"
+                )));
+            }
+            None => {
+                return Err(ApiError::bad_request(format!(
+                    "profiles[{i}]: {line} is not a string"
+                )));
+            }
+        }
+    }
+    Ok(text)
+}
+
+/// Crews as `crews` gives them: a number in [`CREWS_RANGE`] (422 outside it) or `"unlimited"`;
+/// absent, as many as work now.
+fn crews_of(v: Option<&serde_json::Value>) -> Result<Option<Crews>, ApiError> {
+    let out_of_range = |n: i64| {
+        let why = crate::units::OutOfRange::new(n, &CREWS_RANGE);
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("crews: {why}"))
+    };
+    let n = match v {
+        None => return Ok(None),
+        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("unlimited") => {
+            return Ok(Some(Crews::Unlimited));
+        }
+        Some(serde_json::Value::String(s)) => s.parse::<i64>().ok(),
+        Some(v) => v.as_i64(),
+    };
+    let Some(n) = n else {
+        return Err(ApiError::bad_request(format!(
+            "crews: {} is not a whole number or \"unlimited\"",
+            v.map(|v| v.to_string()).unwrap_or_default()
+        )));
+    };
+    u32::try_from(n)
+        .ok()
+        .filter(|n| CREWS_RANGE.contains(n))
+        .map(|n| Some(Crews::Limited(n)))
+        .ok_or_else(|| out_of_range(n))
 }
 
 #[cfg(test)]

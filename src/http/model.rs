@@ -214,19 +214,33 @@ pub async fn crews_log(
 }
 
 /// `GET /config`: the effective settings (a store password shown as `***`), with the live
-/// crews, sensors, speed and pause state in place of the start-up ones.
+/// crews, sensors, speed and pause state in place of the start-up ones, and the wall worked
+/// now (its run, fingerprint and size: another may have been loaded since the start).
 pub async fn config(State(api): State<Arc<Api>>) -> Json<serde_json::Value> {
     let mut shown = api.settings.clone();
     let live = api.hub.with_model(|m| {
         serde_json::json!({
-            "crews": crews_json(m.crews),
+            "crews": m.crews,
             "sensors": m.sensors.len(),
             "speed": speed_json(m.speed),
             "paused": m.paused,
         })
     });
-    if let (Some(map), serde_json::Value::Object(live)) = (shown.as_object_mut(), live) {
+    let (run, fingerprint) = api.gauges.run();
+    let wall = api.gauges.with_book(|book| {
+        let wall = book.works().wall();
+        serde_json::json!({
+            "run": run,
+            "wall_fingerprint": fingerprint,
+            "profiles_count": wall.profiles(),
+            "sections": wall.sections(),
+        })
+    });
+    if let (Some(map), serde_json::Value::Object(live), serde_json::Value::Object(wall)) =
+        (shown.as_object_mut(), live, wall)
+    {
         map.extend(live);
+        map.extend(wall);
     }
     Json(shown)
 }
@@ -253,14 +267,6 @@ pub async fn healthz(State(api): State<Arc<Api>>) -> Response {
             .into_response();
     }
     (StatusCode::OK, "ok\n").into_response()
-}
-
-/// Crews as `/config` shows them: a number, or `"unlimited"`.
-pub fn crews_json(crews: crate::wall::Crews) -> serde_json::Value {
-    match crews {
-        crate::wall::Crews::Unlimited => serde_json::json!("unlimited"),
-        crate::wall::Crews::Limited(n) => serde_json::json!(n),
-    }
 }
 
 /// A speed as `/config` shows it: the factor, or `"max"`.
