@@ -156,7 +156,7 @@ fn crash_then_resume(url: &str, dir: &Path, sqlite_file: Option<&Path>) {
     let (out, summary) = run_for(url, &profiles, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("resuming the wall"), "{stderr}");
+    assert!(stderr.contains("resuming run 1 of the wall"), "{stderr}");
     let s = summary.unwrap();
     let after = counts(url);
     assert_contiguous(&after);

@@ -420,3 +420,42 @@ async fn a_load_recorded_before_a_crash_is_finished_at_the_next_start() {
     assert_eq!((past[0].run, past[0].crew_reports), (1, reports));
     assert_eq!(store.with_inner(|m| m.run().unwrap()), 2);
 }
+
+/// Issue 26: a stored run whose wall is complete is not resumed (nothing would move on the
+/// screen): the next start builds the same wall again as a new run, the finished one kept.
+#[tokio::test(start_paused = true)]
+async fn a_complete_stored_wall_starts_again_as_a_new_run() {
+    let store = FaultyStore::default();
+    let mut c = config();
+    c.engine.wall = std::sync::Arc::new(wallwatch::wall::Wall::parse(b"28 29\n", 10).unwrap());
+    c.engine.day_seconds = 1.0;
+    let (engine, _events) = start(&c, &store).await;
+    until_day(&engine, 2).await;
+    assert!(engine.progress().complete);
+    engine.shutdown().await.unwrap();
+    let finished = store.crew_reports().len() as u64;
+
+    let (engine, events) = start(&c, &store).await;
+    assert_eq!(engine.gauges().run().0, 2);
+    assert_eq!(engine.progress().day, 0);
+    until_day(&engine, 1).await;
+    engine.shutdown().await.unwrap();
+    let seen = events.await.unwrap();
+    match &seen[0] {
+        Event::Started {
+            heights, progress, ..
+        } => {
+            assert_eq!(heights, &[28, 29], "from the wall's own heights");
+            assert!(!progress.complete);
+        }
+        other => panic!("{other:?}"),
+    }
+    let past = store.with_inner(|m| m.past_runs().unwrap());
+    assert_eq!((past[0].run, past[0].crew_reports), (1, finished));
+
+    // An unfinished run is resumed, not started again.
+    let (engine, _events) = start(&c, &store).await;
+    assert_eq!(engine.gauges().run().0, 2);
+    assert_eq!(engine.progress().day, 1);
+    engine.shutdown().await.unwrap();
+}

@@ -381,7 +381,8 @@ pub struct RunArgs {
     /// Stop when the wall is complete.
     #[arg(long)]
     pub until_complete: bool,
-    /// Start over even if the store holds a run of another wall.
+    /// Empty the store first (its readings, crew reports, earlier runs and recorded changes) and
+    /// start over, of this wall or another.
     #[arg(long)]
     pub fresh: bool,
     /// Colours: `none`, `16`, `256` or `truecolor` (NO_COLOR is honoured).

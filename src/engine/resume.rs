@@ -95,10 +95,14 @@ pub fn prepare(
     };
     let latest: Vec<CrewReport> = stored.into_latest();
     let site = Works::resume(wall, crews, heights, day).map_err(cannot)?;
+    if site.is_complete() {
+        return again(store, site, run, replay, &url);
+    }
     tracing::info!(
         target: "engine",
-        "resuming the wall from store '{url}': day {} done, {} of {} feet raised, {} readings and \
-         {} crew reports already stored",
+        "resuming run {run} of the wall from store '{url}' on day {}: day {} done, {} of {} feet \
+         raised, {} readings and {} crew reports already stored",
+        site.day() + 1,
         site.day(),
         site.feet_raised(),
         site.wall().feet_to_raise(),
@@ -112,6 +116,35 @@ pub fn prepare(
         latest,
         counts,
         history,
+    })
+}
+
+/// A stored run whose wall is complete is not resumed (nothing would move): the next run builds
+/// the same wall again from its start, with the same crews; the finished run stays in the store.
+fn again(
+    store: &mut dyn Store,
+    finished: Works,
+    run: u32,
+    replay: Replay,
+    url: &str,
+) -> Result<Resumed, EngineError> {
+    let fail = |e: StoreError| EngineError::Store(e);
+    let wall = finished.wall().clone();
+    let next = run + 1;
+    store.start_run(next, &wall.fingerprint()).map_err(fail)?;
+    tracing::info!(
+        target: "engine",
+        "the wall in store '{url}' was complete on day {} (run {run}); run {next} builds it again \
+         from the start (run {run} stays in the store)",
+        finished.day()
+    );
+    Ok(Resumed {
+        history: History::new(wall.profiles()),
+        site: Works::new(wall, finished.crews()),
+        run: next,
+        replay,
+        latest: Vec::new(),
+        counts: store.counts().map_err(fail)?,
     })
 }
 
@@ -140,6 +173,7 @@ fn the_wall(
         store.start_run(loaded.run, &hash).map_err(fail)?;
         tracing::info!(target: "store", "run {} of store '{url}' started (the site stopped as it loaded its wall)", loaded.run);
     }
+    let run = store.run().map_err(fail)?;
     if config.wall.fingerprint() != hash {
         tracing::info!(
             target: "engine",
@@ -148,5 +182,5 @@ fn the_wall(
             loaded.run
         );
     }
-    Ok((wall, loaded.run))
+    Ok((wall, run))
 }
