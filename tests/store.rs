@@ -3,7 +3,7 @@
 //! report for resuming (the same as worked out from every report).
 //!
 //! PostgreSQL tests use the server in `WALLWATCH_TEST_POSTGRES_URL` (`.ci/postgres.sh` starts
-//! one); without it they fail when `CI=true` and are skipped with a note otherwise.
+//! one), else one the test process starts for itself (see `support/postgres.rs`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};

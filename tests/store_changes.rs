@@ -4,7 +4,7 @@
 //! `clear`. A version-3 SQLite file gains the table when opened.
 //!
 //! PostgreSQL tests use the server in `WALLWATCH_TEST_POSTGRES_URL` (`.ci/postgres.sh` starts
-//! one); without it they fail when `CI=true` and are skipped with a note otherwise.
+//! one), else one the test process starts for itself (see `support/postgres.rs`).
 
 use std::path::Path;
 

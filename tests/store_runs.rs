@@ -6,7 +6,7 @@
 //! gains the table.
 //!
 //! PostgreSQL tests use the server in `WALLWATCH_TEST_POSTGRES_URL` (`.ci/postgres.sh` starts
-//! one); without it they fail when `CI=true` and are skipped with a note otherwise.
+//! one), else one the test process starts for itself (see `support/postgres.rs`).
 
 use chrono::{DateTime, Utc};
 use wallwatch::sensors::Reading;

@@ -5,7 +5,25 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// Set to `1` to skip the PostgreSQL tests on a machine without PostgreSQL (never under CI).
+pub const SKIP_VAR: &str = "WALLWATCH_SKIP_POSTGRES";
+
+/// Without PostgreSQL's server: `None` when the user opted out (and not under CI), with a note
+/// naming the variable; otherwise the test fails with one line saying what to install.
+fn not_installed() -> Option<PgServer> {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if !ci && std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") {
+        eprintln!("note: {SKIP_VAR}=1: a PostgreSQL test is skipped");
+        return None;
+    }
+    panic!(
+        "PostgreSQL's server (initdb, pg_ctl, postgres) is not installed: `apt-get install -y \
+         postgresql` (or set {SKIP_VAR}=1 to skip the PostgreSQL tests)"
+    );
+}
 
 pub struct PgServer {
     bin: PathBuf,
@@ -65,15 +83,10 @@ fn free_port() -> u16 {
 }
 
 impl PgServer {
-    /// Starts a server, or `None` (with a note) when PostgreSQL is not installed and this is not
-    /// CI.
+    /// Starts a server; without PostgreSQL, see [`not_installed`].
     pub fn start() -> Option<PgServer> {
         let Some(bin) = bindir() else {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("CI=true but no PostgreSQL binaries (initdb, pg_ctl) are installed");
-            }
-            eprintln!("note: PostgreSQL is not installed; skipping a server restart test");
-            return None;
+            return not_installed();
         };
         let dir = tempfile::Builder::new()
             .prefix("wallwatch-pgsrv")
@@ -148,6 +161,48 @@ impl PgServer {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// The URL of one server for the whole test process, started at the first call. A watchdog
+    /// process stops it and removes its directory once this process has gone (a test binary
+    /// runs no destructors of statics at exit).
+    pub fn shared_url() -> Option<String> {
+        static SHARED: OnceLock<Option<String>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                let server = PgServer::start()?;
+                let url = server.url();
+                server.stop_after_exit();
+                Some(url)
+            })
+            .clone()
+    }
+
+    // The watchdog is meant to outlive this process: nobody waits for it.
+    #[allow(clippy::zombie_processes)]
+    fn stop_after_exit(self) {
+        let pg_ctl = self.bin.join("pg_ctl").display().to_string();
+        let stop = if is_root() {
+            format!("runuser -u postgres -- '{pg_ctl}'")
+        } else {
+            format!("'{pg_ctl}'")
+        };
+        let dir = self.dir.path().display().to_string();
+        let script = format!(
+            "while kill -0 {} 2>/dev/null; do sleep 0.5; done; {stop} -D '{}' -m immediate -w \
+             stop; rm -rf '{dir}'",
+            std::process::id(),
+            self.data()
+        );
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sh starts");
+        // The watchdog stops it now, and removes the directory: no Drop here.
+        std::mem::forget(self);
     }
 
     pub fn url(&self) -> String {
