@@ -244,12 +244,12 @@ impl Supervisor {
             Err(why) => Err(why),
         };
         if let Err(why) = recorded {
-            self.start_crew(self.plan.start);
+            self.start_crew(self.shared.clock.now());
             return Err(why);
         }
         if let Err(e) = self.gauges.reader.start_run(run, hash.clone()).await {
             tracing::error!(target: "store", "run {run} recorded but not started: {e}; the site starts it when it starts again");
-            self.start_crew(self.plan.start);
+            self.start_crew(self.shared.clock.now());
             return Err(Refusal::Store(format!(
                 "run {run} was recorded but the store could not start it ({e}); it starts when \
                  the site starts again"
@@ -297,8 +297,8 @@ impl Supervisor {
         }
     }
 
-    /// Starts the crew task again (after a load, or after one that failed), counting days from
-    /// `start`.
+    /// Starts the crew task again (after a load, or after one that failed: the day under way
+    /// then starts again), its next day ending a day after `start`.
     fn start_crew(&mut self, start: std::time::Duration) {
         self.plan.start = start;
         let (crew, stop) = spawn_crew(
