@@ -637,6 +637,16 @@ fn openapi_describes_every_route() {
     );
 }
 
+/// `POST /sensors`'s `kind` lists exactly the kinds a site makes (null for the run's kinds), so
+/// a kind the file allows is never refused as unknown.
+#[test]
+fn openapi_lists_every_sensor_kind() {
+    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/openapi.yaml"))
+        .unwrap();
+    let kinds = format!("enum: [{}, null]", wallwatch::sensors::KINDS.join(", "));
+    assert_eq!(yaml.matches(&kinds).count(), 1, "{kinds}");
+}
+
 /// Names from the store reach a terminal (`curl`) as JSON escapes, never as raw control
 /// characters, and read back the same.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
