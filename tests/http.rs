@@ -131,13 +131,13 @@ async fn every_route_and_error() {
         assert_eq!(v, serde_json::json!({ "error": message }), "{path}");
     }
 
-    // Not a write: other methods and any body are refused.
+    // Not a write: other methods are refused (405, with a body too), a body on a GET is refused.
     let post = raw(
         s.addr,
         "POST /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}",
     )
     .await;
-    assert_eq!(post.status, 413, "{}", post.body);
+    assert_eq!(post.status, 405, "{}", post.body);
     let delete = raw(
         s.addr,
         "DELETE /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -635,6 +635,16 @@ fn openapi_describes_every_route() {
             .count(),
         writes
     );
+}
+
+/// `POST /sensors`'s `kind` lists exactly the kinds a site makes (null for the run's kinds), so
+/// a kind the file allows is never refused as unknown.
+#[test]
+fn openapi_lists_every_sensor_kind() {
+    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/openapi.yaml"))
+        .unwrap();
+    let kinds = format!("enum: [{}, null]", wallwatch::sensors::KINDS.join(", "));
+    assert_eq!(yaml.matches(&kinds).count(), 1, "{kinds}");
 }
 
 /// Names from the store reach a terminal (`curl`) as JSON escapes, never as raw control

@@ -264,6 +264,11 @@ async fn refusals_and_errors_have_their_codes_and_change_nothing() {
         .write("POST", "/crews", &[("Idempotency-Key", &long_key)], "")
         .await;
     refused(&r, 400, "Idempotency-Key");
+    // HTTP lets a header value hold a tab; a key is printable ASCII only.
+    let r = s
+        .write("POST", "/pause", &[("Idempotency-Key", "a\tb")], "")
+        .await;
+    refused(&r, 400, "Idempotency-Key");
 
     // 422: out of range (checked here and by the engine), an unknown kind.
     for (path, method, text, words) in [
@@ -323,9 +328,14 @@ async fn refusals_and_errors_have_their_codes_and_change_nothing() {
     let r = s.write("PUT", "/crews", &[], "").await;
     refused(&r, 405, "only POST and DELETE are answered");
     assert_eq!(r.header("allow"), Some("POST, DELETE"));
-    // A body on a read is still refused.
+    // A method the path does not answer is a 405 with a body too (GET on a write's path, POST
+    // on a read's); a body on a read is refused.
+    let r = s.write("GET", "/crews", &[], r#"{"count": 1}"#).await;
+    refused(&r, 405, "only POST and DELETE are answered");
     let r = s.write("POST", "/status", &[], "{}").await;
-    assert_eq!(r.status, 413, "{}", r.body);
+    refused(&r, 405, "only GET is answered");
+    let r = s.write("GET", "/sensors", &[], "{}").await;
+    refused(&r, 413, "request bodies are refused here");
 
     // Nothing above changed the site.
     let config = s.json("/config").await;

@@ -1,7 +1,8 @@
 //! Every store keeps a running site's accepted changes (`append_change`, `changes`): in order,
 //! with ids 1, 2, … given by the store, their text exactly as written, durable once appended (a
 //! process that never closes its store loses none), continued after reopening, removed by
-//! `clear`. A version-3 SQLite file gains the table when opened.
+//! `clear`. A version-3 SQLite file, and a PostgreSQL schema from before the table, gain it when
+//! opened and keep the run they hold.
 //!
 //! PostgreSQL tests use the server in `WALLWATCH_TEST_POSTGRES_URL` (`.ci/postgres.sh` starts
 //! one), else one the test process starts for itself (see `support/postgres.rs`).
@@ -10,10 +11,13 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use wallwatch::sensors::Reading;
-use wallwatch::store::{self, Batch, ReadingFilter, SiteChange, Store};
+use wallwatch::store::{self, Batch, ReadingFilter, SiteChange, Store, WALL_HASH_KEY};
 
+#[path = "support/old_schema.rs"]
+mod old_schema;
 #[path = "support/postgres.rs"]
 mod postgres;
+use old_schema::EarlierRun;
 use postgres::{Schema, postgres_url};
 
 /// A timestamp with microseconds, `n` steps of 1.000123 s after a fixed start.
@@ -214,44 +218,38 @@ fn sqlite_value(path: &Path, sql: &str) -> String {
     .unwrap()
 }
 
-/// The version-3 schema, as a wallwatch of that version created it, with one row of each.
-const VERSION_3: &str = "
-CREATE TABLE readings (id INTEGER PRIMARY KEY, timestamp TEXT NOT NULL, sensor TEXT NOT NULL,
-    value INTEGER NOT NULL, agent TEXT, seq INTEGER);
-CREATE INDEX readings_sensor_id ON readings (sensor, id);
-CREATE UNIQUE INDEX readings_agent_seq ON readings (agent, seq) WHERE agent IS NOT NULL;
-CREATE TABLE crew_reports (id INTEGER PRIMARY KEY, timestamp TEXT, day INTEGER, crew INTEGER,
-    profile INTEGER, section INTEGER, height INTEGER);
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE INDEX crew_reports_section ON crew_reports (profile, section, id, height);
-CREATE INDEX crew_reports_day ON crew_reports (day);
-INSERT INTO readings VALUES (1, '2026-11-23T12:00:00.000000Z', 'sensor-1', 5, NULL, NULL);
-INSERT INTO readings VALUES (2, '2026-11-23T12:00:01.000000Z', 'a/s', 6, 'a', 9);
-INSERT INTO crew_reports VALUES (1, '2026-11-23T12:00:00.000000Z', 1, 1, 1, 1, 22);
-INSERT INTO meta VALUES ('wall_hash', '00ff');
-PRAGMA user_version = 3;
-";
+/// The earlier run is there as it was written: readings (the agent's seq too), crew reports and
+/// the wall's fingerprint.
+fn check_earlier_run_kept(s: &mut dyn Store, run: &EarlierRun) {
+    let url = s.url().to_string();
+    assert_eq!(
+        s.readings(&ReadingFilter::default()).unwrap(),
+        run.readings,
+        "{url}: readings kept"
+    );
+    assert_eq!(s.crew_reports().unwrap(), run.crew_reports, "{url}");
+    assert_eq!(
+        s.meta_get(WALL_HASH_KEY).unwrap(),
+        Some(old_schema::wall().fingerprint()),
+        "{url}"
+    );
+    let (_, agent, seq) = run.remote;
+    assert_eq!(s.agent_marks().unwrap().get(agent), Some(&seq), "{url}");
+}
 
 #[test]
 fn sqlite_version_3_file_gains_site_changes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v3.db");
+    let run = EarlierRun::new();
     rusqlite::Connection::open(&path)
         .unwrap()
-        .execute_batch(VERSION_3)
+        .execute_batch(&format!("{}{}", old_schema::SQLITE_3, run.sql()))
         .unwrap();
     let url = format!("sqlite:{}", path.display());
     let mut s = store::open(&url).unwrap();
     assert_eq!(sqlite_value(&path, "PRAGMA user_version"), "5");
-    let readings = s.readings(&ReadingFilter::default()).unwrap();
-    assert_eq!(
-        readings.iter().map(|r| r.id).collect::<Vec<_>>(),
-        [1, 2],
-        "readings kept"
-    );
-    assert_eq!(s.crew_reports().unwrap().len(), 1);
-    assert_eq!(s.meta_get("wall_hash").unwrap().as_deref(), Some("00ff"));
-    assert_eq!(s.agent_marks().unwrap().get("a"), Some(&9));
+    check_earlier_run_kept(s.as_mut(), &run);
     assert_eq!(s.changes().unwrap(), []);
     assert_eq!(append_all(s.as_mut(), &awkward()), [1, 2, 3]);
     s.close().unwrap();
@@ -265,9 +263,48 @@ fn sqlite_version_3_file_gains_site_changes() {
     );
     let mut s = store::open(&url).unwrap();
     assert_eq!(s.changes().unwrap(), expected(1, &awkward()));
-    assert_eq!(s.counts().unwrap().readings, 2);
+    check_earlier_run_kept(s.as_mut(), &run);
     s.close().unwrap();
     assert_eq!(sqlite_value(&path, "PRAGMA user_version"), "5");
+}
+
+/// A PostgreSQL schema made by the wallwatch before `site_changes`, with a run in it: today's
+/// store adds the table on connecting, keeps the run, and the table takes appends.
+#[test]
+fn postgres_store_from_before_site_changes_gains_the_table() {
+    let Some(base) = postgres_url() else { return };
+    let schema = Schema::new(&base, "before_changes");
+    let run = EarlierRun::new();
+    postgres::admin(
+        &schema.url,
+        &format!("{}{}", old_schema::POSTGRES_BEFORE_CHANGES, run.sql()),
+    );
+    let exists = "to_regclass('site_changes') IS NOT NULL";
+    assert_eq!(postgres::admin_value(&schema.url, exists), "false");
+
+    let mut s = store::open(&schema.url).unwrap();
+    assert_eq!(postgres::admin_value(&schema.url, exists), "true");
+    check_earlier_run_kept(s.as_mut(), &run);
+    assert_eq!(s.changes().unwrap(), []);
+    assert_eq!(append_all(s.as_mut(), &awkward()), [1, 2, 3]);
+    s.close().unwrap();
+    drop(s);
+    assert_eq!(
+        postgres::admin_value(
+            &schema.url,
+            "SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable, ', ' \
+             ORDER BY ordinal_position) FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 'site_changes'"
+        ),
+        "id bigint NO, at timestamp with time zone NO, origin text NO, change text NO"
+    );
+
+    // Connecting again finds the table there and leaves it, and the run, as they are.
+    let mut s = store::open(&schema.url).unwrap();
+    assert_eq!(s.changes().unwrap(), expected(1, &awkward()));
+    check_earlier_run_kept(s.as_mut(), &run);
+    assert_eq!(s.append_change(at(4), "cli (uid 0)", "{}").unwrap(), 4);
+    s.close().unwrap();
 }
 
 /// A new file is created at the latest version with the table, its timestamps in the fixed text form.

@@ -34,8 +34,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(v) = headers.get(IDEMPOTENCY_KEY) else {
         return Ok(None);
     };
+    // A header value may hold a tab too (`to_str` takes it); a key may not.
+    let printable = |k: &str| k.bytes().all(|b| (b' '..=b'~').contains(&b));
     match v.to_str() {
-        Ok(k) if !k.is_empty() && k.len() <= MAX_KEY_LEN => Ok(Some(k.to_string())),
+        Ok(k) if !k.is_empty() && k.len() <= MAX_KEY_LEN && printable(k) => Ok(Some(k.to_string())),
         _ => Err(ApiError::bad_request(format!(
             "Idempotency-Key: expected 1 to {MAX_KEY_LEN} printable ASCII characters"
         ))),

@@ -1,6 +1,8 @@
 //! What every request passes before its route: a write with `--http-read-only` is refused
-//! (405), a guarded request needs the bearer token (401 without, 403 wrong), and a request
-//! that is not a write may carry no body (413, as when the whole API was read-only).
+//! (405), a guarded request needs the bearer token (401 without, 403 wrong), and a read (GET
+//! or HEAD on a read route) may carry no body (413, as when the whole API was read-only). A
+//! method the path does not answer goes on to the router's 405 (an unknown path to its 404),
+//! body or not: what is wrong with it is the method.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::Api;
 use super::error::ApiError;
-use super::routes::write_route;
+use super::routes::{is_read_route, write_route};
 use super::token::Token;
 
 /// Who may do what over HTTP.
@@ -43,7 +45,7 @@ pub async fn gate(State(api): State<Arc<Api>>, request: Request, next: Next) -> 
     {
         return refused;
     }
-    if !write && has_body(request.headers()) {
+    if is_read(request.method(), request.uri().path()) && has_body(request.headers()) {
         return ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "request bodies are refused here (only writes take one)",
@@ -56,6 +58,11 @@ pub async fn gate(State(api): State<Arc<Api>>, request: Request, next: Next) -> 
 /// A request for one of the write routes (any method but GET and HEAD on its path).
 fn is_write(method: &Method, path: &str) -> bool {
     *method != Method::GET && *method != Method::HEAD && write_route(path).is_some()
+}
+
+/// A request for one of the GET routes, by GET or HEAD.
+fn is_read(method: &Method, path: &str) -> bool {
+    (*method == Method::GET || *method == Method::HEAD) && is_read_route(path)
 }
 
 fn has_body(headers: &HeaderMap) -> bool {

@@ -21,8 +21,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Requests being answered at once; more wait.
 pub const MAX_IN_FLIGHT: usize = 256;
 
-use super::routes::matches_template;
 pub use super::routes::{ROUTES, WRITE_ROUTES};
+use super::routes::{is_read_route, matches_template};
 
 fn handler(path: &str) -> MethodRouter<Arc<Api>> {
     match path {
@@ -55,7 +55,7 @@ fn write_handler(method: &str, path: &str) -> MethodRouter<Arc<Api>> {
 
 /// The methods answered on `path`, GET first.
 fn methods_of(path: &str) -> Vec<&'static str> {
-    let read = ROUTES.iter().any(|t| matches_template(t, path));
+    let read = is_read_route(path);
     let writes = WRITE_ROUTES
         .iter()
         .filter(|(_, t)| matches_template(t, path))

@@ -29,6 +29,13 @@ pub const WRITE_ROUTES: &[(&str, &str)] = &[
     ("PUT", "/wall"),
 ];
 
+/// Whether `path` is one of the GET routes' (the wall's four with any segments in their `{…}`).
+pub fn is_read_route(path: &str) -> bool {
+    ROUTES
+        .iter()
+        .any(|template| matches_template(template, path))
+}
+
 /// The write route `path` is of (its template), if any.
 pub fn write_route(path: &str) -> Option<&'static str> {
     WRITE_ROUTES
