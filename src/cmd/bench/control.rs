@@ -12,8 +12,9 @@
 //!    a second: a crew added, then removed, in turn. Those are real changes (recorded in the
 //!    store, published to every viewer) that leave what produces readings as it was: the same
 //!    sensors at the same speed (pause would stop production, adding sensors would add
-//!    producers, `PUT /speed max` again changes nothing). A fresh site for each window (the
-//!    `memory:` store grows by about 200 MB a second), the two kinds alternating, medians.
+//!    producers, `PUT /speed max` again changes nothing). A fresh site for each round (the
+//!    `memory:` store grows by about 200 MB a second) with its two windows back to back, the
+//!    one without writes first in every other round; medians, and each round's ratio.
 //!
 //! Every site is stopped with SIGTERM at the end and its summary held to the rules: at most
 //! the network limit (5) in flight, every reading and crew report produced stored.
@@ -43,8 +44,10 @@ const SEED: u64 = 0x636f_6e74_726f_6c21;
 const MAX_GAP_MS: u64 = 200;
 /// How long a change may take to show before the benchmark gives up.
 const SHOW_WITHIN: Duration = Duration::from_secs(10);
-/// From a site's start to its throughput window (as the serve benchmark waits).
+/// From a site's start to its first throughput window (as the serve benchmark waits).
 const WARM_UP: Duration = Duration::from_secs(1);
+/// From the writer's start or stop to the second window.
+const SETTLE: Duration = Duration::from_millis(500);
 
 /// p50, p99 and the slowest of some times, in ms (nearest rank).
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -80,6 +83,8 @@ pub struct LatencyRun {
     pub answer: Percentiles,
     /// From the answer until `GET /status` shows the change.
     pub status: Percentiles,
+    /// One `GET /status` of those polls, from sending it to its answer.
+    pub status_poll: Percentiles,
     /// From the answer until every viewer has the change in its model.
     pub viewers: Percentiles,
     /// Updates each viewer applied per second, the mean over viewers.
@@ -115,7 +120,7 @@ pub struct Throughput {
     pub readings_per_s_with: f64,
     /// With writes over without.
     pub ratio: f64,
-    /// Each pair's ratio (window 2k+1 over window 2k).
+    /// Each round's ratio: its window with writes over its window without.
     pub pair_ratios: Vec<f64>,
     pub windows: Vec<Window>,
 }
@@ -282,7 +287,7 @@ fn latency_run(
     speed: &str,
 ) -> Result<LatencyRun, String> {
     let name = format!("latency-{speed}");
-    let ((answer, status, viewers, resnapshots), summary, updates_per_s) = on_site(
+    let (timed, summary, updates_per_s) = on_site(
         runtime,
         dir,
         &name,
@@ -293,17 +298,26 @@ fn latency_run(
     Ok(LatencyRun {
         speed: speed.to_string(),
         commands: args.commands,
-        answer: Percentiles::of(&answer),
-        status: Percentiles::of(&status),
-        viewers: Percentiles::of(&viewers),
+        answer: Percentiles::of(&timed.answers),
+        status: Percentiles::of(&timed.statuses),
+        status_poll: Percentiles::of(&timed.polls),
+        viewers: Percentiles::of(&timed.views),
         viewer_updates_per_s: updates_per_s,
-        viewer_resnapshots: resnapshots,
+        viewer_resnapshots: timed.resnapshots,
         max_in_flight: summary.network.max_in_flight,
         readings_stored: summary.readings.stored,
     })
 }
 
-type Timed = (Vec<Duration>, Vec<Duration>, Vec<Duration>, u64);
+/// What [`time_commands`] measured.
+struct Timed {
+    answers: Vec<Duration>,
+    statuses: Vec<Duration>,
+    /// Each `GET /status` of the polls, on its own.
+    polls: Vec<Duration>,
+    views: Vec<Duration>,
+    resnapshots: u64,
+}
 
 /// The K commands: each one's answer time, and from its answer to its effect in `/status` and
 /// in every viewer's model.
@@ -321,6 +335,7 @@ async fn time_commands(
     };
     let mut rng = StdRng::seed_from_u64(SEED);
     let (mut answers, mut statuses, mut views) = (Vec::new(), Vec::new(), Vec::new());
+    let mut polls = Vec::new();
     for i in 0..commands {
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..=MAX_GAP_MS))).await;
         let step = Step::TURN[i % Step::TURN.len()];
@@ -330,7 +345,9 @@ async fn time_commands(
         let answered = Instant::now();
         answers.push(answered - sent);
         loop {
+            let asked = Instant::now();
             let (p, c, _, _) = status(&mut poller).await?;
+            polls.push(asked.elapsed());
             if (p, c) == (paused, want_crews) {
                 break;
             }
@@ -355,8 +372,13 @@ async fn time_commands(
         }
         views.push(last);
     }
-    let resnapshots = status(&mut poller).await?.3;
-    Ok((answers, statuses, views, resnapshots))
+    Ok(Timed {
+        answers,
+        statuses,
+        polls,
+        views,
+        resnapshots: status(&mut poller).await?.3,
+    })
 }
 
 /// The writes of a window with writes, at `rate` a second until `stop`: their answer times.
@@ -381,17 +403,49 @@ async fn write_load(
     Ok(answers)
 }
 
-/// One throughput window on a fresh site at `--speed max`.
-fn window(
+/// The writer of the windows with writes, while it runs.
+struct Load {
+    task: tokio::task::JoinHandle<Result<Vec<Duration>, String>>,
+    stop: Arc<AtomicBool>,
+    done: Arc<AtomicU64>,
+}
+
+impl Load {
+    fn start(site: &SiteProcess, rate: u32) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicU64::new(0));
+        let client = Client::new(site.http, Some(site.token.clone()));
+        let task = tokio::spawn(write_load(client, rate, stop.clone(), done.clone()));
+        Load { task, stop, done }
+    }
+
+    fn done(&self) -> u64 {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    /// Stops the writer: its answer times.
+    async fn finish(self) -> Result<Vec<Duration>, String> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.map_err(|e| e.to_string())?
+    }
+}
+
+/// One round: a fresh site at `--speed max`, a window without writes and one with, back to
+/// back, in turn first (so that neither always has the younger site).
+fn round(
     args: &ControlBenchArgs,
     dir: &Path,
     runtime: &Runtime,
-    run: usize,
-    writes: bool,
-) -> Result<Window, String> {
-    let name = format!("max-{run}");
+    round: usize,
+) -> Result<[Window; 2], String> {
+    let name = format!("max-{round}");
     let span = Duration::from_secs_f64(args.window);
-    let ((readings_per_s, writes_per_s, answers), summary, _) = on_site(
+    let order = if round % 2 == 0 {
+        [false, true]
+    } else {
+        [true, false]
+    };
+    let ((rates, answers), summary, _) = on_site(
         runtime,
         dir,
         &name,
@@ -400,42 +454,46 @@ fn window(
         async |site, mut seen| {
             viewers_ready(&mut seen).await?;
             let mut poller = Client::new(site.http, None);
-            let stop = Arc::new(AtomicBool::new(false));
-            let done = Arc::new(AtomicU64::new(0));
-            let load = writes.then(|| {
-                let client = Client::new(site.http, Some(site.token.clone()));
-                tokio::spawn(write_load(
-                    client,
-                    args.write_rate,
-                    stop.clone(),
-                    done.clone(),
-                ))
-            });
-            tokio::time::sleep(WARM_UP).await;
-            let (s0, w0) = (status(&mut poller).await?.2, done.load(Ordering::Relaxed));
-            let t0 = Instant::now();
-            tokio::time::sleep(span).await;
-            let (s1, w1) = (status(&mut poller).await?.2, done.load(Ordering::Relaxed));
-            let seconds = t0.elapsed().as_secs_f64();
-            stop.store(true, Ordering::Relaxed);
-            let answers = match load {
-                Some(task) => Some(task.await.map_err(|e| e.to_string())??),
-                None => None,
-            };
-            Ok((
-                s1.saturating_sub(s0) as f64 / seconds,
-                (w1 - w0) as f64 / seconds,
-                answers,
-            ))
+            let mut load: Option<Load> = None;
+            let mut answers = None;
+            let mut rates = Vec::new();
+            for (i, writes) in order.into_iter().enumerate() {
+                if writes {
+                    load = Some(Load::start(site, args.write_rate));
+                } else if let Some(l) = load.take() {
+                    answers = Some(l.finish().await?);
+                }
+                // The writer at its pace (or stopped) before the window opens.
+                tokio::time::sleep(if i == 0 { WARM_UP } else { SETTLE }).await;
+                let done = |l: &Option<Load>| l.as_ref().map_or(0, Load::done);
+                let (s0, w0) = (status(&mut poller).await?.2, done(&load));
+                let t0 = Instant::now();
+                tokio::time::sleep(span).await;
+                let (s1, w1) = (status(&mut poller).await?.2, done(&load));
+                let seconds = t0.elapsed().as_secs_f64();
+                let readings_per_s = s1.saturating_sub(s0) as f64 / seconds;
+                rates.push((writes, readings_per_s, (w1 - w0) as f64 / seconds));
+            }
+            if let Some(l) = load.take() {
+                answers = Some(l.finish().await?);
+            }
+            Ok((rates, answers))
         },
     )?;
-    Ok(Window {
-        writes,
-        readings_per_s,
-        writes_per_s,
-        answer: answers.as_deref().map(Percentiles::of),
-        max_in_flight: summary.network.max_in_flight,
-    })
+    let answer = answers.as_deref().map(Percentiles::of);
+    let mut windows = rates
+        .into_iter()
+        .map(|(writes, readings_per_s, writes_per_s)| Window {
+            writes,
+            readings_per_s,
+            writes_per_s,
+            answer: if writes { answer } else { None },
+            max_in_flight: summary.network.max_in_flight,
+        });
+    match (windows.next(), windows.next()) {
+        (Some(a), Some(b)) => Ok([a, b]),
+        _ => Err("a round measured fewer than two windows".into()),
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -443,22 +501,29 @@ fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() { 0.0 } else { v[v.len() / 2] }
 }
 
-/// Part 2: the windows alternating, without writes first.
+/// Part 2: `rounds` rounds, each on a fresh site.
 fn throughput(
     args: &ControlBenchArgs,
     dir: &Path,
     runtime: &Runtime,
 ) -> Result<Throughput, String> {
     let mut windows = Vec::new();
-    for run in 0..args.rounds * 2 {
-        let w = window(args, dir, runtime, run, run % 2 == 1)?;
+    let mut pair_ratios = Vec::new();
+    for r in 0..args.rounds {
+        let pair = round(args, dir, runtime, r)?;
+        let rate = |with: bool| {
+            pair.iter()
+                .find(|w| w.writes == with)
+                .map_or(0.0, |w| w.readings_per_s)
+        };
+        pair_ratios.push(rate(true) / rate(false));
         eprintln!(
-            "  window {}: {} writes, {:.0} readings/s",
-            run + 1,
-            if w.writes { "with" } else { "no" },
-            w.readings_per_s
+            "  round {}: {:.0} readings/s without writes, {:.0} with",
+            r + 1,
+            rate(false),
+            rate(true)
         );
-        windows.push(w);
+        windows.extend(pair);
     }
     let rates = |with: bool| -> Vec<f64> {
         windows
@@ -476,10 +541,7 @@ fn throughput(
         readings_per_s_without: without,
         readings_per_s_with: with,
         ratio: with / without,
-        pair_ratios: windows
-            .chunks(2)
-            .map(|p| p[1].readings_per_s / p[0].readings_per_s)
-            .collect(),
+        pair_ratios,
         windows,
     })
 }
@@ -529,6 +591,7 @@ pub fn main(args: &ControlBenchArgs) -> crate::cmd::Outcome {
             for (what, p) in [
                 ("the write itself (send → answer)", l.answer),
                 ("GET /status shows it", l.status),
+                ("… one GET /status of those", l.status_poll),
                 ("every viewer's model has it", l.viewers),
             ] {
                 println!(
@@ -548,7 +611,7 @@ pub fn main(args: &ControlBenchArgs) -> crate::cmd::Outcome {
         );
         let t = &r.throughput;
         println!(
-            "readings/s at --speed max, {} windows of {} s each way, medians:",
+            "readings/s at --speed max, {} rounds of a {} s window each way, medians:",
             t.rounds, t.window_s
         );
         println!("  without writes    {:>12.0}", t.readings_per_s_without);
