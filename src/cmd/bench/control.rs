@@ -440,7 +440,7 @@ fn round(
 ) -> Result<[Window; 2], String> {
     let name = format!("max-{round}");
     let span = Duration::from_secs_f64(args.window);
-    let order = if round % 2 == 0 {
+    let order = if round.is_multiple_of(2) {
         [false, true]
     } else {
         [true, false]
