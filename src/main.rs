@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Some(Command::Wall(c)) => cmd::control::wall(&c),
         Some(Command::Bench(BenchCommand::Pipeline(args))) => cmd::bench::pipeline::main(&args),
         Some(Command::Bench(BenchCommand::Broker(args))) => cmd::bench::broker::main(&args),
+        Some(Command::Bench(BenchCommand::Control(args))) => cmd::bench::control::main(&args),
         Some(Command::Bench(BenchCommand::Soak(args))) => cmd::bench::soak::main(&args),
         Some(Command::Bench(BenchCommand::Tui(args))) => cmd::bench::tui::main(&args),
     };

@@ -152,3 +152,90 @@ fn bench_pipeline_with_latency_reports_the_bound() {
     assert!(r["readings_per_s"].as_f64().unwrap() > 0.0, "{r}");
     assert_eq!(r["max_in_flight"].as_u64(), Some(5), "{r}");
 }
+
+/// `bench control` on tiny settings: real `serve` children, real viewers, every command's effect
+/// seen in `/status` and in every viewer, the windows alternating, the rules held. No timing is
+/// asserted: the figures are the benchmark's, not this test's.
+#[test]
+fn bench_control_reports_latency_and_throughput_on_real_sites() {
+    let out = wallwatch()
+        .args(["bench", "control", "--commands", "8", "--viewers", "2"])
+        .args([
+            "--window",
+            "0.5",
+            "--rounds",
+            "2",
+            "--write-rate",
+            "20",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let r = success_json(&out);
+    assert_eq!(r["store"], "memory:", "{r}");
+    assert_eq!(r["viewers"].as_u64(), Some(2), "{r}");
+    assert_eq!(r["network_limit"].as_u64(), Some(5), "{r}");
+    let latency = r["latency"].as_array().unwrap();
+    let speeds: Vec<&str> = latency
+        .iter()
+        .map(|l| l["speed"].as_str().unwrap())
+        .collect();
+    assert_eq!(speeds, ["1", "max"], "{r}");
+    for l in latency {
+        assert_eq!(l["commands"].as_u64(), Some(8), "{l}");
+        for part in ["answer", "status", "status_poll", "viewers"] {
+            let p = &l[part];
+            let (p50, p99, max) = (
+                p["p50_ms"].as_f64().unwrap(),
+                p["p99_ms"].as_f64().unwrap(),
+                p["max_ms"].as_f64().unwrap(),
+            );
+            assert!(0.0 <= p50 && p50 <= p99 && p99 <= max, "{part}: {l}");
+        }
+        assert!(l["max_in_flight"].as_u64().unwrap() <= 5, "{l}");
+        assert!(l["viewer_updates_per_s"].as_f64().unwrap() > 0.0, "{l}");
+    }
+    let t = &r["throughput"];
+    let windows = t["windows"].as_array().unwrap();
+    // Each round a fresh site, its window without writes first in every other round.
+    let kinds: Vec<bool> = windows
+        .iter()
+        .map(|w| w["writes"].as_bool().unwrap())
+        .collect();
+    assert_eq!(kinds, [false, true, true, false], "{t}");
+    for w in windows {
+        assert!(w["readings_per_s"].as_f64().unwrap() > 0.0, "{w}");
+        assert!(w["max_in_flight"].as_u64().unwrap() <= 5, "{w}");
+        let writes = w["writes"].as_bool().unwrap();
+        assert_eq!(w["answer"].is_null(), !writes, "{w}");
+        assert_eq!(w["writes_per_s"].as_f64().unwrap() > 0.0, writes, "{w}");
+    }
+    let pairs: Vec<f64> = t["pair_ratios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_f64().unwrap())
+        .collect();
+    let rate = |i: usize| windows[i]["readings_per_s"].as_f64().unwrap();
+    assert_eq!(pairs.len(), 2, "{t}");
+    assert!((pairs[0] - rate(1) / rate(0)).abs() < 1e-9, "{t}");
+    assert!((pairs[1] - rate(2) / rate(3)).abs() < 1e-9, "{t}");
+    let with = t["readings_per_s_with"].as_f64().unwrap();
+    let without = t["readings_per_s_without"].as_f64().unwrap();
+    assert!(
+        (t["ratio"].as_f64().unwrap() - with / without).abs() < 1e-9,
+        "{t}"
+    );
+}
+
+#[test]
+fn bench_control_refuses_a_bad_window_in_one_line() {
+    let out = wallwatch()
+        .args(["bench", "control", "--window", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--window"), "{err}");
+}

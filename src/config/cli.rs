@@ -480,6 +480,44 @@ pub enum BenchCommand {
     /// --network-limit, side by side with a plain subscriber that acks on receipt; and both
     /// with an added round-trip latency, against limit / latency.
     Broker(BrokerBenchArgs),
+    /// Steering a served site over HTTP: how soon a write's effect shows in `GET /status` and
+    /// in every attached viewer's model, and readings/s at --speed max with and without
+    /// writes.
+    Control(ControlBenchArgs),
+}
+
+/// The store of `bench control`'s sites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchStore {
+    /// `memory:`.
+    Memory,
+    /// A new SQLite file for each site, in the benchmark's temporary directory.
+    Sqlite,
+}
+
+#[derive(Debug, Args)]
+pub struct ControlBenchArgs {
+    /// Commands timed on each site: pause, resume, a crew added, a crew removed, in turn
+    /// (1..=100000).
+    #[arg(long, value_name = "K", default_value_t = 200, value_parser = parse_in(1..=100_000usize))]
+    pub commands: usize,
+    /// Viewers attached to each site, 1..=100.
+    #[arg(long, value_name = "V", default_value_t = 5, value_parser = parse_in(1..=100usize))]
+    pub viewers: usize,
+    /// The sites' store.
+    #[arg(long, value_enum, value_name = "STORE", default_value_t = BenchStore::Memory)]
+    pub store: BenchStore,
+    /// Seconds of each throughput window, 0.1..=3600.
+    #[arg(long, value_name = "S", default_value_t = 5.0, value_parser = parse_in(0.1..=3600.0f64))]
+    pub window: f64,
+    /// Throughput windows of each kind, alternating (none, with writes, none, …).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_in(1..=1000usize))]
+    pub rounds: usize,
+    /// HTTP writes per second in the windows with writes, 1..=10000.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = parse_in(1..=10_000u32))]
+    pub write_rate: u32,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

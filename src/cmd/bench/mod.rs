@@ -1,10 +1,14 @@
 //! Benchmarks run by `wallwatch bench …` on the real engine and stores.
 
 pub mod broker;
+pub mod control;
+pub mod http_client;
 pub mod pipeline;
 pub mod proc;
+pub mod site_process;
 pub mod soak;
 pub mod tui;
+pub mod viewer;
 
 /// A benchmark's result on stdout: one JSON object with `--json`, else the table `table` prints.
 /// A failed run is bad input (its one line, exit 2).
