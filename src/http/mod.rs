@@ -14,6 +14,7 @@
 pub mod body;
 pub mod control;
 pub mod error;
+pub mod events;
 pub mod gate;
 pub mod json;
 pub mod listener;
