@@ -31,14 +31,15 @@ fn last_event_id(headers: &HeaderMap) -> Option<u64> {
         .flatten()
 }
 
-/// One feed as an event. Its data is JSON on one line (serde_json escapes every control
-/// character), so no text of the site's can end or forge an event.
+/// One feed as an event. Its data is JSON on one line with no raw control character (as every
+/// JSON answer, see `json`), so no text of the site's can end or forge an event, or reach a
+/// terminal reading the stream as a command.
 fn event(feed: Feed) -> Result<Event, axum::Error> {
     let (name, seq, data) = match &feed {
         Feed::Snapshot(s) => ("snapshot", s.seq, serde_json::to_string(&**s)),
         Feed::Update(u) => ("update", u.seq, serde_json::to_string(&**u)),
     };
-    let data = data.map_err(axum::Error::new)?;
+    let data = crate::text::json_without_controls(data.map_err(axum::Error::new)?);
     Ok(Event::default().event(name).id(seq.to_string()).data(data))
 }
 
