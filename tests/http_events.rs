@@ -12,9 +12,10 @@ mod http;
 mod sse;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use example_config::on_memory_store;
-use http::{Served, serve};
+use http::{Served, serve, wait_until};
 use serde_json::Value;
 use sse::{Events, Opened, SseEvent, open};
 use wallwatch::config::Config;
@@ -334,7 +335,13 @@ async fn with_http_auth_all_the_events_need_the_token() {
     let auth = format!("Bearer {}", s.token.clone().unwrap());
     let mut e = events(&s, &[("Authorization", &auth)]).await;
     snapshot_of(&next(&mut e).await);
+    assert_eq!(s.site.hub.subscribers(), 1);
+    // A client that goes away is no longer a subscriber.
     drop(e);
+    wait_until(Duration::from_secs(30), || async {
+        s.site.hub.subscribers() == 0
+    })
+    .await;
     s.stop().await;
 }
 
