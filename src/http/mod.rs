@@ -1,8 +1,8 @@
 //! The site's HTTP API (`--http ADDR` on `serve` and `run`): the original four wall paths
-//! answered live, status, sensors, readings, the crews' log, settings, health and Prometheus
-//! metrics, read over the engine's [`Gauges`] and the site's [`Hub`]; and writes (crews,
-//! sensors, speed, pause), each a command to the engine's [`CommandSender`] guarded by a bearer
-//! token ([`token`], [`gate`]). axum 0.8.
+//! answered live, status, sensors, readings, the crews' log, settings, health, Prometheus
+//! metrics and the site model as server-sent events ([`events`]), read over the engine's
+//! [`Gauges`] and the site's [`Hub`]; and writes (crews, sensors, speed, pause), each a command
+//! to the engine's [`CommandSender`] guarded by a bearer token ([`token`], [`gate`]). axum 0.8.
 //!
 //! Limits: at most [`MAX_CONNECTIONS`] connections at once (more wait to be accepted), a
 //! connection with no bytes moving for [`IDLE_TIMEOUT`] is closed (slow or idle clients), a
@@ -14,6 +14,7 @@
 pub mod body;
 pub mod control;
 pub mod error;
+pub mod events;
 pub mod gate;
 pub mod json;
 pub mod listener;

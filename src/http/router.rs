@@ -14,7 +14,7 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::timeout::TimeoutLayer;
 
 use super::error::ApiError;
-use super::{Api, control, gate, metrics, model, wall};
+use super::{Api, control, events, gate, metrics, model, wall};
 
 /// How long a request may take once read (then 503).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,6 +33,7 @@ fn handler(path: &str) -> MethodRouter<Arc<Api>> {
         "/config" => get(model::config),
         "/healthz" => get(model::healthz),
         "/metrics" => get(metrics::metrics),
+        "/events" => get(events::events),
         // The four wall paths.
         _ => get(wall::answer),
     }

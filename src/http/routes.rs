@@ -15,6 +15,7 @@ pub const ROUTES: &[&str] = &[
     "/config",
     "/healthz",
     "/metrics",
+    "/events",
 ];
 
 /// Every write: its method and path. Each needs the token (see `gate`).

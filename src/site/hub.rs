@@ -4,6 +4,10 @@
 //! starts from a [`Snapshot`] and then takes the updates after it. A queue holds at most
 //! [`QUEUE`] updates: a subscriber that falls that far behind loses its backlog and is given a
 //! fresh snapshot instead (counted), so nothing a subscriber does ever blocks the site.
+//!
+//! The hub also keeps the last [`RECENT`] updates, so a subscriber that went away (an HTTP
+//! client reconnecting with `Last-Event-ID`) can resume after an update it saw without a new
+//! snapshot ([`Hub::subscribe_after`]).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +24,9 @@ use crate::engine::Event;
 pub const UPDATE_EVERY: Duration = Duration::from_millis(100);
 /// Updates a subscriber may be behind before it is given a fresh snapshot instead.
 pub const QUEUE: usize = 64;
+/// Recent updates kept for subscribers that resume: as many as one queue holds (at least
+/// 6.4 s of a busy site, at one update per [`UPDATE_EVERY`]; more of a quiet one).
+pub const RECENT: usize = QUEUE;
 
 /// The whole model as of update `seq`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,6 +54,8 @@ struct Inner {
     tracker: Tracker,
     seq: u64,
     queues: Vec<Arc<Queue>>,
+    /// The last [`RECENT`] updates, oldest first.
+    recent: VecDeque<Arc<Update>>,
     closed: bool,
 }
 
@@ -81,6 +90,7 @@ impl Hub {
                 tracker: Tracker::default(),
                 seq: 0,
                 queues: Vec::new(),
+                recent: VecDeque::with_capacity(RECENT),
                 closed: false,
             }),
             resnapshots: AtomicU64::new(0),
@@ -121,6 +131,10 @@ impl Hub {
             seq: inner.seq,
             changes: inner.tracker.take(&inner.model),
         });
+        if inner.recent.len() >= RECENT {
+            inner.recent.pop_front();
+        }
+        inner.recent.push_back(update.clone());
         for q in &inner.queues {
             let mut state = lock(&q.state);
             if state.lagged {
@@ -150,19 +164,39 @@ impl Hub {
 
     /// A new subscriber: its first feed is a snapshot, then every update after it.
     pub fn subscribe(self: &Arc<Self>) -> Subscription {
+        self.subscribe_after(None)
+    }
+
+    /// A subscriber resuming after update `seen` (or the snapshot at `seen`): its feed is the
+    /// updates after it when the hub still holds them all, else (or with `None`, or a number
+    /// the site has not reached) a snapshot first, as [`Hub::subscribe`].
+    pub fn subscribe_after(self: &Arc<Self>, seen: Option<u64>) -> Subscription {
         let mut inner = lock(&self.inner);
         self.seal_locked(&mut inner);
         let queue = Arc::new(Queue::default());
+        let held = seen.filter(|&n| {
+            // Every update from n + 1 to now is in `recent` (none when n is now).
+            let oldest = inner.recent.front().map_or(inner.seq + 1, |u| u.seq);
+            n <= inner.seq && n + 1 >= oldest
+        });
+        let first = match held {
+            Some(n) => {
+                let mut state = lock(&queue.state);
+                let after = inner.recent.iter().filter(|u| u.seq > n).cloned();
+                state.updates.extend(after);
+                None
+            }
+            None => Some(Arc::new(Snapshot {
+                seq: inner.seq,
+                model: inner.model.clone(),
+            })),
+        };
         lock(&queue.state).closed = inner.closed;
         inner.queues.push(queue.clone());
-        let first = Arc::new(Snapshot {
-            seq: inner.seq,
-            model: inner.model.clone(),
-        });
         Subscription {
             hub: self.clone(),
             queue,
-            first: Some(first),
+            first,
         }
     }
 
@@ -471,6 +505,60 @@ mod tests {
         // What was pending is sealed and delivered before the end.
         assert!(matches!(a.next().await, Some(Feed::Update(_))));
         assert!(a.next().await.is_none());
+    }
+
+    /// What `sub` has ready now, without waiting.
+    fn ready(sub: &mut Subscription) -> Vec<Feed> {
+        std::iter::from_fn(|| futures_util::FutureExt::now_or_never(sub.next()).flatten()).collect()
+    }
+
+    fn seqs(feeds: &[Feed]) -> Vec<Result<u64, u64>> {
+        feeds
+            .iter()
+            .map(|f| match f {
+                Feed::Snapshot(s) => Err(s.seq),
+                Feed::Update(u) => Ok(u.seq),
+            })
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_subscriber_resumes_after_an_update_the_hub_still_holds() {
+        let hub = Hub::new(model());
+        // Nothing sealed yet: resuming at 0 is resuming now; anything else is unknown.
+        assert_eq!(seqs(&ready(&mut hub.subscribe_after(Some(0)))), []);
+        assert_eq!(seqs(&ready(&mut hub.subscribe_after(Some(1)))), [Err(0)]);
+        let total = RECENT as u64 + 10;
+        for i in 0..total {
+            hub.apply(reading("a", i as i32), Instant::now());
+            hub.seal();
+        }
+        let mut replica = Replica::new();
+        let resumed = seqs(&ready(&mut hub.subscribe_after(Some(total - 3))));
+        assert_eq!(resumed, [Ok(total - 2), Ok(total - 1), Ok(total)]);
+        // The oldest update it can resume after: every one from the next on is held.
+        let oldest = total - RECENT as u64;
+        let from_oldest = seqs(&ready(&mut hub.subscribe_after(Some(oldest))));
+        assert_eq!(from_oldest.len(), RECENT);
+        assert_eq!(from_oldest[0], Ok(oldest + 1));
+        // Too old, from the future, or none: a snapshot of now.
+        for seen in [Some(oldest - 1), Some(total + 1), Some(u64::MAX), None] {
+            let feeds = ready(&mut hub.subscribe_after(seen));
+            assert_eq!(seqs(&feeds), [Err(total)], "{seen:?}");
+            replica.take(feeds.into_iter().next().unwrap());
+        }
+        // What changed and was not sealed is sealed first, and comes as an update.
+        hub.apply(reading("b", 4), Instant::now());
+        let mut sub = hub.subscribe_after(Some(total));
+        for feed in ready(&mut sub) {
+            replica.take(feed);
+        }
+        assert_eq!(replica.seq, total + 1);
+        assert_eq!(
+            shown(replica.model.as_ref().unwrap()),
+            shown(&hub.snapshot().model)
+        );
+        assert_eq!(hub.resnapshots(), 0);
     }
 
     #[test]
