@@ -511,8 +511,10 @@ fn check_resume(url: &str) {
     let five = check_prepare(store.as_mut(), &config).unwrap();
     assert_eq!(five.site.day(), 5);
     work(store.as_mut(), 27);
-    let done = check_prepare(store.as_mut(), &config).unwrap();
-    assert!(done.site.is_done() && done.site.day() == 32, "{url}");
+    // The whole run stored (resuming it would start the next run: see `check_complete`).
+    let reports = store.crew_reports().unwrap();
+    let (heights, day) = Works::state_from_reports(&config.engine.wall, &reports).unwrap();
+    assert!(heights.iter().all(|&h| h == 30) && day == 32, "{url}");
     assert!(
         store
             .crew_reports()
@@ -541,15 +543,58 @@ fn check_resume(url: &str) {
     store.close().unwrap();
 }
 
+/// A store holding the example wall's whole run: `prepare` starts run 2 of the same wall from
+/// its own heights, the finished run's crew reports kept as past run 1.
+fn check_complete(url: &str) {
+    let mut config = Config::example();
+    config.engine.crews = Crews::Limited(3);
+    config.engine.store = url.parse().unwrap();
+    let mut store = store::open(url).unwrap();
+    // A new run first: the store takes the wall's fingerprint.
+    assert_eq!(prepare(store.as_mut(), &config.engine, true).unwrap().run, 1);
+    let mut site = Works::new((*config.engine.wall).clone(), config.engine.crews);
+    let mut crew_reports = Vec::new();
+    while !site.is_done() {
+        for w in site.step() {
+            let id = crew_reports.len() as u64 + 1;
+            crew_reports.push(CrewReport {
+                id,
+                ..CrewReport::from_work(&w, at(id as i64))
+            });
+        }
+    }
+    let n = crew_reports.len() as u64;
+    store
+        .append(&Batch {
+            readings: vec![],
+            crew_reports,
+        })
+        .unwrap();
+    let again = prepare(store.as_mut(), &config.engine, true).unwrap();
+    assert_eq!(again.run, 2, "{url}");
+    assert_eq!(again.site.day(), 0, "{url}");
+    assert_eq!(again.site.heights(), config.engine.wall.heights(), "{url}");
+    assert!(again.latest.is_empty(), "{url}");
+    assert_eq!(store.crew_reports().unwrap(), [], "{url}");
+    let past = store.past_runs().unwrap();
+    assert_eq!((past[0].run, past[0].crew_reports), (1, n), "{url}");
+    store.close().unwrap();
+}
+
 #[test]
 fn every_store_resumes_as_from_every_report() {
     check_resume("memory:");
+    check_complete("memory:");
     let dir = tempfile::tempdir().unwrap();
     check_resume(&temp_url(dir.path(), "csv", "resume.csv"));
+    check_complete(&temp_url(dir.path(), "csv", "complete.csv"));
     check_resume(&temp_url(dir.path(), "sqlite", "resume.db"));
+    check_complete(&temp_url(dir.path(), "sqlite", "complete.db"));
     if let Some(base) = postgres_url() {
         let schema = Schema::new(&base, "resume");
         check_resume(&schema.url);
+        let schema = Schema::new(&base, "complete");
+        check_complete(&schema.url);
     }
 }
 
