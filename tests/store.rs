@@ -551,7 +551,10 @@ fn check_complete(url: &str) {
     config.engine.store = url.parse().unwrap();
     let mut store = store::open(url).unwrap();
     // A new run first: the store takes the wall's fingerprint.
-    assert_eq!(prepare(store.as_mut(), &config.engine, true).unwrap().run, 1);
+    assert_eq!(
+        prepare(store.as_mut(), &config.engine, true).unwrap().run,
+        1
+    );
     let mut site = Works::new((*config.engine.wall).clone(), config.engine.crews);
     let mut crew_reports = Vec::new();
     while !site.is_done() {
