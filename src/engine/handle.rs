@@ -91,7 +91,7 @@ impl Engine {
             speed,
             &publisher,
             network.limit(),
-            site,
+            (site, &resumed.wall),
             &sensors,
             store.url(),
         );
@@ -324,12 +324,12 @@ fn announce(
     speed: crate::units::Speed,
     publisher: &Publisher,
     network_limit: usize,
-    site: &crate::wall::Works,
+    (site, wall): (&crate::wall::Works, &Arc<crate::wall::Wall>),
     sensors: &[Sensor],
     store_url: &str,
 ) {
     publisher.publish(Event::Started {
-        wall: Arc::new(site.wall().clone()),
+        wall: wall.clone(),
         heights: site.heights().to_vec(),
         progress: WallProgress::of(site),
         crews: site.crews(),

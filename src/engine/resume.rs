@@ -6,6 +6,8 @@
 //! ([`Store::latest_crew_reports`]), not for every report, so a wall of a million sections
 //! resumes after many days without reading them all back.
 
+use std::sync::Arc;
+
 use super::EngineError;
 use super::EngineOptions;
 use super::change::Replay;
@@ -16,6 +18,8 @@ use crate::wall::{CrewReport, History, Wall, Works};
 /// (id order) so the screen can show the wall as it stands.
 pub struct Resumed {
     pub site: Works,
+    /// The site's wall, shared (as the `Started` event carries it) without another copy.
+    pub wall: Arc<Wall>,
     /// The number of the run the store holds (1 until another wall is loaded).
     pub run: u32,
     /// The changes made to the run while it ran before (crews, sensors, speed, pause), to make
@@ -51,7 +55,8 @@ pub fn prepare(
     }
     let replay = Replay::of(&store.changes().map_err(fail)?)
         .map_err(|e| EngineError::Store(StoreError(format!("store '{url}': {e}"))))?;
-    let (wall, run) = the_wall(store, config, &replay, &url)?;
+    let (shared, run) = the_wall(store, config, &replay, &url)?;
+    let wall = (*shared).clone();
     let hash = wall.fingerprint();
     let counts = store.counts().map_err(fail)?;
     let crews = replay.crews(config.crews);
@@ -76,6 +81,7 @@ pub fn prepare(
         let history = History::new(wall.profiles());
         return Ok(Resumed {
             site: Works::new(wall, crews),
+            wall: shared,
             run,
             replay,
             latest: Vec::new(),
@@ -96,7 +102,7 @@ pub fn prepare(
     let latest: Vec<CrewReport> = stored.into_latest();
     let site = Works::resume(wall, crews, heights, day).map_err(cannot)?;
     if site.is_complete() {
-        return again(store, site, run, replay, &url);
+        return again(store, (site, shared, &hash), run, replay, &url);
     }
     tracing::info!(
         target: "engine",
@@ -111,6 +117,7 @@ pub fn prepare(
     );
     Ok(Resumed {
         site,
+        wall: shared,
         run,
         replay,
         latest,
@@ -123,15 +130,14 @@ pub fn prepare(
 /// the same wall again from its start, with the same crews; the finished run stays in the store.
 fn again(
     store: &mut dyn Store,
-    finished: Works,
+    (finished, shared, hash): (Works, Arc<Wall>, &str),
     run: u32,
     replay: Replay,
     url: &str,
 ) -> Result<Resumed, EngineError> {
     let fail = |e: StoreError| EngineError::Store(e);
-    let wall = finished.wall().clone();
     let next = run + 1;
-    store.start_run(next, &wall.fingerprint()).map_err(fail)?;
+    store.start_run(next, hash).map_err(fail)?;
     tracing::info!(
         target: "engine",
         "the wall in store '{url}' was complete on day {} (run {run}); run {next} builds it again \
@@ -139,8 +145,9 @@ fn again(
         finished.day()
     );
     Ok(Resumed {
-        history: History::new(wall.profiles()),
-        site: Works::new(wall, finished.crews()),
+        history: History::new(shared.profiles()),
+        site: Works::new((*shared).clone(), finished.crews()),
+        wall: shared,
         run: next,
         replay,
         latest: Vec::new(),
@@ -156,10 +163,10 @@ fn the_wall(
     config: &EngineOptions,
     replay: &Replay,
     url: &str,
-) -> Result<(Wall, u32), EngineError> {
+) -> Result<(Arc<Wall>, u32), EngineError> {
     let fail = |e: StoreError| EngineError::Store(e);
     let Some(loaded) = &replay.wall else {
-        return Ok(((*config.wall).clone(), store.run().map_err(fail)?));
+        return Ok((config.wall.clone(), store.run().map_err(fail)?));
     };
     // Accepted once, so parsed without the site's limit on sections.
     let wall = Wall::parse(loaded.profiles.as_bytes(), usize::MAX).map_err(|e| {
@@ -182,5 +189,5 @@ fn the_wall(
             loaded.run
         );
     }
-    Ok((wall, run))
+    Ok((Arc::new(wall), run))
 }
