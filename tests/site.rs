@@ -139,3 +139,69 @@ async fn a_command_is_answered_to_the_viewer_that_sent_it() {
     engine.shutdown().await.unwrap();
     site.finished().await;
 }
+
+/// Updates go out at most every `UPDATE_EVERY` on a busy site, but a command's effect (here a
+/// pause) does not wait for that: it is sealed within `STEERED_EVERY`, with whatever else
+/// changed since the last update.
+#[tokio::test(start_paused = true)]
+async fn a_commands_effect_is_sealed_at_once_on_a_busy_site() {
+    use tokio::time::{Instant, sleep};
+    use wallwatch::engine::Event;
+    use wallwatch::site::Change;
+    use wallwatch::site::hub::{STEERED_EVERY, UPDATE_EVERY};
+
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let wall = Arc::new(Wall::from_profiles(&[vec![0]]));
+    tx.send(Event::Started {
+        heights: vec![0],
+        wall,
+        progress: Default::default(),
+        crews: Crews::Limited(1),
+        sensors: Vec::new(),
+        network_limit: 5,
+        store: "memory:".into(),
+        speed: wallwatch::units::Speed::Max,
+    })
+    .await
+    .unwrap();
+    let site = Site::start(rx, None).await.unwrap();
+    let mut feed = site.hub.subscribe();
+    let store = |rows| Event::Store {
+        rows,
+        failing: None,
+    };
+    sleep(UPDATE_EVERY * 2).await;
+    tx.send(store(1)).await.unwrap();
+    let next = async |feed: &mut wallwatch::site::Subscription| loop {
+        if let Some(Feed::Update(u)) = feed.next().await {
+            return u;
+        }
+    };
+    next(&mut feed).await;
+    // The site is busy: the next update is due a whole UPDATE_EVERY after that one.
+    tx.send(store(2)).await.unwrap();
+    sleep(UPDATE_EVERY / 10).await;
+    tx.send(Event::Paused(true)).await.unwrap();
+    let asked = Instant::now();
+    let update = next(&mut feed).await;
+    let waited = asked.elapsed();
+    assert!(
+        waited <= STEERED_EVERY && waited < UPDATE_EVERY / 4,
+        "the pause waited {waited:?}"
+    );
+    assert!(update.changes.contains(&Change::Paused(true)), "{update:?}");
+    assert!(
+        update
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::Store { rows: 2, .. })),
+        "what else changed goes with it: {update:?}"
+    );
+    // With nothing steered, the cadence is as before.
+    tx.send(store(3)).await.unwrap();
+    let asked = Instant::now();
+    next(&mut feed).await;
+    assert!(asked.elapsed() >= UPDATE_EVERY / 2);
+    drop(tx);
+    site.finished().await;
+}

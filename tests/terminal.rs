@@ -386,3 +386,73 @@ async fn resize_events_repaint_everything() {
     parser.process(&again);
     terminal_io::assert_screen_matches(&parser, &test_backend::render(&mut app, 80, 24));
 }
+
+/// On a busy site frames come at most every `FRAME`, but the frame that shows a command's
+/// effect follows the last one within a quarter of that: whoever paused sees it at once.
+#[tokio::test(start_paused = true)]
+async fn a_commands_effect_is_drawn_at_once_on_a_busy_site() {
+    use wallwatch::term::FRAME;
+    let (mut term, out) = terminal(120, 40);
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
+    let (etx, erx, ctx, _crx) = demo_channels();
+    let (ktx, krx) = mpsc::unbounded_channel();
+    let probe = out.clone();
+    let feeder = tokio::spawn(async move {
+        let busy = |seq: u64| {
+            let stats = NetworkStats {
+                limit: 5,
+                delivered: seq,
+                ..Default::default()
+            };
+            update(
+                seq,
+                Change::Network {
+                    stats,
+                    delivered_per_s: seq,
+                },
+            )
+        };
+        let mut seq = 0;
+        // Constant change, until just after a frame was drawn.
+        loop {
+            seq += 1;
+            etx.send(busy(seq)).await.unwrap();
+            sleep(Duration::from_millis(1)).await;
+            let drawn = !probe.take().is_empty();
+            if seq > 300 && drawn {
+                break;
+            }
+        }
+        seq += 1;
+        etx.send(update(seq, Change::Paused(true))).await.unwrap();
+        sleep(FRAME / 4).await;
+        let shown = String::from_utf8_lossy(&probe.take()).into_owned();
+        // And the cadence after it is the busy one again.
+        sleep(FRAME / 2).await;
+        seq += 1;
+        etx.send(busy(seq)).await.unwrap();
+        sleep(Duration::from_millis(1)).await;
+        let soon_after = probe.take();
+        ktx.send(terminal_io::press('q')).unwrap();
+        (shown, soon_after, etx)
+    });
+    let exit = term::run_with(
+        &mut term,
+        &mut app,
+        terminal_io::input_stream(krx),
+        erx,
+        ctx,
+        pending(),
+    )
+    .await;
+    assert_eq!(exit.unwrap(), Exit::Quit);
+    let (shown, soon_after, _etx) = feeder.await.unwrap();
+    assert!(
+        shown.contains("PAUSED"),
+        "no frame with the pause: {shown:?}"
+    );
+    assert!(
+        soon_after.is_empty(),
+        "a busy change drawn before its frame's slot"
+    );
+}

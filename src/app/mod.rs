@@ -84,6 +84,9 @@ pub struct App {
     asked: HashMap<u64, &'static str>,
     /// Log lines from the site not yet handed to the log pane's buffer (the loop takes them).
     pub new_log: Vec<LogLine>,
+    /// A command's effect or answer arrived since the drawing loop last looked: its frame is
+    /// drawn at once rather than at the next frame's slot (the loop clears it).
+    pub steered: bool,
     /// The speed last asked for while speed commands are unanswered, so `+ +` steps twice.
     asked_speed: Option<(Speed, usize)>,
 }
@@ -112,6 +115,7 @@ impl App {
             next_command: 0,
             asked: HashMap::new(),
             new_log: Vec::new(),
+            steered: false,
             asked_speed: None,
         }
     }
@@ -157,12 +161,14 @@ impl App {
                         Change::Log(lines) => self.new_log.extend(lines.iter().cloned()),
                         _ => changed = true,
                     }
+                    self.steered |= change.is_steering();
                     site.apply_change(change);
                 }
                 self.clamp_scroll();
                 changed
             }
             ViewerMsg::Reply { id, reply } => {
+                self.steered = true;
                 let what = self.asked.remove(&id).unwrap_or("command");
                 if what == describe(&Command::SetSpeed(Speed::Max)) {
                     self.asked_speed = match self.asked_speed {

@@ -22,11 +22,25 @@ use crate::engine::Event;
 
 /// Shortest time between two updates.
 pub const UPDATE_EVERY: Duration = Duration::from_millis(100);
+/// Shortest time between two updates when a command's effect waits: someone who steers sees
+/// the result at once, and a burst of commands is still sealed into few updates.
+pub const STEERED_EVERY: Duration = Duration::from_millis(5);
 /// Updates a subscriber may be behind before it is given a fresh snapshot instead.
 pub const QUEUE: usize = 64;
 /// Recent updates kept for subscribers that resume: as many as one queue holds (at least
-/// 6.4 s of a busy site, at one update per [`UPDATE_EVERY`]; more of a quiet one).
+/// 6.4 s of a busy site, at one update per [`UPDATE_EVERY`]; more of a quiet one, fewer while
+/// commands come faster than ten a second).
 pub const RECENT: usize = QUEUE;
+
+/// What the events applied so far leave to seal, the more urgent last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Pending {
+    Nothing,
+    /// Changes of the works, sealed at the next [`UPDATE_EVERY`].
+    Changes,
+    /// A command's effect, sealed within [`STEERED_EVERY`].
+    Steered,
+}
 
 /// The whole model as of update `seq`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,12 +111,18 @@ impl Hub {
         })
     }
 
-    /// Applies an engine event seen at `now`; returns whether an update is now pending.
-    pub fn apply(&self, event: Event, now: Instant) -> bool {
+    /// Applies an engine event seen at `now`; returns what update is now pending.
+    pub fn apply(&self, event: Event, now: Instant) -> Pending {
         let mut inner = lock(&self.inner);
         let inner = &mut *inner;
         inner.model.apply_event(event, now, &mut inner.tracker);
-        !inner.tracker.is_empty()
+        if inner.tracker.steered() {
+            Pending::Steered
+        } else if inner.tracker.is_empty() {
+            Pending::Nothing
+        } else {
+            Pending::Changes
+        }
     }
 
     /// Adds log lines; returns whether an update is now pending.

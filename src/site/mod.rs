@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-pub use hub::{Feed, Hub, Snapshot, Subscription, Update};
+pub use hub::{Feed, Hub, Pending, Snapshot, Subscription, Update};
 pub use log::LogFeed;
 pub use model::{Change, LogLine, Model};
 
@@ -75,20 +75,20 @@ async fn run(hub: Arc<Hub>, mut events: mpsc::Receiver<Event>, log: Option<Arc<L
     let log_rung = rung(&log);
     tokio::pin!(log_rung);
     loop {
-        let mut pending = false;
+        let mut pending = Pending::Nothing;
         tokio::select! {
             ev = events.recv() => {
                 let Some(ev) = ev else { break };
                 let now = Instant::now();
-                pending |= hub.apply(ev, now);
+                pending = pending.max(hub.apply(ev, now));
                 while let Ok(ev) = events.try_recv() {
-                    pending |= hub.apply(ev, now);
+                    pending = pending.max(hub.apply(ev, now));
                 }
             }
             _ = &mut log_rung => {
                 log_rung.set(rung(&log));
-                if let Some(feed) = &log {
-                    pending |= hub.add_log(feed.take());
+                if let Some(feed) = &log && hub.add_log(feed.take()) {
+                    pending = Pending::Changes;
                 }
             }
             _ = sleep_until(due) => {
@@ -100,9 +100,13 @@ async fn run(hub: Arc<Hub>, mut events: mpsc::Receiver<Event>, log: Option<Arc<L
                 due = None;
             }
         }
-        if pending && due.is_none() {
-            due = Some((last_seal + hub::UPDATE_EVERY).max(Instant::now()));
-        }
+        let gap = match pending {
+            Pending::Nothing => continue,
+            Pending::Changes => hub::UPDATE_EVERY,
+            Pending::Steered => hub::STEERED_EVERY,
+        };
+        let at = (last_seal + gap).max(Instant::now());
+        due = Some(due.map_or(at, |d| d.min(at)));
     }
     if let Some(feed) = &log {
         hub.add_log(feed.take());

@@ -335,6 +335,22 @@ pub enum Change {
     Log(Vec<LogLine>),
 }
 
+impl Change {
+    /// What a command changes (sensors, crews, pause, speed, the wall): the viewers draw it at
+    /// once rather than at their next frame.
+    pub fn is_steering(&self) -> bool {
+        matches!(
+            self,
+            Change::SensorAdded(_)
+                | Change::SensorRemoved(_)
+                | Change::Crews(_)
+                | Change::Wall(_)
+                | Change::Paused(_)
+                | Change::Speed(_)
+        )
+    }
+}
+
 /// What changed in the model since the last update was sealed.
 #[derive(Debug, Default)]
 pub struct Tracker {
@@ -351,6 +367,11 @@ pub struct Tracker {
 }
 
 impl Tracker {
+    /// A command's effect waits to be sealed.
+    pub fn steered(&self) -> bool {
+        self.ordered.iter().any(Change::is_steering)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.ordered.is_empty()
             && self.readings.iter().all(|&n| n == 0)

@@ -1,6 +1,6 @@
 //! The event loop that owns the [`App`] and the screen: it waits on `select! { biased; input,
 //! the site's messages, frame deadline }` (the site's updates carry its log lines too), drains
-//! everything pending, and draws only when something changed, at most 10 frames a second.
+//! everything pending, and draws only when something changed, as [`super::pacing`] allows.
 
 use std::future::{Future, poll_fn};
 use std::io;
@@ -11,19 +11,15 @@ use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
 use tokio::sync::mpsc;
-use tokio::time::{Duration, Instant};
+use tokio::time::Instant;
 
 use super::guard::{PANIC_NOTIFY, PANICKED};
 use super::logging::record_log;
+use super::pacing::Pacing;
 use super::renderer::{FrameSink, Renderer};
 use crate::app::App;
 use crate::engine::Command;
 use crate::site::viewer::ViewerMsg;
-
-/// Shortest time between two frames (10 frames a second at most).
-pub const FRAME: Duration = Duration::from_millis(100);
-/// Longest wait for the engine's first event before the first paint.
-pub const FIRST_PAINT_WAIT: Duration = Duration::from_millis(250);
 
 /// How the loop ended without an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,11 +135,14 @@ where
                 let mut keys = KeyTarget { terminal, app, commands: &commands, renderer };
                 let burst = keys.read_input(ev, &mut input).await?;
                 pacing.dirty |= burst.changed;
+                // A key's feedback (and the command it gave) is shown at once.
+                pacing.prompt |= burst.changed;
                 input_open &= !burst.closed;
             }
             msg = events.recv() => {
                 let Some(msg) = msg else { return Err(TuiError::EngineStopped) };
                 pacing.dirty |= apply_site_messages(msg, &mut events, app, log_visible);
+                pacing.prompt |= std::mem::take(&mut app.steered);
             }
             _ = tokio::time::sleep_until(deadline), if pacing.dirty => {}
         }
@@ -153,27 +152,7 @@ where
     }
 }
 
-/// When frames are drawn: only when something changed, at most one per [`FRAME`], the first
-/// once the site's snapshot is in or [`FIRST_PAINT_WAIT`] has passed.
-struct Pacing {
-    /// Something changed since the last frame.
-    dirty: bool,
-    last_draw: Option<Instant>,
-    /// The first paint waits, briefly, for the site's snapshot: one complete opening paint
-    /// instead of a placeholder screen and then the panes over it (4.2 KB instead of 5.4 KB
-    /// at 120x40).
-    first_paint_by: Instant,
-}
-
 impl Pacing {
-    fn new() -> Pacing {
-        Pacing {
-            dirty: true,
-            last_draw: None,
-            first_paint_by: Instant::now() + FIRST_PAINT_WAIT,
-        }
-    }
-
     /// Draws a frame if one is due; returns when the next one may be.
     fn draw_if_due<B>(
         &mut self,
@@ -186,17 +165,11 @@ impl Pacing {
         B::Error: Send + Sync + 'static,
     {
         let now = Instant::now();
-        let earliest = match self.last_draw {
-            Some(t) => t + FRAME,
-            None if app.is_started() => now,
-            None => self.first_paint_by,
-        };
-        if self.dirty && now >= earliest {
+        if self.dirty && now >= self.earliest(now, app.is_started()) {
             renderer.draw(terminal, app)?;
-            self.last_draw = Some(now);
-            self.dirty = false;
+            self.drawn(now);
         }
-        Ok(self.last_draw.map_or(earliest, |t| t + FRAME))
+        Ok(self.earliest(now, app.is_started()))
     }
 }
 

@@ -1,5 +1,6 @@
 //! The terminal: setup and restore (a Drop guard and a panic hook: [`guard`]), the event loop
-//! that owns the [`crate::app::App`] and the screen ([`event_loop`]), drawing frames
+//! that owns the [`crate::app::App`] and the screen ([`event_loop`]) and when it draws
+//! ([`pacing`]), drawing frames
 //! ([`renderer`], with [`diff`], [`scroll`] and the [`counting`] backend), and the log pane's
 //! lines ([`logging`]).
 //!
@@ -13,11 +14,13 @@ pub mod diff;
 pub mod event_loop;
 pub mod guard;
 pub mod logging;
+pub mod pacing;
 pub mod renderer;
 pub mod scroll;
 
-pub use event_loop::{Exit, FIRST_PAINT_WAIT, FRAME, TuiError, run, run_with, run_with_renderer};
+pub use event_loop::{Exit, TuiError, run, run_with, run_with_renderer};
 pub use guard::{DashTerminal, TermWriter, Tui, install_panic_hook, restore};
 pub use logging::{init_dashboard_logging, init_dashboard_logging_to, init_log_pane, record_log};
+pub use pacing::{FIRST_PAINT_WAIT, FRAME, PROMPT_FRAME, Pacing};
 pub use renderer::{BEGIN_SYNC, END_SYNC, FrameSink, FrameTimings, Renderer};
 pub use scroll::{scroll_amount, shift_up};

@@ -6,7 +6,8 @@
 //!    `DELETE /crews?count=1`, each 0–200 ms (seeded) after the last one's effect was seen
 //!    everywhere. For each, from the moment its answer is read: (a) until `GET /status`, polled
 //!    back to back on a connection of its own, shows it; (b) until every one of V viewers has it
-//!    in its model (the time the viewer applied the message; zero if before the answer).
+//!    in its frame (when the dashboard's pacing would draw the message that brought it; zero if
+//!    before the answer).
 //! 2. **Throughput under writes**: readings stored per second (`GET /status`) over a window on a
 //!    site at `--speed max`, V viewers attached, without writes and with `--write-rate` writes
 //!    a second: a crew added, then removed, in turn. Those are real changes (recorded in the
@@ -85,7 +86,7 @@ pub struct LatencyRun {
     pub status: Percentiles,
     /// One `GET /status` of those polls, from sending it to its answer.
     pub status_poll: Percentiles,
-    /// From the answer until every viewer has the change in its model.
+    /// From the answer until every viewer's frame shows the change.
     pub viewers: Percentiles,
     /// Updates each viewer applied per second, the mean over viewers.
     pub viewer_updates_per_s: f64,
@@ -320,7 +321,7 @@ struct Timed {
 }
 
 /// The K commands: each one's answer time, and from its answer to its effect in `/status` and
-/// in every viewer's model.
+/// in every viewer's frame.
 async fn time_commands(
     site: &SiteProcess,
     mut seen: Vec<watch::Receiver<Option<Seen>>>,
@@ -592,7 +593,7 @@ pub fn main(args: &ControlBenchArgs) -> crate::cmd::Outcome {
                 ("the write itself (send → answer)", l.answer),
                 ("GET /status shows it", l.status),
                 ("… one GET /status of those", l.status_poll),
-                ("every viewer's model has it", l.viewers),
+                ("every viewer's frame shows it", l.viewers),
             ] {
                 println!(
                     "  speed {:<4} {what:<34} {:>8.2}  {:>8.2}  {:>8.2}",

@@ -1,8 +1,8 @@
 //! A viewer for the benchmarks: a real client of the site's socket on a thread of its own (as
 //! each `attach` is a process of its own), reading and decoding the site's snapshot and updates
 //! and applying them to its `App` exactly as `attach` does — everything but the drawing. After
-//! each message it tells what its model now holds of the steerable state, and when it saw it:
-//! what its next frame would draw.
+//! each message it tells what its model now holds of the steerable state, and when the frame
+//! that shows it would be drawn: by the dashboard's own [`Pacing`], no sooner.
 
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
@@ -16,9 +16,10 @@ use crate::serve::client;
 use crate::serve::protocol::{Role, ServerMsg};
 use crate::site::Feed;
 use crate::site::viewer::ViewerMsg;
+use crate::term::Pacing;
 use crate::wall::Crews;
 
-/// What a viewer's model holds of what commands change, and when it first held it.
+/// What a viewer's model holds of what commands change, and when a frame first shows it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Seen {
     pub paused: bool,
@@ -59,6 +60,9 @@ async fn watch_site(socket: &Path, seen: watch::Sender<Option<Seen>>) -> Result<
     let mut app = App::new(Palette::None);
     app.attached = true;
     let mut updates = 0u64;
+    let mut pacing = Pacing::new();
+    // The next frame, when something not yet drawn waits for it.
+    let mut frame_at: Option<tokio::time::Instant> = None;
     loop {
         let msg = match client::read(&mut reader).await? {
             None => return Ok(updates),
@@ -71,20 +75,29 @@ async fn watch_site(socket: &Path, seen: watch::Sender<Option<Seen>>) -> Result<
             Some(ServerMsg::Error(e)) => return Err(format!("the site: {e}")),
             Some(_) => return Err("the site answered out of turn".into()),
         };
-        app.apply(msg);
+        let now = tokio::time::Instant::now();
+        if let Some(at) = frame_at.filter(|&at| at <= now) {
+            pacing.drawn(at);
+            frame_at = None;
+        }
+        pacing.dirty |= app.apply(msg);
+        pacing.prompt |= std::mem::take(&mut app.steered);
+        if pacing.dirty {
+            frame_at = Some(pacing.earliest(now, app.is_started()).max(now));
+        }
         // The drawing loop hands new log lines to the log pane; here nobody draws them.
         app.new_log.clear();
         let Some(model) = &app.site else { continue };
-        let now = (model.paused, model.crews, model.sensors.len());
+        let held = (model.paused, model.crews, model.sensors.len());
         seen.send_if_modified(|s| {
-            if s.is_some_and(|s| (s.paused, s.crews, s.sensors) == now) {
+            if s.is_some_and(|s| (s.paused, s.crews, s.sensors) == held) {
                 return false;
             }
             *s = Some(Seen {
-                paused: now.0,
-                crews: now.1,
-                sensors: now.2,
-                at: Instant::now(),
+                paused: held.0,
+                crews: held.1,
+                sensors: held.2,
+                at: frame_at.unwrap_or(now).into_std(),
             });
             true
         });
