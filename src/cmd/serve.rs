@@ -91,12 +91,15 @@ fn init_logging(file: Option<crate::logfile::FileLayer>) -> Arc<LogFeed> {
     feed
 }
 
-/// Removes the socket file when the site ends, however it ends.
-struct SocketFile(PathBuf);
+/// Removes the socket file when the site ends, however it ends; then lets go of its lock.
+struct SocketFile {
+    path: PathBuf,
+    _lock: crate::lockfile::LockFile,
+}
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -109,8 +112,12 @@ pub async fn serve(
 ) -> Result<Summary, Failure> {
     let mut signals = StopSignals::watch()?;
     // The socket first: a second server on it fails before it touches the store.
-    let listener = socket::listen(path).await.map_err(Failure::bad)?;
-    let socket_file = SocketFile(path.to_path_buf());
+    let socket::Listening { listener, lock } = socket::listen(path).await.map_err(Failure::bad)?;
+    // Held until the socket file is removed, after the drain.
+    let socket_file = SocketFile {
+        path: path.to_path_buf(),
+        _lock: lock,
+    };
     let (services, site) = start_site(config, feed, path).await?;
     let mut serving = Serving::new(listener, &services, &site, path);
     say_where(path, which, services.http_token_file());
