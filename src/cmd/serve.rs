@@ -40,12 +40,13 @@ pub fn main(args: &ServeArgs) -> Outcome {
             "{flag}: serve has no screen (give it to `wallwatch attach` or `run`)"
         )));
     }
-    let config =
+    let mut config =
         Config::from_args(&args.run, DEFAULT_CREWS).map_err(|e| Failure::bad(e.to_string()))?;
     // The flags', else the config file's.
     let site = config.serve_site(&args.site);
     let path =
         socket::resolve_env(site.socket.as_deref(), site.name.as_deref()).map_err(Failure::bad)?;
+    config.engine.holder = format!("wallwatch serve at {}", path.display());
     if site.socket.is_none()
         && let Some(dir) = path.parent()
     {

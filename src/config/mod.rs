@@ -744,6 +744,7 @@ impl Config {
                 batch_size: DEFAULT_BATCH_SIZE,
                 flush_after: Duration::from_millis(50),
                 max_readings: None,
+                holder: "wallwatch run".to_string(),
             },
             profiles,
             max_sections,

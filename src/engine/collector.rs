@@ -216,14 +216,16 @@ fn answer_read(store: &mut dyn Store, read: StoreRead) {
     }
 }
 
-/// Opens the store, or takes the injected one.
+/// Opens the store as the site that writes it (see [`crate::store::open_for_site`]; `holder`
+/// says what this run is), or takes the injected one.
 pub fn open_store(
     url: &crate::store::StoreUrl,
+    holder: &str,
     store: Option<Box<dyn Store>>,
 ) -> Result<Box<dyn Store>, EngineError> {
     match store {
         Some(s) => Ok(s),
-        None => crate::store::open(url).map_err(EngineError::Store),
+        None => crate::store::open_for_site(url, holder).map_err(EngineError::Store),
     }
 }
 

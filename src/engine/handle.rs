@@ -278,7 +278,7 @@ async fn open_store(
         options.remote.is_some(),
     );
     let (store, resumed, marks) = tokio::task::spawn_blocking(move || {
-        let mut store = collector::open_store(&url, injected)?;
+        let mut store = collector::open_store(&url, &for_resume.holder, injected)?;
         let resumed = super::resume::prepare(store.as_mut(), &for_resume, history)?;
         let marks = if agents {
             store.agent_marks().map_err(EngineError::Store)?

@@ -62,6 +62,8 @@ pub struct EngineOptions {
     pub flush_after: Duration,
     /// Sensors stop after this many readings in all (benchmarks).
     pub max_readings: Option<u64>,
+    /// What this run is, as a second site on its store is told (`wallwatch serve at PATH`).
+    pub holder: String,
 }
 
 impl EngineOptions {
