@@ -62,9 +62,14 @@ pub fn main(args: &ServeArgs) -> Outcome {
         (None, Some(n)) if n != socket::DEFAULT_NAME => format!(" --name {n}"),
         _ => String::new(),
     };
-    let summary = runtime.block_on(serve(&config, &path, &which, feed))?;
+    let summary = runtime.block_on(serve(&config, &path, &which, feed));
+    crate::runtime::end(runtime);
+    let summary = summary?;
     crate::text::print_line(&serde_json::to_string(&summary).unwrap_or_default());
-    Ok(())
+    match super::run::not_stored_line(&summary) {
+        Some(line) => Err(Failure::status(1).with_line(line)),
+        None => Ok(()),
+    }
 }
 
 /// Human logs to stderr (Info and above, or `RUST_LOG`); the site's log feed gets Debug and
