@@ -43,6 +43,8 @@ pub const DEFAULT_NETWORK_LIMIT: usize = 5;
 pub const DEFAULT_DAY_SECONDS: f64 = 5.0;
 /// Rows per store write.
 pub const DEFAULT_BATCH_SIZE: usize = 16384;
+/// The largest config file read (the longest real one is a few KiB).
+const MAX_CONFIG_FILE: u64 = 1024 * 1024;
 /// How long a stop waits for the store unless `--drain-timeout` says.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -306,7 +308,7 @@ fn store_beside(url: &str, dir: &Path) -> Result<String, String> {
 
 fn read_file(path: &Path) -> Result<FileValues, ConfigError> {
     let name = sanitize(&path.display().to_string()).into_owned();
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::files::read_text_bounded(path, MAX_CONFIG_FILE) {
         Ok(text) => text,
         Err(source) => return Err(ConfigError::Unreadable { file: name, source }),
     };
