@@ -26,7 +26,9 @@
 //! fields are quoted (RFC 4180) when they hold a comma, a quote, CR or LF, and lines end with LF
 //! (CRLF is read too). A header is written only when a file is new or empty. Each batch is
 //! rendered in memory and written with one `write` per file; if a write fails, both files are cut
-//! back to where the batch began, so a retried batch is never stored twice. Ids must keep
+//! back to where the batch began, so a retried batch is never stored twice. A running site's
+//! store ([`CsvStore::open_for_site`]) holds the lock file beside `PATH` and checks at each write
+//! that its two files are still there (see `site_lock`). Ids must keep
 //! increasing across batches and runs: the files are read once at open to learn the counts and
 //! last ids, so a restarted run continues after them.
 

@@ -6,7 +6,8 @@
 //! `wallwatch readings` calls it directly.
 //!
 //! URLs: `memory:`, `csv:PATH` ([`CsvStore`]), `sqlite:PATH` ([`SqliteStore`]) and
-//! `postgres://…` / `postgresql://…` ([`PostgresStore`]). Timestamps are kept at microsecond
+//! `postgres://…` / `postgresql://…` ([`PostgresStore`]). A run opens its store with
+//! [`open_for_site`]: the store is then that site's alone (`site_lock`). Timestamps are kept at microsecond
 //! precision by every persistent store (finer parts are truncated).
 
 mod csv;

@@ -23,6 +23,10 @@
 //! `past_crew_reports(run BIGINT NOT NULL, id BIGINT NOT NULL, …, PRIMARY KEY (run, id))`, in one
 //! transaction. Every table is created on connecting when absent, so a database of an older
 //! wallwatch gains the new ones, empty.
+//!
+//! The store of a running site ([`PostgresStore::open_for_site`]) holds an advisory lock on a key
+//! of its schema on its connection (taken before anything else, and again on each reconnect): a
+//! second site on the same schema is refused naming the connection that holds it.
 
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;

@@ -27,6 +27,10 @@
 //! profile, section, height, PRIMARY KEY (run, id))`: the crew reports of the runs before the
 //! running one (a loaded wall starts a new run; the old run's reports move here, in one
 //! transaction). Versions 1 to 4 are migrated when opened (the table is created, empty).
+//!
+//! A running site's store ([`SqliteStore::open_for_site`]) holds the lock file beside the file,
+//! is refused at the start unless it can be written, and checks at each write that its file is
+//! still there (see `site_lock`).
 
 use std::fmt::Write as _;
 use std::path::Path;
