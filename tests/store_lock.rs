@@ -217,7 +217,7 @@ fn sites_started_at_the_same_instant_on_one_socket_leave_one_running() {
         drop(gates);
         // The refused ones end within seconds; the one that runs does not.
         let deadline = Instant::now() + Duration::from_secs(20);
-        let mut ended = vec![None; AT_ONCE];
+        let mut ended = [None; AT_ONCE];
         while Instant::now() < deadline && ended.iter().filter(|e| e.is_none()).count() > 1 {
             for (i, c) in children.iter_mut().enumerate() {
                 if ended[i].is_none() {
