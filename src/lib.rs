@@ -1,7 +1,7 @@
 //! wallwatch: a terminal control room for the Wall.
 //!
 //! The layers, lowest first; each may use only those below it:
-//! - the domain: `wall`, `sensors`, and the shared `units`, `text`, `hash`;
+//! - the domain: `wall`, `sensors`, and the shared `units`, `text`, `hash`, `files`, `lockfile`;
 //! - `store`: readings and crew reports kept, behind one trait;
 //! - `engine`: the async shell (clock, network, collector, producer tasks);
 //! - `site`: the site model, a snapshot and numbered events for every viewer;
@@ -14,8 +14,10 @@ pub mod broker;
 pub mod cmd;
 pub mod config;
 pub mod engine;
+pub mod files;
 pub mod hash;
 pub mod http;
+pub mod lockfile;
 pub mod logfile;
 pub mod runtime;
 pub mod sensors;

@@ -23,6 +23,12 @@ pub fn site() -> Result<Runtime, String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))
 }
 
+/// Ends a site's runtime without waiting long for its blocking pool: a store call that never
+/// returns (a drain cut short at its deadline) must not keep the process from exiting.
+pub fn end(runtime: Runtime) {
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+}
+
 /// A runtime on the calling thread (clients of a site, the PostgreSQL store's worker).
 pub fn current_thread() -> Result<Runtime, String> {
     Builder::new_current_thread()

@@ -11,17 +11,19 @@ const RULES: &[(&str, &[&str])] = &[
     ("text", &[]),
     ("hash", &[]),
     ("runtime", &[]),
+    ("files", &[]),
     ("units", &["text"]),
     ("logfile", &["text"]),
+    ("lockfile", &["text", "files"]),
     ("wall", &["text", "hash", "units"]),
     ("sensors", &["text", "hash", "units"]),
-    ("store", &["text", "hash", "units", "runtime", "wall", "sensors"]),
-    ("engine", &["text", "hash", "units", "runtime", "wall", "sensors", "store"]),
+    ("store", &["text", "hash", "units", "runtime", "files", "lockfile", "wall", "sensors"]),
+    ("engine", &["text", "hash", "units", "runtime", "files", "lockfile", "wall", "sensors", "store"]),
     ("site", &["text", "hash", "units", "wall", "sensors", "engine"]),
     // The views over the site model.
     ("broker", &["text", "hash", "units", "runtime", "sensors", "store", "engine"]),
-    ("serve", &["text", "units", "runtime", "engine", "site"]),
-    ("http", &["text", "units", "runtime", "wall", "sensors", "store", "engine", "site"]),
+    ("serve", &["text", "units", "runtime", "lockfile", "engine", "site"]),
+    ("http", &["text", "units", "runtime", "files", "wall", "sensors", "store", "engine", "site"]),
     // One viewer's state and its palette; it never draws.
     ("app", &["text", "units", "wall", "sensors", "engine", "site"]),
     ("ui", &["text", "units", "wall", "sensors", "engine", "site", "app"]),
@@ -30,8 +32,8 @@ const RULES: &[(&str, &[&str])] = &[
     (
         "config",
         &[
-            "text", "hash", "units", "wall", "sensors", "store", "engine", "broker", "http",
-            "serve", "app",
+            "text", "hash", "units", "files", "wall", "sensors", "store", "engine", "broker",
+            "http", "serve", "app",
         ],
     ),
 ];

@@ -72,7 +72,7 @@ pub fn speed(args: &SpeedArgs) -> Outcome {
 /// asked (exit 2); the site parses the text again with its own limit on sections.
 pub fn wall(c: &WallCommand) -> Outcome {
     let WallCommand::Load(a) = c;
-    let (file, bytes) = profiles_file::read(&a.file).map_err(Failure::bad)?;
+    let (file, bytes) = profiles_file::read(&a.file, MAX_WALL_TEXT as u64).map_err(Failure::bad)?;
     if bytes.len() > MAX_WALL_TEXT {
         return Err(Failure::bad(format!(
             "{file}: {} bytes is more than a loaded wall may be ({MAX_WALL_TEXT} bytes)",

@@ -114,11 +114,14 @@ pub fn main(args: &crate::config::cli::RunArgs) -> Outcome {
         )
         .try_init();
     let runtime = crate::runtime::site().map_err(Failure::bad)?;
-    let summary = runtime
-        .block_on(run(&config))
-        .map_err(|e| Failure::engine(&e))?;
+    let summary = runtime.block_on(run(&config));
+    crate::runtime::end(runtime);
+    let summary = summary.map_err(|e| Failure::engine(&e))?;
     let json = serde_json::to_string(&summary)
         .map_err(|e| Failure::bad(format!("cannot write the summary: {e}")))?;
     crate::text::print_line(&json);
-    Ok(())
+    match super::run::not_stored_line(&summary) {
+        Some(line) => Err(Failure::status(1).with_line(line)),
+        None => Ok(()),
+    }
 }

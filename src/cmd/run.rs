@@ -29,7 +29,9 @@ pub fn main(args: &RunArgs) -> Outcome {
     }
     let (config, palette) = prepare(args).map_err(Failure::bad)?;
     let runtime = crate::runtime::site().map_err(Failure::bad)?;
-    runtime.block_on(run(&config, palette))
+    let outcome = runtime.block_on(run(&config, palette));
+    crate::runtime::end(runtime);
+    outcome
 }
 
 fn prepare(args: &RunArgs) -> Result<(Config, Palette), String> {
@@ -78,11 +80,38 @@ async fn run(config: &Config, palette: Palette) -> Outcome {
     // A task's panic: the terminal is restored; say which task and why, and fail as a panic.
     let summary = summary.map_err(|e| Failure::engine(&e))?;
     eprintln!("{}", summary_line(&summary));
+    if let Some(line) = not_stored_line(&summary) {
+        eprintln!("{line}");
+    }
     match ended {
         Ok(_) if all_stored(&summary) => Ok(()),
         Err(TuiError::Panicked) => Err(Failure::status(101)),
         _ => Err(Failure::status(1)),
     }
+}
+
+/// What a drain cut short by its deadline did not store, in one line; none if it finished.
+pub fn not_stored_line(s: &Summary) -> Option<String> {
+    let n = s.not_stored.as_ref()?;
+    let from = |first: Option<u64>| first.map_or(String::new(), |id| format!(", ids {id} on"));
+    let agents = if n.agents_readings > 0 {
+        format!(
+            " ({} of the readings are agents': unconfirmed, their agents keep them)",
+            thousands(n.agents_readings)
+        )
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "wallwatch: the drain passed its deadline (--drain-timeout): {} readings{} and {} crew \
+         reports{} were not stored and are {}{agents}; the store's last error: {}",
+        thousands(n.readings),
+        from(n.first_reading_id),
+        thousands(n.crew_reports),
+        from(n.first_crew_report_id),
+        n.outcome,
+        crate::text::sanitize(&n.reason),
+    ))
 }
 
 fn all_stored(s: &Summary) -> bool {

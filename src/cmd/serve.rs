@@ -40,12 +40,13 @@ pub fn main(args: &ServeArgs) -> Outcome {
             "{flag}: serve has no screen (give it to `wallwatch attach` or `run`)"
         )));
     }
-    let config =
+    let mut config =
         Config::from_args(&args.run, DEFAULT_CREWS).map_err(|e| Failure::bad(e.to_string()))?;
     // The flags', else the config file's.
     let site = config.serve_site(&args.site);
     let path =
         socket::resolve_env(site.socket.as_deref(), site.name.as_deref()).map_err(Failure::bad)?;
+    config.engine.holder = format!("wallwatch serve at {}", path.display());
     if site.socket.is_none()
         && let Some(dir) = path.parent()
     {
@@ -61,9 +62,14 @@ pub fn main(args: &ServeArgs) -> Outcome {
         (None, Some(n)) if n != socket::DEFAULT_NAME => format!(" --name {n}"),
         _ => String::new(),
     };
-    let summary = runtime.block_on(serve(&config, &path, &which, feed))?;
+    let summary = runtime.block_on(serve(&config, &path, &which, feed));
+    crate::runtime::end(runtime);
+    let summary = summary?;
     crate::text::print_line(&serde_json::to_string(&summary).unwrap_or_default());
-    Ok(())
+    match super::run::not_stored_line(&summary) {
+        Some(line) => Err(Failure::status(1).with_line(line)),
+        None => Ok(()),
+    }
 }
 
 /// Human logs to stderr (Info and above, or `RUST_LOG`); the site's log feed gets Debug and
@@ -91,12 +97,15 @@ fn init_logging(file: Option<crate::logfile::FileLayer>) -> Arc<LogFeed> {
     feed
 }
 
-/// Removes the socket file when the site ends, however it ends.
-struct SocketFile(PathBuf);
+/// Removes the socket file when the site ends, however it ends; then lets go of its lock.
+struct SocketFile {
+    path: PathBuf,
+    _lock: crate::lockfile::LockFile,
+}
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -109,8 +118,12 @@ pub async fn serve(
 ) -> Result<Summary, Failure> {
     let mut signals = StopSignals::watch()?;
     // The socket first: a second server on it fails before it touches the store.
-    let listener = socket::listen(path).await.map_err(Failure::bad)?;
-    let socket_file = SocketFile(path.to_path_buf());
+    let socket::Listening { listener, lock } = socket::listen(path).await.map_err(Failure::bad)?;
+    // Held until the socket file is removed, after the drain.
+    let socket_file = SocketFile {
+        path: path.to_path_buf(),
+        _lock: lock,
+    };
     let (services, site) = start_site(config, feed, path).await?;
     let mut serving = Serving::new(listener, &services, &site, path);
     say_where(path, which, services.http_token_file());

@@ -43,6 +43,10 @@ pub const DEFAULT_NETWORK_LIMIT: usize = 5;
 pub const DEFAULT_DAY_SECONDS: f64 = 5.0;
 /// Rows per store write.
 pub const DEFAULT_BATCH_SIZE: usize = 16384;
+/// The largest config file read (the longest real one is a few KiB).
+const MAX_CONFIG_FILE: u64 = 1024 * 1024;
+/// How long a stop waits for the store unless `--drain-timeout` says.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything a run needs, decided before it starts.
 #[derive(Debug, Clone)]
@@ -184,6 +188,8 @@ struct Raw {
     duration: Option<Duration>,
     #[serde(deserialize_with = "file::days")]
     days: Option<u64>,
+    #[serde(deserialize_with = "file::duration")]
+    drain_timeout: Option<Duration>,
     #[serde(deserialize_with = "file::flag")]
     until_complete: Option<bool>,
     #[serde(deserialize_with = "file::flag")]
@@ -302,7 +308,7 @@ fn store_beside(url: &str, dir: &Path) -> Result<String, String> {
 
 fn read_file(path: &Path) -> Result<FileValues, ConfigError> {
     let name = sanitize(&path.display().to_string()).into_owned();
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::files::read_text_bounded(path, MAX_CONFIG_FILE) {
         Ok(text) => text,
         Err(source) => return Err(ConfigError::Unreadable { file: name, source }),
     };
@@ -625,6 +631,9 @@ fn read_flags(args: &RunArgs) -> Result<Raw, ConfigError> {
             parsed(parse_run_duration(d))
         })?,
         days: check("days", &args.days, |d| in_range(*d, &DAYS_RANGE))?,
+        drain_timeout: check("drain-timeout", &args.drain_timeout, |d| {
+            parsed(parse_run_duration(d))
+        })?,
         until_complete: args.until_complete.then_some(true),
         fresh: args.fresh.then_some(true),
         palette: args.palette.clone(),
@@ -661,6 +670,7 @@ impl Raw {
             day_seconds: self.day_seconds.or(file.day_seconds),
             duration: self.duration.or(file.duration),
             days: self.days.or(file.days),
+            drain_timeout: self.drain_timeout.or(file.drain_timeout),
             until_complete: self.until_complete.or(file.until_complete),
             fresh: self.fresh.or(file.fresh),
             palette: self.palette.or(file.palette),
@@ -744,6 +754,8 @@ impl Config {
                 batch_size: DEFAULT_BATCH_SIZE,
                 flush_after: Duration::from_millis(50),
                 max_readings: None,
+                holder: "wallwatch run".to_string(),
+                drain_timeout: raw.drain_timeout.unwrap_or(DEFAULT_DRAIN_TIMEOUT),
             },
             profiles,
             max_sections,

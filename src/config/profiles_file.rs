@@ -20,10 +20,13 @@ pub enum ProfilesError {
     Parse { file: String, source: ParseError },
 }
 
-/// Loads and parses a profiles file. The error is one line naming the file (and line/column).
+/// Loads and parses a profiles file (standard input for `-`), a piece at a time: a file that is
+/// not a regular file is refused before it is read, and a bad line (a section over
+/// `max_sections`) as soon as it is read, not after the whole file. The error is one line naming
+/// the file (and line/column).
 pub fn load(path: &Path, max_sections: usize) -> Result<Wall, ProfilesError> {
-    let (file, bytes) = read(path)?;
-    Wall::parse(&bytes, max_sections).map_err(|source| ProfilesError::Parse { file, source })
+    let (file, reader) = open(path)?;
+    Wall::read_from(reader, max_sections).map_err(|e| failed(file, e))
 }
 
 /// Parses a profiles file (standard input for `-`) a piece at a time into `sink`, with the
@@ -33,42 +36,37 @@ pub fn parse_into<S: HeightSink>(
     max_sections: usize,
     sink: &mut S,
 ) -> Result<(), ProfilesError> {
-    let (file, result) = if path == Path::new("-") {
-        let stdin = std::io::stdin().lock();
-        (
-            "<stdin>".to_string(),
-            Wall::parse_from(stdin, max_sections, sink),
-        )
-    } else {
-        let file = name_of(path);
-        let opened = match std::fs::File::open(path) {
-            Ok(opened) => opened,
-            Err(source) => return Err(ProfilesError::Unreadable { file, source }),
-        };
-        let result = Wall::parse_from(opened, max_sections, sink);
-        (file, result)
-    };
-    result.map_err(|e| match e {
-        ReadError::Io(source) => ProfilesError::Unreadable { file, source },
-        ReadError::Parse(source) => ProfilesError::Parse { file, source },
-    })
+    let (file, reader) = open(path)?;
+    Wall::parse_from(reader, max_sections, sink).map_err(|e| failed(file, e))
 }
 
-/// The bytes of a profiles file (standard input for `-`) and the name its errors give it.
-pub fn read(path: &Path) -> Result<(String, Vec<u8>), ProfilesError> {
+/// The reader of a profiles file (standard input for `-`), refused unless a regular file, and
+/// the name its errors give it.
+fn open(path: &Path) -> Result<(String, Box<dyn Read>), ProfilesError> {
     if path == Path::new("-") {
-        let file = "<stdin>".to_string();
-        let mut bytes = Vec::new();
-        match std::io::stdin().read_to_end(&mut bytes) {
-            Ok(_) => Ok((file, bytes)),
-            Err(source) => Err(ProfilesError::Unreadable { file, source }),
-        }
-    } else {
-        let file = name_of(path);
-        match std::fs::read(path) {
-            Ok(bytes) => Ok((file, bytes)),
-            Err(source) => Err(ProfilesError::Unreadable { file, source }),
-        }
+        return Ok(("<stdin>".to_string(), Box::new(std::io::stdin().lock())));
+    }
+    let file = name_of(path);
+    match crate::files::open_regular(path) {
+        Ok(opened) => Ok((file, Box::new(opened))),
+        Err(source) => Err(ProfilesError::Unreadable { file, source }),
+    }
+}
+
+fn failed(file: String, e: ReadError) -> ProfilesError {
+    match e {
+        ReadError::Io(source) => ProfilesError::Unreadable { file, source },
+        ReadError::Parse(source) => ProfilesError::Parse { file, source },
+    }
+}
+
+/// The bytes of a profiles file (standard input for `-`), at most `max` of them, and the name
+/// its errors give it.
+pub fn read(path: &Path, max: u64) -> Result<(String, Vec<u8>), ProfilesError> {
+    let (file, reader) = open(path)?;
+    match crate::files::read_to_limit(reader, max) {
+        Ok(bytes) => Ok((file, bytes)),
+        Err(source) => Err(ProfilesError::Unreadable { file, source }),
     }
 }
 

@@ -50,11 +50,56 @@ pub struct Stored {
     pub batch_rows: Histogram,
     /// The last failed write's error (kept after it clears).
     pub last_error: std::sync::Mutex<Option<String>>,
+    /// Set when the drain passes its deadline: the writer stops trying, and what it has or
+    /// gets from then on is counted in `given_up` instead of written.
+    giving_up: AtomicBool,
+    give_up_now: Notify,
+    given_up: std::sync::Mutex<GivenUp>,
+}
+
+/// The rows the writer gave up on.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct GivenUp {
+    pub(super) readings: u64,
+    pub(super) crew_reports: u64,
+    pub(super) agents_readings: u64,
+    pub(super) first_reading_id: Option<u64>,
+    pub(super) first_crew_report_id: Option<u64>,
 }
 
 impl Stored {
     pub fn rows(&self) -> u64 {
         self.readings.load(Ordering::Relaxed) + self.crew_reports.load(Ordering::Relaxed)
+    }
+
+    /// Tells the writer to stop trying: the drain's deadline has passed.
+    pub(super) fn give_up(&self) {
+        self.giving_up.store(true, Ordering::Release);
+        self.give_up_now.notify_one();
+    }
+
+    pub(super) fn giving_up(&self) -> bool {
+        self.giving_up.load(Ordering::Acquire)
+    }
+
+    /// What the writer gave up on so far.
+    pub(super) fn given_up(&self) -> GivenUp {
+        *self.given_up.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts `write` as given up (its rows are not stored, its agents' readings not
+    /// confirmed).
+    fn give_up_on(&self, (batch, origins): &Write) {
+        let mut g = self.given_up.lock().unwrap_or_else(|e| e.into_inner());
+        g.readings += batch.readings.len() as u64;
+        g.crew_reports += batch.crew_reports.len() as u64;
+        g.agents_readings += origins.len() as u64;
+        let first = |r: Option<u64>, id: Option<u64>| r.or(id);
+        g.first_reading_id = first(g.first_reading_id, batch.readings.first().map(|r| r.id));
+        g.first_crew_report_id = first(
+            g.first_crew_report_id,
+            batch.crew_reports.first().map(|c| c.id),
+        );
     }
 }
 
@@ -216,14 +261,16 @@ fn answer_read(store: &mut dyn Store, read: StoreRead) {
     }
 }
 
-/// Opens the store, or takes the injected one.
+/// Opens the store as the site that writes it (see [`crate::store::open_for_site`]; `holder`
+/// says what this run is), or takes the injected one.
 pub fn open_store(
     url: &crate::store::StoreUrl,
+    holder: &str,
     store: Option<Box<dyn Store>>,
 ) -> Result<Box<dyn Store>, EngineError> {
     match store {
         Some(s) => Ok(s),
-        None => crate::store::open(url).map_err(EngineError::Store),
+        None => crate::store::open_for_site(url, holder).map_err(EngineError::Store),
     }
 }
 
@@ -231,7 +278,7 @@ pub fn open_store(
 /// database never stalls the async workers, and tests on the paused clock do not see time jump
 /// while a write is under way). A failed write is retried with backoff, keeping the batch; the
 /// stored rows are then published, or, with `skip_rows`, freed on the blocking thread. Returns the
-/// store's final counts once closed.
+/// store's final counts once closed (none if it gave up: see [`Stored::give_up`]).
 pub async fn writer_task(
     mut store: Box<dyn Store>,
     mut rx: mpsc::Receiver<Write>,
@@ -240,7 +287,7 @@ pub async fn writer_task(
     publisher: Arc<Publisher>,
     skip_rows: bool,
     remote: Option<Arc<RemoteLink>>,
-) -> Result<Counts, StoreError> {
+) -> Result<Option<Counts>, StoreError> {
     let mut reads = Reads {
         rx: reads,
         open: true,
@@ -259,17 +306,32 @@ pub async fn writer_task(
             }
         };
         let write = with_queued(write, &mut rx);
+        if stored.giving_up() {
+            stored.give_up_on(&write);
+            continue;
+        }
         let written;
         (store, written) =
             write_until_stored(store, write, &mut reads, &stored, &publisher, skip_rows).await?;
-        publish_stored(written, &stored, &publisher, remote.as_deref());
+        match written {
+            Ok(written) => publish_stored(written, &stored, &publisher, remote.as_deref()),
+            Err(write) => stored.give_up_on(&write),
+        }
         // A store that is always behind (`--speed max`) always has a batch waiting: the reads
         // queued meanwhile (a command's change among them) are answered between its writes.
         while let Some(read) = reads.queued() {
             store = answer(store, read).await?;
         }
     }
-    close(store).await
+    if stored.giving_up() {
+        // A store that was failing: closed as well as it can be, its counts not asked for.
+        let closed = tokio::task::spawn_blocking(move || store.close()).await;
+        if let Ok(Err(e)) = closed {
+            tracing::warn!(target: "store", "{}", crate::text::sanitize(&e.to_string()));
+        }
+        return Ok(None);
+    }
+    close(store).await.map(Some)
 }
 
 /// Group commit: batches that queued up while the last write ran go in the same write (ids stay
@@ -298,7 +360,8 @@ struct Written {
 
 /// Writes `write` until the store takes it. A failed write is counted and published, then
 /// retried with the same batch after a backoff that doubles up to [`MAX_BACKOFF`]; reads are
-/// answered while it waits. Gives the store back.
+/// answered while it waits. Gives the store back, and the write unwritten (`Err`) if the drain
+/// passed its deadline first ([`Stored::give_up`]).
 async fn write_until_stored(
     mut store: Box<dyn Store>,
     (mut batch, mut origins): Write,
@@ -306,7 +369,7 @@ async fn write_until_stored(
     stored: &Stored,
     publisher: &Publisher,
     skip_rows: bool,
-) -> Result<(Box<dyn Store>, Written), StoreError> {
+) -> Result<(Box<dyn Store>, Result<Written, Write>), StoreError> {
     // Counted now: with `skip_rows` a stored batch comes back empty.
     let (readings, crew_reports) = (batch.readings.len(), batch.crew_reports.len());
     let rows = readings + crew_reports;
@@ -326,12 +389,15 @@ async fn write_until_stored(
                     crew_reports,
                     attempt,
                 };
-                return Ok((store, written));
+                return Ok((store, Ok(written)));
             }
             Err(e) => {
                 failing(stored, publisher, &e, attempt, backoff, rows);
                 // Reads are answered while the write waits for its retry.
-                store = answer_reads_for(backoff, store, reads).await?;
+                store = answer_reads_for(backoff, store, reads, stored).await?;
+                if stored.giving_up() {
+                    return Ok((store, Err((batch, origins))));
+                }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 attempt += 1;
                 stored.write_retries.fetch_add(1, Ordering::Relaxed);
@@ -340,18 +406,24 @@ async fn write_until_stored(
     }
 }
 
-/// Answers reads for `wait`, and gives the store back.
+/// Answers reads for `wait` (less if the writer is told to give up), and gives the store
+/// back.
 async fn answer_reads_for(
     wait: Duration,
     mut store: Box<dyn Store>,
     reads: &mut Reads,
+    stored: &Stored,
 ) -> Result<Box<dyn Store>, StoreError> {
     let retry = tokio::time::sleep(wait);
     tokio::pin!(retry);
     loop {
+        if stored.giving_up() {
+            return Ok(store);
+        }
         tokio::select! {
             biased;
             _ = &mut retry => return Ok(store),
+            () = stored.give_up_now.notified() => return Ok(store),
             read = reads.next() => store = answer(store, read).await?,
         }
     }

@@ -8,7 +8,7 @@ use super::WallProgress;
 use super::collector::{self, Stored};
 use super::network::NetworkState;
 use super::remote::RemoteLink;
-use super::summary::{Flow, NetworkSummary, StoreRows, StoreWrites, Summary};
+use super::summary::{Flow, NetworkSummary, NotStored, StoreRows, StoreWrites, Summary};
 use super::tasks::{Shared, WallState};
 
 /// The engine's live figures, readable from anywhere while it runs (`status`).
@@ -24,6 +24,8 @@ pub struct Gauges {
     pub(super) seed: u64,
     pub(super) reader: collector::StoreReader,
     pub(super) remote: Option<Arc<RemoteLink>>,
+    /// How long a stop waits for the store ([`super::EngineOptions::drain_timeout`]).
+    pub(super) drain_timeout: Duration,
 }
 
 impl Gauges {
@@ -120,6 +122,59 @@ impl Gauges {
             simulated_seconds: self.shared.clock.now().as_secs_f64(),
             screen_rows_coalesced: self.shared.publisher.coalesced(),
             remote: self.remote.as_ref().map(|l| l.summary()),
+            not_stored: self.stored.giving_up().then(|| self.not_stored()),
         }
+    }
+
+    /// What the writer gave up on, with the store's last error.
+    fn not_stored(&self) -> NotStored {
+        let g = self.stored.given_up();
+        NotStored {
+            readings: g.readings,
+            crew_reports: g.crew_reports,
+            agents_readings: g.agents_readings,
+            first_reading_id: g.first_reading_id,
+            first_crew_report_id: g.first_crew_report_id,
+            outcome: "lost".to_string(),
+            reason: self.last_store_error(),
+        }
+    }
+
+    fn last_store_error(&self) -> String {
+        let last = self
+            .stored
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        last.clone()
+            .unwrap_or_else(|| "the store took too long".to_string())
+    }
+
+    /// The summary of a drain cut short while a store call had not returned (the pipeline
+    /// never finished): what the producers made and the store did not take, from the counters.
+    pub(super) fn summary_cut_short(&self) -> Summary {
+        let mut summary = self.summary();
+        let reason = format!("a store call did not return ({})", self.last_store_error());
+        summary.not_stored = Some(NotStored {
+            readings: summary
+                .readings
+                .produced
+                .saturating_sub(summary.readings.stored),
+            crew_reports: summary
+                .crew_reports
+                .produced
+                .saturating_sub(summary.crew_reports.stored),
+            agents_readings: 0,
+            first_reading_id: None,
+            first_crew_report_id: None,
+            outcome: "lost".to_string(),
+            reason,
+        });
+        summary
+    }
+
+    /// How long a stop waits for the store.
+    pub(super) fn drain_timeout(&self) -> Duration {
+        self.drain_timeout
     }
 }

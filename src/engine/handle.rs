@@ -26,6 +26,8 @@ use crate::store::Store;
 
 /// Capacity of the event channel to the watcher (see `publisher` for what happens when full).
 pub const EVENT_CHANNEL: usize = 256;
+/// How long a drain that passed its deadline may take to count what is left.
+pub const GIVE_UP_GRACE: Duration = Duration::from_secs(5);
 
 /// What tests and benchmarks may inject.
 #[derive(Default)]
@@ -120,6 +122,7 @@ impl Engine {
             seed: config.seed,
             reader: collector::StoreReader(read_tx),
             remote: options.remote.clone(),
+            drain_timeout: config.drain_timeout,
         };
         let ends = PipelineEnds {
             store,
@@ -240,9 +243,35 @@ impl Engine {
     ///
     /// If an engine task panicked (the supervisor then drains at once by itself), the result is
     /// [`EngineError::Panicked`] naming the task and its message, whatever else happened.
+    ///
+    /// The drain waits for the store at most [`EngineOptions::drain_timeout`]: past it the
+    /// writer stops trying and counts what is left as not stored (the summary's `not_stored`);
+    /// should a store call not even return, the engine ends [`GIVE_UP_GRACE`] later all the same,
+    /// its summary from the counters.
     pub async fn shutdown(self) -> Result<Summary, EngineError> {
         let _ = self.stop.send(true);
-        let result = match self.supervisor.await {
+        let mut supervisor = self.supervisor;
+        let gauges = self.gauges;
+        let ended = tokio::select! {
+            ended = &mut supervisor => ended,
+            () = tokio::time::sleep(gauges.drain_timeout()) => {
+                tracing::warn!(
+                    target: "engine",
+                    "the drain passed its deadline ({}): what the store has not taken is lost",
+                    humantime(gauges.drain_timeout())
+                );
+                gauges.stored.give_up();
+                match tokio::time::timeout(GIVE_UP_GRACE, &mut supervisor).await {
+                    Ok(ended) => ended,
+                    Err(_) => {
+                        tracing::error!(target: "engine", "a store call did not return; ending");
+                        supervisor.abort();
+                        Ok(Ok(gauges.summary_cut_short()))
+                    }
+                }
+            }
+        };
+        let result = match ended {
             Ok(result) => result,
             Err(e) if e.is_panic() => Err(EngineError::Panicked(format!(
                 "the engine's supervisor task panicked: {}",
@@ -278,7 +307,7 @@ async fn open_store(
         options.remote.is_some(),
     );
     let (store, resumed, marks) = tokio::task::spawn_blocking(move || {
-        let mut store = collector::open_store(&url, injected)?;
+        let mut store = collector::open_store(&url, &for_resume.holder, injected)?;
         let resumed = super::resume::prepare(store.as_mut(), &for_resume, history)?;
         let marks = if agents {
             store.agent_marks().map_err(EngineError::Store)?
@@ -348,4 +377,15 @@ fn announce(
         crate::text::sanitize(store_url),
         config.seed
     );
+}
+
+/// `30s`, `1.5s`, `250ms`: a real-time span as a log line says it.
+fn humantime(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.3}s", d.as_secs_f64())
+    }
 }

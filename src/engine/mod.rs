@@ -58,7 +58,7 @@ pub use gauges::Gauges;
 pub use handle::{Engine, StartOptions};
 pub use network::{Latency, NetworkProbe};
 pub use options::{EngineOptions, MAX_LATENCY, check_latency};
-pub use summary::{RunCounters, StoreWrites, Summary};
+pub use summary::{NotStored, RunCounters, StoreWrites, Summary};
 
 /// A sensor as the screen lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,7 +24,7 @@ pub const STATS_EVERY: Duration = Duration::from_millis(250);
 pub(super) struct Pipeline {
     pub(super) collector: JoinHandle<()>,
     pub(super) finish: oneshot::Sender<()>,
-    pub(super) writer: JoinHandle<Result<crate::store::Counts, StoreError>>,
+    pub(super) writer: JoinHandle<Result<Option<crate::store::Counts>, StoreError>>,
     pub(super) stats: JoinHandle<()>,
     pub(super) publisher_done: Arc<Notify>,
     pub(super) forward: JoinHandle<()>,

@@ -49,6 +49,30 @@ pub struct Summary {
     /// Readings from agents through the broker (only with `--broker`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote: Option<super::remote::RemoteSummary>,
+    /// What the store had not taken when the drain's deadline passed (`--drain-timeout`):
+    /// counted as lost. Absent when the drain finished in time.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub not_stored: Option<NotStored>,
+}
+
+/// What a drain cut short by its deadline did not store. The rows were in the process only
+/// (the writer's batches, the collector's, the network's): they are lost with it; agents'
+/// readings among them were not confirmed, so their agents still hold them and send them again
+/// to the next site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotStored {
+    pub readings: u64,
+    pub crew_reports: u64,
+    /// Of `readings`, those from agents (kept by their agents, unconfirmed).
+    pub agents_readings: u64,
+    /// The first id of each kind not stored (every later one of this run was not stored
+    /// either); none when unknown (a store call that never returned) or when none was lost.
+    pub first_reading_id: Option<u64>,
+    pub first_crew_report_id: Option<u64>,
+    /// What became of them: `lost`.
+    pub outcome: String,
+    /// Why the store did not take them: its last error.
+    pub reason: String,
 }
 
 /// The store writer's figures so far.

@@ -466,11 +466,14 @@ impl Supervisor {
         });
         p.publisher_done.notify_one();
         let _ = p.forward.await;
-        let counts = closed?;
-        let summary = self.gauges.summary_with(StoreRows {
-            readings: counts.readings,
-            crew_reports: counts.crew_reports,
-        });
+        // Given up: the rows held at the start and this run's stored ones.
+        let summary = match closed? {
+            Some(counts) => self.gauges.summary_with(StoreRows {
+                readings: counts.readings,
+                crew_reports: counts.crew_reports,
+            }),
+            None => self.gauges.summary(),
+        };
         tracing::info!(
             target: "engine",
             "stopped: {} readings and {} crew reports stored",

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 const TOKEN_BYTES: usize = 32;
 /// The longest token a `--http-token-file` may hold.
 const MAX_TOKEN_LEN: usize = 4096;
+/// The most of a named token file read (a token and whitespace around it).
+const MAX_TOKEN_FILE: u64 = 64 * 1024;
 
 /// Where the token comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +83,7 @@ pub fn load(file: &TokenFile) -> Result<Token, String> {
             replace_private(path, &token).map_err(|e| format!("token file {shown}: {e}"))?;
             Ok(token)
         }
-        TokenFile::Named(path) => match std::fs::read_to_string(path) {
+        TokenFile::Named(path) => match crate::files::read_text_bounded(path, MAX_TOKEN_FILE) {
             Ok(text) => parse(&text).map_err(|why| format!("--http-token-file {shown}: {why}")),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let token = generate()?;

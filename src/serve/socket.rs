@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use tokio::net::{UnixListener, UnixStream};
 
+use crate::lockfile::{LockError, LockFile};
+
 /// The site's name when none is given.
 pub const DEFAULT_NAME: &str = "default";
 
@@ -88,11 +90,40 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Listens on `path`: an error if a live site already answers there or the path is something
-/// else; a stale socket (nobody answers) is replaced. The socket is made 0600 before it
-/// appears under its name.
-pub async fn listen(path: &Path) -> Result<UnixListener, String> {
+/// The lock file of the socket `path` (`NAME.sock.lock`), held by the site listening there
+/// for as long as it runs (see [`crate::lockfile`]).
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut lock = path.as_os_str().to_owned();
+    lock.push(".lock");
+    PathBuf::from(lock)
+}
+
+/// A socket listened on, and the lock that makes it this site's alone.
+#[derive(Debug)]
+pub struct Listening {
+    pub listener: UnixListener,
+    pub lock: LockFile,
+}
+
+/// Listens on `path`: an error if a site already runs there (it holds the socket's lock, or
+/// answers on it) or the path is something else; a stale socket (nobody answers) is
+/// replaced. The lock is taken first, so the check and the replacement are one step: of sites
+/// started at the same moment, one listens and the others are refused. The socket is made 0600
+/// before it appears under its name.
+pub async fn listen(path: &Path) -> Result<Listening, String> {
     let shown = path.display();
+    let lock = match LockFile::take(
+        &lock_path(path),
+        &crate::lockfile::this_process("wallwatch serve"),
+    ) {
+        Ok(lock) => lock,
+        Err(LockError::Held(by)) => {
+            return Err(format!("a site is already running at {shown} ({by})"));
+        }
+        Err(LockError::Io(e)) => {
+            return Err(format!("cannot lock {}: {e}", lock_path(path).display()));
+        }
+    };
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => match UnixStream::connect(path).await {
             Ok(_) => return Err(format!("a site is already running at {shown}")),
@@ -118,7 +149,7 @@ pub async fn listen(path: &Path) -> Result<UnixListener, String> {
         let _ = std::fs::remove_file(&staging);
         return Err(format!("cannot listen at {shown}: {e}"));
     }
-    Ok(listener)
+    Ok(Listening { listener, lock })
 }
 
 /// Whether the peer of `stream` runs as our user; the refusal says who it was.
@@ -203,6 +234,13 @@ mod tests {
         );
         let e = listen(&path).await.unwrap_err();
         assert!(e.contains("already running"), "{e}");
+        assert!(e.contains(&format!("pid {}", std::process::id())), "{e}");
+        // A live site that holds no lock (an older wallwatch) is found by answering.
+        let Listening { listener, lock } = first;
+        drop(lock);
+        let e = listen(&path).await.unwrap_err();
+        assert!(e.contains("already running"), "{e}");
+        let first = listener;
         drop(first); // The file stays: a stale socket.
         assert!(path.exists());
         let _second = listen(&path).await.unwrap();

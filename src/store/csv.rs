@@ -26,17 +26,22 @@
 //! fields are quoted (RFC 4180) when they hold a comma, a quote, CR or LF, and lines end with LF
 //! (CRLF is read too). A header is written only when a file is new or empty. Each batch is
 //! rendered in memory and written with one `write` per file; if a write fails, both files are cut
-//! back to where the batch began, so a retried batch is never stored twice. Ids must keep
+//! back to where the batch began, so a retried batch is never stored twice. A running site's
+//! store ([`CsvStore::open_for_site`]) holds the lock file beside `PATH` and checks at each write
+//! that its two files are still there (see `site_lock`). Ids must keep
 //! increasing across batches and runs: the files are read once at open to learn the counts and
 //! last ids, so a restarted run continues after them.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use super::site_lock::{FileIdentity, lock_beside};
 use super::{
     Batch, Counts, ReadingFilter, SiteChange, Store, StoreError, format_timestamp, parse_timestamp,
 };
+use crate::lockfile::LockFile;
 use crate::sensors::Reading;
 use crate::wall::{CrewReport, LatestReports};
 
@@ -81,6 +86,13 @@ const CHANGES_HEADER: &str = "id,at,origin,change";
 /// The most reading ids [`Store::start_of_last`] keeps in memory (8 MB).
 const RING_IDS: usize = 1 << 20;
 
+/// The longest record read (a line, or the lines of a quoted field): far more than any row
+/// written here takes (a site change holding a loaded wall of [`crate::engine::MAX_WALL_TEXT`]
+/// is the longest), so that a file that is not one of ours is refused, not read whole.
+const MAX_RECORD: u64 = 4 * 1024 * 1024;
+/// The most of a meta file read (agents' marks grow with the agents).
+const MAX_META: u64 = 64 * 1024 * 1024;
+
 /// One CSV file and what is known about it.
 #[derive(Debug)]
 struct CsvFile {
@@ -88,6 +100,8 @@ struct CsvFile {
     file: File,
     /// Bytes known to be in the file (the end of the last whole batch).
     len: u64,
+    /// The file as opened, to notice its deletion.
+    identity: FileIdentity,
 }
 
 impl CsvFile {
@@ -96,13 +110,27 @@ impl CsvFile {
     fn open(url: &str, path: PathBuf, header: &str) -> Result<CsvFile, StoreError> {
         use std::io::{BufRead, Seek, SeekFrom};
         let err = |what: String| StoreError(format!("store '{url}': {}: {what}", path.display()));
-        let mut file = OpenOptions::new()
+        // Not waiting for a FIFO's reader: what is not a regular file is refused below.
+        let opened = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
-            .open(&path)
-            .map_err(|e| err(format!("cannot open ({e})")))?;
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path);
+        let mut file = match opened {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(StoreError(format!(
+                    "store '{url}': cannot be written: {}: {e}",
+                    path.display()
+                )));
+            }
+            Err(e) => return Err(err(format!("cannot open ({e})"))),
+        };
         let cannot_read = |e: std::io::Error| err(format!("cannot read ({e})"));
+        let meta = file.metadata().map_err(cannot_read)?;
+        crate::files::check_regular(&meta).map_err(|e| err(e.to_string()))?;
+        let identity = FileIdentity::of(&path, &meta);
         let mut len = file.seek(SeekFrom::End(0)).map_err(cannot_read)?;
         if len == 0 {
             let line = format!("{header}\n");
@@ -112,7 +140,7 @@ impl CsvFile {
         } else {
             file.seek(SeekFrom::Start(0)).map_err(cannot_read)?;
             let mut first = String::new();
-            std::io::BufReader::new(&mut file)
+            std::io::BufReader::new((&mut file).take(MAX_RECORD))
                 .read_line(&mut first)
                 .map_err(cannot_read)?;
             let first = first.trim_end_matches('\n').trim_end_matches('\r');
@@ -131,7 +159,12 @@ impl CsvFile {
                 ));
             }
         }
-        Ok(CsvFile { path, file, len })
+        Ok(CsvFile {
+            path,
+            file,
+            len,
+            identity,
+        })
     }
 
     /// Appends `bytes` in one write; on failure cuts the file back to its last known length.
@@ -167,6 +200,8 @@ pub struct CsvStore {
     changes: Option<CsvFile>,
     /// The id of the last site change stored (0 for none).
     last_change_id: u64,
+    /// The writing site's lock: its files are checked at each write.
+    site: Option<LockFile>,
 }
 
 /// The meta key holding the agents' high-water marks, as a JSON object `{agent: seq}`.
@@ -214,7 +249,26 @@ impl CsvStore {
             marks: None,
             changes,
             last_change_id,
+            site: None,
         })
+    }
+
+    /// Opens the files for the site that writes them: locked first (a second site is refused
+    /// naming the first), and each file checked at each write.
+    pub fn open_for_site(url: &str, path: &str, holder: &str) -> Result<CsvStore, StoreError> {
+        let lock = lock_beside(url, Path::new(path), holder)?;
+        let mut store = CsvStore::open(url, path)?;
+        store.site = Some(lock);
+        Ok(store)
+    }
+
+    /// The writing site's files are still the ones it opened.
+    fn check_files(&self) -> Result<(), StoreError> {
+        if self.site.is_some() {
+            self.readings.identity.check(&self.url)?;
+            self.crew.identity.check(&self.url)?;
+        }
+        Ok(())
     }
 }
 
@@ -296,7 +350,8 @@ impl Store for CsvStore {
         }
         let readings = rendered(readings).map_err(|e| self.render_error(e))?;
         let crew = rendered(crew).map_err(|e| self.render_error(e))?;
-        let readings_len = self.readings.len;
+        self.check_files()?;
+        let (readings_len, crew_len) = (self.readings.len, self.crew.len);
         self.readings.append(&readings).map_err(|e| {
             StoreError(format!(
                 "store '{}': {}: write failed ({e})",
@@ -313,6 +368,17 @@ impl Store for CsvStore {
                 self.url,
                 self.crew.path.display()
             )));
+        }
+        // Deleted while it was written: taken back out of the file no one sees, not stored.
+        if let Err(e) = self.check_files() {
+            for (f, len) in [
+                (&mut self.readings, readings_len),
+                (&mut self.crew, crew_len),
+            ] {
+                let _ = f.file.set_len(len);
+                f.len = len;
+            }
+            return Err(e);
         }
         self.counts.readings += batch.readings.len() as u64;
         self.counts.crew_reports += batch.crew_reports.len() as u64;
@@ -608,7 +674,7 @@ impl CsvStore {
     /// The meta file's pairs in file order; none when it does not exist.
     fn read_meta(&self) -> Result<Vec<(String, String)>, StoreError> {
         let path = self.meta_path();
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::files::read_text_bounded(&path, MAX_META) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => {
@@ -690,7 +756,29 @@ const END_MARK: &[u8] = b"\n\xff\n";
 type Parse<T> = fn(&Record<'_>) -> Result<T, StoreError>;
 
 /// What a [`RowReader`] reads from.
-type Source = std::io::Chain<Box<dyn Read + Send>, &'static [u8]>;
+type Source = std::io::Chain<Metered, &'static [u8]>;
+
+/// A file read with a bound on each record: counts the bytes read since the last record ended
+/// (the `csv` reader's read-ahead of 64 KiB included) and fails past [`MAX_RECORD`].
+struct Metered {
+    inner: Box<dyn Read + Send>,
+    since_record: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// The error a [`Metered`] source fails with, told apart from the file's own.
+const RECORD_TOO_LONG: &str = "record too long";
+
+impl Read for Metered {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::sync::atomic::Ordering;
+        if self.since_record.load(Ordering::Relaxed) > MAX_RECORD + 64 * 1024 {
+            return Err(std::io::Error::other(RECORD_TOO_LONG));
+        }
+        let n = self.inner.read(buf)?;
+        self.since_record.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
 
 /// The rows of a file, read with the `csv` crate a buffer at a time (the header skipped), in
 /// file order, each checked and parsed; after an error, nothing more.
@@ -698,6 +786,8 @@ struct RowReader<T> {
     url: String,
     path: PathBuf,
     reader: csv::Reader<Source>,
+    /// Bytes read since the last record ([`Metered`]).
+    since_record: std::sync::Arc<std::sync::atomic::AtomicU64>,
     record: csv::ByteRecord,
     header_skipped: bool,
     done: bool,
@@ -738,7 +828,7 @@ impl<T> RowReader<T> {
         width: usize,
         parse: Parse<T>,
     ) -> Result<RowReader<T>, StoreError> {
-        let file = File::open(path).map_err(|e| {
+        let file = crate::files::open_regular(path).map_err(|e| {
             StoreError(format!(
                 "store '{url}': {}: cannot read ({e})",
                 path.display()
@@ -755,6 +845,11 @@ impl<T> RowReader<T> {
         width: usize,
         parse: Parse<T>,
     ) -> RowReader<T> {
+        let since_record = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let source = Metered {
+            inner: source,
+            since_record: since_record.clone(),
+        };
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -765,6 +860,7 @@ impl<T> RowReader<T> {
             url: url.to_string(),
             path: path.to_path_buf(),
             reader,
+            since_record,
             record: csv::ByteRecord::new(),
             header_skipped: false,
             done: false,
@@ -777,17 +873,26 @@ impl<T> RowReader<T> {
     /// the end of the file.
     fn next_record(&mut self) -> Result<Option<usize>, StoreError> {
         let (url, path) = (&self.url, &self.path);
-        let read_error = |e: csv::Error| {
-            StoreError(format!(
+        let starts = usize::try_from(self.reader.position().line()).unwrap_or(usize::MAX);
+        let read_error = |e: csv::Error| match e.kind() {
+            csv::ErrorKind::Io(io) if io.to_string() == RECORD_TOO_LONG => parse_error(
+                url,
+                path,
+                starts,
+                &format!(
+                    "a record longer than {} MiB (not a file of this store?)",
+                    MAX_RECORD >> 20
+                ),
+            ),
+            _ => StoreError(format!(
                 "store '{url}': {}: cannot read ({e})",
                 path.display()
-            ))
+            )),
         };
-        if !self
-            .reader
-            .read_byte_record(&mut self.record)
-            .map_err(read_error)?
-        {
+        let read = self.reader.read_byte_record(&mut self.record);
+        self.since_record
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+        if !read.map_err(read_error)? {
             return Ok(None); // only after an error: the end mark comes first
         }
         // The line it starts on, from the line after it: the `csv` crate's own position of a

@@ -6,12 +6,14 @@
 //! `wallwatch readings` calls it directly.
 //!
 //! URLs: `memory:`, `csv:PATH` ([`CsvStore`]), `sqlite:PATH` ([`SqliteStore`]) and
-//! `postgres://…` / `postgresql://…` ([`PostgresStore`]). Timestamps are kept at microsecond
+//! `postgres://…` / `postgresql://…` ([`PostgresStore`]). A run opens its store with
+//! [`open_for_site`]: the store is then that site's alone (`site_lock`). Timestamps are kept at microsecond
 //! precision by every persistent store (finer parts are truncated).
 
 mod csv;
 mod memory;
 mod postgres;
+mod site_lock;
 mod sqlite;
 mod url;
 
@@ -139,6 +141,7 @@ pub(crate) use csv::push_field as push_csv_field;
 pub use csv::{CsvStore, crew_reports_path, meta_path};
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
+pub use site_lock::lock_path;
 pub use sqlite::{BUSY_TIMEOUT as SQLITE_BUSY_TIMEOUT, SqliteStore};
 pub use url::{StoreUrl, ToStoreUrl, redact_url};
 
@@ -174,6 +177,28 @@ pub fn open(url: &(impl ToStoreUrl + ?Sized)) -> Result<Box<dyn Store>, StoreErr
         StoreUrl::Csv(path) => Ok(Box::new(CsvStore::open(&shown, path)?)),
         StoreUrl::Sqlite(path) => Ok(Box::new(SqliteStore::open(&shown, path)?)),
         StoreUrl::Postgres(given) => Ok(Box::new(PostgresStore::open(given)?)),
+    }
+}
+
+/// Opens the store a URL names for the site that writes it (`run` and `serve`), as [`open`]
+/// does, but as that site's alone while it is open: a second site is refused with one line
+/// naming the first (`holder` says what this one is, e.g. `wallwatch serve at
+/// /run/user/1000/wallwatch/default.sock`); and a store that cannot be written is refused
+/// here, at the start, instead of failing every write. A `sqlite:` or `csv:` store is locked by
+/// a lock file beside it and its files are checked at each write (a deleted file is noticed);
+/// PostgreSQL by an advisory lock of its schema. Readers ([`open_existing`]) take no lock.
+pub fn open_for_site(
+    url: &(impl ToStoreUrl + ?Sized),
+    holder: &str,
+) -> Result<Box<dyn Store>, StoreError> {
+    let url = url.to_store_url()?;
+    let shown = url.to_string();
+    let holder = crate::lockfile::this_process(holder);
+    match url.as_ref() {
+        StoreUrl::Memory => Ok(Box::new(MemoryStore::new())),
+        StoreUrl::Csv(path) => Ok(Box::new(CsvStore::open_for_site(&shown, path, &holder)?)),
+        StoreUrl::Sqlite(path) => Ok(Box::new(SqliteStore::open_for_site(&shown, path, &holder)?)),
+        StoreUrl::Postgres(given) => Ok(Box::new(PostgresStore::open_for_site(given, &holder)?)),
     }
 }
 

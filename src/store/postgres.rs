@@ -23,6 +23,10 @@
 //! `past_crew_reports(run BIGINT NOT NULL, id BIGINT NOT NULL, …, PRIMARY KEY (run, id))`, in one
 //! transaction. Every table is created on connecting when absent, so a database of an older
 //! wallwatch gains the new ones, empty.
+//!
+//! The store of a running site ([`PostgresStore::open_for_site`]) holds an advisory lock on a key
+//! of its schema on its connection (taken before anything else, and again on each reconnect): a
+//! second site on the same schema is refused naming the connection that holds it.
 
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -156,6 +160,19 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects (within a few seconds or fails), creates the tables if absent.
     pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        PostgresStore::connect(url, false)
+    }
+
+    /// [`PostgresStore::open`] for the site that writes the store: its connection holds the
+    /// schema's advisory lock (taken again when it reconnects), so a second site is refused
+    /// naming the first; its `application_name` (unless the URL gives one) says which process
+    /// it is.
+    pub fn open_for_site(url: &str, holder: &str) -> Result<PostgresStore, StoreError> {
+        let _ = holder; // PostgreSQL names the holder by its application_name
+        PostgresStore::connect(url, true)
+    }
+
+    fn connect(url: &str, site: bool) -> Result<PostgresStore, StoreError> {
         let shown = redact_url(url);
         let mut config: Config = url.parse().map_err(|e: tokio_postgres::Error| {
             StoreError(format!("store '{shown}': {}", describe(&e)))
@@ -164,13 +181,17 @@ impl PostgresStore {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
-            config.application_name("wallwatch");
+            config.application_name(&if site {
+                site_application_name()
+            } else {
+                "wallwatch".to_string()
+            });
         }
         let (tx, rx) = unbounded_channel();
         let (ready_tx, ready_rx) = sync_channel(1);
         let worker = std::thread::Builder::new()
             .name("wallwatch-postgres".into())
-            .spawn(move || worker(config, rx, ready_tx))
+            .spawn(move || worker(config, site, rx, ready_tx))
             .map_err(|e| StoreError(format!("store '{shown}': cannot start its thread ({e})")))?;
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(PostgresStore {
@@ -373,6 +394,64 @@ fn describe(e: &tokio_postgres::Error) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The first key of a writing site's advisory lock (`pg_try_advisory_lock(int, int)`),
+/// wallwatch's own; the second is the schema's ([`TRY_LOCK`]). Advisory locks are per database.
+const LOCK_CLASS: i32 = 0x5757_5354;
+
+/// Takes the site's lock of the schema tables are made in, without waiting: whether it was
+/// taken, and the second key.
+const TRY_LOCK: &str = "WITH k AS (SELECT hashtext(coalesce(current_schema(), '')) & 2147483647      AS schema) SELECT pg_try_advisory_lock($1, k.schema), k.schema FROM k";
+
+/// Who holds the lock `(LOCK_CLASS, $2)`: its backend's pid, application name, client and
+/// start (as far as this role may see them).
+const LOCK_HOLDER: &str = "SELECT a.pid, coalesce(a.application_name, ''),      coalesce(host(a.client_addr), 'a local socket'), coalesce(a.backend_start::text, '?')      FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid      WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2      AND l.objsubid = 2";
+
+/// A writing site's connection's name: which process it is (PostgreSQL keeps 63 bytes).
+fn site_application_name() -> String {
+    let mut name = format!(
+        "wallwatch pid {} on {}",
+        std::process::id(),
+        crate::lockfile::host_name()
+    );
+    name.truncate(name.floor_char_boundary(63));
+    name
+}
+
+/// Takes the site's advisory lock on `client`'s schema, or says which connection holds it.
+async fn take_site_lock(client: &Client) -> Result<(), String> {
+    let fail = |e: tokio_postgres::Error| describe(&e);
+    let row = client
+        .query_one(TRY_LOCK, &[&LOCK_CLASS])
+        .await
+        .map_err(fail)?;
+    let (taken, schema): (bool, i32) = (row.get(0), row.get(1));
+    if taken {
+        return Ok(());
+    }
+    let class = LOCK_CLASS as u32;
+    let schema = schema as u32;
+    let holder = client
+        .query_opt(LOCK_HOLDER, &[&class, &schema])
+        .await
+        .map_err(fail)?;
+    let by = match holder {
+        Some(row) => {
+            let (pid, app, from, since): (i32, String, String, String) =
+                (row.get(0), row.get(1), row.get(2), row.get(3));
+            let app = if app.is_empty() {
+                String::new()
+            } else {
+                format!("{}, ", crate::text::sanitize(&app))
+            };
+            format!("{app}server process {pid}, connected from {from} since {since}")
+        }
+        None => "a connection that has just let go of it (try again)".to_string(),
+    };
+    Err(format!(
+        "in use by another site: {by}; stop that site first, or use another store"
+    ))
+}
+
 /// A live connection with its prepared statements.
 struct Conn {
     client: Client,
@@ -382,7 +461,8 @@ struct Conn {
 }
 
 impl Conn {
-    async fn connect(config: &Config) -> Result<Conn, String> {
+    /// Connects; for a writing `site`, takes the schema's lock first.
+    async fn connect(config: &Config, site: bool) -> Result<Conn, String> {
         let setup = async {
             let (client, connection) = config
                 .connect(NoTls)
@@ -394,6 +474,9 @@ impl Conn {
                 }
             });
             let fail = |e: tokio_postgres::Error| describe(&e);
+            if site {
+                take_site_lock(&client).await?;
+            }
             client.batch_execute(SCHEMA).await.map_err(fail)?;
             let insert_readings = client.prepare(INSERT_READINGS).await.map_err(fail)?;
             let insert_crew = client.prepare(INSERT_CREW).await.map_err(fail)?;
@@ -848,7 +931,7 @@ fn crew_row(row: &tokio_postgres::Row) -> Result<CrewReport, String> {
 
 /// The worker thread: connects, reports readiness, then serves requests until the store is
 /// closed or dropped.
-fn worker(config: Config, mut requests: UnboundedReceiver<Request>, ready: Reply<()>) {
+fn worker(config: Config, site: bool, mut requests: UnboundedReceiver<Request>, ready: Reply<()>) {
     let runtime = match crate::runtime::current_thread() {
         Ok(rt) => rt,
         Err(e) => {
@@ -857,7 +940,7 @@ fn worker(config: Config, mut requests: UnboundedReceiver<Request>, ready: Reply
         }
     };
     runtime.block_on(async move {
-        let mut conn = match Conn::connect(&config).await {
+        let mut conn = match Conn::connect(&config, site).await {
             Ok(conn) => {
                 let _ = ready.send(Ok(()));
                 conn
@@ -871,7 +954,7 @@ fn worker(config: Config, mut requests: UnboundedReceiver<Request>, ready: Reply
         let mut uncertain = false;
         while let Some(request) = requests.recv().await {
             if conn.client.is_closed() {
-                match Conn::connect(&config).await {
+                match Conn::connect(&config, site).await {
                     Ok(fresh) => conn = fresh,
                     Err(e) => {
                         uncertain |= matches!(request, Request::Append(..));

@@ -27,17 +27,24 @@
 //! profile, section, height, PRIMARY KEY (run, id))`: the crew reports of the runs before the
 //! running one (a loaded wall starts a new run; the old run's reports move here, in one
 //! transaction). Versions 1 to 4 are migrated when opened (the table is created, empty).
+//!
+//! A running site's store ([`SqliteStore::open_for_site`]) holds the lock file beside the file,
+//! is refused at the start unless it can be written, and checks at each write that its file is
+//! still there (see `site_lock`).
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::site_lock::{FileIdentity, lock_beside};
 use super::{
     AgentMarks, Batch, Counts, HistoryScan, LAST_DAY_SQL, Origin, ReadingFilter,
     SECTION_HISTORY_SQL, SiteChange, Store, StoreError, ceil_micros, format_timestamp,
     parse_timestamp,
 };
+use crate::lockfile::LockFile;
 use crate::sensors::Reading;
 use crate::wall::{CrewReport, LatestReports};
 
@@ -131,6 +138,8 @@ const INSERT_CREW: &str = "INSERT INTO crew_reports (id, timestamp, day, crew, p
 pub struct SqliteStore {
     url: String,
     conn: Option<Connection>,
+    /// The writing site's: its lock and the file's identity, checked at each write.
+    site: Option<(LockFile, FileIdentity)>,
 }
 
 impl SqliteStore {
@@ -199,7 +208,35 @@ impl SqliteStore {
         Ok(SqliteStore {
             url: url.to_string(),
             conn: Some(conn),
+            site: None,
         })
+    }
+
+    /// Opens the database at `path` for the site that writes it: locked first (a second site
+    /// is refused naming the first), then refused unless it can be written now (a file that
+    /// SQLite could only open read-only, for its mode or its directory's, is refused at the
+    /// start instead of failing every write for ever); its file is checked at each write.
+    pub fn open_for_site(url: &str, path: &str, holder: &str) -> Result<SqliteStore, StoreError> {
+        if path == ":memory:" {
+            return SqliteStore::open(url, path);
+        }
+        let lock = lock_beside(url, Path::new(path), holder)?;
+        let mut store = SqliteStore::open(url, path)?;
+        let cannot = |why: String| StoreError(format!("store '{url}': cannot be written: {why}"));
+        let conn = store.conn()?;
+        if conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .map_err(|e| cannot(one_line(&e)))?
+        {
+            return Err(cannot(format!(
+                "{path} opens read-only (see its mode and its directory's)"
+            )));
+        }
+        conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+            .map_err(|e| cannot(one_line(&e)))?;
+        let meta = std::fs::metadata(path).map_err(|e| cannot(format!("{path}: {e}")))?;
+        store.site = Some((lock, FileIdentity::of(Path::new(path), &meta)));
+        Ok(store)
     }
 
     /// The store for reading back what is there (`wallwatch readings`): SQLite's default page
@@ -245,13 +282,32 @@ impl SqliteStore {
     }
 
     /// Writes `batch` in one transaction; returns the ids of the agents' readings (`origins`,
-    /// in id order) left out as stored already.
-    fn write(
-        conn: &mut Connection,
+    /// in id order) left out as stored already. The writing site's file is checked before the
+    /// commit: a batch is not committed into a file that was deleted.
+    fn write(&mut self, batch: &Batch, origins: &[Origin]) -> Result<Vec<u64>, StoreError> {
+        let file = self.site.as_ref().map(|(_, file)| file.clone());
+        if let Some(file) = &file {
+            file.check(&self.url)?;
+        }
+        let url = self.url.clone();
+        let conn = self.conn()?;
+        let err = |e: rusqlite::Error| StoreError(format!("store '{url}': {}", one_line(&e)));
+        let tx = conn.transaction().map_err(err)?;
+        let skipped = SqliteStore::insert(&tx, batch, origins).map_err(err)?;
+        if let Some(file) = &file {
+            // Dropped uncommitted on an error: rolled back.
+            file.check(&url)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(skipped)
+    }
+
+    /// The rows of `batch`, inserted in the transaction `tx`.
+    fn insert(
+        tx: &rusqlite::Transaction<'_>,
         batch: &Batch,
         origins: &[Origin],
     ) -> rusqlite::Result<Vec<u64>> {
-        let tx = conn.transaction()?;
         let mut skipped = Vec::new();
         {
             let mut insert = tx.prepare_cached(INSERT_READING)?;
@@ -283,7 +339,6 @@ impl SqliteStore {
                 ])?;
             }
         }
-        tx.commit()?;
         Ok(skipped)
     }
 }
@@ -390,7 +445,7 @@ impl Store for SqliteStore {
     }
 
     fn append_remote(&mut self, batch: &Batch, origins: &[Origin]) -> Result<Vec<u64>, StoreError> {
-        self.with_conn(|conn| SqliteStore::write(conn, batch, origins))
+        self.write(batch, origins)
     }
 
     /// From the unique index on `(agent, seq)`.
@@ -557,6 +612,7 @@ impl Store for SqliteStore {
         })
     }
 
+    /// Closes the connection, then lets go of the site's lock.
     fn close(&mut self) -> Result<(), StoreError> {
         match self.conn.take() {
             None => Ok(()),
@@ -565,7 +621,9 @@ impl Store for SqliteStore {
                 self.conn = Some(conn);
                 err
             }),
-        }
+        }?;
+        self.site = None;
+        Ok(())
     }
 
     fn url(&self) -> &str {

@@ -42,6 +42,17 @@ pub enum ParseErrorKind {
     /// No profile at all.
     #[error("no profiles (the file has no non-blank line)")]
     Empty,
+    /// A line longer than any profile of the limit needs ([`line_limit`]), found as it is read.
+    #[error(
+        "line is longer than {limit} bytes (no profile of at most {max_sections} sections needs that much)"
+    )]
+    LineTooLong { limit: usize, max_sections: usize },
+}
+
+/// The longest line [`Wall::parse_from`] reads: 8 bytes a section (a height takes 2 with its
+/// space), and at least 1 MiB.
+pub fn line_limit(max_sections: usize) -> usize {
+    max_sections.saturating_mul(8).max(1 << 20)
 }
 
 /// `LINE:COLUMN: ` in front of an error's kind, or nothing for the whole file (line 0).
@@ -132,39 +143,61 @@ impl Wall {
         }
     }
 
+    /// Reads and parses a profiles file from `reader` with [`Wall::parse_from`]: the same
+    /// checks and errors as [`Wall::parse`], found as the file is read, not after its end.
+    pub fn read_from(reader: impl std::io::Read, max_sections: usize) -> Result<Wall, ReadError> {
+        let mut sink = WallSink {
+            heights: Vec::new(),
+            starts: vec![0],
+        };
+        Wall::parse_from(reader, max_sections, &mut sink)?;
+        Ok(Wall {
+            heights: sink.heights,
+            starts: sink.starts,
+        })
+    }
+
     /// [`Wall::parse_into`] reading `reader` a piece of whole lines at a time (64 KiB, or one
-    /// line if longer): the same checks and errors, in memory bounded by the longest line.
+    /// line if longer): the same checks and errors, in memory bounded by the longest line. A line
+    /// longer than a piece is checked as it comes ([`PartLine`]): a bad token or one section too
+    /// many is refused once read, and a line is read up to [`line_limit`], so that a stream
+    /// without line ends (`/dev/zero`) ends in an error, not in all of memory.
     pub fn parse_from<S: HeightSink>(
         mut reader: impl std::io::Read,
         max_sections: usize,
         sink: &mut S,
     ) -> Result<(), ReadError> {
-        use std::io::Read;
         const PIECE: usize = 64 * 1024;
         let mut buf: Vec<u8> = Vec::with_capacity(PIECE);
+        let mut chunk = vec![0u8; PIECE];
         let mut line = 1;
         let mut any = false;
         let mut eof = false;
+        let mut part = PartLine::default();
         while !eof {
-            // Fill the buffer up to PIECE past what is left of the last piece (a part line).
-            let want = buf.len() + PIECE;
-            while buf.len() < want {
-                let read = (&mut reader)
-                    .take((want - buf.len()) as u64)
-                    .read_to_end(&mut buf)
-                    .map_err(ReadError::Io)?;
-                if read == 0 {
-                    eof = true;
-                    break;
+            // Up to PIECE more after what is left of the last piece (a part line): what one
+            // read gives, so that a pipe's lines are parsed as they come.
+            let start = buf.len();
+            let read = loop {
+                match reader.read(&mut chunk) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    read => break read.map_err(ReadError::Io)?,
                 }
-            }
-            // Whole lines only, unless the file ends here.
+            };
+            buf.extend_from_slice(&chunk[..read]);
+            eof = read == 0;
+            // Whole lines only, unless the file ends here. What was left had no line end.
             let end = if eof {
                 buf.len()
             } else {
-                match buf.iter().rposition(|&b| b == b'\n') {
-                    Some(last) => last + 1,
-                    None => continue, // a line longer than the buffer: read on
+                match buf[start..].iter().rposition(|&b| b == b'\n') {
+                    Some(last) => start + last + 1,
+                    None => {
+                        // A line longer than the buffer: checked so far, then read on.
+                        part.check(&buf, max_sections, line)
+                            .map_err(ReadError::Parse)?;
+                        continue;
+                    }
                 }
             };
             let piece = &buf[..end];
@@ -173,6 +206,12 @@ impl Wall {
             any |= found;
             line = next_line;
             buf.drain(..end);
+            // The start of the next line, checked before waiting for its end.
+            part = PartLine::default();
+            if !eof {
+                part.check(&buf, max_sections, line)
+                    .map_err(ReadError::Parse)?;
+            }
         }
         if any {
             Ok(())
@@ -334,6 +373,68 @@ impl Wall {
     }
 }
 
+/// What is known of a line longer than a piece while it is read (it starts the buffer of
+/// [`Wall::parse_from`]): the bytes looked at, the sections begun, whether the last byte was in
+/// a height, and where the first byte that is neither digit nor space is.
+#[derive(Debug, Default)]
+struct PartLine {
+    scanned: usize,
+    sections: usize,
+    in_height: bool,
+    bad_at: Option<usize>,
+}
+
+/// A sink that keeps nothing (the errors of a part line are all that is wanted of it).
+struct Discard;
+
+impl HeightSink for Discard {
+    fn height(&mut self, _: u8) {}
+    fn end_profile(&mut self) {}
+}
+
+impl PartLine {
+    /// Looks at the bytes of `buf` (a line's start, no line end yet) read since the last call:
+    /// an error once the line so far has a bad token (with a few bytes after it, to quote it
+    /// whole) or a section too many (read to its end), each as [`Wall::parse`] words it (a
+    /// line's start has every error the line has up to there), or once the line is longer than
+    /// [`line_limit`].
+    fn check(&mut self, buf: &[u8], max_sections: usize, line: usize) -> Result<(), ParseError> {
+        for (i, &b) in buf.iter().enumerate().skip(self.scanned) {
+            if b.is_ascii_digit() {
+                self.sections += usize::from(!self.in_height);
+                self.in_height = true;
+            } else if is_space(b) {
+                self.in_height = false;
+            } else {
+                self.bad_at.get_or_insert(i);
+                self.in_height = false;
+            }
+        }
+        self.scanned = buf.len();
+        let quotable = self
+            .bad_at
+            .is_some_and(|at| buf.len() - at > 4 * MAX_QUOTED);
+        // The section over the limit read whole (it may be a bad token: `31`).
+        let over = self.sections > max_sections.saturating_add(1)
+            || (self.sections > max_sections && !self.in_height);
+        let limit = line_limit(max_sections);
+        if quotable || over || buf.len() > limit {
+            Wall::parse_lines(buf, max_sections, &mut Discard, line)?;
+        }
+        if buf.len() > limit {
+            return Err(ParseError {
+                line,
+                column: column_of(&buf[..limit]),
+                kind: ParseErrorKind::LineTooLong {
+                    limit,
+                    max_sections,
+                },
+            });
+        }
+        Ok(())
+    }
+}
+
 /// The line being parsed: its number and where it starts in the piece.
 #[derive(Debug, Clone, Copy)]
 struct Place {
@@ -450,6 +551,10 @@ mod tests {
             format!("{big}1 2 x3\n"),
             format!("{big}{long_line}31\n"),
             format!("{long_line}{long_line}"),
+            // Bad tokens and long runs of spaces inside a line longer than a piece.
+            format!("{long_line}9 a{long_line}"),
+            format!("{long_line}12x\n"),
+            format!("{}5 6\n", " ".repeat(200_000)),
             String::new(),
             "\n \n\t\n".to_string(),
             "5".to_string(),

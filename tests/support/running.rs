@@ -93,3 +93,18 @@ impl Drop for Running {
         let _ = self.child.wait();
     }
 }
+
+impl Running {
+    /// The process's id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status if it has ended, without waiting.
+    pub fn try_exit(&mut self) -> Option<i32> {
+        self.child
+            .try_wait()
+            .unwrap()
+            .map(|s| s.code().unwrap_or(-1))
+    }
+}
