@@ -59,6 +59,8 @@ pub struct Api {
     pub commands: CommandSender,
     /// Who may read and write.
     pub access: Access,
+    /// Tells this site process's `/events` ids from another's (see [`events`]).
+    pub instance: String,
     registry: Registry,
     /// The last projection and the book version it is of.
     projection: Mutex<Option<(u64, Arc<Projection>)>>,
@@ -81,6 +83,7 @@ impl Api {
             running: AtomicBool::new(true),
             commands,
             access,
+            instance: events::instance(),
             registry,
             projection: Mutex::new(None),
         })
