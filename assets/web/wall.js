@@ -1,0 +1,216 @@
+// The Wall pane: a canvas with a row per profile and a cell per section shaded by height, crews
+// marked, finished sections green; below it each profile's % done, ice and cost. When sections
+// outnumber the canvas's pixel columns, each column is a bucket of sections showing its lowest
+// height, as the terminal's glyphs are (ui::wall); when profiles outnumber its rows, a row is
+// the lowest of a few profiles.
+
+import { MAX_HEIGHT } from "./site.js";
+import { el, setText, thousands } from "./format.js";
+
+/** Most CSS pixels a section's cell, and a profile's row, take. */
+const MAX_CELL = 28;
+const MAX_ROW = 22;
+/** The height the rows share, in CSS pixels (a wall of many profiles scrolls past it). */
+const ROWS_HEIGHT = 360;
+/** Most pixel rows drawn; more profiles than that share rows. */
+const MOST_ROWS = 2000;
+/** Profiles listed with their figures below the canvas. */
+const LISTED = 100;
+
+/** Codes of what a column shows: 0..29 a height, then these. */
+const FINISHED = MAX_HEIGHT;
+const CREW = MAX_HEIGHT + 1;
+const EMPTY = 255;
+
+/** The colours of the cells, from the page's style (light or dark). */
+export function palette(canvas) {
+  const css = getComputedStyle(canvas);
+  const rgb = (name) => {
+    const v = css.getPropertyValue(name).trim();
+    const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(v);
+    return m ? [1, 2, 3].map((i) => parseInt(m[i], 16)) : [128, 128, 128];
+  };
+  const low = rgb("--cell-low");
+  const high = rgb("--cell-high");
+  // One 32-bit RGBA word per code, as ImageData holds pixels (little-endian: ABGR).
+  const word = ([r, g, b]) => ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0;
+  const codes = new Uint32Array(256);
+  for (let h = 0; h < MAX_HEIGHT; h++) {
+    const t = h / (MAX_HEIGHT - 1);
+    codes[h] = word(low.map((l, i) => Math.round(l + (high[i] - l) * t)));
+  }
+  codes[FINISHED] = word(rgb("--cell-done"));
+  codes[CREW] = word(rgb("--cell-crew"));
+  codes[EMPTY] = 0;
+  const color = (name) => css.getPropertyValue(name).trim() || "#888";
+  return { codes, label: color("--muted"), spark: color("--spark") };
+}
+
+/**
+ * How the wall fits `width` CSS pixels at `dpr` device pixels each: the cell of a section in
+ * device pixels (0: bucketed), the columns, a row's height, and profiles per row.
+ */
+export function layout(wall, width, dpr, label) {
+  const profiles = wall.profiles;
+  const rowCss = Math.max(1, Math.min(MAX_ROW, Math.floor(ROWS_HEIGHT / profiles)));
+  const rows = Math.min(profiles, MOST_ROWS);
+  const group = Math.ceil(profiles / rows);
+  const room = Math.max(1, Math.floor((width - label) * dpr));
+  const most = Math.max(1, wall.most);
+  const cell = Math.min(Math.floor(room / most), Math.round(MAX_CELL * dpr));
+  const cols = cell === 0 ? room : cell * most;
+  return { cell, cols, rowPx: Math.max(1, Math.round(rowCss * dpr)), rows, group, perColumn: cell === 0 ? most / cols : 1 };
+}
+
+/** The codes of profile `p`'s columns into `out` (lowest height, crews, empty past its end). */
+function profileColumns(wall, p, lay, crews, out) {
+  const start = wall.starts[p];
+  const n = wall.lengths[p];
+  const h = wall.heights;
+  const { cell, cols } = lay;
+  // The first crew at or after the profile's start; the buckets only move right.
+  let c = 0;
+  while (c < crews.length && crews[c] < start) {
+    c++;
+  }
+  const gap = cell >= 4 ? 1 : 0;
+  for (let x = 0; x < cols; ) {
+    let lo, hi, width;
+    if (cell === 0) {
+      lo = Math.floor((x * n) / cols);
+      hi = Math.max(Math.floor(((x + 1) * n) / cols), lo + 1);
+      width = 1;
+    } else {
+      lo = x / cell;
+      hi = lo + 1;
+      width = cell;
+      if (lo >= n) {
+        out.fill(EMPTY, x);
+        return;
+      }
+    }
+    let lowest = MAX_HEIGHT;
+    for (let i = start + lo; i < start + hi; i++) {
+      if (h[i] < lowest) {
+        lowest = h[i];
+      }
+    }
+    while (c < crews.length && crews[c] < start + lo) {
+      c++;
+    }
+    const code = c < crews.length && crews[c] < start + hi ? CREW : lowest >= MAX_HEIGHT ? FINISHED : lowest;
+    out.fill(code, x, x + width - gap);
+    if (gap) {
+      out[x + width - 1] = EMPTY;
+    }
+    x += width;
+  }
+}
+
+/** Combines row codes: the lowest height, a crew anywhere. */
+function combine(into, row) {
+  for (let x = 0; x < into.length; x++) {
+    const a = into[x];
+    const b = row[x];
+    if (a === EMPTY || b === CREW || (a !== CREW && b !== EMPTY && b < a)) {
+      into[x] = b;
+    }
+  }
+}
+
+/** Draws the wall on `canvas`, `width` CSS pixels wide; what it drew (for the caption). */
+export function drawWall(canvas, wall, colors, width) {
+  const dpr = window.devicePixelRatio || 1;
+  const ctx = canvas.getContext("2d");
+  // Labels (P1, P2, …) when rows are tall enough to read them.
+  const rowCss = Math.floor(ROWS_HEIGHT / wall.profiles);
+  const labelled = rowCss >= 12 && wall.profiles <= MOST_ROWS;
+  const fontPx = Math.min(13, rowCss - 3);
+  let label = 0;
+  if (labelled) {
+    ctx.font = `${fontPx * dpr}px ui-monospace, monospace`;
+    label = Math.ceil(ctx.measureText(`P${wall.profiles}`).width / dpr) + 8;
+  }
+  const lay = layout(wall, width, dpr, label);
+  const gutter = Math.round(label * dpr);
+  const w = gutter + lay.cols;
+  const h = lay.rows * lay.rowPx;
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+    canvas.style.width = `${w / dpr}px`;
+    canvas.style.height = `${h / dpr}px`;
+  }
+  const crews = wall.crews.filter((c) => c !== null).sort((a, b) => a - b);
+  const image = ctx.createImageData(lay.cols, h);
+  const pixels = new Uint32Array(image.data.buffer);
+  const row = new Uint8Array(lay.cols);
+  const other = new Uint8Array(lay.cols);
+  const gapRow = lay.rowPx >= 4 ? 1 : 0;
+  for (let r = 0; r < lay.rows; r++) {
+    const first = r * lay.group;
+    const last = Math.min(first + lay.group, wall.profiles);
+    profileColumns(wall, first, lay, crews, row);
+    for (let p = first + 1; p < last; p++) {
+      profileColumns(wall, p, lay, crews, other);
+      combine(row, other);
+    }
+    const top = r * lay.rowPx;
+    for (let x = 0; x < lay.cols; x++) {
+      pixels[top * lay.cols + x] = colors.codes[row[x]];
+    }
+    for (let y = 1; y < lay.rowPx - gapRow; y++) {
+      pixels.copyWithin((top + y) * lay.cols, top * lay.cols, (top + 1) * lay.cols);
+    }
+  }
+  ctx.clearRect(0, 0, w, h);
+  ctx.putImageData(image, gutter, 0);
+  if (labelled) {
+    ctx.font = `${fontPx * dpr}px ui-monospace, monospace`;
+    ctx.fillStyle = colors.label;
+    ctx.textBaseline = "middle";
+    for (let p = 0; p < wall.profiles; p++) {
+      ctx.fillText(`P${p + 1}`, 0, (p + 0.5) * lay.rowPx - gapRow / 2);
+    }
+  }
+  return lay;
+}
+
+/** The pane's caption: what the canvas shows. */
+export function caption(wall, lay, crewsAtWork) {
+  const parts = [
+    `${thousands(wall.profiles)} profile${wall.profiles === 1 ? "" : "s"}`,
+    `${thousands(wall.sections)} sections`,
+    `${thousands(crewsAtWork)} crew${crewsAtWork === 1 ? "" : "s"} at work`,
+  ];
+  if (lay.cell === 0) {
+    parts.push(`lowest of ~${thousands(Math.ceil(lay.perColumn))} sections per column`);
+  }
+  if (lay.group > 1) {
+    parts.push(`${lay.group} profiles per row`);
+  }
+  return parts.join(" · ");
+}
+
+/** The table of profiles' figures: % done, ice, Dragons (the first LISTED). */
+export function drawProfiles(tbody, more, wall) {
+  const shown = Math.min(wall.profiles, LISTED);
+  while (tbody.rows.length > shown) {
+    tbody.deleteRow(-1);
+  }
+  while (tbody.rows.length < shown) {
+    const p = tbody.rows.length;
+    tbody.append(
+      el("tr", {}, el("th", { scope: "row" }, `P${p + 1}`), el("td", { className: "num" }), el("td", { className: "num" }), el("td", { className: "num" })),
+    );
+  }
+  for (let p = 0; p < shown; p++) {
+    const cells = tbody.rows[p].cells;
+    const done = wall.percentDone(p);
+    setText(cells[1], `${done}%`);
+    cells[1].classList.toggle("done", done >= 100);
+    setText(cells[2], thousands(wall.ice(p)));
+    setText(cells[3], thousands(wall.cost(p)));
+  }
+  setText(more, wall.profiles > shown ? `… and ${thousands(wall.profiles - shown)} more profiles` : "");
+}
