@@ -1,6 +1,7 @@
 //! Benchmarks run by `wallwatch bench …` on the real engine and stores.
 
 pub mod broker;
+pub mod browser;
 pub mod control;
 pub mod http_client;
 pub mod pipeline;
