@@ -5,7 +5,8 @@
 // Performance marks (read by `wallwatch bench web` and the browser tests):
 //   wallwatch:first-render  the four panes and the status line drawn from the first snapshot
 //   wallwatch:update        a measure per frame that drew the wall after updates: the time
-//                           spent applying them and drawing every changed pane
+//                           spent reading (JSON) and applying them and drawing every changed
+//                           pane
 
 import { Control } from "./control.js";
 import { Feed } from "./feed.js";
@@ -15,7 +16,7 @@ import { drawNetwork } from "./network.js";
 import { LOG_KEPT, Replica } from "./replica.js";
 import { drawSensors } from "./sensors.js";
 import { drawStatus } from "./status.js";
-import { caption, drawProfiles, drawWall, palette } from "./wall.js";
+import { WallPainter, caption, drawProfiles, palette } from "./wall.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,6 +25,7 @@ const MEASURES_KEPT = 200;
 
 const replica = new Replica();
 const wallCanvas = $("wall");
+const painter = new WallPainter(wallCanvas);
 let colors = palette(wallCanvas);
 let firstDrawn = false;
 let frame = 0;
@@ -74,7 +76,7 @@ function crewsAtWork(m) {
 
 function drawWallPane(m) {
   const box = wallCanvas.parentElement;
-  const lay = drawWall(wallCanvas, m.wall, colors, box.clientWidth);
+  const lay = painter.draw(m.wall, colors, box.clientWidth, replica.takeWallChanges());
   setText($("wall-caption"), caption(m.wall, lay, crewsAtWork(m)));
   wallCanvas.dataset.columns = String(lay.cols);
   wallCanvas.dataset.perColumn = String(Math.ceil(lay.perColumn));
@@ -150,13 +152,13 @@ function connection(state, since) {
 }
 
 const feed = new Feed({
-  onSnapshot(s) {
-    replica.snapshot(s);
+  onSnapshot(data) {
+    replica.snapshot(JSON.parse(data));
     schedule();
   },
-  onUpdate(u) {
+  onUpdate(data) {
     const start = performance.now();
-    if (!replica.update(u)) {
+    if (!replica.update(JSON.parse(data))) {
       return false;
     }
     applied = (applied ?? 0) + performance.now() - start;
@@ -169,12 +171,13 @@ const feed = new Feed({
 // Colours follow the system's light or dark scheme; the wall is drawn again in the new ones.
 matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
   colors = palette(wallCanvas);
-  replica.dirty.add("wall").add("sensors");
+  replica.wholeWallChanged();
+  replica.dirty.add("sensors");
   schedule();
 });
 new ResizeObserver(() => {
   if (replica.model) {
-    replica.dirty.add("wall");
+    replica.wholeWallChanged();
     schedule();
   }
 }).observe(wallCanvas.parentElement);

@@ -9,8 +9,8 @@ const REOPEN_MS = 2000;
 
 export class Feed {
   /**
-   * `onSnapshot(s)` and `onUpdate(u)` take the events (onUpdate returns false for one that does
-   * not follow); `onState(state, since)` hears "connecting", "live", "unreachable" and "back".
+   * `onSnapshot(data)` and `onUpdate(data)` take the events' JSON (onUpdate returns false for
+   * one that does not follow); `onState(state, since)` hears "connecting", "live", "unreachable" and "back".
    */
   constructor(handlers) {
     this.handlers = handlers;
@@ -38,10 +38,10 @@ export class Feed {
       this.state(this.current === "unreachable" ? "back" : "live");
     });
     es.addEventListener("snapshot", (e) => {
-      this.handlers.onSnapshot(JSON.parse(e.data));
+      this.handlers.onSnapshot(e.data);
     });
     es.addEventListener("update", (e) => {
-      if (!this.handlers.onUpdate(JSON.parse(e.data))) {
+      if (!this.handlers.onUpdate(e.data)) {
         this.open();
       }
     });

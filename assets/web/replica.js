@@ -127,6 +127,11 @@ export class Replica {
     this.model = null;
     this.seq = -1;
     this.dirty = new Set();
+    /**
+     * Flat indices of the sections whose cells changed since the wall was last drawn, or null
+     * when all of it must be drawn again.
+     */
+    this.wallChanges = null;
     /** Log lines not yet handed to the log pane. */
     this.newLog = [];
     /** When the last line handed on was logged (ms since the epoch). */
@@ -155,6 +160,7 @@ export class Replica {
     const lines = first ? m.log : m.log.filter((l) => Date.parse(l.at) > this.lastLogAt);
     this.log(lines);
     this.seq = s.seq;
+    this.wallChanges = null;
     for (const pane of ["wall", "sensors", "network", "status", "log"]) {
       this.dirty.add(pane);
     }
@@ -170,6 +176,27 @@ export class Replica {
     }
     this.seq = u.seq;
     return true;
+  }
+
+  /** Section `i`'s cell is to be drawn again (unless the whole wall is). */
+  sectionChanged(i) {
+    if (this.dirty.has("wall") && this.wallChanges === null) {
+      return;
+    }
+    (this.wallChanges ??= []).push(i);
+    this.dirty.add("wall");
+  }
+
+  wholeWallChanged() {
+    this.wallChanges = null;
+    this.dirty.add("wall");
+  }
+
+  /** The wall's changes since it was drawn (null: all of it), and none from now on. */
+  takeWallChanges() {
+    const changes = this.wallChanges;
+    this.wallChanges = [];
+    return changes;
   }
 
   log(lines) {
@@ -223,29 +250,40 @@ export class Replica {
         for (const [i, h] of v) {
           if (i < m.wall.sections) {
             m.wall.raise(i, h);
+            this.sectionChanged(i);
           }
         }
         this.dirty.add("wall").add("status");
         break;
       case "Heights":
         m.wall.setHeights(decodeHeights(v));
-        this.dirty.add("wall").add("status");
+        this.wholeWallChanged();
+        this.dirty.add("status");
         break;
-      case "CrewPlaces":
-        m.wall.crews = v.map((i) => (i !== null && i < m.wall.sections ? i : null));
+      case "CrewPlaces": {
+        const places = v.map((i) => (i !== null && i < m.wall.sections ? i : null));
+        for (const i of m.wall.crews.concat(places)) {
+          if (i !== null) {
+            this.sectionChanged(i);
+          }
+        }
+        m.wall.crews = places;
         this.dirty.add("wall");
         break;
+      }
       case "Crews":
         m.crews = v;
         if (typeof v === "number") {
           m.wall.crews.length = v;
           m.wall.crews = Array.from(m.wall.crews, (c) => c ?? null);
         }
-        this.dirty.add("wall").add("status");
+        this.wholeWallChanged();
+        this.dirty.add("status");
         break;
       case "Wall":
         m.wall = new Wall(v);
-        this.dirty.add("wall").add("status");
+        this.wholeWallChanged();
+        this.dirty.add("status");
         break;
       case "Day":
         m.day = v.day;

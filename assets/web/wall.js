@@ -118,62 +118,200 @@ function combine(into, row) {
   }
 }
 
-/** Draws the wall on `canvas`, `width` CSS pixels wide; what it drew (for the caption). */
-export function drawWall(canvas, wall, colors, width) {
-  const dpr = window.devicePixelRatio || 1;
-  const ctx = canvas.getContext("2d");
-  // Labels (P1, P2, …) when rows are tall enough to read them.
-  const rowCss = Math.floor(ROWS_HEIGHT / wall.profiles);
-  const labelled = rowCss >= 12 && wall.profiles <= MOST_ROWS;
-  const fontPx = Math.min(13, rowCss - 3);
-  let label = 0;
-  if (labelled) {
-    ctx.font = `${fontPx * dpr}px ui-monospace, monospace`;
-    label = Math.ceil(ctx.measureText(`P${wall.profiles}`).width / dpr) + 8;
-  }
-  const lay = layout(wall, width, dpr, label);
-  const gutter = Math.round(label * dpr);
-  const w = gutter + lay.cols;
-  const h = lay.rows * lay.rowPx;
-  if (canvas.width !== w || canvas.height !== h) {
-    canvas.width = w;
-    canvas.height = h;
-    canvas.style.width = `${w / dpr}px`;
-    canvas.style.height = `${h / dpr}px`;
-  }
-  const crews = wall.crews.filter((c) => c !== null).sort((a, b) => a - b);
-  const image = ctx.createImageData(lay.cols, h);
-  const pixels = new Uint32Array(image.data.buffer);
-  const row = new Uint8Array(lay.cols);
-  const other = new Uint8Array(lay.cols);
-  const gapRow = lay.rowPx >= 4 ? 1 : 0;
-  for (let r = 0; r < lay.rows; r++) {
-    const first = r * lay.group;
-    const last = Math.min(first + lay.group, wall.profiles);
-    profileColumns(wall, first, lay, crews, row);
-    for (let p = first + 1; p < last; p++) {
-      profileColumns(wall, p, lay, crews, other);
-      combine(row, other);
-    }
-    const top = r * lay.rowPx;
-    for (let x = 0; x < lay.cols; x++) {
-      pixels[top * lay.cols + x] = colors.codes[row[x]];
-    }
-    for (let y = 1; y < lay.rowPx - gapRow; y++) {
-      pixels.copyWithin((top + y) * lay.cols, top * lay.cols, (top + 1) * lay.cols);
+/** The first index of sorted `crews` at or after `at`. */
+function firstCrew(crews, at) {
+  let lo = 0;
+  let hi = crews.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (crews[mid] < at) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
     }
   }
-  ctx.clearRect(0, 0, w, h);
-  ctx.putImageData(image, gutter, 0);
-  if (labelled) {
-    ctx.font = `${fontPx * dpr}px ui-monospace, monospace`;
-    ctx.fillStyle = colors.label;
-    ctx.textBaseline = "middle";
-    for (let p = 0; p < wall.profiles; p++) {
-      ctx.fillText(`P${p + 1}`, 0, (p + 0.5) * lay.rowPx - gapRow / 2);
+  return lo;
+}
+
+/** The code of profile `p`'s column `x` alone (as profileColumns has it). */
+function columnCode(wall, p, x, lay, crews) {
+  const start = wall.starts[p];
+  const n = wall.lengths[p];
+  const { cell, cols } = lay;
+  let lo, hi;
+  if (cell === 0) {
+    lo = Math.floor((x * n) / cols);
+    hi = Math.max(Math.floor(((x + 1) * n) / cols), lo + 1);
+  } else {
+    lo = Math.floor(x / cell);
+    hi = lo + 1;
+    if (lo >= n || (cell >= 4 && x % cell === cell - 1)) {
+      return EMPTY;
     }
   }
-  return lay;
+  const c = firstCrew(crews, start + lo);
+  if (c < crews.length && crews[c] < start + hi) {
+    return CREW;
+  }
+  let lowest = MAX_HEIGHT;
+  for (let i = start + lo; i < start + hi; i++) {
+    if (wall.heights[i] < lowest) {
+      lowest = wall.heights[i];
+    }
+  }
+  return lowest >= MAX_HEIGHT ? FINISHED : lowest;
+}
+
+/**
+ * Draws the wall on a canvas, and again after updates: the whole wall when its size, its
+ * layout or its colours change, else only the columns of the sections that changed.
+ */
+export class WallPainter {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.key = "";
+    this.lay = null;
+    this.image = null;
+    this.gutter = 0;
+  }
+
+  /**
+   * Draws `wall` `width` CSS pixels wide in `colors`; `changed` lists the flat sections that
+   * changed since the last draw (null: draw it all). What it drew (for the caption).
+   */
+  draw(wall, colors, width, changed) {
+    const canvas = this.canvas;
+    const dpr = window.devicePixelRatio || 1;
+    const ctx = canvas.getContext("2d");
+    // Labels (P1, P2, …) when rows are tall enough to read them.
+    const rowCss = Math.floor(ROWS_HEIGHT / wall.profiles);
+    const labelled = rowCss >= 12 && wall.profiles <= MOST_ROWS;
+    const fontPx = Math.min(13, rowCss - 3);
+    let label = 0;
+    if (labelled) {
+      ctx.font = `${fontPx * dpr}px ui-monospace, monospace`;
+      label = Math.ceil(ctx.measureText(`P${wall.profiles}`).width / dpr) + 8;
+    }
+    const lay = layout(wall, width, dpr, label);
+    const key = [wall.lengths.length, wall.sections, lay.cols, lay.rowPx, lay.rows, label, dpr, colors.codes[0]].join();
+    const crews = wall.crews.filter((c) => c !== null).sort((a, b) => a - b);
+    if (key !== this.key || changed === null || this.wall !== wall) {
+      this.key = key;
+      this.wall = wall;
+      this.lay = lay;
+      this.full(wall, colors, lay, crews, Math.round(label * dpr));
+      if (labelled) {
+        ctx.font = `${fontPx * dpr}px ui-monospace, monospace`;
+        ctx.fillStyle = colors.label;
+        ctx.textBaseline = "middle";
+        const gapRow = lay.rowPx >= 4 ? 1 : 0;
+        for (let p = 0; p < wall.profiles; p++) {
+          ctx.fillText(`P${p + 1}`, 0, (p + 0.5) * lay.rowPx - gapRow / 2);
+        }
+      }
+    } else if (changed.length > 0) {
+      this.some(wall, colors, lay, crews, changed);
+    }
+    return lay;
+  }
+
+  /** The whole wall. */
+  full(wall, colors, lay, crews, gutter) {
+    const canvas = this.canvas;
+    const dpr = window.devicePixelRatio || 1;
+    const w = gutter + lay.cols;
+    const h = lay.rows * lay.rowPx;
+    if (canvas.width !== w || canvas.height !== h) {
+      canvas.width = w;
+      canvas.height = h;
+      canvas.style.width = `${w / dpr}px`;
+      canvas.style.height = `${h / dpr}px`;
+    }
+    const ctx = canvas.getContext("2d");
+    this.gutter = gutter;
+    this.image = ctx.createImageData(lay.cols, h);
+    this.pixels = new Uint32Array(this.image.data.buffer);
+    const row = new Uint8Array(lay.cols);
+    const other = new Uint8Array(lay.cols);
+    for (let r = 0; r < lay.rows; r++) {
+      const first = r * lay.group;
+      const last = Math.min(first + lay.group, wall.profiles);
+      profileColumns(wall, first, lay, crews, row);
+      for (let p = first + 1; p < last; p++) {
+        profileColumns(wall, p, lay, crews, other);
+        combine(row, other);
+      }
+      const top = r * lay.rowPx;
+      for (let x = 0; x < lay.cols; x++) {
+        this.pixels[top * lay.cols + x] = colors.codes[row[x]];
+      }
+      for (let y = 1; y < lay.rowPx - (lay.rowPx >= 4 ? 1 : 0); y++) {
+        this.pixels.copyWithin((top + y) * lay.cols, top * lay.cols, (top + 1) * lay.cols);
+      }
+    }
+    ctx.clearRect(0, 0, w, h);
+    ctx.putImageData(this.image, gutter, 0);
+  }
+
+  /** Only the columns of the sections in `changed`. */
+  some(wall, colors, lay, crews, changed) {
+    const cols = lay.cols;
+    const rowsDrawn = lay.rowPx - (lay.rowPx >= 4 ? 1 : 0);
+    // The columns to draw again, per row.
+    const todo = new Map();
+    for (const i of changed) {
+      const p = wall.profileOf(i);
+      const n = wall.lengths[p];
+      const s = i - wall.starts[p];
+      let from, to;
+      if (lay.cell === 0) {
+        from = Math.max(0, Math.floor((s * cols) / n) - 1);
+        to = Math.min(cols - 1, Math.ceil(((s + 1) * cols) / n) + 1);
+      } else {
+        from = s * lay.cell;
+        to = from + lay.cell - 1;
+      }
+      const r = Math.floor(p / lay.group);
+      let set = todo.get(r);
+      if (!set) {
+        set = new Set();
+        todo.set(r, set);
+      }
+      for (let x = from; x <= to; x++) {
+        set.add(x);
+      }
+    }
+    let minX = cols;
+    let maxX = -1;
+    let minY = Infinity;
+    let maxY = -1;
+    for (const [r, xs] of todo) {
+      const first = r * lay.group;
+      const last = Math.min(first + lay.group, wall.profiles);
+      const top = r * lay.rowPx;
+      for (const x of xs) {
+        let code = columnCode(wall, first, x, lay, crews);
+        for (let p = first + 1; p < last; p++) {
+          const b = columnCode(wall, p, x, lay, crews);
+          if (code === EMPTY || b === CREW || (code !== CREW && b !== EMPTY && b < code)) {
+            code = b;
+          }
+        }
+        const color = colors.codes[code];
+        for (let y = 0; y < rowsDrawn; y++) {
+          this.pixels[(top + y) * cols + x] = color;
+        }
+        minX = Math.min(minX, x);
+        maxX = Math.max(maxX, x);
+      }
+      minY = Math.min(minY, top);
+      maxY = Math.max(maxY, top + lay.rowPx - 1);
+    }
+    if (maxX >= 0) {
+      const ctx = this.canvas.getContext("2d");
+      ctx.putImageData(this.image, this.gutter, 0, minX, minY, maxX - minX + 1, maxY - minY + 1);
+    }
+  }
 }
 
 /** The pane's caption: what the canvas shows. */
