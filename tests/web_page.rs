@@ -389,9 +389,10 @@ async fn the_example_site(b: &mut Browser) {
         status = s.json("/status").await;
         shown = page(b).await;
         let rows = n(&status["store_rows"]["readings"]) + n(&status["store_rows"]["crew_reports"]);
+        let crews = status["crews"].to_string();
         if shown["paused"] == true
             && n(&shown["day"]) == n(&status["wall"]["day"])
-            && shown["crews"] == status["crews"].to_string()
+            && shown["crews"] == crews.as_str()
             && n(&shown["sensors"]) == n(&status["sensors"])
             && shown["sensorNames"] == status["sensor_names"]
             && n(&shown["ice"]) == n(&status["wall"]["ice_to_date"])
