@@ -267,7 +267,11 @@ fn bench_web_reports_the_pages_figures() {
     assert_eq!(v["clients"], 5);
     let positive = |k: &str| v[k].as_f64().is_some_and(|x| x > 0.0);
     // A second at the defaults may bring no update: the bytes are only figures here.
-    for k in ["browser_bytes_per_s", "viewer_bytes_per_s", "site_cpu_pct_with"] {
+    for k in [
+        "browser_bytes_per_s",
+        "viewer_bytes_per_s",
+        "site_cpu_pct_with",
+    ] {
         assert!(v[k].as_f64().is_some_and(|x| x >= 0.0), "{k}: {v}");
     }
     for k in [
