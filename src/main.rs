@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         Some(Command::Bench(BenchCommand::Pipeline(args))) => cmd::bench::pipeline::main(&args),
         Some(Command::Bench(BenchCommand::Broker(args))) => cmd::bench::broker::main(&args),
         Some(Command::Bench(BenchCommand::Control(args))) => cmd::bench::control::main(&args),
+        Some(Command::Bench(BenchCommand::Web(args))) => cmd::bench::web::main(&args),
         Some(Command::Bench(BenchCommand::Soak(args))) => cmd::bench::soak::main(&args),
         Some(Command::Bench(BenchCommand::Tui(args))) => cmd::bench::tui::main(&args),
     };

@@ -239,3 +239,62 @@ fn bench_control_refuses_a_bad_window_in_one_line() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--window"), "{err}");
 }
+
+/// `bench web` in a real headless Chromium gives every figure (the browser is needed as by
+/// tests/web_page.rs: without it this fails naming the packages, unless
+/// WALLWATCH_SKIP_BROWSER=1 outside CI).
+#[test]
+fn bench_web_reports_the_pages_figures() {
+    let out = wallwatch()
+        .args([
+            "bench", "web", "--loads", "2", "--window", "1", "--rounds", "1",
+        ])
+        .args(["--clients", "5", "--json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    if !out.status.success()
+        && err.contains("apt-get install -y chromium chromium-driver")
+        && !ci
+        && std::env::var("WALLWATCH_SKIP_BROWSER").as_deref() == Ok("1")
+    {
+        eprintln!("skipping bench web (WALLWATCH_SKIP_BROWSER=1): {err}");
+        return;
+    }
+    let v = success_json(&out);
+    assert_eq!(v["loads"], 2);
+    assert_eq!(v["clients"], 5);
+    let positive = |k: &str| v[k].as_f64().is_some_and(|x| x > 0.0);
+    // A second at the defaults may bring no update: the bytes are only figures here.
+    for k in [
+        "browser_bytes_per_s",
+        "viewer_bytes_per_s",
+        "site_cpu_pct_with",
+    ] {
+        assert!(v[k].as_f64().is_some_and(|x| x >= 0.0), "{k}: {v}");
+    }
+    for k in [
+        "first_render_cold_ms",
+        "pipeline_without",
+        "pipeline_with",
+        "big_first_render_ms",
+    ] {
+        assert!(positive(k), "{k}: {v}");
+    }
+    assert!(v["first_render"]["max_ms"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["big_updates"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["big_update"]["p50_ms"].as_f64().unwrap() > 0.0, "{v}");
+}
+
+#[test]
+fn bench_web_refuses_a_bad_window_in_one_line() {
+    let out = wallwatch()
+        .args(["bench", "web", "--window", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--window"), "{err}");
+}

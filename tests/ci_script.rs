@@ -61,3 +61,19 @@ fn the_mosquitto_trap_is_set_before_the_broker_starts_and_stops_postgres_too() {
     );
     assert!(lines[trap].contains("EXIT"));
 }
+
+/// The page's browser tests run under CI (they never skip there): the script installs the
+/// browser before the tests.
+#[test]
+fn the_browser_is_installed_before_the_tests() {
+    let lines: Vec<&str> = commands().collect();
+    let install = lines
+        .iter()
+        .position(|l| l.contains("apt-get install -y -qq chromium chromium-driver"))
+        .expect("chromium and chromium-driver installed");
+    let test = lines
+        .iter()
+        .position(|l| l.starts_with("cargo test"))
+        .expect("the tests");
+    assert!(install < test);
+}

@@ -202,7 +202,10 @@ async fn a_reconnect_resumes_after_a_held_update_else_starts_from_a_snapshot() {
     let s = serve(quiet(), None).await;
     let mut e = events(&s, &[]).await;
     let mut replica = Replica::new();
-    replica.take(&next(&mut e).await);
+    let first = next(&mut e).await;
+    let instance = first.instance.clone().unwrap();
+    let id_of = |n: u64| format!("{instance}-{n}");
+    replica.take(&first);
     seal_log_lines(&s, 5, 10);
     for _ in 0..3 {
         replica.take(&next(&mut e).await);
@@ -211,7 +214,7 @@ async fn a_reconnect_resumes_after_a_held_update_else_starts_from_a_snapshot() {
     let seen = replica.seq;
     // Two updates it has not seen yet, and more that happened while it was away.
     seal_log_lines(&s, 3, 10);
-    let id = seen.to_string();
+    let id = id_of(seen);
     let mut e = events(&s, &[("Last-Event-ID", &id)]).await;
     let resumed = next(&mut e).await;
     assert_eq!(resumed.event, "update", "no snapshot: {resumed:?}");
@@ -224,25 +227,37 @@ async fn a_reconnect_resumes_after_a_held_update_else_starts_from_a_snapshot() {
     let now = site.seq;
 
     // Resuming at the number the site is at: nothing until the next update.
-    let id = now.to_string();
+    let id = id_of(now);
     let mut e = events(&s, &[("Last-Event-ID", &id)]).await;
     seal_log_lines(&s, 1, 10);
     let ev = next(&mut e).await;
     assert_eq!((ev.event.as_str(), ev.id), ("update", Some(now + 1)));
     drop(e);
 
-    // An id the site has not reached, one that is not a number, and one too old.
+    // An id the site has not reached, one that is not a number, one too old, one of another
+    // site process (its numbers started again at 0 when it restarted), a bare number.
     let old = s.site.hub.snapshot().seq;
     seal_log_lines(&s, RECENT + 1, 10);
     let at = s.site.hub.snapshot().seq;
-    for id in [format!("{}", at + 1000), "abc".into(), format!("{old}")] {
+    let other = format!(
+        "{:016x}-{}",
+        u64::from_str_radix(&instance, 16).unwrap() ^ 1,
+        at - 1
+    );
+    for id in [
+        id_of(at + 1000),
+        id_of(0) + "x",
+        id_of(old),
+        other,
+        format!("{}", at - 1),
+    ] {
         let mut e = events(&s, &[("Last-Event-ID", &id)]).await;
         let ev = next(&mut e).await;
         // At the number the site was at, or later (its sensors read now and then).
         assert!(snapshot_of(&ev).seq >= at, "{id}");
     }
     // The oldest it can still resume after.
-    let id = (old + 1).to_string();
+    let id = id_of(old + 1);
     let mut e = events(&s, &[("Last-Event-ID", &id)]).await;
     let ev = next(&mut e).await;
     assert_eq!(update_of(&ev).seq, old + 2);

@@ -488,6 +488,28 @@ pub enum BenchCommand {
     /// in every attached viewer's model, and readings/s at --speed max with and without
     /// writes.
     Control(ControlBenchArgs),
+    /// The browser page in a real headless Chromium beside an attached viewer: its first
+    /// render, its bytes per second against the viewer's, what 100 /events clients cost the
+    /// site, and an update of a 1,000,000-section wall drawn.
+    Web(WebBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WebBenchArgs {
+    /// Loads of the page timed for its first render, 1..=1000.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = parse_in(1..=1000usize))]
+    pub loads: usize,
+    /// Seconds of each window, 0.5..=3600.
+    #[arg(long, value_name = "S", default_value_t = 10.0, value_parser = parse_in(0.5..=3600.0f64))]
+    pub window: f64,
+    /// `/events` clients in the windows with clients, 1..=500.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = parse_in(1..=500usize))]
+    pub clients: usize,
+    /// Windows of each kind (without, with the clients), alternating, 1..=100.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_in(1..=100usize))]
+    pub rounds: usize,
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The store of `bench control`'s sites.

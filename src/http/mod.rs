@@ -1,6 +1,7 @@
 //! The site's HTTP API (`--http ADDR` on `serve` and `run`): the original four wall paths
 //! answered live, status, sensors, readings, the crews' log, settings, health, Prometheus
-//! metrics and the site model as server-sent events ([`events`]), read over the engine's
+//! metrics, the site model as server-sent events ([`events`]) and a page that shows them in a
+//! browser ([`page`]), read over the engine's
 //! [`Gauges`] and the site's [`Hub`]; and writes (crews, sensors, speed, pause), each a command
 //! to the engine's [`CommandSender`] guarded by a bearer token ([`token`], [`gate`]). axum 0.8.
 //!
@@ -20,6 +21,7 @@ pub mod json;
 pub mod listener;
 pub mod metrics;
 pub mod model;
+pub mod page;
 pub mod router;
 pub mod routes;
 pub mod token;
@@ -59,6 +61,8 @@ pub struct Api {
     pub commands: CommandSender,
     /// Who may read and write.
     pub access: Access,
+    /// Tells this site process's `/events` ids from another's (see [`events`]).
+    pub instance: String,
     registry: Registry,
     /// The last projection and the book version it is of.
     projection: Mutex<Option<(u64, Arc<Projection>)>>,
@@ -81,6 +85,7 @@ impl Api {
             running: AtomicBool::new(true),
             commands,
             access,
+            instance: events::instance(),
             registry,
             projection: Mutex::new(None),
         })

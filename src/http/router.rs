@@ -14,7 +14,7 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::timeout::TimeoutLayer;
 
 use super::error::ApiError;
-use super::{Api, control, events, gate, metrics, model, wall};
+use super::{Api, control, events, gate, metrics, model, page, wall};
 
 /// How long a request may take once read (then 503).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,6 +26,8 @@ use super::routes::{is_read_route, matches_template};
 
 fn handler(path: &str) -> MethodRouter<Arc<Api>> {
     match path {
+        "/" => get(page::root),
+        "/web/{file}" => get(page::asset),
         "/status" => get(model::status),
         "/sensors" => get(model::sensors),
         "/readings" => get(model::readings),

@@ -4,6 +4,8 @@
 
 /// Every GET route: its path (axum's syntax, which is OpenAPI's).
 pub const ROUTES: &[&str] = &[
+    "/",
+    "/web/{file}",
     "/profiles/{p}/days/{d}",
     "/profiles/{p}/overview/{d}",
     "/profiles/overview/{d}",
@@ -29,6 +31,30 @@ pub const WRITE_ROUTES: &[(&str, &str)] = &[
     ("POST", "/resume"),
     ("PUT", "/wall"),
 ];
+
+/// Every route as `(method, path)`: the GET routes, then the writes.
+pub fn all() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ROUTES
+        .iter()
+        .map(|path| ("GET", *path))
+        .chain(WRITE_ROUTES.iter().copied())
+}
+
+/// Every route as JSON, for `GET /` with `Accept: application/json` and a 404:
+/// `[{"method": "GET", "path": "/"}, …]`.
+pub fn listing() -> serde_json::Value {
+    all()
+        .map(|(method, path)| serde_json::json!({ "method": method, "path": path }))
+        .collect()
+}
+
+/// Every route in words, for a 404's message: `GET /, GET /web/{file}, …, PUT /wall`.
+pub fn in_words() -> String {
+    all()
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Whether `path` is one of the GET routes' (the wall's four with any segments in their `{…}`).
 pub fn is_read_route(path: &str) -> bool {

@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
 
 use super::Api;
 use super::error::ApiError;
 use super::json::Json;
+use super::routes;
 use crate::wall::Projection;
 use crate::wall::query::{Answer, Query, QueryError};
 
@@ -24,16 +26,25 @@ pub async fn answer(State(api): State<Arc<Api>>, uri: Uri) -> Result<Json<Answer
         .map_err(|e| ApiError::of_query(&e))
 }
 
-/// Any other path: one the CLI accepts (a trailing `/`) is answered as the CLI answers it;
-/// anything else is 404 with the CLI's words.
-pub async fn fallback(State(api): State<Arc<Api>>, uri: Uri) -> Result<Json<Answer>, ApiError> {
+/// Any other path: one the CLI accepts (a trailing `/`) is answered as the CLI answers it; a
+/// malformed number in a wall path gets the CLI's words; anything else is a 404 naming every
+/// route the API answers (in its words and as `routes`, as `GET /` lists them for programs).
+pub async fn fallback(State(api): State<Arc<Api>>, uri: Uri) -> Response {
     match Query::parse(uri.path()) {
         Ok(query) => query
             .answer_projection(&api.projection())
             .map(Json)
-            .map_err(|e| ApiError::of_query(&e)),
-        Err(e @ QueryError::UnknownPath(_)) => Err(ApiError::not_found(e.to_string())),
-        Err(e) => Err(ApiError::of_query(&e)),
+            .map_err(|e| ApiError::of_query(&e))
+            .into_response(),
+        Err(QueryError::UnknownPath(path)) => {
+            let e = ApiError::not_found(format!(
+                "unknown path '{path}' (the API answers {})",
+                routes::in_words()
+            ));
+            let body = serde_json::json!({ "error": e.message, "routes": routes::listing() });
+            (e.status, Json(body)).into_response()
+        }
+        Err(e) => ApiError::of_query(&e).into_response(),
     }
 }
 

@@ -9,12 +9,22 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-/// One event: its `event`, `id` and `data` fields.
+/// One event: its `event`, `id` (`INSTANCE-N`, split) and `data` fields.
 #[derive(Debug, Clone)]
 pub struct SseEvent {
     pub event: String,
+    /// The site process's instance, the part of the id before its number.
+    pub instance: Option<String>,
+    /// The update number.
     pub id: Option<u64>,
     pub data: String,
+}
+
+impl SseEvent {
+    /// The id as sent, `INSTANCE-N` (what a client sends back as `Last-Event-ID`).
+    pub fn last_event_id(&self) -> String {
+        format!("{}-{}", self.instance.as_deref().unwrap(), self.id.unwrap())
+    }
 }
 
 /// An open `GET` answered 200: its events follow.
@@ -150,6 +160,7 @@ impl Events {
                 let block: String = self.text.drain(..end + 2).collect();
                 let mut event = SseEvent {
                     event: "message".into(),
+                    instance: None,
                     id: None,
                     data: String::new(),
                 };
@@ -160,7 +171,14 @@ impl Events {
                     match field {
                         "" => continue,
                         "event" => event.event = value.into(),
-                        "id" => event.id = Some(value.parse().expect("a numeric id")),
+                        "id" => {
+                            let (instance, n) = value.rsplit_once('-').expect("INSTANCE-N");
+                            assert_eq!(instance.len(), 16, "{value}");
+                            assert!(instance.bytes().all(|b| b.is_ascii_hexdigit()), "{value}");
+                            event.instance = Some(instance.into());
+                            event.id = Some(n.parse().expect("a numeric id"));
+                        }
+                        "retry" => {}
                         "data" => {
                             if !event.data.is_empty() {
                                 event.data.push('\n');

@@ -59,7 +59,7 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    fn of(samples: &[Duration]) -> Percentiles {
+    pub fn of(samples: &[Duration]) -> Percentiles {
         let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
         ms.sort_by(f64::total_cmp);
         let rank = |q: f64| {

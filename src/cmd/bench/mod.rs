@@ -1,6 +1,7 @@
 //! Benchmarks run by `wallwatch bench …` on the real engine and stores.
 
 pub mod broker;
+pub mod browser;
 pub mod control;
 pub mod http_client;
 pub mod pipeline;
@@ -9,6 +10,7 @@ pub mod site_process;
 pub mod soak;
 pub mod tui;
 pub mod viewer;
+pub mod web;
 
 /// A benchmark's result on stdout: one JSON object with `--json`, else the table `table` prints.
 /// A failed run is bad input (its one line, exit 2).

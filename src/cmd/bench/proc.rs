@@ -31,7 +31,12 @@ pub fn peak_rss_mb() -> Option<f64> {
 
 /// CPU time of the whole process so far (user + system, all threads), from `/proc/self/stat`.
 pub fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    cpu_time_of("self")
+}
+
+/// CPU time of process `pid` (`"self"` for this one) so far, all its threads.
+pub fn cpu_time_of(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which is in parentheses and may hold spaces).
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();

@@ -92,6 +92,11 @@ impl SiteProcess {
         Ok(site)
     }
 
+    /// The site's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops the site with SIGTERM and returns its final summary.
     pub fn stop(mut self) -> Result<Summary, String> {
         self.terminate();

@@ -1,0 +1,433 @@
+//! `wallwatch bench web`: the browser page beside the terminal's viewers, on real sites of this
+//! binary's `serve` (`memory:` store) and a real headless Chromium ([`super::browser`]):
+//!
+//! 1. First render: from navigation to the four panes and the status line drawn from the first
+//!    snapshot (the page's `wallwatch:first-render` mark), over several loads.
+//! 2. Bytes: the steady bytes per second to one browser (counted by a proxy between it and
+//!    the site) beside those to one attached viewer (its socket frames), in the same window,
+//!    on a site at its defaults.
+//! 3. Clients: the site's CPU (its `/proc` figures) with 100 `/events` clients reading against
+//!    none, on the site at its defaults; and readings stored per second at `--speed max` with
+//!    and without them.
+//! 4. A 1,000,000-section wall (100 profiles of 10,000): each frame's work of applying its
+//!    updates and drawing them (the page's `wallwatch:update` measures).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::browser::Browser;
+use super::control::Percentiles;
+use super::http_client::Client;
+use super::site_process::{BenchDir, SiteProcess};
+use crate::config::cli::WebBenchArgs;
+use crate::serve::client;
+use crate::serve::protocol::Role;
+
+/// How long a page has to draw its first snapshot, and to give a figure.
+const PAGE_WITHIN: Duration = Duration::from_secs(60);
+/// A pause after a load or a change, before a window starts.
+const SETTLE: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WebBench {
+    /// Loads of the page timed.
+    pub loads: usize,
+    pub first_render: Percentiles,
+    /// The first load's (a cold browser cache).
+    pub first_render_cold_ms: f64,
+    /// Seconds of each window.
+    pub window_s: f64,
+    pub browser_bytes_per_s: f64,
+    pub viewer_bytes_per_s: f64,
+    pub clients: usize,
+    /// The site's CPU in % of one core, without and with the clients (median of the rounds).
+    pub site_cpu_pct_without: f64,
+    pub site_cpu_pct_with: f64,
+    /// Readings stored per second at `--speed max` (median of the rounds).
+    pub pipeline_without: f64,
+    pub pipeline_with: f64,
+    pub rounds: usize,
+    /// A 1,000,000-section wall: its first render, and each drawn update's work.
+    pub big_first_render_ms: f64,
+    pub big_update: Percentiles,
+    pub big_updates: usize,
+}
+
+/// `wallwatch bench web`.
+pub fn main(args: &WebBenchArgs) -> crate::cmd::Outcome {
+    let result = crate::runtime::current_thread().and_then(|rt| rt.block_on(run(args)));
+    super::print_result(args.json, result, |r| {
+        let mark = |ok: bool| if ok { "✓" } else { "✗" };
+        println!(
+            "first render ({} loads)   p50 {:.0} ms, max {:.0} ms, cold {:.0} ms   target ≤ 200 ms {}",
+            r.loads,
+            r.first_render.p50_ms,
+            r.first_render.max_ms,
+            r.first_render_cold_ms,
+            mark(r.first_render.max_ms <= 200.0)
+        );
+        let ratio = r.browser_bytes_per_s / r.viewer_bytes_per_s.max(1e-9);
+        println!(
+            "bytes per second ({:.0} s)  browser {:.0}, attached viewer {:.0}: {ratio:.2}×   target ≤ 2× {}",
+            r.window_s,
+            r.browser_bytes_per_s,
+            r.viewer_bytes_per_s,
+            mark(ratio <= 2.0)
+        );
+        let cost = r.site_cpu_pct_with - r.site_cpu_pct_without;
+        println!(
+            "{} /events clients       site CPU {:.2}% → {:.2}% of a core: +{cost:.2}%   target ≤ 1% {}",
+            r.clients,
+            r.site_cpu_pct_without,
+            r.site_cpu_pct_with,
+            mark(cost <= 1.0)
+        );
+        let kept = r.pipeline_with / r.pipeline_without.max(1e-9);
+        println!(
+            "  at --speed max          {:.0} → {:.0} readings/s: {kept:.3}×   target ≥ 0.95× {}",
+            r.pipeline_without,
+            r.pipeline_with,
+            mark(kept >= 0.95)
+        );
+        println!(
+            "1,000,000 sections        first render {:.0} ms; an update drawn ({} frames) p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms   target ≤ 16 ms {}",
+            r.big_first_render_ms,
+            r.big_updates,
+            r.big_update.p50_ms,
+            r.big_update.p99_ms,
+            r.big_update.max_ms,
+            mark(r.big_update.p99_ms <= 16.0)
+        );
+    })
+}
+
+async fn run(args: &WebBenchArgs) -> Result<WebBench, String> {
+    let dir = BenchDir::new("web")?;
+    let window = Duration::from_secs_f64(args.window);
+    let mut browser = Browser::start(1280, 900).await?;
+    let result = measure(args, &dir, window, &mut browser).await;
+    browser.close().await;
+    result
+}
+
+async fn measure(
+    args: &WebBenchArgs,
+    dir: &BenchDir,
+    window: Duration,
+    browser: &mut Browser,
+) -> Result<WebBench, String> {
+    let memory = |extra: &[&str]| -> Vec<String> {
+        ["--store", "memory:"]
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect()
+    };
+
+    // 1 and 2: the site at its defaults, the browser through a counting proxy.
+    let site = SiteProcess::start(&dir.0, "defaults", &memory(&[]))?;
+    let proxy = Proxy::start(site.http).await?;
+    let url = format!("http://{}/", proxy.addr);
+    let mut renders = Vec::with_capacity(args.loads);
+    for _ in 0..args.loads {
+        renders.push(first_render(browser, &url).await?);
+    }
+    let viewer = CountingViewer::attach(&site.socket).await?;
+    tokio::time::sleep(SETTLE).await;
+    let (b0, v0) = (proxy.bytes(), viewer.bytes());
+    tokio::time::sleep(window).await;
+    let (b1, v1) = (proxy.bytes(), viewer.bytes());
+    let secs = window.as_secs_f64();
+
+    // 3: the site's CPU with and without the clients, in alternating windows.
+    let pid = site.pid().to_string();
+    let mut without = Vec::new();
+    let mut with = Vec::new();
+    for _ in 0..args.rounds {
+        without.push(cpu_pct(&pid, window).await?);
+        let clients = Clients::open(site.http, args.clients).await?;
+        tokio::time::sleep(SETTLE).await;
+        with.push(cpu_pct(&pid, window).await?);
+        clients.close();
+    }
+    drop(viewer);
+    site.stop()?;
+
+    // 3, at --speed max: readings stored per second with and without the clients.
+    let fast = SiteProcess::start(&dir.0, "max", &memory(&["--speed", "max"]))?;
+    let mut api = Client::new(fast.http, None);
+    let mut stored_without = Vec::new();
+    let mut stored_with = Vec::new();
+    tokio::time::sleep(SETTLE).await;
+    for _ in 0..args.rounds {
+        stored_without.push(stored_rate(&mut api, window).await?);
+        let clients = Clients::open(fast.http, args.clients).await?;
+        tokio::time::sleep(SETTLE).await;
+        stored_with.push(stored_rate(&mut api, window).await?);
+        clients.close();
+    }
+    fast.stop()?;
+
+    // 4: a 1,000,000-section wall.
+    let file = dir.0.join("million.txt");
+    let line = (0..10_000)
+        .map(|i| ((i * 13) % 30).to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    std::fs::write(&file, format!("{line}\n").repeat(100))
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let file = file.display().to_string();
+    let big = SiteProcess::start(
+        &dir.0,
+        "million",
+        &memory(&[
+            "--profiles",
+            &file,
+            "--max-sections",
+            "10000",
+            "--crews",
+            "200",
+            "--speed",
+            "20",
+        ]),
+    )?;
+    let big_first = first_render(browser, &format!("http://{}/", big.http)).await?;
+    browser
+        .eval("performance.clearMeasures('wallwatch:update'); return true")
+        .await?;
+    tokio::time::sleep(window).await;
+    let drawn = browser
+        .eval("return performance.getEntriesByName('wallwatch:update').map((m) => m.duration)")
+        .await?;
+    big.stop()?;
+    let drawn: Vec<Duration> = drawn
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(serde_json::Value::as_f64)
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .map(|ms| Duration::from_secs_f64(ms / 1e3))
+        .collect();
+    if drawn.is_empty() {
+        return Err("the 1,000,000-section page drew no update".into());
+    }
+
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    Ok(WebBench {
+        loads: args.loads,
+        first_render: Percentiles::of(&renders),
+        first_render_cold_ms: renders.first().copied().map_or(0.0, ms),
+        window_s: secs,
+        browser_bytes_per_s: (b1 - b0) as f64 / secs,
+        viewer_bytes_per_s: (v1 - v0) as f64 / secs,
+        clients: args.clients,
+        site_cpu_pct_without: median(&without),
+        site_cpu_pct_with: median(&with),
+        pipeline_without: median(&stored_without),
+        pipeline_with: median(&stored_with),
+        rounds: args.rounds,
+        big_first_render_ms: ms(big_first),
+        big_update: Percentiles::of(&drawn),
+        big_updates: drawn.len(),
+    })
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Loads `url` in the browser; the time from navigation to its first complete render.
+async fn first_render(browser: &mut Browser, url: &str) -> Result<Duration, String> {
+    browser.goto(url).await?;
+    let at = browser
+        .wait_for(
+            "the page's first render",
+            "const m = performance.getEntriesByName('wallwatch:first-render'); \
+             return m.length ? m[0].startTime : null;",
+            PAGE_WITHIN,
+        )
+        .await?;
+    let ms = at.as_f64().ok_or("the first-render mark has no time")?;
+    Ok(Duration::from_secs_f64(ms / 1e3))
+}
+
+/// The site's CPU over `window`, in % of one core.
+async fn cpu_pct(pid: &str, window: Duration) -> Result<f64, String> {
+    let cpu = || super::proc::cpu_time_of(pid).ok_or("no /proc figures of the site");
+    let (c0, t0) = (cpu()?, Instant::now());
+    tokio::time::sleep(window).await;
+    let (c1, t1) = (cpu()?, Instant::now());
+    Ok((c1 - c0).as_secs_f64() / (t1 - t0).as_secs_f64() * 100.0)
+}
+
+/// Readings stored per second over `window` (from `/status`).
+async fn stored_rate(api: &mut Client, window: Duration) -> Result<f64, String> {
+    let stored = async |api: &mut Client| -> Result<(f64, Instant), String> {
+        let v = api.get("/status").await?.json("/status")?;
+        let n = v["readings"]["stored"]
+            .as_f64()
+            .ok_or("/status has no readings.stored")?;
+        Ok((n, Instant::now()))
+    };
+    let (n0, t0) = stored(api).await?;
+    tokio::time::sleep(window).await;
+    let (n1, t1) = stored(api).await?;
+    Ok((n1 - n0) / (t1 - t0).as_secs_f64())
+}
+
+/// A TCP proxy in front of the site that counts the bytes the site sends through it.
+struct Proxy {
+    addr: SocketAddr,
+    bytes: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(site: SocketAddr) -> Result<Proxy, String> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("the proxy: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let bytes = Arc::new(AtomicU64::new(0));
+        let counted = bytes.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((browser, _)) = listener.accept().await {
+                let counted = counted.clone();
+                tokio::spawn(async move {
+                    if let Ok(server) = TcpStream::connect(site).await {
+                        pipe(browser, server, counted).await;
+                    }
+                });
+            }
+        });
+        Ok(Proxy { addr, bytes, task })
+    }
+
+    fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Copies both ways until either side closes, counting what the server sends.
+async fn pipe(browser: TcpStream, server: TcpStream, counted: Arc<AtomicU64>) {
+    let (mut br, mut bw) = browser.into_split();
+    let (mut sr, mut sw) = server.into_split();
+    let up = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        while let Ok(n) = br.read(&mut buf).await {
+            if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    };
+    let down = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = sr.read(&mut buf).await {
+            if n == 0 || bw.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+            counted.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    };
+    tokio::select! { _ = up => {}, _ = down => {} }
+}
+
+/// An attached viewer that counts the bytes of the frames the site sends it.
+struct CountingViewer {
+    bytes: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CountingViewer {
+    async fn attach(socket: &std::path::Path) -> Result<CountingViewer, String> {
+        let (mut reader, writer) =
+            client::connect(socket, Role::Viewer { read_only: true }).await?;
+        let bytes = Arc::new(AtomicU64::new(0));
+        let counted = bytes.clone();
+        let task = tokio::spawn(async move {
+            let _writer = writer;
+            while let Some(Ok(frame)) = reader.next().await {
+                // The frame and its 4-byte length.
+                counted.fetch_add(frame.len() as u64 + 4, Ordering::Relaxed);
+            }
+        });
+        Ok(CountingViewer { bytes, task })
+    }
+
+    fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for CountingViewer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// `n` clients of `/events`, each reading its stream as fast as it comes.
+struct Clients {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Clients {
+    /// Opens them; returns once each has its first bytes (the snapshot).
+    async fn open(site: SocketAddr, n: usize) -> Result<Clients, String> {
+        let mut tasks = Vec::with_capacity(n);
+        let mut started = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            started.push(rx);
+            tasks.push(tokio::spawn(async move {
+                let Ok(mut s) = TcpStream::connect(site).await else {
+                    return;
+                };
+                let request = "GET /events HTTP/1.1\r\nHost: bench\r\n\r\n";
+                if s.write_all(request.as_bytes()).await.is_err() {
+                    return;
+                }
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut tx = Some(tx);
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(());
+                    }
+                }
+            }));
+        }
+        for rx in started {
+            tokio::time::timeout(PAGE_WITHIN, rx)
+                .await
+                .map_err(|_| "an /events client had no answer within 60 s")?
+                .map_err(|_| "an /events client could not connect")?;
+        }
+        Ok(Clients { tasks })
+    }
+
+    fn close(self) {
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+}
