@@ -182,8 +182,13 @@ pub fn open_to_group(path: &Path, group: &Group) -> Result<(), String> {
         .map_err(|e| format!("cannot make {} mode 660: {e}", path.display()))
 }
 
-/// Changes the group of `path` (we own it) to `group`.
+/// Changes the group of `path` (we own it) to `group`, unless it has it already (then no
+/// chown call is made: a unit whose primary group it is needs no @chown system calls).
 pub fn chgrp(path: &Path, group: &Group) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.gid() == group.gid) {
+        return Ok(());
+    }
     std::os::unix::fs::chown(path, None, Some(group.gid)).map_err(|e| {
         let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
             " (the site must run as root or as a member of that group)".to_string()
