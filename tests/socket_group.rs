@@ -235,7 +235,8 @@ fn a_uid_outside_the_group_is_refused_by_the_modes_and_by_the_peer_check() {
     let out = site.as_other(&outside, &["status", "--socket", &sock]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("Permission denied"),
+        text(&out.stderr).contains("Permission denied")
+            && text(&out.stderr).contains("members of its socket group may connect"),
         "{}",
         text(&out.stderr)
     );

@@ -73,7 +73,13 @@ pub fn resolve_client(socket: Option<&Path>, name: Option<&str>) -> Result<PathB
         return Ok(own);
     }
     let system = Path::new(SYSTEM_DIR).join(format!("{}.sock", name.unwrap_or(DEFAULT_NAME)));
-    Ok(if system.exists() { system } else { own })
+    // A service's socket in a directory we may not enter (we are outside its group) is still
+    // the one meant: connecting then says who may, rather than "no site" at our own path.
+    let meant = match system.try_exists() {
+        Ok(there) => there,
+        Err(e) => e.kind() == io::ErrorKind::PermissionDenied,
+    };
+    Ok(if meant { system } else { own })
 }
 
 /// Makes the socket's directory (0700) if it is ours to make, and checks it: a directory (not
@@ -165,6 +171,11 @@ pub async fn connect(path: &Path) -> Result<UnixStream, String> {
     UnixStream::connect(path).await.map_err(|e| match e.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => format!(
             "no site at {} (is `wallwatch serve` running?)",
+            path.display()
+        ),
+        io::ErrorKind::PermissionDenied => format!(
+            "cannot connect to {}: {e} (only the user running the site and the members of its \
+             socket group may connect; `id -nG` lists your groups)",
             path.display()
         ),
         _ => format!("cannot connect to {}: {e}", path.display()),
