@@ -19,8 +19,9 @@ use super::{Failure, Outcome};
 use crate::config::cli::ServeArgs;
 use crate::config::{Config, DEFAULT_CREWS};
 use crate::engine::{StartOptions, Summary};
+use crate::serve::access::{self, Access};
 use crate::serve::session::{self, Ctx, StopWaiter};
-use crate::serve::socket;
+use crate::serve::{notify, socket};
 use crate::site::{LogFeed, Site};
 
 /// How long the sessions get to finish once the site has stopped.
@@ -44,13 +45,16 @@ pub fn main(args: &ServeArgs) -> Outcome {
         Config::from_args(&args.run, DEFAULT_CREWS).map_err(|e| Failure::bad(e.to_string()))?;
     // The flags', else the config file's.
     let site = config.serve_site(&args.site);
+    let access = config
+        .serve_access(args.socket_group.as_deref(), args.group_may_steer)
+        .map_err(|e| Failure::bad(e.to_string()))?;
     let path =
         socket::resolve_env(site.socket.as_deref(), site.name.as_deref()).map_err(Failure::bad)?;
     config.engine.holder = format!("wallwatch serve at {}", path.display());
     if site.socket.is_none()
         && let Some(dir) = path.parent()
     {
-        socket::ensure_private_dir(dir).map_err(Failure::bad)?;
+        socket::ensure_private_dir(dir, access.group.as_ref()).map_err(Failure::bad)?;
     }
     let file =
         crate::logfile::layer(config.log_file.as_deref(), config.log_keep).map_err(Failure::bad)?;
@@ -62,7 +66,7 @@ pub fn main(args: &ServeArgs) -> Outcome {
         (None, Some(n)) if n != socket::DEFAULT_NAME => format!(" --name {n}"),
         _ => String::new(),
     };
-    let summary = runtime.block_on(serve(&config, &path, &which, feed));
+    let summary = runtime.block_on(serve(&config, &path, &which, access, feed));
     crate::runtime::end(runtime);
     let summary = summary?;
     crate::text::print_line(&serde_json::to_string(&summary).unwrap_or_default());
@@ -109,11 +113,13 @@ impl Drop for SocketFile {
     }
 }
 
-/// Runs the site until it is stopped; returns the final summary.
+/// Runs the site until it is stopped; returns the final summary. Under systemd
+/// (`Type=notify`) it says READY once it serves and STOPPING when it starts to drain.
 pub async fn serve(
     config: &Config,
     path: &Path,
     which: &str,
+    access: Access,
     feed: Arc<LogFeed>,
 ) -> Result<Summary, Failure> {
     let mut signals = StopSignals::watch()?;
@@ -124,10 +130,15 @@ pub async fn serve(
         path: path.to_path_buf(),
         _lock: lock,
     };
+    if let Some(group) = &access.group {
+        access::open_to_group(path, group).map_err(Failure::bad)?;
+    }
     let (services, site) = start_site(config, feed, path).await?;
-    let mut serving = Serving::new(listener, &services, &site, path);
+    let mut serving = Serving::new(listener, &services, &site, path, access);
     say_where(path, which, services.http_token_file());
+    notify::notify(notify::READY);
     let reason = serving.until_stopped(config, &services, &mut signals).await;
+    notify::notify(notify::STOPPING);
     tracing::info!(target: "serve", "stopping ({reason}): draining the network and flushing the store");
     serving.drain(services, site, socket_file).await
 }
@@ -180,7 +191,13 @@ struct Serving {
 }
 
 impl Serving {
-    fn new(listener: UnixListener, services: &Services, site: &Site, path: &Path) -> Serving {
+    fn new(
+        listener: UnixListener,
+        services: &Services,
+        site: &Site,
+        path: &Path,
+        access: Access,
+    ) -> Serving {
         let engine = &services.engine;
         let (stop_tx, stop_rx) = mpsc::channel::<StopWaiter>(8);
         let ctx = Arc::new(Ctx {
@@ -191,6 +208,7 @@ impl Serving {
             socket: path.to_path_buf(),
             stop: stop_tx,
             viewers_seen: Default::default(),
+            access,
         });
         Serving {
             listener,

@@ -133,7 +133,7 @@ fn http_settings_beside(config: &Config, socket: Option<&Path>) -> Result<HttpSe
         Some(socket) => settings.token_file = TokenFile::Fresh(beside(socket)),
         None => {
             if let Some(dir) = settings.token_file.path().parent() {
-                crate::serve::socket::ensure_private_dir(dir)?;
+                crate::serve::socket::ensure_private_dir(dir, None)?;
             }
         }
     }

@@ -16,7 +16,7 @@ use crate::wall::Crews;
 
 /// The socket named by `args`.
 pub fn socket_path(args: &SiteArgs) -> Result<PathBuf, String> {
-    crate::serve::socket::resolve_env(args.socket.as_deref(), args.name.as_deref())
+    crate::serve::socket::resolve_client(args.socket.as_deref(), args.name.as_deref())
 }
 
 fn block_on<T>(f: impl std::future::Future<Output = Result<T, String>>) -> Result<T, Failure> {
@@ -58,6 +58,8 @@ pub fn stop(args: &SiteArgs) -> Outcome {
             println!("{summary}");
             Ok(())
         }
+        // A peer that may only watch (`serve --socket-group` without --group-may-steer).
+        ServerMsg::Error(why) => Err(Failure::site(1, format!("refused: {why}"))),
         _ => Err(out_of_turn()),
     }
 }

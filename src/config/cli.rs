@@ -133,6 +133,14 @@ pub struct SiteArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     pub site: SiteArgs,
+    /// Let this group's members attach and ask the status too: the socket's directory 0750 and
+    /// the socket 0660 with this group (a name or a gid; the site must be in it, or root).
+    #[arg(long, value_name = "GROUP")]
+    pub socket_group: Option<String>,
+    /// Members of --socket-group may also steer the site (commands, keys, stop); without it
+    /// they are read-only viewers.
+    #[arg(long)]
+    pub group_may_steer: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }

@@ -1,7 +1,8 @@
 //! One `Config`, built once from the run's flags and an optional TOML file.
 //!
 //! The file uses the flags' names in kebab-case (`network-limit = 5`, `sensor-kinds = [..]`); see
-//! `assets/wallwatch.toml`; `serve`'s `socket` and `name` too. Unknown keys and bad values are
+//! `assets/wallwatch.toml`; `serve`'s `socket`, `name`, `socket-group` and `group-may-steer`
+//! too. Unknown keys and bad values are
 //! errors naming the file and the key. A flag given on the command line wins over the file.
 //! Every relative path in the file (`profiles`, `log-file`, `socket`, a `csv:` or `sqlite:`
 //! `store`) is taken relative to the file's directory; a flag's, to the working directory.
@@ -75,6 +76,9 @@ pub struct Config {
     /// The config file's `socket` or `name` for `serve` (whose flags are not run flags): see
     /// [`Config::serve_site`].
     serve_site: SiteArgs,
+    /// The config file's `socket-group` and `group-may-steer`: see [`Config::serve_access`].
+    serve_group: Option<crate::serve::access::Group>,
+    serve_group_may_steer: bool,
 }
 
 /// A configuration error, one line, naming the file and key or the flag. Text quoted in a
@@ -216,6 +220,11 @@ struct Raw {
     name: Option<String>,
     #[serde(deserialize_with = "file::path")]
     socket: Option<PathBuf>,
+    /// `serve`'s `--socket-group` (looked up as the file is read) and `--group-may-steer`.
+    #[serde(deserialize_with = "file::socket_group")]
+    socket_group: Option<crate::serve::access::Group>,
+    #[serde(deserialize_with = "file::flag")]
+    group_may_steer: Option<bool>,
 }
 
 /// A TOML file's text and name, to say where in it a key or value is.
@@ -536,6 +545,14 @@ mod file {
         })
     }
 
+    pub fn socket_group<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Checked<'de, D, crate::serve::access::Group> {
+        checked(d, |v| {
+            crate::serve::access::Group::lookup(&want_str(v)?).map_err(BadValue::Parse)
+        })
+    }
+
     /// A flag's checker's message (`--broker: '…' is not …`) without the flag: the key is
     /// named instead.
     fn without_flag(flag: &str, message: String) -> BadValue {
@@ -647,9 +664,12 @@ fn read_flags(args: &RunArgs) -> Result<Raw, ConfigError> {
         log_keep: check("log-keep", &args.log_keep, |n| {
             in_range(*n, &LOG_KEEP_RANGE)
         })?,
-        // `serve`'s flags, not run flags: `Config::serve_site` puts them over the file's.
+        // `serve`'s flags, not run flags: `Config::serve_site` and `Config::serve_access` put
+        // them over the file's.
         name: None,
         socket: None,
+        socket_group: None,
+        group_may_steer: None,
     })
 }
 
@@ -683,6 +703,8 @@ impl Raw {
             log_keep: self.log_keep.or(file.log_keep),
             name: self.name.or(file.name),
             socket: self.socket.or(file.socket),
+            socket_group: self.socket_group.or(file.socket_group),
+            group_may_steer: self.group_may_steer.or(file.group_may_steer),
         }
     }
 }
@@ -772,6 +794,8 @@ impl Config {
                 socket: raw.socket,
                 name: raw.name,
             },
+            serve_group: raw.socket_group,
+            serve_group_may_steer: raw.group_may_steer.unwrap_or(false),
         })
     }
 
@@ -783,6 +807,40 @@ impl Config {
         } else {
             self.serve_site.clone()
         }
+    }
+
+    /// Who besides the site's user may use `serve`'s socket: `--socket-group` (looked up now)
+    /// else the file's `socket-group`, and `--group-may-steer` or the file's. An unknown group,
+    /// or steering without a group, is an error naming the flag.
+    pub fn serve_access(
+        &self,
+        socket_group: Option<&str>,
+        group_may_steer: bool,
+    ) -> Result<crate::serve::access::Access, ConfigError> {
+        let group = match socket_group {
+            Some(name) => Some(crate::serve::access::Group::lookup(name).map_err(|why| {
+                ConfigError::Flag {
+                    flag: "socket-group",
+                    why: BadValue::Parse(why),
+                }
+            })?),
+            None => self.serve_group.clone(),
+        };
+        let group_may_steer = group_may_steer || self.serve_group_may_steer;
+        if group_may_steer && group.is_none() {
+            return Err(ConfigError::Flag {
+                flag: "group-may-steer",
+                why: BadValue::Parse(
+                    "only with --socket-group or the key 'socket-group' (whose members would \
+                     steer)"
+                        .into(),
+                ),
+            });
+        }
+        Ok(crate::serve::access::Access {
+            group,
+            group_may_steer,
+        })
     }
 
     /// The defaults with the built-in example wall, for tests and benchmarks.

@@ -94,7 +94,9 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 #[serde(rename_all = "snake_case", tag = "refusal", content = "detail")]
 pub enum Refusal {
-    #[error("this viewer is read-only (attached with --read-only)")]
+    #[error(
+        "read-only: attached with --read-only, or a member of the socket's group on a site without --group-may-steer"
+    )]
     ReadOnly,
     #[error("crews are unlimited (one per section); start with --crews N to manage crews")]
     UnlimitedCrews,

@@ -25,10 +25,11 @@ pub async fn connect(path: &Path, role: Role) -> Result<(Reader, Writer), String
         version: protocol::VERSION,
         role,
     };
-    // A site that closes before its hello has refused us: it checks the peer's uid first.
+    // A site that closes before its hello has refused us: it checks the peer first.
     let refused = || {
         format!(
-            "the site at {} refused the connection (only the user running it may connect)",
+            "the site at {} refused the connection (only the user running it, or a member of \
+             its socket group, may connect)",
             path.display()
         )
     };

@@ -1,6 +1,8 @@
-//! One connection to the site: the peer check, the hello, then what the client asked for — a
-//! viewer's feed and commands (through the same [`viewer::link`] as the local dashboard), the
-//! live status, or a stop. A connection that breaks the protocol (garbage, an oversized frame,
+//! One connection to the site: the peer check ([`Access::admit`]), the hello, then what the
+//! client asked for — a viewer's feed and commands (through the same [`viewer::link`] as the
+//! local dashboard), the live status, or a stop. A peer that may only watch (a member of the
+//! socket's group without `--group-may-steer`) views read-only and is refused commands and
+//! stops as a read-only viewer is. A connection that breaks the protocol (garbage, an oversized frame,
 //! no hello in time) is closed and logged; the site and the other connections go on.
 
 use std::path::PathBuf;
@@ -14,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
 use crate::engine::{Asker, CommandSender, Gauges, MAX_KEY_LEN, Refusal};
+use crate::serve::access::{Access, Peer};
 use crate::serve::protocol::{
     self, ClientMsg, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, Role, ServerMsg,
 };
@@ -41,6 +44,8 @@ pub struct Ctx {
     pub stop: mpsc::Sender<StopWaiter>,
     /// Viewers attached so far, to number them in the log (`key (viewer 2, uid 1000)`).
     pub viewers_seen: std::sync::atomic::AtomicU64,
+    /// Who besides the site's user may connect, and whether they may steer.
+    pub access: Access,
 }
 
 impl Ctx {
@@ -51,8 +56,8 @@ impl Ctx {
 
 /// Serves one connection to its end.
 pub async fn run(stream: UnixStream, ctx: Arc<Ctx>) {
-    let uid = match crate::serve::socket::check_peer(&stream) {
-        Ok(uid) => uid,
+    let peer = match ctx.access.admit(&stream) {
+        Ok(peer) => peer,
         Err(why) => {
             tracing::warn!(target: "serve", "{why}");
             return;
@@ -73,6 +78,10 @@ pub async fn run(stream: UnixStream, ctx: Arc<Ctx>) {
             let status = Box::new(ctx.status());
             let _ = send(&mut writer, &ServerMsg::Status(status)).await;
         }
+        Role::Stop if !peer.may_steer => {
+            tracing::warn!(target: "serve", "refused a stop from uid {}: it may only watch", peer.uid);
+            let _ = send(&mut writer, &ServerMsg::Error(watch_only(peer))).await;
+        }
         Role::Stop => {
             let (tx, rx) = oneshot::channel();
             if ctx.stop.send(tx).await.is_ok()
@@ -82,18 +91,19 @@ pub async fn run(stream: UnixStream, ctx: Arc<Ctx>) {
             }
         }
         Role::Control => {
-            if let Err(why) = serve_command(&mut reader, &mut writer, &ctx, uid).await {
+            if let Err(why) = serve_command(&mut reader, &mut writer, &ctx, peer).await {
                 tracing::warn!(target: "serve", "command connection closed: {why}");
             }
         }
         Role::Viewer { read_only } => {
+            let read_only = read_only || !peer.may_steer;
             let mode = if read_only { " (read-only)" } else { "" };
             let n = ctx
                 .viewers_seen
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                 + 1;
-            tracing::info!(target: "serve", "viewer {n} attached{mode}");
-            let asker = Asker::key(n, uid);
+            tracing::info!(target: "serve", "viewer {n} attached{mode}, uid {}", peer.uid);
+            let asker = Asker::key(n, peer.uid);
             match serve_viewer(reader, writer, &ctx, read_only, asker).await {
                 Ok(Ended::Detached) => tracing::info!(target: "serve", "a viewer detached{mode}"),
                 Ok(Ended::SiteStopped) => {}
@@ -103,12 +113,22 @@ pub async fn run(stream: UnixStream, ctx: Arc<Ctx>) {
     }
 }
 
-/// One command from the CLI: read it, carry it out as `cli (uid …)`, answer, close.
+/// Why a peer that may only watch cannot stop the site.
+fn watch_only(peer: Peer) -> String {
+    format!(
+        "uid {} may only watch this site (a member of its socket group; the site would need \
+         --group-may-steer)",
+        peer.uid
+    )
+}
+
+/// One command from the CLI: read it, carry it out as `cli (uid …)`, answer, close. A peer that
+/// may only watch is refused as a read-only viewer is.
 async fn serve_command(
     reader: &mut Reader,
     writer: &mut Writer,
     ctx: &Ctx,
-    uid: u32,
+    peer: Peer,
 ) -> Result<(), String> {
     let frame = match tokio::time::timeout(HELLO_WITHIN, reader.next()).await {
         Err(_) => return Err("no command within 5 s".into()),
@@ -122,10 +142,15 @@ async fn serve_command(
             ClientMsg::Hello { .. } => return Err("a second hello".into()),
         };
     let reply = match key {
+        _ if !peer.may_steer => Err(Refusal::ReadOnly),
         Some(key) if key.len() > MAX_KEY_LEN => Err(Refusal::OutOfRange(format!(
             "an idempotency key is at most {MAX_KEY_LEN} bytes"
         ))),
-        key => ctx.commands.ask_keyed(command, Asker::cli(uid), key).await,
+        key => {
+            ctx.commands
+                .ask_keyed(command, Asker::cli(peer.uid), key)
+                .await
+        }
     };
     send(writer, &ServerMsg::Reply { id, reply }).await
 }

@@ -1,7 +1,8 @@
-//! Where a site listens, and who may connect: `--socket PATH`, else
-//! `$XDG_RUNTIME_DIR/wallwatch/NAME.sock`, else `/tmp/wallwatch-UID/NAME.sock`. The directory is
-//! made 0700 and refused, as tmux refuses its own, when another user owns it or others may
-//! enter it; the socket is 0600; each connection's peer uid (SO_PEERCRED) must be ours.
+//! Where a site listens: `--socket PATH`, else `$XDG_RUNTIME_DIR/wallwatch/NAME.sock`, else
+//! `/tmp/wallwatch-UID/NAME.sock`. The directory is made 0700 and refused, as tmux refuses its
+//! own, when another user owns it or others may enter it; the socket is 0600. With
+//! `--socket-group` both are opened to that group (0750, 0660) and to nobody else. Who may
+//! connect is [`crate::serve::access`]'s to say.
 
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
@@ -10,9 +11,13 @@ use std::path::{Path, PathBuf};
 use tokio::net::{UnixListener, UnixStream};
 
 use crate::lockfile::{LockError, LockFile};
+use crate::serve::access::{self, Group};
 
 /// The site's name when none is given.
 pub const DEFAULT_NAME: &str = "default";
+/// Where a system service's sockets are (its unit's `RuntimeDirectory=wallwatch`): the
+/// clients look there for a site of that name when the user has none of their own.
+pub const SYSTEM_DIR: &str = "/run/wallwatch";
 
 /// This process's effective user id.
 pub fn euid() -> u32 {
@@ -60,9 +65,28 @@ pub fn resolve_env(socket: Option<&Path>, name: Option<&str>) -> Result<PathBuf,
     resolve(socket, name, runtime_dir.as_deref())
 }
 
+/// Where a client finds site `name`: the user's own socket ([`resolve_env`]) if it is there,
+/// else the system service's under [`SYSTEM_DIR`] if that is there, else the user's (whose
+/// absence the connection reports).
+pub fn resolve_client(socket: Option<&Path>, name: Option<&str>) -> Result<PathBuf, String> {
+    let own = resolve_env(socket, name)?;
+    if socket.is_some() || own.exists() {
+        return Ok(own);
+    }
+    let system = Path::new(SYSTEM_DIR).join(format!("{}.sock", name.unwrap_or(DEFAULT_NAME)));
+    // A service's socket in a directory we may not enter (we are outside its group) is still
+    // the one meant: connecting then says who may, rather than "no site" at our own path.
+    let meant = match system.try_exists() {
+        Ok(there) => there,
+        Err(e) => e.kind() == io::ErrorKind::PermissionDenied,
+    };
+    Ok(if meant { system } else { own })
+}
+
 /// Makes the socket's directory (0700) if it is ours to make, and checks it: a directory (not
-/// a link), owned by us, that nobody else may enter.
-pub fn ensure_private_dir(dir: &Path) -> Result<(), String> {
+/// a link), owned by us, that nobody else may enter — or, with `group`, that only that group
+/// may enter and read (it is then made 0750 with that group, from 0700 or as it was).
+pub fn ensure_private_dir(dir: &Path, group: Option<&Group>) -> Result<(), String> {
     let shown = dir.display();
     match std::fs::DirBuilder::new().mode(0o700).create(dir) {
         Ok(()) => {}
@@ -81,13 +105,33 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), String> {
             euid()
         ));
     }
-    if meta.mode() & 0o077 != 0 {
+    let mode = meta.mode() & 0o777;
+    let Some(group) = group else {
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "socket directory {shown} has mode {mode:o}: others may enter it; it must be 700"
+            ));
+        }
+        return Ok(());
+    };
+    let gid = group.gid;
+    let name = crate::text::sanitize(&group.name);
+    if mode & 0o027 != 0 {
         return Err(format!(
-            "socket directory {shown} has mode {:o}: others may enter it; it must be 700",
-            meta.mode() & 0o777
+            "socket directory {shown} has mode {mode:o}: others may enter it or its group may \
+             write to it; it must be 700 or 750 (group {name})"
         ));
     }
-    Ok(())
+    if mode & 0o070 != 0 && meta.gid() != gid {
+        return Err(format!(
+            "socket directory {shown} has mode {mode:o} and belongs to gid {}: that group may \
+             enter it, not only {name} (gid {gid})",
+            meta.gid()
+        ));
+    }
+    access::chgrp(dir, group)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750))
+        .map_err(|e| format!("cannot make the socket directory {shown} mode 750: {e}"))
 }
 
 /// The lock file of the socket `path` (`NAME.sock.lock`), held by the site listening there
@@ -152,29 +196,16 @@ pub async fn listen(path: &Path) -> Result<Listening, String> {
     Ok(Listening { listener, lock })
 }
 
-/// Whether the peer of `stream` runs as our user; the refusal says who it was.
-pub fn check_peer(stream: &UnixStream) -> Result<u32, String> {
-    let cred = stream
-        .peer_cred()
-        .map_err(|e| format!("cannot read the peer's credentials: {e}"))?;
-    if cred.uid() == euid() {
-        Ok(cred.uid())
-    } else {
-        Err(format!(
-            "refused a connection from uid {} (pid {}): only uid {} may attach",
-            cred.uid(),
-            cred.pid()
-                .map_or_else(|| "?".to_string(), |p| p.to_string()),
-            euid()
-        ))
-    }
-}
-
 /// Connects to the site at `path`; the error says plainly that no site is there.
 pub async fn connect(path: &Path) -> Result<UnixStream, String> {
     UnixStream::connect(path).await.map_err(|e| match e.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => format!(
             "no site at {} (is `wallwatch serve` running?)",
+            path.display()
+        ),
+        io::ErrorKind::PermissionDenied => format!(
+            "cannot connect to {}: {e} (only the user running the site and the members of its \
+             socket group may connect; `id -nG` lists your groups)",
             path.display()
         ),
         _ => format!("cannot connect to {}: {e}", path.display()),
@@ -208,18 +239,54 @@ mod tests {
     fn a_directory_others_may_enter_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("ww");
-        ensure_private_dir(&dir).unwrap();
+        ensure_private_dir(&dir, None).unwrap();
         assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let e = ensure_private_dir(&dir).unwrap_err();
+        let e = ensure_private_dir(&dir, None).unwrap_err();
         assert!(e.contains("mode 755"), "{e}");
         let file = tmp.path().join("file");
         std::fs::write(&file, "").unwrap();
         assert!(
-            ensure_private_dir(&file)
+            ensure_private_dir(&file, None)
                 .unwrap_err()
                 .contains("not a directory")
         );
+    }
+
+    #[test]
+    fn a_group_may_enter_only_its_own_directory_and_others_never() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("ww");
+        // Our own primary group: one we may give a directory to without being root.
+        // SAFETY: getegid has no preconditions and cannot fail.
+        let ours = Group {
+            name: "ours".into(),
+            gid: unsafe { libc::getegid() },
+        };
+        ensure_private_dir(&dir, Some(&ours)).unwrap();
+        let meta = std::fs::metadata(&dir).unwrap();
+        assert_eq!((meta.mode() & 0o777, meta.gid()), (0o750, ours.gid));
+        // As it is left: checked again, unchanged.
+        ensure_private_dir(&dir, Some(&ours)).unwrap();
+        // Without the group it is refused, as any directory another may enter.
+        assert!(
+            ensure_private_dir(&dir, None)
+                .unwrap_err()
+                .contains("mode 750")
+        );
+        for mode in [0o751, 0o770, 0o755] {
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = ensure_private_dir(&dir, Some(&ours)).unwrap_err();
+            assert!(e.contains(&format!("mode {mode:o}")), "{e}");
+        }
+        // Another group's directory, open to that group, is not ours to take over.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+        let other = Group {
+            name: "other".into(),
+            gid: ours.gid + 1,
+        };
+        let e = ensure_private_dir(&dir, Some(&other)).unwrap_err();
+        assert!(e.contains(&format!("belongs to gid {}", ours.gid)), "{e}");
     }
 
     #[tokio::test]
