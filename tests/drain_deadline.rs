@@ -229,3 +229,40 @@ fn a_store_that_cannot_be_written_is_refused_at_start() {
     assert!(err.contains("cannot be written"), "{err}");
     assert!(err.contains(&closed_dir.display().to_string()), "{err}");
 }
+
+/// The deadline is for a stuck store, not a slow network: readings still on the wire when the
+/// stop comes (a `--latency` longer than `--drain-timeout`) are delivered and stored, and the
+/// run ends with nothing lost.
+#[test]
+fn a_slow_network_is_not_cut_short_by_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--headless", "--store", "memory:", "--seed", "3"])
+        .args([
+            "--latency",
+            "1500ms",
+            "--drain-timeout",
+            "200ms",
+            "--duration",
+            "1s",
+        ])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(
+        summary.get("not_stored").is_none_or(Value::is_null),
+        "{summary}"
+    );
+    let readings = &summary["readings"];
+    assert!(readings["produced"].as_u64().unwrap() > 0, "{summary}");
+    assert_eq!(readings["produced"], readings["stored"], "{summary}");
+}

@@ -55,6 +55,10 @@ pub struct Stored {
     giving_up: AtomicBool,
     give_up_now: Notify,
     given_up: std::sync::Mutex<GivenUp>,
+    /// Since when the write under way has not been taken (its first attempt's start); none
+    /// while the writer waits for rows. The drain's deadline counts this time only: a slow
+    /// network (a long `--latency`) delivering its last rows is not a stuck store.
+    stuck_since: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 /// The rows the writer gave up on.
@@ -76,6 +80,15 @@ impl Stored {
     pub(super) fn give_up(&self) {
         self.giving_up.store(true, Ordering::Release);
         self.give_up_now.notify_one();
+    }
+
+    /// Since when the store has not taken the write under way, if one is.
+    pub(super) fn stuck_since(&self) -> Option<tokio::time::Instant> {
+        *self.stuck_since.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_stuck_since(&self, since: Option<tokio::time::Instant>) {
+        *self.stuck_since.lock().unwrap_or_else(|e| e.into_inner()) = since;
     }
 
     pub(super) fn giving_up(&self) -> bool {
@@ -375,11 +388,13 @@ async fn write_until_stored(
     let rows = readings + crew_reports;
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1u32;
+    stored.set_stuck_since(Some(tokio::time::Instant::now()));
     loop {
         let result;
         (store, batch, origins, result) = append(store, batch, origins, skip_rows, stored).await?;
         match result {
             Ok(skipped) => {
+                stored.set_stuck_since(None);
                 stored.batch_rows.record_value(rows as u64);
                 let written = Written {
                     batch,

@@ -254,7 +254,7 @@ impl Engine {
         let gauges = self.gauges;
         let ended = tokio::select! {
             ended = &mut supervisor => ended,
-            () = tokio::time::sleep(gauges.drain_timeout()) => {
+            () = store_stuck_for(&gauges.stored, gauges.drain_timeout()) => {
                 tracing::warn!(
                     target: "engine",
                     "the drain passed its deadline ({}): what the store has not taken is lost",
@@ -377,6 +377,24 @@ fn announce(
         crate::text::sanitize(store_url),
         config.seed
     );
+}
+
+/// Ends once the store has not taken the write under way for `timeout`, counted from the stop
+/// at the earliest: the network's last rows may take their `--latency` to arrive, and a store
+/// that keeps taking them is not held to the deadline.
+async fn store_stuck_for(stored: &super::collector::Stored, timeout: Duration) {
+    let stopped = tokio::time::Instant::now();
+    loop {
+        let since = stored.stuck_since().map(|s| s.max(stopped));
+        let due = since.map_or(tokio::time::Instant::now() + timeout, |s| s + timeout);
+        tokio::time::sleep_until(due).await;
+        if stored
+            .stuck_since()
+            .is_some_and(|s| s.max(stopped) + timeout <= tokio::time::Instant::now())
+        {
+            return;
+        }
+    }
 }
 
 /// `30s`, `1.5s`, `250ms`: a real-time span as a log line says it.
