@@ -5,6 +5,8 @@
 //! change remembered across a SIGKILL (SQLite, CSV, and PostgreSQL when
 //! `WALLWATCH_TEST_POSTGRES_URL` is set), also for random sequences of commands.
 
+#[path = "support/error_line.rs"]
+mod error_line;
 use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -163,12 +165,11 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// A failed command's stderr: exactly one line, returned.
+/// A failed command's stderr: one line (or clap's message for a mistake in the command line),
+/// its first line returned.
 fn one_line(out: &Output, code: i32) -> String {
     assert_eq!(out.status.code(), Some(code), "{}", text(&out.stderr));
-    let err = text(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "one line: {err:?}");
-    err.trim_end().to_string()
+    error_line::error_line(&text(&out.stderr))
 }
 
 /// What steering changes, as `status --json` shows it.

@@ -1,5 +1,7 @@
 //! The real binary, headless: summaries, stop conditions, one-line errors and signals.
 
+#[path = "support/error_line.rs"]
+mod error_line;
 #[path = "support/wallwatch_bin.rs"]
 mod wallwatch_bin;
 
@@ -96,8 +98,7 @@ fn one_line_error(args: &[&str]) -> String {
     let out = wallwatch().args(args).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{args:?}");
     assert!(out.stdout.is_empty());
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = error_line::error_line(&String::from_utf8(out.stderr).unwrap());
     assert!(err.starts_with("error: "), "{err}");
     err
 }

@@ -30,16 +30,6 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// The whole `serve` command.
 pub fn main(args: &ServeArgs) -> Outcome {
-    if args.run.headless || args.run.palette.is_some() {
-        let flag = if args.run.headless {
-            "--headless"
-        } else {
-            "--palette"
-        };
-        return Err(Failure::bad(format!(
-            "{flag}: serve has no screen (give it to `wallwatch attach` or `run`)"
-        )));
-    }
     let config =
         Config::from_args(&args.run, DEFAULT_CREWS).map_err(|e| Failure::bad(e.to_string()))?;
     // The flags', else the config file's.

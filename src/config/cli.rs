@@ -25,7 +25,7 @@ pub struct Cli {
     pub command: Option<Command>,
     /// Options for the dashboard when no subcommand is given.
     #[command(flatten)]
-    pub run: RunArgs,
+    pub run: DashboardArgs,
 }
 
 // Parsed once per process: the size of the largest variant does not matter.
@@ -33,7 +33,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the live dashboard, or with --headless the engine alone, printing a JSON summary.
-    Run(RunArgs),
+    Run(DashboardArgs),
     /// Answer one of the original REST paths for a profiles file, as one JSON object.
     Query(QueryArgs),
     /// Days, ice and cost of a whole wall, as a table, JSON, or the crews' log.
@@ -329,12 +329,44 @@ pub struct ReportArgs {
     pub log: bool,
 }
 
-/// Options of a run (dashboard or headless). Every one may also come from `--config FILE`;
-/// a flag given here wins over the file.
+/// The options only a run with a screen of its own takes (`wallwatch`, `wallwatch run`), so
+/// that `serve`'s help does not offer them.
 #[derive(Debug, Clone, Default, Args)]
-pub struct RunArgs {
+pub struct ScreenArgs {
     /// Run without the dashboard; print a JSON summary on exit.
     #[arg(long)]
+    pub headless: bool,
+    /// Colours: `none`, `16`, `256` or `truecolor` (NO_COLOR is honoured).
+    #[arg(long, value_name = "PALETTE")]
+    pub palette: Option<String>,
+}
+
+/// `wallwatch` and `wallwatch run`: a run's options and the screen's.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DashboardArgs {
+    #[command(flatten)]
+    pub screen: ScreenArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+impl DashboardArgs {
+    /// The run's options with the screen's set in them.
+    pub fn into_run(self) -> RunArgs {
+        RunArgs {
+            headless: self.screen.headless,
+            palette: self.screen.palette,
+            ..self.run
+        }
+    }
+}
+
+/// Options of a run (dashboard, headless or `serve`). Every one may also come from `--config
+/// FILE`; a flag given here wins over the file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// `--headless`, from [`ScreenArgs`] (not a flag of `serve`).
+    #[arg(skip)]
     pub headless: bool,
     /// TOML file with the same keys as these flags (see assets/wallwatch.toml).
     #[arg(long, value_name = "FILE")]
@@ -385,8 +417,8 @@ pub struct RunArgs {
     /// start over, of this wall or another.
     #[arg(long)]
     pub fresh: bool,
-    /// Colours: `none`, `16`, `256` or `truecolor` (NO_COLOR is honoured).
-    #[arg(long, value_name = "PALETTE")]
+    /// `--palette`, from [`ScreenArgs`] (not a flag of `serve`).
+    #[arg(skip)]
     pub palette: Option<String>,
     /// Also take readings from agents through this MQTT v5 broker, `mqtt://HOST:PORT` (its
     /// Receive Maximum is --network-limit).
