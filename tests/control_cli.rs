@@ -382,7 +382,7 @@ fn no_site_exits_2_with_one_line() {
     for args in [
         vec!["crews", "add"],
         vec!["sensors", "remove", "sensor-1"],
-        vec!["pause", "--json"],
+        vec!["pause"],
         vec!["speed", "max"],
     ] {
         let mut all = args.clone();
@@ -392,6 +392,35 @@ fn no_site_exits_2_with_one_line() {
         assert!(line.starts_with("wallwatch: "), "{line}");
         assert!(out.stdout.is_empty());
     }
+}
+
+/// With `--json`, no site is an answer in JSON too: `{"error": "…"}` on stdout, the same words
+/// as the line on stderr, the same exit status as without it (`status` 1, steering 2).
+#[test]
+fn with_json_no_site_is_a_json_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("nobody.sock");
+    for (args, code) in [
+        (vec!["status", "--json"], 1),
+        (vec!["pause", "--json"], 2),
+        (vec!["crews", "add", "--json"], 2),
+    ] {
+        let mut all = args.clone();
+        all.extend(["--socket", socket.to_str().unwrap()]);
+        let out = wallwatch(&all);
+        let line = one_line(&out, code);
+        let stdout = text(&out.stdout);
+        assert_eq!(stdout.lines().count(), 1, "{args:?}: {stdout}");
+        let json: Value = serde_json::from_str(&stdout).unwrap();
+        let error = json["error"].as_str().unwrap_or_else(|| panic!("{json}"));
+        assert!(error.starts_with("no site at "), "{error}");
+        assert_eq!(line, format!("wallwatch: {error}"));
+        assert_eq!(json.as_object().unwrap().len(), 1, "{json}");
+    }
+    // Without --json, nothing on stdout.
+    let out = wallwatch(&["status", "--socket", socket.to_str().unwrap()]);
+    one_line(&out, 1);
+    assert!(out.stdout.is_empty());
 }
 
 /// Frames a payload as the protocol does: a 4-byte big-endian length, then the bytes.

@@ -77,6 +77,14 @@ impl Failure {
     }
 }
 
+/// `{"error": "…"}` on stdout: how a command given `--json` says it has no answer, so that
+/// every outcome it prints is JSON (the same words as the HTTP API's errors and the line on
+/// stderr).
+pub fn print_json_error(message: &str) {
+    let json = serde_json::json!({ "error": sanitize(message) });
+    crate::text::print_line(&json.to_string());
+}
+
 /// Writing the output failed; a closed pipe (`| head`) is the reader's choice, not an error.
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Failure {

@@ -19,10 +19,8 @@ pub fn socket_path(args: &SiteArgs) -> Result<PathBuf, String> {
     crate::serve::socket::resolve_env(args.socket.as_deref(), args.name.as_deref())
 }
 
-fn block_on<T>(f: impl std::future::Future<Output = Result<T, String>>) -> Result<T, Failure> {
-    crate::runtime::current_thread()
-        .and_then(|runtime| runtime.block_on(f))
-        .map_err(|e| Failure::site(1, e))
+fn block_on<T>(f: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
+    crate::runtime::current_thread().and_then(|runtime| runtime.block_on(f))
 }
 
 /// Asks for one answer (`status` or `stop`).
@@ -34,16 +32,19 @@ async fn ask(args: &SiteArgs, role: Role) -> Result<ServerMsg, String> {
         .ok_or_else(|| format!("the site at {} closed the connection", path.display()))
 }
 
-/// `wallwatch status`: exit 1 with one line when no site is there.
+/// `wallwatch status`: exit 1 with one line when no site is there. With `--json` every outcome
+/// is one JSON object on stdout: the status, or `{"error": "…"}` (the line stderr also gets),
+/// with the same exit status.
 pub fn status(args: &StatusArgs) -> Outcome {
-    let status = match block_on(ask(&args.site, Role::Status))? {
-        ServerMsg::Status(s) => s,
-        _ => return Err(out_of_turn()),
+    let status = match block_on(ask(&args.site, Role::Status)) {
+        Ok(ServerMsg::Status(s)) => s,
+        Ok(_) => return Err(failed(args.json, OUT_OF_TURN.into())),
+        Err(why) => return Err(failed(args.json, why)),
     };
     let mut out = std::io::stdout().lock();
     if args.json {
         let json = serde_json::to_string(&status)
-            .map_err(|e| Failure::site(1, format!("cannot write the site's status: {e}")))?;
+            .map_err(|e| failed(true, format!("cannot write the site's status: {e}")))?;
         writeln!(out, "{json}")?;
     } else {
         out.write_all(status_table(&status).as_bytes())?;
@@ -53,17 +54,25 @@ pub fn status(args: &StatusArgs) -> Outcome {
 
 /// `wallwatch stop`: waits for the drain and prints the final summary (one JSON object).
 pub fn stop(args: &SiteArgs) -> Outcome {
-    match block_on(ask(args, Role::Stop))? {
-        ServerMsg::Stopped(summary) => {
+    match block_on(ask(args, Role::Stop)) {
+        Ok(ServerMsg::Stopped(summary)) => {
             println!("{summary}");
             Ok(())
         }
-        _ => Err(out_of_turn()),
+        Ok(_) => Err(failed(false, OUT_OF_TURN.into())),
+        Err(why) => Err(failed(false, why)),
     }
 }
 
-fn out_of_turn() -> Failure {
-    Failure::site(1, "the site answered out of turn")
+const OUT_OF_TURN: &str = "the site answered out of turn";
+
+/// No answer to give (exit 1): its line on stderr, and with `json` also `{"error": "…"}` on
+/// stdout.
+fn failed(json: bool, why: String) -> Failure {
+    if json {
+        super::print_json_error(&why);
+    }
+    Failure::site(1, why)
 }
 
 /// The status as a readable table.
