@@ -86,17 +86,26 @@ async fn run(config: &Config, palette: Palette) -> Outcome {
 }
 
 fn all_stored(s: &Summary) -> bool {
-    s.readings.produced == s.readings.stored && s.crew_reports.produced == s.crew_reports.stored
+    s.readings_to_store() == s.readings.stored && s.crew_reports.produced == s.crew_reports.stored
 }
 
 /// The exit summary: produced = stored counts, the wall, and where it went.
 pub fn summary_line(s: &Summary) -> String {
     let relation = |produced: u64, stored: u64| if produced == stored { "=" } else { "≠" };
+    // With agents: the sensors' own and the agents', so that the sum is what was stored.
+    let produced = match &s.remote {
+        None => thousands(s.readings.produced),
+        Some(r) => format!(
+            "{} here + {} from agents",
+            thousands(s.readings.produced),
+            thousands(r.taken())
+        ),
+    };
     format!(
         "wallwatch: readings produced {} {} stored {}; crew reports produced {} {} stored {}; \
          wall day {}{}, {} Gold Dragons spent; store {}",
-        thousands(s.readings.produced),
-        relation(s.readings.produced, s.readings.stored),
+        produced,
+        relation(s.readings_to_store(), s.readings.stored),
         thousands(s.readings.stored),
         thousands(s.crew_reports.produced),
         relation(s.crew_reports.produced, s.crew_reports.stored),

@@ -92,10 +92,7 @@ pub fn status_table(s: &Status) -> String {
         ("crews", crews_row(s.crews)),
         ("sensors", thousands(s.sensors as u64)),
         ("speed", speed_row(s.speed, s.paused)),
-        (
-            "readings",
-            flow_row(summary.readings.produced, summary.readings.stored),
-        ),
+        ("readings", readings_row(summary)),
         (
             "crew reports",
             flow_row(summary.crew_reports.produced, summary.crew_reports.stored),
@@ -173,6 +170,22 @@ fn flow_row(produced: u64, stored: u64) -> String {
     )
 }
 
+/// Produced and stored; with agents, produced here and by the agents (those the site took in),
+/// whose sum is what the store is to hold: `produced 155 here + 70 from agents = 225 · stored
+/// 225`.
+fn readings_row(summary: &crate::engine::Summary) -> String {
+    let Some(remote) = &summary.remote else {
+        return flow_row(summary.readings.produced, summary.readings.stored);
+    };
+    format!(
+        "produced {} here + {} from agents = {} · stored {}",
+        thousands(summary.readings.produced),
+        thousands(remote.taken()),
+        thousands(summary.readings_to_store()),
+        thousands(summary.readings.stored)
+    )
+}
+
 fn remote_row(remote: &RemoteSummary) -> String {
     format!(
         "received {} · stored {} · rejected {} · duplicates {}",
@@ -217,7 +230,7 @@ mod tests {
        crews  5
      sensors  7
        speed  10× (paused)
-    readings  produced 12,345 · stored 12,340
+    readings  produced 12,345 here + 5 from agents = 12,350 · stored 12,340
 crew reports  produced 40 · stored 40
       remote  received 9,000 · stored 6 · rejected 1 · duplicates 3
      network  limit 5 · peak 4 · delivered 12,385
@@ -229,6 +242,12 @@ crew reports  produced 40 · stored 40
         let without: String = table
             .lines()
             .filter(|l| !l.contains("remote"))
+            .map(|l| {
+                l.replace(
+                    "produced 12,345 here + 5 from agents = 12,350",
+                    "produced 12,345",
+                )
+            })
             .map(|l| format!("{l}\n"))
             .collect();
         assert_eq!(status_table(&sample(false)), without);

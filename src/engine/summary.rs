@@ -51,6 +51,15 @@ pub struct Summary {
     pub remote: Option<super::remote::RemoteSummary>,
 }
 
+impl Summary {
+    /// Readings of this run for the store to hold: the sensors' own (`readings.produced`) and,
+    /// with agents, theirs taken in (delivered to the collector, less those the store held
+    /// already). Once the run has drained it equals `readings.stored`.
+    pub fn readings_to_store(&self) -> u64 {
+        self.readings.produced + self.remote.map_or(0, |r| r.taken())
+    }
+}
+
 /// The store writer's figures so far.
 #[derive(Debug, Clone)]
 pub struct StoreWrites {
