@@ -209,7 +209,7 @@ mod tests {
             "wall": {"day": 8, "ice_to_date": 1234567, "cost_to_date": 2345678900u64,
                      "complete": true},
             "store": "sqlite:site.db", "store_rows": {"readings": 22345, "crew_reports": 80},
-            "seed": 7, "simulated_seconds": 691200.0, "screen_rows_coalesced": 0,
+            "seed": 7, "simulated_seconds": 691200.0,
             "remote": {"received": 9000, "rejected": 1, "duplicates": 2, "out_of_order": 0,
                        "delivered": 6, "stored": 6, "store_duplicates": 1},
             "crews": 5, "sensors": 7, "sensor_names": ["a", "b", "c", "d", "e", "f", "g"],

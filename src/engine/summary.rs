@@ -44,8 +44,6 @@ pub struct Summary {
     pub seed: u64,
     /// Simulated seconds elapsed.
     pub simulated_seconds: f64,
-    /// Rows left out of the screen feed because the watcher was slow (all were stored).
-    pub screen_rows_coalesced: u64,
     /// Readings from agents through the broker (only with `--broker`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote: Option<super::remote::RemoteSummary>,
