@@ -597,6 +597,18 @@ fn status_shows_local_and_remote_readings_whose_sum_is_what_is_stored() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(row.starts_with("produced "), "{row}");
-    signal(&serve, libc::SIGTERM);
-    assert!(serve.wait().unwrap().success());
+    // `stop` returns once the site's process is gone (with a broker it used to linger on after
+    // its summary, for its connection to the broker).
+    let out = cli(&["stop"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exited = serve.try_wait().unwrap();
+    assert!(
+        exited.is_some(),
+        "the site was still running when stop returned"
+    );
+    assert!(exited.unwrap().success());
 }

@@ -471,6 +471,42 @@ fn fake_site(
     })
 }
 
+/// A site that sends its summary but whose process does not go away (here a stand-in in the
+/// test's own process): `stop` prints the summary, waits its bound, then says it gave up, exit 1.
+#[test]
+fn stop_says_so_when_the_site_s_process_does_not_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("lingering.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let site = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let hello = read_frame(&mut s).unwrap();
+        assert_eq!(hello["hello"]["role"], "stop", "{hello}");
+        let version = hello["hello"]["version"].clone();
+        write_frame(
+            &mut s,
+            &json!({"hello": {"version": version, "socket": "x"}}),
+        );
+        write_frame(&mut s, &json!({"stopped": "{\"readings\":{}}"}));
+        // Held open until the client goes: this process lives on.
+        let _ = read_frame(&mut s);
+    });
+    let started = std::time::Instant::now();
+    let out = wallwatch(&["stop", "--socket", socket.to_str().unwrap()]);
+    let line = one_line(&out, 1);
+    assert_eq!(text(&out.stdout), "{\"readings\":{}}\n");
+    assert!(
+        line.starts_with(&format!(
+            "wallwatch: the site's process {} had not exited",
+            std::process::id()
+        )),
+        "{line}"
+    );
+    assert!(line.contains("gave up"), "{line}");
+    assert!(started.elapsed() >= wallwatch::cmd::status::EXIT_WITHIN);
+    site.join().unwrap();
+}
+
 #[test]
 fn a_connection_dropped_before_the_answer_is_retried_once_with_the_same_key() {
     let dir = tempfile::tempdir().unwrap();

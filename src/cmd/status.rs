@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::{Failure, Outcome};
 use crate::config::cli::{SiteArgs, StatusArgs};
@@ -52,16 +53,59 @@ pub fn status(args: &StatusArgs) -> Outcome {
     Ok(())
 }
 
-/// `wallwatch stop`: waits for the drain and prints the final summary (one JSON object).
+/// How long `stop` waits, after the summary, for the site's process to be gone.
+pub const EXIT_WITHIN: Duration = Duration::from_secs(10);
+
+/// `wallwatch stop`: waits for the drain, prints the final summary (one JSON object), then
+/// waits until the site's process has exited, so that what follows (a restart, a backup of the
+/// store) finds it gone; after [`EXIT_WITHIN`] it says it gave up, exit 1.
 pub fn stop(args: &SiteArgs) -> Outcome {
-    match block_on(ask(args, Role::Stop)) {
-        Ok(ServerMsg::Stopped(summary)) => {
+    let asked = block_on(async {
+        let path = socket_path(args)?;
+        let (mut reader, _writer, pid) =
+            crate::serve::client::connect_to_process(&path, Role::Stop).await?;
+        let answer = read(&mut reader)
+            .await?
+            .ok_or_else(|| format!("the site at {} closed the connection", path.display()))?;
+        Ok((answer, pid))
+    });
+    match asked {
+        Ok((ServerMsg::Stopped(summary), pid)) => {
             println!("{summary}");
-            Ok(())
+            match pid {
+                Some(pid) if !exited_within(pid, EXIT_WITHIN) => Err(failed(
+                    false,
+                    format!(
+                        "the site's process {pid} had not exited {} s after its summary; stop \
+                         gave up waiting for it",
+                        EXIT_WITHIN.as_secs()
+                    ),
+                )),
+                _ => Ok(()),
+            }
         }
         Ok(_) => Err(failed(false, OUT_OF_TURN.into())),
         Err(why) => Err(failed(false, why)),
     }
+}
+
+/// Whether process `pid` is gone (or only a zombie, which has exited) within `bound`.
+fn exited_within(pid: i32, bound: Duration) -> bool {
+    let gone = || match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // `PID (name) STATE …`: the state follows the last ')'.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+    };
+    let deadline = std::time::Instant::now() + bound;
+    while !gone() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
 }
 
 const OUT_OF_TURN: &str = "the site answered out of turn";
