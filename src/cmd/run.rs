@@ -103,15 +103,14 @@ pub fn summary_line(s: &Summary) -> String {
     };
     format!(
         "wallwatch: readings produced {} {} stored {}; crew reports produced {} {} stored {}; \
-         wall day {}{}, {} Gold Dragons spent; store {}",
+         wall {}, {} Gold Dragons spent; store {}",
         produced,
         relation(s.readings_to_store(), s.readings.stored),
         thousands(s.readings.stored),
         thousands(s.crew_reports.produced),
         relation(s.crew_reports.produced, s.crew_reports.stored),
         thousands(s.crew_reports.stored),
-        s.wall.day,
-        if s.wall.complete { " (complete)" } else { "" },
+        s.wall.day_words(),
         thousands(s.wall.cost_to_date),
         crate::text::sanitize(&s.store),
     )

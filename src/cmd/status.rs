@@ -182,9 +182,8 @@ pub fn status_table(s: &Status) -> String {
 
 fn wall_row(wall: &WallProgress) -> String {
     format!(
-        "day {}{} · {} yd³ ice · {} Gold Dragons",
-        wall.day,
-        if wall.complete { " (complete)" } else { "" },
+        "{} · {} yd³ ice · {} Gold Dragons",
+        wall.day_words(),
         thousands(wall.ice_to_date),
         thousands(wall.cost_to_date)
     )
@@ -295,5 +294,23 @@ crew reports  produced 40 · stored 40
             .map(|l| format!("{l}\n"))
             .collect();
         assert_eq!(status_table(&sample(false)), without);
+    }
+
+    /// A wall done says the day it was done, the day `report` says, not the site's day counter
+    /// (one further: the day the crews were told nothing is left).
+    #[test]
+    fn a_done_wall_says_the_day_it_was_done() {
+        let mut s = sample(false);
+        s.summary.wall.done_on = Some(7);
+        assert!(
+            status_table(&s).contains(
+                "        wall  done on day 7 · 1,234,567 yd³ ice · 2,345,678,900 Gold Dragons\n"
+            ),
+            "{}",
+            status_table(&s)
+        );
+        s.summary.wall.complete = false;
+        s.summary.wall.done_on = None;
+        assert!(status_table(&s).contains("        wall  day 8 · "));
     }
 }
