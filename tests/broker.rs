@@ -612,3 +612,47 @@ fn status_shows_local_and_remote_readings_whose_sum_is_what_is_stored() {
     );
     assert!(exited.unwrap().success());
 }
+
+/// One name for a site: `serve --site north` is the socket `north.sock` and the site `north` on
+/// the broker, so an agent's `--site north` reaches it and `status --site north` (or the older
+/// `--name north`) finds it.
+#[test]
+fn one_name_names_the_socket_and_the_site_on_the_broker() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let runtime = dir.path().join("run");
+    std::fs::create_dir(&runtime).unwrap();
+    let wallwatch = |args: &[&str]| {
+        let mut c = Command::new(BIN);
+        c.args(args).env("XDG_RUNTIME_DIR", &runtime);
+        c
+    };
+    let mut serve = wallwatch(&["serve", "--site", "north", "--store", "memory:"])
+        .args(["--sensors", "0", "--broker", &broker.url()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let socket = runtime.join("wallwatch/north.sock");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "no socket {}", socket.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (produced, _) = finished(agent(&broker, "north", "pump", 2, "1s"));
+    for flag in ["--site", "--name"] {
+        let out = wallwatch(&["status", "--json", flag, "north"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{flag}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(status["remote"]["stored"], produced, "{status}");
+    }
+    let out = wallwatch(&["stop", "--site", "north"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(serve.wait().unwrap().success());
+}

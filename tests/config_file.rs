@@ -278,7 +278,7 @@ fn serve_takes_the_files_name_and_a_flag_beats_it() {
     let socket = dirs.cwd.path().join("wallwatch/north.sock");
     assert!(line.contains(&socket.display().to_string()), "{line}");
     // How to name it again is said with the name.
-    assert!(line.contains("`wallwatch attach --name north`"), "{line}");
+    assert!(line.contains("`wallwatch attach --site north`"), "{line}");
     status(dirs.cwd.path(), &socket);
     assert_eq!(serve.terminate().0, 0);
     // A relative `--socket` is relative to the working directory.

@@ -82,7 +82,7 @@ pub struct AgentArgs {
     /// The broker: `mqtt://HOST:PORT`.
     #[arg(long, value_name = "URL")]
     pub broker: String,
-    /// The site to report to (its `serve`/`run --site`).
+    /// The site to report to (the name its `serve --site` or `run --site` gives).
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub site: String,
     /// This agent's id, 1 to 64 of `A-Z a-z 0-9 _ - .` (default: the host's name).
@@ -117,22 +117,46 @@ pub struct AgentArgs {
     pub drain_timeout: String,
 }
 
-/// Which site: `--socket PATH`, or `--name NAME` under `$XDG_RUNTIME_DIR/wallwatch/` (else
-/// `/tmp/wallwatch-UID/`).
+/// Which site: `--socket PATH`, or `--site NAME` under `$XDG_RUNTIME_DIR/wallwatch/` (else
+/// `/tmp/wallwatch-UID/`). One name for a site: its socket's, its name on a broker, and what
+/// `status` and the others are told. `--name` is its older spelling.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SiteArgs {
     /// The site's socket.
     #[arg(long, value_name = "PATH", conflicts_with = "name")]
     pub socket: Option<PathBuf>,
-    /// The site's name (default: `default`).
-    #[arg(long, value_name = "NAME")]
+    /// The site's name (default: `default`): its socket NAME.sock, and with `serve --broker` its
+    /// name on the broker, which agents' --site gives.
+    #[arg(long = "site", visible_alias = "name", value_name = "NAME")]
     pub name: Option<String>,
+}
+
+/// `serve`'s site: as [`SiteArgs`], but `--socket` and `--site` may come together: a socket
+/// where it is, and the site's name on the broker.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeSiteArgs {
+    /// The site's socket (default: NAME.sock under `$XDG_RUNTIME_DIR/wallwatch/`).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// The site's name (default: `default`): its socket NAME.sock unless --socket says
+    /// otherwise, and with --broker its name on the broker, which agents' --site gives.
+    #[arg(long = "site", visible_alias = "name", value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+impl ServeSiteArgs {
+    pub fn to_site(&self) -> SiteArgs {
+        SiteArgs {
+            socket: self.socket.clone(),
+            name: self.name.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
-    pub site: SiteArgs,
+    pub site: ServeSiteArgs,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -346,16 +370,21 @@ pub struct ScreenArgs {
 pub struct DashboardArgs {
     #[command(flatten)]
     pub screen: ScreenArgs,
+    /// The site's name on the broker (default `default`); with --broker. (`serve --site` names
+    /// its socket too.)
+    #[arg(long = "site", value_name = "NAME")]
+    pub site: Option<String>,
     #[command(flatten)]
     pub run: RunArgs,
 }
 
 impl DashboardArgs {
-    /// The run's options with the screen's set in them.
+    /// The run's options with the screen's and the site's name set in them.
     pub fn into_run(self) -> RunArgs {
         RunArgs {
             headless: self.screen.headless,
             palette: self.screen.palette,
+            site: self.site,
             ..self.run
         }
     }
@@ -424,8 +453,9 @@ pub struct RunArgs {
     /// Receive Maximum is --network-limit).
     #[arg(long, value_name = "URL")]
     pub broker: Option<String>,
-    /// The site's name on the broker (default `default`); with --broker.
-    #[arg(long, value_name = "NAME")]
+    /// The site's name on the broker: the dashboard's `--site`, or `serve`'s (which names its
+    /// socket too).
+    #[arg(skip)]
     pub site: Option<String>,
     /// Answer the site's HTTP API (the wall's paths, status, sensors, readings, crews' log,
     /// config, health, Prometheus metrics; writes with the token) on ADDR, e.g. 127.0.0.1:8080;
