@@ -680,6 +680,7 @@ async fn control_characters_from_the_store_are_escaped() {
                 timestamp: chrono::Utc::now(),
                 sensor: evil.to_string(),
                 value: 7,
+                stored_at: None,
             }],
             crew_reports: Vec::new(),
         })

@@ -271,6 +271,7 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
                         timestamp: fixed_run::ts(ms as i64 / 1000),
                         sensor: info.name.clone(),
                         value: values[s],
+                        stored_at: None,
                     });
                     tracing::trace!(target: "sensor", "{} = {}", info.name, values[s]);
                 }

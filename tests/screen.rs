@@ -263,6 +263,7 @@ fn control_characters_in_data_never_reach_the_screen() {
         timestamp: fixed_run::ts(0),
         sensor: evil.into(),
         value: 5,
+        stored_at: None,
     }]));
     let (id, _) = app.ask(Command::AddSensors {
         kind: None,

@@ -1,7 +1,11 @@
 //! `wallwatch readings`: a store's readings as CSV, JSON or an aligned table.
 //!
-//! CSV has the header `id,timestamp,sensor,value`; JSON is one array of
-//! `{"id","timestamp","sensor","value"}` objects (control characters in names escaped as
+//! `timestamp` is when the sensor read it, in the run's simulated time (at `--speed 10` it runs
+//! ahead of the clock); `stored_at` is the wall-clock time the store wrote it (empty, `null` or
+//! `–` for readings a store kept from before it recorded that).
+//!
+//! CSV has the header `id,timestamp,sensor,value,stored_at`; JSON is one array of
+//! `{"id","timestamp","sensor","value","stored_at"}` objects (control characters in names escaped as
 //! `\uXXXX`, so the output is lossless and terminal-safe); the table aligns its columns. CSV and
 //! table drop control characters from sensor names, since both may land on a terminal. A store
 //! file that does not exist is an error, not created.
@@ -94,7 +98,7 @@ fn write_csv(
     filter: &ReadingFilter,
     out: &mut impl Write,
 ) -> Result<(), Stop> {
-    writeln!(out, "id,timestamp,sensor,value").map_err(Stop::Write)?;
+    writeln!(out, "id,timestamp,sensor,value,stored_at").map_err(Stop::Write)?;
     let mut line = String::new();
     each(store, filter, |r| {
         line.clear();
@@ -105,6 +109,10 @@ fn write_csv(
         crate::store::push_csv_field(&mut line, &sanitize(&r.sensor));
         line.push(',');
         line.push_str(&r.value.to_string());
+        line.push(',');
+        if let Some(at) = &r.stored_at {
+            line.push_str(&format_timestamp(at));
+        }
         line.push('\n');
         out.write_all(line.as_bytes())
     })
@@ -139,26 +147,33 @@ fn write_json(
         } else {
             ",\n"
         };
+        let stored_at = r.stored_at.as_ref().map_or("null".to_string(), |at| {
+            format!("\"{}\"", format_timestamp(at))
+        });
         write!(
             out,
-            "{sep}  {{\"id\":{},\"timestamp\":\"{}\",\"sensor\":{},\"value\":{}}}",
+            "{sep}  {{\"id\":{},\"timestamp\":\"{}\",\"sensor\":{},\"value\":{},\"stored_at\":{}}}",
             r.id,
             format_timestamp(&r.timestamp),
             json_string(&r.sensor),
-            r.value
+            r.value,
+            stored_at
         )
     })?;
     out.write_all(if first { b"]\n" } else { b"\n]\n" })
         .map_err(Stop::Write)
 }
 
-/// The table's four cells of a reading.
-fn cells(r: &Reading) -> [String; 4] {
+/// The table's five cells of a reading.
+fn cells(r: &Reading) -> [String; 5] {
     [
         r.id.to_string(),
         format_timestamp(&r.timestamp),
         sanitize(&r.sensor).into_owned(),
         r.value.to_string(),
+        r.stored_at
+            .as_ref()
+            .map_or("–".to_string(), format_timestamp),
     ]
 }
 
@@ -169,14 +184,14 @@ fn write_table(
     filter: &ReadingFilter,
     out: &mut impl Write,
 ) -> Result<(), Stop> {
-    let header = ["id", "timestamp", "sensor", "value"];
+    let header = ["id", "timestamp", "sensor", "value", "stored_at"];
     // numbers right-aligned, text left-aligned
-    let mut columns = Columns::new([true, false, false, true]);
+    let mut columns = Columns::new([true, false, false, true, false]);
     columns.fit(header);
     let mut last_id = 0;
     each(store, filter, |r| {
-        let [a, b, c, d] = cells(r);
-        columns.fit([&a, &b, &c, &d]);
+        let [a, b, c, d, e] = cells(r);
+        columns.fit([&a, &b, &c, &d, &e]);
         last_id = r.id;
         Ok(())
     })?;
@@ -190,8 +205,8 @@ fn write_table(
             done = true;
             return Ok(());
         }
-        let [a, b, c, d] = cells(r);
-        writeln!(out, "{}", columns.line([&a, &b, &c, &d]))
+        let [a, b, c, d, e] = cells(r);
+        writeln!(out, "{}", columns.line([&a, &b, &c, &d, &e]))
     })
 }
 

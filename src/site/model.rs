@@ -847,6 +847,7 @@ mod tests {
             timestamp: chrono::Utc::now(),
             sensor: sensor.into(),
             value,
+            stored_at: None,
         };
         let mut tracker = Tracker::default();
         let readings = vec![

@@ -92,6 +92,7 @@ pub fn readings(infos: &[SensorInfo], per_sensor: usize) -> Vec<Reading> {
                 timestamp: ts(i as i64),
                 sensor: info.name.clone(),
                 value: value(s, i),
+                stored_at: None,
             });
         }
     }

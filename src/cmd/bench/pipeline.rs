@@ -270,6 +270,7 @@ async fn minimal_sensor(
                     timestamp: epoch + TimeDelta::seconds(5 * made),
                     sensor: name.clone(),
                     value: ((made + sensor as i64) % 201) as i32 - 100,
+                    stored_at: None,
                 }
             })
             .collect();
@@ -373,6 +374,7 @@ fn raw(
                 timestamp: now,
                 sensor: names[(id as usize) % sensors].clone(),
                 value: (id % 201) as i32 - 100,
+                stored_at: None,
             });
         }
         let t = Instant::now();
