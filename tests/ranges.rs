@@ -103,7 +103,7 @@ fn the_ends_of_every_range_are_accepted() {
             .unwrap()
             .command
         {
-            Some(wallwatch::config::cli::Command::Run(args)) => args,
+            Some(wallwatch::config::cli::Command::Run(args)) => args.into_run(),
             _ => unreachable!(),
         }
     };

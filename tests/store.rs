@@ -33,7 +33,7 @@ fn reading(id: u64, sensor: &str, value: i32) -> Reading {
         timestamp: at(id as i64),
         sensor: sensor.to_string(),
         value,
-        stored_at: (id % 2 == 0).then(|| at(id as i64 + 500)),
+        stored_at: id.is_multiple_of(2).then(|| at(id as i64 + 500)),
     }
 }
 
