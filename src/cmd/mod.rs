@@ -10,6 +10,7 @@ pub mod attach;
 pub mod bench;
 pub mod control;
 pub mod headless;
+pub mod progress;
 pub mod query;
 pub mod readings;
 pub mod report;

@@ -322,11 +322,6 @@ impl WallArgs {
     pub fn crews(&self) -> Crews {
         self.crews.unwrap_or(Crews::Unlimited)
     }
-
-    /// Reads and checks the profiles file; errors are one line naming file, line and column.
-    pub fn load(&self) -> Result<crate::wall::Wall, crate::config::profiles_file::ProfilesError> {
-        crate::config::profiles_file::load(&self.file, self.max_sections)
-    }
 }
 
 #[derive(Debug, Args)]

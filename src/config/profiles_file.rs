@@ -22,7 +22,17 @@ pub enum ProfilesError {
 
 /// Loads and parses a profiles file. The error is one line naming the file (and line/column).
 pub fn load(path: &Path, max_sections: usize) -> Result<Wall, ProfilesError> {
-    let (file, bytes) = read(path)?;
+    load_watched(path, max_sections, &mut |_| {})
+}
+
+/// [`load`], telling `read` the number of bytes of each piece as it is read (for a progress
+/// line).
+pub fn load_watched(
+    path: &Path,
+    max_sections: usize,
+    read: &mut dyn FnMut(usize),
+) -> Result<Wall, ProfilesError> {
+    let (file, bytes) = read_watched(path, read)?;
     Wall::parse(&bytes, max_sections).map_err(|source| ProfilesError::Parse { file, source })
 }
 
@@ -33,8 +43,19 @@ pub fn parse_into<S: HeightSink>(
     max_sections: usize,
     sink: &mut S,
 ) -> Result<(), ProfilesError> {
+    parse_into_watched(path, max_sections, sink, &mut |_| {})
+}
+
+/// [`parse_into`], telling `read` the number of bytes of each piece as it is read (for a
+/// progress line).
+pub fn parse_into_watched<S: HeightSink>(
+    path: &Path,
+    max_sections: usize,
+    sink: &mut S,
+    read: &mut dyn FnMut(usize),
+) -> Result<(), ProfilesError> {
     let (file, result) = if path == Path::new("-") {
-        let stdin = std::io::stdin().lock();
+        let stdin = Watched(std::io::stdin().lock(), read);
         (
             "<stdin>".to_string(),
             Wall::parse_from(stdin, max_sections, sink),
@@ -45,7 +66,7 @@ pub fn parse_into<S: HeightSink>(
             Ok(opened) => opened,
             Err(source) => return Err(ProfilesError::Unreadable { file, source }),
         };
-        let result = Wall::parse_from(opened, max_sections, sink);
+        let result = Wall::parse_from(Watched(opened, read), max_sections, sink);
         (file, result)
     };
     result.map_err(|e| match e {
@@ -54,19 +75,44 @@ pub fn parse_into<S: HeightSink>(
     })
 }
 
+/// A reader that tells its watcher how much each read gave, a mebibyte at most at a time (so
+/// that reading a whole file is not one read the watcher hears of at the end).
+struct Watched<'a, R>(R, &'a mut dyn FnMut(usize));
+
+impl<R: Read> Read for Watched<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let piece = buf.len().min(1 << 20);
+        let n = self.0.read(&mut buf[..piece])?;
+        (self.1)(n);
+        Ok(n)
+    }
+}
+
 /// The bytes of a profiles file (standard input for `-`) and the name its errors give it.
 pub fn read(path: &Path) -> Result<(String, Vec<u8>), ProfilesError> {
+    read_watched(path, &mut |_| {})
+}
+
+/// [`read`], telling `read` the number of bytes of each piece as it is read.
+fn read_watched(
+    path: &Path,
+    read: &mut dyn FnMut(usize),
+) -> Result<(String, Vec<u8>), ProfilesError> {
+    let mut bytes = Vec::new();
     if path == Path::new("-") {
         let file = "<stdin>".to_string();
-        let mut bytes = Vec::new();
-        match std::io::stdin().read_to_end(&mut bytes) {
+        match Watched(std::io::stdin().lock(), read).read_to_end(&mut bytes) {
             Ok(_) => Ok((file, bytes)),
             Err(source) => Err(ProfilesError::Unreadable { file, source }),
         }
     } else {
         let file = name_of(path);
-        match std::fs::read(path) {
-            Ok(bytes) => Ok((file, bytes)),
+        let opened = std::fs::File::open(path);
+        if let Ok(Ok(m)) = opened.as_ref().map(|f| f.metadata()) {
+            bytes.reserve_exact(m.len() as usize);
+        }
+        match opened.and_then(|f| Watched(f, read).read_to_end(&mut bytes)) {
+            Ok(_) => Ok((file, bytes)),
             Err(source) => Err(ProfilesError::Unreadable { file, source }),
         }
     }
