@@ -78,6 +78,7 @@ fn app(wall: Wall, crews: u32, sensor_count: usize) -> App {
                     timestamp: ts,
                     sensor: info.name.clone(),
                     value: ((i * 7 + s * 13) % 201) as i32 - 100,
+                    stored_at: None,
                 }
             })
             .collect();

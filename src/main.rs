@@ -11,11 +11,11 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
-        Err(e) => return cmd::exit(Err(Failure::status(2).with_line(one_line(&e)))),
+        Err(e) => return cmd::exit(Err(Failure::status(2).with_line(usage_error(&e)))),
     };
     let outcome = match cli.command {
-        None => cmd::run::main(&cli.run),
-        Some(Command::Run(args)) => cmd::run::main(&args),
+        None => cmd::run::main(&cli.run.into_run()),
+        Some(Command::Run(args)) => cmd::run::main(&args.into_run()),
         Some(Command::Query(args)) => cmd::query::main(&args),
         Some(Command::Report(args)) => cmd::report::main(&args),
         Some(Command::Readings(args)) => cmd::readings::main(&args),
@@ -40,15 +40,13 @@ fn main() -> ExitCode {
     cmd::exit(outcome)
 }
 
-/// clap's message spans lines and ends with usage; what is wrong, on one line.
-fn one_line(e: &clap::Error) -> String {
-    let rendered = e.to_string();
-    let what = rendered.split("\n\nUsage").next().unwrap_or(&rendered);
-    let what = what
+/// clap's own message, in its layout: what is wrong, a tip if it has one, the usage line and
+/// where to read more. Each line is made safe, since it quotes what was typed.
+fn usage_error(e: &clap::Error) -> String {
+    e.to_string()
+        .trim_end()
         .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .map(wallwatch::text::sanitize)
         .collect::<Vec<_>>()
-        .join(" ");
-    wallwatch::text::sanitize(&what).into_owned()
+        .join("\n")
 }

@@ -344,6 +344,7 @@ fn sensors_keep_bounded_history_and_exact_figures() {
             timestamp: fixed_run::ts(0),
             sensor: name.clone(),
             value: v,
+            stored_at: None,
         })
         .collect();
     assert!(app.update(Event::Readings(readings)));
@@ -360,6 +361,7 @@ fn sensors_keep_bounded_history_and_exact_figures() {
         timestamp: fixed_run::ts(0),
         sensor: "ghost".into(),
         value: 1,
+        stored_at: None,
     };
     assert!(!app.update(Event::Readings(vec![stray])));
 }
@@ -391,6 +393,7 @@ fn sensors_come_and_go() {
         timestamp: fixed_run::ts(0),
         sensor: "new-1".into(),
         value: 42,
+        stored_at: None,
     };
     app.update(Event::Readings(vec![r]));
     assert_eq!(site(&app).sensors[4].last, Some(42));

@@ -1,5 +1,7 @@
 //! The benchmark commands as a user runs them: their JSON, and `bench tui --record`.
 
+#[path = "support/error_line.rs"]
+mod error_line;
 #[path = "support/wallwatch_bin.rs"]
 mod wallwatch_bin;
 
@@ -235,8 +237,7 @@ fn bench_control_refuses_a_bad_window_in_one_line() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = error_line::error_line(&String::from_utf8_lossy(&out.stderr));
     assert!(err.contains("--window"), "{err}");
 }
 

@@ -538,3 +538,121 @@ fn bench_broker_measures_the_site_and_a_plain_subscriber_side_by_side() {
     assert_eq!(v["latency_bound_per_s"], 250.0, "{v}");
     assert_eq!(v["samples"].as_array().unwrap().len(), 1);
 }
+
+/// With agents, `status` shows the readings produced here and those taken in from agents, so
+/// that their sum is what is stored: `produced 40 here + 57 from agents = 97 · stored 97`.
+#[test]
+fn status_shows_local_and_remote_readings_whose_sum_is_what_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let socket = dir.path().join("site.sock");
+    let socket = socket.to_str().unwrap();
+    let mut serve = Command::new(BIN)
+        .args(["serve", "--socket", socket, "--store", "memory:"])
+        .args(["--sensors", "2", "--speed", "20"])
+        .args(["--broker", &broker.url(), "--site", "sums"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let cli = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .args(["--socket", socket])
+            .output()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cli(&["status"]).status.success() {
+        assert!(Instant::now() < deadline, "the site did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (from_agent, _) = finished(agent(&broker, "sums", "pump", 3, "1s"));
+    assert!(cli(&["pause"]).status.success());
+    // Paused, the last local readings land; then the row's sums agree with what is stored.
+    let row = loop {
+        let out = cli(&["status"]);
+        let table = String::from_utf8(out.stdout).unwrap();
+        let row = table
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("readings  "))
+            .unwrap_or_else(|| panic!("no readings row:\n{table}"))
+            .to_string();
+        let n = |s: &str| s.replace(',', "").parse::<u64>().unwrap();
+        let words: Vec<&str> = row.split_whitespace().collect();
+        // produced L here + R from agents = T · stored S
+        let (local, remote, total, stored) = (n(words[1]), n(words[4]), n(words[8]), n(words[11]));
+        assert_eq!(
+            (words[2], words[5], words[7], words[10]),
+            ("here", "from", "=", "stored"),
+            "{row}"
+        );
+        assert_eq!(local + remote, total, "{row}");
+        if stored == total {
+            assert_eq!(remote, from_agent, "{row}");
+            assert!(local > 0, "{row}");
+            break row;
+        }
+        assert!(Instant::now() < deadline, "the sums never agreed: {row}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(row.starts_with("produced "), "{row}");
+    // `stop` returns once the site's process is gone (with a broker it used to linger on after
+    // its summary, for its connection to the broker).
+    let out = cli(&["stop"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exited = serve.try_wait().unwrap();
+    assert!(
+        exited.is_some(),
+        "the site was still running when stop returned"
+    );
+    assert!(exited.unwrap().success());
+}
+
+/// One name for a site: `serve --site north` is the socket `north.sock` and the site `north` on
+/// the broker, so an agent's `--site north` reaches it and `status --site north` (or the older
+/// `--name north`) finds it.
+#[test]
+fn one_name_names_the_socket_and_the_site_on_the_broker() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let runtime = dir.path().join("run");
+    std::fs::create_dir(&runtime).unwrap();
+    let wallwatch = |args: &[&str]| {
+        let mut c = Command::new(BIN);
+        c.args(args).env("XDG_RUNTIME_DIR", &runtime);
+        c
+    };
+    let mut serve = wallwatch(&["serve", "--site", "north", "--store", "memory:"])
+        .args(["--sensors", "0", "--broker", &broker.url()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let socket = runtime.join("wallwatch/north.sock");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "no socket {}", socket.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (produced, _) = finished(agent(&broker, "north", "pump", 2, "1s"));
+    for flag in ["--site", "--name"] {
+        let out = wallwatch(&["status", "--json", flag, "north"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{flag}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(status["remote"]["stored"], produced, "{status}");
+    }
+    let out = wallwatch(&["stop", "--site", "north"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(serve.wait().unwrap().success());
+}

@@ -29,6 +29,27 @@ fn error_of(args: &[&str], stdin: &str) -> String {
     err.trim_end().to_string()
 }
 
+/// Runs a command line clap refuses: exit 2, nothing on stdout, and clap's own message on
+/// stderr (the error, for a misused argument the usage line, where to read more); returns its
+/// first line.
+fn usage_error_of(args: &[&str]) -> String {
+    let out = wallwatch().args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{args:?}");
+    assert!(out.stdout.is_empty(), "{args:?} printed on stdout");
+    let err = String::from_utf8(out.stderr).unwrap();
+    let bad_value = err.starts_with("error: invalid value");
+    assert!(
+        bad_value || err.contains("\n\nUsage: wallwatch"),
+        "{args:?}: no usage line: {err}"
+    );
+    assert!(
+        err.trim_end()
+            .ends_with("For more information, try '--help'."),
+        "{args:?}: {err}"
+    );
+    err.lines().next().unwrap_or_default().to_string()
+}
+
 #[test]
 fn every_query_path_answers_exactly() {
     let cases = [
@@ -242,14 +263,58 @@ fn bad_queries_and_flags() {
     assert!(
         error_of(&["query", EXAMPLE, "/profiles/1/days/x"], "").starts_with("error: unknown path")
     );
-    assert!(error_of(&["report", EXAMPLE, "--crews", "0"], "").contains("--crews"));
+    assert!(usage_error_of(&["report", EXAMPLE, "--crews", "0"]).contains("--crews"));
     assert!(
-        error_of(&["report", EXAMPLE, "--crews", "many"], "")
+        usage_error_of(&["report", EXAMPLE, "--crews", "many"])
             .contains("'many' is not a crew count")
     );
-    assert!(error_of(&["report", EXAMPLE, "--max-sections", "0"], "").contains("--max-sections"));
-    assert!(error_of(&["report", EXAMPLE, "--bogus"], "").contains("--bogus"));
-    assert!(error_of(&["query", EXAMPLE], "").contains("PATH"));
+    assert!(usage_error_of(&["report", EXAMPLE, "--max-sections", "0"]).contains("--max-sections"));
+    assert!(usage_error_of(&["report", EXAMPLE, "--bogus"]).contains("--bogus"));
+    assert!(usage_error_of(&["query", EXAMPLE]).contains("required"));
+}
+
+/// clap's errors keep clap's layout: the error, its tip, a blank line, the usage line of the
+/// command, where to read more; what was typed is quoted with control characters escaped.
+#[test]
+fn command_line_mistakes_are_clap_s_own_message() {
+    let out = wallwatch()
+        .args(["report", EXAMPLE, "--crew", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: unexpected argument '--crew' found\n\
+         \n  tip: a similar argument exists: '--crews'\n\
+         \nUsage: wallwatch report --crews <CREWS> <FILE>\n\
+         \nFor more information, try '--help'.\n"
+    );
+    let first = usage_error_of(&["report", EXAMPLE, "--crews", "x\u{7}\u{9b}y"]);
+    assert!(first.contains(r"x\u{7}\u{9b}y"), "{first}");
+    assert!(!first.chars().any(char::is_control), "{first:?}");
+}
+
+/// Each subcommand's help lists only what it takes: `serve` has no screen, so `--headless` and
+/// `--palette` are neither offered nor taken; the dashboard's `run` still has both.
+#[test]
+fn serve_offers_no_screen_options() {
+    let help = |args: &[&str]| {
+        let out = wallwatch().args(args).arg("--help").output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let serve = help(&["serve"]);
+    for flag in ["--headless", "--palette"] {
+        assert!(!serve.contains(flag), "serve --help lists {flag}:\n{serve}");
+        assert!(help(&["run"]).contains(flag), "run --help lacks {flag}");
+        assert!(help(&[]).contains(flag), "wallwatch --help lacks {flag}");
+        let first = usage_error_of(&["serve", flag, "256"]);
+        assert!(
+            first.starts_with(&format!("error: unexpected argument '{flag}' found")),
+            "{first}"
+        );
+    }
+    assert!(help(&["attach"]).contains("--palette"));
 }
 
 /// Success on a closed pipe is decided by the error's kind, not by its text: a file whose name

@@ -4,6 +4,8 @@
 //! relative to the file (a flag's to the working directory), and a key spelled with `_` for
 //! `-` gets a hint.
 
+#[path = "support/error_line.rs"]
+mod error_line;
 #[path = "support/mosquitto.rs"]
 mod mosquitto;
 #[path = "support/running.rs"]
@@ -66,8 +68,9 @@ impl Dirs {
 fn refusal(out: &Output) -> String {
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    err.trim_end().trim_start_matches("error: ").to_string()
+    error_line::error_line(&err)
+        .trim_start_matches("error: ")
+        .to_string()
 }
 
 /// GET over a fresh connection: the JSON body of a 200.
@@ -275,7 +278,7 @@ fn serve_takes_the_files_name_and_a_flag_beats_it() {
     let socket = dirs.cwd.path().join("wallwatch/north.sock");
     assert!(line.contains(&socket.display().to_string()), "{line}");
     // How to name it again is said with the name.
-    assert!(line.contains("`wallwatch attach --name north`"), "{line}");
+    assert!(line.contains("`wallwatch attach --site north`"), "{line}");
     status(dirs.cwd.path(), &socket);
     assert_eq!(serve.terminate().0, 0);
     // A relative `--socket` is relative to the working directory.

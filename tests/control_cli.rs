@@ -5,6 +5,8 @@
 //! change remembered across a SIGKILL (SQLite, CSV, and PostgreSQL when
 //! `WALLWATCH_TEST_POSTGRES_URL` is set), also for random sequences of commands.
 
+#[path = "support/error_line.rs"]
+mod error_line;
 use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -163,12 +165,11 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// A failed command's stderr: exactly one line, returned.
+/// A failed command's stderr: one line (or clap's message for a mistake in the command line),
+/// its first line returned.
 fn one_line(out: &Output, code: i32) -> String {
     assert_eq!(out.status.code(), Some(code), "{}", text(&out.stderr));
-    let err = text(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "one line: {err:?}");
-    err.trim_end().to_string()
+    error_line::error_line(&text(&out.stderr))
 }
 
 /// What steering changes, as `status --json` shows it.
@@ -381,7 +382,7 @@ fn no_site_exits_2_with_one_line() {
     for args in [
         vec!["crews", "add"],
         vec!["sensors", "remove", "sensor-1"],
-        vec!["pause", "--json"],
+        vec!["pause"],
         vec!["speed", "max"],
     ] {
         let mut all = args.clone();
@@ -391,6 +392,35 @@ fn no_site_exits_2_with_one_line() {
         assert!(line.starts_with("wallwatch: "), "{line}");
         assert!(out.stdout.is_empty());
     }
+}
+
+/// With `--json`, no site is an answer in JSON too: `{"error": "…"}` on stdout, the same words
+/// as the line on stderr, the same exit status as without it (`status` 1, steering 2).
+#[test]
+fn with_json_no_site_is_a_json_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("nobody.sock");
+    for (args, code) in [
+        (vec!["status", "--json"], 1),
+        (vec!["pause", "--json"], 2),
+        (vec!["crews", "add", "--json"], 2),
+    ] {
+        let mut all = args.clone();
+        all.extend(["--socket", socket.to_str().unwrap()]);
+        let out = wallwatch(&all);
+        let line = one_line(&out, code);
+        let stdout = text(&out.stdout);
+        assert_eq!(stdout.lines().count(), 1, "{args:?}: {stdout}");
+        let json: Value = serde_json::from_str(&stdout).unwrap();
+        let error = json["error"].as_str().unwrap_or_else(|| panic!("{json}"));
+        assert!(error.starts_with("no site at "), "{error}");
+        assert_eq!(line, format!("wallwatch: {error}"));
+        assert_eq!(json.as_object().unwrap().len(), 1, "{json}");
+    }
+    // Without --json, nothing on stdout.
+    let out = wallwatch(&["status", "--socket", socket.to_str().unwrap()]);
+    one_line(&out, 1);
+    assert!(out.stdout.is_empty());
 }
 
 /// Frames a payload as the protocol does: a 4-byte big-endian length, then the bytes.
@@ -439,6 +469,42 @@ fn fake_site(
         }
         commands
     })
+}
+
+/// A site that sends its summary but whose process does not go away (here a stand-in in the
+/// test's own process): `stop` prints the summary, waits its bound, then says it gave up, exit 1.
+#[test]
+fn stop_says_so_when_the_site_s_process_does_not_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("lingering.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let site = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let hello = read_frame(&mut s).unwrap();
+        assert_eq!(hello["hello"]["role"], "stop", "{hello}");
+        let version = hello["hello"]["version"].clone();
+        write_frame(
+            &mut s,
+            &json!({"hello": {"version": version, "socket": "x"}}),
+        );
+        write_frame(&mut s, &json!({"stopped": "{\"readings\":{}}"}));
+        // Held open until the client goes: this process lives on.
+        let _ = read_frame(&mut s);
+    });
+    let started = std::time::Instant::now();
+    let out = wallwatch(&["stop", "--socket", socket.to_str().unwrap()]);
+    let line = one_line(&out, 1);
+    assert_eq!(text(&out.stdout), "{\"readings\":{}}\n");
+    assert!(
+        line.starts_with(&format!(
+            "wallwatch: the site's process {} had not exited",
+            std::process::id()
+        )),
+        "{line}"
+    );
+    assert!(line.contains("gave up"), "{line}");
+    assert!(started.elapsed() >= wallwatch::cmd::status::EXIT_WITHIN);
+    site.join().unwrap();
 }
 
 #[test]

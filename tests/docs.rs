@@ -454,3 +454,36 @@ fn links_are_read_as_markdown_reads_them() {
     assert!(check_link(Path::new("docs/x.md"), "../../outside.md").is_some());
     assert!(check_link(Path::new("README.md"), "https://example.org/").is_none());
 }
+
+/// Installing this repository's binary keeps to Cargo.lock (`cargo install` without `--locked`
+/// resolves the dependencies anew), and the Rust version the README and the development page
+/// name is the `rust-version` Cargo.toml declares, so an older toolchain is told so by cargo.
+#[test]
+fn install_is_locked_and_the_rust_version_is_declared() {
+    for file in doc_files() {
+        for (n, line) in read(&file).lines().enumerate() {
+            if line.contains("cargo install") && line.contains("--path") {
+                assert!(
+                    line.contains("--locked"),
+                    "{}:{}: `cargo install --path` without --locked: {line}",
+                    file.display(),
+                    n + 1
+                );
+            }
+        }
+    }
+    let manifest = read(Path::new("Cargo.toml"));
+    let declared = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .map(|v| v.trim_matches('"').to_string())
+        .expect("Cargo.toml declares a rust-version");
+    assert!(
+        read(Path::new("README.md")).contains(&format!("Rust ({declared}+)")),
+        "README.md does not name Rust {declared}, the rust-version of Cargo.toml"
+    );
+    assert!(
+        read(Path::new("docs/development.md")).contains(&format!("Rust {declared} or later")),
+        "docs/development.md does not name Rust {declared}"
+    );
+}

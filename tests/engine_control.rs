@@ -277,6 +277,39 @@ async fn a_fresh_run_forgets_the_recorded_changes() {
     assert!(store.recorded_changes().is_empty());
 }
 
+/// A crew added to a complete wall is refused at once, saying there is nothing left to build
+/// (it would only be relieved the next day); nothing is recorded, the crews stay as they were.
+#[tokio::test(start_paused = true)]
+async fn a_crew_added_to_a_complete_wall_is_refused_at_once() {
+    let store = FaultyStore::default();
+    let mut c = config();
+    c.engine.wall = std::sync::Arc::new(wallwatch::wall::Wall::parse(b"28 29\n", 10).unwrap());
+    c.engine.day_seconds = 1.0;
+    let (engine, events) = start(&c, &store).await;
+    let commands = engine.command_sender();
+    assert!(commands.ask(Command::AddCrews(1), asker()).await.is_ok());
+    until_day(&engine, 2).await;
+    assert!(engine.progress().complete);
+    let refused = commands.ask(Command::AddCrews(1), asker()).await;
+    assert_eq!(refused, Err(Refusal::WallComplete));
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .contains("nothing left to build"),
+        "the refusal says why"
+    );
+    // Removing one is still possible: the wall's state refuses only what would do nothing.
+    assert!(commands.ask(Command::RemoveCrews(1), asker()).await.is_ok());
+    engine.shutdown().await.unwrap();
+    let _ = events.await.unwrap();
+    assert_eq!(
+        store.recorded_changes().len(),
+        2,
+        "the refused addition is not recorded"
+    );
+}
+
 /// Waits (on the paused clock) until the wall's day is at least `day`.
 async fn until_day(engine: &Engine, day: u64) {
     for _ in 0..10_000 {

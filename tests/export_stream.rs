@@ -120,8 +120,17 @@ fn sample() -> Vec<Reading> {
                 _ => "evil\u{1b}[2J".to_string(),
             },
             value: (id as i32 * 37) % 201 - 100,
+            // Some stored before the store kept the time.
+            stored_at: (id % 3 != 0).then(|| at(id + 1_000)),
         })
         .collect()
+}
+
+/// `stored_at` as the export writes it: the time, or `empty` when the store has none.
+fn stored(r: &Reading, empty: &str) -> String {
+    r.stored_at
+        .as_ref()
+        .map_or(empty.to_string(), format_timestamp)
 }
 
 /// The export as it was, from all the selected readings in memory.
@@ -129,7 +138,7 @@ fn reference(readings: &[Reading], format: ExportFormat) -> String {
     let mut out = String::new();
     match format {
         ExportFormat::Csv => {
-            out.push_str("id,timestamp,sensor,value\n");
+            out.push_str("id,timestamp,sensor,value,stored_at\n");
             for r in readings {
                 let name = sanitize(&r.sensor).into_owned();
                 let name = if name.contains([',', '"', '\r', '\n']) {
@@ -138,10 +147,11 @@ fn reference(readings: &[Reading], format: ExportFormat) -> String {
                     name
                 };
                 out.push_str(&format!(
-                    "{},{},{name},{}\n",
+                    "{},{},{name},{},{}\n",
                     r.id,
                     format_timestamp(&r.timestamp),
-                    r.value
+                    r.value,
+                    stored(r, "")
                 ));
             }
         }
@@ -149,8 +159,11 @@ fn reference(readings: &[Reading], format: ExportFormat) -> String {
             out.push('[');
             for (i, r) in readings.iter().enumerate() {
                 out.push_str(if i == 0 { "\n" } else { ",\n" });
+                let at = r
+                    .stored_at
+                    .map_or("null".into(), |_| format!("\"{}\"", stored(r, "")));
                 out.push_str(&format!(
-                    "  {{\"id\":{},\"timestamp\":\"{}\",\"sensor\":{},\"value\":{}}}",
+                    "  {{\"id\":{},\"timestamp\":\"{}\",\"sensor\":{},\"value\":{},\"stored_at\":{at}}}",
                     r.id,
                     format_timestamp(&r.timestamp),
                     serde_json::to_string(&r.sensor).unwrap(),
@@ -160,18 +173,19 @@ fn reference(readings: &[Reading], format: ExportFormat) -> String {
             out.push_str(if readings.is_empty() { "]\n" } else { "\n]\n" });
         }
         ExportFormat::Table => {
-            let rows: Vec<[String; 4]> =
-                std::iter::once(["id", "timestamp", "sensor", "value"].map(String::from))
-                    .chain(readings.iter().map(|r| {
-                        [
-                            r.id.to_string(),
-                            format_timestamp(&r.timestamp),
-                            sanitize(&r.sensor).into_owned(),
-                            r.value.to_string(),
-                        ]
-                    }))
-                    .collect();
-            let mut w = [0; 4];
+            let header = ["id", "timestamp", "sensor", "value", "stored_at"];
+            let rows: Vec<[String; 5]> = std::iter::once(header.map(String::from))
+                .chain(readings.iter().map(|r| {
+                    [
+                        r.id.to_string(),
+                        format_timestamp(&r.timestamp),
+                        sanitize(&r.sensor).into_owned(),
+                        r.value.to_string(),
+                        stored(r, "–"),
+                    ]
+                }))
+                .collect();
+            let mut w = [0; 5];
             for row in &rows {
                 for (w, cell) in w.iter_mut().zip(row) {
                     *w = (*w).max(cell.chars().count());
@@ -179,15 +193,17 @@ fn reference(readings: &[Reading], format: ExportFormat) -> String {
             }
             for row in &rows {
                 let line = format!(
-                    "{:>w0$}  {:<w1$}  {:<w2$}  {:>w3$}",
+                    "{:>w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {:<w4$}",
                     row[0],
                     row[1],
                     row[2],
                     row[3],
+                    row[4],
                     w0 = w[0],
                     w1 = w[1],
                     w2 = w[2],
-                    w3 = w[3]
+                    w3 = w[3],
+                    w4 = w[4]
                 );
                 out.push_str(line.trim_end());
                 out.push('\n');

@@ -1,5 +1,7 @@
 //! The real binary, headless: summaries, stop conditions, one-line errors and signals.
 
+#[path = "support/error_line.rs"]
+mod error_line;
 #[path = "support/wallwatch_bin.rs"]
 mod wallwatch_bin;
 
@@ -88,16 +90,38 @@ fn until_complete_stops_on_the_last_day() {
     assert_eq!(s["wall"]["complete"], true);
     // The example wall with 3 crews (DESIGN §1) is complete on day 31: 87 feet.
     assert_eq!(s["wall"]["day"], 31);
+    assert_eq!(s["wall"]["done_on"], 31);
     assert_eq!(s["wall"]["ice_to_date"], 87 * 195);
     assert_eq!(s["wall"]["cost_to_date"], 32_233_500);
+}
+
+/// One day a wall is done, said alike everywhere: a run left going after it finished counts
+/// one day more (the crews are told nothing is left), but its summary says the wall was done on
+/// day 31, as `report --crews 3` does.
+#[test]
+fn a_wall_is_done_on_the_day_report_says() {
+    let out = wallwatch()
+        .args(["report", "assets/profiles.txt", "--crews", "3"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Done on day 31:"));
+    let out = wallwatch()
+        .args(["run", "--headless", "--store", "memory:", "--sensors", "0"])
+        .args(["--speed", "200", "--duration", "1500ms"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let s = summary(&out.stdout);
+    assert_eq!(s["wall"]["complete"], true, "{s}");
+    assert_eq!(s["wall"]["day"], 32, "the relief day: {s}");
+    assert_eq!(s["wall"]["done_on"], 31, "{s}");
 }
 
 fn one_line_error(args: &[&str]) -> String {
     let out = wallwatch().args(args).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{args:?}");
     assert!(out.stdout.is_empty());
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = error_line::error_line(&String::from_utf8(out.stderr).unwrap());
     assert!(err.starts_with("error: "), "{err}");
     err
 }

@@ -358,6 +358,25 @@ async fn live_crew_changes_past_days_from_reports_and_a_consistent_projection() 
         commands.ask(Command::Pause, asker()).await,
         Ok(wallwatch::engine::Outcome::Paused { paused: true })
     );
+    // /status and /config show the live crews, sensors, speed and pause, not the start-up
+    // ones; the screen feed's internal counter is on /metrics, not in /status.
+    let (status, config) = (s.json("/status").await, s.json("/config").await);
+    for live in [&status, &config] {
+        assert_eq!(
+            (&live["crews"], &live["sensors"], &live["paused"]),
+            (&2.into(), &0.into(), &true.into()),
+            "{live}"
+        );
+        assert_eq!(live["speed"], 1.0, "{live}");
+    }
+    assert!(status.get("screen_rows_coalesced").is_none(), "{status}");
+    assert!(
+        s.get("/metrics")
+            .await
+            .body
+            .contains("\nwallwatch_screen_rows_coalesced_total "),
+        "the counter is on /metrics"
+    );
     // Everything reported is stored.
     wait_until(LONG, || async {
         let st = s.json("/status").await;
@@ -677,6 +696,7 @@ async fn control_characters_from_the_store_are_escaped() {
                 timestamp: chrono::Utc::now(),
                 sensor: evil.to_string(),
                 value: 7,
+                stored_at: None,
             }],
             crew_reports: Vec::new(),
         })

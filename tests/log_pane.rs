@@ -271,6 +271,7 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
                         timestamp: fixed_run::ts(ms as i64 / 1000),
                         sensor: info.name.clone(),
                         value: values[s],
+                        stored_at: None,
                     });
                     tracing::trace!(target: "sensor", "{} = {}", info.name, values[s]);
                 }
@@ -381,4 +382,45 @@ async fn watching_the_defaults_costs_under_300_bytes_a_second() {
     println!("first frame {first} bytes; then {per_s:.0} bytes/s, {frames:.1} frames/s at 120x40");
     assert!(first > 2000, "the first frame paints the screen");
     assert!(per_s <= 300.0, "{per_s:.0} bytes/s");
+}
+
+/// The target selector shows each target by name with the level it shows in words, not
+/// tui-logger's raw `EWIDT:crew`; ←/→ on the selected target change its level there.
+#[test]
+fn the_target_selector_shows_targets_by_name_and_their_level_in_words() {
+    let _turn = logging();
+    let mut app = fixed_run::demo_app(Palette::Ansi16);
+    tracing::info!(target: "crew", "day 1 · crew 1 · profile 1 section 1 · 21 → 22 ft");
+    tracing::warn!(target: "store", "write failed");
+    settle(&mut app);
+    app.focus = wallwatch::app::Pane::Log;
+    app.log_targets = true;
+    let text = test_backend::text(&test_backend::render(&mut app, 120, 40));
+    assert!(!text.contains("EWIDT"), "{text}");
+    assert!(!text.contains(":crew"), "{text}");
+    // A row of the selector: the name, then a level word.
+    let levels = ["off", "error", "warn", "info", "debug", "trace"];
+    let row = |name: &str| {
+        text.lines()
+            .find_map(|l| {
+                let at = l.find(&format!(" {name} "))?;
+                let words: Vec<&str> = l[at..].split_whitespace().take(2).collect();
+                levels.contains(&words[1]).then_some(words)
+            })
+            .unwrap_or_else(|| panic!("no row of {name}:\n{text}"))
+    };
+    assert_eq!(row("crew"), ["crew", "info"]);
+    assert_eq!(row("store"), ["store", "info"]);
+    // One level less for the selected target (the first, in name order) shows in words.
+    let selected = wallwatch::ui::log::read_targets(ratatui::layout::Rect::new(0, 0, 19, 20), &app)
+        .into_iter()
+        .find(|r| r.selected)
+        .expect("a target is selected");
+    app.log.transition(tui_logger::TuiWidgetEvent::LeftKey);
+    let text = test_backend::text(&test_backend::render(&mut app, 120, 40));
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&format!("› {}", selected.target)) && l.contains(" warn")),
+        "{text}"
+    );
 }

@@ -11,7 +11,8 @@ fn at(n: i64) -> DateTime<Utc> {
 }
 
 /// A store with 6 readings from three sensors, one with a comma and one with an escape
-/// sequence in its name.
+/// sequence in its name; the last two have no `stored_at` (as a store kept them from before it
+/// recorded the time).
 fn filled() -> (tempfile::TempDir, String, Vec<Reading>) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("w.db").display());
@@ -22,6 +23,7 @@ fn filled() -> (tempfile::TempDir, String, Vec<Reading>) {
             timestamp: at(id as i64),
             sensor: names[(id as usize - 1) % 3].to_string(),
             value: [-100, 7, 100, 0, -5, 42][id as usize - 1],
+            stored_at: (id <= 4).then(|| at(1_000 + id as i64)),
         })
         .collect();
     let mut s = store::open(&url).unwrap();
@@ -58,7 +60,7 @@ fn csv_format() {
     let (_dir, url, rs) = filled();
     let (out, err, code) = readings(&["--store", &url, "--format", "csv"]);
     assert_eq!((code, err.as_str()), (0, ""));
-    let mut expected = String::from("id,timestamp,sensor,value\n");
+    let mut expected = String::from("id,timestamp,sensor,value,stored_at\n");
     for r in &rs {
         let name = match r.sensor.as_str() {
             "strain,2" => "\"strain,2\"",
@@ -66,11 +68,12 @@ fn csv_format() {
             other => other,
         };
         expected.push_str(&format!(
-            "{},{},{},{}\n",
+            "{},{},{},{},{}\n",
             r.id,
             format_timestamp(&r.timestamp),
             name,
-            r.value
+            r.value,
+            r.stored_at.as_ref().map_or(String::new(), format_timestamp)
         ));
     }
     assert_eq!(out, expected);
@@ -82,7 +85,7 @@ fn csv_format() {
     assert_eq!(
         out,
         format!(
-            "id,timestamp,sensor,value\n5,{},\"strain,2\",-5\n",
+            "id,timestamp,sensor,value,stored_at\n5,{},\"strain,2\",-5,\n",
             format_timestamp(&rs[4].timestamp)
         )
     );
@@ -98,8 +101,15 @@ fn json_format() {
     assert_eq!(parsed.len(), rs.len());
     for (v, r) in parsed.iter().zip(&rs) {
         let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-        assert_eq!(keys.len(), 4);
+        assert_eq!(keys.len(), 5);
         assert_eq!(v["id"], r.id);
+        match &r.stored_at {
+            Some(at) => assert_eq!(
+                DateTime::parse_from_rfc3339(v["stored_at"].as_str().unwrap()).unwrap(),
+                *at
+            ),
+            None => assert!(v["stored_at"].is_null(), "{v}"),
+        }
         assert_eq!(v["sensor"], r.sensor.as_str());
         assert_eq!(v["value"], r.value);
         let t = DateTime::parse_from_rfc3339(v["timestamp"].as_str().unwrap()).unwrap();
@@ -123,12 +133,13 @@ fn table_format_is_the_default() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 4, "{out}");
     let header: Vec<&str> = lines[0].split_whitespace().collect();
-    assert_eq!(header, ["id", "timestamp", "sensor", "value"]);
+    assert_eq!(header, ["id", "timestamp", "sensor", "value", "stored_at"]);
     // the last three readings, columns aligned: every row's timestamp starts where the
     // header's does, and values end at the same column
     let ts_col = lines[0].find("timestamp").unwrap();
     let sensor_col = lines[0].find("sensor").unwrap();
-    let width = lines[1..].iter().map(|l| l.len()).max().unwrap();
+    let value_end = lines[0].find("value").unwrap() + "value".len();
+    let stored_col = lines[0].find("stored_at").unwrap();
     for (line, r) in lines[1..].iter().zip(&rs[3..]) {
         let ts = format_timestamp(&r.timestamp);
         assert_eq!(line.find(&ts), Some(ts_col), "{line}");
@@ -140,8 +151,15 @@ fn table_format_is_the_default() {
             line[sensor_col..].starts_with(&*wallwatch::text::sanitize(&r.sensor)),
             "{line}"
         );
-        assert!(line.ends_with(&r.value.to_string()), "{line}");
-        assert_eq!(line.len(), width, "values not right-aligned: {out}");
+        assert!(
+            line[..value_end].ends_with(&r.value.to_string()),
+            "values not right-aligned: {out}"
+        );
+        let stored = r
+            .stored_at
+            .as_ref()
+            .map_or("–".to_string(), format_timestamp);
+        assert_eq!(&line[stored_col..], stored, "{line}");
     }
 }
 

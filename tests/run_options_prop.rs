@@ -164,7 +164,7 @@ proptest! {
             argv.push(format!("{flag}={value}"));
         }
         let args = match Cli::try_parse_from(&argv) {
-            Ok(Cli { command: Some(Command::Run(args)), .. }) => args,
+            Ok(Cli { command: Some(Command::Run(args)), .. }) => args.into_run(),
             Ok(other) => panic!("{other:?}"),
             // clap's own refusal names the flag: `invalid value '…' for '--flag <N>'`.
             Err(e) => {

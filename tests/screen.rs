@@ -35,6 +35,72 @@ fn snapshot_help_overlay() {
     insta::assert_snapshot!(test_backend::text(&test_backend::render(&mut app, 80, 24)));
 }
 
+/// A big wall far along: large figures everywhere the status bar looks.
+fn large_app() -> wallwatch::app::App {
+    use wallwatch::wall::{Crews, Wall};
+    let wall = Wall::from_profiles(&vec![vec![0u8; 2000]; 3]);
+    let crews = Crews::Limited(1000);
+    let mut app = wallwatch::app::App::new(Palette::Ansi16);
+    let t0 = tokio::time::Instant::now();
+    app.update(fixed_run::started(&wall, crews, fixed_run::sensor_infos()));
+    for ev in fixed_run::run_events(&wall, crews, 125) {
+        fixed_run::update_at(&mut app, ev, t0);
+    }
+    let rows = Event::Store {
+        rows: 1_234_567_890,
+        failing: None,
+    };
+    fixed_run::update_at(&mut app, rows, t0);
+    app.notice = Some("crews 1001, 1002 join tomorrow".into());
+    app
+}
+
+/// The 80x24 status bar with large numbers: whole items, in the same words as at any size,
+/// the rows dropped first; the footer's key feedback and hints cut between hints, never inside
+/// a word.
+#[test]
+fn snapshot_80x24_large_numbers() {
+    let mut app = large_app();
+    insta::assert_snapshot!(test_backend::text(&test_backend::render(&mut app, 80, 24)));
+}
+
+/// At every width the status bar fits (nothing is cut by the edge, so no word is cut), keeps
+/// its form, and drops whole items in the fixed order: rows, network, sensors, ice, crews,
+/// Dragons; the day and the speed stay.
+#[test]
+fn the_status_bar_drops_whole_items_in_a_fixed_order() {
+    let app = large_app();
+    let order = ["rows ", "net ", "sensors ", "ice ", "crews ", " Dragons"];
+    let mut dropped_before = 0;
+    for width in (20..=220).rev() {
+        let line = wallwatch::ui::status::status_line(&app, true, width);
+        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        assert!(line.width() <= width.max(24), "{width}: {text:?}");
+        assert!(
+            text.contains("Day 125") && text.contains("▶ 1×"),
+            "{width}: {text}"
+        );
+        assert!(
+            !text.contains('│') && !text.contains('₲'),
+            "one form: {text}"
+        );
+        let dropped = order.iter().take_while(|w| !text.contains(*w)).count();
+        assert!(
+            order[dropped..].iter().all(|w| text.contains(w)),
+            "{width}: items went out of order: {text}"
+        );
+        assert!(dropped >= dropped_before, "{width}: {text}");
+        dropped_before = dropped;
+        let footer = wallwatch::ui::status::footer(&app, width);
+        assert!(footer.width() <= width, "{width}: footer too wide");
+    }
+    assert_eq!(
+        dropped_before,
+        order.len(),
+        "at 20 columns only the day and speed are left"
+    );
+}
+
 #[test]
 fn snapshot_too_small() {
     insta::assert_snapshot!(screen(30, 8));
@@ -197,6 +263,7 @@ fn control_characters_in_data_never_reach_the_screen() {
         timestamp: fixed_run::ts(0),
         sensor: evil.into(),
         value: 5,
+        stored_at: None,
     }]));
     let (id, _) = app.ask(Command::AddSensors {
         kind: None,

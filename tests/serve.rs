@@ -458,6 +458,11 @@ fn stop_drains_and_every_reading_produced_is_in_the_store() {
     server.wait_status("readings", |s| n(s, &["readings", "stored"]) > 100);
     let out = client(&["stop", "--socket", server.socket_arg()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // `stop` returns once the site's process is gone, not only once it has sent its summary.
+    assert!(
+        server.child.try_wait().unwrap().is_some(),
+        "the site was still running when stop returned"
+    );
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(server.wait_exit(), 0);
     let produced = n(&summary, &["readings", "produced"]);

@@ -25,12 +25,15 @@ fn at(n: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(micros).unwrap()
 }
 
+/// A reading; those with an even id carry the time they were stored (the others have none, as
+/// readings a store kept from before it recorded it), which every store gives back as it was.
 fn reading(id: u64, sensor: &str, value: i32) -> Reading {
     Reading {
         id,
         timestamp: at(id as i64),
         sensor: sensor.to_string(),
         value,
+        stored_at: id.is_multiple_of(2).then(|| at(id as i64 + 500)),
     }
 }
 
@@ -734,7 +737,7 @@ fn csv_store() {
     let readings = std::fs::read_to_string(dir.path().join("run.csv")).unwrap();
     let crew = std::fs::read_to_string(dir.path().join("run.crew_reports.csv")).unwrap();
     let lines: Vec<&str> = readings.lines().collect();
-    assert_eq!(lines[0], "id,timestamp,sensor,value");
+    assert_eq!(lines[0], "id,timestamp,sensor,value,stored_at");
     assert_eq!(
         readings.matches("id,timestamp").count(),
         1,
@@ -742,7 +745,7 @@ fn csv_store() {
     );
     assert_eq!(
         lines[1],
-        format!("1,{},\"strain,2\",-100", store::format_timestamp(&at(1)))
+        format!("1,{},\"strain,2\",-100,", store::format_timestamp(&at(1)))
     );
     assert_eq!(
         lines[3],
@@ -872,7 +875,7 @@ fn sqlite_store() {
     assert!(store.counts().unwrap_err().to_string().contains("closed"));
 
     assert_eq!(sqlite_pragma(&path, "journal_mode"), "wal");
-    assert_eq!(sqlite_pragma(&path, "user_version"), "5");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "6");
     assert_eq!(sqlite_pragma(&path, "integrity_check"), "ok");
     let conn = rusqlite::Connection::open(&path).unwrap();
     let text: String = conn
@@ -982,7 +985,7 @@ fn sqlite_store_migrates_version_1() {
     drop(conn);
     let url = format!("sqlite:{}", path.display());
     let mut store = store::open(&url).unwrap();
-    assert_eq!(sqlite_pragma(&path, "user_version"), "5");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "6");
     assert_eq!(store.crew_reports().unwrap(), all_crew(&days()));
     assert_eq!(
         store.latest_crew_reports().unwrap(),
@@ -1001,7 +1004,7 @@ fn sqlite_store_migrates_version_1() {
     drop(conn);
     // opening again changes nothing
     store::open(&url).unwrap().close().unwrap();
-    assert_eq!(sqlite_pragma(&path, "user_version"), "5");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "6");
 }
 
 #[test]
@@ -1319,7 +1322,7 @@ fn sqlite_store_migrates_version_2() {
     drop(conn);
     let url = format!("sqlite:{}", path.display());
     let mut store = store::open(&url).unwrap();
-    assert_eq!(sqlite_pragma(&path, "user_version"), "5");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "6");
     assert_eq!(store.counts().unwrap().readings, 1);
     assert!(store.agent_marks().unwrap().is_empty());
     let batch = Batch {
@@ -1354,5 +1357,5 @@ fn sqlite_store_migrates_version_2() {
     assert!(sql.ends_with("WHERE agent IS NOT NULL"), "{sql}");
     drop(conn);
     store::open(&url).unwrap().close().unwrap();
-    assert_eq!(sqlite_pragma(&path, "user_version"), "5");
+    assert_eq!(sqlite_pragma(&path, "user_version"), "6");
 }

@@ -74,6 +74,7 @@ fn one_reading(id: u64) -> Batch {
             timestamp: at(id as i64),
             sensor: "thermo-1".into(),
             value: 7,
+            stored_at: None,
         }],
         crew_reports: vec![],
     }
@@ -184,7 +185,7 @@ fn csv_store_writes_changes_beside_the_readings() {
     assert!(!changes.exists(), "clear removes the file");
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
-        "id,timestamp,sensor,value\n"
+        "id,timestamp,sensor,value,stored_at\n"
     );
 }
 
@@ -248,7 +249,7 @@ fn sqlite_version_3_file_gains_site_changes() {
         .unwrap();
     let url = format!("sqlite:{}", path.display());
     let mut s = store::open(&url).unwrap();
-    assert_eq!(sqlite_value(&path, "PRAGMA user_version"), "5");
+    assert_eq!(sqlite_value(&path, "PRAGMA user_version"), "6");
     check_earlier_run_kept(s.as_mut(), &run);
     assert_eq!(s.changes().unwrap(), []);
     assert_eq!(append_all(s.as_mut(), &awkward()), [1, 2, 3]);
@@ -265,7 +266,7 @@ fn sqlite_version_3_file_gains_site_changes() {
     assert_eq!(s.changes().unwrap(), expected(1, &awkward()));
     check_earlier_run_kept(s.as_mut(), &run);
     s.close().unwrap();
-    assert_eq!(sqlite_value(&path, "PRAGMA user_version"), "5");
+    assert_eq!(sqlite_value(&path, "PRAGMA user_version"), "6");
 }
 
 /// A PostgreSQL schema made by the wallwatch before `site_changes`, with a run in it: today's
@@ -315,7 +316,7 @@ fn sqlite_new_file_has_site_changes() {
     let mut s = store::open(&format!("sqlite:{}", path.display())).unwrap();
     s.append_change(at(1), "cli", "{}").unwrap();
     s.close().unwrap();
-    assert_eq!(sqlite_value(&path, "PRAGMA user_version"), "5");
+    assert_eq!(sqlite_value(&path, "PRAGMA user_version"), "6");
     assert_eq!(
         sqlite_value(&path, "SELECT at FROM site_changes WHERE id = 1"),
         store::format_timestamp(&at(1))

@@ -18,6 +18,7 @@ fn batch(first_id: u64) -> Batch {
                 timestamp: t,
                 sensor: "gate, \"north\"".into(),
                 value: id as i32,
+                stored_at: None,
             })
             .collect(),
         crew_reports: vec![CrewReport {

@@ -31,6 +31,7 @@ fn batch(ids: std::ops::RangeInclusive<u64>) -> Batch {
                 timestamp: at(id),
                 sensor: "sensor-1".into(),
                 value: 3,
+                stored_at: None,
             })
             .collect(),
         crew_reports: ids
@@ -184,5 +185,5 @@ fn sqlite_version_4_file_gains_past_crew_reports() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
 }

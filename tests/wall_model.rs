@@ -107,6 +107,11 @@ proptest! {
         prop_assert_eq!(&relieved[..], schedule.relieved_on());
         prop_assert!(site.heights().iter().all(|&h| h == 30));
         prop_assert_eq!(site.feet_raised(), wall.feet_to_raise());
+        // One day a wall is done: the site's is the report's, whatever day the crews were
+        // relieved on (the site's day counter goes on to the last relief).
+        let days = wallwatch::wall::Ledger::new(&wall, &schedule).days_to_finish();
+        prop_assert_eq!(site.done_on(), Some(days));
+        prop_assert!(site.day() >= days);
     }
 
     #[test]

@@ -407,6 +407,7 @@ async fn take(ctx: &mut EventLoopCtx, publish: &Publish, admitted: Admitted) -> 
                     timestamp: m.timestamp,
                     sensor: format!("{}/{}", m.agent, m.sensor),
                     value: m.value,
+                    stored_at: None,
                 },
                 agent: m.agent,
                 seq: m.seq,

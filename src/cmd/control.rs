@@ -6,8 +6,9 @@
 //! that had already acted answers as before and changes nothing twice.
 //!
 //! Exit statuses: 0 the outcome (its words, or `--json` its JSON); 1 the site refused (one
-//! line, `--json` also the refusal's JSON on stdout); 2 no site answered, or the input was bad
-//! (counts and speeds are checked by the parser, before connecting).
+//! line, `--json` also the refusal's JSON on stdout); 2 no site answered (one line, `--json`
+//! also `{"error": "…"}` on stdout), or the input was bad (counts and speeds are checked by the
+//! parser, before connecting).
 
 use std::io::Write;
 use std::path::Path;
@@ -94,11 +95,17 @@ pub fn wall(c: &WallCommand) -> Outcome {
 
 /// Gives `command` to the site and prints its answer.
 fn give(args: &ControlArgs, command: Command) -> Outcome {
-    let path = socket_path(&args.site).map_err(|e| Failure::site(2, e))?;
+    let no_answer = |why: String| {
+        if args.json {
+            super::print_json_error(&why);
+        }
+        Failure::site(2, why)
+    };
+    let path = socket_path(&args.site).map_err(no_answer)?;
     let key = retry_key();
     let reply = crate::runtime::current_thread()
         .and_then(|runtime| runtime.block_on(ask_twice(&path, &command, &key)))
-        .map_err(|e| Failure::site(2, e))?;
+        .map_err(no_answer)?;
     print(args.json, reply)
 }
 

@@ -10,6 +10,7 @@ pub mod attach;
 pub mod bench;
 pub mod control;
 pub mod headless;
+pub mod progress;
 pub mod query;
 pub mod readings;
 pub mod report;
@@ -75,6 +76,14 @@ impl Failure {
     pub fn engine(e: &EngineError) -> Failure {
         Failure::error(engine_status(e), e.to_string())
     }
+}
+
+/// `{"error": "…"}` on stdout: how a command given `--json` says it has no answer, so that
+/// every outcome it prints is JSON (the same words as the HTTP API's errors and the line on
+/// stderr).
+pub fn print_json_error(message: &str) {
+    let json = serde_json::json!({ "error": sanitize(message) });
+    crate::text::print_line(&json.to_string());
 }
 
 /// Writing the output failed; a closed pipe (`| head`) is the reader's choice, not an error.

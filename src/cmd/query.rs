@@ -1,9 +1,14 @@
 //! `wallwatch query FILE PATH`: one of the original four paths, answered as one JSON object.
+//!
+//! While the file is read, the bytes read, the rate and the time left show on standard error
+//! when that is a terminal ([`super::progress`]).
 
 use std::io::{self, Write};
+use std::path::Path;
 
+use super::progress::{self, Progress};
 use super::{Failure, Outcome};
-use crate::config::cli::QueryArgs;
+use crate::config::cli::{QueryArgs, WallArgs};
 use crate::config::profiles_file;
 use crate::wall::query::Query;
 use crate::wall::{Ledger, report};
@@ -13,17 +18,38 @@ pub fn main(args: &QueryArgs) -> Outcome {
     let query = Query::parse(&args.path).map_err(Failure::bad)?;
     let crews = args.wall.crews();
     let answer = if query.needs_schedule(crews) {
-        let wall = args.wall.load().map_err(Failure::bad)?;
+        let progress = reading(&args.wall, false);
+        let wall = profiles_file::load_watched(&args.wall.file, args.wall.max_sections, &mut |n| {
+            progress.add(n as u64)
+        });
+        drop(progress);
+        let wall = wall.map_err(Failure::bad)?;
         query.answer(&Ledger::new(&wall, &report::schedule(&wall, crews)))
     } else {
         // One pass over the file, a piece at a time, counting what the answer needs.
         let mut tally = query.tally();
-        profiles_file::parse_into(&args.wall.file, args.wall.max_sections, &mut tally)
-            .map_err(Failure::bad)?;
+        let progress = reading(&args.wall, false);
+        let parsed = profiles_file::parse_into_watched(
+            &args.wall.file,
+            args.wall.max_sections,
+            &mut tally,
+            &mut |n| progress.add(n as u64),
+        );
+        drop(progress);
+        parsed.map_err(Failure::bad)?;
         query.answer_tally(&tally)
     }
     .map_err(Failure::bad)?;
     let json = serde_json::to_string(&answer).expect("an answer always serialises");
     writeln!(io::stdout(), "{json}")?;
     Ok(())
+}
+
+/// The progress of reading the profiles file (`query`, `report`): bytes read of its size (not
+/// known for standard input).
+pub fn reading(wall: &WallArgs, json: bool) -> Progress {
+    let size = (wall.file != Path::new("-"))
+        .then(|| std::fs::metadata(&wall.file).ok().map(|m| m.len()))
+        .flatten();
+    Progress::bytes(progress::wanted(json), "reading", size)
 }

@@ -4,10 +4,16 @@ use std::io::{self, BufWriter, Write};
 
 use super::{Failure, Outcome};
 use crate::config::cli::ReportArgs;
+use crate::config::profiles_file;
 use crate::wall::report::{self, Report};
 
 pub fn main(args: &ReportArgs) -> Outcome {
-    let wall = args.wall.load().map_err(Failure::bad)?;
+    let progress = super::query::reading(&args.wall, args.json);
+    let wall = profiles_file::load_watched(&args.wall.file, args.wall.max_sections, &mut |n| {
+        progress.add(n as u64)
+    });
+    drop(progress);
+    let wall = wall.map_err(Failure::bad)?;
     let crews = args.wall.crews();
     let mut out = BufWriter::new(io::stdout().lock());
     if args.log {

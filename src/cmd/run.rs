@@ -115,23 +115,31 @@ pub fn not_stored_line(s: &Summary) -> Option<String> {
 }
 
 fn all_stored(s: &Summary) -> bool {
-    s.readings.produced == s.readings.stored && s.crew_reports.produced == s.crew_reports.stored
+    s.readings_to_store() == s.readings.stored && s.crew_reports.produced == s.crew_reports.stored
 }
 
 /// The exit summary: produced = stored counts, the wall, and where it went.
 pub fn summary_line(s: &Summary) -> String {
     let relation = |produced: u64, stored: u64| if produced == stored { "=" } else { "≠" };
+    // With agents: the sensors' own and the agents', so that the sum is what was stored.
+    let produced = match &s.remote {
+        None => thousands(s.readings.produced),
+        Some(r) => format!(
+            "{} here + {} from agents",
+            thousands(s.readings.produced),
+            thousands(r.taken())
+        ),
+    };
     format!(
         "wallwatch: readings produced {} {} stored {}; crew reports produced {} {} stored {}; \
-         wall day {}{}, {} Gold Dragons spent; store {}",
-        thousands(s.readings.produced),
-        relation(s.readings.produced, s.readings.stored),
+         wall {}, {} Gold Dragons spent; store {}",
+        produced,
+        relation(s.readings_to_store(), s.readings.stored),
         thousands(s.readings.stored),
         thousands(s.crew_reports.produced),
         relation(s.crew_reports.produced, s.crew_reports.stored),
         thousands(s.crew_reports.stored),
-        s.wall.day,
-        if s.wall.complete { " (complete)" } else { "" },
+        s.wall.day_words(),
         thousands(s.wall.cost_to_date),
         crate::text::sanitize(&s.store),
     )

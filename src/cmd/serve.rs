@@ -31,20 +31,10 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// The whole `serve` command.
 pub fn main(args: &ServeArgs) -> Outcome {
-    if args.run.headless || args.run.palette.is_some() {
-        let flag = if args.run.headless {
-            "--headless"
-        } else {
-            "--palette"
-        };
-        return Err(Failure::bad(format!(
-            "{flag}: serve has no screen (give it to `wallwatch attach` or `run`)"
-        )));
-    }
     let mut config =
         Config::from_args(&args.run, DEFAULT_CREWS).map_err(|e| Failure::bad(e.to_string()))?;
     // The flags', else the config file's.
-    let site = config.serve_site(&args.site);
+    let site = config.serve_site(&args.site.to_site());
     let access = config
         .serve_access(args.socket_group.as_deref(), args.group_may_steer)
         .map_err(|e| Failure::bad(e.to_string()))?;
@@ -63,7 +53,7 @@ pub fn main(args: &ServeArgs) -> Outcome {
     // How `attach` and `stop` name this site: nothing for the default one.
     let which = match (&site.socket, &site.name) {
         (Some(p), _) => format!(" --socket {}", p.display()),
-        (None, Some(n)) if n != socket::DEFAULT_NAME => format!(" --name {n}"),
+        (None, Some(n)) if n != socket::DEFAULT_NAME => format!(" --site {n}"),
         _ => String::new(),
     };
     let summary = runtime.block_on(serve(&config, &path, &which, access, feed));
@@ -310,7 +300,7 @@ impl Serving {
 }
 
 /// Says on stderr where the site listens and how to watch and stop it (`which`: the
-/// `--socket`/`--name` to repeat), and where the HTTP API's token is.
+/// `--socket`/`--site` to repeat), and where the HTTP API's token is.
 fn say_where(path: &Path, which: &str, token: Option<&Path>) {
     let shown = crate::text::sanitize(&path.display().to_string()).into_owned();
     eprintln!(

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::{Failure, Outcome};
 use crate::config::cli::{SiteArgs, StatusArgs};
@@ -19,10 +20,8 @@ pub fn socket_path(args: &SiteArgs) -> Result<PathBuf, String> {
     crate::serve::socket::resolve_client(args.socket.as_deref(), args.name.as_deref())
 }
 
-fn block_on<T>(f: impl std::future::Future<Output = Result<T, String>>) -> Result<T, Failure> {
-    crate::runtime::current_thread()
-        .and_then(|runtime| runtime.block_on(f))
-        .map_err(|e| Failure::site(1, e))
+fn block_on<T>(f: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
+    crate::runtime::current_thread().and_then(|runtime| runtime.block_on(f))
 }
 
 /// Asks for one answer (`status` or `stop`).
@@ -34,16 +33,19 @@ async fn ask(args: &SiteArgs, role: Role) -> Result<ServerMsg, String> {
         .ok_or_else(|| format!("the site at {} closed the connection", path.display()))
 }
 
-/// `wallwatch status`: exit 1 with one line when no site is there.
+/// `wallwatch status`: exit 1 with one line when no site is there. With `--json` every outcome
+/// is one JSON object on stdout: the status, or `{"error": "…"}` (the line stderr also gets),
+/// with the same exit status.
 pub fn status(args: &StatusArgs) -> Outcome {
-    let status = match block_on(ask(&args.site, Role::Status))? {
-        ServerMsg::Status(s) => s,
-        _ => return Err(out_of_turn()),
+    let status = match block_on(ask(&args.site, Role::Status)) {
+        Ok(ServerMsg::Status(s)) => s,
+        Ok(_) => return Err(failed(args.json, OUT_OF_TURN.into())),
+        Err(why) => return Err(failed(args.json, why)),
     };
     let mut out = std::io::stdout().lock();
     if args.json {
         let json = serde_json::to_string(&status)
-            .map_err(|e| Failure::site(1, format!("cannot write the site's status: {e}")))?;
+            .map_err(|e| failed(true, format!("cannot write the site's status: {e}")))?;
         writeln!(out, "{json}")?;
     } else {
         out.write_all(status_table(&status).as_bytes())?;
@@ -51,21 +53,72 @@ pub fn status(args: &StatusArgs) -> Outcome {
     Ok(())
 }
 
-/// `wallwatch stop`: waits for the drain and prints the final summary (one JSON object).
+/// How long `stop` waits, after the summary, for the site's process to be gone.
+pub const EXIT_WITHIN: Duration = Duration::from_secs(10);
+
+/// `wallwatch stop`: waits for the drain, prints the final summary (one JSON object), then
+/// waits until the site's process has exited, so that what follows (a restart, a backup of the
+/// store) finds it gone; after [`EXIT_WITHIN`] it says it gave up, exit 1.
 pub fn stop(args: &SiteArgs) -> Outcome {
-    match block_on(ask(args, Role::Stop))? {
-        ServerMsg::Stopped(summary) => {
+    let asked = block_on(async {
+        let path = socket_path(args)?;
+        let (mut reader, _writer, pid) =
+            crate::serve::client::connect_to_process(&path, Role::Stop).await?;
+        let answer = read(&mut reader)
+            .await?
+            .ok_or_else(|| format!("the site at {} closed the connection", path.display()))?;
+        Ok((answer, pid))
+    });
+    match asked {
+        Ok((ServerMsg::Stopped(summary), pid)) => {
             println!("{summary}");
-            Ok(())
+            match pid {
+                Some(pid) if !exited_within(pid, EXIT_WITHIN) => Err(failed(
+                    false,
+                    format!(
+                        "the site's process {pid} had not exited {} s after its summary; stop \
+                         gave up waiting for it",
+                        EXIT_WITHIN.as_secs()
+                    ),
+                )),
+                _ => Ok(()),
+            }
         }
         // A peer that may only watch (`serve --socket-group` without --group-may-steer).
-        ServerMsg::Error(why) => Err(Failure::site(1, format!("refused: {why}"))),
-        _ => Err(out_of_turn()),
+        Ok((ServerMsg::Error(why), _)) => Err(failed(false, format!("refused: {why}"))),
+        Ok(_) => Err(failed(false, OUT_OF_TURN.into())),
+        Err(why) => Err(failed(false, why)),
     }
 }
 
-fn out_of_turn() -> Failure {
-    Failure::site(1, "the site answered out of turn")
+/// Whether process `pid` is gone (or only a zombie, which has exited) within `bound`.
+fn exited_within(pid: i32, bound: Duration) -> bool {
+    let gone = || match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // `PID (name) STATE …`: the state follows the last ')'.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+    };
+    let deadline = std::time::Instant::now() + bound;
+    while !gone() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+const OUT_OF_TURN: &str = "the site answered out of turn";
+
+/// No answer to give (exit 1): its line on stderr, and with `json` also `{"error": "…"}` on
+/// stdout.
+fn failed(json: bool, why: String) -> Failure {
+    if json {
+        super::print_json_error(&why);
+    }
+    Failure::site(1, why)
 }
 
 /// The status as a readable table.
@@ -85,10 +138,7 @@ pub fn status_table(s: &Status) -> String {
         ("crews", crews_row(s.crews)),
         ("sensors", thousands(s.sensors as u64)),
         ("speed", speed_row(s.speed, s.paused)),
-        (
-            "readings",
-            flow_row(summary.readings.produced, summary.readings.stored),
-        ),
+        ("readings", readings_row(summary)),
         (
             "crew reports",
             flow_row(summary.crew_reports.produced, summary.crew_reports.stored),
@@ -134,9 +184,8 @@ pub fn status_table(s: &Status) -> String {
 
 fn wall_row(wall: &WallProgress) -> String {
     format!(
-        "day {}{} · {} yd³ ice · {} Gold Dragons",
-        wall.day,
-        if wall.complete { " (complete)" } else { "" },
+        "{} · {} yd³ ice · {} Gold Dragons",
+        wall.day_words(),
         thousands(wall.ice_to_date),
         thousands(wall.cost_to_date)
     )
@@ -166,6 +215,22 @@ fn flow_row(produced: u64, stored: u64) -> String {
     )
 }
 
+/// Produced and stored; with agents, produced here and by the agents (those the site took in),
+/// whose sum is what the store is to hold: `produced 155 here + 70 from agents = 225 · stored
+/// 225`.
+fn readings_row(summary: &crate::engine::Summary) -> String {
+    let Some(remote) = &summary.remote else {
+        return flow_row(summary.readings.produced, summary.readings.stored);
+    };
+    format!(
+        "produced {} here + {} from agents = {} · stored {}",
+        thousands(summary.readings.produced),
+        thousands(remote.taken()),
+        thousands(summary.readings_to_store()),
+        thousands(summary.readings.stored)
+    )
+}
+
 fn remote_row(remote: &RemoteSummary) -> String {
     format!(
         "received {} · stored {} · rejected {} · duplicates {}",
@@ -189,7 +254,7 @@ mod tests {
             "wall": {"day": 8, "ice_to_date": 1234567, "cost_to_date": 2345678900u64,
                      "complete": true},
             "store": "sqlite:site.db", "store_rows": {"readings": 22345, "crew_reports": 80},
-            "seed": 7, "simulated_seconds": 691200.0, "screen_rows_coalesced": 0,
+            "seed": 7, "simulated_seconds": 691200.0,
             "remote": {"received": 9000, "rejected": 1, "duplicates": 2, "out_of_order": 0,
                        "delivered": 6, "stored": 6, "store_duplicates": 1},
             "crews": 5, "sensors": 7, "sensor_names": ["a", "b", "c", "d", "e", "f", "g"],
@@ -210,7 +275,7 @@ mod tests {
        crews  5
      sensors  7
        speed  10× (paused)
-    readings  produced 12,345 · stored 12,340
+    readings  produced 12,345 here + 5 from agents = 12,350 · stored 12,340
 crew reports  produced 40 · stored 40
       remote  received 9,000 · stored 6 · rejected 1 · duplicates 3
      network  limit 5 · peak 4 · delivered 12,385
@@ -222,8 +287,32 @@ crew reports  produced 40 · stored 40
         let without: String = table
             .lines()
             .filter(|l| !l.contains("remote"))
+            .map(|l| {
+                l.replace(
+                    "produced 12,345 here + 5 from agents = 12,350",
+                    "produced 12,345",
+                )
+            })
             .map(|l| format!("{l}\n"))
             .collect();
         assert_eq!(status_table(&sample(false)), without);
+    }
+
+    /// A wall done says the day it was done, the day `report` says, not the site's day counter
+    /// (one further: the day the crews were told nothing is left).
+    #[test]
+    fn a_done_wall_says_the_day_it_was_done() {
+        let mut s = sample(false);
+        s.summary.wall.done_on = Some(7);
+        assert!(
+            status_table(&s).contains(
+                "        wall  done on day 7 · 1,234,567 yd³ ice · 2,345,678,900 Gold Dragons\n"
+            ),
+            "{}",
+            status_table(&s)
+        );
+        s.summary.wall.complete = false;
+        s.summary.wall.done_on = None;
+        assert!(status_table(&s).contains("        wall  day 8 · "));
     }
 }

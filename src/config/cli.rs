@@ -25,7 +25,7 @@ pub struct Cli {
     pub command: Option<Command>,
     /// Options for the dashboard when no subcommand is given.
     #[command(flatten)]
-    pub run: RunArgs,
+    pub run: DashboardArgs,
 }
 
 // Parsed once per process: the size of the largest variant does not matter.
@@ -33,7 +33,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the live dashboard, or with --headless the engine alone, printing a JSON summary.
-    Run(RunArgs),
+    Run(DashboardArgs),
     /// Answer one of the original REST paths for a profiles file, as one JSON object.
     Query(QueryArgs),
     /// Days, ice and cost of a whole wall, as a table, JSON, or the crews' log.
@@ -82,7 +82,7 @@ pub struct AgentArgs {
     /// The broker: `mqtt://HOST:PORT`.
     #[arg(long, value_name = "URL")]
     pub broker: String,
-    /// The site to report to (its `serve`/`run --site`).
+    /// The site to report to (the name its `serve --site` or `run --site` gives).
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub site: String,
     /// This agent's id, 1 to 64 of `A-Z a-z 0-9 _ - .` (default: the host's name).
@@ -117,22 +117,46 @@ pub struct AgentArgs {
     pub drain_timeout: String,
 }
 
-/// Which site: `--socket PATH`, or `--name NAME` under `$XDG_RUNTIME_DIR/wallwatch/` (else
-/// `/tmp/wallwatch-UID/`).
+/// Which site: `--socket PATH`, or `--site NAME` under `$XDG_RUNTIME_DIR/wallwatch/` (else
+/// `/tmp/wallwatch-UID/`). One name for a site: its socket's, its name on a broker, and what
+/// `status` and the others are told. `--name` is its older spelling.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SiteArgs {
     /// The site's socket.
     #[arg(long, value_name = "PATH", conflicts_with = "name")]
     pub socket: Option<PathBuf>,
-    /// The site's name (default: `default`).
-    #[arg(long, value_name = "NAME")]
+    /// The site's name (default: `default`): its socket NAME.sock, and with `serve --broker` its
+    /// name on the broker, which agents' --site gives.
+    #[arg(long = "site", visible_alias = "name", value_name = "NAME")]
     pub name: Option<String>,
+}
+
+/// `serve`'s site: as [`SiteArgs`], but `--socket` and `--site` may come together: a socket
+/// where it is, and the site's name on the broker.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeSiteArgs {
+    /// The site's socket (default: NAME.sock under `$XDG_RUNTIME_DIR/wallwatch/`).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// The site's name (default: `default`): its socket NAME.sock unless --socket says
+    /// otherwise, and with --broker its name on the broker, which agents' --site gives.
+    #[arg(long = "site", visible_alias = "name", value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+impl ServeSiteArgs {
+    pub fn to_site(&self) -> SiteArgs {
+        SiteArgs {
+            socket: self.socket.clone(),
+            name: self.name.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
-    pub site: SiteArgs,
+    pub site: ServeSiteArgs,
     /// Let this group's members attach and ask the status too: the socket's directory 0750 and
     /// the socket 0660 with this group (a name or a gid; the site must be in it, or root).
     #[arg(long, value_name = "GROUP")]
@@ -306,11 +330,6 @@ impl WallArgs {
     pub fn crews(&self) -> Crews {
         self.crews.unwrap_or(Crews::Unlimited)
     }
-
-    /// Reads and checks the profiles file; errors are one line naming file, line and column.
-    pub fn load(&self) -> Result<crate::wall::Wall, crate::config::profiles_file::ProfilesError> {
-        crate::config::profiles_file::load(&self.file, self.max_sections)
-    }
 }
 
 #[derive(Debug, Args)]
@@ -337,12 +356,49 @@ pub struct ReportArgs {
     pub log: bool,
 }
 
-/// Options of a run (dashboard or headless). Every one may also come from `--config FILE`;
-/// a flag given here wins over the file.
+/// The options only a run with a screen of its own takes (`wallwatch`, `wallwatch run`), so
+/// that `serve`'s help does not offer them.
 #[derive(Debug, Clone, Default, Args)]
-pub struct RunArgs {
+pub struct ScreenArgs {
     /// Run without the dashboard; print a JSON summary on exit.
     #[arg(long)]
+    pub headless: bool,
+    /// Colours: `none`, `16`, `256` or `truecolor` (NO_COLOR is honoured).
+    #[arg(long, value_name = "PALETTE")]
+    pub palette: Option<String>,
+}
+
+/// `wallwatch` and `wallwatch run`: a run's options and the screen's.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DashboardArgs {
+    #[command(flatten)]
+    pub screen: ScreenArgs,
+    /// The site's name on the broker (default `default`); with --broker. (`serve --site` names
+    /// its socket too.)
+    #[arg(long = "site", value_name = "NAME")]
+    pub site: Option<String>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+impl DashboardArgs {
+    /// The run's options with the screen's and the site's name set in them.
+    pub fn into_run(self) -> RunArgs {
+        RunArgs {
+            headless: self.screen.headless,
+            palette: self.screen.palette,
+            site: self.site,
+            ..self.run
+        }
+    }
+}
+
+/// Options of a run (dashboard, headless or `serve`). Every one may also come from `--config
+/// FILE`; a flag given here wins over the file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// `--headless`, from [`ScreenArgs`] (not a flag of `serve`).
+    #[arg(skip)]
     pub headless: bool,
     /// TOML file with the same keys as these flags (see assets/wallwatch.toml).
     #[arg(long, value_name = "FILE")]
@@ -397,15 +453,16 @@ pub struct RunArgs {
     /// start over, of this wall or another.
     #[arg(long)]
     pub fresh: bool,
-    /// Colours: `none`, `16`, `256` or `truecolor` (NO_COLOR is honoured).
-    #[arg(long, value_name = "PALETTE")]
+    /// `--palette`, from [`ScreenArgs`] (not a flag of `serve`).
+    #[arg(skip)]
     pub palette: Option<String>,
     /// Also take readings from agents through this MQTT v5 broker, `mqtt://HOST:PORT` (its
     /// Receive Maximum is --network-limit).
     #[arg(long, value_name = "URL")]
     pub broker: Option<String>,
-    /// The site's name on the broker (default `default`); with --broker.
-    #[arg(long, value_name = "NAME")]
+    /// The site's name on the broker: the dashboard's `--site`, or `serve`'s (which names its
+    /// socket too).
+    #[arg(skip)]
     pub site: Option<String>,
     /// Answer the site's HTTP API (the wall's paths, status, sensors, readings, crews' log,
     /// config, health, Prometheus metrics; writes with the token) on ADDR, e.g. 127.0.0.1:8080;

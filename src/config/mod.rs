@@ -328,9 +328,16 @@ fn read_file(path: &Path) -> Result<FileValues, ConfigError> {
         .map(|(key, value)| (key.into_inner(), source.at(value.span().start)))
         .collect();
     let file = FileValues { raw, places };
-    // As clap refuses `--socket` with `--name`.
+    // As clap refuses `--socket` with `--site`.
     if file.raw.socket.is_some() && file.raw.name.is_some() {
         return Err(file.bad_key("name", "not with the key 'socket' (give one)".into()));
+    }
+    // `name` is the older spelling of `site`: one name for a site.
+    if file.raw.site.is_some() && file.raw.name.is_some() {
+        return Err(file.bad_key(
+            "name",
+            "the key 'site' names the site already (give one: 'site')".into(),
+        ));
     }
     file.relative_to(path.parent().unwrap_or(Path::new("")))
 }
@@ -737,12 +744,16 @@ impl Config {
                 places: BTreeMap::new(),
             },
         };
-        if file.raw.site.is_some() && file.raw.broker.is_none() && flags.broker.is_none() {
-            return Err(file.bad_key("site", "only with --broker or the key 'broker'".into()));
-        }
         let FileValues { raw: file, .. } = file;
+        // The file's `site` names the site, which without a broker is only `serve`'s socket;
+        // the dashboard's `--site` names it on a broker alone, so it needs one.
+        let flag_site = flags.site.clone();
         let raw = flags.over(file);
-        let broker = crate::broker::options(raw.broker.as_deref(), raw.site.as_deref())
+        let broker_site = match raw.broker {
+            Some(_) => raw.site.as_deref(),
+            None => flag_site.as_deref(),
+        };
+        let broker = crate::broker::options(raw.broker.as_deref(), broker_site)
             .map_err(ConfigError::Broker)?;
         let max_sections = raw.max_sections.unwrap_or(DEFAULT_MAX_SECTIONS);
         let (wall, profiles) = load_wall(raw.profiles.as_deref(), max_sections)?;
@@ -792,21 +803,26 @@ impl Config {
             broker,
             serve_site: SiteArgs {
                 socket: raw.socket,
-                name: raw.name,
+                name: raw.name.or(raw.site),
             },
             serve_group: raw.socket_group,
             serve_group_may_steer: raw.group_may_steer.unwrap_or(false),
         })
     }
 
-    /// The socket `serve` listens on: its `--socket` or `--name` if either is given (the one
-    /// given, as ever), else the config file's `socket` or `name`.
-    pub fn serve_site(&self, flags: &SiteArgs) -> SiteArgs {
-        if flags.socket.is_some() || flags.name.is_some() {
+    /// The site `serve` is: its `--socket` or `--site` if either is given (the one given, as
+    /// ever), else the config file's `socket` or `site` (or `name`). One name for a site: a
+    /// name given is also the site's name on the broker.
+    pub fn serve_site(&mut self, flags: &SiteArgs) -> SiteArgs {
+        let site = if flags.socket.is_some() || flags.name.is_some() {
             flags.clone()
         } else {
             self.serve_site.clone()
+        };
+        if let (Some(broker), Some(name)) = (self.broker.as_mut(), &site.name) {
+            broker.site = name.clone();
         }
+        site
     }
 
     /// Who besides the site's user may use `serve`'s socket: `--socket-group` (looked up now)
@@ -1216,7 +1232,7 @@ mod tests {
             "http = \"127.0.0.1:0\"\nbroker = \"mqtt://127.0.0.1:1884\"\nsite = \"north\"\n\
              log-file = \"logs/ww.log\"\nlog-keep = 3\nsocket = \"s.sock\"\nstore = \"csv:data\"\n",
         );
-        let c = from_file(cfg, RunArgs::default()).unwrap();
+        let mut c = from_file(cfg, RunArgs::default()).unwrap();
         assert_eq!(c.http, Some("127.0.0.1:0".parse().unwrap()));
         let broker = c.broker.as_ref().unwrap();
         assert_eq!(broker.url.to_string(), "mqtt://127.0.0.1:1884");
@@ -1255,7 +1271,7 @@ mod tests {
         let cfg = write(
             &dir,
             "w.toml",
-            "http = \"127.0.0.1:0\"\nbroker = \"mqtt://127.0.0.1:1884\"\nsite = \"north\"\n\
+            "http = \"127.0.0.1:0\"\nbroker = \"mqtt://127.0.0.1:1884\"\n\
              log-file = \"a.log\"\nlog-keep = 3\nname = \"north\"\nstore = \"sqlite:a.db\"\n",
         );
         let flags = RunArgs {
@@ -1267,7 +1283,7 @@ mod tests {
             store: Some("sqlite:b.db".into()),
             ..Default::default()
         };
-        let c = from_file(cfg, flags).unwrap();
+        let mut c = from_file(cfg, flags).unwrap();
         assert_eq!(c.http, Some("127.0.0.1:9".parse().unwrap()));
         let broker = c.broker.as_ref().unwrap();
         assert_eq!(broker.url.to_string(), "mqtt://127.0.0.1:1999");
@@ -1286,6 +1302,37 @@ mod tests {
         };
         let site = c.serve_site(&socket);
         assert_eq!((site.socket, site.name), (Some("x.sock".into()), None));
+    }
+
+    /// One name for a site: `serve`'s name (`--site`, else the file's `site` or `name`) is its
+    /// socket's and its name on the broker alike.
+    #[test]
+    fn serve_s_name_is_its_socket_s_and_its_name_on_the_broker() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(
+            &dir,
+            "w.toml",
+            "broker = \"mqtt://127.0.0.1:1884\"\nsite = \"north\"\n",
+        );
+        let mut c = from_file(cfg.clone(), RunArgs::default()).unwrap();
+        let site = c.serve_site(&SiteArgs::default());
+        assert_eq!(site.name.as_deref(), Some("north"));
+        assert_eq!(c.broker.as_ref().unwrap().site, "north");
+        let mut c = from_file(cfg, RunArgs::default()).unwrap();
+        let flag = SiteArgs {
+            socket: None,
+            name: Some("east".into()),
+        };
+        assert_eq!(c.serve_site(&flag).name.as_deref(), Some("east"));
+        assert_eq!(c.broker.as_ref().unwrap().site, "east");
+        // Without a broker the file's `site` names the socket alone.
+        let cfg = write(&dir, "n.toml", "site = \"north\"\n");
+        let mut c = from_file(cfg, RunArgs::default()).unwrap();
+        assert!(c.broker.is_none());
+        assert_eq!(
+            c.serve_site(&SiteArgs::default()).name.as_deref(),
+            Some("north")
+        );
     }
 
     #[test]
@@ -1338,8 +1385,8 @@ mod tests {
                 "w.toml:2:8: key 'site': 'a b' is not a name (1 to 64 of A-Z a-z 0-9 _ - .)",
             ),
             (
-                "site = \"north\"",
-                "w.toml:1:8: key 'site': only with --broker or the key 'broker'",
+                "site = \"north\"\nname = \"north\"",
+                "w.toml:2:8: key 'name': the key 'site' names the site already (give one: 'site')",
             ),
             (
                 "name = \"../x\"",

@@ -25,8 +25,18 @@ pub enum ProfilesError {
 /// `max_sections`) as soon as it is read, not after the whole file. The error is one line naming
 /// the file (and line/column).
 pub fn load(path: &Path, max_sections: usize) -> Result<Wall, ProfilesError> {
+    load_watched(path, max_sections, &mut |_| {})
+}
+
+/// [`load`], telling `read` the number of bytes of each piece as it is read (for a progress
+/// line).
+pub fn load_watched(
+    path: &Path,
+    max_sections: usize,
+    read: &mut dyn FnMut(usize),
+) -> Result<Wall, ProfilesError> {
     let (file, reader) = open(path)?;
-    Wall::read_from(reader, max_sections).map_err(|e| failed(file, e))
+    Wall::read_from(Watched(reader, read), max_sections).map_err(|e| failed(file, e))
 }
 
 /// Parses a profiles file (standard input for `-`) a piece at a time into `sink`, with the
@@ -36,8 +46,32 @@ pub fn parse_into<S: HeightSink>(
     max_sections: usize,
     sink: &mut S,
 ) -> Result<(), ProfilesError> {
+    parse_into_watched(path, max_sections, sink, &mut |_| {})
+}
+
+/// [`parse_into`], telling `read` the number of bytes of each piece as it is read (for a
+/// progress line).
+pub fn parse_into_watched<S: HeightSink>(
+    path: &Path,
+    max_sections: usize,
+    sink: &mut S,
+    read: &mut dyn FnMut(usize),
+) -> Result<(), ProfilesError> {
     let (file, reader) = open(path)?;
-    Wall::parse_from(reader, max_sections, sink).map_err(|e| failed(file, e))
+    Wall::parse_from(Watched(reader, read), max_sections, sink).map_err(|e| failed(file, e))
+}
+
+/// A reader that tells its watcher how much each read gave, a mebibyte at most at a time (so
+/// that reading a whole file is not one read the watcher hears of at the end).
+struct Watched<'a, R>(R, &'a mut dyn FnMut(usize));
+
+impl<R: Read> Read for Watched<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let piece = buf.len().min(1 << 20);
+        let n = self.0.read(&mut buf[..piece])?;
+        (self.1)(n);
+        Ok(n)
+    }
 }
 
 /// The reader of a profiles file (standard input for `-`), refused unless a regular file, and

@@ -556,6 +556,13 @@ async fn append(
     StoreError,
 > {
     let (store, batch, origins, result, took) = tokio::task::spawn_blocking(move || {
+        // The readings carry the wall-clock time of the attempt that stores them, beside the
+        // simulated time they were read at.
+        let mut batch = batch;
+        let now = chrono::Utc::now();
+        for r in &mut batch.readings {
+            r.stored_at = Some(now);
+        }
         let started = std::time::Instant::now();
         let result = if origins.is_empty() {
             store.append(&batch).map(|()| Vec::new())

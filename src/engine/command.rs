@@ -104,6 +104,11 @@ pub enum Refusal {
     LastCrew { crews: u32 },
     #[error("{most} crews is the most a run may have")]
     TooManyCrews { most: u32 },
+    /// A crew added to a complete wall would be relieved at once, having nothing to build.
+    #[error(
+        "the wall is complete: there is nothing left to build (load another wall to build more)"
+    )]
+    WallComplete,
     #[error("{most} sensors is the most a run may have")]
     TooManySensors { most: usize },
     #[error("no sensor left to remove")]

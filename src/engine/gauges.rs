@@ -92,6 +92,12 @@ impl Gauges {
         self.shared.clock.now()
     }
 
+    /// Rows left out of the screen feed because its watcher was slow (all were stored): an
+    /// internal figure, on `/metrics` rather than in the summary.
+    pub fn screen_rows_coalesced(&self) -> u64 {
+        self.shared.publisher.coalesced()
+    }
+
     /// The wall after the last finished day.
     pub fn progress(&self) -> WallProgress {
         self.wall.progress()
@@ -120,7 +126,6 @@ impl Gauges {
             store_rows,
             seed: self.seed,
             simulated_seconds: self.shared.clock.now().as_secs_f64(),
-            screen_rows_coalesced: self.shared.publisher.coalesced(),
             remote: self.remote.as_ref().map(|l| l.summary()),
             not_stored: self.stored.giving_up().then(|| self.not_stored()),
         }

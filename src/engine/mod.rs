@@ -105,17 +105,33 @@ pub struct WallProgress {
     pub ice_to_date: u64,
     pub cost_to_date: u64,
     pub complete: bool,
+    /// The day the wall was done ([`crate::wall::Works::done_on`]), once it is complete: `day`
+    /// goes one further, the day the crews are told nothing is left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_on: Option<u64>,
 }
 
 impl WallProgress {
     /// The wall as `site` has it after its last finished day (not complete before day 1).
     pub fn of(site: &crate::wall::Works) -> WallProgress {
         let feet = site.feet_raised();
+        let complete = site.is_complete() && site.day() > 0;
         WallProgress {
             day: site.day(),
             ice_to_date: feet * crate::wall::ICE_PER_FOOT,
             cost_to_date: feet * crate::wall::COST_PER_FOOT,
-            complete: site.is_complete() && site.day() > 0,
+            complete,
+            done_on: site.done_on().filter(|_| complete),
+        }
+    }
+
+    /// `day 31` of a wall in progress, `done on day 31` of one done: the words every surface
+    /// uses for where the wall is.
+    pub fn day_words(&self) -> String {
+        match (self.complete, self.done_on) {
+            (true, Some(d)) => format!("done on day {d}"),
+            (true, None) => format!("day {} (complete)", self.day),
+            (false, _) => format!("day {}", self.day),
         }
     }
 }

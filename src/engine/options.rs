@@ -74,7 +74,7 @@ impl EngineOptions {
     /// complete, or `--days N` and day N worked.
     pub fn end_reached(&self, progress: &super::WallProgress) -> Option<String> {
         if self.until_complete && progress.complete {
-            return Some(format!("wall complete on day {}", progress.day));
+            return Some(format!("wall {}", progress.day_words()));
         }
         self.days
             .is_some_and(|d| progress.day >= d)

@@ -171,6 +171,7 @@ mod tests {
             timestamp: chrono::Utc::now(),
             sensor: "s".into(),
             value: 0,
+            stored_at: None,
         };
         Event::Readings(vec![r; n])
     }

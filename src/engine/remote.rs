@@ -40,6 +40,14 @@ pub struct RemoteSummary {
     pub store_duplicates: u64,
 }
 
+impl RemoteSummary {
+    /// Agents' readings the site took in to store: delivered to the collector, less those the
+    /// store left out as stored already.
+    pub fn taken(&self) -> u64 {
+        self.delivered.saturating_sub(self.store_duplicates)
+    }
+}
+
 /// What the engine and the feeder share: counters, and the agents' highest stored seqs.
 #[derive(Debug, Default)]
 pub struct RemoteLink {

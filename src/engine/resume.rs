@@ -99,10 +99,11 @@ pub fn prepare(
     } else {
         History::new(wall.profiles())
     };
+    let done_on = stored.done_on();
     let latest: Vec<CrewReport> = stored.into_latest();
     let site = Works::resume(wall, crews, heights, day).map_err(cannot)?;
     if site.is_complete() {
-        return again(store, (site, shared, &hash), run, replay, &url);
+        return again(store, (site, shared, &hash), (run, done_on), replay, &url);
     }
     tracing::info!(
         target: "engine",
@@ -131,7 +132,7 @@ pub fn prepare(
 fn again(
     store: &mut dyn Store,
     (finished, shared, hash): (Works, Arc<Wall>, &str),
-    run: u32,
+    (run, done_on): (u32, u64),
     replay: Replay,
     url: &str,
 ) -> Result<Resumed, EngineError> {
@@ -140,9 +141,8 @@ fn again(
     store.start_run(next, hash).map_err(fail)?;
     tracing::info!(
         target: "engine",
-        "the wall in store '{url}' was complete on day {} (run {run}); run {next} builds it again \
-         from the start (run {run} stays in the store)",
-        finished.day()
+        "the wall in store '{url}' was done on day {done_on} (run {run}); run {next} builds it \
+         again from the start (run {run} stays in the store)"
     );
     Ok(Resumed {
         history: History::new(shared.profiles()),

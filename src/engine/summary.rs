@@ -44,8 +44,6 @@ pub struct Summary {
     pub seed: u64,
     /// Simulated seconds elapsed.
     pub simulated_seconds: f64,
-    /// Rows left out of the screen feed because the watcher was slow (all were stored).
-    pub screen_rows_coalesced: u64,
     /// Readings from agents through the broker (only with `--broker`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote: Option<super::remote::RemoteSummary>,
@@ -73,6 +71,15 @@ pub struct NotStored {
     pub outcome: String,
     /// Why the store did not take them: its last error.
     pub reason: String,
+}
+
+impl Summary {
+    /// Readings of this run for the store to hold: the sensors' own (`readings.produced`) and,
+    /// with agents, theirs taken in (delivered to the collector, less those the store held
+    /// already). Once the run has drained it equals `readings.stored`.
+    pub fn readings_to_store(&self) -> u64 {
+        self.readings.produced + self.remote.map_or(0, |r| r.taken())
+    }
 }
 
 /// The store writer's figures so far.

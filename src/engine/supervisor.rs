@@ -160,6 +160,9 @@ impl Supervisor {
             Command::AddCrews(n) => {
                 let n = count_in_range(n)?;
                 let crews = self.limited_crews()?;
+                if self.gauges.wall.book().works().is_complete() {
+                    return Err(Refusal::WallComplete);
+                }
                 let most = *crate::units::CREWS_RANGE.end();
                 if crews.saturating_add(n) > most {
                     return Err(Refusal::TooManyCrews { most });

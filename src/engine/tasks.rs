@@ -243,6 +243,7 @@ pub async fn sensor_task(mut sensor: Sensor, alive: Alive, mut stop: watch::Rece
                         timestamp: shared.timestamp(due),
                         sensor: sensor.name().to_string(),
                         value,
+                        stored_at: None,
                     });
                 }
                 Err(e) => {

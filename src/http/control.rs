@@ -114,6 +114,7 @@ pub fn refusal_status(why: &Refusal) -> StatusCode {
         Refusal::UnlimitedCrews
         | Refusal::LastCrew { .. }
         | Refusal::TooManyCrews { .. }
+        | Refusal::WallComplete
         | Refusal::TooManySensors { .. }
         | Refusal::NoSensor => StatusCode::CONFLICT,
         Refusal::ReadOnly => StatusCode::FORBIDDEN,
@@ -307,6 +308,7 @@ mod tests {
         let cases = [
             (Refusal::LastCrew { crews: 1 }, 409),
             (Refusal::UnlimitedCrews, 409),
+            (Refusal::WallComplete, 409),
             (Refusal::NoSensor, 409),
             (Refusal::UnknownSensor("x".into()), 404),
             (Refusal::UnknownKind("k".into()), 422),

@@ -120,6 +120,13 @@ impl Collector for SiteCollector {
         let writes = self.gauges.store_writes();
         let e = &mut e;
         run_counters(e, &summary, &net, &writes)?;
+        counter(
+            e,
+            "wallwatch_screen_rows_coalesced",
+            "Rows left out of the site model's feed because it fell behind (every one was stored).",
+            None,
+            self.gauges.screen_rows_coalesced(),
+        )?;
         run_gauges(e, &summary, &net)?;
         let values = self.site_gauges(e)?;
         histograms(e, &waits, &writes)?;

@@ -17,7 +17,17 @@ pub type Writer = FramedWrite<OwnedWriteHalf, LengthDelimitedCodec>;
 /// Connects to the site at `path` as `role`; errors are one line (no site there, another
 /// protocol version, a refusal).
 pub async fn connect(path: &Path, role: Role) -> Result<(Reader, Writer), String> {
+    connect_to_process(path, role).await.map(|(r, w, _)| (r, w))
+}
+
+/// [`connect`], also giving the site's process id as the socket's peer credentials tell it
+/// (`stop` waits for that process to be gone).
+pub async fn connect_to_process(
+    path: &Path,
+    role: Role,
+) -> Result<(Reader, Writer, Option<i32>), String> {
     let stream = crate::serve::socket::connect(path).await?;
+    let pid = stream.peer_cred().ok().and_then(|c| c.pid());
     let (r, w) = stream.into_split();
     let mut reader = FramedRead::new(r, protocol::codec(MAX_SERVER_FRAME));
     let mut writer = FramedWrite::new(w, protocol::codec(MAX_CLIENT_FRAME));
@@ -48,7 +58,7 @@ pub async fn connect(path: &Path, role: Role) -> Result<(Reader, Writer), String
         ServerMsg::Error(e) => return Err(e),
         _ => return Err("the site answered out of turn".into()),
     }
-    Ok((reader, writer))
+    Ok((reader, writer, pid))
 }
 
 /// How a site that closed on us before its hello shows: it reset or it had gone.

@@ -36,7 +36,7 @@ pub fn resolve(
         return Ok(path.to_path_buf());
     }
     let name = name.unwrap_or(DEFAULT_NAME);
-    check_name(name).map_err(|why| format!("--name '{}': {why}", crate::text::sanitize(name)))?;
+    check_name(name).map_err(|why| format!("--site '{}': {why}", crate::text::sanitize(name)))?;
     let dir = match runtime_dir.filter(|d| !d.is_empty()) {
         Some(d) => Path::new(d).join("wallwatch"),
         None => PathBuf::from(format!("/tmp/wallwatch-{}", euid())),

@@ -344,6 +344,7 @@ mod tests {
             timestamp: chrono::Utc::now(),
             sensor: sensor.into(),
             value,
+            stored_at: None,
         }])
     }
 

@@ -284,6 +284,9 @@ pub struct Model {
     pub crews: Crews,
     pub day: u64,
     pub complete: bool,
+    /// The day the wall was done, once it is (`WallProgress::done_on`).
+    #[serde(default)]
+    pub done_on: Option<u64>,
     pub sensors: Vec<SensorView>,
     #[serde(skip)]
     sensor_index: HashMap<String, usize>,
@@ -321,6 +324,8 @@ pub enum Change {
     Day {
         day: u64,
         complete: bool,
+        #[serde(default)]
+        done_on: Option<u64>,
     },
     Network {
         stats: NetworkStats,
@@ -434,6 +439,7 @@ impl Tracker {
             out.push(Change::Day {
                 day: model.day,
                 complete: model.complete,
+                done_on: model.done_on,
             });
         }
         if std::mem::take(&mut self.network) {
@@ -476,6 +482,7 @@ impl Model {
             crews,
             day,
             complete,
+            done_on: None,
             sensors: Vec::new(),
             sensor_index: HashMap::new(),
             network: NetworkStats {
@@ -509,17 +516,20 @@ impl Model {
                 network_limit,
                 store,
                 speed,
-            } => Some(Model::new(
-                wall,
-                &heights,
-                progress.day,
-                progress.complete,
-                crews,
-                sensors,
-                network_limit,
-                store,
-                speed,
-            )),
+            } => Some(Model {
+                done_on: progress.done_on,
+                ..Model::new(
+                    wall,
+                    &heights,
+                    progress.day,
+                    progress.complete,
+                    crews,
+                    sensors,
+                    network_limit,
+                    store,
+                    speed,
+                )
+            }),
             _ => None,
         }
     }
@@ -627,6 +637,7 @@ impl Model {
                 self.crews = crews;
                 self.day = progress.day;
                 self.complete = progress.complete;
+                self.done_on = progress.done_on;
                 // The sections noted were the old wall's.
                 tracker.sections.clear();
                 tracker
@@ -690,9 +701,10 @@ impl Model {
 
     /// A day ended: the day and whether the wall is complete.
     fn apply_day(&mut self, p: &WallProgress, tracker: &mut Tracker) -> bool {
-        let changed = self.day != p.day || self.complete != p.complete;
+        let changed = self.day != p.day || self.complete != p.complete || self.done_on != p.done_on;
         self.day = p.day;
         self.complete = p.complete;
+        self.done_on = p.done_on;
         tracker.day |= changed;
         changed
     }
@@ -776,9 +788,14 @@ impl Model {
             }
             Change::Crews(crews) => self.set_crews(crews),
             Change::Wall(view) => self.wall = *view,
-            Change::Day { day, complete } => {
+            Change::Day {
+                day,
+                complete,
+                done_on,
+            } => {
                 self.day = day;
                 self.complete = complete;
+                self.done_on = done_on;
             }
             Change::Network {
                 stats,
@@ -851,6 +868,7 @@ mod tests {
             timestamp: chrono::Utc::now(),
             sensor: sensor.into(),
             value,
+            stored_at: None,
         };
         let mut tracker = Tracker::default();
         let readings = vec![
@@ -918,6 +936,7 @@ mod tests {
                 ice_to_date: 0,
                 cost_to_date: 0,
                 complete: false,
+                done_on: None,
             },
             crews: Crews::Limited(1),
             run: 2,

@@ -98,7 +98,7 @@ mod tests {
         "network":{"limit":5,"max_in_flight":5,"delivered":12385,"mean_wait_ms":0.25,"mean_latency_ms":3.5},
         "wall":{"day":8,"ice_to_date":1234567,"cost_to_date":2345678900,"complete":true},
         "store":"postgres://wall:***@db/site","store_rows":{"readings":22345,"crew_reports":80},
-        "seed":7,"simulated_seconds":691200.125,"screen_rows_coalesced":3,
+        "seed":7,"simulated_seconds":691200.125,
         "remote":{"received":9,"rejected":1,"duplicates":2,"out_of_order":0,"delivered":6,
         "stored":6,"store_duplicates":1},
         "crews":4,"sensors":2,"sensor_names":["sensor-1","thermometer-6"],"speed":"max",

@@ -1,6 +1,9 @@
 //! `csv:PATH` — two CSV files that grow across runs.
 //!
-//! Readings go to `PATH` with the header `id,timestamp,sensor,value`; crew reports go to a
+//! Readings go to `PATH` with the header `id,timestamp,sensor,value,stored_at` (`timestamp` the
+//! run's simulated time, `stored_at` the wall-clock time the reading was written); a file begun
+//! by an earlier wallwatch, with the header `id,timestamp,sensor,value`, is read and appended in
+//! its own layout, without `stored_at`. Crew reports go to a
 //! sibling file named by [`crew_reports_path`]: a final `.csv` of `PATH` is replaced by
 //! `.crew_reports.csv`, otherwise `.crew_reports.csv` is appended (`run.csv` →
 //! `run.crew_reports.csv`, `run` → `run.crew_reports.csv`, `run.txt` → `run.txt.crew_reports.csv`).
@@ -56,7 +59,9 @@ fn sibling_path(path: &Path, what: &str) -> PathBuf {
     path.with_file_name(format!("{stem}.{what}.csv"))
 }
 
-const READINGS_HEADER: &str = "id,timestamp,sensor,value";
+const READINGS_HEADER: &str = "id,timestamp,sensor,value,stored_at";
+/// The readings header before `stored_at`: such a file keeps its layout.
+const READINGS_HEADER_V1: &str = "id,timestamp,sensor,value";
 const CREW_HEADER: &str = "id,timestamp,day,crew,profile,section,height";
 
 /// The crew reports file that goes with a readings file `path`.
@@ -108,6 +113,17 @@ impl CsvFile {
     /// Opens (creating) `path` and checks its header (writing it if the file is empty) and
     /// that its last line is whole, without reading the rest.
     fn open(url: &str, path: PathBuf, header: &str) -> Result<CsvFile, StoreError> {
+        CsvFile::open_either(url, path, header, header).map(|(file, _)| file)
+    }
+
+    /// [`CsvFile::open`] of a file whose header is `header` (which a new file gets) or `older`;
+    /// also says whether it is `header`.
+    fn open_either(
+        url: &str,
+        path: PathBuf,
+        header: &str,
+        older: &str,
+    ) -> Result<(CsvFile, bool), StoreError> {
         use std::io::{BufRead, Seek, SeekFrom};
         let err = |what: String| StoreError(format!("store '{url}': {}: {what}", path.display()));
         // Not waiting for a FIFO's reader: what is not a regular file is refused below.
@@ -137,34 +153,48 @@ impl CsvFile {
             file.write_all(line.as_bytes())
                 .map_err(|e| err(format!("cannot write ({e})")))?;
             len = line.len() as u64;
-        } else {
+            return Ok((
+                CsvFile {
+                    path,
+                    file,
+                    len,
+                    identity,
+                },
+                true,
+            ));
+        }
+        let current = {
             file.seek(SeekFrom::Start(0)).map_err(cannot_read)?;
             let mut first = String::new();
             std::io::BufReader::new((&mut file).take(MAX_RECORD))
                 .read_line(&mut first)
                 .map_err(cannot_read)?;
             let first = first.trim_end_matches('\n').trim_end_matches('\r');
-            if first != header {
+            if first != header && first != older {
                 return Err(err(format!(
                     "not a wallwatch CSV file (its header is '{}', expected '{header}')",
                     first.escape_debug()
                 )));
             }
-            file.seek(SeekFrom::Start(len - 1)).map_err(cannot_read)?;
-            let mut last = [0u8];
-            file.read_exact(&mut last).map_err(cannot_read)?;
-            if last[0] != b'\n' {
-                return Err(err(
-                    "the last line is incomplete (cut off mid-write?)".into()
-                ));
-            }
+            first == header
+        };
+        file.seek(SeekFrom::Start(len - 1)).map_err(cannot_read)?;
+        let mut last = [0u8];
+        file.read_exact(&mut last).map_err(cannot_read)?;
+        if last[0] != b'\n' {
+            return Err(err(
+                "the last line is incomplete (cut off mid-write?)".into()
+            ));
         }
-        Ok(CsvFile {
-            path,
-            file,
-            len,
-            identity,
-        })
+        Ok((
+            CsvFile {
+                path,
+                file,
+                len,
+                identity,
+            },
+            current,
+        ))
     }
 
     /// Appends `bytes` in one write; on failure cuts the file back to its last known length.
@@ -191,6 +221,8 @@ pub struct CsvStore {
     url: String,
     readings: CsvFile,
     crew: CsvFile,
+    /// The readings file has the `stored_at` column (one begun before it has not).
+    with_stored_at: bool,
     counts: Counts,
     /// Where the last [`Store::readings_after`] stopped, to go on from there.
     cursor: Option<ReadCursor>,
@@ -220,11 +252,12 @@ impl CsvStore {
     pub fn open(url: &str, path: &str) -> Result<CsvStore, StoreError> {
         let path = PathBuf::from(path);
         let crew_path = crew_reports_path(&path);
-        let readings = CsvFile::open(url, path, READINGS_HEADER)?;
+        let (readings, with_stored_at) =
+            CsvFile::open_either(url, path, READINGS_HEADER, READINGS_HEADER_V1)?;
         let crew = CsvFile::open(url, crew_path, CREW_HEADER)?;
         // Every row is checked, a line at a time.
         let mut counts = Counts::default();
-        for r in RowReader::readings(url, &readings.path)? {
+        for r in RowReader::readings(url, &readings.path, with_stored_at)? {
             counts.readings += 1;
             counts.last_reading_id = r?.id;
         }
@@ -244,6 +277,7 @@ impl CsvStore {
             url: url.to_string(),
             readings,
             crew,
+            with_stored_at,
             counts,
             cursor: None,
             marks: None,
@@ -325,9 +359,14 @@ impl Store for CsvStore {
             set_number(&mut id, r.id);
             set_number(&mut value, r.value);
             let timestamp = format_timestamp(&r.timestamp);
-            readings
-                .write_record([&id, &timestamp, &r.sensor, &value])
-                .map_err(|e| self.render_error(e))?;
+            let written = if self.with_stored_at {
+                let stored_at = r.stored_at.as_ref().map(format_timestamp);
+                let stored_at = stored_at.as_deref().unwrap_or("");
+                readings.write_record([&id, &timestamp, &r.sensor, &value, stored_at])
+            } else {
+                readings.write_record([&id, &timestamp, &r.sensor, &value])
+            };
+            written.map_err(|e| self.render_error(e))?;
         }
         let mut last = self.counts.last_crew_report_id;
         let mut crew = writer(batch.crew_reports.len() * 48);
@@ -407,7 +446,7 @@ impl Store for CsvStore {
             Some(c) if c.through <= after_id => c,
             _ => ReadCursor {
                 through: 0,
-                rows: RowReader::readings(&self.url, &self.readings.path)?,
+                rows: RowReader::readings(&self.url, &self.readings.path, self.with_stored_at)?,
             },
         };
         let mut out = Vec::new();
@@ -438,7 +477,7 @@ impl Store for CsvStore {
             return super::start_of_last_in_two_passes(self, filter, n, up_to_id);
         }
         let mut last = std::collections::VecDeque::with_capacity(n + 1);
-        for r in RowReader::readings(&self.url, &self.readings.path)? {
+        for r in RowReader::readings(&self.url, &self.readings.path, self.with_stored_at)? {
             let r = r?;
             if r.id > up_to_id {
                 break;
@@ -520,6 +559,7 @@ impl Store for CsvStore {
             }
             f.len = line.len() as u64;
         }
+        self.with_stored_at = true;
         self.counts = Counts::default();
         self.cursor = None;
         self.marks = None;
@@ -804,8 +844,18 @@ impl<T> std::fmt::Debug for RowReader<T> {
 }
 
 impl RowReader<Reading> {
-    fn readings(url: &str, path: &Path) -> Result<RowReader<Reading>, StoreError> {
-        RowReader::open(url, path, READINGS_WIDTH, reading)
+    /// The readings of a file with the `stored_at` column, or (`with_stored_at` false) of one
+    /// begun before it.
+    fn readings(
+        url: &str,
+        path: &Path,
+        with_stored_at: bool,
+    ) -> Result<RowReader<Reading>, StoreError> {
+        if with_stored_at {
+            RowReader::open(url, path, READINGS_WIDTH, reading)
+        } else {
+            RowReader::open(url, path, READINGS_WIDTH - 1, reading_v1)
+        }
     }
 }
 
@@ -1048,15 +1098,28 @@ impl Record<'_> {
 }
 
 /// Fields in a readings record.
-const READINGS_WIDTH: usize = 4;
+const READINGS_WIDTH: usize = 5;
 
-/// The reading in `record`.
+/// The reading in `record`; an empty `stored_at` is none.
 fn reading(record: &Record<'_>) -> Result<Reading, StoreError> {
+    let stored_at = match record.text(4)? {
+        "" => None,
+        _ => Some(record.timestamp(4)?),
+    };
+    Ok(Reading {
+        stored_at,
+        ..reading_v1(record)?
+    })
+}
+
+/// The reading in a `record` of a file without `stored_at`.
+fn reading_v1(record: &Record<'_>) -> Result<Reading, StoreError> {
     Ok(Reading {
         id: record.num(0, "id")?,
         timestamp: record.timestamp(1)?,
         sensor: record.text(2)?.to_string(),
         value: record.num(3, "value")?,
+        stored_at: None,
     })
 }
 

@@ -12,6 +12,9 @@ use crate::wall::{CrewReport, LatestReports};
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     readings: Vec<Row>,
+    /// When readings were stored, run-length by id: each entry holds from its reading id until
+    /// the next entry's (a batch shares one time, so this costs an entry a batch, not a row).
+    stored_at: Vec<(u64, Option<DateTime<Utc>>)>,
     sensors: SensorNames,
     crew_reports: Vec<CrewReport>,
     meta: std::collections::BTreeMap<String, String>,
@@ -27,6 +30,15 @@ impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
     }
+
+    /// The stored row as a reading, with the time it was stored.
+    fn reading(&self, row: &Row) -> Reading {
+        let at = self.stored_at.partition_point(|(id, _)| *id <= row.id);
+        Reading {
+            stored_at: at.checked_sub(1).and_then(|i| self.stored_at[i].1),
+            ..row.reading(&self.sensors)
+        }
+    }
 }
 
 impl Store for MemoryStore {
@@ -34,6 +46,15 @@ impl Store for MemoryStore {
         let sensors = &mut self.sensors;
         self.readings
             .extend(batch.readings.iter().map(|r| Row::new(r, sensors)));
+        for r in &batch.readings {
+            if self
+                .stored_at
+                .last()
+                .is_none_or(|(_, at)| *at != r.stored_at)
+            {
+                self.stored_at.push((r.id, r.stored_at));
+            }
+        }
         self.crew_reports.extend_from_slice(&batch.crew_reports);
         Ok(())
     }
@@ -74,7 +95,7 @@ impl Store for MemoryStore {
             .iter()
             .filter(|r| wanted.matches(r))
             .take(limit)
-            .map(|r| r.reading(&self.sensors))
+            .map(|r| self.reading(r))
             .collect())
     }
 
@@ -193,6 +214,7 @@ impl Row {
             timestamp: self.timestamp,
             sensor: sensors.names[self.sensor as usize].clone(),
             value: self.value,
+            stored_at: None,
         }
     }
 }
@@ -248,6 +270,7 @@ mod tests {
             timestamp: Utc.timestamp_opt(1_700_000_000 + second, 7).unwrap(),
             sensor: sensor.to_string(),
             value,
+            stored_at: None,
         }
     }
 

@@ -637,6 +637,7 @@ mod tests {
                 timestamp: at,
                 sensor: format!("s{}", id % 3),
                 value: 0,
+                stored_at: None,
             })
             .collect();
         let last = readings.last().unwrap().id;

@@ -63,6 +63,7 @@ ALTER TABLE readings ADD COLUMN IF NOT EXISTS agent TEXT;
 ALTER TABLE readings ADD COLUMN IF NOT EXISTS seq BIGINT;
 CREATE UNIQUE INDEX IF NOT EXISTS readings_agent_seq ON readings (agent, seq)
     WHERE agent IS NOT NULL;
+ALTER TABLE readings ADD COLUMN IF NOT EXISTS stored_at TIMESTAMPTZ;
 CREATE TABLE IF NOT EXISTS crew_reports (
     id BIGINT PRIMARY KEY,
     timestamp TIMESTAMPTZ,
@@ -99,13 +100,14 @@ CREATE TABLE IF NOT EXISTS past_crew_reports (
 const INSERT_CHANGE: &str = "INSERT INTO site_changes (id, at, origin, change) \
      SELECT coalesce(max(id), 0) + 1, $1, $2, $3 FROM site_changes RETURNING id";
 
-const INSERT_READINGS: &str = "INSERT INTO readings (id, timestamp, sensor, value) \
-     SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::integer[])";
+const INSERT_READINGS: &str = "INSERT INTO readings (id, timestamp, sensor, value, stored_at) \
+     SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::integer[], \
+     $5::timestamptz[])";
 /// Readings of a batch with agents' readings in it: a reading whose (agent, seq) is stored
 /// already is left out; the ids stored come back.
-const INSERT_REMOTE: &str = "INSERT INTO readings (id, timestamp, sensor, value, agent, seq) \
-     SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::integer[], \
-     $5::text[], $6::bigint[]) \
+const INSERT_REMOTE: &str = "INSERT INTO readings (id, timestamp, sensor, value, agent, seq, \
+     stored_at) SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], \
+     $4::integer[], $5::text[], $6::bigint[], $7::timestamptz[]) \
      ON CONFLICT (agent, seq) WHERE agent IS NOT NULL DO NOTHING RETURNING id";
 const INSERT_CREW: &str = "INSERT INTO crew_reports (id, timestamp, day, crew, profile, section, height) \
      SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::bigint[], $4::bigint[], \
@@ -117,6 +119,8 @@ struct Columns {
     timestamps: Vec<DateTime<Utc>>,
     sensors: Vec<String>,
     values: Vec<i32>,
+    /// When each was stored (wall-clock time).
+    stored_at: Vec<Option<DateTime<Utc>>>,
     /// With agents' readings: each reading's agent and seq (none for a local one); else empty.
     agents: Vec<Option<String>>,
     seqs: Vec<Option<i64>>,
@@ -255,6 +259,7 @@ impl Store for PostgresStore {
             timestamps: r.iter().map(|r| r.timestamp).collect(),
             sensors: r.iter().map(|r| r.sensor.clone()).collect(),
             values: r.iter().map(|r| r.value).collect(),
+            stored_at: r.iter().map(|r| r.stored_at).collect(),
             agents: Vec::new(),
             seqs: Vec::new(),
             crew_ids: to_i64s("crew report id", c.iter().map(|c| c.id)).map_err(with_url)?,
@@ -512,6 +517,7 @@ impl Conn {
                         &c.values,
                         &c.agents,
                         &c.seqs,
+                        &c.stored_at,
                     ],
                 )
                 .await?;
@@ -521,7 +527,7 @@ impl Conn {
         } else if !c.ids.is_empty() {
             tx.execute(
                 &self.insert_readings,
-                &[&c.ids, &c.timestamps, &c.sensors, &c.values],
+                &[&c.ids, &c.timestamps, &c.sensors, &c.values, &c.stored_at],
             )
             .await?;
         }
@@ -781,7 +787,7 @@ impl Conn {
     ) -> Result<Vec<Reading>, String> {
         let rows = self
             .select_readings(
-                "id, timestamp, sensor, value",
+                "id, timestamp, sensor, value, stored_at",
                 filter,
                 "id > ",
                 after_id,
@@ -797,6 +803,7 @@ impl Conn {
                     timestamp: row.try_get(1).map_err(|e| describe(&e))?,
                     sensor: row.try_get(2).map_err(|e| describe(&e))?,
                     value: row.try_get(3).map_err(|e| describe(&e))?,
+                    stored_at: row.try_get(4).map_err(|e| describe(&e))?,
                 })
             })
             .collect()

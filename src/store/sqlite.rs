@@ -28,6 +28,10 @@
 //! running one (a loaded wall starts a new run; the old run's reports move here, in one
 //! transaction). Versions 1 to 4 are migrated when opened (the table is created, empty).
 //!
+//! Schema version 6 adds to `readings` the column `stored_at TEXT`: the wall-clock time the
+//! reading was written (its `timestamp` is the run's simulated time), in the same format.
+//! Versions 1 to 5 are migrated when opened (the column is added, null for every reading there).
+//!
 //! A running site's store ([`SqliteStore::open_for_site`]) holds the lock file beside the file,
 //! is refused at the start unless it can be written, and checks at each write that its file is
 //! still there (see `site_lock`).
@@ -54,7 +58,7 @@ use crate::wall::{CrewReport, LatestReports};
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA: &str = "
 CREATE TABLE readings (
@@ -63,7 +67,8 @@ CREATE TABLE readings (
     sensor TEXT NOT NULL,
     value INTEGER NOT NULL,
     agent TEXT,
-    seq INTEGER
+    seq INTEGER,
+    stored_at TEXT
 );
 CREATE INDEX readings_sensor_id ON readings (sensor, id);
 CREATE UNIQUE INDEX readings_agent_seq ON readings (agent, seq)
@@ -119,17 +124,20 @@ CREATE TABLE IF NOT EXISTS past_crew_reports (
 );
 ";
 
+/// Version 5 → 6: the wall-clock time each reading was stored.
+const STORED_AT_COLUMN: &str = "ALTER TABLE readings ADD COLUMN stored_at TEXT;";
+
 /// An agent's reading; left out when its (agent, seq) is stored already.
-const INSERT_REMOTE: &str = "INSERT INTO readings (id, timestamp, sensor, value, agent, seq) \
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+const INSERT_REMOTE: &str = "INSERT INTO readings (id, timestamp, sensor, value, agent, seq, \
+                             stored_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
                              ON CONFLICT (agent, seq) WHERE agent IS NOT NULL DO NOTHING";
 
 /// The crew reports whose ids are in the JSON array `?1`, one row lookup each.
 const LATEST_BY_ID: &str = "SELECT c.id, c.timestamp, c.day, c.crew, c.profile, c.section, \
                             c.height FROM json_each(?1) AS j JOIN crew_reports AS c ON c.id = j.value";
 
-const INSERT_READING: &str =
-    "INSERT INTO readings (id, timestamp, sensor, value) VALUES (?1, ?2, ?3, ?4)";
+const INSERT_READING: &str = "INSERT INTO readings (id, timestamp, sensor, value, stored_at) \
+                              VALUES (?1, ?2, ?3, ?4, ?5)";
 const INSERT_CREW: &str = "INSERT INTO crew_reports (id, timestamp, day, crew, profile, section, \
                            height) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
@@ -196,7 +204,7 @@ impl SqliteStore {
                 ))
                 .map_err(err)?;
             }
-            1..=4 => migrate(&mut conn).map_err(err)?,
+            1..=5 => migrate(&mut conn).map_err(err)?,
             SCHEMA_VERSION => {}
             v => {
                 return Err(StoreError(format!(
@@ -315,16 +323,18 @@ impl SqliteStore {
             let mut origins = origins.iter().peekable();
             for r in &batch.readings {
                 let timestamp = format_timestamp(&r.timestamp);
+                let stored_at = r.stored_at.as_ref().map(format_timestamp);
                 if let Some(o) = origins.next_if(|o| o.id == r.id) {
                     let seq = to_i64(o.seq)?;
                     let id = to_i64(r.id)?;
-                    if remote.execute(params![id, timestamp, r.sensor, r.value, o.agent, seq])? == 0
-                    {
+                    let row = params![id, timestamp, r.sensor, r.value, o.agent, seq, stored_at];
+                    if remote.execute(row)? == 0 {
                         skipped.push(r.id);
                     }
                     continue;
                 }
-                insert.execute(params![to_i64(r.id)?, timestamp, r.sensor, r.value])?;
+                let row = params![to_i64(r.id)?, timestamp, r.sensor, r.value, stored_at];
+                insert.execute(row)?;
             }
             let mut insert = tx.prepare_cached(INSERT_CREW)?;
             for c in &batch.crew_reports {
@@ -343,7 +353,7 @@ impl SqliteStore {
     }
 }
 
-/// Versions 1 to 3 → 4 in one transaction, holding the write lock from its start, and checking
+/// Versions 1 to 5 → 6 in one transaction, holding the write lock from its start, and checking
 /// the version again inside it, should another process migrate the file at the same time.
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -359,6 +369,15 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     }
     if version < 5 {
         tx.execute_batch(PAST_CREW_REPORTS)?;
+    }
+    // Checked, not assumed: a file another process began migrating may have it already.
+    let has_stored_at: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('readings') WHERE name = 'stored_at'",
+        [],
+        |r| r.get(0),
+    )?;
+    if version < 6 && !has_stored_at {
+        tx.execute_batch(STORED_AT_COLUMN)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()
@@ -393,7 +412,8 @@ fn timestamp(
     })
 }
 
-/// `SELECT id, timestamp, sensor, value FROM readings WHERE {id_cond}?1` and `filter`'s sensor
+/// `SELECT id, timestamp, sensor, value, stored_at FROM readings WHERE {id_cond}?1` and
+/// `filter`'s sensor
 /// and time conditions, with its arguments (`id` first).
 fn select_readings(
     filter: &ReadingFilter,
@@ -402,7 +422,7 @@ fn select_readings(
 ) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
     let mut args: Vec<Box<dyn rusqlite::ToSql>> =
         vec![Box::new(i64::try_from(id).unwrap_or(i64::MAX))];
-    let mut sql = format!("SELECT id, timestamp, sensor, value FROM readings WHERE {id_cond}?1");
+    let mut sql = format!("SELECT {READING_COLUMNS} FROM readings WHERE {id_cond}?1");
     if let Some(s) = &filter.sensor {
         args.push(Box::new(s.clone()));
         write!(sql, " AND sensor = ?{}", args.len()).expect("writing to a String");
@@ -418,12 +438,20 @@ fn select_readings(
     (sql, args)
 }
 
+/// The columns [`reading_row`] reads, in its order.
+const READING_COLUMNS: &str = "id, timestamp, sensor, value, stored_at";
+
 fn reading_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Reading> {
+    let stored_at = match row.get::<_, Option<String>>(4)? {
+        None => None,
+        Some(_) => Some(timestamp(row, 4)?),
+    };
     Ok(Reading {
         id: u64::try_from(row.get::<_, i64>(0)?).map_err(|e| conversion(0, e))?,
         timestamp: timestamp(row, 1)?,
         sensor: row.get(2)?,
         value: row.get(3)?,
+        stored_at,
     })
 }
 
@@ -511,7 +539,7 @@ impl Store for SqliteStore {
         up_to_id: u64,
     ) -> Result<u64, StoreError> {
         let (sql, mut args) = select_readings(filter, "id <= ", up_to_id);
-        let sql = sql.replacen("id, timestamp, sensor, value", "id", 1);
+        let sql = sql.replacen(READING_COLUMNS, "id", 1);
         args.push(Box::new(i64::try_from(n).unwrap_or(i64::MAX)));
         let sql = format!("{sql} ORDER BY id DESC LIMIT 1 OFFSET ?{}", args.len());
         let ids = self.query(&sql, &args, |row| row.get::<_, i64>(0))?;

@@ -109,13 +109,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             .spacing(1)
             .areas(area);
         let inner = pane_bar(frame, targets, app, Pane::Log, "Targets", None);
-        let selector = TuiLoggerTargetWidget::default()
-            .style_show(t.text)
-            .style_hide(t.muted)
-            .style_off(t.muted)
-            .highlight_style(t.accent)
-            .state(&app.log);
-        frame.render_widget(selector, inner);
+        let lines: Vec<Line> = read_targets(inner, app)
+            .iter()
+            .map(|row| target_line(row, inner.width as usize, &t))
+            .collect();
+        super::draw_lines(frame, inner, &lines);
         log
     } else {
         area
@@ -127,6 +125,85 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(widget, inner);
 }
 
+/// One row of the target selector: a target, whether it is the one selected, and the most
+/// detailed level of its lines shown (none: `off`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetRow {
+    pub target: String,
+    pub selected: bool,
+    pub shown: Option<&'static str>,
+}
+
+/// The five level letters tui-logger's selector draws before each target, most severe first.
+const LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+/// Styles no theme uses, so that the scratch rendering's cells say what they are.
+const SHOWN: Style = Style::new().fg(ratatui::style::Color::Indexed(201));
+const SELECTED: Style = Style::new().fg(ratatui::style::Color::Indexed(202));
+
+/// The selector's rows as tui-logger has them. Its own widget keeps the list, the selection and
+/// each target's level (its keys move them), but draws a target as `EWIDT:crew`, five level
+/// letters told apart only by colour. So it draws into a scratch buffer, in styles that say
+/// which letters are shown and which row is selected, and the rows are read back from it.
+pub fn read_targets(area: Rect, app: &App) -> Vec<TargetRow> {
+    use ratatui::widgets::Widget;
+    let mut scratch = ratatui::buffer::Buffer::empty(area);
+    TuiLoggerTargetWidget::default()
+        .style(Style::new())
+        .style_show(SHOWN)
+        .style_hide(Style::new())
+        .style_off(Style::new())
+        .highlight_style(SELECTED)
+        .state(&app.log)
+        .render(area, &mut scratch);
+    let cell = |x: u16, y: u16| scratch.cell((area.x + x, y));
+    (area.top()..area.bottom())
+        .filter_map(|y| {
+            let target: String = (6..area.width)
+                .filter_map(|x| cell(x, y).map(|c| c.symbol().to_string()))
+                .collect::<String>()
+                .trim_end()
+                .to_string();
+            if target.is_empty() {
+                return None;
+            }
+            let shown = (0..LEVELS.len() as u16)
+                .filter(|&x| cell(x, y).is_some_and(|c| c.fg == SHOWN.fg.unwrap_or_default()))
+                .map(|x| LEVELS[x as usize])
+                .next_back();
+            let selected = cell(6, y).is_some_and(|c| c.fg == SELECTED.fg.unwrap_or_default());
+            Some(TargetRow {
+                target,
+                selected,
+                shown,
+            })
+        })
+        .collect()
+}
+
+/// `› crew      info`: the target's name, and in words the most detailed level shown.
+pub fn target_line(row: &TargetRow, width: usize, theme: &Theme) -> Line<'static> {
+    let level = row.shown.unwrap_or("off");
+    let name_width = width.saturating_sub(level.len() + 3);
+    let name = fit(&sanitize(&row.target), name_width).into_owned();
+    let pad = name_width.saturating_sub(name.chars().count());
+    let (mark, name_style) = if row.selected {
+        ("›", theme.accent)
+    } else {
+        (" ", theme.text)
+    };
+    let level_style = if row.shown.is_some() {
+        theme.text
+    } else {
+        theme.muted
+    };
+    Line::from(vec![
+        Span::styled(format!("{mark} "), theme.accent),
+        Span::styled(name, name_style),
+        Span::raw(" ".repeat(pad + 1)),
+        Span::styled(level.to_string(), level_style),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +211,33 @@ mod tests {
 
     fn text(line: &Line) -> String {
         line.spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    #[test]
+    fn a_target_row_names_the_target_and_its_level_in_words() {
+        let theme = Theme::new(Palette::Ansi16);
+        let row = |target: &str, selected, shown| TargetRow {
+            target: target.into(),
+            selected,
+            shown,
+        };
+        assert_eq!(
+            text(&target_line(&row("crew", true, Some("info")), 18, &theme)),
+            "› crew        info"
+        );
+        assert_eq!(
+            text(&target_line(&row("network", false, None), 18, &theme)),
+            "  network      off"
+        );
+        let long = text(&target_line(
+            &row("a-very-long-target", false, Some("debug")),
+            14,
+            &theme,
+        ));
+        assert!(
+            long.ends_with(" debug") && long.chars().count() <= 14,
+            "{long}"
+        );
     }
 
     #[test]

@@ -152,6 +152,8 @@ pub struct Works {
     unfinished: usize,
     day: u64,
     feet_raised: u64,
+    /// The day its last section reached 30 ft (see [`Works::done_on`]).
+    done_on: Option<u64>,
 }
 
 impl Works {
@@ -172,6 +174,8 @@ impl Works {
             unfinished,
             day: 0,
             feet_raised: 0,
+            // A wall with no section to raise was done before its first day.
+            done_on: (unfinished == 0).then_some(0),
         }
     }
 
@@ -214,6 +218,9 @@ impl Works {
         if works.unfinished == 0 {
             works.crews.fill(CrewState::Relieved);
         }
+        // Its heights do not tell on which day a resumed complete wall was done (its reports
+        // do: `LatestReports::done_on`).
+        works.done_on = None;
         works.heights = heights;
         works.day = day;
         works.feet_raised = feet_raised;
@@ -297,6 +304,16 @@ impl Works {
         self.unfinished == 0
     }
 
+    /// The day the wall was done: the day its last section reached 30 ft, which is the last day
+    /// a crew raised a foot of it. This is the day `wallwatch report` says it is "done on"
+    /// (`Ledger::days_to_finish` computes the same day from the whole schedule), and the day
+    /// the site says it was done. Crews with nothing left are told so (`relieved`) on the day
+    /// after, which the site's day counter also counts; that day is not the wall's. `None` while
+    /// a section is unfinished, and for a wall resumed complete.
+    pub fn done_on(&self) -> Option<u64> {
+        self.done_on
+    }
+
     /// Complete and every crew already told so: another day would log nothing.
     pub fn is_done(&self) -> bool {
         self.is_complete() && self.crews.iter().all(|c| *c == CrewState::Relieved)
@@ -377,6 +394,9 @@ impl Works {
             let section_number = (section - self.wall.profile_start(profile_index)) as u32 + 1;
             let kind = if to == MAX_HEIGHT {
                 self.unfinished -= 1;
+                if self.unfinished == 0 {
+                    self.done_on = Some(day);
+                }
                 self.crews[i] = CrewState::Idle;
                 WorkKind::Completed {
                     profile,

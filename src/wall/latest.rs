@@ -102,6 +102,16 @@ impl LatestReports {
         })
     }
 
+    /// The day of the latest report of any section (relieved crews' reports are of no
+    /// section): for a complete wall, the day it was done (`Works::done_on`); 0 without one.
+    pub fn done_on(&self) -> u64 {
+        self.sections
+            .iter()
+            .map(|s| s.latest.day)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The sections' latest reports, in id order.
     pub fn into_latest(self) -> Vec<CrewReport> {
         self.sections.into_iter().map(|s| s.latest).collect()
@@ -227,6 +237,29 @@ mod tests {
         let latest = Works::state_from_latest(&wall, &gather(reports));
         assert_eq!(latest, all, "{reports:?}");
         latest
+    }
+
+    /// A stored complete run tells the day it was done by its sections' reports, whatever day
+    /// its crews were relieved on; it is the day the run itself said.
+    #[test]
+    fn a_stored_run_tells_the_day_it_was_done() {
+        let mut works = Works::new(example(), Crews::Limited(3));
+        let mut reports = Vec::new();
+        while !works.is_done() {
+            for w in works.step() {
+                let id = reports.len() as u64 + 1;
+                reports.push(CrewReport::from_work(
+                    &w,
+                    chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+                ));
+                reports.last_mut().unwrap().id = id;
+            }
+        }
+        let latest = gather(&reports);
+        assert_eq!(latest.last_day, 32, "the relief day");
+        assert_eq!(latest.done_on(), 31);
+        assert_eq!(works.done_on(), Some(31));
+        assert_eq!(gather(&[relieved(1, 4)]).done_on(), 0);
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub fn run_events(wall: &Wall, crews: Crews, days: u64) -> Vec<Event> {
             ice_to_date: feet * ICE_PER_FOOT,
             cost_to_date: feet * COST_PER_FOOT,
             complete: site.is_complete(),
+            done_on: site.done_on(),
         }));
     }
     events
@@ -91,6 +92,7 @@ pub fn readings(infos: &[SensorInfo], per_sensor: usize) -> Vec<Reading> {
                 timestamp: ts(i as i64),
                 sensor: info.name.clone(),
                 value: value(s, i),
+                stored_at: None,
             });
         }
     }

@@ -104,6 +104,7 @@ impl EarlierRun {
                 timestamp: at(id as i64),
                 sensor: sensor.into(),
                 value: 10 * id as i32 - 25,
+                stored_at: None,
             })
             .collect();
         // Crew 1 on profile 1 section 1 (20 ft), crew 2 on section 2 (25 ft), a foot a day each.

@@ -210,13 +210,42 @@ async fn status(client: &mut Client) -> Result<(bool, Crews, u64, u64), String> 
     }
 }
 
-/// The run options of a site.
-fn site_args(args: &ControlBenchArgs, dir: &Path, name: &str, speed: &str) -> Vec<String> {
+/// The wall of every site: 10 profiles of 100 sections at 0 ft, 10,000 days' work for 3 crews,
+/// so that no site finishes it while crews are added (a complete wall refuses them).
+const LASTING_WALL: &str = "lasting-wall.txt";
+
+/// The run options of a site, its wall written to `dir` if it is not there yet. At `--speed max`
+/// a day is a real day of simulated time: the crews' few reports a day then stay what they were
+/// on the example wall, which was finished at once at that speed, instead of thousands a second
+/// beside the readings on the network.
+fn site_args(
+    args: &ControlBenchArgs,
+    dir: &Path,
+    name: &str,
+    speed: &str,
+) -> Result<Vec<String>, String> {
     let store = match args.store {
         BenchStore::Memory => "memory:".to_string(),
         BenchStore::Sqlite => format!("sqlite:{}", dir.join(format!("{name}.db")).display()),
     };
-    vec!["--store".into(), store, "--speed".into(), speed.into()]
+    let wall = dir.join(LASTING_WALL);
+    if !wall.exists() {
+        let profile = vec!["0"; 100].join(" ");
+        std::fs::write(&wall, format!("{profile}\n").repeat(10))
+            .map_err(|e| format!("{}: cannot write: {e}", wall.display()))?;
+    }
+    let mut site = vec![
+        "--store".into(),
+        store,
+        "--speed".into(),
+        speed.into(),
+        "--profiles".into(),
+        wall.display().to_string(),
+    ];
+    if speed == "max" {
+        site.extend(["--day-seconds".into(), "86400".into()]);
+    }
+    Ok(site)
 }
 
 /// Holds a stopped site's summary to the rules.
@@ -292,7 +321,7 @@ fn latency_run(
         runtime,
         dir,
         &name,
-        &site_args(args, dir, &name, speed),
+        &site_args(args, dir, &name, speed)?,
         args.viewers,
         async |site, seen| time_commands(site, seen, args.commands).await,
     )?;
@@ -450,7 +479,7 @@ fn round(
         runtime,
         dir,
         &name,
-        &site_args(args, dir, &name, "max"),
+        &site_args(args, dir, &name, "max")?,
         args.viewers,
         async |site, mut seen| {
             viewers_ready(&mut seen).await?;

@@ -25,6 +25,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use tokio::sync::{Semaphore, mpsc};
 
+use crate::cmd::progress::{self, Progress};
 use crate::config::Config;
 use crate::config::cli::PipelineArgs;
 use crate::engine::collector::MAILBOX;
@@ -83,8 +84,18 @@ pub fn run(args: &PipelineArgs) -> Result<PipelineResult, String> {
     if args.readings == 0 || args.sensors == 0 {
         return Err("--readings and --sensors must be positive".into());
     }
-    let mut results = (0..args.runs.max(1))
-        .map(|_| run_once(args, latency))
+    let runs = args.runs.max(1);
+    let mut results = (0..runs)
+        .map(|i| {
+            let label = format!("run {} of {runs}", i + 1);
+            let progress = Progress::count(
+                progress::wanted(args.json),
+                &label,
+                "readings",
+                Some(args.readings),
+            );
+            run_once(args, latency, &progress)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let samples: Vec<Sample> = results
         .iter()
@@ -111,7 +122,12 @@ fn median_of(mut values: Vec<f64>) -> f64 {
     values[(values.len() - 1) / 2]
 }
 
-fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, String> {
+/// One run; `progress` counts the readings the engine has stored (not the raw appends after).
+fn run_once(
+    args: &PipelineArgs,
+    latency: Latency,
+    progress: &Progress,
+) -> Result<PipelineResult, String> {
     let mut config = Config::example();
     config.engine.store = args
         .store
@@ -135,9 +151,15 @@ fn run_once(args: &PipelineArgs, latency: Latency) -> Result<PipelineResult, Str
             .await
             .map_err(|e| e.to_string())?;
         let drain = tokio::spawn(async move { while events.recv().await.is_some() {} });
-        while engine.counters().readings_stored < args.readings {
+        loop {
+            let stored = engine.counters().readings_stored;
+            progress.set(stored);
+            if stored >= args.readings {
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
+        progress.clear();
         let seconds = started.elapsed().as_secs_f64();
         let writes = engine.write_stats().count();
         let summary = engine.shutdown().await.map_err(|e| e.to_string())?;
@@ -270,6 +292,7 @@ async fn minimal_sensor(
                     timestamp: epoch + TimeDelta::seconds(5 * made),
                     sensor: name.clone(),
                     value: ((made + sensor as i64) % 201) as i32 - 100,
+                    stored_at: None,
                 }
             })
             .collect();
@@ -373,6 +396,7 @@ fn raw(
                 timestamp: now,
                 sensor: names[(id as usize) % sensors].clone(),
                 value: (id % 201) as i32 - 100,
+                stored_at: None,
             });
         }
         let t = Instant::now();
