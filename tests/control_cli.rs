@@ -324,7 +324,12 @@ fn pause_resume_and_speed() {
 #[test]
 fn commands_are_answered_at_speed_max() {
     // The store is always behind at max: a command's change must not wait for it to catch up.
-    let site = Site::start(&["--speed", "max"]);
+    // A wall that lasts at max (the example wall is done within a second, and a crew added to
+    // a complete wall is refused).
+    let walls = tempfile::tempdir().unwrap();
+    let wall = walls.path().join("long.txt");
+    std::fs::write(&wall, format!("{}\n", vec!["0"; 100].join(" ")).repeat(10)).unwrap();
+    let site = Site::start(&["--speed", "max", "--profiles", wall.to_str().unwrap()]);
     thread::sleep(Duration::from_millis(500));
     let asked = Instant::now();
     assert_eq!(site.ok(&["crews", "add"]), "crew 4 joins tomorrow\n");
