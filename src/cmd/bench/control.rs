@@ -10,7 +10,8 @@
 //!    before the answer).
 //! 2. **Throughput under writes**: readings stored per second (`GET /status`) over a window on a
 //!    site at `--speed max`, V viewers attached, without writes and with `--write-rate` writes
-//!    a second: a crew added, then removed, in turn. Those are real changes (recorded in the
+//!    a second: a crew added, removed, removed, added, in turn (3, 4, 3, 2, 3 crews: as many at
+//!    work on average as without writes). Those are real changes (recorded in the
 //!    store, published to every viewer) that leave what produces readings as it was: the same
 //!    sensors at the same speed (pause would stop production, adding sensors would add
 //!    producers, `PUT /speed max` again changes nothing). A fresh site for each round (the
@@ -210,14 +211,14 @@ async fn status(client: &mut Client) -> Result<(bool, Crews, u64, u64), String> 
     }
 }
 
-/// The wall of every site: 10 profiles of 100 sections at 0 ft, 10,000 days' work for 3 crews,
-/// so that no site finishes it while crews are added (a complete wall refuses them).
+/// The wall of every site: 10 profiles of 10,000 sections at 0 ft, 1,000,000 days' work for 3
+/// crews. At `--speed max` the crews' days run flat out (about 12,000 a second on 2 cores), so a
+/// smaller wall is finished within seconds and then refuses the crews the benchmark adds; this
+/// one lasts over a minute, longer than any one site of the benchmark runs.
 const LASTING_WALL: &str = "lasting-wall.txt";
+const LASTING_SECTIONS: usize = 10_000;
 
-/// The run options of a site, its wall written to `dir` if it is not there yet. At `--speed max`
-/// a day is a real day of simulated time: the crews' few reports a day then stay what they were
-/// on the example wall, which was finished at once at that speed, instead of thousands a second
-/// beside the readings on the network.
+/// The run options of a site, its wall written to `dir` if it is not there yet.
 fn site_args(
     args: &ControlBenchArgs,
     dir: &Path,
@@ -230,21 +231,20 @@ fn site_args(
     };
     let wall = dir.join(LASTING_WALL);
     if !wall.exists() {
-        let profile = vec!["0"; 100].join(" ");
+        let profile = vec!["0"; LASTING_SECTIONS].join(" ");
         std::fs::write(&wall, format!("{profile}\n").repeat(10))
             .map_err(|e| format!("{}: cannot write: {e}", wall.display()))?;
     }
-    let mut site = vec![
+    let site = vec![
         "--store".into(),
         store,
         "--speed".into(),
         speed.into(),
         "--profiles".into(),
         wall.display().to_string(),
+        "--max-sections".into(),
+        LASTING_SECTIONS.to_string(),
     ];
-    if speed == "max" {
-        site.extend(["--day-seconds".into(), "86400".into()]);
-    }
     Ok(site)
 }
 
@@ -420,15 +420,24 @@ async fn write_load(
 ) -> Result<Vec<Duration>, String> {
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate)));
     let mut answers = Vec::new();
-    let mut add = true;
-    while !stop.load(Ordering::Relaxed) {
+    // Crews 3, 4, 3, 2, 3, …: as many crews at work on average as in the window without
+    // writes, so that the writes' effect (more or fewer crews building) does not change the
+    // work the site does, only the writes themselves are measured.
+    const CYCLE: [Step; 4] = [
+        Step::AddCrew,
+        Step::RemoveCrew,
+        Step::RemoveCrew,
+        Step::AddCrew,
+    ];
+    for step in CYCLE.iter().cycle() {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         tick.tick().await;
-        let step = if add { Step::AddCrew } else { Step::RemoveCrew };
         let sent = Instant::now();
         step.send(&mut client).await?;
         answers.push(sent.elapsed());
         done.fetch_add(1, Ordering::Relaxed);
-        add = !add;
     }
     Ok(answers)
 }
@@ -564,7 +573,8 @@ fn throughput(
     };
     let (without, with) = (median(rates(false)), median(rates(true)));
     Ok(Throughput {
-        writes: "POST /crews {\"count\":1} and DELETE /crews?count=1 in turn".into(),
+        writes: "POST /crews {\"count\":1}, DELETE /crews?count=1 twice, POST again, in turn"
+            .into(),
         write_rate: args.write_rate,
         window_s: args.window,
         rounds: args.rounds,
