@@ -120,7 +120,7 @@ async fn every_route_and_error() {
         (
             "/%1b%5b2J",
             404,
-            "unknown path '/%1b%5b2J' (expected /profiles/{p}/days/{d}, /profiles/{p}/overview/{d}, \
+            "unknown path '/\\u{1b}[2J' (expected /profiles/{p}/days/{d}, /profiles/{p}/overview/{d}, \
              /profiles/overview/{d} or /profiles/overview)"
                 .into(),
         ),
@@ -208,6 +208,79 @@ async fn every_route_and_error() {
     let metrics = s.get("/metrics").await;
     assert_eq!(metrics.status, 200);
     assert!(metrics.body.ends_with("# EOF\n"));
+    s.stop().await;
+}
+
+/// A path with its digits %-escaped means the same path, and a route that takes no query
+/// parameters refuses one as the others refuse an unknown one (both were answered otherwise).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escaped_paths_are_decoded_and_unknown_parameters_refused() {
+    let s = serve(on_memory_store(), None).await;
+    let plain = s.get("/profiles/1/days/1").await;
+    assert_eq!(plain.status, 200, "{}", plain.body);
+    for path in [
+        "/profiles/%31/days/1",
+        "/profiles/1/days/%31",
+        "/profiles/%6Fverview/1",
+    ] {
+        let r = s.get(path).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+    }
+    assert_eq!(s.get("/profiles/%31/days/1").await.body, plain.body);
+    assert_eq!(
+        s.get("/profiles/%6Fverview").await.body,
+        s.get("/profiles/overview").await.body
+    );
+    let none = "this path takes none";
+    for (path, status, message) in [
+        (
+            "/status?verbose=1",
+            400,
+            format!("unknown parameter 'verbose' ({none})"),
+        ),
+        (
+            "/sensors?x=1",
+            400,
+            format!("unknown parameter 'x' ({none})"),
+        ),
+        (
+            "/config?store",
+            400,
+            format!("unknown parameter 'store' ({none})"),
+        ),
+        (
+            "/healthz?x=",
+            400,
+            format!("unknown parameter 'x' ({none})"),
+        ),
+        (
+            "/metrics?x=1",
+            400,
+            format!("unknown parameter 'x' ({none})"),
+        ),
+        (
+            "/profiles/overview?crews=3",
+            400,
+            format!("unknown parameter 'crews' ({none})"),
+        ),
+        (
+            "/profiles/%3/days/1",
+            400,
+            "path '/profiles/%3/days/1' has a malformed %-escape".to_string(),
+        ),
+        (
+            "/profiles/1%2F2/days/1",
+            400,
+            "path '/profiles/1%2F2/days/1' has a malformed %-escape".to_string(),
+        ),
+    ] {
+        let r = s.get(path).await;
+        assert_eq!(r.status, status, "{path}: {}", r.body);
+        let v: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(v, serde_json::json!({ "error": message }), "{path}");
+    }
+    // An empty query is no parameter.
+    assert_eq!(s.get("/status?").await.status, 200);
     s.stop().await;
 }
 

@@ -55,11 +55,11 @@ impl Message {
         }
         if m.sensor.is_empty()
             || m.sensor.len() > MAX_SENSOR_NAME
-            || m.sensor.chars().any(char::is_control)
+            || m.sensor.chars().any(crate::text::is_unsafe)
         {
             return Err(format!(
                 "sensor name '{}' is empty, longer than {MAX_SENSOR_NAME} bytes or has control \
-                 characters",
+                 or bidirectional characters",
                 crate::text::sanitize(&m.sensor)
             ));
         }
@@ -116,7 +116,10 @@ mod tests {
         cases.push((value.encode(), "out of range"));
         let mut name = sample();
         name.sensor = "s\u{1b}[2J".into();
-        cases.push((name.encode(), "control characters"));
+        cases.push((name.encode(), "control or bidirectional characters"));
+        let mut bidi = sample();
+        bidi.sensor = "temp\u{202e}3pmet".into();
+        cases.push((bidi.encode(), "control or bidirectional characters"));
         let mut seq = sample();
         seq.first = 9;
         cases.push((seq.encode(), "not a sequence"));
@@ -127,7 +130,7 @@ mod tests {
         for (payload, want) in cases {
             let e = Message::decode(&payload, "a1").unwrap_err();
             assert!(e.contains(want), "{e}");
-            assert!(!e.chars().any(char::is_control), "{e:?}");
+            assert!(!e.chars().any(crate::text::is_unsafe), "{e:?}");
         }
     }
 }
