@@ -24,16 +24,15 @@ struct Site {
 
 impl Site {
     fn start(broker: &Mosquitto, site: &str, db: &Path) -> Site {
+        Site::start_with(&broker.url(), site, db, &["--sensors", "0"])
+    }
+
+    /// A site on `url` with `extra` options (`--sensors 0` unless they say otherwise).
+    fn start_with(url: &str, site: &str, db: &Path, extra: &[&str]) -> Site {
         let mut child = Command::new(BIN)
-            .args([
-                "run",
-                "--headless",
-                "--sensors",
-                "0",
-                "--network-limit",
-                "5",
-            ])
-            .args(["--broker", &broker.url(), "--site", site])
+            .args(["run", "--headless", "--network-limit", "5"])
+            .args(extra)
+            .args(["--broker", url, "--site", site])
             .arg("--store")
             .arg(format!("sqlite:{}", db.display()))
             .stdout(Stdio::piped())
@@ -115,8 +114,19 @@ fn agent_with(
     duration: &str,
     extra: &[&str],
 ) -> Child {
+    agent_on(&broker.url(), site, id, sensors, duration, extra)
+}
+
+fn agent_on(
+    url: &str,
+    site: &str,
+    id: &str,
+    sensors: usize,
+    duration: &str,
+    extra: &[&str],
+) -> Child {
     Command::new(BIN)
-        .args(["agent", "--broker", &broker.url(), "--site", site])
+        .args(["agent", "--broker", url, "--site", site])
         .args(["--agent-id", id, "--sensors", &sensors.to_string()])
         .args(["--seed", "7", "--duration", duration])
         .args(extra)
@@ -369,6 +379,11 @@ fn malformed_and_oversized_payloads_are_rejected_counted_and_never_stored() {
     let bad: Vec<Vec<u8>> = vec![
         b"garbage".to_vec(),
         vec![b'{'; 2000],
+        // Over rumqttc's default packet size: the site's client refused it, reconnected, got
+        // it again, for good, and no reading was taken after it.
+        vec![b' '; 100_000],
+        // A direction override, which would draw the name reversed.
+        good("x", 1, "temp\u{202e}3pmet", 1),
         good("y", 1, "s", 1),
         good("x", 1, "s", 500),
         good("x", 1, "s\u{1b}]52;c;aGk=\u{7}", 1),
@@ -402,9 +417,10 @@ fn malformed_and_oversized_payloads_are_rejected_counted_and_never_stored() {
         "{log}"
     );
     assert!(
-        !log.contains('\u{1b}') && !log.contains('\u{7}'),
+        !log.contains('\u{1b}') && !log.contains('\u{7}') && !log.contains('\u{202e}'),
         "control characters logged"
     );
+    assert!(!log.contains("lost the broker"), "{log}");
 }
 
 #[test]
@@ -537,4 +553,129 @@ fn bench_broker_measures_the_site_and_a_plain_subscriber_side_by_side() {
     }
     assert_eq!(v["latency_bound_per_s"], 250.0, "{v}");
     assert_eq!(v["samples"].as_array().unwrap().len(), 1);
+}
+
+/// `/healthz` says when the link to the broker keeps failing (it stayed 200 while the site was
+/// cut off from every agent), and is 200 again once it works.
+#[test]
+fn healthz_says_when_the_broker_link_keeps_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Mosquitto::start(dir.path());
+    let db = dir.path().join("site.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let http = format!("127.0.0.1:{port}");
+    let site = Site::start_with(&broker.url(), "health", &db, &["--http", &http]);
+    let health = || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&http).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text
+    };
+    let wait_health = |want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let text = health();
+            if text.contains(want) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "no '{want}' in /healthz: {text}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_health("\r\n\r\nok\n");
+    broker.kill();
+    let text = wait_health("503 Service Unavailable");
+    assert!(
+        text.contains("agents cut off: broker mqtt://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(text.contains("unreachable for"), "{text}");
+    broker.restart();
+    wait_health("\r\n\r\nok\n");
+    site.stop();
+}
+
+/// A broker closed to strangers (a Mosquitto password file, no anonymous clients, the ACL of
+/// docs/agents.md): the site and an agent log in with the username and password of their URL and everything is stored;
+/// a stranger's message is refused by the broker; a wrong password is one line and exit 2,
+/// which never shows the password.
+#[test]
+fn a_broker_with_a_password_file_takes_the_site_and_agents_by_their_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let passwords =
+        Mosquitto::password_file(dir.path(), &[("site", "s3cret"), ("pump", "p@ss:word")]);
+    // The ACL of docs/agents.md: each agent writes its own readings only.
+    let acl = dir.path().join("acl");
+    std::fs::write(
+        &acl,
+        "user site\ntopic read wallwatch/+/readings/+\ntopic readwrite wallwatch/+/confirmed/+\n\
+         topic readwrite wallwatch/+/status\n\npattern write wallwatch/+/readings/%u\n\
+         pattern read wallwatch/+/confirmed/%u\npattern read wallwatch/+/status\n",
+    )
+    .unwrap();
+    let broker = Mosquitto::start_with(
+        dir.path(),
+        &format!(
+            "allow_anonymous false\npassword_file {}\nacl_file {}",
+            passwords.display(),
+            acl.display()
+        ),
+    );
+    let at = format!("127.0.0.1:{}", broker.port);
+    let db = dir.path().join("site.db");
+    let site = Site::start_with(
+        &format!("mqtt://site:s3cret@{at}"),
+        "closed",
+        &db,
+        &["--sensors", "0"],
+    );
+    let stranger = br#"{"agent":"pump","seq":1,"first":1,"sensor":"s","timestamp":"2026-12-01T12:00:00Z","value":1}"#;
+    assert!(!broker.publish_with("wallwatch/closed/readings/pump", stranger, &[]));
+    let pump = agent_on(
+        &format!("mqtt://pump:p%40ss%3Aword@{at}"),
+        "closed",
+        "pump",
+        3,
+        "3s",
+        &["--speed", "20"],
+    );
+    let (produced, _) = finished(pump);
+    assert!(produced > 0);
+    assert_all_once(&db, &[("pump", produced)]);
+    for url in [format!("mqtt://pump:wrong@{at}"), format!("mqtt://{at}")] {
+        let out = Command::new(BIN)
+            .args([
+                "agent",
+                "--broker",
+                &url,
+                "--site",
+                "closed",
+                "--sensors",
+                "1",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{url}: {err}");
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(lines.len(), 1, "{err}");
+        assert!(!err.contains("wrong"), "{err}");
+    }
+    let log = site.log.clone();
+    let summary = site.stop();
+    assert_eq!(summary["remote"]["stored"], produced, "{summary}");
+    let log = log.lock().unwrap();
+    assert!(log.contains("mqtt://site:***@127.0.0.1:"), "{log}");
+    assert!(!log.contains("s3cret"), "{log}");
 }

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::Packet;
-use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
+use rumqttc::v5::{AsyncClient, Event, EventLoop};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -166,11 +166,9 @@ pub async fn run(
 
 /// A clean session with the broker, as far as its first CONNACK.
 async fn connect(opts: &AgentOptions) -> Result<(AsyncClient, EventLoop), String> {
-    let mut mqtt = MqttOptions::new(
-        format!("wallwatch-agent-{}-{}", opts.site, opts.agent),
-        &opts.url.host,
-        opts.url.port,
-    );
+    let mut mqtt = opts
+        .url
+        .options(format!("wallwatch-agent-{}-{}", opts.site, opts.agent));
     mqtt.set_clean_start(true)
         .set_keep_alive(KEEP_ALIVE)
         .set_connection_timeout(CONNECT_TIMEOUT.as_secs());

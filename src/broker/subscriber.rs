@@ -31,7 +31,7 @@ use std::time::Duration;
 use rumqttc::Outgoing;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{LastWill, Packet, Publish};
-use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
+use rumqttc::v5::{AsyncClient, Event, EventLoop};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -66,7 +66,7 @@ pub async fn connect(url: &BrokerUrl, site: &str, limit: usize) -> Result<Connec
              with --broker"
         )
     })?;
-    let mut options = MqttOptions::new(format!("wallwatch-site-{site}"), &url.host, url.port);
+    let mut options = url.options(format!("wallwatch-site-{site}"));
     options
         .set_clean_start(false)
         .set_session_expiry_interval(Some(SESSION_EXPIRY))
@@ -128,12 +128,23 @@ pub(crate) fn one_line(e: &dyn std::fmt::Display) -> String {
 
 /// A connection's ups and downs, for an event loop that polls through them: each loss is said
 /// once and waited out with a backoff (rumqttc reconnects on the next poll), the reconnection
-/// is said when it comes.
+/// is said when it comes, and whether the link keeps failing ([`Reconnects::failing`]).
 pub(crate) struct Reconnects {
     url: BrokerUrl,
     backoff: Duration,
     down: bool,
+    /// When the link last went up or down.
+    since: tokio::time::Instant,
+    /// Connections in a row that failed within [`STABLE`] of being made.
+    short_lived: u32,
+    last_error: String,
 }
+
+/// A connection that lasts this long is a working link; a link down this long is failing.
+pub const STABLE: Duration = Duration::from_secs(10);
+/// Connections in a row lost within [`STABLE`] that make a failing link (one that connects
+/// and fails again at once: a packet it cannot take, a broker that refuses it).
+pub const SHORT_LIVED_FAILING: u32 = 3;
 
 impl Reconnects {
     pub(crate) fn new(url: BrokerUrl) -> Reconnects {
@@ -141,6 +152,9 @@ impl Reconnects {
             url,
             backoff: Duration::from_millis(100),
             down: false,
+            since: tokio::time::Instant::now(),
+            short_lived: 0,
+            last_error: String::new(),
         }
     }
 
@@ -150,15 +164,48 @@ impl Reconnects {
         if self.down {
             tracing::info!(target: "broker", "reconnected to {}", self.url);
             self.down = false;
+            self.since = tokio::time::Instant::now();
         }
     }
 
     /// A poll failed: said once per loss.
     pub(crate) fn lost(&mut self, e: &dyn std::fmt::Display) {
+        self.last_error = one_line(e);
         if !self.down {
-            tracing::warn!(target: "broker", "lost the broker {}: {}; reconnecting", self.url, one_line(e));
+            tracing::warn!(target: "broker", "lost the broker {}: {}; reconnecting", self.url, self.last_error);
+            self.short_lived = if self.since.elapsed() < STABLE {
+                self.short_lived + 1
+            } else {
+                1
+            };
             self.down = true;
+            self.since = tokio::time::Instant::now();
         }
+    }
+
+    /// Why the link keeps failing: down for [`STABLE`] or more, or lost again within
+    /// [`STABLE`] of each of its last [`SHORT_LIVED_FAILING`] connections (and not up for
+    /// [`STABLE`] since). `None` while it works.
+    pub(crate) fn failing(&self) -> Option<String> {
+        let for_a_while = self.since.elapsed() >= STABLE;
+        if self.down && for_a_while {
+            return Some(format!(
+                "broker {} unreachable for {} s: {}",
+                self.url,
+                self.since.elapsed().as_secs(),
+                self.last_error
+            ));
+        }
+        if self.short_lived >= SHORT_LIVED_FAILING && (self.down || !for_a_while) {
+            return Some(format!(
+                "broker {}: the connection failed {} times in a row, each within {} s: {}",
+                self.url,
+                self.short_lived,
+                STABLE.as_secs(),
+                self.last_error
+            ));
+        }
+        None
     }
 
     /// Waits before the next poll, twice as long each time, up to 2 s.
@@ -338,7 +385,8 @@ struct EventLoopCtx {
 /// limit). Once the engine drains, messages are not taken, and from the first of them on nothing
 /// is acknowledged: they stay with the broker for the site's next session. A lost connection is
 /// logged and retried with backoff (rumqttc reconnects on the next poll); acks of the old
-/// connection are dropped (the broker sends those messages again).
+/// connection are dropped (the broker sends those messages again). Whether the link keeps
+/// failing is told to the link after every poll (`/healthz` says it).
 async fn event_loop(mut eventloop: EventLoop, mut ctx: EventLoopCtx) {
     let mut reconnects = Reconnects::new(ctx.url.clone());
     let mut acks: VecDeque<Publish> = VecDeque::new();
@@ -387,9 +435,11 @@ async fn event_loop(mut eventloop: EventLoop, mut ctx: EventLoopCtx) {
                     return;
                 }
                 reconnects.lost(&e);
+                ctx.link.set_failing(reconnects.failing());
                 reconnects.back_off().await;
             }
         }
+        ctx.link.set_failing(reconnects.failing());
     }
 }
 

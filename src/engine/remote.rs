@@ -40,7 +40,8 @@ pub struct RemoteSummary {
     pub store_duplicates: u64,
 }
 
-/// What the engine and the feeder share: counters, and the agents' highest stored seqs.
+/// What the engine and the feeder share: counters, the agents' highest stored seqs, and how
+/// the link to the broker fares.
 #[derive(Debug, Default)]
 pub struct RemoteLink {
     pub received: AtomicU64,
@@ -55,6 +56,8 @@ pub struct RemoteLink {
     /// Agents whose mark rose since the feeder last took them.
     changed: Mutex<AgentMarks>,
     notify: Notify,
+    /// Why the broker link is failing, while it keeps failing (see `broker::subscriber`).
+    failing: Mutex<Option<String>>,
 }
 
 impl RemoteLink {
@@ -112,6 +115,16 @@ impl RemoteLink {
     /// The changed marks, without waiting.
     pub fn take_changed(&self) -> AgentMarks {
         std::mem::take(&mut *lock(&self.changed))
+    }
+
+    /// The broker link keeps failing (`Some` and why), or works again (`None`).
+    pub fn set_failing(&self, why: Option<String>) {
+        *lock(&self.failing) = why;
+    }
+
+    /// Why the broker link keeps failing, if it does.
+    pub fn failing(&self) -> Option<String> {
+        lock(&self.failing).clone()
     }
 }
 

@@ -269,8 +269,8 @@ pub async fn config(State(api): State<Arc<Api>>, _: NoParams) -> Json<serde_json
     Json(shown)
 }
 
-/// `GET /healthz`: `ok` while the engine runs and the store takes writes; 503 and the reason
-/// otherwise.
+/// `GET /healthz`: `ok` while the engine runs, the store takes writes and (with a broker) the
+/// link to the broker works; 503 and the reason otherwise.
 pub async fn healthz(State(api): State<Arc<Api>>, _: NoParams) -> Response {
     if !api.running.load(Ordering::Relaxed) {
         return (
@@ -287,6 +287,13 @@ pub async fn healthz(State(api): State<Arc<Api>>, _: NoParams) -> Response {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("store writes failing: {}\n", crate::text::sanitize(&why)),
+        )
+            .into_response();
+    }
+    if let Some(why) = api.gauges.broker_failing() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("agents cut off: {}\n", crate::text::sanitize(&why)),
         )
             .into_response();
     }
