@@ -283,27 +283,28 @@ fn what_a_killed_agent_had_confirmed_is_stored() {
     std::thread::sleep(Duration::from_millis(2000));
     let _ = a1.kill();
     let _ = a1.wait();
-    let confirmed: u64 = broker
+    // The retained confirmation is a range `START END` of a1's seqs, every one stored.
+    let retained = broker
         .retained("wallwatch/lost/confirmed/a1")
-        .expect("the site confirmed something")
-        .parse()
-        .unwrap();
+        .expect("the site confirmed something");
+    let (start, end) = retained.split_once(' ').expect("a range");
+    let (start, end): (u64, u64) = (start.parse().unwrap(), end.parse().unwrap());
     site.stop();
     let rows = stored(&db);
     let (_, count, distinct, first, _) = rows[0].clone();
     assert_eq!(count, distinct);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let upto: i64 = conn
+    let within: i64 = conn
         .query_row(
-            "SELECT count(*) FROM readings WHERE agent = 'a1' AND seq <= ?1",
-            [confirmed as i64],
+            "SELECT count(*) FROM readings WHERE agent = 'a1' AND seq BETWEEN ?1 AND ?2",
+            [start as i64, end as i64],
             |r| r.get(0),
         )
         .unwrap();
-    assert!(confirmed >= first, "{confirmed} {first}");
+    assert_eq!(start, first, "{retained}");
     assert_eq!(
-        upto as u64,
-        confirmed - first + 1,
+        within as u64,
+        end - start + 1,
         "a confirmed reading is missing"
     );
 }
@@ -553,6 +554,107 @@ fn bench_broker_measures_the_site_and_a_plain_subscriber_side_by_side() {
     }
     assert_eq!(v["latency_bound_per_s"], 250.0, "{v}");
     assert_eq!(v["samples"].as_array().unwrap().len(), 1);
+}
+
+/// The clock in microseconds, as agents number their runs.
+fn now_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
+}
+
+/// An agent's stored seqs, lowest first.
+fn seqs_of(db: &Path, agent: &str) -> Vec<u64> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT seq FROM readings WHERE agent = ?1 ORDER BY seq")
+        .unwrap();
+    stmt.query_map([agent], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .map(|s| s.unwrap() as u64)
+        .collect()
+}
+
+/// A stranger's messages on a real agent's topic, with `seq` = `first` = 2^64 - 1 (no store
+/// holds it: every write of the batch failed for good, local readings too, and SIGTERM hung),
+/// 2^63 - 1 (a jump no agent makes: every genuine reading after it counted as a duplicate), and
+/// one a second ahead of the clock (a run of its own), and a stranger's confirmation up to
+/// 2^64 - 1: the agent's readings and the site's own are all stored, once, the site stops on
+/// SIGTERM, and the agent started again numbers from the clock.
+#[test]
+fn forged_seqs_neither_stop_the_store_nor_hide_an_agents_readings() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let db = dir.path().join("site.db");
+    let site = Site::start_with(
+        &broker.url(),
+        "forge",
+        &db,
+        &["--sensors", "2", "--speed", "20"],
+    );
+    let pump = agent(&broker, "forge", "pump", 3, "8s");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while seqs_of(&db, "pump").len() < 5 {
+        assert!(Instant::now() < deadline, "no reading of pump stored");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let forged = |seq: u64| {
+        format!(
+            r#"{{"agent":"pump","seq":{seq},"first":{seq},"sensor":"s","timestamp":"2026-12-01T12:00:00Z","value":1}}"#
+        )
+        .into_bytes()
+    };
+    let ahead = now_micros() + 1_000_000;
+    let topic = "wallwatch/forge/readings/pump";
+    for seq in [u64::MAX, i64::MAX as u64, ahead] {
+        broker.publish(topic, &forged(seq));
+    }
+    assert!(broker.publish_with(
+        "wallwatch/forge/confirmed/pump",
+        b"1 18446744073709551615",
+        &["-r"]
+    ));
+    let (produced, _) = finished(pump);
+    let seqs = seqs_of(&db, "pump");
+    assert_eq!(seqs.len() as u64, produced + 1, "{seqs:?}");
+    let (run, stranger) = seqs.split_at(seqs.len() - 1);
+    assert_eq!(stranger, [ahead]);
+    assert_eq!(run[run.len() - 1] - run[0] + 1, produced, "a seq missing");
+
+    // Started again, the agent numbers from the clock (the stranger's run, a second ahead,
+    // is the highest confirmed: at most that far above it), not from 2^64 - 1.
+    let before = now_micros();
+    let again = agent(&broker, "forge", "pump", 3, "2s");
+    let (again_produced, _) = finished(again);
+    let seqs = seqs_of(&db, "pump");
+    assert_eq!(seqs.len() as u64, produced + 1 + again_produced);
+    let newest = *seqs.last().unwrap();
+    assert!(
+        newest > before && newest < now_micros() + 3_600_000_000,
+        "{newest}"
+    );
+
+    let log = site.log.clone();
+    let summary = site.stop();
+    // `readings.stored` counts the site's own and the agents' together.
+    let n = |v: &Value| v.as_u64().unwrap();
+    assert_eq!(
+        n(&summary["readings"]["stored"]),
+        n(&summary["readings"]["produced"]) + n(&summary["remote"]["stored"]),
+        "{summary}"
+    );
+    assert!(n(&summary["readings"]["produced"]) > 0, "{summary}");
+    assert_eq!(summary["remote"]["rejected"], 2, "{summary}");
+    assert_eq!(
+        summary["remote"]["stored"],
+        produced + 1 + again_produced,
+        "{summary}"
+    );
+    let log = log.lock().unwrap();
+    assert!(log.contains("more than a store can hold"), "{log}");
+    assert!(log.contains("ahead of the site's clock"), "{log}");
+    assert!(!log.contains("write of"), "a store write failed: {log}");
 }
 
 /// `/healthz` says when the link to the broker keeps failing (it stayed 200 while the site was
