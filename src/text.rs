@@ -2,17 +2,35 @@
 
 use std::borrow::Cow;
 
-/// Replaces control characters (C0, DEL, C1 — so ESC, CSI, OSC, BEL) with visible escapes
-/// (`\u{1b}`, `\n`), so data can never move the cursor, set the clipboard or ring the bell, and
-/// the reader sees what the character was. The one sanitizer for the CLI and the screen;
+/// Whether `c` must not reach a terminal raw: a control character (C0, DEL, C1 — so ESC, CSI,
+/// OSC, BEL), a bidirectional formatting character (U+061C, U+200E, U+200F, U+202A–U+202E,
+/// U+2066–U+2069: an override such as U+202E reverses how what follows it is drawn, so a name
+/// can show as another), or a line or paragraph separator (U+2028, U+2029).
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+}
+
+/// Replaces the characters of [`is_unsafe`] with visible escapes (`\u{1b}`, `\n`, `\u{202e}`),
+/// so data can never move the cursor, set the clipboard, ring the bell or reorder the line,
+/// and the reader sees what the character was. The one sanitizer for the CLI and the screen;
 /// borrowed when already clean, the common case, so a frame's clean names cost no allocation.
 pub fn sanitize(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(is_unsafe) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if c.is_control() {
+        if is_unsafe(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -21,23 +39,43 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// JSON text with no raw control character left: serde_json escapes C0 inside strings, but
-/// writes DEL and C1 (U+0080–U+009F, which a terminal may take as CSI and the like) raw; those
-/// become `\u00XX` escapes, which read back as the same string. Outside strings JSON text has
-/// no such characters, so the text stays the same JSON value.
+/// JSON text with no raw character of [`is_unsafe`] left: serde_json escapes C0 inside strings,
+/// but writes DEL, C1 (U+0080–U+009F, which a terminal may take as CSI and the like) and the
+/// bidirectional controls raw; those become `\uXXXX` escapes, which read back as the same
+/// string. Outside strings JSON text has no such characters, so the text stays the same JSON
+/// value.
 pub fn json_without_controls(json: String) -> String {
-    if !json.chars().any(char::is_control) {
+    if !json.chars().any(is_unsafe) {
         return json;
     }
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
-        if c.is_control() {
+        if is_unsafe(c) {
             out.push_str(&format!("\\u{:04x}", u32::from(c)));
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// The longest error line shown whole, in characters.
+pub const MAX_LINE: usize = 400;
+
+/// `line` cut in its middle when it is longer than `max` characters: its start and its end
+/// (where a message says what is wrong with the value it quotes) around `…[N characters cut]…`,
+/// so a 10 MB value in a setting still gives one readable line.
+pub fn cut_middle(line: &str, max: usize) -> Cow<'_, str> {
+    let count = line.chars().count();
+    if count <= max {
+        return Cow::Borrowed(line);
+    }
+    let head = max * 2 / 3;
+    let tail = max - head;
+    let start: String = line.chars().take(head).collect();
+    let end: String = line.chars().skip(count - tail).collect();
+    let cut = thousands((count - head - tail) as u64);
+    Cow::Owned(format!("{start}…[{cut} characters cut]…{end}"))
 }
 
 /// `1234567` → `1,234,567`.
@@ -161,6 +199,39 @@ mod tests {
         assert_eq!(
             sanitize("a\x1b[31mb\x07c\u{9b}d\r\n\t\x7f"),
             "a\\u{1b}[31mb\\u{7}c\\u{9b}d\\r\\n\\t\\u{7f}"
+        );
+    }
+
+    #[test]
+    fn bidirectional_controls_are_escaped() {
+        assert_eq!(sanitize("abc\u{202e}fed"), "abc\\u{202e}fed");
+        for c in [
+            '\u{202a}', '\u{202d}', '\u{2066}', '\u{2069}', '\u{200f}', '\u{2028}',
+        ] {
+            let s = format!("x{c}y");
+            assert!(!sanitize(&s).contains(c), "{s:?}");
+            let json = json_without_controls(serde_json::to_string(&s).unwrap());
+            assert!(!json.contains(c), "{json:?}");
+            assert_eq!(serde_json::from_str::<String>(&json).unwrap(), s);
+        }
+        // Letters of right-to-left scripts are text, not controls.
+        assert_eq!(sanitize("שלום"), "שלום");
+    }
+
+    #[test]
+    fn long_lines_are_cut_in_the_middle() {
+        assert_eq!(cut_middle("short", 10), "short");
+        let long = format!("error: '{}' is not a speed", "x".repeat(10_000_000));
+        let cut = cut_middle(&long, MAX_LINE);
+        assert!(cut.chars().count() < MAX_LINE + 40, "{}", cut.len());
+        assert!(cut.starts_with("error: 'xxx"), "{cut}");
+        assert!(cut.ends_with("xxx' is not a speed"), "{cut}");
+        assert!(cut.contains("…[9,999,624 characters cut]…"), "{cut}");
+        // Cut on characters, never inside one.
+        let wide = "é".repeat(1000);
+        assert_eq!(
+            cut_middle(&wide, 10).chars().filter(|c| *c == 'é').count(),
+            10
         );
     }
 

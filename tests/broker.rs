@@ -24,16 +24,15 @@ struct Site {
 
 impl Site {
     fn start(broker: &Mosquitto, site: &str, db: &Path) -> Site {
+        Site::start_with(&broker.url(), site, db, &["--sensors", "0"])
+    }
+
+    /// A site on `url` with `extra` options (`--sensors 0` unless they say otherwise).
+    fn start_with(url: &str, site: &str, db: &Path, extra: &[&str]) -> Site {
         let mut child = Command::new(BIN)
-            .args([
-                "run",
-                "--headless",
-                "--sensors",
-                "0",
-                "--network-limit",
-                "5",
-            ])
-            .args(["--broker", &broker.url(), "--site", site])
+            .args(["run", "--headless", "--network-limit", "5"])
+            .args(extra)
+            .args(["--broker", url, "--site", site])
             .arg("--store")
             .arg(format!("sqlite:{}", db.display()))
             .stdout(Stdio::piped())
@@ -115,8 +114,19 @@ fn agent_with(
     duration: &str,
     extra: &[&str],
 ) -> Child {
+    agent_on(&broker.url(), site, id, sensors, duration, extra)
+}
+
+fn agent_on(
+    url: &str,
+    site: &str,
+    id: &str,
+    sensors: usize,
+    duration: &str,
+    extra: &[&str],
+) -> Child {
     Command::new(BIN)
-        .args(["agent", "--broker", &broker.url(), "--site", site])
+        .args(["agent", "--broker", url, "--site", site])
         .args(["--agent-id", id, "--sensors", &sensors.to_string()])
         .args(["--seed", "7", "--duration", duration])
         .args(extra)
@@ -273,27 +283,28 @@ fn what_a_killed_agent_had_confirmed_is_stored() {
     std::thread::sleep(Duration::from_millis(2000));
     let _ = a1.kill();
     let _ = a1.wait();
-    let confirmed: u64 = broker
+    // The retained confirmation is a range `START END` of a1's seqs, every one stored.
+    let retained = broker
         .retained("wallwatch/lost/confirmed/a1")
-        .expect("the site confirmed something")
-        .parse()
-        .unwrap();
+        .expect("the site confirmed something");
+    let (start, end) = retained.split_once(' ').expect("a range");
+    let (start, end): (u64, u64) = (start.parse().unwrap(), end.parse().unwrap());
     site.stop();
     let rows = stored(&db);
     let (_, count, distinct, first, _) = rows[0].clone();
     assert_eq!(count, distinct);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let upto: i64 = conn
+    let within: i64 = conn
         .query_row(
-            "SELECT count(*) FROM readings WHERE agent = 'a1' AND seq <= ?1",
-            [confirmed as i64],
+            "SELECT count(*) FROM readings WHERE agent = 'a1' AND seq BETWEEN ?1 AND ?2",
+            [start as i64, end as i64],
             |r| r.get(0),
         )
         .unwrap();
-    assert!(confirmed >= first, "{confirmed} {first}");
+    assert_eq!(start, first, "{retained}");
     assert_eq!(
-        upto as u64,
-        confirmed - first + 1,
+        within as u64,
+        end - start + 1,
         "a confirmed reading is missing"
     );
 }
@@ -369,6 +380,11 @@ fn malformed_and_oversized_payloads_are_rejected_counted_and_never_stored() {
     let bad: Vec<Vec<u8>> = vec![
         b"garbage".to_vec(),
         vec![b'{'; 2000],
+        // Over rumqttc's default packet size: the site's client refused it, reconnected, got
+        // it again, for good, and no reading was taken after it.
+        vec![b' '; 100_000],
+        // A direction override, which would draw the name reversed.
+        good("x", 1, "temp\u{202e}3pmet", 1),
         good("y", 1, "s", 1),
         good("x", 1, "s", 500),
         good("x", 1, "s\u{1b}]52;c;aGk=\u{7}", 1),
@@ -402,9 +418,10 @@ fn malformed_and_oversized_payloads_are_rejected_counted_and_never_stored() {
         "{log}"
     );
     assert!(
-        !log.contains('\u{1b}') && !log.contains('\u{7}'),
+        !log.contains('\u{1b}') && !log.contains('\u{7}') && !log.contains('\u{202e}'),
         "control characters logged"
     );
+    assert!(!log.contains("lost the broker"), "{log}");
 }
 
 #[test]
@@ -655,4 +672,230 @@ fn one_name_names_the_socket_and_the_site_on_the_broker() {
     let out = wallwatch(&["stop", "--site", "north"]).output().unwrap();
     assert!(out.status.success());
     assert!(serve.wait().unwrap().success());
+}
+
+/// The clock in microseconds, as agents number their runs.
+fn now_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
+}
+
+/// An agent's stored seqs, lowest first.
+fn seqs_of(db: &Path, agent: &str) -> Vec<u64> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT seq FROM readings WHERE agent = ?1 ORDER BY seq")
+        .unwrap();
+    stmt.query_map([agent], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .map(|s| s.unwrap() as u64)
+        .collect()
+}
+
+/// A stranger's messages on a real agent's topic, with `seq` = `first` = 2^64 - 1 (no store
+/// holds it: every write of the batch failed for good, local readings too, and SIGTERM hung),
+/// 2^63 - 1 (a jump no agent makes: every genuine reading after it counted as a duplicate), and
+/// one a second ahead of the clock (a run of its own), and a stranger's confirmation up to
+/// 2^64 - 1: the agent's readings and the site's own are all stored, once, the site stops on
+/// SIGTERM, and the agent started again numbers from the clock.
+#[test]
+fn forged_seqs_neither_stop_the_store_nor_hide_an_agents_readings() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let db = dir.path().join("site.db");
+    let site = Site::start_with(
+        &broker.url(),
+        "forge",
+        &db,
+        &["--sensors", "2", "--speed", "20"],
+    );
+    let pump = agent(&broker, "forge", "pump", 3, "8s");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while seqs_of(&db, "pump").len() < 5 {
+        assert!(Instant::now() < deadline, "no reading of pump stored");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let forged = |seq: u64| {
+        format!(
+            r#"{{"agent":"pump","seq":{seq},"first":{seq},"sensor":"s","timestamp":"2026-12-01T12:00:00Z","value":1}}"#
+        )
+        .into_bytes()
+    };
+    let ahead = now_micros() + 1_000_000;
+    let topic = "wallwatch/forge/readings/pump";
+    for seq in [u64::MAX, i64::MAX as u64, ahead] {
+        broker.publish(topic, &forged(seq));
+    }
+    assert!(broker.publish_with(
+        "wallwatch/forge/confirmed/pump",
+        b"1 18446744073709551615",
+        &["-r"]
+    ));
+    let (produced, _) = finished(pump);
+    let seqs = seqs_of(&db, "pump");
+    assert_eq!(seqs.len() as u64, produced + 1, "{seqs:?}");
+    let (run, stranger) = seqs.split_at(seqs.len() - 1);
+    assert_eq!(stranger, [ahead]);
+    assert_eq!(run[run.len() - 1] - run[0] + 1, produced, "a seq missing");
+
+    // Started again, the agent numbers from the clock (the stranger's run, a second ahead,
+    // is the highest confirmed: at most that far above it), not from 2^64 - 1.
+    let before = now_micros();
+    let again = agent(&broker, "forge", "pump", 3, "2s");
+    let (again_produced, _) = finished(again);
+    let seqs = seqs_of(&db, "pump");
+    assert_eq!(seqs.len() as u64, produced + 1 + again_produced);
+    let newest = *seqs.last().unwrap();
+    assert!(
+        newest > before && newest < now_micros() + 3_600_000_000,
+        "{newest}"
+    );
+
+    let log = site.log.clone();
+    let summary = site.stop();
+    // `readings.stored` counts the site's own and the agents' together.
+    let n = |v: &Value| v.as_u64().unwrap();
+    assert_eq!(
+        n(&summary["readings"]["stored"]),
+        n(&summary["readings"]["produced"]) + n(&summary["remote"]["stored"]),
+        "{summary}"
+    );
+    assert!(n(&summary["readings"]["produced"]) > 0, "{summary}");
+    assert_eq!(summary["remote"]["rejected"], 2, "{summary}");
+    assert_eq!(
+        summary["remote"]["stored"],
+        produced + 1 + again_produced,
+        "{summary}"
+    );
+    let log = log.lock().unwrap();
+    assert!(log.contains("more than a store can hold"), "{log}");
+    assert!(log.contains("ahead of the site's clock"), "{log}");
+    assert!(!log.contains("write of"), "a store write failed: {log}");
+}
+
+/// `/healthz` says when the link to the broker keeps failing (it stayed 200 while the site was
+/// cut off from every agent), and is 200 again once it works.
+#[test]
+fn healthz_says_when_the_broker_link_keeps_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Mosquitto::start(dir.path());
+    let db = dir.path().join("site.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let http = format!("127.0.0.1:{port}");
+    let site = Site::start_with(&broker.url(), "health", &db, &["--http", &http]);
+    let health = || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&http).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text
+    };
+    let wait_health = |want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let text = health();
+            if text.contains(want) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "no '{want}' in /healthz: {text}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_health("\r\n\r\nok\n");
+    broker.kill();
+    let text = wait_health("503 Service Unavailable");
+    assert!(
+        text.contains("agents cut off: broker mqtt://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(text.contains("unreachable for"), "{text}");
+    broker.restart();
+    wait_health("\r\n\r\nok\n");
+    site.stop();
+}
+
+/// A broker closed to strangers (a Mosquitto password file, no anonymous clients, the ACL of
+/// docs/agents.md): the site and an agent log in with the username and password of their URL and everything is stored;
+/// a stranger's message is refused by the broker; a wrong password is one line and exit 2,
+/// which never shows the password.
+#[test]
+fn a_broker_with_a_password_file_takes_the_site_and_agents_by_their_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let passwords =
+        Mosquitto::password_file(dir.path(), &[("site", "s3cret"), ("pump", "p@ss:word")]);
+    // The ACL of docs/agents.md: each agent writes its own readings only.
+    let acl = dir.path().join("acl");
+    std::fs::write(
+        &acl,
+        "user site\ntopic read wallwatch/+/readings/+\ntopic readwrite wallwatch/+/confirmed/+\n\
+         topic readwrite wallwatch/+/status\n\npattern write wallwatch/+/readings/%u\n\
+         pattern read wallwatch/+/confirmed/%u\npattern read wallwatch/+/status\n",
+    )
+    .unwrap();
+    let broker = Mosquitto::start_with(
+        dir.path(),
+        &format!(
+            "allow_anonymous false\npassword_file {}\nacl_file {}",
+            passwords.display(),
+            acl.display()
+        ),
+    );
+    let at = format!("127.0.0.1:{}", broker.port);
+    let db = dir.path().join("site.db");
+    let site = Site::start_with(
+        &format!("mqtt://site:s3cret@{at}"),
+        "closed",
+        &db,
+        &["--sensors", "0"],
+    );
+    let stranger = br#"{"agent":"pump","seq":1,"first":1,"sensor":"s","timestamp":"2026-12-01T12:00:00Z","value":1}"#;
+    assert!(!broker.publish_with("wallwatch/closed/readings/pump", stranger, &[]));
+    let pump = agent_on(
+        &format!("mqtt://pump:p%40ss%3Aword@{at}"),
+        "closed",
+        "pump",
+        3,
+        "3s",
+        &["--speed", "20"],
+    );
+    let (produced, _) = finished(pump);
+    assert!(produced > 0);
+    assert_all_once(&db, &[("pump", produced)]);
+    for url in [format!("mqtt://pump:wrong@{at}"), format!("mqtt://{at}")] {
+        let out = Command::new(BIN)
+            .args([
+                "agent",
+                "--broker",
+                &url,
+                "--site",
+                "closed",
+                "--sensors",
+                "1",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{url}: {err}");
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(lines.len(), 1, "{err}");
+        assert!(!err.contains("wrong"), "{err}");
+    }
+    let log = site.log.clone();
+    let summary = site.stop();
+    assert_eq!(summary["remote"]["stored"], produced, "{summary}");
+    let log = log.lock().unwrap();
+    assert!(log.contains("mqtt://site:***@127.0.0.1:"), "{log}");
+    assert!(!log.contains("s3cret"), "{log}");
 }

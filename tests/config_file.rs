@@ -287,3 +287,46 @@ fn serve_takes_the_files_name_and_a_flag_beats_it() {
     status(dirs.cwd.path(), Path::new("here.sock"));
     assert_eq!(serve.terminate().0, 0);
 }
+
+/// A 10 MB string in a setting is cut in its error line, which keeps its start (the file, line
+/// and key) and its end (what is wrong); it was echoed whole.
+#[test]
+fn a_huge_setting_is_cut_in_its_one_error_line() {
+    let huge = "x".repeat(10_000_000);
+    let dirs = Dirs::new(&format!("speed = \"{huge}\"\n"));
+    let line = refusal(&dirs.output(&["run", "--headless", "--duration", "1s"]));
+    assert!(line.len() < 1000, "{} bytes", line.len());
+    assert!(line.contains("w.toml:1:9: key 'speed': 'xxx"), "{line}");
+    assert!(line.contains("characters cut]…"), "{line}");
+    let dirs = Dirs::new(&format!("store = \"{huge}\"\n"));
+    let line = refusal(&dirs.output(&["run", "--headless", "--duration", "1s"]));
+    assert!(line.len() < 1000, "{} bytes", line.len());
+    assert!(line.ends_with("sqlite:PATH or postgres://…)"), "{line}");
+    // A flag holds at most 128 KiB.
+    let flag = format!("sqlite:{}", &huge[..100_000]);
+    let out = Command::new(BIN)
+        .args(["run", "--headless", "--duration", "1s", "--store", &flag])
+        .current_dir(dirs.cwd.path())
+        .output()
+        .unwrap();
+    let line = refusal(&out);
+    assert!(line.len() < 1000, "{} bytes", line.len());
+}
+
+/// `sqlite:x.db?mode=ro` is refused with one line, and no file named `x.db?mode=ro` (or
+/// `x.db`) is made; it made one.
+#[test]
+fn a_query_on_a_sqlite_url_is_refused_and_makes_no_file() {
+    let dirs = Dirs::new("");
+    for url in ["sqlite:x.db?mode=ro", "csv:r.csv?x=1"] {
+        let out = Command::new(BIN)
+            .args(["run", "--headless", "--duration", "1s", "--store", url])
+            .current_dir(dirs.cwd.path())
+            .output()
+            .unwrap();
+        let line = refusal(&out);
+        assert!(line.starts_with(&format!("store '{url}': ")), "{line}");
+        assert!(line.contains("no query"), "{line}");
+    }
+    assert_eq!(names(dirs.cwd.path()), Vec::<String>::new());
+}

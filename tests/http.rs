@@ -129,7 +129,7 @@ async fn every_route_and_error() {
             400,
             "from_day: '0' is not a number in range (1..=18446744073709551615)".into(),
         ),
-        ("/%1b%5b2J", 404, unknown("/%1b%5b2J")),
+        ("/%1b%5b2J", 404, unknown("/\\u{1b}[2J")),
     ] {
         let r = s.get(path).await;
         assert_eq!(r.status, status, "{path}: {}", r.body);
@@ -224,6 +224,79 @@ async fn every_route_and_error() {
     let metrics = s.get("/metrics").await;
     assert_eq!(metrics.status, 200);
     assert!(metrics.body.ends_with("# EOF\n"));
+    s.stop().await;
+}
+
+/// A path with its digits %-escaped means the same path, and a route that takes no query
+/// parameters refuses one as the others refuse an unknown one (both were answered otherwise).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escaped_paths_are_decoded_and_unknown_parameters_refused() {
+    let s = serve(on_memory_store(), None).await;
+    let plain = s.get("/profiles/1/days/1").await;
+    assert_eq!(plain.status, 200, "{}", plain.body);
+    for path in [
+        "/profiles/%31/days/1",
+        "/profiles/1/days/%31",
+        "/profiles/%6Fverview/1",
+    ] {
+        let r = s.get(path).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+    }
+    assert_eq!(s.get("/profiles/%31/days/1").await.body, plain.body);
+    assert_eq!(
+        s.get("/profiles/%6Fverview").await.body,
+        s.get("/profiles/overview").await.body
+    );
+    let none = "this path takes none";
+    for (path, status, message) in [
+        (
+            "/status?verbose=1",
+            400,
+            format!("unknown parameter 'verbose' ({none})"),
+        ),
+        (
+            "/sensors?x=1",
+            400,
+            format!("unknown parameter 'x' ({none})"),
+        ),
+        (
+            "/config?store",
+            400,
+            format!("unknown parameter 'store' ({none})"),
+        ),
+        (
+            "/healthz?x=",
+            400,
+            format!("unknown parameter 'x' ({none})"),
+        ),
+        (
+            "/metrics?x=1",
+            400,
+            format!("unknown parameter 'x' ({none})"),
+        ),
+        (
+            "/profiles/overview?crews=3",
+            400,
+            format!("unknown parameter 'crews' ({none})"),
+        ),
+        (
+            "/profiles/%3/days/1",
+            400,
+            "path '/profiles/%3/days/1' has a malformed %-escape".to_string(),
+        ),
+        (
+            "/profiles/1%2F2/days/1",
+            400,
+            "path '/profiles/1%2F2/days/1' has a malformed %-escape".to_string(),
+        ),
+    ] {
+        let r = s.get(path).await;
+        assert_eq!(r.status, status, "{path}: {}", r.body);
+        let v: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(v, serde_json::json!({ "error": message }), "{path}");
+    }
+    // An empty query is no parameter.
+    assert_eq!(s.get("/status?").await.status, 200);
     s.stop().await;
 }
 
@@ -746,5 +819,130 @@ async fn connections_past_the_bound_wait() {
     assert!(
         answer.starts_with("HTTP/1.1 200") && answer.ends_with("hi"),
         "{answer}"
+    );
+}
+
+/// A client that sends its headers a byte every 2 s keeps the connection moving (the idle
+/// timeout never fires), so only the header deadline closes it: at 10 s (paused clock).
+#[tokio::test(start_paused = true)]
+async fn headers_sent_a_byte_at_a_time_are_cut_off_at_the_deadline() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let listener = wallwatch::http::listener::Limited::new(tcp, 4, Duration::from_secs(30));
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(wallwatch::http::server::serve(listener, app, stopped));
+    let slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut read, mut write) = slow.into_split();
+    let started = tokio::time::Instant::now();
+    tokio::spawn(async move {
+        for b in b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+            if write.write_all(&[*b]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(60), read.read_to_end(&mut buf))
+        .await
+        .expect("closed by the server");
+    let took = started.elapsed();
+    let deadline = wallwatch::http::server::HEADER_TIMEOUT;
+    assert!(
+        took >= deadline && took < deadline + Duration::from_secs(3),
+        "closed after {took:?}"
+    );
+    // A prompt client on the same server is answered.
+    let r = http::get(addr, "/").await;
+    assert_eq!((r.status, r.body.as_str()), (200, "hi"));
+}
+
+/// 600 connections from one address (127.0.0.2) sending their headers a byte a second, as a
+/// slow client does, held all 512 slots: every other client waited as long as they lasted.
+/// Now that address holds at most its share (the rest are closed on arrival), the others are
+/// answered at once, and the header deadline closes the slow ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_from_one_address_leave_the_api_to_the_others() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = serve(on_memory_store(), None).await;
+    let mut slow = Vec::new();
+    for _ in 0..600 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let mut c = socket.connect(s.addr).await.unwrap();
+        c.write_all(b"GET /status HTTP/1.1\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(c);
+    }
+    let started = std::time::Instant::now();
+    let (slow_tx, mut slow_rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        // A byte a second on each, until the server closes it, past the header deadline.
+        for _ in 0..wallwatch::http::server::HEADER_TIMEOUT.as_secs() + 3 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let mut open = Vec::new();
+            for mut c in slow {
+                if c.write_all(b"a").await.is_ok() {
+                    open.push(c);
+                }
+            }
+            slow = open;
+        }
+        let _ = slow_tx.send(slow).await;
+    });
+    for path in ["/metrics", "/status", "/metrics", "/healthz", "/metrics"] {
+        let asked = std::time::Instant::now();
+        let r = tokio::time::timeout(Duration::from_secs(5), s.get(path))
+            .await
+            .unwrap_or_else(|_| panic!("{path} not answered within 5 s beside the slow clients"));
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        assert!(asked.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Past the header deadline every slow connection has been closed.
+    let mut left = slow_rx.recv().await.unwrap();
+    assert!(started.elapsed() > wallwatch::http::server::HEADER_TIMEOUT);
+    for c in &mut left {
+        let mut buf = [0u8; 256];
+        let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf))
+            .await
+            .expect("closed by the server")
+            .unwrap_or(0);
+        assert_eq!(n, 0, "{}", String::from_utf8_lossy(&buf[..n]));
+    }
+    s.stop().await;
+}
+
+/// A request not answered in time is a 503 in the API's error shape (tower-http's timeout
+/// answered an empty body).
+#[tokio::test(start_paused = true)]
+async fn a_request_not_answered_in_time_is_a_json_503() {
+    use tower::ServiceExt;
+    let app = axum::Router::new()
+        .route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "late"
+            }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            wallwatch::http::router::REQUEST_TIMEOUT,
+            wallwatch::http::router::within,
+        ));
+    let request = axum::http::Request::get("/slow")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let r = app.oneshot(request).await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let body = axum::body::to_bytes(r.into_body(), 1024).await.unwrap();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        v["error"],
+        "not answered within 10 s (the site is busy); ask again"
     );
 }

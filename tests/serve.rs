@@ -491,6 +491,48 @@ fn stop_drains_and_every_reading_produced_is_in_the_store() {
     }
 }
 
+/// A viewer's `shutdown` command stops the whole site as `wallwatch stop` does: it drains,
+/// prints its summary, every reading produced is stored, and the socket goes. It stopped only
+/// the engine, and `serve` ran on with frozen counters.
+#[test]
+fn a_viewers_shutdown_stops_the_whole_site_and_loses_nothing() {
+    let mut server = Server::start(&["--speed", "50", "--sensors", "40"]);
+    server.wait_status("readings", |s| n(s, &["readings", "stored"]) > 100);
+    let hello = format!(
+        r#"{{"hello":{{"version":{},"role":{{"viewer":{{"read_only":false}}}}}}}}"#,
+        wallwatch::serve::protocol::VERSION
+    );
+    let (mut s, hello) = raw_client(&server, &hello);
+    assert!(hello.is_some());
+    s.write_all(&frame(br#"{"command":{"id":9,"command":"shutdown"}}"#))
+        .unwrap();
+    let reply = loop {
+        let msg = read_frame(&mut s).expect("the site answers");
+        if msg.get("reply").is_some() {
+            break msg;
+        }
+    };
+    assert_eq!(
+        reply["reply"]["reply"]["Ok"]["outcome"], "stopping",
+        "{reply}"
+    );
+    assert_eq!(server.wait_exit(), 0, "{}", server.stderr());
+    assert!(
+        server.stderr().contains("asked to stop"),
+        "{}",
+        server.stderr()
+    );
+    let summary: Value = serde_json::from_str(server.stdout().trim()).unwrap();
+    let produced = n(&summary, &["readings", "produced"]);
+    assert_eq!(n(&summary, &["readings", "stored"]), produced);
+    let db = rusqlite::Connection::open(server.dir.path().join("site.db")).unwrap();
+    let rows: i64 = db
+        .query_row("SELECT COUNT(*) FROM readings", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows as u64, produced);
+    assert!(!server.socket.exists(), "the socket file is removed");
+}
+
 #[test]
 fn a_viewer_whose_server_is_killed_restores_the_terminal_and_exits_1() {
     let server = Server::start(&[]);

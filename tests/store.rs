@@ -1212,8 +1212,10 @@ fn postgres_store_reconnects() {
 }
 
 /// Agents' readings: each (agent, seq) is stored once. A batch repeating some (a redelivery)
-/// stores only the new ones and names the ids left out; the marks are the highest seq per agent,
-/// and a persistent store still knows them when opened again.
+/// stores only the new ones and names the ids left out; the marks are the ranges of seqs stored
+/// per agent, and a persistent store still knows them when opened again. A seq far above the
+/// agent's (a stranger's message) is a range of its own: the agent's next seq is still new
+/// (with one high-water mark per agent it was left out as stored).
 fn check_agents_once(url: &str, persistent: bool) {
     use wallwatch::store::Origin;
     let origin = |id: u64, agent: &str, seq: u64| Origin {
@@ -1258,28 +1260,54 @@ fn check_agents_once(url: &str, persistent: bool) {
         .map(|r| r.id)
         .collect();
     assert_eq!(ids, [1, 2, 3, 4, 7], "{url}");
-    let marks = store.agent_marks().unwrap();
+    let ranges = |store: &mut Box<dyn store::Store>| -> Vec<(String, Vec<(u64, u64)>)> {
+        store
+            .agent_marks()
+            .unwrap()
+            .into_iter()
+            .map(|(a, r)| (a, r.iter().collect()))
+            .collect()
+    };
     assert_eq!(
-        marks.into_iter().collect::<Vec<_>>(),
-        [("a".to_string(), 3), ("b".to_string(), 7)],
+        ranges(&mut store),
+        [
+            ("a".to_string(), vec![(1, 3)]),
+            ("b".to_string(), vec![(7, 7)])
+        ],
         "{url}"
     );
+    // A forged seq far above a's, then a's next: both stored, as two ranges.
+    let forged = Batch {
+        readings: vec![reading(8, "a/s", 9), reading(9, "a/s", 4)],
+        crew_reports: vec![],
+    };
+    let origins = [origin(8, "a", 1_000_000), origin(9, "a", 4)];
+    assert_eq!(
+        store.append_remote(&forged, &origins).unwrap(),
+        Vec::<u64>::new(),
+        "{url}"
+    );
+    let expected = [
+        ("a".to_string(), vec![(1, 4), (1_000_000, 1_000_000)]),
+        ("b".to_string(), vec![(7, 7)]),
+    ];
+    assert_eq!(ranges(&mut store), expected, "{url}");
     store.close().unwrap();
     if persistent {
         let mut store = store::open(url).unwrap();
-        assert_eq!(store.agent_marks().unwrap().get("a"), Some(&3), "{url}");
+        assert_eq!(ranges(&mut store), expected, "{url}");
         let redelivered = Batch {
-            readings: vec![reading(8, "a/s", 4)],
+            readings: vec![reading(10, "a/s", 4), reading(11, "a/s", 4)],
             crew_reports: vec![],
         };
         assert_eq!(
             store
-                .append_remote(&redelivered, &[origin(8, "a", 3)])
+                .append_remote(&redelivered, &[origin(10, "a", 3), origin(11, "a", 5)])
                 .unwrap(),
-            vec![8],
+            vec![10],
             "{url}"
         );
-        assert_eq!(store.counts().unwrap().readings, 5, "{url}");
+        assert_eq!(store.counts().unwrap().readings, 8, "{url}");
         store.close().unwrap();
     }
 }

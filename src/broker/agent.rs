@@ -16,7 +16,8 @@
 //!
 //! A restarted agent with the same id starts its seq above both the site's confirmation and the
 //! clock in microseconds, so its new readings are never taken for redeliveries of the old run's
-//! (which may have been stored without being confirmed).
+//! (which may have been stored without being confirmed); a confirmation further ahead of the
+//! clock than any run starts is not the site's, and is left out.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use std::time::Duration;
 
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::Packet;
-use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
+use rumqttc::v5::{AsyncClient, Event, EventLoop};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -80,8 +81,8 @@ pub struct AgentSummary {
 /// What the event loop tells the agent.
 #[derive(Debug, Default)]
 struct Heard {
-    /// The site's confirmation: the highest seq it stored.
-    confirmed: watch::Sender<u64>,
+    /// The site's last confirmation: a range of seqs it stored.
+    confirmed: watch::Sender<Option<(u64, u64)>>,
     /// Connections made (each CONNACK), and whether connected now.
     connection: watch::Sender<(u64, bool)>,
     /// The site's run, when it is online.
@@ -166,11 +167,9 @@ pub async fn run(
 
 /// A clean session with the broker, as far as its first CONNACK.
 async fn connect(opts: &AgentOptions) -> Result<(AsyncClient, EventLoop), String> {
-    let mut mqtt = MqttOptions::new(
-        format!("wallwatch-agent-{}-{}", opts.site, opts.agent),
-        &opts.url.host,
-        opts.url.port,
-    );
+    let mut mqtt = opts
+        .url
+        .options(format!("wallwatch-agent-{}-{}", opts.site, opts.agent));
     mqtt.set_clean_start(true)
         .set_keep_alive(KEEP_ALIVE)
         .set_connection_timeout(CONNECT_TIMEOUT.as_secs());
@@ -184,9 +183,25 @@ async fn first_seq(heard: &Heard, mut subscribed: watch::Receiver<u64>) -> u64 {
     // The site's retained confirmation comes right after the subscription's acknowledgement.
     let _ = tokio::time::timeout(CONNECT_TIMEOUT, subscribed.wait_for(|n| *n >= 1)).await;
     tokio::time::sleep(RETAINED_GRACE).await;
-    let confirmed_at_start = *heard.confirmed.borrow();
-    let micros = chrono::Utc::now().timestamp_micros().max(0) as u64;
-    confirmed_at_start.max(micros) + 1
+    let confirmed = heard.confirmed.borrow().map(|(_, end)| end);
+    start_above(confirmed, super::codec::now_micros())
+}
+
+/// A run's first seq: above the clock in microseconds, and above `confirmed` (the end of the
+/// site's retained confirmation) unless that is further ahead of the clock than any run
+/// starts: then it is not the site's (anyone who may publish on the broker can publish a
+/// confirmation), and following it would push the agent's numbering out of the site's reach.
+fn start_above(confirmed: Option<u64>, now_micros: u64) -> u64 {
+    let confirmed = confirmed.unwrap_or(0);
+    if !super::codec::first_is_plausible(confirmed.saturating_add(1), now_micros) {
+        tracing::warn!(
+            target: "broker",
+            "the retained confirmation {confirmed} is further ahead of the clock than any run \
+             starts; left out"
+        );
+        return now_micros + 1;
+    }
+    confirmed.max(now_micros) + 1
 }
 
 /// Spawns `--sensors` sensor tasks, the kinds taken in turn, until `stop` says true.
@@ -276,12 +291,19 @@ async fn event_loop(
                 let topic = String::from_utf8_lossy(&p.topic);
                 if topic.ends_with("/status") {
                     heard.site_run.send_replace(confirm::run_of(&p.payload));
-                } else if let Some(seq) = confirm::decode_confirmed(&p.payload) {
-                    heard.confirmed.send_if_modified(|c| {
-                        let rose = seq > *c;
-                        *c = (*c).max(seq);
-                        rose
-                    });
+                } else if let Some(range) = confirm::decode_confirmed(&p.payload) {
+                    // A range ending further ahead of the clock than any run starts is not the
+                    // site's: it would make the agent forget readings never stored.
+                    if super::codec::first_is_plausible(range.1, super::codec::now_micros()) {
+                        heard.confirmed.send_replace(Some(range));
+                    } else {
+                        tracing::warn!(
+                            target: "broker",
+                            "a confirmation up to {} is further ahead of the clock than any run \
+                             starts; left out",
+                            range.1
+                        );
+                    }
                 }
             }
             Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
@@ -336,9 +358,16 @@ impl Publishing {
         }
     }
 
-    fn confirm(&mut self, upto: u64) -> bool {
+    /// The site stored every seq of `start..=end`: the readings kept from the oldest on that
+    /// it holds are forgotten. A range that is not of this run (another run's, a stranger's)
+    /// holds none of them, and forgets nothing.
+    fn confirm(&mut self, (start, end): (u64, u64)) -> bool {
         let mut any = false;
-        while self.pending.front().is_some_and(|(s, _)| *s <= upto) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|(s, _)| (start..=end).contains(s))
+        {
             self.pending.pop_front();
             self.confirmed += 1;
             any = true;
@@ -387,8 +416,8 @@ impl Publishing {
                     sensors_ended = true;
                 }
                 Ok(()) = confirmed.changed() => {
-                    let upto = *confirmed.borrow_and_update();
-                    if self.confirm(upto) {
+                    let range = *confirmed.borrow_and_update();
+                    if range.is_some_and(|r| self.confirm(r)) {
                         last_progress = Instant::now();
                     }
                 }
@@ -496,4 +525,51 @@ pub fn default_agent_id() -> String {
         .take(64)
         .collect();
     if id.is_empty() { "agent".into() } else { id }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_790_000_000_000_000;
+
+    /// A run starts above the clock and the site's confirmation, but not above a confirmation
+    /// no site of its runs could have published (a stranger's `2^63 - 1` pushed it there).
+    #[test]
+    fn a_run_starts_above_the_clock_and_a_plausible_confirmation() {
+        assert_eq!(start_above(None, NOW), NOW + 1);
+        assert_eq!(start_above(Some(5), NOW), NOW + 1);
+        assert_eq!(start_above(Some(NOW + 10), NOW), NOW + 11);
+        for forged in [
+            i64::MAX as u64,
+            u64::MAX,
+            NOW + 2 * super::super::codec::MAX_FIRST_AHEAD_MICROS,
+        ] {
+            assert_eq!(start_above(Some(forged), NOW), NOW + 1, "{forged}");
+        }
+    }
+
+    #[test]
+    fn a_confirmation_forgets_only_the_readings_in_its_range() {
+        let (client, _eventloop) =
+            AsyncClient::new(rumqttc::v5::MqttOptions::new("t", "127.0.0.1", 1), 8);
+        let mut p = Publishing {
+            client,
+            topic: "t".into(),
+            agent: "a".into(),
+            first: 100,
+            next: 105,
+            pending: (100..105).map(|s| (s, Vec::new())).collect(),
+            confirmed: 0,
+            produced: Arc::new(AtomicU64::new(5)),
+        };
+        // A stranger's range, or another run's, forgets nothing.
+        assert!(!p.confirm((1_000, 2_000)));
+        assert!(!p.confirm((1, 99)));
+        assert!(p.confirm((100, 102)));
+        assert_eq!(p.pending.front().map(|(s, _)| *s), Some(103));
+        // A range the oldest kept is in forgets up to its end.
+        assert!(p.confirm((0, 103)));
+        assert_eq!((p.confirmed, p.pending.len()), (4, 1));
+    }
 }

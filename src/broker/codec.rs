@@ -55,11 +55,11 @@ impl Message {
         }
         if m.sensor.is_empty()
             || m.sensor.len() > MAX_SENSOR_NAME
-            || m.sensor.chars().any(char::is_control)
+            || m.sensor.chars().any(crate::text::is_unsafe)
         {
             return Err(format!(
                 "sensor name '{}' is empty, longer than {MAX_SENSOR_NAME} bytes or has control \
-                 characters",
+                 or bidirectional characters",
                 crate::text::sanitize(&m.sensor)
             ));
         }
@@ -75,8 +75,34 @@ impl Message {
                 m.seq, m.first
             ));
         }
+        if m.seq > MAX_SEQ {
+            return Err(format!(
+                "seq {} is more than a store can hold ({MAX_SEQ})",
+                m.seq
+            ));
+        }
         Ok(m)
     }
+}
+
+/// The highest seq taken: what the SQL stores' 64-bit signed column holds. Beyond it every
+/// write of the batch failed, for good.
+pub const MAX_SEQ: u64 = i64::MAX as u64;
+
+/// How far above the site's clock (in microseconds) a run's first seq may be. An agent starts
+/// its run at the clock in microseconds (or just above the site's confirmation, made of its
+/// earlier runs' seqs, so not far above the clock either): a first further ahead is a jump no
+/// agent makes, allowing for an agent's clock an hour ahead of the site's.
+pub const MAX_FIRST_AHEAD_MICROS: u64 = 3_600_000_000;
+
+/// Whether a run may start at `first` when the clock says `now_micros`.
+pub fn first_is_plausible(first: u64, now_micros: u64) -> bool {
+    first <= now_micros.saturating_add(MAX_FIRST_AHEAD_MICROS)
+}
+
+/// The clock in microseconds since 1970, as agents number their runs.
+pub fn now_micros() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -116,10 +142,19 @@ mod tests {
         cases.push((value.encode(), "out of range"));
         let mut name = sample();
         name.sensor = "s\u{1b}[2J".into();
-        cases.push((name.encode(), "control characters"));
+        cases.push((name.encode(), "control or bidirectional characters"));
+        let mut bidi = sample();
+        bidi.sensor = "temp\u{202e}3pmet".into();
+        cases.push((bidi.encode(), "control or bidirectional characters"));
         let mut seq = sample();
         seq.first = 9;
         cases.push((seq.encode(), "not a sequence"));
+        for huge in [u64::MAX, MAX_SEQ + 1] {
+            let mut forged = sample();
+            forged.seq = huge;
+            forged.first = huge;
+            cases.push((forged.encode(), "more than a store can hold"));
+        }
         let extra = String::from_utf8(sample().encode())
             .unwrap()
             .replace('}', ",\"x\":1}");
@@ -127,7 +162,7 @@ mod tests {
         for (payload, want) in cases {
             let e = Message::decode(&payload, "a1").unwrap_err();
             assert!(e.contains(want), "{e}");
-            assert!(!e.chars().any(char::is_control), "{e:?}");
+            assert!(!e.chars().any(crate::text::is_unsafe), "{e:?}");
         }
     }
 }

@@ -5,17 +5,23 @@
 //! manual acknowledgements: the broker should send at most `limit` unacknowledged readings at
 //! once and hold the rest (Mosquitto 2.0.11 does so only for its first window). Each message
 //! takes a permit of the network's semaphore as it arrives ([`RemoteInlet::admit`]), waiting in
-//! line with local messages (the broker and TCP hold what comes after it), and is checked
-//! ([`super::codec`]) and against its agent's mark:
+//! line with local messages (the broker and TCP hold what comes after it). Each message is
+//! checked whole first ([`super::codec`], and against the seqs of its agent taken so far, as
+//! ranges: one per run of the agent), and only one to deliver takes a permit:
 //!
-//! - malformed or oversized: logged, counted rejected, acknowledged, never stored;
-//! - at or below the agent's mark (a redelivery): counted duplicate, acknowledged;
-//! - the next of its agent's sequence (or the first of a restarted agent's run): delivered into
-//!   the collector's mailbox, holding its permit until the mailbox has it;
+//! - malformed, oversized (whatever its size: the client takes packets up to MQTT's largest),
+//!   a seq no store can hold, or a run that starts further ahead of the site's clock than any
+//!   agent starts one: logged, counted rejected, acknowledged, never stored;
+//! - a seq already taken (a redelivery): counted duplicate, acknowledged, and its range
+//!   confirmed again if stored;
+//! - the next of its run (the run's first taken and every seq up to this one), or the first of
+//!   a new run: delivered into the collector's mailbox, holding its permit until the mailbox
+//!   has it;
 //! - after a gap (a reconnect race): counted out of order, acknowledged, not stored; the agent
 //!   still holds it and sends it again in order.
 //!
-//! A message not delivered gives its permit back at once.
+//! A stranger's message can so only take the seqs it names: with seq = first = 2^63 - 1 it was
+//! the agent's new high-water mark, and every genuine reading after it counted as a duplicate.
 //!
 //! Acknowledgements go back in arrival order, each once its reading is in the mailbox (or
 //! refused): a site killed after that loses what it held in memory, but its agents keep every
@@ -23,7 +29,7 @@
 //! and send them again when they see the site's new run. Acks from before a reconnect are not
 //! sent on the new connection (the broker sends those readings again).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -31,15 +37,16 @@ use std::time::Duration;
 use rumqttc::Outgoing;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{LastWill, Packet, Publish};
-use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
+use rumqttc::v5::{AsyncClient, Event, EventLoop};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::codec::Message;
+use super::codec::{self, Message};
 use super::confirm;
 use super::url::BrokerUrl;
-use crate::engine::remote::{Admitted, RemoteInlet, RemoteLink, RemoteReading};
+use crate::engine::remote::{RemoteInlet, RemoteLink, RemoteReading};
 use crate::sensors::Reading;
+use crate::store::AgentMarks;
 
 /// How long the broker keeps the site's session (its subscription and queue) while it is away.
 pub const SESSION_EXPIRY: u32 = 7 * 24 * 3600;
@@ -66,7 +73,7 @@ pub async fn connect(url: &BrokerUrl, site: &str, limit: usize) -> Result<Connec
              with --broker"
         )
     })?;
-    let mut options = MqttOptions::new(format!("wallwatch-site-{site}"), &url.host, url.port);
+    let mut options = url.options(format!("wallwatch-site-{site}"));
     options
         .set_clean_start(false)
         .set_session_expiry_interval(Some(SESSION_EXPIRY))
@@ -128,12 +135,23 @@ pub(crate) fn one_line(e: &dyn std::fmt::Display) -> String {
 
 /// A connection's ups and downs, for an event loop that polls through them: each loss is said
 /// once and waited out with a backoff (rumqttc reconnects on the next poll), the reconnection
-/// is said when it comes.
+/// is said when it comes, and whether the link keeps failing ([`Reconnects::failing`]).
 pub(crate) struct Reconnects {
     url: BrokerUrl,
     backoff: Duration,
     down: bool,
+    /// When the link last went up or down.
+    since: tokio::time::Instant,
+    /// Connections in a row that failed within [`STABLE`] of being made.
+    short_lived: u32,
+    last_error: String,
 }
+
+/// A connection that lasts this long is a working link; a link down this long is failing.
+pub const STABLE: Duration = Duration::from_secs(10);
+/// Connections in a row lost within [`STABLE`] that make a failing link (one that connects
+/// and fails again at once: a packet it cannot take, a broker that refuses it).
+pub const SHORT_LIVED_FAILING: u32 = 3;
 
 impl Reconnects {
     pub(crate) fn new(url: BrokerUrl) -> Reconnects {
@@ -141,6 +159,9 @@ impl Reconnects {
             url,
             backoff: Duration::from_millis(100),
             down: false,
+            since: tokio::time::Instant::now(),
+            short_lived: 0,
+            last_error: String::new(),
         }
     }
 
@@ -150,15 +171,48 @@ impl Reconnects {
         if self.down {
             tracing::info!(target: "broker", "reconnected to {}", self.url);
             self.down = false;
+            self.since = tokio::time::Instant::now();
         }
     }
 
     /// A poll failed: said once per loss.
     pub(crate) fn lost(&mut self, e: &dyn std::fmt::Display) {
+        self.last_error = one_line(e);
         if !self.down {
-            tracing::warn!(target: "broker", "lost the broker {}: {}; reconnecting", self.url, one_line(e));
+            tracing::warn!(target: "broker", "lost the broker {}: {}; reconnecting", self.url, self.last_error);
+            self.short_lived = if self.since.elapsed() < STABLE {
+                self.short_lived + 1
+            } else {
+                1
+            };
             self.down = true;
+            self.since = tokio::time::Instant::now();
         }
+    }
+
+    /// Why the link keeps failing: down for [`STABLE`] or more, or lost again within
+    /// [`STABLE`] of each of its last [`SHORT_LIVED_FAILING`] connections (and not up for
+    /// [`STABLE`] since). `None` while it works.
+    pub(crate) fn failing(&self) -> Option<String> {
+        let for_a_while = self.since.elapsed() >= STABLE;
+        if self.down && for_a_while {
+            return Some(format!(
+                "broker {} unreachable for {} s: {}",
+                self.url,
+                self.since.elapsed().as_secs(),
+                self.last_error
+            ));
+        }
+        if self.short_lived >= SHORT_LIVED_FAILING && (self.down || !for_a_while) {
+            return Some(format!(
+                "broker {}: the connection failed {} times in a row, each within {} s: {}",
+                self.url,
+                self.short_lived,
+                STABLE.as_secs(),
+                self.last_error
+            ));
+        }
+        None
     }
 
     /// Waits before the next poll, twice as long each time, up to 2 s.
@@ -209,7 +263,7 @@ impl Connected {
                 run,
                 link: link.clone(),
                 inlet,
-                marks,
+                taken: marks,
                 finishing: finishing_rx,
             },
         ));
@@ -237,10 +291,16 @@ impl SiteBroker {
         for t in &self.tasks {
             t.abort();
         }
-        // Every agent's, not only those changed since the confirmer last took them: it may have
-        // been stopped half way through publishing them (retained: publishing again is harmless).
-        for (agent, seq) in self.link.marks() {
-            publish_confirmation(&self.client, &self.site, &agent, seq).await;
+        // What grew since the confirmer last took it, then every agent's latest range: the
+        // confirmer may have been stopped half way through (retained: publishing again is
+        // harmless), and the retained one is to be the latest.
+        let ranges = self
+            .link
+            .take_changed()
+            .into_iter()
+            .chain(self.link.latest());
+        for (agent, start, end) in ranges {
+            publish_confirmation(&self.client, &self.site, &agent, start, end).await;
         }
         let _ = self
             .client
@@ -290,20 +350,20 @@ async fn on_connect(client: AsyncClient, site: String, run: u64, link: Arc<Remot
         )
         .await;
     if all {
-        for (agent, seq) in link.marks() {
-            publish_confirmation(&client, &site, &agent, seq).await;
+        for (agent, start, end) in link.latest() {
+            publish_confirmation(&client, &site, &agent, start, end).await;
         }
     }
 }
 
-async fn publish_confirmation(client: &AsyncClient, site: &str, agent: &str, seq: u64) {
+async fn publish_confirmation(client: &AsyncClient, site: &str, agent: &str, start: u64, end: u64) {
     let topic = confirm::confirmed_topic(site, agent);
     if let Err(e) = client
         .publish(
             topic,
             QoS::AtLeastOnce,
             true,
-            confirm::encode_confirmed(seq),
+            confirm::encode_confirmed(start, end),
         )
         .await
     {
@@ -318,19 +378,19 @@ struct EventLoopCtx {
     run: u64,
     link: Arc<RemoteLink>,
     inlet: RemoteInlet,
-    /// Every agent's highest seq taken.
-    marks: BTreeMap<String, u64>,
+    /// Every agent's seqs taken (the store's at the start, then those delivered).
+    taken: AgentMarks,
     finishing: watch::Receiver<bool>,
 }
 
 /// Polls the connection for good, and takes each message as it arrives, in order:
 ///
-/// 1. its permit of the network ([`RemoteInlet::admit`]), waiting in line with local messages
-///    (meanwhile the broker and TCP hold what comes after it);
-/// 2. the checks ([`check`]);
-/// 3. a good reading goes into the collector's mailbox (waiting while it is full) and gives
-///    the permit back; any other message gives it back at once;
-/// 4. its ack, queued in arrival order.
+/// 1. the checks ([`check`]), of the whole message;
+/// 2. a reading to deliver takes its permit of the network ([`RemoteInlet::admit`]), waiting
+///    in line with local messages (meanwhile the broker and TCP hold what comes after it), goes
+///    into the collector's mailbox (waiting while it is full) and gives the permit back; any
+///    other message takes none;
+/// 3. its ack, queued in arrival order.
 ///
 /// Acks go through rumqttc's request queue, which this same loop empties by polling: they are
 /// never waited for here (an ack that finds the queue full waits in a backlog of its own, in
@@ -338,7 +398,8 @@ struct EventLoopCtx {
 /// limit). Once the engine drains, messages are not taken, and from the first of them on nothing
 /// is acknowledged: they stay with the broker for the site's next session. A lost connection is
 /// logged and retried with backoff (rumqttc reconnects on the next poll); acks of the old
-/// connection are dropped (the broker sends those messages again).
+/// connection are dropped (the broker sends those messages again). Whether the link keeps
+/// failing is told to the link after every poll (`/healthz` says it).
 async fn event_loop(mut eventloop: EventLoop, mut ctx: EventLoopCtx) {
     let mut reconnects = Reconnects::new(ctx.url.clone());
     let mut acks: VecDeque<Publish> = VecDeque::new();
@@ -366,16 +427,12 @@ async fn event_loop(mut eventloop: EventLoop, mut ctx: EventLoopCtx) {
                 if draining {
                     continue;
                 }
-                let Ok(admitted) = ctx.inlet.admit().await else {
-                    // Draining: this reading and every later one stay unacknowledged.
-                    draining = true;
-                    continue;
-                };
-                if take(&mut ctx, &p, admitted).await {
+                if take(&mut ctx, &p).await {
                     let mut p = p;
                     p.payload = bytes::Bytes::new();
                     acks.push_back(p);
                 } else {
+                    // Draining: this reading and every later one stay unacknowledged.
                     draining = true;
                 }
             }
@@ -387,20 +444,31 @@ async fn event_loop(mut eventloop: EventLoop, mut ctx: EventLoopCtx) {
                     return;
                 }
                 reconnects.lost(&e);
+                ctx.link.set_failing(reconnects.failing());
                 reconnects.back_off().await;
             }
         }
+        ctx.link.set_failing(reconnects.failing());
     }
 }
 
-/// Checks one arrived message and delivers it or gives its permit back; counts it. Whether it
-/// was taken for good (to be acknowledged): not when the engine refused the delivery (draining).
-async fn take(ctx: &mut EventLoopCtx, publish: &Publish, admitted: Admitted) -> bool {
+/// Checks one arrived message and delivers it (with its permit) or leaves it out; counts it.
+/// Whether it was taken for good (to be acknowledged): not when the engine drains.
+async fn take(ctx: &mut EventLoopCtx, publish: &Publish) -> bool {
     let link = &ctx.link;
-    link.received.fetch_add(1, Ordering::Relaxed);
     let topic = String::from_utf8_lossy(&publish.topic);
-    match check(&ctx.site, &topic, &publish.payload, &mut ctx.marks) {
+    let verdict = check(
+        &ctx.site,
+        &topic,
+        &publish.payload,
+        &mut ctx.taken,
+        codec::now_micros(),
+    );
+    match verdict {
         Verdict::Deliver(m) => {
+            let Ok(admitted) = ctx.inlet.admit().await else {
+                return false;
+            };
             let reading = RemoteReading {
                 reading: Reading {
                     id: 0,
@@ -412,33 +480,32 @@ async fn take(ctx: &mut EventLoopCtx, publish: &Publish, admitted: Admitted) -> 
                 agent: m.agent,
                 seq: m.seq,
             };
-            admitted.deliver(reading).await.is_ok()
+            if admitted.deliver(reading).await.is_err() {
+                return false;
+            }
         }
         Verdict::Rejected(why) => {
-            admitted.refuse();
             link.rejected.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 target: "broker",
                 "rejected a message on {}: {why}",
                 crate::text::sanitize(&topic)
             );
-            true
         }
-        Verdict::Duplicate => {
-            admitted.refuse();
+        Verdict::Duplicate(agent, seq) => {
             link.duplicates.fetch_add(1, Ordering::Relaxed);
-            true
+            link.confirm_again(&agent, seq);
         }
-        Verdict::OutOfOrder(agent, seq, mark) => {
-            admitted.refuse();
+        Verdict::OutOfOrder(agent, seq, first) => {
             link.out_of_order.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(
                 target: "broker",
-                "{agent}: seq {seq} after {mark} (a gap); left for the agent to send again"
+                "{agent}: seq {seq} of the run from {first} after a gap; left for the agent to send again"
             );
-            true
         }
     }
+    link.received.fetch_add(1, Ordering::Relaxed);
+    true
 }
 
 /// What to do with one message.
@@ -446,12 +513,22 @@ async fn take(ctx: &mut EventLoopCtx, publish: &Publish, admitted: Admitted) -> 
 enum Verdict {
     Deliver(Message),
     Rejected(String),
-    Duplicate,
+    /// `(agent, seq)` taken already.
+    Duplicate(String, u64),
+    /// `(agent, seq, first)`: its run is not taken up to the seq before it.
     OutOfOrder(String, u64, u64),
 }
 
-/// Checks a message against the codec and its agent's mark, raising the mark when it is taken.
-fn check(site: &str, topic: &str, payload: &[u8], marks: &mut BTreeMap<String, u64>) -> Verdict {
+/// Checks a message against the codec and its agent's seqs taken, adding its seq when it is to
+/// be delivered: the next of a run whose every seq from its first is taken, or the first of a
+/// new run (at most [`codec::MAX_FIRST_AHEAD_MICROS`] above `now_micros`).
+fn check(
+    site: &str,
+    topic: &str,
+    payload: &[u8],
+    taken: &mut AgentMarks,
+    now_micros: u64,
+) -> Verdict {
     let Some(agent) = confirm::agent_of(site, topic) else {
         return Verdict::Rejected("not a readings topic".into());
     };
@@ -459,23 +536,34 @@ fn check(site: &str, topic: &str, payload: &[u8], marks: &mut BTreeMap<String, u
         Ok(m) => m,
         Err(e) => return Verdict::Rejected(e),
     };
-    let mark = marks.get(&m.agent).copied().unwrap_or(0);
-    if m.seq <= mark {
-        Verdict::Duplicate
-    } else if m.seq == mark + 1 || (m.seq == m.first && m.first > mark) {
-        marks.insert(m.agent.clone(), m.seq);
+    let seqs = taken.entry(m.agent.clone()).or_default();
+    if seqs.contains(m.seq) {
+        return Verdict::Duplicate(m.agent, m.seq);
+    }
+    let next_of_its_run = m.seq > m.first
+        && seqs
+            .range_of(m.seq - 1)
+            .is_some_and(|(start, _)| start <= m.first);
+    if m.seq == m.first && !codec::first_is_plausible(m.first, now_micros) {
+        return Verdict::Rejected(format!(
+            "seq {} starts a run {} s ahead of the site's clock: no agent starts one there",
+            m.first,
+            (m.first - now_micros) / 1_000_000
+        ));
+    }
+    if next_of_its_run || m.seq == m.first {
+        seqs.insert(m.seq);
         Verdict::Deliver(m)
     } else {
-        Verdict::OutOfOrder(m.agent, m.seq, mark)
+        Verdict::OutOfOrder(m.agent, m.seq, m.first)
     }
 }
 
-/// Publishes each agent's confirmation as its mark rises (after the store committed).
+/// Publishes each agent's confirmation as its stored ranges grow (after the store committed).
 async fn confirmer(client: AsyncClient, site: String, link: Arc<RemoteLink>) {
     loop {
-        let changed = link.changed().await;
-        for (agent, seq) in changed {
-            publish_confirmation(&client, &site, &agent, seq).await;
+        for (agent, start, end) in link.changed().await {
+            publish_confirmation(&client, &site, &agent, start, end).await;
         }
     }
 }
@@ -496,35 +584,72 @@ mod tests {
         .encode()
     }
 
-    /// The order rules: the next seq or a new run's first is taken, a redelivery is a duplicate,
-    /// a gap waits for the agent to send again.
-    #[test]
-    fn marks_take_readings_in_order_only() {
-        let t = confirm::readings_topic("x", "a");
-        let mut marks = BTreeMap::new();
-        let kind = |v: Verdict| match v {
+    const NOW: u64 = 1_790_000_000_000_000;
+
+    fn kind(v: Verdict) -> String {
+        match v {
             Verdict::Deliver(m) => format!("deliver {}", m.seq),
-            Verdict::Duplicate => "duplicate".into(),
-            Verdict::OutOfOrder(_, s, m) => format!("gap {s} after {m}"),
+            Verdict::Duplicate(_, s) => format!("duplicate {s}"),
+            Verdict::OutOfOrder(_, s, f) => format!("gap {s} of run {f}"),
             Verdict::Rejected(e) => format!("rejected: {e}"),
-        };
-        let mut step = |seq, first| kind(check("x", &t, &msg("a", seq, first), &mut marks));
+        }
+    }
+
+    /// The order rules: the next seq of a run or a new run's first is taken, a redelivery is a
+    /// duplicate, a gap waits for the agent to send again.
+    #[test]
+    fn readings_are_taken_in_order_per_run() {
+        let t = confirm::readings_topic("x", "a");
+        let mut taken = AgentMarks::new();
+        let mut step = |seq, first| kind(check("x", &t, &msg("a", seq, first), &mut taken, NOW));
         assert_eq!(step(1, 1), "deliver 1");
         assert_eq!(step(2, 1), "deliver 2");
-        assert_eq!(step(2, 1), "duplicate");
-        assert_eq!(step(4, 1), "gap 4 after 2");
+        assert_eq!(step(2, 1), "duplicate 2");
+        assert_eq!(step(4, 1), "gap 4 of run 1");
         assert_eq!(step(3, 1), "deliver 3");
         assert_eq!(step(4, 1), "deliver 4");
         // A restarted agent jumps to a new run.
         assert_eq!(step(1000, 1000), "deliver 1000");
-        assert_eq!(step(4, 1), "duplicate");
+        assert_eq!(step(4, 1), "duplicate 4");
         assert_eq!(step(1001, 1000), "deliver 1001");
-        assert_eq!(step(1003, 1000), "gap 1003 after 1001");
-        // A run's first at or below the mark is a redelivery.
-        assert_eq!(step(900, 900), "duplicate");
-        let other = check("x", "wallwatch/x/readings/b", &msg("a", 1, 1), &mut marks);
+        assert_eq!(step(1003, 1000), "gap 1003 of run 1000");
+        // A run whose first was not taken waits for it.
+        assert_eq!(step(2001, 2000), "gap 2001 of run 2000");
+        let other = check(
+            "x",
+            "wallwatch/x/readings/b",
+            &msg("a", 1, 1),
+            &mut taken,
+            NOW,
+        );
         assert!(kind(other).contains("topic of agent"));
-        let wrong_site = check("y", &t, &msg("a", 5, 5), &mut marks);
+        let wrong_site = check("y", &t, &msg("a", 5, 5), &mut taken, NOW);
         assert!(kind(wrong_site).contains("not a readings topic"));
+    }
+
+    /// A stranger's message on a real agent's topic takes only the seqs it names: with seq =
+    /// first = 2^63 - 1 (or u64::MAX) it is refused whole, and a forged run anywhere the clock
+    /// allows leaves every genuine reading after it to be taken (it made them duplicates).
+    #[test]
+    fn a_forged_seq_cannot_make_genuine_readings_duplicates() {
+        let t = confirm::readings_topic("x", "a");
+        let mut taken = AgentMarks::new();
+        let run = NOW - 60_000_000;
+        let mut step = |seq, first| kind(check("x", &t, &msg("a", seq, first), &mut taken, NOW));
+        assert_eq!(step(run, run), format!("deliver {run}"));
+        assert!(step(u64::MAX, u64::MAX).contains("more than a store can hold"));
+        let top = i64::MAX as u64;
+        assert!(step(top, top).contains("ahead of the site's clock"));
+        let ahead = NOW + 2 * codec::MAX_FIRST_AHEAD_MICROS;
+        assert!(step(ahead, ahead).contains("ahead of the site's clock"));
+        // Within the clock's allowance: a run of its own.
+        assert_eq!(step(NOW + 1, NOW + 1), format!("deliver {}", NOW + 1));
+        for seq in run + 1..run + 5 {
+            assert_eq!(step(seq, run), format!("deliver {seq}"));
+        }
+        assert_eq!(
+            taken.get("a").unwrap().iter().collect::<Vec<_>>(),
+            [(run, run + 4), (NOW + 1, NOW + 1)]
+        );
     }
 }

@@ -1,30 +1,60 @@
-//! `--broker mqtt://HOST:PORT`: the only form accepted (no TLS, no credentials, no path).
+//! `--broker mqtt://[USER:PASSWORD@]HOST[:PORT]`: a broker's address, and the username and
+//! password the site or agent logs in with (a broker closed to strangers needs them: see
+//! docs/agents.md). No TLS, no path. The password is never shown: `Display` writes `***`.
 
 use std::fmt;
 
 /// The default MQTT port, when the URL gives none.
 pub const DEFAULT_PORT: u16 = 1883;
 
-/// A broker's address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The largest packet MQTT can carry (a remaining length of 268,435,455 bytes and its fixed
+/// header). The clients take whatever the broker sends up to it: with rumqttc's default of
+/// 10 KiB, one bigger message made the connection fail, and the broker sent it again on the
+/// next one, for good. What is too big to be a reading is refused by the codec instead.
+pub const MAX_PACKET: u32 = 268_435_455 + 5;
+
+/// A broker's address, and who logs in.
+#[derive(Clone, PartialEq, Eq)]
 pub struct BrokerUrl {
     pub host: String,
     pub port: u16,
+    /// Username and password (`USER:PASSWORD@` in the URL, `%XX` escapes decoded).
+    pub credentials: Option<(String, String)>,
 }
 
 impl BrokerUrl {
-    /// Parses `mqtt://HOST[:PORT]` (HOST a name, an IPv4 address or `[IPv6]`). Errors are one
-    /// line naming what is wrong.
+    /// Parses `mqtt://[USER[:PASSWORD]@]HOST[:PORT]` (HOST a name, an IPv4 address or
+    /// `[IPv6]`). Errors are one line naming what is wrong, without the password.
     pub fn parse(s: &str) -> Result<BrokerUrl, String> {
-        let shown = crate::text::sanitize(s);
-        let bad = |why: &str| format!("--broker: '{shown}' {why} (use mqtt://HOST:PORT)");
+        let shown = crate::text::sanitize(&redacted(s)).into_owned();
+        let bad = |why: &str| {
+            format!(
+                "--broker: '{shown}' {why} (use mqtt://HOST:PORT or mqtt://USER:PASSWORD@HOST:PORT)"
+            )
+        };
         let rest = s
             .strip_prefix("mqtt://")
             .ok_or_else(|| bad("is not an mqtt:// URL"))?;
         let rest = rest.strip_suffix('/').unwrap_or(rest);
-        if rest.contains(['/', '?', '#', '@']) {
-            return Err(bad("has a path, query or credentials"));
+        let (userinfo, rest) = match rest.rsplit_once('@') {
+            Some((u, r)) => (Some(u), r),
+            None => (None, rest),
+        };
+        if rest.contains(['/', '?', '#']) {
+            return Err(bad("has a path or query"));
         }
+        let credentials = match userinfo {
+            None => None,
+            Some(u) => {
+                let (user, password) = u.split_once(':').unwrap_or((u, ""));
+                let user = unescape(user).ok_or_else(|| bad("has a malformed %-escape"))?;
+                let password = unescape(password).ok_or_else(|| bad("has a malformed %-escape"))?;
+                if user.is_empty() {
+                    return Err(bad("has an empty username"));
+                }
+                Some((user, password))
+            }
+        };
         let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
             let (host, after) = v6
                 .split_once(']')
@@ -58,17 +88,76 @@ impl BrokerUrl {
                 _ => return Err(bad("has no valid port (1..=65535)")),
             },
         };
-        Ok(BrokerUrl { host, port })
+        Ok(BrokerUrl {
+            host,
+            port,
+            credentials,
+        })
+    }
+
+    /// rumqttc's options for a client `id` of this broker: its address, its login, and
+    /// [`MAX_PACKET`].
+    pub fn options(&self, id: impl Into<String>) -> rumqttc::v5::MqttOptions {
+        let mut o = rumqttc::v5::MqttOptions::new(id, &self.host, self.port);
+        if let Some((user, password)) = &self.credentials {
+            o.set_credentials(user.clone(), password.clone());
+        }
+        o.set_max_packet_size(Some(MAX_PACKET));
+        o
     }
 }
 
+/// `s` with the password of an `mqtt://USER:PASSWORD@` shown as `***`.
+fn redacted(s: &str) -> String {
+    let Some(rest) = s.strip_prefix("mqtt://") else {
+        return s.to_string();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("mqtt://{user}:***@{host}"),
+            None => s.to_string(),
+        },
+        None => s.to_string(),
+    }
+}
+
+/// `%XX` escapes decoded (so a password may hold `@`, `:` or `/`); `None` if malformed.
+fn unescape(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex = [bytes.next()?, bytes.next()?];
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The address, and the username with `***` for a password: for logs and errors.
 impl fmt::Display for BrokerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "mqtt://[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "mqtt://{}:{}", self.host, self.port)
+        f.write_str("mqtt://")?;
+        if let Some((user, _)) = &self.credentials {
+            write!(f, "{}:***@", crate::text::sanitize(user))?;
         }
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// As `Display`: the password never reaches a log through `{:?}` either.
+impl fmt::Debug for BrokerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BrokerUrl({self})")
     }
 }
 
@@ -109,7 +198,8 @@ mod tests {
             "mqtt://h:0",
             "mqtt://h:70000",
             "mqtt://h:x",
-            "mqtt://u:p@h:1",
+            "mqtt://:p@h:1",
+            "mqtt://u:p%zz@h:1",
             "mqtt://h:1/path",
             "mqtt://h h:1",
             "mqtt://[::1",
@@ -119,6 +209,28 @@ mod tests {
             assert!(e.starts_with("--broker: "), "{e}");
             assert!(!e.contains('\u{1b}') && !e.contains('\n'), "{e:?}");
         }
+    }
+
+    #[test]
+    fn credentials_are_taken_and_never_shown() {
+        let u = BrokerUrl::parse("mqtt://site:s%40cret:x@127.0.0.1:1884").unwrap();
+        assert_eq!(
+            u.credentials,
+            Some(("site".to_string(), "s@cret:x".to_string()))
+        );
+        assert_eq!((u.host.as_str(), u.port), ("127.0.0.1", 1884));
+        assert_eq!(u.to_string(), "mqtt://site:***@127.0.0.1:1884");
+        assert_eq!(
+            format!("{u:?}"),
+            "BrokerUrl(mqtt://site:***@127.0.0.1:1884)"
+        );
+        let user_only = BrokerUrl::parse("mqtt://reader@h").unwrap();
+        assert_eq!(
+            user_only.credentials,
+            Some(("reader".into(), String::new()))
+        );
+        let e = BrokerUrl::parse("mqtt://site:hunter2@h:0").unwrap_err();
+        assert!(!e.contains("hunter2") && e.contains("site:***@"), "{e}");
     }
 
     #[test]

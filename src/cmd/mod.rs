@@ -112,7 +112,8 @@ pub fn exit(outcome: Outcome) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure { status, line }) => {
             if let Some(line) = line {
-                eprintln!("{line}");
+                // A value given whole (a 10 MB string in a setting) is cut, not echoed.
+                eprintln!("{}", crate::text::cut_middle(&line, crate::text::MAX_LINE));
             }
             ExitCode::from(status)
         }

@@ -227,10 +227,14 @@ impl Serving {
         let watch_progress = config.engine.days.is_some() || config.engine.until_complete;
         let failed = services.engine.failed();
         tokio::pin!(failed);
+        // A viewer's (or the CLI's) `Shutdown` command stops the site as `wallwatch stop` does.
+        let asked = services.engine.stop_asked();
+        tokio::pin!(asked);
         loop {
             tokio::select! {
                 // The engine is already draining; `shutdown` returns the panic as the error.
                 line = &mut failed => break line,
+                who = &mut asked => break format!("{who} asked to stop"),
                 _ = signals.int.recv() => break "SIGINT".to_string(),
                 _ = signals.term.recv() => break "SIGTERM".to_string(),
                 _ = signals.hup.recv() => {

@@ -1378,7 +1378,7 @@ mod tests {
             ),
             (
                 "broker = \"http://x\"",
-                "w.toml:1:10: key 'broker': 'http://x' is not an mqtt:// URL (use mqtt://HOST:PORT)",
+                "w.toml:1:10: key 'broker': 'http://x' is not an mqtt:// URL (use mqtt://HOST:PORT or mqtt://USER:PASSWORD@HOST:PORT)",
             ),
             (
                 "broker = \"mqtt://x\"\nsite = \"a b\"",

@@ -607,21 +607,21 @@ fn failing(
     });
 }
 
-/// After a batch with agents' readings is stored: counts them, raises each agent's mark to the
-/// highest seq of the batch (those the store left out were stored before), and takes the ones
+/// After a batch with agents' readings is stored: counts them, adds each one's seq to its
+/// agent's stored ranges (those the store left out were stored before), and takes the ones
 /// left out out of the batch, so the screen sees each reading once.
 fn confirm(link: &RemoteLink, origins: &[Origin], skipped: &[u64], batch: &mut Batch) {
     let stored = origins.len() - skipped.len();
     link.stored.fetch_add(stored as u64, Ordering::Relaxed);
     link.store_duplicates
         .fetch_add(skipped.len() as u64, Ordering::Relaxed);
-    let mut highest: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    let mut by_agent: std::collections::BTreeMap<&str, Vec<u64>> =
+        std::collections::BTreeMap::new();
     for o in origins {
-        let h = highest.entry(&o.agent).or_insert(0);
-        *h = (*h).max(o.seq);
+        by_agent.entry(&o.agent).or_default().push(o.seq);
     }
-    for (agent, seq) in highest {
-        link.stored(agent, seq);
+    for (agent, seqs) in by_agent {
+        link.stored(agent, seqs);
     }
     if !skipped.is_empty() && !batch.readings.is_empty() {
         batch

@@ -82,6 +82,11 @@ impl Gauges {
         }
     }
 
+    /// Why the link to the broker keeps failing, with a broker and while it does.
+    pub fn broker_failing(&self) -> Option<String> {
+        self.remote.as_ref().and_then(|l| l.failing())
+    }
+
     /// The network now, with each packet's wait for permits.
     pub fn network(&self) -> (super::NetworkStats, super::stats::Snapshot) {
         (self.counters.stats(), self.counters.waits())

@@ -54,6 +54,8 @@ pub struct Engine {
     gauges: Gauges,
     failures: Failures,
     inlet: Option<RemoteInlet>,
+    /// Who asked the engine to stop with `Command::Shutdown`, once someone has.
+    stop_asked: watch::Receiver<Option<String>>,
 }
 
 impl Engine {
@@ -177,7 +179,8 @@ impl Engine {
         );
         let (commands, command_rx) = mpsc::channel(64);
         let (stop, stop_rx) = watch::channel(false);
-        let supervisor = tokio::spawn(supervisor.run(command_rx, stop_rx));
+        let (asked, stop_asked) = watch::channel(None);
+        let supervisor = tokio::spawn(supervisor.run(command_rx, stop_rx, asked));
         Engine {
             gauges,
             commands: CommandSender(commands),
@@ -185,6 +188,7 @@ impl Engine {
             supervisor,
             failures,
             inlet,
+            stop_asked,
         }
     }
 
@@ -290,6 +294,24 @@ impl Engine {
     pub fn failed(&self) -> impl Future<Output = String> + Send + 'static {
         let failures = self.failures.clone();
         async move { failures.wait().await }
+    }
+
+    /// Completes when a `Command::Shutdown` was accepted, with who gave it (the engine is then
+    /// already draining: whoever runs it stops too, as on SIGTERM, and calls
+    /// [`Engine::shutdown`]). Never completes otherwise.
+    pub fn stop_asked(&self) -> impl Future<Output = String> + Send + 'static {
+        let mut asked = self.stop_asked.clone();
+        async move {
+            let who = asked
+                .wait_for(Option::is_some)
+                .await
+                .map(|who| who.clone().unwrap_or_default());
+            match who {
+                Ok(who) => who,
+                // The supervisor ended without a Shutdown: no one asked.
+                Err(_) => std::future::pending().await,
+            }
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! [`RemoteLink`] records the agent's highest stored seq, which the feeder publishes as the
 //! site's confirmation.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -48,7 +49,8 @@ impl RemoteSummary {
     }
 }
 
-/// What the engine and the feeder share: counters, and the agents' highest stored seqs.
+/// What the engine and the feeder share: counters, the agents' stored seqs, and how the link
+/// to the broker fares.
 #[derive(Debug, Default)]
 pub struct RemoteLink {
     pub received: AtomicU64,
@@ -58,12 +60,19 @@ pub struct RemoteLink {
     pub delivered: AtomicU64,
     pub stored: AtomicU64,
     pub store_duplicates: AtomicU64,
-    /// Every agent's highest seq stored (what the store held at the start, then this run's).
+    /// Every agent's stored seqs (what the store held at the start, then this run's).
     marks: Mutex<AgentMarks>,
-    /// Agents whose mark rose since the feeder last took them.
-    changed: Mutex<AgentMarks>,
+    /// A seq of each range that grew (or is to be confirmed again) since the feeder last took
+    /// them, per agent.
+    changed: Mutex<BTreeMap<String, BTreeSet<u64>>>,
     notify: Notify,
+    /// Why the broker link is failing, while it keeps failing (see `broker::subscriber`).
+    failing: Mutex<Option<String>>,
 }
+
+/// A range of an agent's seqs the site has stored: `(agent, start, end)`, what a confirmation
+/// says.
+pub type Confirmation = (String, u64, u64);
 
 impl RemoteLink {
     pub fn new() -> Arc<RemoteLink> {
@@ -83,33 +92,68 @@ impl RemoteLink {
         }
     }
 
-    /// The store's marks when the run starts (set by the engine, before any delivery).
+    /// The store's marks when the run starts (set by the engine, before any delivery): each
+    /// agent's latest range is confirmed again.
     pub(crate) fn set_marks(&self, marks: AgentMarks) {
-        *lock(&self.marks) = marks.clone();
-        *lock(&self.changed) = marks;
+        let mut changed = lock(&self.changed);
+        for (agent, ranges) in &marks {
+            if let Some((_, end)) = ranges.last() {
+                changed.entry(agent.clone()).or_default().insert(end);
+            }
+        }
+        *lock(&self.marks) = marks;
+        drop(changed);
         self.notify.notify_one();
     }
 
-    /// Every agent's highest stored seq.
+    /// Every agent's stored seqs.
     pub fn marks(&self) -> AgentMarks {
         lock(&self.marks).clone()
     }
 
-    /// After a batch is stored: `agent` holds every seq up to `seq` that it sent in order.
-    pub(crate) fn stored(&self, agent: &str, seq: u64) {
+    /// Each agent's latest stored range (the one with the highest seqs): what a restarted
+    /// agent starts above, confirmed on every connection.
+    pub fn latest(&self) -> Vec<Confirmation> {
+        lock(&self.marks)
+            .iter()
+            .filter_map(|(a, r)| r.last().map(|(s, e)| (a.clone(), s, e)))
+            .collect()
+    }
+
+    /// After a batch is stored: `agent`'s `seqs` are (some were already).
+    pub(crate) fn stored(&self, agent: &str, seqs: impl IntoIterator<Item = u64>) {
         let mut marks = lock(&self.marks);
-        let mark = marks.entry(agent.to_string()).or_insert(0);
-        if seq > *mark {
-            *mark = seq;
-            lock(&self.changed).insert(agent.to_string(), seq);
+        let ranges = marks.entry(agent.to_string()).or_default();
+        let mut changed = lock(&self.changed);
+        let changed = changed.entry(agent.to_string()).or_default();
+        for seq in seqs {
+            ranges.insert(seq);
+            changed.insert(seq);
+        }
+        self.notify.notify_one();
+    }
+
+    /// `agent` sent `seq` again (a redelivery of a stored reading, or not yet stored): if it
+    /// is stored, its range is confirmed again (the agent may have missed the confirmation:
+    /// one lost with a killed site, or of a range it had not reached).
+    pub fn confirm_again(&self, agent: &str, seq: u64) {
+        let stored = lock(&self.marks)
+            .get(agent)
+            .is_some_and(|r| r.contains(seq));
+        if stored {
+            lock(&self.changed)
+                .entry(agent.to_string())
+                .or_default()
+                .insert(seq);
             self.notify.notify_one();
         }
     }
 
-    /// Waits until some agent's mark rose, then takes the changed marks.
-    pub async fn changed(&self) -> AgentMarks {
+    /// Waits until some agent's ranges grew, then takes them: each once, lowest first per
+    /// agent (so a retained confirmation is left at the highest).
+    pub async fn changed(&self) -> Vec<Confirmation> {
         loop {
-            let taken = std::mem::take(&mut *lock(&self.changed));
+            let taken = self.take_changed();
             if !taken.is_empty() {
                 return taken;
             }
@@ -117,9 +161,31 @@ impl RemoteLink {
         }
     }
 
-    /// The changed marks, without waiting.
-    pub fn take_changed(&self) -> AgentMarks {
-        std::mem::take(&mut *lock(&self.changed))
+    /// The ranges that grew, without waiting.
+    pub fn take_changed(&self) -> Vec<Confirmation> {
+        let changed = std::mem::take(&mut *lock(&self.changed));
+        let marks = lock(&self.marks);
+        let mut out: Vec<Confirmation> = Vec::new();
+        for (agent, seqs) in changed {
+            let Some(ranges) = marks.get(&agent) else {
+                continue;
+            };
+            let mut ranges: Vec<(u64, u64)> =
+                seqs.iter().filter_map(|s| ranges.range_of(*s)).collect();
+            ranges.dedup();
+            out.extend(ranges.into_iter().map(|(s, e)| (agent.clone(), s, e)));
+        }
+        out
+    }
+
+    /// The broker link keeps failing (`Some` and why), or works again (`None`).
+    pub fn set_failing(&self, why: Option<String>) {
+        *lock(&self.failing) = why;
+    }
+
+    /// Why the broker link keeps failing, if it does.
+    pub fn failing(&self) -> Option<String> {
+        lock(&self.failing).clone()
     }
 }
 

@@ -84,6 +84,7 @@ impl Supervisor {
         mut self,
         mut commands: mpsc::Receiver<Request>,
         mut stop: watch::Receiver<bool>,
+        stop_asked: watch::Sender<Option<String>>,
     ) -> Result<Summary, EngineError> {
         let mut commands_open = true;
         let failures = self.failures.clone();
@@ -102,6 +103,9 @@ impl Supervisor {
                     Some(Request { command: Command::Shutdown, asker, reply, .. }) => {
                         tracing::info!(target: "control", "{asker}: stopping");
                         reply.send(Ok(Outcome::Stopping));
+                        // Whoever runs the engine stops with it (else a site without its
+                        // engine would run on).
+                        stop_asked.send_replace(Some(asker.0));
                         break;
                     }
                     Some(request) => self.answer(request).await,

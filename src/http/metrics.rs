@@ -41,7 +41,7 @@ pub fn registry(gauges: Gauges, hub: Arc<Hub>) -> Registry {
     registry
 }
 
-pub async fn metrics(State(api): State<Arc<Api>>) -> Response {
+pub async fn metrics(State(api): State<Arc<Api>>, _: super::model::NoParams) -> Response {
     let mut text = String::with_capacity(16 * 1024);
     match prometheus_client::encoding::text::encode(&mut text, &api.registry) {
         Ok(()) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),

@@ -5,10 +5,12 @@
 //! [`Gauges`] and the site's [`Hub`]; and writes (crews, sensors, speed, pause), each a command
 //! to the engine's [`CommandSender`] guarded by a bearer token ([`token`], [`gate`]). axum 0.8.
 //!
-//! Limits: at most [`MAX_CONNECTIONS`] connections at once (more wait to be accepted), a
-//! connection with no bytes moving for [`IDLE_TIMEOUT`] is closed (slow or idle clients), a
-//! request is answered within [`router::REQUEST_TIMEOUT`], a write's body holds at most
-//! [`body::MAX_BODY`] and any other request's body is refused.
+//! Limits: at most [`MAX_CONNECTIONS`] connections at once (more wait to be accepted), at most
+//! [`MAX_PER_PEER`] of them from one address (more are closed on arrival), a request's headers
+//! within [`server::HEADER_TIMEOUT`] (slow clients), a connection with no bytes moving for
+//! [`IDLE_TIMEOUT`] is closed (stalled or idle clients), a request is answered within
+//! [`router::REQUEST_TIMEOUT`], a write's body holds at most [`body::MAX_BODY`] and any other
+//! request's body is refused.
 //! It runs on its own runtime at the lowest priority ([`runtime`]): asking it hard does not slow
 //! the site.
 
@@ -24,6 +26,7 @@ pub mod model;
 pub mod page;
 pub mod router;
 pub mod routes;
+pub mod server;
 pub mod token;
 pub mod wall;
 
@@ -43,6 +46,9 @@ use token::TokenFile;
 
 /// Connections served at once.
 pub const MAX_CONNECTIONS: usize = 512;
+/// Connections served at once from one address: a quarter of them, so that one peer (a slow
+/// client's 600 connections, `wrk -c 2000`) leaves the others room.
+pub const MAX_PER_PEER: usize = MAX_CONNECTIONS / 4;
 /// A connection on which nothing is read or written for this long is closed.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long open connections get to finish when the site stops.
@@ -112,9 +118,7 @@ pub struct Bound {
 /// Binds `addr` for `access`. A non-loopback address gets a warning on stderr saying what
 /// needs no token there. Errors are one line naming the flag.
 pub async fn bind(addr: SocketAddr, access: Access) -> Result<Bound, String> {
-    let tcp = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("--http {addr}: cannot listen: {e}"))?;
+    let tcp = listen(addr).map_err(|e| format!("--http {addr}: cannot listen: {e}"))?;
     let bound = tcp
         .local_addr()
         .map_err(|e| format!("--http {addr}: {e}"))?;
@@ -134,6 +138,23 @@ pub async fn bind(addr: SocketAddr, access: Access) -> Result<Bound, String> {
         addr: bound,
         access,
     })
+}
+
+/// Connections the kernel may hold for the API before it accepts them (the kernel caps it at
+/// `net.core.somaxconn`). Beyond it a new client's SYN is dropped and retried after 1, 3, 7 s:
+/// under `wrk -c 2000` a scrape waited that long just to connect with tokio's 1,024.
+pub const BACKLOG: u32 = 8192;
+
+/// A listening socket on `addr` with [`BACKLOG`].
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }
 
 /// Nice value of the API's threads where `SCHED_IDLE` is refused: the site's own work comes
@@ -200,16 +221,10 @@ impl Bound {
                     return;
                 }
             };
-            let listener = listener::Limited::new(tcp, MAX_CONNECTIONS, IDLE_TIMEOUT);
-            let mut graceful = stopped.clone();
-            let app = app.into_make_service_with_connect_info::<listener::Peer>();
-            let served = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = graceful.wait_for(|s| *s).await;
-            });
+            let listener =
+                listener::Limited::new(tcp, MAX_CONNECTIONS, IDLE_TIMEOUT).per_peer(MAX_PER_PEER);
             tokio::select! {
-                r = served => if let Err(e) = r {
-                    tracing::error!(target: "http", "the HTTP API failed: {e}");
-                },
+                () = server::serve(listener, app, stopped.clone()) => {}
                 // Connections still open a while after the stop are not waited for.
                 _ = async {
                     let _ = stopped.wait_for(|s| *s).await;

@@ -40,7 +40,7 @@ async fn store_read<T>(
 }
 
 /// `GET /status`: what `wallwatch status --json` prints.
-pub async fn status(State(api): State<Arc<Api>>) -> Json<Status> {
+pub async fn status(State(api): State<Arc<Api>>, _: NoParams) -> Json<Status> {
     Json(Status::now(&api.gauges, &api.hub, api.started))
 }
 
@@ -61,7 +61,7 @@ pub struct Sensors {
 }
 
 /// `GET /sensors`: every sensor's figures as the dashboard's table has them.
-pub async fn sensors(State(api): State<Arc<Api>>) -> Json<Sensors> {
+pub async fn sensors(State(api): State<Arc<Api>>, _: NoParams) -> Json<Sensors> {
     let sensors = api.hub.with_model(|m| {
         m.sensors
             .iter()
@@ -91,9 +91,13 @@ pub(super) fn params(
     let mut out = HashMap::new();
     for (k, v) in raw {
         if !known.contains(&k.as_str()) {
+            let expected = if known.is_empty() {
+                "this path takes none".to_string()
+            } else {
+                format!("expected {}", known.join(", "))
+            };
             return Err(ApiError::bad_request(format!(
-                "unknown parameter '{k}' (expected {})",
-                known.join(", ")
+                "unknown parameter '{k}' ({expected})"
             )));
         }
         if out.insert(k.clone(), v.clone()).is_some() {
@@ -103,6 +107,26 @@ pub(super) fn params(
         }
     }
     Ok(out)
+}
+
+/// A route that takes no query parameters: any given is a 400 (as on the routes that take
+/// some), so `/status?verbose=1` is not answered as if it meant something.
+pub struct NoParams;
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for NoParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<NoParams, ApiError> {
+        if parts.uri.query().is_none_or(str::is_empty) {
+            return Ok(NoParams);
+        }
+        let raw: Query<Vec<(String, String)>> = Query::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::bad_request(format!("bad query: {}", e.body_text())))?;
+        params(&raw.0, &[]).map(|_| NoParams)
+    }
 }
 
 /// A whole number in `min..=max`, or `default` when absent.
@@ -216,7 +240,7 @@ pub async fn crews_log(
 /// `GET /config`: the effective settings (a store password shown as `***`), with the live
 /// crews, sensors, speed and pause state in place of the start-up ones, and the wall worked
 /// now (its run, fingerprint and size: another may have been loaded since the start).
-pub async fn config(State(api): State<Arc<Api>>) -> Json<serde_json::Value> {
+pub async fn config(State(api): State<Arc<Api>>, _: NoParams) -> Json<serde_json::Value> {
     let mut shown = api.settings.clone();
     let live = api.hub.with_model(|m| {
         serde_json::json!({
@@ -245,9 +269,9 @@ pub async fn config(State(api): State<Arc<Api>>) -> Json<serde_json::Value> {
     Json(shown)
 }
 
-/// `GET /healthz`: `ok` while the engine runs and the store takes writes; 503 and the reason
-/// otherwise.
-pub async fn healthz(State(api): State<Arc<Api>>) -> Response {
+/// `GET /healthz`: `ok` while the engine runs, the store takes writes and (with a broker) the
+/// link to the broker works; 503 and the reason otherwise.
+pub async fn healthz(State(api): State<Arc<Api>>, _: NoParams) -> Response {
     if !api.running.load(Ordering::Relaxed) {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -263,6 +287,13 @@ pub async fn healthz(State(api): State<Arc<Api>>) -> Response {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("store writes failing: {}\n", crate::text::sanitize(&why)),
+        )
+            .into_response();
+    }
+    if let Some(why) = api.gauges.broker_failing() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("agents cut off: {}\n", crate::text::sanitize(&why)),
         )
             .into_response();
     }

@@ -6,17 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
-use axum::middleware;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post, put};
-use tower_http::timeout::TimeoutLayer;
 
 use super::error::ApiError;
 use super::{Api, control, events, gate, metrics, model, page, wall};
 
-/// How long a request may take once read (then 503).
+/// How long a request may take once read (then 503, in the API's error shape).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Requests being answered at once; more wait.
 pub const MAX_IN_FLIGHT: usize = 256;
@@ -94,11 +93,28 @@ pub fn router(api: Arc<Api>) -> Router {
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             MAX_IN_FLIGHT,
         ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(middleware::from_fn_with_state(REQUEST_TIMEOUT, within))
         .with_state(api)
+}
+
+/// A request not answered within `limit` (the answer's head; a stream's body may go on) is a
+/// 503 `{"error": …}` like every other error (tower-http's timeout answered an empty body).
+pub async fn within(
+    State(limit): State<std::time::Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "not answered within {} s (the site is busy); ask again",
+                limit.as_secs()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 /// 405 naming the methods the path answers (today's words when the API is read-only).

@@ -2,6 +2,7 @@
 //! the live site's [`Projection`] — days worked as they happened, later days as the site would
 //! work them with its crews now ([`crate::wall::Book::projection`]).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -11,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use super::Api;
 use super::error::ApiError;
 use super::json::Json;
+use super::model::NoParams;
 use super::routes;
 use crate::wall::Projection;
 use crate::wall::query::{Answer, Query, QueryError};
@@ -18,8 +20,12 @@ use crate::wall::query::{Answer, Query, QueryError};
 /// `/profiles/{p}/days/{d}`, `/profiles/{p}/overview/{d}`, `/profiles/overview/{d}`,
 /// `/profiles/overview`: the path itself is parsed as the CLI parses it, so a malformed number
 /// gets the CLI's words.
-pub async fn answer(State(api): State<Arc<Api>>, uri: Uri) -> Result<Json<Answer>, ApiError> {
-    let query = Query::parse(uri.path()).map_err(|e| ApiError::of_query(&e))?;
+pub async fn answer(
+    State(api): State<Arc<Api>>,
+    uri: Uri,
+    _: NoParams,
+) -> Result<Json<Answer>, ApiError> {
+    let query = Query::parse(&decoded(uri.path())?).map_err(|e| ApiError::of_query(&e))?;
     query
         .answer_projection(&api.projection())
         .map(Json)
@@ -30,7 +36,11 @@ pub async fn answer(State(api): State<Arc<Api>>, uri: Uri) -> Result<Json<Answer
 /// malformed number in a wall path gets the CLI's words; anything else is a 404 naming every
 /// route the API answers (in its words and as `routes`, as `GET /` lists them for programs).
 pub async fn fallback(State(api): State<Arc<Api>>, uri: Uri) -> Response {
-    match Query::parse(uri.path()) {
+    let path = match decoded(uri.path()) {
+        Ok(path) => path,
+        Err(e) => return e.into_response(),
+    };
+    match Query::parse(&path) {
         Ok(query) => query
             .answer_projection(&api.projection())
             .map(Json)
@@ -48,6 +58,39 @@ pub async fn fallback(State(api): State<Arc<Api>>, uri: Uri) -> Response {
     }
 }
 
+/// The path with its `%XX` escapes decoded, segment by segment (`/profiles/%31/days/1` is
+/// `/profiles/1/days/1`, as a client that escapes every digit means it). An escape that is not
+/// two hex digits, one that decodes to `/` (it would make a segment of two), or bytes that are
+/// not UTF-8 are a 400.
+fn decoded(path: &str) -> Result<Cow<'_, str>, ApiError> {
+    if !path.contains('%') {
+        return Ok(Cow::Borrowed(path));
+    }
+    let bad = || ApiError::bad_request(format!("path '{path}' has a malformed %-escape"));
+    let mut segments = Vec::new();
+    for segment in path.split('/') {
+        let mut bytes = Vec::with_capacity(segment.len());
+        let mut rest = segment.as_bytes();
+        while let Some((&b, tail)) = rest.split_first() {
+            if b != b'%' {
+                bytes.push(b);
+                rest = tail;
+                continue;
+            }
+            let hex = tail.get(..2).ok_or_else(bad)?;
+            let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+            let byte = u8::from_str_radix(hex, 16).map_err(|_| bad())?;
+            if byte == b'/' || !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                return Err(bad());
+            }
+            bytes.push(byte);
+            rest = &tail[2..];
+        }
+        segments.push(String::from_utf8(bytes).map_err(|_| bad())?);
+    }
+    Ok(Cow::Owned(segments.join("/")))
+}
+
 impl Api {
     /// The wall's days as they happened and as projected, computed again only when the site
     /// changed (a day worked, a crew added or removed).
@@ -62,6 +105,34 @@ impl Api {
                 *cache = Some((book.version(), projection.clone()));
                 projection
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_are_decoded_per_segment() {
+        assert_eq!(decoded("/profiles/1/days/1").unwrap(), "/profiles/1/days/1");
+        assert_eq!(
+            decoded("/profiles/%31/days/%31").unwrap(),
+            "/profiles/1/days/1"
+        );
+        assert_eq!(
+            decoded("/profiles/%6Fverview").unwrap(),
+            "/profiles/overview"
+        );
+        for bad in [
+            "/profiles/%3",
+            "/profiles/%zz/days/1",
+            "/a%2Fb",
+            "/%ff",
+            "/%+1",
+        ] {
+            let e = decoded(bad).unwrap_err();
+            assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST, "{bad}");
         }
     }
 }

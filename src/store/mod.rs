@@ -13,6 +13,7 @@
 mod csv;
 mod memory;
 mod postgres;
+mod seq_ranges;
 mod site_lock;
 mod sqlite;
 mod url;
@@ -49,12 +50,32 @@ pub struct Origin {
     pub seq: u64,
 }
 
-/// The highest sequence number stored per agent.
-pub type AgentMarks = std::collections::BTreeMap<String, u64>;
+/// The seqs stored per agent, as ranges.
+pub type AgentMarks = std::collections::BTreeMap<String, SeqRanges>;
 
-/// Deduplication on a per-agent high-water mark (the `memory:` and `csv:` stores): the batch
-/// without the readings of `origins` whose seq is at or below their agent's mark, the ids of
-/// those left out, and the marks after the batch. `origins` are in id order.
+/// The ranges of consecutive seqs stored per agent, in the SQL stores (SQLite and PostgreSQL
+/// alike): within a range, seq minus its rank is the same number ("gaps and islands"), read in
+/// the order of the unique index on `(agent, seq)`. Rows: agent, start, end.
+pub(crate) const AGENT_RANGES_SQL: &str = "SELECT agent, min(seq), max(seq) FROM \
+     (SELECT agent, seq, seq - row_number() OVER (PARTITION BY agent ORDER BY seq) AS island \
+      FROM readings WHERE agent IS NOT NULL) AS ranked \
+     GROUP BY agent, island";
+
+/// Ranges of rows `(agent, start, end)` as marks.
+pub(crate) fn marks_of_ranges(rows: impl IntoIterator<Item = (String, i64, i64)>) -> AgentMarks {
+    let mut marks = AgentMarks::new();
+    for (agent, start, end) in rows {
+        let (Ok(start), Ok(end)) = (u64::try_from(start), u64::try_from(end)) else {
+            continue;
+        };
+        marks.entry(agent).or_default().insert_range(start, end);
+    }
+    marks
+}
+
+/// Deduplication on the agents' stored seqs (the `memory:` and `csv:` stores): the batch
+/// without the readings of `origins` whose (agent, seq) is stored, the ids of those left out,
+/// and the marks after the batch. `origins` are in id order.
 pub(crate) fn dedup_by_marks(
     batch: &Batch,
     origins: &[Origin],
@@ -63,11 +84,8 @@ pub(crate) fn dedup_by_marks(
     let mut marks = marks.clone();
     let mut skipped = Vec::new();
     for o in origins {
-        let mark = marks.entry(o.agent.clone()).or_insert(0);
-        if o.seq <= *mark {
+        if !marks.entry(o.agent.clone()).or_default().insert(o.seq) {
             skipped.push(o.id);
-        } else {
-            *mark = o.seq;
         }
     }
     let readings = if skipped.is_empty() {
@@ -141,6 +159,7 @@ pub(crate) use csv::push_field as push_csv_field;
 pub use csv::{CsvStore, crew_reports_path, meta_path};
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
+pub use seq_ranges::SeqRanges;
 pub use site_lock::lock_path;
 pub use sqlite::{BUSY_TIMEOUT as SQLITE_BUSY_TIMEOUT, SqliteStore};
 pub use url::{StoreUrl, ToStoreUrl, redact_url};
@@ -374,7 +393,7 @@ pub trait Store: Send {
         let _ = origins;
         self.append(batch).map(|()| Vec::new())
     }
-    /// The highest seq stored per agent (none for a store without agents' readings).
+    /// The seqs stored per agent (none for a store without agents' readings).
     fn agent_marks(&mut self) -> Result<AgentMarks, StoreError> {
         Ok(AgentMarks::new())
     }

@@ -553,19 +553,17 @@ impl Conn {
     async fn agent_marks(&self) -> Result<super::AgentMarks, String> {
         let rows = self
             .client
-            .query(
-                "SELECT agent, max(seq) FROM readings WHERE agent IS NOT NULL GROUP BY agent",
-                &[],
-            )
+            .query(super::AGENT_RANGES_SQL, &[])
             .await
             .map_err(|e| describe(&e))?;
-        let mut marks = super::AgentMarks::new();
+        let mut ranges = Vec::with_capacity(rows.len());
         for row in rows {
             let agent: String = row.try_get(0).map_err(|e| describe(&e))?;
-            let seq: i64 = row.try_get(1).map_err(|e| describe(&e))?;
-            marks.insert(agent, u64::try_from(seq).unwrap_or(0));
+            let start: i64 = row.try_get(1).map_err(|e| describe(&e))?;
+            let end: i64 = row.try_get(2).map_err(|e| describe(&e))?;
+            ranges.push((agent, start, end));
         }
-        Ok(marks)
+        Ok(super::marks_of_ranges(ranges))
     }
 
     /// Whether every row of `c` is stored already: after a failed append the commit may still

@@ -478,15 +478,14 @@ impl Store for SqliteStore {
 
     /// From the unique index on `(agent, seq)`.
     fn agent_marks(&mut self) -> Result<AgentMarks, StoreError> {
-        let rows = self.query(
-            "SELECT agent, max(seq) FROM readings WHERE agent IS NOT NULL GROUP BY agent",
-            &[],
-            |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
-        )?;
-        Ok(rows
-            .into_iter()
-            .map(|(a, s)| (a, u64::try_from(s).unwrap_or(0)))
-            .collect())
+        let rows = self.query(super::AGENT_RANGES_SQL, &[], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+            ))
+        })?;
+        Ok(super::marks_of_ranges(rows))
     }
 
     fn last_reading_id(&mut self) -> Result<u64, StoreError> {

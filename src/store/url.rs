@@ -32,6 +32,14 @@ impl FromStr for StoreUrl {
             return Ok(StoreUrl::Postgres(url.to_string()));
         }
         match url.split_once(':') {
+            // `sqlite:x.db?mode=ro` would otherwise make a file named `x.db?mode=ro`: no
+            // query is taken, so a `?` in a path is refused rather than guessed at.
+            Some(("csv" | "sqlite", path)) if path.contains('?') => Err(StoreError(format!(
+                "store '{}': a csv: or sqlite: URL takes a path only, no query ('?{}'); \
+                 name the file alone",
+                redact_url(url),
+                redact_url(url).split_once('?').map_or("", |(_, q)| q)
+            ))),
             Some(("memory", "")) => Ok(StoreUrl::Memory),
             Some(("csv", path)) if !path.is_empty() => Ok(StoreUrl::Csv(path.to_string())),
             Some(("sqlite", path)) if !path.is_empty() => Ok(StoreUrl::Sqlite(path.to_string())),
@@ -156,6 +164,29 @@ mod tests {
             format!("{url:?}"),
             "StoreUrl(postgres://a:***@h:5/d?password=***)"
         );
+    }
+
+    #[test]
+    fn a_query_on_a_file_store_is_refused_not_made_a_file_name() {
+        for url in [
+            "sqlite:x.db?mode=ro",
+            "csv:r.csv?x=1",
+            "sqlite:?",
+            "memory:?",
+        ] {
+            let e = url.parse::<StoreUrl>().unwrap_err().to_string();
+            assert!(e.starts_with(&format!("store '{url}': ")), "{e}");
+        }
+        let e = "sqlite:x.db?mode=ro"
+            .parse::<StoreUrl>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no query ('?mode=ro')"), "{e}");
+        let e = "sqlite:x.db?password=pw"
+            .parse::<StoreUrl>()
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("pw"), "{e}");
     }
 
     #[test]

@@ -480,7 +480,7 @@ fn printable(token: &[u8]) -> String {
             out.push('…');
             break;
         }
-        if c.is_control() {
+        if crate::text::is_unsafe(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);

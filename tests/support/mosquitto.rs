@@ -16,6 +16,8 @@ pub struct Mosquitto {
     pub port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// Configuration lines added to the file's (`password_file …`).
+    extra: String,
 }
 
 fn require(binary: &str) {
@@ -38,15 +40,43 @@ fn free_port() -> u16 {
 impl Mosquitto {
     /// Starts a broker persisting into `dir`.
     pub fn start(dir: &Path) -> Mosquitto {
+        Mosquitto::start_with(dir, "")
+    }
+
+    /// Starts a broker with `extra` lines in its configuration; one with `allow_anonymous`
+    /// replaces the file's.
+    pub fn start_with(dir: &Path, extra: &str) -> Mosquitto {
         require("mosquitto");
         require("mosquitto_pub");
         let mut m = Mosquitto {
             port: free_port(),
             dir: dir.to_path_buf(),
             child: None,
+            extra: extra.to_string(),
         };
         m.spawn();
         m
+    }
+
+    /// A password file in the broker's directory with `users` (name, password), made with
+    /// `mosquitto_passwd`; its path.
+    pub fn password_file(dir: &Path, users: &[(&str, &str)]) -> PathBuf {
+        require("mosquitto_passwd");
+        let file = dir.join("passwords");
+        for (i, (user, password)) in users.iter().enumerate() {
+            let mut cmd = Command::new("mosquitto_passwd");
+            if i == 0 {
+                cmd.arg("-c");
+            }
+            let status = cmd
+                .arg("-b")
+                .arg(&file)
+                .args([user, password])
+                .status()
+                .expect("mosquitto_passwd runs");
+            assert!(status.success(), "mosquitto_passwd failed");
+        }
+        file
     }
 
     pub fn url(&self) -> String {
@@ -59,6 +89,12 @@ impl Mosquitto {
             "/assets/mosquitto.conf"
         ))
         .expect("assets/mosquitto.conf");
+        let base = if self.extra.contains("allow_anonymous") {
+            base.replace("allow_anonymous true", "")
+        } else {
+            base
+        };
+        let base = format!("{base}\n{}\n", self.extra);
         let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
         let conf = self.dir.join("mosquitto.conf");
         std::fs::write(
@@ -110,9 +146,18 @@ impl Mosquitto {
 
     /// `mosquitto_pub` of one message (QoS 1).
     pub fn publish(&self, topic: &str, payload: &[u8]) {
+        assert!(
+            self.publish_with(topic, payload, &[]),
+            "mosquitto_pub failed"
+        );
+    }
+
+    /// `mosquitto_pub` of one message (QoS 1) with more of its options (`-u`, `-P`, `-r`);
+    /// whether the broker took it.
+    pub fn publish_with(&self, topic: &str, payload: &[u8], options: &[&str]) -> bool {
         let file = self.dir.join("payload.bin");
         std::fs::write(&file, payload).unwrap();
-        let status = Command::new("mosquitto_pub")
+        Command::new("mosquitto_pub")
             .args([
                 "-h",
                 "127.0.0.1",
@@ -123,9 +168,11 @@ impl Mosquitto {
             ])
             .args(["-q", "1", "-t", topic, "-f"])
             .arg(&file)
+            .args(options)
+            .stderr(Stdio::null())
             .status()
-            .expect("mosquitto_pub runs");
-        assert!(status.success(), "mosquitto_pub failed");
+            .expect("mosquitto_pub runs")
+            .success()
     }
 
     /// The retained message of `topic`, read with `mosquitto_sub` (none within 3 s: `None`).

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Packet, Publish};
-use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+use rumqttc::v5::{AsyncClient, Event};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -181,6 +181,7 @@ async fn consumer_url(url: &BrokerUrl, latency: Duration) -> Result<BrokerUrl, S
     Ok(BrokerUrl {
         host: "127.0.0.1".into(),
         port,
+        credentials: url.credentials.clone(),
     })
 }
 
@@ -220,7 +221,7 @@ async fn delay_pump(
 
 /// Makes a session for `client_id` subscribed to `filter`, then disconnects.
 async fn make_session(url: &BrokerUrl, client_id: &str, filter: &str) -> Result<(), String> {
-    let mut o = MqttOptions::new(client_id, &url.host, url.port);
+    let mut o = url.options(client_id);
     o.set_clean_start(false)
         .set_session_expiry_interval(Some(SESSION_EXPIRY));
     let (client, mut eventloop) = AsyncClient::new(o, 64);
@@ -243,7 +244,7 @@ async fn make_session(url: &BrokerUrl, client_id: &str, filter: &str) -> Result<
 /// Ends the session of `client_id` at the broker (a clean start with no expiry), so that the
 /// benchmark leaves no sessions behind.
 async fn drop_session(url: &BrokerUrl, client_id: &str) {
-    let mut o = MqttOptions::new(client_id, &url.host, url.port);
+    let mut o = url.options(client_id);
     o.set_clean_start(true);
     let (client, mut eventloop) = AsyncClient::new(o, 8);
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
@@ -262,7 +263,7 @@ async fn drop_session(url: &BrokerUrl, client_id: &str) {
 
 /// Publishes `n` readings of agent `bench` to `topic`, QoS 1, waiting for every PUBACK.
 async fn queue_readings(url: &BrokerUrl, topic: &str, n: u64, tag: &str) -> Result<(), String> {
-    let o = MqttOptions::new(format!("bench-pub-{tag}"), &url.host, url.port);
+    let o = url.options(format!("bench-pub-{tag}"));
     let (client, mut eventloop) = AsyncClient::new(o, 1024);
     let closer = client.clone();
     let topic = topic.to_string();
@@ -360,7 +361,7 @@ async fn plain(leg: &Leg<'_>) -> Result<f64, String> {
     queue_for_site(leg, &id, &site_name).await?;
     let to = consumer_url(leg.url, leg.latency).await?;
     let limit = u16::try_from(leg.args.network_limit).map_err(|e| e.to_string())?;
-    let mut o = MqttOptions::new(id, &to.host, to.port);
+    let mut o = to.options(id);
     o.set_clean_start(false)
         .set_session_expiry_interval(Some(SESSION_EXPIRY))
         .set_receive_maximum(Some(limit))
