@@ -442,8 +442,8 @@ pub struct RunArgs {
     /// Stop after this wall day, 1..=1000000000.
     #[arg(long, value_name = "N", value_parser = parse_in(DAYS_RANGE))]
     pub days: Option<u64>,
-    /// When stopping, wait at most this long (real time) for the store to take what is left;
-    /// past it, exit 1 naming what was not stored (default 30s).
+    /// When stopping, wait at most this long (real time) for a stuck store to take the write
+    /// under way; past it, exit 1 naming what was not stored (default 30s).
     #[arg(long, value_name = "D")]
     pub drain_timeout: Option<String>,
     /// Stop when the wall is complete.
