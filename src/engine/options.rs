@@ -64,8 +64,9 @@ pub struct EngineOptions {
     pub max_readings: Option<u64>,
     /// What this run is, as a second site on its store is told (`wallwatch serve at PATH`).
     pub holder: String,
-    /// How long a stop waits for the store to take what is left (real time); past it the
-    /// rest is counted as lost ([`super::NotStored`]) and the engine ends.
+    /// How long a stop waits for a stuck store (one that has not taken the write under way,
+    /// real time); past it the rest is counted as lost ([`super::NotStored`]) and the engine
+    /// ends.
     pub drain_timeout: Duration,
 }
 
