@@ -12,7 +12,8 @@
 //! [`HEARTBEAT`] keeps an idle stream's connection open (it closes after `IDLE_TIMEOUT` with
 //! nothing moving); the stream ends when the site does.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -21,17 +22,62 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
 
 use super::Api;
-use crate::site::{Feed, Subscription};
+use crate::site::{Feed, RECENT, Subscription, Update};
 
 /// How often an idle stream gets a comment.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// How long a browser waits before it reconnects to a stream that ended or failed.
 pub const RETRY: Duration = Duration::from_secs(2);
 
-/// A new process's instance: 16 hex digits, random (a restart on the same second, or a site
-/// started from a copy of another's store, gets another).
-pub fn instance() -> String {
-    format!("{:016x}", rand::random::<u64>())
+/// This site process's streams: its instance, and the JSON of its last updates, encoded once
+/// for every client that is sent them (a hundred clients cost one encoding per update, not a
+/// hundred).
+pub struct Source {
+    instance: String,
+    /// The last [`RECENT`] updates' data, by update number.
+    encoded: Mutex<VecDeque<(u64, Arc<str>)>>,
+}
+
+impl Source {
+    /// A new process's: its instance is 16 hex digits, random (a restart on the same second,
+    /// or a site started from a copy of another's store, gets another).
+    pub fn new() -> Arc<Source> {
+        Source::with_instance(format!("{:016x}", rand::random::<u64>()))
+    }
+
+    pub fn with_instance(instance: String) -> Arc<Source> {
+        Arc::new(Source {
+            instance,
+            encoded: Mutex::new(VecDeque::with_capacity(RECENT)),
+        })
+    }
+
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// `update`'s data, encoded by the first client that is sent it.
+    fn update_data(&self, update: &Update) -> Result<Arc<str>, axum::Error> {
+        let cached = |encoded: &VecDeque<(u64, Arc<str>)>| {
+            encoded
+                .iter()
+                .find(|(seq, _)| *seq == update.seq)
+                .map(|(_, data)| data.clone())
+        };
+        let lock = || self.encoded.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(data) = cached(&lock()) {
+            return Ok(data);
+        }
+        let data: Arc<str> = data(update)?.into();
+        let mut encoded = lock();
+        if cached(&encoded).is_none() {
+            if encoded.len() >= RECENT {
+                encoded.pop_front();
+            }
+            encoded.push_back((update.seq, data.clone()));
+        }
+        Ok(data)
+    }
 }
 
 /// The update number a reconnecting client saw last, if its `Last-Event-ID` is one of this
@@ -44,33 +90,38 @@ fn last_event_id(headers: &HeaderMap, instance: &str) -> Option<u64> {
         .flatten()
 }
 
-/// One feed as an event. Its data is JSON on one line with no raw control character (as every
-/// JSON answer, see `json`), so no text of the site's can end or forge an event, or reach a
-/// terminal reading the stream as a command.
-fn event(feed: Feed, instance: &str) -> Result<Event, axum::Error> {
+/// An event's data: JSON on one line with no raw control character (as every JSON answer, see
+/// `json`), so no text of the site's can end or forge an event, or reach a terminal reading the
+/// stream as a command.
+fn data(value: &impl serde::Serialize) -> Result<String, axum::Error> {
+    let json = serde_json::to_string(value).map_err(axum::Error::new)?;
+    Ok(crate::text::json_without_controls(json))
+}
+
+/// One feed as an event.
+fn event(feed: Feed, source: &Source) -> Result<Event, axum::Error> {
     let (name, seq, data) = match &feed {
-        Feed::Snapshot(s) => ("snapshot", s.seq, serde_json::to_string(&**s)),
-        Feed::Update(u) => ("update", u.seq, serde_json::to_string(&**u)),
+        Feed::Snapshot(s) => ("snapshot", s.seq, data(&**s)?.into()),
+        Feed::Update(u) => ("update", u.seq, source.update_data(u)?),
     };
-    let data = crate::text::json_without_controls(data.map_err(axum::Error::new)?);
     Ok(Event::default()
         .event(name)
-        .id(format!("{instance}-{seq}"))
-        .data(data))
+        .id(format!("{}-{seq}", source.instance))
+        .data(&*data))
 }
 
 /// The events of `subscription` with a comment after each `heartbeat` of silence.
 pub fn stream(
     subscription: Subscription,
-    instance: String,
+    source: Arc<Source>,
     heartbeat: Duration,
 ) -> Sse<impl Stream<Item = Result<Event, axum::Error>>> {
     let feed = stream::unfold(
-        (subscription, instance, true),
-        |(mut sub, instance, first)| async move {
+        (subscription, source, true),
+        |(mut sub, source, first)| async move {
             let next = sub.next().await?;
-            let event = event(next, &instance).map(|e| if first { e.retry(RETRY) } else { e });
-            Some((event, (sub, instance, false)))
+            let event = event(next, &source).map(|e| if first { e.retry(RETRY) } else { e });
+            Some((event, (sub, source, false)))
         },
     );
     Sse::new(feed).keep_alive(KeepAlive::new().interval(heartbeat))
@@ -81,12 +132,8 @@ pub async fn events(
     State(api): State<Arc<Api>>,
     headers: HeaderMap,
 ) -> Sse<impl Stream<Item = Result<Event, axum::Error>>> {
-    let seen = last_event_id(&headers, &api.instance);
-    stream(
-        api.hub.subscribe_after(seen),
-        api.instance.clone(),
-        HEARTBEAT,
-    )
+    let seen = last_event_id(&headers, api.events.instance());
+    stream(api.hub.subscribe_after(seen), api.events.clone(), HEARTBEAT)
 }
 
 #[cfg(test)]
@@ -130,10 +177,34 @@ mod tests {
 
     #[test]
     fn every_process_has_an_instance_of_its_own() {
-        let (a, b) = (instance(), instance());
+        let (a, b) = (Source::new(), Source::new());
+        let (a, b) = (a.instance(), b.instance());
         assert_ne!(a, b);
         assert_eq!(a.len(), 16);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    /// Every client sent an update gets the one encoding of it, the same as its own would be;
+    /// the cache keeps only the last [`RECENT`].
+    #[test]
+    fn an_update_is_encoded_once_for_every_client() {
+        let source = Source::with_instance("00ab".into());
+        let update = |seq| Update {
+            seq,
+            changes: Vec::new(),
+        };
+        let first = source.update_data(&update(1)).unwrap();
+        let again = source.update_data(&update(1)).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(*first, *data(&update(1)).unwrap());
+        for seq in 2..=RECENT as u64 + 1 {
+            source.update_data(&update(seq)).unwrap();
+        }
+        assert_eq!(source.encoded.lock().unwrap().len(), RECENT);
+        assert!(!Arc::ptr_eq(
+            &first,
+            &source.update_data(&update(1)).unwrap()
+        ));
     }
 
     fn hub() -> Arc<Hub> {
@@ -177,7 +248,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_quiet_stream_gets_a_comment_every_heartbeat() {
         let hub = hub();
-        let sse = stream(hub.subscribe(), "00ab".into(), HEARTBEAT);
+        let sse = stream(
+            hub.subscribe(),
+            Source::with_instance("00ab".into()),
+            HEARTBEAT,
+        );
         let feeder = hub.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(40)).await;
@@ -226,7 +301,11 @@ mod tests {
             hub.subscribe_after(last_event_id(&h, "00ab"))
         };
         let first = |sub| async {
-            let got = chunks(stream(sub, "00ab".into(), HEARTBEAT), 1).await;
+            let got = chunks(
+                stream(sub, Source::with_instance("00ab".into()), HEARTBEAT),
+                1,
+            )
+            .await;
             got[0].1.clone()
         };
         let stale = first(resume("99ff-1")).await;

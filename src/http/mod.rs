@@ -67,8 +67,8 @@ pub struct Api {
     pub commands: CommandSender,
     /// Who may read and write.
     pub access: Access,
-    /// Tells this site process's `/events` ids from another's (see [`events`]).
-    pub instance: String,
+    /// This site process's `/events` streams (see [`events`]).
+    pub events: Arc<events::Source>,
     registry: Registry,
     /// The last projection and the book version it is of.
     projection: Mutex<Option<(u64, Arc<Projection>)>>,
@@ -91,7 +91,7 @@ impl Api {
             running: AtomicBool::new(true),
             commands,
             access,
-            instance: events::instance(),
+            events: events::Source::new(),
             registry,
             projection: Mutex::new(None),
         })

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-pub use hub::{Feed, Hub, Pending, Snapshot, Subscription, Update};
+pub use hub::{Feed, Hub, Pending, RECENT, Snapshot, Subscription, Update};
 pub use log::LogFeed;
 pub use model::{Change, LogLine, Model};
 
