@@ -256,11 +256,14 @@ async fn a_reconnect_resumes_after_a_held_update_else_starts_from_a_snapshot() {
         // At the number the site was at, or later (its sensors read now and then).
         assert!(snapshot_of(&ev).seq >= at, "{id}");
     }
-    // The oldest it can still resume after.
-    let id = id_of(old + 1);
+    // The oldest it can still resume after: of the last RECENT updates held, the first's
+    // number is the oldest id (read again now, as the site's sensors seal updates of their own).
+    let oldest = s.site.hub.snapshot().seq - RECENT as u64;
+    assert!(oldest > old, "the updates up to `old` are no longer held");
+    let id = id_of(oldest);
     let mut e = events(&s, &[("Last-Event-ID", &id)]).await;
     let ev = next(&mut e).await;
-    assert_eq!(update_of(&ev).seq, old + 2);
+    assert_eq!(update_of(&ev).seq, oldest + 1);
     drop(e);
     s.stop().await;
 }
