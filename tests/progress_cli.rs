@@ -5,6 +5,8 @@
 
 #[path = "support/dash.rs"]
 mod dash;
+#[path = "support/mosquitto.rs"]
+mod mosquitto;
 
 use assert_cmd::Command;
 use chrono::DateTime;
@@ -173,4 +175,31 @@ fn bench_shows_readings_stored_on_a_terminal_but_not_with_json() {
     let json = std::fs::read_to_string(dir.path().join("bench.json")).unwrap();
     let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(parsed["readings"], 5000);
+}
+
+/// `bench broker` shows each step of each run (queueing the readings, the site taking them, the
+/// plain subscriber taking them) with readings done of the run's; nothing with `--json`.
+#[test]
+fn bench_broker_shows_each_step_on_a_terminal_but_not_with_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = mosquitto::Mosquitto::start(dir.path());
+    let bench = format!(
+        "bench broker --broker {} --readings 3000 --latency 0 --runs 1",
+        broker.url()
+    );
+    let (code, raw, screen) = on_a_terminal(dir.path(), &bench, "table.txt");
+    assert_eq!(code, 0, "{raw}");
+    for step in ["queueing", "site", "plain subscriber"] {
+        assert!(
+            raw.contains(&format!("run 1 of 1 · {step} ")),
+            "{step}: {raw:?}"
+        );
+    }
+    assert!(raw.contains(" of 3,000 readings · "), "{raw:?}");
+    assert_eq!(screen, "", "the progress line is cleared at the end");
+    let (code, raw, _) = on_a_terminal(dir.path(), &format!("{bench} --json"), "bench.json");
+    assert_eq!((code, raw.trim()), (0, ""));
+    let json = std::fs::read_to_string(dir.path().join("bench.json")).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed["readings"], 3000);
 }
