@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use wallwatch::config::Config;
+use wallwatch::engine::Opening;
 use wallwatch::engine::resume::{Resumed, prepare};
 use wallwatch::sensors::Reading;
 use wallwatch::store::{self, Batch, Counts, ReadingFilter, Store};
@@ -447,8 +448,24 @@ fn check_prepare(store: &mut dyn Store, config: &Config) -> Result<Resumed, Stri
     let reports = store.crew_reports().unwrap();
     let old = Works::state_from_reports(&config.engine.wall, &reports);
     let url = store.url().to_string();
-    match (prepare(store, &config.engine, true), old) {
+    let told = std::sync::Mutex::new(Vec::new());
+    let prepared = prepare(store, &config.engine, true, &|step| {
+        told.lock().unwrap().push(step)
+    });
+    match (prepared, old) {
         (Ok(resumed), Ok((heights, day))) => {
+            // Each step that is long on a big store, told as it begins.
+            let n = reports.len() as u64;
+            let steps = if n == 0 {
+                vec![Opening::Counting]
+            } else {
+                vec![
+                    Opening::Counting,
+                    Opening::Latest { crew_reports: n },
+                    Opening::History { crew_reports: n },
+                ]
+            };
+            assert_eq!(*told.lock().unwrap(), steps, "{url}");
             assert_eq!(resumed.site.heights(), heights.as_slice(), "{url}");
             // The past days read back for the HTTP API: what every stored report tells.
             assert_eq!(
@@ -555,7 +572,9 @@ fn check_complete(url: &str) {
     let mut store = store::open(url).unwrap();
     // A new run first: the store takes the wall's fingerprint.
     assert_eq!(
-        prepare(store.as_mut(), &config.engine, true).unwrap().run,
+        prepare(store.as_mut(), &config.engine, true, &|_| {})
+            .unwrap()
+            .run,
         1
     );
     let mut site = Works::new((*config.engine.wall).clone(), config.engine.crews);
@@ -576,7 +595,7 @@ fn check_complete(url: &str) {
             crew_reports,
         })
         .unwrap();
-    let again = prepare(store.as_mut(), &config.engine, true).unwrap();
+    let again = prepare(store.as_mut(), &config.engine, true, &|_| {}).unwrap();
     assert_eq!(again.run, 2, "{url}");
     assert_eq!(again.site.day(), 0, "{url}");
     assert_eq!(again.site.heights(), config.engine.wall.heights(), "{url}");

@@ -108,7 +108,7 @@ pub fn main(args: &crate::config::cli::RunArgs) -> Outcome {
         .with(file)
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(super::progress::StderrAbove::default)
                 .with_ansi(std::io::stderr().is_terminal())
                 .with_filter(filter),
         )

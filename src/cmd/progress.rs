@@ -4,7 +4,9 @@
 //! file or `--json` gets nothing but the output itself.
 
 use std::cell::Cell;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
@@ -27,6 +29,33 @@ fn count_template(unit: &str, with_total: bool) -> String {
         )
     } else {
         format!("{{prefix}} {{spinner}} {{human_pos}} {unit} · {{rate}} {unit}/s")
+    }
+}
+
+/// The steps line on standard error while it is shown, so that log lines written there go above
+/// it ([`StderrAbove`]) rather than into it.
+static SHOWN: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Standard error for log lines: while a steps line is shown, each write clears it, writes,
+/// and draws it again below.
+#[derive(Default)]
+pub struct StderrAbove;
+
+impl Write for StderrAbove {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let shown = SHOWN
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .filter(|bar| !bar.is_finished());
+        match shown {
+            Some(bar) => bar.suspend(|| std::io::stderr().write(buf)),
+            None => std::io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }
 
@@ -63,6 +92,49 @@ impl Progress {
             None => "{prefix} {spinner} {bytes} · {bytes_per_sec}",
         };
         Progress::on_stderr(shown, label, total, template)
+    }
+
+    /// Names the step under way and the time spent so far (`store sqlite:w.db ⠋ counting the
+    /// stored rows · 2s`), drawn only once the work has taken `after`: a quick start draws
+    /// nothing. Steps are told from any thread through [`Progress::teller`].
+    pub fn steps(shown: bool, label: &str, after: Duration) -> Progress {
+        if !shown {
+            return Progress::hidden();
+        }
+        Progress::steps_on(ProgressDrawTarget::stderr(), label, after)
+    }
+
+    fn steps_on(target: ProgressDrawTarget, label: &str, after: Duration) -> Progress {
+        let style = ProgressStyle::with_template("{prefix} {spinner} {msg} · {elapsed}")
+            .expect("the template is valid");
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
+            .with_style(style)
+            .with_prefix(label.to_string());
+        let later = bar.clone();
+        // A step can be one long store call: the line must appear (and its time move) while
+        // it runs, so a thread of its own shows it.
+        std::thread::spawn(move || {
+            std::thread::sleep(after);
+            if !later.is_finished() {
+                later.set_draw_target(target);
+                *SHOWN.lock().unwrap_or_else(|e| e.into_inner()) = Some(later.clone());
+                later.enable_steady_tick(Duration::from_millis(100));
+            }
+        });
+        Progress {
+            bar: Some(bar),
+            pending: Cell::new(0),
+        }
+    }
+
+    /// Tells the line which step is now under way, from any thread.
+    pub fn teller(&self) -> impl Fn(String) + Send + Sync + 'static {
+        let bar = self.bar.clone();
+        move |step| {
+            if let Some(bar) = &bar {
+                bar.set_message(step);
+            }
+        }
     }
 
     fn on_stderr(shown: bool, label: &str, total: Option<u64>, template: &str) -> Progress {
@@ -215,6 +287,35 @@ mod tests {
             line.contains(" rows/s · ") && line.ends_with(" left"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn steps_are_drawn_with_their_time_once_the_work_has_lasted() {
+        let term = Drawn::default();
+        let target = ProgressDrawTarget::term_like(Box::new(term.clone()));
+        let p = Progress::steps_on(target, "store sqlite:w.db", Duration::ZERO);
+        let bar = p.bar.clone().expect("a bar");
+        let shown_by = std::time::Instant::now() + Duration::from_secs(10);
+        while bar.is_hidden() {
+            assert!(std::time::Instant::now() < shown_by, "never shown");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        p.teller()("counting the stored rows".into());
+        bar.force_draw();
+        let drawn = term.0.lock().unwrap().clone();
+        assert!(
+            drawn.contains("store sqlite:w.db ")
+                && drawn.contains(" counting the stored rows · 0s"),
+            "{drawn:?}"
+        );
+        // A start quicker than the delay draws nothing at all.
+        let term = Drawn::default();
+        let target = ProgressDrawTarget::term_like(Box::new(term.clone()));
+        let p = Progress::steps_on(target, "store", Duration::from_secs(3600));
+        p.teller()("opening the store".into());
+        p.bar.as_ref().unwrap().force_draw();
+        p.clear();
+        assert_eq!(*term.0.lock().unwrap(), "");
     }
 
     #[test]

@@ -2,18 +2,25 @@
 //! subscriber (`--broker`) and the HTTP API (`--http`). Started in one order and stopped in one
 //! order, the same for all three.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
+
+use super::progress::Progress;
 
 use crate::broker::subscriber::SiteBroker;
 use crate::config::Config;
 use crate::config::cli::HttpAuth;
-use crate::engine::{Engine, EngineError, Event, StartOptions, Summary};
+use crate::engine::{Engine, EngineError, Event, Opening, StartOptions, Summary};
 use crate::http::token::TokenFile;
 use crate::http::{Bound, HttpServer, HttpSettings};
 use crate::site::{Hub, Site};
+
+/// How long opening the store may take before a line on a terminal says which step it is at.
+const SHOW_OPENING_AFTER: Duration = Duration::from_millis(300);
 
 /// The engine and what runs beside it.
 pub struct Services {
@@ -53,12 +60,25 @@ impl Services {
             .as_ref()
             .and_then(|b| b.token_file())
             .map(Path::to_path_buf);
+        // On a store of millions of rows the start takes seconds: say which step it is at.
+        let store = crate::store::redact_url(&config.engine.store.to_string());
+        let progress = Progress::steps(
+            options.on_opening.is_none() && std::io::stderr().is_terminal(),
+            &format!("store {}", crate::text::sanitize(&store)),
+            SHOW_OPENING_AFTER,
+        );
+        let tell = progress.teller();
         let options = StartOptions {
             history: config.http.is_some(),
+            on_opening: options
+                .on_opening
+                .or_else(|| Some(Arc::new(move |step: Opening| tell(step.to_string())))),
             ..options
         };
-        let (engine, events, broker) =
-            crate::broker::start_engine(&config.engine, config.broker.as_ref(), options).await?;
+        let started =
+            crate::broker::start_engine(&config.engine, config.broker.as_ref(), options).await;
+        progress.clear();
+        let (engine, events, broker) = started?;
         let services = Services {
             engine,
             broker,

@@ -14,6 +14,7 @@ use super::collector::{self, Stored};
 use super::failures::{Failures, panic_message};
 use super::gauges::Gauges;
 use super::network::{Network, NetworkProbe};
+use super::opening::{OnOpening, Opening};
 use super::pipeline::{PipelineEnds, spawn_pipeline};
 use super::publisher::Publisher;
 use super::remote::{RemoteInlet, RemoteLink};
@@ -44,6 +45,8 @@ pub struct StartOptions {
     pub history: bool,
     /// Accept readings from agents (`Engine::remote_inlet`), reporting what is stored here.
     pub remote: Option<Arc<RemoteLink>>,
+    /// Told each step of opening the store and resuming its run, as it begins.
+    pub on_opening: Option<OnOpening>,
 }
 
 /// The running engine.
@@ -328,10 +331,16 @@ async fn open_store(
         options.history,
         options.remote.is_some(),
     );
+    let told = options
+        .on_opening
+        .clone()
+        .unwrap_or_else(|| Arc::new(|_| {}));
     let (store, resumed, marks) = tokio::task::spawn_blocking(move || {
+        told(Opening::Connecting);
         let mut store = collector::open_store(&url, &for_resume.holder, injected)?;
-        let resumed = super::resume::prepare(store.as_mut(), &for_resume, history)?;
+        let resumed = super::resume::prepare(store.as_mut(), &for_resume, history, &*told)?;
         let marks = if agents {
+            told(Opening::AgentMarks);
             store.agent_marks().map_err(EngineError::Store)?
         } else {
             crate::store::AgentMarks::new()

@@ -29,6 +29,7 @@ mod failures;
 mod gauges;
 mod handle;
 pub mod network;
+mod opening;
 pub mod options;
 mod pipeline;
 pub mod publisher;
@@ -57,6 +58,7 @@ pub use error::EngineError;
 pub use gauges::Gauges;
 pub use handle::{Engine, StartOptions};
 pub use network::{Latency, NetworkProbe};
+pub use opening::{OnOpening, Opening};
 pub use options::{EngineOptions, MAX_LATENCY, check_latency};
 pub use summary::{NotStored, RunCounters, StoreWrites, Summary};
 

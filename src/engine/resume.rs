@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::EngineError;
 use super::EngineOptions;
 use super::change::Replay;
+use super::opening::Opening;
 use crate::store::{Counts, Store, StoreError, WALL_HASH_KEY, redact_url};
 use crate::wall::{CrewReport, History, Wall, Works};
 
@@ -34,15 +35,18 @@ pub struct Resumed {
 }
 
 /// Checks the store's wall, clears it when `config.fresh`, and rebuilds the site; with
-/// `history`, also the stored days (every crew report is read back for that).
+/// `history`, also the stored days (every crew report is read back for that). `told` hears
+/// of each step that may take long on a big store as it begins.
 pub fn prepare(
     store: &mut dyn Store,
     config: &EngineOptions,
     history: bool,
+    told: &dyn Fn(Opening),
 ) -> Result<Resumed, EngineError> {
     let url = crate::text::sanitize(&redact_url(store.url())).into_owned();
     let fail = |e: StoreError| EngineError::Store(e);
     if config.fresh {
+        told(Opening::Clearing);
         let before = store.counts().map_err(fail)?;
         store.clear().map_err(fail)?;
         tracing::info!(
@@ -58,6 +62,7 @@ pub fn prepare(
     let (shared, run) = the_wall(store, config, &replay, &url)?;
     let wall = (*shared).clone();
     let hash = wall.fingerprint();
+    told(Opening::Counting);
     let counts = store.counts().map_err(fail)?;
     let crews = replay.crews(config.crews);
     match store.meta_get(WALL_HASH_KEY).map_err(fail)? {
@@ -89,12 +94,18 @@ pub fn prepare(
             history,
         });
     }
+    told(Opening::Latest {
+        crew_reports: counts.crew_reports,
+    });
     let stored = store.latest_crew_reports().map_err(fail)?;
     let cannot = |e: crate::wall::ResumeError| {
         EngineError::Store(StoreError(format!("store '{url}': cannot resume: {e}")))
     };
     let (heights, day) = Works::state_from_latest(&wall, &stored).map_err(cannot)?;
     let history = if history {
+        told(Opening::History {
+            crew_reports: counts.crew_reports,
+        });
         History::from_reports(&wall, &store.crew_reports().map_err(fail)?)
     } else {
         History::new(wall.profiles())
