@@ -163,8 +163,14 @@ impl Replay {
             .filter(|s| matches!(s, SensorStep::Add(_)))
             .count();
         let removed = self.sensors.len() - added;
-        if !self.sensors.is_empty() {
-            parts.push(format!("sensors +{added} −{removed}"));
+        // Only the moves made: `sensors +1`, `sensors −2` or `sensors +2 −1`.
+        let moves: Vec<String> = [(added, '+'), (removed, '−')]
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, sign)| format!("{sign}{n}"))
+            .collect();
+        if !moves.is_empty() {
+            parts.push(format!("sensors {}", moves.join(" ")));
         }
         match self.speed {
             Some(Speed::Max) => parts.push("speed max".into()),
@@ -233,6 +239,15 @@ mod tests {
             replay.describe(),
             "crews +2, sensors +2 −1, speed max, paused"
         );
+        let sensors = |steps: Vec<SensorStep>| Replay {
+            sensors: steps,
+            ..Replay::default()
+        };
+        let add = || SensorStep::Add("thermometer".into());
+        let remove = || SensorStep::Remove("default-2".into());
+        assert_eq!(sensors(vec![add()]).describe(), "sensors +1");
+        assert_eq!(sensors(vec![remove(), remove()]).describe(), "sensors −2");
+        assert_eq!(sensors(vec![]).describe(), "");
     }
 
     #[test]
