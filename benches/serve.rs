@@ -4,7 +4,8 @@
 //! 1. bytes per second an attached viewer at 120x40 writes to its terminal, against the
 //!    standalone dashboard and htop running at the same time and size; the viewer's first
 //!    output and first frame after it is started;
-//! 2. the server's CPU over the window with 20 viewers attached, against none;
+//! 2. the server's CPU over the window with 20 viewers attached, against none (and with 1 and
+//!    100, for how it grows);
 //! 3. readings stored per second at `--speed max` with `memory:`, with 20 viewers attached
 //!    against none (alternating runs, medians);
 //! 4. a viewer stopped (SIGSTOP) for a while: the server's RSS growth, the other viewers'
@@ -125,17 +126,7 @@ impl Drop for Server {
 
 /// CPU time (user + system) of `pid` so far.
 fn cpu(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start after its ')'.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = fields
-        .get(11..13)
-        .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
-    Duration::from_millis(ticks * 10) // 100 ticks a second on Linux.
+    wallwatch::cmd::bench::proc::cpu_time_of(&pid.to_string()).unwrap_or_default()
 }
 
 fn rss_mb(pid: u32) -> f64 {
@@ -219,23 +210,34 @@ fn spawn_program(dir: &Path, program: &str) -> Option<Dash> {
     ))
 }
 
-/// 2. The server's CPU with 20 viewers attached at defaults, against none.
+/// The server's CPU (2.) with 20 viewers attached at defaults, against none; and how it grows
+/// with 1, 20 and 100 viewers (attached one group after another, a window each).
 fn cpu_with_viewers(dir: &Path, window: Duration) -> Value {
     let server = Server::start(dir, "cpu", &[]);
     thread::sleep(Duration::from_secs(2));
-    let c0 = cpu(server.pid());
-    let t0 = Instant::now();
-    thread::sleep(window);
-    let none = (cpu(server.pid()) - c0).as_secs_f64() / t0.elapsed().as_secs_f64() * 100.0;
-    let viewers: Vec<Dash> = (0..20).map(|_| server.attach(dir)).collect();
-    server.wait_viewers(20);
-    thread::sleep(Duration::from_secs(1));
-    let c1 = cpu(server.pid());
-    let t1 = Instant::now();
-    thread::sleep(window);
-    let twenty = (cpu(server.pid()) - c1).as_secs_f64() / t1.elapsed().as_secs_f64() * 100.0;
+    let cpu_over_window = || {
+        let c0 = cpu(server.pid());
+        let t0 = Instant::now();
+        thread::sleep(window);
+        (cpu(server.pid()) - c0).as_secs_f64() / t0.elapsed().as_secs_f64() * 100.0
+    };
+    let none = cpu_over_window();
+    let mut viewers: Vec<Dash> = Vec::new();
+    let mut by_viewers = serde_json::Map::new();
+    for n in [1, 20, 100] {
+        while viewers.len() < n {
+            viewers.push(server.attach(dir));
+        }
+        server.wait_viewers(n as u64);
+        thread::sleep(Duration::from_secs(1));
+        by_viewers.insert(n.to_string(), json!(cpu_over_window()));
+    }
     drop(viewers);
-    json!({ "cpu_percent_no_viewers": none, "cpu_percent_20_viewers": twenty })
+    json!({
+        "cpu_percent_no_viewers": none,
+        "cpu_percent_20_viewers": by_viewers["20"],
+        "cpu_percent_by_viewers": by_viewers,
+    })
 }
 
 /// 3. Readings stored per second at `--speed max` with `memory:`, 20 viewers against none.

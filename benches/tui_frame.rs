@@ -1,6 +1,7 @@
 //! One dashboard frame at 200x50 with the 1M-section wall (500 profiles × 2000 sections) and
 //! 1000 sensors with full histories, and one at 120x40 on the defaults (the example wall, 3 crews,
-//! 5 sensors): layout, every pane, and ratatui's diff.
+//! 5 sensors): layout, every pane, and ratatui's diff. Then how a frame grows with the wall:
+//! 200x50, 5 sensors, 100 profiles of 10, 10,000 and 100,000 sections (10³, 10⁶, 10⁷).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -114,5 +115,25 @@ fn frame(c: &mut Criterion) {
     bench_frame(c, "frame 120x40, defaults", &defaults, 120, 40);
 }
 
-criterion_group!(benches, frame);
+/// `profiles` × `sections`, heights spread over 0..=30.
+fn wall_of(profiles: usize, sections: usize) -> Wall {
+    Wall::from_profiles(
+        &(0..profiles)
+            .map(|p| {
+                (0..sections)
+                    .map(|s| ((p * 31 + s * 17) % 31) as u8)
+                    .collect::<Vec<u8>>()
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn growth(c: &mut Criterion) {
+    for (sections, name) in [(10, "10^3"), (10_000, "10^6"), (100_000, "10^7")] {
+        let app = app(wall_of(100, sections), 200, 5);
+        bench_frame(c, &format!("frame 200x50, {name} sections"), &app, 200, 50);
+    }
+}
+
+criterion_group!(benches, frame, growth);
 criterion_main!(benches);
