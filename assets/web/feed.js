@@ -7,6 +7,25 @@
 /** How long after a stream the browser gave up on it is opened again. */
 const REOPEN_MS = 2000;
 
+const TYPES = ["open", "snapshot", "update", "error"];
+
+/**
+ * The first stream, opened as soon as this module runs: the page loads this module on its own
+ * first (`async`), so the first snapshot is on its way while the other modules load. What it
+ * hears before a Feed takes it over is kept, in order.
+ */
+let early = { source: new EventSource("/events"), held: [] };
+for (const type of TYPES) {
+  early.source.addEventListener(type, (e) => early?.held.push(e));
+}
+
+/** The first stream and what it heard so far, once; then null. */
+function takeEarly() {
+  const taken = early;
+  early = null;
+  return taken;
+}
+
 export class Feed {
   /**
    * `onSnapshot(data)` and `onUpdate(data)` take the events' JSON (onUpdate returns false for
@@ -26,34 +45,50 @@ export class Feed {
     }
   }
 
-  /** Opens the stream (a new EventSource sends no Last-Event-ID: it starts from a snapshot). */
+  /**
+   * Opens the stream (a new EventSource sends no Last-Event-ID: it starts from a snapshot); the
+   * first time, takes over the one opened early and hears what it already heard.
+   */
   open() {
     clearTimeout(this.reopen);
     if (this.source) {
       this.source.close();
     }
-    const es = new EventSource("/events");
+    const taken = takeEarly();
+    const es = taken ? taken.source : new EventSource("/events");
     this.source = es;
-    es.addEventListener("open", () => {
-      this.state(this.current === "unreachable" ? "back" : "live");
-    });
-    es.addEventListener("snapshot", (e) => {
-      this.handlers.onSnapshot(e.data);
-    });
-    es.addEventListener("update", (e) => {
-      if (!this.handlers.onUpdate(e.data)) {
-        this.open();
-      }
-    });
-    es.addEventListener("error", () => {
-      if (this.source !== es) {
-        return;
-      }
-      this.state("unreachable");
-      if (es.readyState === EventSource.CLOSED) {
-        // Refused (not an event stream, or an error status): the browser will not retry.
-        this.reopen = setTimeout(() => this.open(), REOPEN_MS);
-      }
-    });
+    for (const type of TYPES) {
+      es.addEventListener(type, (e) => this.hear(es, e));
+    }
+    for (const e of taken ? taken.held : []) {
+      this.hear(es, e);
+    }
+  }
+
+  /** One event of stream `es`. */
+  hear(es, e) {
+    if (this.source !== es) {
+      return;
+    }
+    switch (e.type) {
+      case "open":
+        this.state(this.current === "unreachable" ? "back" : "live");
+        break;
+      case "snapshot":
+        this.handlers.onSnapshot(e.data);
+        break;
+      case "update":
+        if (!this.handlers.onUpdate(e.data)) {
+          this.open();
+        }
+        break;
+      case "error":
+        this.state("unreachable");
+        if (es.readyState === EventSource.CLOSED) {
+          // Refused (not an event stream, or an error status): the browser will not retry.
+          this.reopen = setTimeout(() => this.open(), REOPEN_MS);
+        }
+        break;
+    }
   }
 }
