@@ -60,9 +60,9 @@ impl Gauges {
         self.wall.run()
     }
 
-    /// The version of the book (see [`crate::wall::Book::version`]), without copying it.
-    pub fn book_version(&self) -> u64 {
-        self.wall.book_version()
+    /// The book's plan (see [`crate::wall::Book::plan`]), without copying it.
+    pub fn book_plan(&self) -> u64 {
+        self.wall.book_plan()
     }
 
     /// The store's writes: their durations, rows per write, failures and retries.

@@ -38,8 +38,8 @@ pub struct WallState {
     progress: Mutex<WallProgress>,
     /// The wall's site and what its crews did, day by day (the HTTP API's wall paths).
     book: Mutex<Book>,
-    /// The book's version (see [`Book::version`]), readable without the lock.
-    book_version: AtomicU64,
+    /// The book's plan (see [`Book::plan`]), readable without the lock.
+    book_plan: AtomicU64,
     /// Woken when crews were added or removed: the crew task looks at the wall again.
     crews_changed: Notify,
     /// The run's number (1 until another wall is loaded) and its wall's fingerprint.
@@ -49,7 +49,7 @@ pub struct WallState {
 impl WallState {
     pub fn new(site: Works, history: History, run: u32) -> WallState {
         WallState {
-            book_version: AtomicU64::new(0),
+            book_plan: AtomicU64::new(0),
             crews_changed: Notify::new(),
             run: Mutex::new((run, site.wall().fingerprint())),
             progress: Mutex::new(WallProgress::of(&site)),
@@ -77,8 +77,8 @@ impl WallState {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn book_version(&self) -> u64 {
-        self.book_version.load(Ordering::Acquire)
+    pub fn book_plan(&self) -> u64 {
+        self.book_plan.load(Ordering::Acquire)
     }
 
     pub fn progress(&self) -> WallProgress {
@@ -92,11 +92,11 @@ impl WallState {
         r
     }
 
-    /// Changes the book and publishes its new version.
+    /// Changes the book and publishes its plan.
     fn change_book<R>(&self, change: impl FnOnce(&mut Book) -> R) -> R {
         let mut book = self.book();
         let r = change(&mut book);
-        self.book_version.store(book.version(), Ordering::Release);
+        self.book_plan.store(book.plan(), Ordering::Release);
         r
     }
 }

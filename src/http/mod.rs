@@ -70,7 +70,7 @@ pub struct Api {
     /// This site process's `/events` streams (see [`events`]).
     pub events: Arc<events::Source>,
     registry: Registry,
-    /// The last projection and the book version it is of.
+    /// The last projection and the book's plan it is of.
     projection: Mutex<Option<(u64, Arc<Projection>)>>,
 }
 

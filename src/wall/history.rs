@@ -196,8 +196,9 @@ impl History {
 pub struct Book {
     works: Works,
     history: History,
-    /// Changes so far (days worked and crews added or removed): equal versions, equal books.
-    version: u64,
+    /// Changes to what the days to come will be (crews added or removed, another wall begun);
+    /// a day worked as planned is not one. Equal plans, equal [`Book::projection`]s.
+    plan: u64,
 }
 
 impl Book {
@@ -207,7 +208,7 @@ impl Book {
         Book {
             works: site,
             history,
-            version: 0,
+            plan: 0,
         }
     }
 
@@ -219,35 +220,34 @@ impl Book {
         &self.history
     }
 
-    pub fn version(&self) -> u64 {
-        self.version
+    pub fn plan(&self) -> u64 {
+        self.plan
     }
 
     /// Works the next day (see [`Works::step_into`]) and records it.
     pub fn step_into(&mut self, log: &mut Vec<CrewWork>) {
         self.works.step_into(log);
         self.history.record(self.works.day(), log);
-        self.version += 1;
     }
 
     pub fn add_crew(&mut self) -> Result<u32, CrewChangeError> {
         let n = self.works.add_crew()?;
-        self.version += 1;
+        self.plan += 1;
         Ok(n)
     }
 
     pub fn remove_crew(&mut self) -> Result<u32, CrewChangeError> {
         let n = self.works.remove_crew()?;
-        self.version += 1;
+        self.plan += 1;
         Ok(n)
     }
 
-    /// Another wall's works from their start, with no days behind them (a new version still:
-    /// a reader holding the old one sees the change).
+    /// Another wall's works from their start, with no days behind them (a new plan: a reader
+    /// holding the old one sees the change).
     pub fn begin(&mut self, works: Works) {
         self.history = History::new(works.wall().profiles());
         self.works = works;
-        self.version += 1;
+        self.plan += 1;
     }
 
     /// The days worked as they happened, then the days to come as the site would work them with
@@ -516,5 +516,41 @@ mod tests {
             prop_assert_eq!(fast.total_feet(), stepped.total_feet());
         }
 
+        /// A projection made after any crew changes answers every question exactly as one made
+        /// after more days worked with no change between: days worked as planned do not change
+        /// it, so it need not be made again for them (the plan stays the same).
+        #[test]
+        fn days_worked_as_planned_leave_the_projection_as_it_was(
+            profiles in prop::collection::vec(prop::collection::vec(0u8..=30, 1..8), 1..5),
+            crews in prop_oneof![Just(Crews::Unlimited), (1u32..5).prop_map(Crews::Limited)],
+            ops in prop::collection::vec(0u8..6, 0..30),
+            later in 1u64..40,
+        ) {
+            let wall = Wall::from_profiles(&profiles);
+            let mut book = Book::new(Works::new(wall.clone(), crews), History::new(wall.profiles()));
+            let mut log = Vec::new();
+            for op in ops {
+                match op {
+                    0 => { let _ = book.add_crew(); }
+                    1 => { let _ = book.remove_crew(); }
+                    _ => book.step_into(&mut log),
+                }
+            }
+            let (then, plan) = (book.projection(), book.plan());
+            for _ in 0..later {
+                book.step_into(&mut log);
+            }
+            prop_assert_eq!(book.plan(), plan);
+            let now = book.projection();
+            let d_max = now.total_feet() + book.works().day() + 3;
+            for d in (0..=d_max).chain([u64::MAX]) {
+                for p in 0..wall.profiles() {
+                    prop_assert_eq!(then.profile_feet_on(p, d), now.profile_feet_on(p, d), "p{} d{}", p, d);
+                    prop_assert_eq!(then.profile_feet_up_to(p, d), now.profile_feet_up_to(p, d), "p{} d{}", p, d);
+                }
+                prop_assert_eq!(then.feet_up_to(d), now.feet_up_to(d), "d{}", d);
+            }
+            prop_assert_eq!(then.total_feet(), now.total_feet());
+        }
     }
 }
