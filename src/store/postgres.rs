@@ -170,9 +170,8 @@ impl PostgresStore {
     /// [`PostgresStore::open`] for the site that writes the store: its connection holds the
     /// schema's advisory lock (taken again when it reconnects), so a second site is refused
     /// naming the first; its `application_name` (unless the URL gives one) says which process
-    /// it is.
-    pub fn open_for_site(url: &str, holder: &str) -> Result<PostgresStore, StoreError> {
-        let _ = holder; // PostgreSQL names the holder by its application_name
+    /// it is, so it takes no holder line as the file stores do.
+    pub fn open_for_site(url: &str) -> Result<PostgresStore, StoreError> {
         PostgresStore::connect(url, true)
     }
 
