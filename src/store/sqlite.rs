@@ -255,10 +255,7 @@ impl SqliteStore {
     }
 
     fn conn(&mut self) -> Result<&mut Connection, StoreError> {
-        let url = &self.url;
-        self.conn
-            .as_mut()
-            .ok_or_else(|| StoreError(format!("store '{url}': closed")))
+        open_conn(&mut self.conn, &self.url)
     }
 
     /// The rows of one prepared (cached) query.
@@ -293,18 +290,20 @@ impl SqliteStore {
     /// in id order) left out as stored already. The writing site's file is checked before the
     /// commit: a batch is not committed into a file that was deleted.
     fn write(&mut self, batch: &Batch, origins: &[Origin]) -> Result<Vec<u64>, StoreError> {
-        let file = self.site.as_ref().map(|(_, file)| file.clone());
-        if let Some(file) = &file {
-            file.check(&self.url)?;
+        // The fields apart, so that the file and the URL are borrowed, not copied, while the
+        // connection is.
+        let SqliteStore { url, conn, site } = self;
+        let file = site.as_ref().map(|(_, file)| file);
+        if let Some(file) = file {
+            file.check(url)?;
         }
-        let url = self.url.clone();
-        let conn = self.conn()?;
+        let conn = open_conn(conn, url)?;
         let err = |e: rusqlite::Error| StoreError(format!("store '{url}': {}", one_line(&e)));
         let tx = conn.transaction().map_err(err)?;
         let skipped = SqliteStore::insert(&tx, batch, origins).map_err(err)?;
-        if let Some(file) = &file {
+        if let Some(file) = file {
             // Dropped uncommitted on an error: rolled back.
-            file.check(&url)?;
+            file.check(url)?;
         }
         tx.commit().map_err(err)?;
         Ok(skipped)
@@ -465,6 +464,15 @@ fn crew_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CrewReport> {
         section: row.get(5)?,
         height: row.get(6)?,
     })
+}
+
+/// The store's connection, or the error of a closed store.
+fn open_conn<'a>(
+    conn: &'a mut Option<Connection>,
+    url: &str,
+) -> Result<&'a mut Connection, StoreError> {
+    conn.as_mut()
+        .ok_or_else(|| StoreError(format!("store '{url}': closed")))
 }
 
 impl Store for SqliteStore {
