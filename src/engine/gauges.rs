@@ -24,8 +24,6 @@ pub struct Gauges {
     pub(super) seed: u64,
     pub(super) reader: collector::StoreReader,
     pub(super) remote: Option<Arc<RemoteLink>>,
-    /// How long a stop waits for the store ([`super::EngineOptions::drain_timeout`]).
-    pub(super) drain_timeout: Duration,
 }
 
 impl Gauges {
@@ -181,10 +179,5 @@ impl Gauges {
             reason,
         });
         summary
-    }
-
-    /// How long a stop waits for the store.
-    pub(super) fn drain_timeout(&self) -> Duration {
-        self.drain_timeout
     }
 }
