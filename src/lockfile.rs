@@ -75,6 +75,13 @@ impl LockFile {
     }
 }
 
+/// The lock file beside `path`: `PATH.lock`.
+pub fn beside(path: &Path) -> PathBuf {
+    let mut lock = path.as_os_str().to_owned();
+    lock.push(".lock");
+    PathBuf::from(lock)
+}
+
 /// This process as a lock's holder line says it: `pid 4242 on host north, WHAT, since …`.
 pub fn this_process(what: &str) -> String {
     format!(

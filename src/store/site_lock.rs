@@ -27,9 +27,7 @@ pub fn lock_path(path: &Path) -> PathBuf {
             .map(|d| d.join(name))
             .unwrap_or_else(|_| path.to_path_buf())
     });
-    let mut lock = real.into_os_string();
-    lock.push(".lock");
-    PathBuf::from(lock)
+    crate::lockfile::beside(&real)
 }
 
 /// Takes the lock of the file store `shown` at `path` for `holder` (this process's line), or
