@@ -451,9 +451,7 @@ async fn take_site_lock(client: &Client) -> Result<(), String> {
         }
         None => "a connection that has just let go of it (try again)".to_string(),
     };
-    Err(format!(
-        "in use by another site: {by}; stop that site first, or use another store"
-    ))
+    Err(super::site_lock::refusal(&by))
 }
 
 /// A live connection with its prepared statements.
