@@ -395,7 +395,7 @@ fn describe(e: &tokio_postgres::Error) -> String {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::text::one_line(&text)
 }
 
 /// The first key of a writing site's advisory lock (`pg_try_advisory_lock(int, int)`),

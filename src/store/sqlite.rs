@@ -50,6 +50,7 @@ use super::{
 };
 use crate::lockfile::LockFile;
 use crate::sensors::Reading;
+use crate::text::one_line;
 use crate::wall::{CrewReport, LatestReports};
 
 /// How long a statement waits for another connection's lock before failing with "database is
@@ -384,13 +385,6 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 
 fn to_i64(v: u64) -> rusqlite::Result<i64> {
     i64::try_from(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
-}
-
-fn one_line(e: &dyn std::fmt::Display) -> String {
-    e.to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn conversion(col: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
