@@ -3,7 +3,7 @@
 //! a directory) is refused before a byte of it is read, and a whole file is read only up to a
 //! size, so that no input can make the process read, or allocate, without end.
 
-use std::fs::{File, FileType, Metadata};
+use std::fs::{File, FileType, Metadata, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
@@ -11,10 +11,13 @@ use std::path::Path;
 /// Opens `path` for reading (through symlinks), refusing what is not a regular file. The open
 /// does not wait for a FIFO's writer: a FIFO is refused at once.
 pub fn open_regular(path: &Path) -> io::Result<File> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
+    open_regular_with(path, OpenOptions::new().read(true))
+}
+
+/// Opens `path` as `options` say (to write, to create: a lock file), refusing what is not a
+/// regular file as [`open_regular`] does, without waiting for a FIFO's other end.
+pub fn open_regular_with(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
+    let file = options.custom_flags(libc::O_NONBLOCK).open(path)?;
     check_regular(&file.metadata()?)?;
     // Regular files ignore O_NONBLOCK; nothing to undo.
     Ok(file)

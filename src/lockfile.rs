@@ -32,18 +32,17 @@ impl LockFile {
     /// Takes the lock of `path` for `holder` (one line, written into the file), without
     /// waiting: if another process holds it, says who.
     pub fn take(path: &Path, holder: &str) -> Result<LockFile, LockError> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)
-            .map_err(LockError::Io)?;
         // A lock on a device or a FIFO guards nothing.
-        crate::files::check_regular(&file.metadata().map_err(LockError::Io)?)
-            .map_err(LockError::Io)?;
+        let mut file = crate::files::open_regular_with(
+            path,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600),
+        )
+        .map_err(LockError::Io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -73,6 +72,13 @@ impl LockFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// The lock file beside `path`: `PATH.lock`.
+pub fn beside(path: &Path) -> PathBuf {
+    let mut lock = path.as_os_str().to_owned();
+    lock.push(".lock");
+    PathBuf::from(lock)
 }
 
 /// This process as a lock's holder line says it: `pid 4242 on host north, WHAT, since …`.

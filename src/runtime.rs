@@ -23,10 +23,14 @@ pub fn site() -> Result<Runtime, String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))
 }
 
-/// Ends a site's runtime without waiting long for its blocking pool: a store call that never
-/// returns (a drain cut short at its deadline) must not keep the process from exiting.
-pub fn end(runtime: Runtime) {
+/// Runs `f` to its end on a fresh [`site`] runtime (`run`, `--headless`, `serve`), then ends
+/// the runtime without waiting long for its blocking pool: a store call that never returns (a
+/// drain cut short at its deadline) must not keep the process from exiting.
+pub fn run_site<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+    let runtime = site()?;
+    let output = runtime.block_on(f);
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    Ok(output)
 }
 
 /// A runtime on the calling thread (clients of a site, the PostgreSQL store's worker).

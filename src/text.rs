@@ -59,6 +59,15 @@ pub fn json_without_controls(json: String) -> String {
     out
 }
 
+/// `text` on one line: each run of white space (line ends among it) one space, none at its
+/// ends (an error of a store or a panic's message, for a log line or a summary).
+pub fn one_line(text: &dyn std::fmt::Display) -> String {
+    text.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The longest error line shown whole, in characters.
 pub const MAX_LINE: usize = 400;
 

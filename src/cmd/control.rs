@@ -73,13 +73,8 @@ pub fn speed(args: &SpeedArgs) -> Outcome {
 /// asked (exit 2); the site parses the text again with its own limit on sections.
 pub fn wall(c: &WallCommand) -> Outcome {
     let WallCommand::Load(a) = c;
+    // The read itself refuses a file over MAX_WALL_TEXT, naming the file.
     let (file, bytes) = profiles_file::read(&a.file, MAX_WALL_TEXT as u64).map_err(Failure::bad)?;
-    if bytes.len() > MAX_WALL_TEXT {
-        return Err(Failure::bad(format!(
-            "{file}: {} bytes is more than a loaded wall may be ({MAX_WALL_TEXT} bytes)",
-            bytes.len()
-        )));
-    }
     Wall::parse(&bytes, MAX_SECTIONS_RANGE.end().to_owned())
         .map_err(|source| Failure::bad(ProfilesError::Parse { file, source }))?;
     // Parsed, so UTF-8: digits, spaces and line ends.

@@ -113,15 +113,11 @@ pub fn main(args: &crate::config::cli::RunArgs) -> Outcome {
                 .with_filter(filter),
         )
         .try_init();
-    let runtime = crate::runtime::site().map_err(Failure::bad)?;
-    let summary = runtime.block_on(run(&config));
-    crate::runtime::end(runtime);
-    let summary = summary.map_err(|e| Failure::engine(&e))?;
+    let summary = crate::runtime::run_site(run(&config))
+        .map_err(Failure::bad)?
+        .map_err(|e| Failure::engine(&e))?;
     let json = serde_json::to_string(&summary)
         .map_err(|e| Failure::bad(format!("cannot write the summary: {e}")))?;
     crate::text::print_line(&json);
-    match super::run::not_stored_line(&summary) {
-        Some(line) => Err(Failure::status(1).with_line(line)),
-        None => Ok(()),
-    }
+    super::run::exit_of(&summary)
 }

@@ -4,16 +4,10 @@ use std::io::{self, BufWriter, Write};
 
 use super::{Failure, Outcome};
 use crate::config::cli::ReportArgs;
-use crate::config::profiles_file;
 use crate::wall::report::{self, Report};
 
 pub fn main(args: &ReportArgs) -> Outcome {
-    let progress = super::query::reading(&args.wall, args.json);
-    let wall = profiles_file::load_watched(&args.wall.file, args.wall.max_sections, &mut |n| {
-        progress.add(n as u64)
-    });
-    drop(progress);
-    let wall = wall.map_err(Failure::bad)?;
+    let wall = super::query::load(&args.wall, args.json).map_err(Failure::bad)?;
     let crews = args.wall.crews();
     let mut out = BufWriter::new(io::stdout().lock());
     if args.log {

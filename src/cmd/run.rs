@@ -28,10 +28,7 @@ pub fn main(args: &RunArgs) -> Outcome {
         return super::headless::main(args);
     }
     let (config, palette) = prepare(args).map_err(Failure::bad)?;
-    let runtime = crate::runtime::site().map_err(Failure::bad)?;
-    let outcome = runtime.block_on(run(&config, palette));
-    crate::runtime::end(runtime);
-    outcome
+    crate::runtime::run_site(run(&config, palette)).map_err(Failure::bad)?
 }
 
 fn prepare(args: &RunArgs) -> Result<(Config, Palette), String> {
@@ -87,6 +84,15 @@ async fn run(config: &Config, palette: Palette) -> Outcome {
         Ok(_) if all_stored(&summary) => Ok(()),
         Err(TuiError::Panicked) => Err(Failure::status(101)),
         _ => Err(Failure::status(1)),
+    }
+}
+
+/// How a site that printed its summary (`--headless`, `serve`) exits: 1 with
+/// [`not_stored_line`] when its drain was cut short.
+pub fn exit_of(summary: &Summary) -> Outcome {
+    match not_stored_line(summary) {
+        Some(line) => Err(Failure::status(1).with_line(line)),
+        None => Ok(()),
     }
 }
 

@@ -49,21 +49,16 @@ pub fn main(args: &ServeArgs) -> Outcome {
     let file =
         crate::logfile::layer(config.log_file.as_deref(), config.log_keep).map_err(Failure::bad)?;
     let feed = init_logging(file);
-    let runtime = crate::runtime::site().map_err(Failure::bad)?;
     // How `attach` and `stop` name this site: nothing for the default one.
     let which = match (&site.socket, &site.name) {
         (Some(p), _) => format!(" --socket {}", p.display()),
         (None, Some(n)) if n != socket::DEFAULT_NAME => format!(" --site {n}"),
         _ => String::new(),
     };
-    let summary = runtime.block_on(serve(&config, &path, &which, access, feed));
-    crate::runtime::end(runtime);
-    let summary = summary?;
+    let summary = crate::runtime::run_site(serve(&config, &path, &which, access, feed))
+        .map_err(Failure::bad)??;
     crate::text::print_line(&serde_json::to_string(&summary).unwrap_or_default());
-    match super::run::not_stored_line(&summary) {
-        Some(line) => Err(Failure::status(1).with_line(line)),
-        None => Ok(()),
-    }
+    super::run::exit_of(&summary)
 }
 
 /// Human logs to stderr (Info and above, or `RUST_LOG`); the site's log feed gets Debug and

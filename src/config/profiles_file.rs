@@ -40,17 +40,8 @@ pub fn load_watched(
 }
 
 /// Parses a profiles file (standard input for `-`) a piece at a time into `sink`, with the
-/// errors of [`load`], keeping nothing but what the sink keeps.
-pub fn parse_into<S: HeightSink>(
-    path: &Path,
-    max_sections: usize,
-    sink: &mut S,
-) -> Result<(), ProfilesError> {
-    parse_into_watched(path, max_sections, sink, &mut |_| {})
-}
-
-/// [`parse_into`], telling `read` the number of bytes of each piece as it is read (for a
-/// progress line).
+/// errors of [`load`], keeping nothing but what the sink keeps; tells `read` the number of
+/// bytes of each piece as it is read (for a progress line).
 pub fn parse_into_watched<S: HeightSink>(
     path: &Path,
     max_sections: usize,

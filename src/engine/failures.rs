@@ -56,7 +56,7 @@ pub(super) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(no message)".to_string());
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::text::one_line(&text)
 }
 
 /// Spawns an engine task named `task`. If it panics, the panic is recorded in `failures` (so the

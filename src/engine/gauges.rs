@@ -24,8 +24,6 @@ pub struct Gauges {
     pub(super) seed: u64,
     pub(super) reader: collector::StoreReader,
     pub(super) remote: Option<Arc<RemoteLink>>,
-    /// How long a stop waits for the store ([`super::EngineOptions::drain_timeout`]).
-    pub(super) drain_timeout: Duration,
 }
 
 impl Gauges {
@@ -73,13 +71,14 @@ impl Gauges {
             failures: self.stored.write_failures.load(Ordering::Relaxed),
             retries: self.stored.write_retries.load(Ordering::Relaxed),
             failing: self.stored.failing.load(Ordering::Relaxed),
-            last_error: self
-                .stored
-                .last_error
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
+            last_error: self.last_error(),
         }
+    }
+
+    /// The last failed write's error (kept after it clears).
+    fn last_error(&self) -> Option<String> {
+        let last = self.stored.last_error.lock();
+        last.unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Why the link to the broker keeps failing, with a broker and while it does.
@@ -151,12 +150,7 @@ impl Gauges {
     }
 
     fn last_store_error(&self) -> String {
-        let last = self
-            .stored
-            .last_error
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        last.clone()
+        self.last_error()
             .unwrap_or_else(|| "the store took too long".to_string())
     }
 
@@ -181,10 +175,5 @@ impl Gauges {
             reason,
         });
         summary
-    }
-
-    /// How long a stop waits for the store.
-    pub(super) fn drain_timeout(&self) -> Duration {
-        self.drain_timeout
     }
 }

@@ -59,6 +59,8 @@ pub struct Engine {
     inlet: Option<RemoteInlet>,
     /// Who asked the engine to stop with `Command::Shutdown`, once someone has.
     stop_asked: watch::Receiver<Option<String>>,
+    /// How long a stop waits for the store ([`EngineOptions::drain_timeout`]).
+    drain_timeout: Duration,
 }
 
 impl Engine {
@@ -127,7 +129,6 @@ impl Engine {
             seed: config.seed,
             reader: collector::StoreReader(read_tx),
             remote: options.remote.clone(),
-            drain_timeout: config.drain_timeout,
         };
         let ends = PipelineEnds {
             store,
@@ -192,6 +193,7 @@ impl Engine {
             failures,
             inlet,
             stop_asked,
+            drain_timeout: config.drain_timeout,
         }
     }
 
@@ -261,11 +263,11 @@ impl Engine {
         let gauges = self.gauges;
         let ended = tokio::select! {
             ended = &mut supervisor => ended,
-            () = store_stuck_for(&gauges.stored, gauges.drain_timeout()) => {
+            () = store_stuck_for(&gauges.stored, self.drain_timeout) => {
                 tracing::warn!(
                     target: "engine",
                     "the drain passed its deadline ({}): what the store has not taken is lost",
-                    humantime(gauges.drain_timeout())
+                    humantime(self.drain_timeout)
                 );
                 gauges.stored.give_up();
                 match tokio::time::timeout(GIVE_UP_GRACE, &mut supervisor).await {

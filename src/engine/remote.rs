@@ -10,7 +10,7 @@
 //! [`RemoteLink`] records the agent's highest stored seq, which the feeder publishes as the
 //! site's confirmation.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -19,7 +19,7 @@ use tokio::sync::{Notify, OwnedRwLockReadGuard, RwLock};
 
 pub use super::network::RemoteReading;
 use super::network::{Closed, Network, Payload, RemotePermit};
-use crate::store::AgentMarks;
+use crate::store::{AgentMarks, SeqRanges};
 
 /// Counts of the remote readings of a run, for the summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -62,9 +62,10 @@ pub struct RemoteLink {
     pub store_duplicates: AtomicU64,
     /// Every agent's stored seqs (what the store held at the start, then this run's).
     marks: Mutex<AgentMarks>,
-    /// A seq of each range that grew (or is to be confirmed again) since the feeder last took
-    /// them, per agent.
-    changed: Mutex<BTreeMap<String, BTreeSet<u64>>>,
+    /// The seqs stored (or to be confirmed again) since the feeder last took them, per agent,
+    /// kept as ranges: a batch's thousands of consecutive seqs are one entry, and each is
+    /// looked up once in `marks` for the stored range it lies in.
+    changed: Mutex<BTreeMap<String, SeqRanges>>,
     notify: Notify,
     /// Why the broker link is failing, while it keeps failing (see `broker::subscriber`).
     failing: Mutex<Option<String>>,
@@ -170,8 +171,11 @@ impl RemoteLink {
             let Some(ranges) = marks.get(&agent) else {
                 continue;
             };
-            let mut ranges: Vec<(u64, u64)> =
-                seqs.iter().filter_map(|s| ranges.range_of(*s)).collect();
+            // A run of changed seqs, all stored, lies in one stored range.
+            let mut ranges: Vec<(u64, u64)> = seqs
+                .iter()
+                .filter_map(|(start, _)| ranges.range_of(start))
+                .collect();
             ranges.dedup();
             out.extend(ranges.into_iter().map(|(s, e)| (agent.clone(), s, e)));
         }

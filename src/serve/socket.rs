@@ -134,14 +134,6 @@ pub fn ensure_private_dir(dir: &Path, group: Option<&Group>) -> Result<(), Strin
         .map_err(|e| format!("cannot make the socket directory {shown} mode 750: {e}"))
 }
 
-/// The lock file of the socket `path` (`NAME.sock.lock`), held by the site listening there
-/// for as long as it runs (see [`crate::lockfile`]).
-pub fn lock_path(path: &Path) -> PathBuf {
-    let mut lock = path.as_os_str().to_owned();
-    lock.push(".lock");
-    PathBuf::from(lock)
-}
-
 /// A socket listened on, and the lock that makes it this site's alone.
 #[derive(Debug)]
 pub struct Listening {
@@ -156,8 +148,10 @@ pub struct Listening {
 /// before it appears under its name.
 pub async fn listen(path: &Path) -> Result<Listening, String> {
     let shown = path.display();
+    // `NAME.sock.lock`, held by the site listening here for as long as it runs.
+    let lock_path = crate::lockfile::beside(path);
     let lock = match LockFile::take(
-        &lock_path(path),
+        &lock_path,
         &crate::lockfile::this_process("wallwatch serve"),
     ) {
         Ok(lock) => lock,
@@ -165,7 +159,7 @@ pub async fn listen(path: &Path) -> Result<Listening, String> {
             return Err(format!("a site is already running at {shown} ({by})"));
         }
         Err(LockError::Io(e)) => {
-            return Err(format!("cannot lock {}: {e}", lock_path(path).display()));
+            return Err(format!("cannot lock {}: {e}", lock_path.display()));
         }
     };
     match std::fs::symlink_metadata(path) {

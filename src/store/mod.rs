@@ -212,12 +212,13 @@ pub fn open_for_site(
 ) -> Result<Box<dyn Store>, StoreError> {
     let url = url.to_store_url()?;
     let shown = url.to_string();
-    let holder = crate::lockfile::this_process(holder);
+    // The lock file's line; PostgreSQL names its holder by the connection instead.
+    let line = || crate::lockfile::this_process(holder);
     match url.as_ref() {
         StoreUrl::Memory => Ok(Box::new(MemoryStore::new())),
-        StoreUrl::Csv(path) => Ok(Box::new(CsvStore::open_for_site(&shown, path, &holder)?)),
-        StoreUrl::Sqlite(path) => Ok(Box::new(SqliteStore::open_for_site(&shown, path, &holder)?)),
-        StoreUrl::Postgres(given) => Ok(Box::new(PostgresStore::open_for_site(given, &holder)?)),
+        StoreUrl::Csv(path) => Ok(Box::new(CsvStore::open_for_site(&shown, path, &line())?)),
+        StoreUrl::Sqlite(path) => Ok(Box::new(SqliteStore::open_for_site(&shown, path, &line())?)),
+        StoreUrl::Postgres(given) => Ok(Box::new(PostgresStore::open_for_site(given)?)),
     }
 }
 

@@ -170,9 +170,8 @@ impl PostgresStore {
     /// [`PostgresStore::open`] for the site that writes the store: its connection holds the
     /// schema's advisory lock (taken again when it reconnects), so a second site is refused
     /// naming the first; its `application_name` (unless the URL gives one) says which process
-    /// it is.
-    pub fn open_for_site(url: &str, holder: &str) -> Result<PostgresStore, StoreError> {
-        let _ = holder; // PostgreSQL names the holder by its application_name
+    /// it is, so it takes no holder line as the file stores do.
+    pub fn open_for_site(url: &str) -> Result<PostgresStore, StoreError> {
         PostgresStore::connect(url, true)
     }
 
@@ -396,7 +395,7 @@ fn describe(e: &tokio_postgres::Error) -> String {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::text::one_line(&text)
 }
 
 /// The first key of a writing site's advisory lock (`pg_try_advisory_lock(int, int)`),
@@ -452,9 +451,7 @@ async fn take_site_lock(client: &Client) -> Result<(), String> {
         }
         None => "a connection that has just let go of it (try again)".to_string(),
     };
-    Err(format!(
-        "in use by another site: {by}; stop that site first, or use another store"
-    ))
+    Err(super::site_lock::refusal(&by))
 }
 
 /// A live connection with its prepared statements.

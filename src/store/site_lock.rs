@@ -27,9 +27,7 @@ pub fn lock_path(path: &Path) -> PathBuf {
             .map(|d| d.join(name))
             .unwrap_or_else(|_| path.to_path_buf())
     });
-    let mut lock = real.into_os_string();
-    lock.push(".lock");
-    PathBuf::from(lock)
+    crate::lockfile::beside(&real)
 }
 
 /// Takes the lock of the file store `shown` at `path` for `holder` (this process's line), or
@@ -48,9 +46,13 @@ pub fn lock_beside(shown: &str, path: &Path, holder: &str) -> Result<LockFile, S
 
 /// The refusal of a second site: `store 'URL': in use by another site: WHO; …`.
 pub fn in_use(shown: &str, by: &str) -> StoreError {
-    StoreError(format!(
-        "store '{shown}': in use by another site: {by}; stop that site first, or use another store"
-    ))
+    StoreError(format!("store '{shown}': {}", refusal(by)))
+}
+
+/// What a second site is told, the store aside: `in use by another site: WHO; …` (PostgreSQL's
+/// lock says it too).
+pub(super) fn refusal(by: &str) -> String {
+    format!("in use by another site: {by}; stop that site first, or use another store")
 }
 
 /// The identity (device and inode) of a store's file when it was opened, checked on each

@@ -50,6 +50,7 @@ use super::{
 };
 use crate::lockfile::LockFile;
 use crate::sensors::Reading;
+use crate::text::one_line;
 use crate::wall::{CrewReport, LatestReports};
 
 /// A run's page cache, in KiB (SQLite's negative `cache_size`): see [`SqliteStore::open`].
@@ -260,10 +261,7 @@ impl SqliteStore {
     }
 
     fn conn(&mut self) -> Result<&mut Connection, StoreError> {
-        let url = &self.url;
-        self.conn
-            .as_mut()
-            .ok_or_else(|| StoreError(format!("store '{url}': closed")))
+        open_conn(&mut self.conn, &self.url)
     }
 
     /// The rows of one prepared (cached) query.
@@ -298,18 +296,20 @@ impl SqliteStore {
     /// in id order) left out as stored already. The writing site's file is checked before the
     /// commit: a batch is not committed into a file that was deleted.
     fn write(&mut self, batch: &Batch, origins: &[Origin]) -> Result<Vec<u64>, StoreError> {
-        let file = self.site.as_ref().map(|(_, file)| file.clone());
-        if let Some(file) = &file {
-            file.check(&self.url)?;
+        // The fields apart, so that the file and the URL are borrowed, not copied, while the
+        // connection is.
+        let SqliteStore { url, conn, site } = self;
+        let file = site.as_ref().map(|(_, file)| file);
+        if let Some(file) = file {
+            file.check(url)?;
         }
-        let url = self.url.clone();
-        let conn = self.conn()?;
+        let conn = open_conn(conn, url)?;
         let err = |e: rusqlite::Error| StoreError(format!("store '{url}': {}", one_line(&e)));
         let tx = conn.transaction().map_err(err)?;
         let skipped = SqliteStore::insert(&tx, batch, origins).map_err(err)?;
-        if let Some(file) = &file {
+        if let Some(file) = file {
             // Dropped uncommitted on an error: rolled back.
-            file.check(&url)?;
+            file.check(url)?;
         }
         tx.commit().map_err(err)?;
         Ok(skipped)
@@ -390,13 +390,6 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 
 fn to_i64(v: u64) -> rusqlite::Result<i64> {
     i64::try_from(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
-}
-
-fn one_line(e: &dyn std::fmt::Display) -> String {
-    e.to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn conversion(col: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
@@ -490,6 +483,15 @@ fn crew_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CrewReport> {
         section: row.get(5)?,
         height: row.get(6)?,
     })
+}
+
+/// The store's connection, or the error of a closed store.
+fn open_conn<'a>(
+    conn: &'a mut Option<Connection>,
+    url: &str,
+) -> Result<&'a mut Connection, StoreError> {
+    conn.as_mut()
+        .ok_or_else(|| StoreError(format!("store '{url}': closed")))
 }
 
 impl Store for SqliteStore {

@@ -34,12 +34,14 @@ impl FromStr for StoreUrl {
         match url.split_once(':') {
             // `sqlite:x.db?mode=ro` would otherwise make a file named `x.db?mode=ro`: no
             // query is taken, so a `?` in a path is refused rather than guessed at.
-            Some(("csv" | "sqlite", path)) if path.contains('?') => Err(StoreError(format!(
-                "store '{}': a csv: or sqlite: URL takes a path only, no query ('?{}'); \
-                 name the file alone",
-                redact_url(url),
-                redact_url(url).split_once('?').map_or("", |(_, q)| q)
-            ))),
+            Some(("csv" | "sqlite", path)) if path.contains('?') => {
+                let shown = redact_url(url);
+                let query = shown.split_once('?').map_or("", |(_, q)| q);
+                Err(StoreError(format!(
+                    "store '{shown}': a csv: or sqlite: URL takes a path only, no query \
+                     ('?{query}'); name the file alone"
+                )))
+            }
             Some(("memory", "")) => Ok(StoreUrl::Memory),
             Some(("csv", path)) if !path.is_empty() => Ok(StoreUrl::Csv(path.to_string())),
             Some(("sqlite", path)) if !path.is_empty() => Ok(StoreUrl::Sqlite(path.to_string())),

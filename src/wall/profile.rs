@@ -98,10 +98,27 @@ pub trait HeightSink {
     fn end_profile(&mut self);
 }
 
-/// The sink of [`Wall::parse`]: keeps the whole wall.
+/// The sink of [`Wall::parse`] and [`Wall::read_from`]: keeps the whole wall.
 struct WallSink {
     heights: Vec<u8>,
     starts: Vec<usize>,
+}
+
+impl WallSink {
+    /// No profile yet, room for `sections` heights.
+    fn with_capacity(sections: usize) -> WallSink {
+        WallSink {
+            heights: Vec::with_capacity(sections),
+            starts: vec![0],
+        }
+    }
+
+    fn into_wall(self) -> Wall {
+        Wall {
+            heights: self.heights,
+            starts: self.starts,
+        }
+    }
 }
 
 impl HeightSink for WallSink {
@@ -117,15 +134,9 @@ impl HeightSink for WallSink {
 impl Wall {
     /// Parses a profiles file. `max_sections` limits each profile's length.
     pub fn parse(src: &[u8], max_sections: usize) -> Result<Wall, ParseError> {
-        let mut sink = WallSink {
-            heights: Vec::with_capacity(src.len() / 2 + 1),
-            starts: vec![0],
-        };
+        let mut sink = WallSink::with_capacity(src.len() / 2 + 1);
         Wall::parse_into(src, max_sections, &mut sink)?;
-        Ok(Wall {
-            heights: sink.heights,
-            starts: sink.starts,
-        })
+        Ok(sink.into_wall())
     }
 
     /// Parses a profiles file exactly as [`Wall::parse`] does (the same checks, the same
@@ -146,15 +157,9 @@ impl Wall {
     /// Reads and parses a profiles file from `reader` with [`Wall::parse_from`]: the same
     /// checks and errors as [`Wall::parse`], found as the file is read, not after its end.
     pub fn read_from(reader: impl std::io::Read, max_sections: usize) -> Result<Wall, ReadError> {
-        let mut sink = WallSink {
-            heights: Vec::new(),
-            starts: vec![0],
-        };
+        let mut sink = WallSink::with_capacity(0);
         Wall::parse_from(reader, max_sections, &mut sink)?;
-        Ok(Wall {
-            heights: sink.heights,
-            starts: sink.starts,
-        })
+        Ok(sink.into_wall())
     }
 
     /// [`Wall::parse_into`] reading `reader` a piece of whole lines at a time (64 KiB, or one

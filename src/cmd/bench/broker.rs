@@ -34,6 +34,8 @@ use crate::config::Config;
 use crate::config::cli::BrokerBenchArgs;
 use crate::engine::{Latency, StartOptions};
 
+use super::median;
+
 /// One side-by-side pair.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Pair {
@@ -66,11 +68,6 @@ pub struct BrokerResult {
     /// The site's rate over the bound.
     pub latency_ratio: Option<f64>,
     pub latency_samples: Vec<Pair>,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
 }
 
 /// Runs the benchmark.

@@ -33,6 +33,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::watch;
 
 use super::http_client::{Answer, Client};
+use super::median;
 use super::site_process::{BenchDir, SiteProcess};
 use super::viewer::{Seen, Viewer};
 use crate::config::DEFAULT_NETWORK_LIMIT;
@@ -533,11 +534,6 @@ fn round(
         (Some(a), Some(b)) => Ok([a, b]),
         _ => Err("a round measured fewer than two windows".into()),
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
 }
 
 /// Part 2: `rounds` rounds, each on a fresh site.

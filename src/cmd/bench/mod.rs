@@ -27,3 +27,10 @@ pub fn print_result<R: serde::Serialize>(
     }
     Ok(())
 }
+
+/// The median of `v` (the upper of the middle two for an even count; 0 for none), as the
+/// benchmarks report their rounds.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}

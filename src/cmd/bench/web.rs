@@ -25,6 +25,7 @@ use tokio::net::{TcpListener, TcpStream};
 use super::browser::Browser;
 use super::control::Percentiles;
 use super::http_client::Client;
+use super::median;
 use super::site_process::{BenchDir, SiteProcess};
 use crate::config::cli::WebBenchArgs;
 use crate::serve::client;
@@ -231,21 +232,15 @@ async fn measure(
         browser_bytes_per_s: (b1 - b0) as f64 / secs,
         viewer_bytes_per_s: (v1 - v0) as f64 / secs,
         clients: args.clients,
-        site_cpu_pct_without: median(&without),
-        site_cpu_pct_with: median(&with),
-        pipeline_without: median(&stored_without),
-        pipeline_with: median(&stored_with),
+        site_cpu_pct_without: median(without),
+        site_cpu_pct_with: median(with),
+        pipeline_without: median(stored_without),
+        pipeline_with: median(stored_with),
         rounds: args.rounds,
         big_first_render_ms: ms(big_first),
         big_update: Percentiles::of(&drawn),
         big_updates: drawn.len(),
     })
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// Loads `url` in the browser; the time from navigation to its first complete render.
