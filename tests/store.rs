@@ -1136,6 +1136,11 @@ fn redacts_passwords() {
         "postgres://h/d?user=a&password=***&x=1"
     );
     assert_eq!(store::redact_url("sqlite:a:b@c.db"), "sqlite:a:b@c.db");
+    // A raw `/` in the password does not end the authority before it.
+    assert_eq!(
+        store::redact_url("postgres://a:pa/ss@h:5/d"),
+        "postgres://a:***@h:5/d"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

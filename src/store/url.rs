@@ -110,13 +110,15 @@ impl ToStoreUrl for String {
 /// and `password=…` in the query string.
 pub fn redact_url(url: &str) -> String {
     let mut out = url.to_string();
-    // user:password@ in the authority part
+    // user:password@ in the authority part; its end is the last `@` before the query, since a
+    // password written with a raw `/` (or `#`) would otherwise end the authority early and be
+    // shown whole.
     if let Some(scheme_end) = out.find("://") {
         let rest_start = scheme_end + 3;
-        let authority_end = out[rest_start..]
-            .find(['/', '?'])
+        let before_query = out[rest_start..]
+            .find('?')
             .map_or(out.len(), |i| rest_start + i);
-        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+        if let Some(at) = out[rest_start..before_query].rfind('@') {
             let userinfo = &out[rest_start..rest_start + at];
             if let Some(colon) = userinfo.find(':') {
                 out.replace_range(rest_start + colon + 1..rest_start + at, "***");
