@@ -203,3 +203,38 @@ fn bench_broker_shows_each_step_on_a_terminal_but_not_with_json() {
     let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(parsed["readings"], 3000);
 }
+
+/// `bench tui` says once what it draws and for how long (one line, not a ticking one: its own
+/// CPU is one of its figures); nothing with `--json`.
+#[test]
+fn bench_tui_says_what_it_draws_on_a_terminal_but_not_with_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let bench = "bench tui --seconds 0.5 --size 80x24";
+    let (code, raw, _) = on_a_terminal(dir.path(), bench, "table.txt");
+    assert_eq!(code, 0, "{raw}");
+    assert!(
+        raw.contains("bench tui: the dashboard at 80x24 for 0.5 s"),
+        "{raw:?}"
+    );
+    let (code, raw, _) = on_a_terminal(dir.path(), &format!("{bench} --json"), "bench.json");
+    assert_eq!((code, raw.trim()), (0, ""));
+}
+
+/// `bench web` names each of its steps as it comes to it, cleared at the end; nothing with
+/// `--json` (the browser is needed as by tests/web_page.rs).
+#[test]
+fn bench_web_names_each_step_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let bench = "bench web --loads 1 --window 0.5 --rounds 1 --clients 1";
+    let (code, raw, screen) = on_a_terminal(dir.path(), bench, "table.txt");
+    assert_eq!(code, 0, "{raw}");
+    for step in [
+        "bench web ",
+        "1. first render: load 1 of 1",
+        "3. readings/s at --speed max with and without 1 clients: round 1 of 1",
+        "4. a 1,000,000-section wall",
+    ] {
+        assert!(raw.contains(step), "{step}: {raw:?}");
+    }
+    assert_eq!(screen, "", "the progress line is cleared at the end");
+}

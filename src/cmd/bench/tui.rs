@@ -71,6 +71,13 @@ pub fn run(args: &TuiBenchArgs) -> Result<TuiBenchResult, String> {
     let config = Config::from_args(&run_args, DEFAULT_CREWS).map_err(|e| e.to_string())?;
     let runtime = crate::runtime::site()?;
     let sink = record_sink(args)?;
+    // One line, not a ticking one: this process's CPU is a figure of the benchmark.
+    if crate::cmd::progress::wanted(args.json) {
+        eprintln!(
+            "bench tui: the dashboard at {width}x{height} for {} s…",
+            args.seconds
+        );
+    }
     let cpu_before = cpu_time();
     let started = Instant::now();
     let watched = runtime.block_on(watch_dashboard(

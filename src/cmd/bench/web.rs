@@ -27,6 +27,7 @@ use super::control::Percentiles;
 use super::http_client::Client;
 use super::median;
 use super::site_process::{BenchDir, SiteProcess};
+use crate::cmd::progress::{self, Progress};
 use crate::config::cli::WebBenchArgs;
 use crate::serve::client;
 use crate::serve::protocol::Role;
@@ -112,8 +113,12 @@ pub fn main(args: &WebBenchArgs) -> crate::cmd::Outcome {
 async fn run(args: &WebBenchArgs) -> Result<WebBench, String> {
     let dir = BenchDir::new("web")?;
     let window = Duration::from_secs_f64(args.window);
+    // Minutes of work: a terminal is told which step it is at (the CPU measured is the sites').
+    let progress = Progress::steps(progress::wanted(args.json), "bench web", Duration::ZERO);
+    let step = progress.teller();
+    step("starting the browser".into());
     let mut browser = Browser::start(1280, 900).await?;
-    let result = measure(args, &dir, window, &mut browser).await;
+    let result = measure(args, &dir, window, &mut browser, &step).await;
     browser.close().await;
     result
 }
@@ -123,6 +128,7 @@ async fn measure(
     dir: &BenchDir,
     window: Duration,
     browser: &mut Browser,
+    step: &dyn Fn(String),
 ) -> Result<WebBench, String> {
     let memory = |extra: &[&str]| -> Vec<String> {
         ["--store", "memory:"]
@@ -137,9 +143,15 @@ async fn measure(
     let proxy = Proxy::start(site.http).await?;
     let url = format!("http://{}/", proxy.addr);
     let mut renders = Vec::with_capacity(args.loads);
-    for _ in 0..args.loads {
+    for load in 0..args.loads {
+        step(format!(
+            "1. first render: load {} of {}",
+            load + 1,
+            args.loads
+        ));
         renders.push(first_render(browser, &url).await?);
     }
+    step("2. bytes to the page and to a viewer".into());
     let viewer = CountingViewer::attach(&site.socket).await?;
     tokio::time::sleep(SETTLE).await;
     let (b0, v0) = (proxy.bytes(), viewer.bytes());
@@ -151,7 +163,13 @@ async fn measure(
     let pid = site.pid().to_string();
     let mut without = Vec::new();
     let mut with = Vec::new();
-    for _ in 0..args.rounds {
+    for r in 0..args.rounds {
+        step(format!(
+            "3. the site's CPU with and without {} clients: round {} of {}",
+            args.clients,
+            r + 1,
+            args.rounds
+        ));
         without.push(cpu_pct(&pid, window).await?);
         let clients = Clients::open(site.http, args.clients).await?;
         tokio::time::sleep(SETTLE).await;
@@ -167,7 +185,13 @@ async fn measure(
     let mut stored_without = Vec::new();
     let mut stored_with = Vec::new();
     tokio::time::sleep(SETTLE).await;
-    for _ in 0..args.rounds {
+    for r in 0..args.rounds {
+        step(format!(
+            "3. readings/s at --speed max with and without {} clients: round {} of {}",
+            args.clients,
+            r + 1,
+            args.rounds
+        ));
         stored_without.push(stored_rate(&mut api, window).await?);
         let clients = Clients::open(fast.http, args.clients).await?;
         tokio::time::sleep(SETTLE).await;
@@ -177,6 +201,7 @@ async fn measure(
     fast.stop()?;
 
     // 4: a 1,000,000-section wall.
+    step("4. a 1,000,000-section wall".into());
     let file = dir.0.join("million.txt");
     let line = (0..10_000)
         .map(|i| ((i * 13) % 30).to_string())
