@@ -2,7 +2,8 @@
 //! a CA and a server certificate made by `openssl` for the test (`support/mosquitto.rs`). The
 //! broker's certificate is checked: against the CA of `--broker-ca` (or the config file's
 //! `broker-ca`) it is taken, without it (only the system's roots) it is refused, and a CA file
-//! that is missing or bad is one line naming it.
+//! that is missing or bad is one line naming it. (With the cargo feature `tls`, on by default.)
+#![cfg(feature = "tls")]
 
 #[path = "support/mosquitto.rs"]
 mod mosquitto;

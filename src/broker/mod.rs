@@ -4,6 +4,7 @@
 //!
 //! - [`url`]: `--broker mqtt[s]://HOST:PORT` and names that go into topics;
 //! - [`tls`]: the roots a `mqtts://` broker's certificate is checked against (`--broker-ca`);
+//!   with the cargo feature `tls` (on by default), else `tls_off.rs`, which has none;
 //! - [`codec`]: one reading per message, checked on arrival;
 //! - [`confirm`]: the topics, the site's confirmations and its status;
 //! - [`site`]: the site's subscriber, feeding the engine's `RemoteInlet`;
@@ -16,6 +17,10 @@ pub mod agent;
 pub mod codec;
 pub mod confirm;
 pub mod subscriber;
+#[cfg(feature = "tls")]
+pub mod tls;
+#[cfg(not(feature = "tls"))]
+#[path = "tls_off.rs"]
 pub mod tls;
 pub mod url;
 

@@ -61,6 +61,10 @@ impl BrokerUrl {
             (_, Some(rest)) => (true, rest),
             _ => return Err(bad("is not an mqtt:// or mqtts:// URL")),
         };
+        #[cfg(not(feature = "tls"))]
+        if tls {
+            return Err(format!("--broker: '{shown}' {}", super::tls::WITHOUT_TLS));
+        }
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         let (userinfo, rest) = match rest.rsplit_once('@') {
             Some((u, r)) => (Some(u), r),
@@ -309,6 +313,18 @@ mod tests {
         assert!(!e.contains("hunter2") && e.contains("site:***@"), "{e}");
     }
 
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn without_the_tls_feature_mqtts_is_one_line() {
+        let e = BrokerUrl::parse("mqtts://site:hunter2@broker.example").unwrap_err();
+        assert!(
+            e.starts_with("--broker: 'mqtts://site:***@broker.example' needs TLS"),
+            "{e}"
+        );
+        assert!(e.contains("the cargo feature `tls`"), "{e}");
+    }
+
+    #[cfg(feature = "tls")]
     #[test]
     fn mqtts_is_tls_on_8883_unless_a_port_is_given() {
         let u = BrokerUrl::parse("mqtts://broker.example").unwrap();
@@ -345,6 +361,9 @@ mod tests {
             "mqtt://broker.example:1883",
             "mqtts://site:s3cret@broker.example",
         ] {
+            if quiet.starts_with("mqtts:") && !cfg!(feature = "tls") {
+                continue;
+            }
             assert_eq!(warned(quiet), None, "{quiet}");
         }
     }
