@@ -21,7 +21,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("engine", &["text", "hash", "units", "runtime", "files", "lockfile", "wall", "sensors", "store"]),
     ("site", &["text", "hash", "units", "wall", "sensors", "engine"]),
     // The views over the site model.
-    ("broker", &["text", "hash", "units", "runtime", "sensors", "store", "engine"]),
+    ("broker", &["text", "hash", "units", "runtime", "files", "sensors", "store", "engine"]),
     ("serve", &["text", "units", "runtime", "lockfile", "engine", "site"]),
     ("http", &["text", "units", "runtime", "files", "wall", "sensors", "store", "engine", "site"]),
     // One viewer's state and its palette; it never draws.

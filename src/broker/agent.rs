@@ -167,9 +167,12 @@ pub async fn run(
 
 /// A clean session with the broker, as far as its first CONNACK.
 async fn connect(opts: &AgentOptions) -> Result<(AsyncClient, EventLoop), String> {
+    if let Some(warning) = opts.url.cleartext_warning() {
+        tracing::warn!(target: "broker", "{warning}");
+    }
     let mut mqtt = opts
         .url
-        .options(format!("wallwatch-agent-{}-{}", opts.site, opts.agent));
+        .options(format!("wallwatch-agent-{}-{}", opts.site, opts.agent))?;
     mqtt.set_clean_start(true)
         .set_keep_alive(KEEP_ALIVE)
         .set_connection_timeout(CONNECT_TIMEOUT.as_secs());

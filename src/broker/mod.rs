@@ -2,7 +2,9 @@
 //! (Mosquitto), and the site takes them into its network with the broker's Receive Maximum as
 //! the network limit.
 //!
-//! - [`url`]: `--broker mqtt://HOST:PORT` and names that go into topics;
+//! - [`url`]: `--broker mqtt[s]://HOST:PORT` and names that go into topics;
+//! - [`tls`]: the roots a `mqtts://` broker's certificate is checked against (`--broker-ca`);
+//!   with the cargo feature `tls` (on by default), else `tls_off.rs`, which has none;
 //! - [`codec`]: one reading per message, checked on arrival;
 //! - [`confirm`]: the topics, the site's confirmations and its status;
 //! - [`site`]: the site's subscriber, feeding the engine's `RemoteInlet`;
@@ -15,6 +17,11 @@ pub mod agent;
 pub mod codec;
 pub mod confirm;
 pub mod subscriber;
+#[cfg(feature = "tls")]
+pub mod tls;
+#[cfg(not(feature = "tls"))]
+#[path = "tls_off.rs"]
+pub mod tls;
 pub mod url;
 
 use tokio::sync::mpsc;
@@ -22,7 +29,7 @@ use tokio::sync::mpsc;
 use crate::engine::remote::RemoteLink;
 use crate::engine::{Engine, EngineError, EngineOptions, Event, StartOptions};
 
-/// Where a site takes agents' readings from (`--broker`, `--site`).
+/// Where a site takes agents' readings from (`--broker`, `--broker-ca`, `--site`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerOptions {
     pub url: url::BrokerUrl,
@@ -32,15 +39,27 @@ pub struct BrokerOptions {
 /// The default site name (`--site`).
 pub const DEFAULT_SITE: &str = "default";
 
-/// Checks `--broker` and `--site` (both one-line errors); `None` without `--broker`.
-pub fn options(broker: Option<&str>, site: Option<&str>) -> Result<Option<BrokerOptions>, String> {
+/// Checks `--broker` and `--site` (both one-line errors), and loads the roots of an
+/// `mqtts://` broker with the CA file `ca` (whose errors are `ca_errors`' lines, `--broker-ca:
+/// …` or the config file's key); `None` without `--broker`.
+pub fn options(
+    broker: Option<&str>,
+    site: Option<&str>,
+    ca: Option<&std::path::Path>,
+    ca_errors: impl FnOnce(String) -> String,
+) -> Result<Option<BrokerOptions>, String> {
     let Some(broker) = broker else {
         if site.is_some() {
             return Err("--site: only with --broker".into());
         }
+        if ca.is_some() {
+            return Err(ca_errors("only with --broker".into()));
+        }
         return Ok(None);
     };
-    let url = url::BrokerUrl::parse(broker)?;
+    let url = url::BrokerUrl::parse(broker)?
+        .with_ca(ca)
+        .map_err(ca_errors)?;
     let site = site.unwrap_or(DEFAULT_SITE).to_string();
     url::check_name("--site", &site)?;
     Ok(Some(BrokerOptions { url, site }))

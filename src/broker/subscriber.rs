@@ -73,7 +73,10 @@ pub async fn connect(url: &BrokerUrl, site: &str, limit: usize) -> Result<Connec
              with --broker"
         )
     })?;
-    let mut options = url.options(format!("wallwatch-site-{site}"));
+    if let Some(warning) = url.cleartext_warning() {
+        tracing::warn!(target: "broker", "{warning}");
+    }
+    let mut options = url.options(format!("wallwatch-site-{site}"))?;
     options
         .set_clean_start(false)
         .set_session_expiry_interval(Some(SESSION_EXPIRY))
@@ -108,13 +111,20 @@ pub(crate) async fn first_connack(
             match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok(()),
                 Ok(_) => {}
-                Err(e) => return Err(one_line(&e)),
+                Err(e) => {
+                    let advice = super::tls::advice(&e).or_else(|| {
+                        (!url.tls && url.port == super::url::DEFAULT_TLS_PORT)
+                            .then_some("8883 is MQTT over TLS's port: mqtts://?")
+                    });
+                    return Err((one_line(&e), advice));
+                }
             }
         }
     };
     match tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(1), wait).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("broker {url}: cannot connect ({e})")),
+        Ok(Err((e, None))) => Err(format!("broker {url}: cannot connect ({e})")),
+        Ok(Err((e, Some(advice)))) => Err(format!("broker {url}: cannot connect ({e}); {advice}")),
         Err(_) => Err(format!(
             "broker {url}: cannot connect (no answer within {}s)",
             CONNECT_TIMEOUT.as_secs()

@@ -1,11 +1,17 @@
-//! `--broker mqtt://[USER:PASSWORD@]HOST[:PORT]`: a broker's address, and the username and
-//! password the site or agent logs in with (a broker closed to strangers needs them: see
-//! docs/agents.md). No TLS, no path. The password is never shown: `Display` writes `***`.
+//! `--broker mqtt[s]://[USER:PASSWORD@]HOST[:PORT]`: a broker's address, whether over TLS
+//! (`mqtts://`, its certificate checked by [`super::tls`]), and the username and password the
+//! site or agent logs in with (a broker closed to strangers needs them: see docs/agents.md). No
+//! path. The password is never shown: `Display` writes `***`.
 
 use std::fmt;
+use std::path::Path;
 
-/// The default MQTT port, when the URL gives none.
+use super::tls::Trust;
+
+/// The default MQTT port, when an `mqtt://` URL gives none.
 pub const DEFAULT_PORT: u16 = 1883;
+/// The default MQTT over TLS port, when an `mqtts://` URL gives none.
+pub const DEFAULT_TLS_PORT: u16 = 8883;
 
 /// The largest packet MQTT can carry (a remaining length of 268,435,455 bytes and its fixed
 /// header). The clients take whatever the broker sends up to it: with rumqttc's default of
@@ -14,27 +20,51 @@ pub const DEFAULT_PORT: u16 = 1883;
 pub const MAX_PACKET: u32 = 268_435_455 + 5;
 
 /// A broker's address, and who logs in.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct BrokerUrl {
     pub host: String,
     pub port: u16,
     /// Username and password (`USER:PASSWORD@` in the URL, `%XX` escapes decoded).
     pub credentials: Option<(String, String)>,
+    /// `mqtts://`: over TLS.
+    pub tls: bool,
+    /// With `tls`, the roots its certificate is checked against, once loaded
+    /// ([`BrokerUrl::with_ca`]); else the system's, loaded when connecting.
+    pub trust: Option<Trust>,
 }
 
+/// The same broker, the same login, the same CA file.
+impl PartialEq for BrokerUrl {
+    fn eq(&self, other: &BrokerUrl) -> bool {
+        (&self.host, self.port, &self.credentials, self.tls)
+            == (&other.host, other.port, &other.credentials, other.tls)
+            && self.trust.as_ref().and_then(Trust::ca) == other.trust.as_ref().and_then(Trust::ca)
+    }
+}
+
+impl Eq for BrokerUrl {}
+
 impl BrokerUrl {
-    /// Parses `mqtt://[USER[:PASSWORD]@]HOST[:PORT]` (HOST a name, an IPv4 address or
-    /// `[IPv6]`). Errors are one line naming what is wrong, without the password.
+    /// Parses `mqtt[s]://[USER[:PASSWORD]@]HOST[:PORT]` (HOST a name, an IPv4 address or
+    /// `[IPv6]`; PORT by default 1883, or 8883 for `mqtts://`). Errors are one line naming
+    /// what is wrong, without the password.
     pub fn parse(s: &str) -> Result<BrokerUrl, String> {
         let shown = crate::text::sanitize(&redacted(s)).into_owned();
         let bad = |why: &str| {
             format!(
-                "--broker: '{shown}' {why} (use mqtt://HOST:PORT or mqtt://USER:PASSWORD@HOST:PORT)"
+                "--broker: '{shown}' {why} (use mqtt://HOST:PORT, mqtts://HOST:PORT for TLS, or \
+                 mqtt[s]://USER:PASSWORD@HOST:PORT)"
             )
         };
-        let rest = s
-            .strip_prefix("mqtt://")
-            .ok_or_else(|| bad("is not an mqtt:// URL"))?;
+        let (tls, rest) = match (s.strip_prefix("mqtt://"), s.strip_prefix("mqtts://")) {
+            (Some(rest), _) => (false, rest),
+            (_, Some(rest)) => (true, rest),
+            _ => return Err(bad("is not an mqtt:// or mqtts:// URL")),
+        };
+        #[cfg(not(feature = "tls"))]
+        if tls {
+            return Err(format!("--broker: '{shown}' {}", super::tls::WITHOUT_TLS));
+        }
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         let (userinfo, rest) = match rest.rsplit_once('@') {
             Some((u, r)) => (Some(u), r),
@@ -82,6 +112,7 @@ impl BrokerUrl {
             return Err(bad("has no valid host"));
         }
         let port = match port {
+            None if tls => DEFAULT_TLS_PORT,
             None => DEFAULT_PORT,
             Some(p) => match p.parse::<u16>() {
                 Ok(p) if p > 0 => p,
@@ -92,29 +123,78 @@ impl BrokerUrl {
             host,
             port,
             credentials,
+            tls,
+            trust: None,
         })
     }
 
-    /// rumqttc's options for a client `id` of this broker: its address, its login, and
+    /// With `mqtts://`, loads the roots its certificate is checked against: the system's and
+    /// `ca`'s (`--broker-ca`). A CA file that cannot be read or holds no valid certificate is a
+    /// one-line error naming it, and so is a CA file for an `mqtt://` broker.
+    pub fn with_ca(mut self, ca: Option<&Path>) -> Result<BrokerUrl, String> {
+        if !self.tls {
+            return match ca {
+                Some(_) => Err(format!(
+                    "a CA file is for a broker over TLS, mqtts://, and {self} is not"
+                )),
+                None => Ok(self),
+            };
+        }
+        self.trust = Some(Trust::load(ca)?);
+        Ok(self)
+    }
+
+    /// rumqttc's options for a client `id` of this broker: its address, its login, TLS for
+    /// `mqtts://` (with the roots of [`BrokerUrl::with_ca`], or the system's), and
     /// [`MAX_PACKET`].
-    pub fn options(&self, id: impl Into<String>) -> rumqttc::v5::MqttOptions {
+    pub fn options(&self, id: impl Into<String>) -> Result<rumqttc::v5::MqttOptions, String> {
         let mut o = rumqttc::v5::MqttOptions::new(id, &self.host, self.port);
         if let Some((user, password)) = &self.credentials {
             o.set_credentials(user.clone(), password.clone());
         }
+        if self.tls {
+            let trust = match &self.trust {
+                Some(t) => t.clone(),
+                None => Trust::load(None).map_err(|e| format!("broker {self}: {e}"))?,
+            };
+            o.set_transport(trust.transport());
+        }
         o.set_max_packet_size(Some(MAX_PACKET));
-        o
+        Ok(o)
+    }
+
+    /// A warning when a password would go in the clear to another machine: credentials over
+    /// `mqtt://` to a host that is not loopback (`localhost`, 127.0.0.0/8, `::1`).
+    pub fn cleartext_warning(&self) -> Option<String> {
+        if self.tls || self.credentials.is_none() || is_loopback(&self.host) {
+            return None;
+        }
+        Some(format!(
+            "the username and password for {self} go over the network unencrypted (mqtt://): \
+             use mqtts:// (see docs/agents.md)"
+        ))
     }
 }
 
-/// `s` with the password of an `mqtt://USER:PASSWORD@` shown as `***`.
+/// `localhost`, or a loopback IP address.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `s` with the password of an `mqtt[s]://USER:PASSWORD@` shown as `***`.
 fn redacted(s: &str) -> String {
-    let Some(rest) = s.strip_prefix("mqtt://") else {
+    let Some((scheme, rest)) = ["mqtt://", "mqtts://"]
+        .into_iter()
+        .find_map(|scheme| Some((scheme, s.strip_prefix(scheme)?)))
+    else {
         return s.to_string();
     };
     match rest.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("mqtt://{user}:***@{host}"),
+            Some((user, _)) => format!("{scheme}{user}:***@{host}"),
             None => s.to_string(),
         },
         None => s.to_string(),
@@ -142,7 +222,7 @@ fn unescape(s: &str) -> Option<String> {
 /// The address, and the username with `***` for a password: for logs and errors.
 impl fmt::Display for BrokerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("mqtt://")?;
+        f.write_str(if self.tls { "mqtts://" } else { "mqtt://" })?;
         if let Some((user, _)) = &self.credentials {
             write!(f, "{}:***@", crate::text::sanitize(user))?;
         }
@@ -231,6 +311,61 @@ mod tests {
         );
         let e = BrokerUrl::parse("mqtt://site:hunter2@h:0").unwrap_err();
         assert!(!e.contains("hunter2") && e.contains("site:***@"), "{e}");
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn without_the_tls_feature_mqtts_is_one_line() {
+        let e = BrokerUrl::parse("mqtts://site:hunter2@broker.example").unwrap_err();
+        assert!(
+            e.starts_with("--broker: 'mqtts://site:***@broker.example' needs TLS"),
+            "{e}"
+        );
+        assert!(e.contains("the cargo feature `tls`"), "{e}");
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn mqtts_is_tls_on_8883_unless_a_port_is_given() {
+        let u = BrokerUrl::parse("mqtts://broker.example").unwrap();
+        assert!(u.tls);
+        assert_eq!(u.port, DEFAULT_TLS_PORT);
+        assert_eq!(u.to_string(), "mqtts://broker.example:8883");
+        let u = BrokerUrl::parse("mqtts://site:hunter2@[::1]:9883").unwrap();
+        assert_eq!((u.host.as_str(), u.port, u.tls), ("::1", 9883, true));
+        assert_eq!(u.to_string(), "mqtts://site:***@[::1]:9883");
+        assert!(!BrokerUrl::parse("mqtt://h").unwrap().tls);
+        let e = BrokerUrl::parse("mqtts://site:hunter2@h:0").unwrap_err();
+        assert!(
+            !e.contains("hunter2") && e.contains("mqtts://site:***@"),
+            "{e}"
+        );
+        let e = BrokerUrl::parse("mqtt://h")
+            .unwrap()
+            .with_ca(Some(Path::new("ca.pem")))
+            .unwrap_err();
+        assert!(e.contains("mqtts://") && e.contains("mqtt://h:1883"), "{e}");
+    }
+
+    #[test]
+    fn a_password_in_the_clear_to_another_host_is_warned_of() {
+        let warned = |u: &str| BrokerUrl::parse(u).unwrap().cleartext_warning();
+        let w = warned("mqtt://site:s3cret@broker.example:1883").unwrap();
+        assert!(w.contains("mqtt://site:***@broker.example:1883"), "{w}");
+        assert!(!w.contains("s3cret"), "{w}");
+        for quiet in [
+            "mqtt://site:s3cret@127.0.0.1:1883",
+            "mqtt://site:s3cret@127.3.0.1",
+            "mqtt://site:s3cret@localhost",
+            "mqtt://site:s3cret@[::1]:1883",
+            "mqtt://broker.example:1883",
+            "mqtts://site:s3cret@broker.example",
+        ] {
+            if quiet.starts_with("mqtts:") && !cfg!(feature = "tls") {
+                continue;
+            }
+            assert_eq!(warned(quiet), None, "{quiet}");
+        }
     }
 
     #[test]

@@ -15,7 +15,9 @@ fn seed_of(agent: &str) -> u64 {
 
 /// Checks the command line (one-line errors, exit 2 from the caller).
 pub fn options(args: &AgentArgs) -> Result<AgentOptions, String> {
-    let url = BrokerUrl::parse(&args.broker)?;
+    let url = BrokerUrl::parse(&args.broker)?
+        .with_ca(args.broker_ca.as_deref())
+        .map_err(|e| format!("--broker-ca: {e}"))?;
     crate::broker::url::check_name("--site", &args.site)?;
     let agent = args.agent_id.clone().unwrap_or_else(default_agent_id);
     crate::broker::url::check_name("--agent-id", &agent)?;

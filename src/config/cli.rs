@@ -79,9 +79,14 @@ pub enum Command {
 /// `wallwatch agent`.
 #[derive(Debug, Clone, Args)]
 pub struct AgentArgs {
-    /// The broker: `mqtt://HOST:PORT`.
+    /// The broker: `mqtt://HOST:PORT`, or `mqtts://HOST:PORT` over TLS (port 8883 by default);
+    /// `USER:PASSWORD@` before HOST to log in.
     #[arg(long, value_name = "URL")]
     pub broker: String,
+    /// With an `mqtts://` broker: also trust the CA certificates of this PEM file (besides the
+    /// system's) to check the broker's certificate.
+    #[arg(long, value_name = "FILE")]
+    pub broker_ca: Option<PathBuf>,
     /// The site to report to (the name its `serve --site` or `run --site` gives).
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub site: String,
@@ -456,10 +461,14 @@ pub struct RunArgs {
     /// `--palette`, from [`ScreenArgs`] (not a flag of `serve`).
     #[arg(skip)]
     pub palette: Option<String>,
-    /// Also take readings from agents through this MQTT v5 broker, `mqtt://HOST:PORT` (its
-    /// Receive Maximum is --network-limit).
+    /// Also take readings from agents through this MQTT v5 broker, `mqtt://HOST:PORT`, or
+    /// `mqtts://HOST:PORT` over TLS (its Receive Maximum is --network-limit).
     #[arg(long, value_name = "URL")]
     pub broker: Option<String>,
+    /// With an `mqtts://` broker: also trust the CA certificates of this PEM file (besides the
+    /// system's) to check the broker's certificate.
+    #[arg(long, value_name = "FILE")]
+    pub broker_ca: Option<PathBuf>,
     /// The site's name on the broker: the dashboard's `--site`, or `serve`'s (which names its
     /// socket too).
     #[arg(skip)]

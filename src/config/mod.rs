@@ -71,7 +71,7 @@ pub struct Config {
     /// The daily log files (`--log-file`) and how many are kept (`--log-keep`).
     pub log_file: Option<PathBuf>,
     pub log_keep: usize,
-    /// Agents' readings through a broker (`--broker`, `--site`).
+    /// Agents' readings through a broker (`--broker`, `--broker-ca`, `--site`).
     pub broker: Option<crate::broker::BrokerOptions>,
     /// The config file's `socket` or `name` for `serve` (whose flags are not run flags): see
     /// [`Config::serve_site`].
@@ -209,6 +209,9 @@ struct Raw {
     /// Checked as `--broker` is; `Config::from_args` makes the options of both sources.
     #[serde(deserialize_with = "file::broker")]
     broker: Option<String>,
+    /// Read (and checked) in `Config::from_args`, with the broker's URL.
+    #[serde(deserialize_with = "file::path")]
+    broker_ca: Option<PathBuf>,
     #[serde(deserialize_with = "file::broker_site")]
     site: Option<String>,
     #[serde(deserialize_with = "file::path")]
@@ -282,6 +285,7 @@ impl FileValues {
             &mut raw.log_file,
             &mut raw.socket,
             &mut raw.http_token_file,
+            &mut raw.broker_ca,
         ]
         .into_iter()
         .flatten()
@@ -666,6 +670,7 @@ fn read_flags(args: &RunArgs) -> Result<Raw, ConfigError> {
         http_token_file: args.http_token_file.clone(),
         http_read_only: args.http_read_only.then_some(true),
         broker: args.broker.clone(),
+        broker_ca: args.broker_ca.clone(),
         site: args.site.clone(),
         log_file: args.log_file.clone(),
         log_keep: check("log-keep", &args.log_keep, |n| {
@@ -705,6 +710,7 @@ impl Raw {
             http_token_file: self.http_token_file.or(file.http_token_file),
             http_read_only: self.http_read_only.or(file.http_read_only),
             broker: self.broker.or(file.broker),
+            broker_ca: self.broker_ca.or(file.broker_ca),
             site: self.site.or(file.site),
             log_file: self.log_file.or(file.log_file),
             log_keep: self.log_keep.or(file.log_keep),
@@ -744,17 +750,33 @@ impl Config {
                 places: BTreeMap::new(),
             },
         };
-        let FileValues { raw: file, .. } = file;
+        let FileValues { raw: file, places } = file;
         // The file's `site` names the site, which without a broker is only `serve`'s socket;
         // the dashboard's `--site` names it on a broker alone, so it needs one.
         let flag_site = flags.site.clone();
+        let flags_ca = flags.broker_ca.clone();
         let raw = flags.over(file);
         let broker_site = match raw.broker {
             Some(_) => raw.site.as_deref(),
             None => flag_site.as_deref(),
         };
-        let broker = crate::broker::options(raw.broker.as_deref(), broker_site)
-            .map_err(ConfigError::Broker)?;
+        // A CA file's error names the flag, or the file's key where it came from.
+        let ca_errors = |why: String| match (&flags_ca, places.get("broker-ca")) {
+            (None, Some(at)) => ConfigError::BadKey {
+                at: at.clone(),
+                key: "broker-ca".into(),
+                why,
+            }
+            .to_string(),
+            _ => format!("--broker-ca: {why}"),
+        };
+        let broker = crate::broker::options(
+            raw.broker.as_deref(),
+            broker_site,
+            raw.broker_ca.as_deref(),
+            ca_errors,
+        )
+        .map_err(ConfigError::Broker)?;
         let max_sections = raw.max_sections.unwrap_or(DEFAULT_MAX_SECTIONS);
         let (wall, profiles) = load_wall(raw.profiles.as_deref(), max_sections)?;
         let crews = raw.crews.unwrap_or(default_crews);
@@ -1378,7 +1400,7 @@ mod tests {
             ),
             (
                 "broker = \"http://x\"",
-                "w.toml:1:10: key 'broker': 'http://x' is not an mqtt:// URL (use mqtt://HOST:PORT or mqtt://USER:PASSWORD@HOST:PORT)",
+                "w.toml:1:10: key 'broker': 'http://x' is not an mqtt:// or mqtts:// URL (use mqtt://HOST:PORT, mqtts://HOST:PORT for TLS, or mqtt[s]://USER:PASSWORD@HOST:PORT)",
             ),
             (
                 "broker = \"mqtt://x\"\nsite = \"a b\"",

@@ -18,6 +18,8 @@ pub struct Mosquitto {
     child: Option<Child>,
     /// Configuration lines added to the file's (`password_file …`).
     extra: String,
+    /// Lines of the listener, after its `listener` line (`certfile …`).
+    listener: String,
 }
 
 fn require(binary: &str) {
@@ -25,8 +27,8 @@ fn require(binary: &str) {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(binary).is_file()));
     assert!(
         found,
-        "{binary} is not installed: `apt-get install -y mosquitto mosquitto-clients` (or run \
-         .ci/run, which does); the broker tests need a real broker"
+        "{binary} is not installed: `apt-get install -y mosquitto mosquitto-clients openssl` (or \
+         run .ci/run, which does); the broker tests need a real broker (and real certificates)"
     );
 }
 
@@ -53,9 +55,36 @@ impl Mosquitto {
             dir: dir.to_path_buf(),
             child: None,
             extra: extra.to_string(),
+            listener: String::new(),
         };
         m.spawn();
         m
+    }
+
+    /// Starts a broker whose one listener is TLS only, with the server certificate of `certs`
+    /// (for 127.0.0.1 and localhost, signed by its CA).
+    pub fn start_tls(dir: &Path, certs: &TestCerts) -> Mosquitto {
+        require("mosquitto");
+        require("mosquitto_pub");
+        let mut m = Mosquitto {
+            port: free_port(),
+            dir: dir.to_path_buf(),
+            child: None,
+            extra: String::new(),
+            listener: format!(
+                "cafile {}\ncertfile {}\nkeyfile {}\n",
+                certs.ca.display(),
+                certs.server_cert.display(),
+                certs.server_key.display()
+            ),
+        };
+        m.spawn();
+        m
+    }
+
+    /// `mqtts://127.0.0.1:PORT`, for a broker of [`Mosquitto::start_tls`].
+    pub fn tls_url(&self) -> String {
+        format!("mqtts://127.0.0.1:{}", self.port)
     }
 
     /// A password file in the broker's directory with `users` (name, password), made with
@@ -100,9 +129,10 @@ impl Mosquitto {
         std::fs::write(
             &conf,
             format!(
-                "{base}\nuser {user}\npersistence_location {}/\nlistener {} 127.0.0.1\n",
+                "{base}\nuser {user}\npersistence_location {}/\nlistener {} 127.0.0.1\n{}",
                 self.dir.display(),
-                self.port
+                self.port,
+                self.listener
             ),
         )
         .unwrap();
@@ -197,5 +227,98 @@ impl Mosquitto {
 impl Drop for Mosquitto {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A throwaway CA and a server certificate it signed, for 127.0.0.1 and localhost, made with the
+/// `openssl` command (`.ci/run` installs it if missing) in a directory of the test's.
+pub struct TestCerts {
+    /// The CA's certificate (PEM), what `--broker-ca` is given.
+    pub ca: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+}
+
+impl TestCerts {
+    /// A new CA named `name` in `dir`, and its server certificate.
+    pub fn make(dir: &Path, name: &str) -> TestCerts {
+        require("openssl");
+        std::fs::create_dir_all(dir).unwrap();
+        let at = |file: &str| dir.join(file);
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("openssl runs");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        std::fs::write(
+            at("ca.cnf"),
+            format!(
+                "[req]\ndistinguished_name = dn\nprompt = no\nx509_extensions = ca\n\
+                 [dn]\nCN = {name}\n[ca]\nbasicConstraints = critical, CA:TRUE\n\
+                 keyUsage = critical, keyCertSign, cRLSign\n\
+                 subjectKeyIdentifier = hash\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            at("server.cnf"),
+            "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n\
+             extendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1, DNS:localhost\n\
+             authorityKeyIdentifier = keyid\n",
+        )
+        .unwrap();
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        openssl(
+            &[
+                &["req", "-x509", "-config", "ca.cnf", "-days", "2"][..],
+                &ec,
+                &["-keyout", "ca.key", "-out", "ca.pem"],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[
+                &["req", "-new", "-subj", "/CN=localhost"][..],
+                &ec,
+                &["-keyout", "server.key", "-out", "server.csr"],
+            ]
+            .concat(),
+        );
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            "2",
+            "-days",
+            "2",
+            "-extfile",
+            "server.cnf",
+            "-out",
+            "server.pem",
+        ]);
+        TestCerts {
+            ca: at("ca.pem"),
+            server_cert: at("server.pem"),
+            server_key: at("server.key"),
+        }
     }
 }

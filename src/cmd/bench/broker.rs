@@ -203,6 +203,9 @@ async fn consumer_url(url: &BrokerUrl, latency: Duration) -> Result<BrokerUrl, S
         host: "127.0.0.1".into(),
         port,
         credentials: url.credentials.clone(),
+        // The certificate is then checked against 127.0.0.1, the proxy's address.
+        tls: url.tls,
+        trust: url.trust.clone(),
     })
 }
 
@@ -242,7 +245,7 @@ async fn delay_pump(
 
 /// Makes a session for `client_id` subscribed to `filter`, then disconnects.
 async fn make_session(url: &BrokerUrl, client_id: &str, filter: &str) -> Result<(), String> {
-    let mut o = url.options(client_id);
+    let mut o = url.options(client_id)?;
     o.set_clean_start(false)
         .set_session_expiry_interval(Some(SESSION_EXPIRY));
     let (client, mut eventloop) = AsyncClient::new(o, 64);
@@ -265,7 +268,9 @@ async fn make_session(url: &BrokerUrl, client_id: &str, filter: &str) -> Result<
 /// Ends the session of `client_id` at the broker (a clean start with no expiry), so that the
 /// benchmark leaves no sessions behind.
 async fn drop_session(url: &BrokerUrl, client_id: &str) {
-    let mut o = url.options(client_id);
+    let Ok(mut o) = url.options(client_id) else {
+        return;
+    };
     o.set_clean_start(true);
     let (client, mut eventloop) = AsyncClient::new(o, 8);
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
@@ -290,7 +295,7 @@ async fn queue_readings(
     tag: &str,
     progress: &Progress,
 ) -> Result<(), String> {
-    let o = url.options(format!("bench-pub-{tag}"));
+    let o = url.options(format!("bench-pub-{tag}"))?;
     let (client, mut eventloop) = AsyncClient::new(o, 1024);
     let closer = client.clone();
     let topic = topic.to_string();
@@ -398,7 +403,7 @@ async fn plain(leg: &Leg<'_>) -> Result<f64, String> {
     leg.step("plain subscriber");
     let to = consumer_url(leg.url, leg.latency).await?;
     let limit = u16::try_from(leg.args.network_limit).map_err(|e| e.to_string())?;
-    let mut o = to.options(id);
+    let mut o = to.options(id)?;
     o.set_clean_start(false)
         .set_session_expiry_interval(Some(SESSION_EXPIRY))
         .set_receive_maximum(Some(limit))
