@@ -189,12 +189,14 @@ impl Progress {
         }
     }
 
-    /// Starts counting again from 0 under another label (a second pass over the same work).
+    /// Starts counting again from 0 under another label (a second pass over the same work),
+    /// drawn at once: a short step would otherwise fall between two of the bar's draws.
     pub fn restart(&self, label: &str) {
         if let Some(bar) = &self.bar {
             self.pending.set(0);
             bar.set_prefix(label.to_string());
             bar.reset();
+            bar.force_draw();
         }
     }
 
