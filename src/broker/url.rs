@@ -49,7 +49,7 @@ impl BrokerUrl {
     /// `[IPv6]`; PORT by default 1883, or 8883 for `mqtts://`). Errors are one line naming
     /// what is wrong, without the password.
     pub fn parse(s: &str) -> Result<BrokerUrl, String> {
-        let shown = crate::text::sanitize(&redacted(s)).into_owned();
+        let shown = crate::text::sanitize(&crate::store::redact_url(s)).into_owned();
         let bad = |why: &str| {
             format!(
                 "--broker: '{shown}' {why} (use mqtt://HOST:PORT, mqtts://HOST:PORT for TLS, or \
@@ -182,23 +182,6 @@ fn is_loopback(host: &str) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// `s` with the password of an `mqtt[s]://USER:PASSWORD@` shown as `***`.
-fn redacted(s: &str) -> String {
-    let Some((scheme, rest)) = ["mqtt://", "mqtts://"]
-        .into_iter()
-        .find_map(|scheme| Some((scheme, s.strip_prefix(scheme)?)))
-    else {
-        return s.to_string();
-    };
-    match rest.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}{user}:***@{host}"),
-            None => s.to_string(),
-        },
-        None => s.to_string(),
-    }
 }
 
 /// `%XX` escapes decoded (so a password may hold `@`, `:` or `/`); `None` if malformed.
