@@ -34,6 +34,38 @@ pub const WRITE_QUEUE: usize = 4;
 /// First retry delay of a failed write; doubles up to [`MAX_BACKOFF`].
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(20);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// Emptied batch buffers kept for the collector's next batches (see [`Spares`]).
+pub const SPARES: usize = 2;
+
+/// Batch buffers the writer has emptied, for the collector to fill again: with `skip_rows` a
+/// stored batch's readings are freed on the blocking thread and their buffer (a batch's worth of
+/// rows) comes back here instead of being freed with them, so the collector does not allocate, and
+/// fault in, a fresh batch-sized buffer for every batch. At most [`SPARES`] are kept.
+#[derive(Debug, Default)]
+pub struct Spares(std::sync::Mutex<Vec<Vec<Reading>>>);
+
+impl Spares {
+    /// An empty buffer of at least `capacity` rows: a spare one if any, else a new one.
+    fn take(&self, capacity: usize) -> Vec<Reading> {
+        let spare = self.0.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match spare {
+            Some(mut v) => {
+                v.reserve(capacity);
+                v
+            }
+            None => Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Keeps `buffer` (emptied) for a next batch, if fewer than [`SPARES`] are kept.
+    fn give(&self, buffer: Vec<Reading>) {
+        debug_assert!(buffer.is_empty());
+        let mut spares = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if spares.len() < SPARES && buffer.capacity() > 0 {
+            spares.push(buffer);
+        }
+    }
+}
 
 /// Rows stored so far in this run, whether the store is failing now, and how long each
 /// `Store::append` call took (failed attempts included).
@@ -59,6 +91,8 @@ pub struct Stored {
     /// while the writer waits for rows. The drain's deadline counts this time only: a slow
     /// network (a long `--latency`) delivering its last rows is not a stuck store.
     stuck_since: std::sync::Mutex<Option<tokio::time::Instant>>,
+    /// Buffers of stored batches, back for the collector (with `skip_rows`).
+    pub(super) spares: Spares,
 }
 
 /// The rows the writer gave up on.
@@ -555,7 +589,7 @@ async fn append(
     ),
     StoreError,
 > {
-    let (store, batch, origins, result, took) = tokio::task::spawn_blocking(move || {
+    let (store, batch, origins, result, took, spare) = tokio::task::spawn_blocking(move || {
         // The readings carry the wall-clock time of the attempt that stores them, beside the
         // simulated time they were read at.
         let mut batch = batch;
@@ -570,15 +604,21 @@ async fn append(
             store.append_remote(&batch, &origins)
         };
         let took = started.elapsed();
-        let batch = if result.is_ok() && skip_rows {
-            Batch::default()
+        let (batch, spare) = if result.is_ok() && skip_rows {
+            // The rows are freed here; their buffer goes back to the collector.
+            let mut spare = batch.readings;
+            spare.clear();
+            (Batch::default(), Some(spare))
         } else {
-            batch
+            (batch, None)
         };
-        (store, batch, origins, result, took)
+        (store, batch, origins, result, took, spare)
     })
     .await
     .map_err(gone)?;
+    if let Some(spare) = spare {
+        stored.spares.give(spare);
+    }
     stored.writes.record(took);
     Ok((store, batch, origins, result))
 }
@@ -639,11 +679,12 @@ pub async fn run(
     mut finish: oneshot::Receiver<()>,
     writer: mpsc::Sender<Write>,
     counts: Counts,
-    batch_size: usize,
-    flush_after: Duration,
+    sizes: Sizes,
     sensors_stopped: Arc<Notify>,
+    stored: Arc<Stored>,
 ) {
-    let mut collector = Collector::new(writer, counts, batch_size);
+    let flush_after = sizes.flush_after;
+    let mut collector = Collector::new(writer, counts, sizes, stored);
     let flush = tokio::time::sleep(flush_after);
     tokio::pin!(flush);
     let stopped = sensors_stopped.notified();
@@ -694,26 +735,56 @@ enum Started {
     Nothing,
 }
 
+/// The collector's sizes: rows per batch, the most messages one packet holds (the network's
+/// limit), and how long a partial batch waits.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    pub batch_size: usize,
+    pub packet: usize,
+    pub flush_after: Duration,
+}
+
 /// The collector's state: the next ids, and the rows numbered and not yet handed to the writer.
 struct Collector {
     writer: mpsc::Sender<Write>,
     batch_size: usize,
+    /// Rows a batch's buffer is made for: a batch is handed over once it holds `batch_size`,
+    /// so it ends at most one packet over (less one row): no buffer grows while it fills.
+    room: usize,
     next_reading: u64,
     next_report: u64,
     pending: Pending,
+    /// Where the writer gives emptied buffers back.
+    stored: Arc<Stored>,
 }
 
 impl Collector {
     /// Numbering on from the store's last ids.
-    fn new(writer: mpsc::Sender<Write>, counts: Counts, batch_size: usize) -> Collector {
-        let batch_size = batch_size.max(1);
+    fn new(
+        writer: mpsc::Sender<Write>,
+        counts: Counts,
+        sizes: Sizes,
+        stored: Arc<Stored>,
+    ) -> Collector {
+        let batch_size = sizes.batch_size.max(1);
+        let room = batch_size.saturating_add(sizes.packet.max(1) - 1);
         Collector {
             writer,
             batch_size,
+            room,
             next_reading: counts.last_reading_id + 1,
             next_report: counts.last_crew_report_id + 1,
-            pending: Pending::new(batch_size),
+            pending: Pending::new(Vec::with_capacity(room)),
+            stored,
         }
+    }
+
+    /// Takes what is pending as one write, leaving a buffer (a spare one if the writer gave one
+    /// back) for the next batch.
+    fn cut(&mut self) -> Write {
+        let next = Pending::new(self.stored.spares.take(self.room));
+        let Pending { batch, origins } = std::mem::replace(&mut self.pending, next);
+        (batch, origins)
     }
 
     /// Numbers the rows of `payload` and adds them to the pending batch.
@@ -790,14 +861,16 @@ impl Collector {
 
     /// Hands what is pending to the writer as one write.
     async fn hand_over(&mut self) -> Result<(), ()> {
-        let write = self.pending.cut(self.batch_size);
+        let write = self.cut();
         hand_over(&self.writer, write).await
     }
 
     /// Hands the last rows over, if any, and closes the writer channel.
     async fn finish(mut self) {
         if !self.pending.batch.is_empty() {
-            let _ = hand_over(&self.writer, self.pending.cut(0)).await;
+            let Pending { batch, origins } =
+                std::mem::replace(&mut self.pending, Pending::new(Vec::new()));
+            let _ = hand_over(&self.writer, (batch, origins)).await;
         }
     }
 }
@@ -810,20 +883,15 @@ struct Pending {
 }
 
 impl Pending {
-    fn new(batch_size: usize) -> Pending {
+    /// Nothing pending, the readings to go in `readings` (empty).
+    fn new(readings: Vec<Reading>) -> Pending {
         Pending {
             batch: Batch {
-                readings: Vec::with_capacity(batch_size),
+                readings,
                 crew_reports: Vec::new(),
             },
             origins: Vec::new(),
         }
-    }
-
-    /// Takes what is pending as one write, leaving room for the next batch.
-    fn cut(&mut self, batch_size: usize) -> Write {
-        let Pending { batch, origins } = std::mem::replace(self, Pending::new(batch_size));
-        (batch, origins)
     }
 }
 

@@ -135,21 +135,59 @@ pub struct RemoteReading {
     pub reading: Reading,
 }
 
+/// The network's state as a ticket holds it: borrowed from the [`Network`] while its sender
+/// awaits the delivery (no reference count to change per packet), owned when the ticket outlives
+/// the call (on the wire thread, a remote message's permit).
+enum StateRef<'a> {
+    Borrowed(&'a NetworkState),
+    Owned(Arc<NetworkState>),
+}
+
+impl std::ops::Deref for StateRef<'_> {
+    type Target = NetworkState;
+    fn deref(&self) -> &NetworkState {
+        match self {
+            StateRef::Borrowed(s) => s,
+            StateRef::Owned(s) => s,
+        }
+    }
+}
+
 /// The permits of one packet. Dropping it (once the packet is in the mailbox) counts the delivery
 /// and then releases the permits.
-struct Ticket {
-    state: Arc<NetworkState>,
+struct Ticket<'a> {
+    state: StateRef<'a>,
     messages: usize,
     /// A remote message (counted apart as well).
     remote: bool,
     /// Whether its release counts as a delivery (a remote message refused at the collector's
     /// door, malformed or a redelivery, gives its permit back undelivered).
     delivered: bool,
+    /// False once its permits passed to another ticket ([`Ticket::into_owned`]).
+    armed: bool,
 }
 
-impl Drop for Ticket {
+impl Ticket<'_> {
+    /// The same ticket holding its own reference to the network's state (`state`, the one it
+    /// borrows); this one is disarmed, releasing nothing.
+    fn into_owned(mut self, state: &Arc<NetworkState>) -> Ticket<'static> {
+        self.armed = false;
+        Ticket {
+            state: StateRef::Owned(state.clone()),
+            messages: self.messages,
+            remote: self.remote,
+            delivered: self.delivered,
+            armed: true,
+        }
+    }
+}
+
+impl Drop for Ticket<'_> {
     fn drop(&mut self) {
-        let c = &self.state;
+        if !self.armed {
+            return;
+        }
+        let c = &*self.state;
         if let Some(p) = &c.probe {
             p.delivered(self.messages);
         }
@@ -174,7 +212,7 @@ impl Drop for Ticket {
 /// The permit a remote message holds from its arrival until the collector's mailbox has it
 /// ([`Network::deliver_remote`]) or it is refused ([`RemotePermit::refuse`], or dropped): only
 /// a delivery counts as one.
-pub struct RemotePermit(Ticket);
+pub struct RemotePermit(Ticket<'static>);
 
 impl RemotePermit {
     /// Gives the permit back without a delivery (a malformed message, a redelivery).
@@ -323,7 +361,9 @@ impl Network {
             if let Some(wire) = &self.wire {
                 // The latency counts from here: the permits are held since before this instant.
                 let deadline = std::time::Instant::now() + latency;
-                return wire.carry(deadline, payload, ticket).await;
+                return wire
+                    .carry(deadline, payload, ticket.into_owned(&self.state))
+                    .await;
             }
             tokio::time::sleep(latency).await;
         }
@@ -335,7 +375,9 @@ impl Network {
     /// Takes the permit of one remote message (a reading that came through the broker) on its
     /// arrival: one permit of the same semaphore, waiting in line with local messages.
     pub async fn admit_remote(&self) -> Result<RemotePermit, Closed> {
-        self.take_permits(1, true).await.map(RemotePermit)
+        self.take_permits(1, true)
+            .await
+            .map(|t| RemotePermit(t.into_owned(&self.state)))
     }
 
     /// Puts an admitted remote message in the collector's mailbox (waiting while it is full),
@@ -353,7 +395,7 @@ impl Network {
 
     /// Takes one permit per message (waiting in line, first come first served) and counts them
     /// in flight.
-    async fn take_permits(&self, messages: usize, remote: bool) -> Result<Ticket, Closed> {
+    async fn take_permits(&self, messages: usize, remote: bool) -> Result<Ticket<'_>, Closed> {
         let c = &self.state;
         let messages = messages.clamp(1, c.limit);
         // At most the limit, itself at most 65,536.
@@ -376,7 +418,11 @@ impl Network {
         };
         c.waited.record(waited);
         let now = c.in_flight.fetch_add(messages, Ordering::AcqRel) + messages;
-        c.max_in_flight.fetch_max(now, Ordering::AcqRel);
+        // The maximum rarely moves (it reaches the limit early): a plain load spares the
+        // read-modify-write on almost every packet.
+        if now > c.max_in_flight.load(Ordering::Acquire) {
+            c.max_in_flight.fetch_max(now, Ordering::AcqRel);
+        }
         if remote {
             c.remote_in_flight.fetch_add(messages, Ordering::AcqRel);
         }
@@ -384,12 +430,13 @@ impl Network {
             p.sent(messages);
         }
         Ok(Ticket {
-            state: self.state.clone(),
+            state: StateRef::Borrowed(&self.state),
             messages,
             remote,
             // A local packet is delivered when its ticket goes; a remote one only when
             // `deliver_remote` says so.
             delivered: !remote,
+            armed: true,
         })
     }
 }
@@ -408,7 +455,7 @@ struct InFlight {
     deadline: std::time::Instant,
     seq: u64,
     payload: Payload,
-    ticket: Ticket,
+    ticket: Ticket<'static>,
     delivered: oneshot::Sender<Result<(), Closed>>,
 }
 
@@ -459,7 +506,7 @@ impl Wire {
         &self,
         deadline: std::time::Instant,
         payload: Payload,
-        ticket: Ticket,
+        ticket: Ticket<'static>,
     ) -> Result<(), Closed> {
         let (delivered, done) = oneshot::channel();
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);

@@ -84,9 +84,13 @@ pub(super) fn spawn_pipeline(
             finish_rx,
             batch_tx,
             ends.counts,
-            config.batch_size,
-            config.flush_after,
+            collector::Sizes {
+                batch_size: config.batch_size,
+                packet: config.network_limit,
+                flush_after: config.flush_after,
+            },
             ends.sensors_stopped,
+            stored.clone(),
         ),
     );
     let stats = spawn_watched(
