@@ -48,14 +48,19 @@ impl Mosquitto {
     /// Starts a broker with `extra` lines in its configuration; one with `allow_anonymous`
     /// replaces the file's.
     pub fn start_with(dir: &Path, extra: &str) -> Mosquitto {
+        Mosquitto::launch(dir, extra.to_string(), String::new())
+    }
+
+    /// A broker on a free port with `extra` configuration lines and `listener` lines.
+    fn launch(dir: &Path, extra: String, listener: String) -> Mosquitto {
         require("mosquitto");
         require("mosquitto_pub");
         let mut m = Mosquitto {
             port: free_port(),
             dir: dir.to_path_buf(),
             child: None,
-            extra: extra.to_string(),
-            listener: String::new(),
+            extra,
+            listener,
         };
         m.spawn();
         m
@@ -64,22 +69,13 @@ impl Mosquitto {
     /// Starts a broker whose one listener is TLS only, with the server certificate of `certs`
     /// (for 127.0.0.1 and localhost, signed by its CA).
     pub fn start_tls(dir: &Path, certs: &TestCerts) -> Mosquitto {
-        require("mosquitto");
-        require("mosquitto_pub");
-        let mut m = Mosquitto {
-            port: free_port(),
-            dir: dir.to_path_buf(),
-            child: None,
-            extra: String::new(),
-            listener: format!(
-                "cafile {}\ncertfile {}\nkeyfile {}\n",
-                certs.ca.display(),
-                certs.server_cert.display(),
-                certs.server_key.display()
-            ),
-        };
-        m.spawn();
-        m
+        let listener = format!(
+            "cafile {}\ncertfile {}\nkeyfile {}\n",
+            certs.ca.display(),
+            certs.server_cert.display(),
+            certs.server_key.display()
+        );
+        Mosquitto::launch(dir, String::new(), listener)
     }
 
     /// `mqtts://127.0.0.1:PORT`, for a broker of [`Mosquitto::start_tls`].
