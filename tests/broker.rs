@@ -2,94 +2,32 @@
 //! on a free loopback port (`support/mosquitto.rs`) and the real binary as site and agents.
 //! Each checks, from the store itself, that what the agents produced is stored, and stored once.
 
+#[path = "support/headless_site.rs"]
+mod headless_site;
 #[path = "support/mosquitto.rs"]
 mod mosquitto;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use headless_site::Site;
 use mosquitto::Mosquitto;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wallwatch");
 
-/// A site: `run --headless --broker` on a SQLite store, no local sensors.
-struct Site {
-    child: Child,
-    log: Arc<Mutex<String>>,
-}
-
 impl Site {
+    /// A site on `broker`, no local sensors.
     fn start(broker: &Mosquitto, site: &str, db: &Path) -> Site {
         Site::start_with(&broker.url(), site, db, &["--sensors", "0"])
     }
 
     /// A site on `url` with `extra` options (`--sensors 0` unless they say otherwise).
     fn start_with(url: &str, site: &str, db: &Path, extra: &[&str]) -> Site {
-        let mut child = Command::new(BIN)
-            .args(["run", "--headless", "--network-limit", "5"])
-            .args(extra)
-            .args(["--broker", url, "--site", site])
-            .arg("--store")
-            .arg(format!("sqlite:{}", db.display()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        let site = Site { child, log };
-        site.wait_for("taking agents' readings");
-        site
-    }
-
-    fn wait_for(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !self.log.lock().unwrap().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "no '{text}' in the site's log:\n{}",
-                self.log.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGTERM, then the JSON summary.
-    fn stop(mut self) -> Value {
-        signal(&self.child, libc::SIGTERM);
-        let mut out = String::new();
-        std::io::Read::read_to_string(self.child.stdout.as_mut().unwrap(), &mut out).unwrap();
-        let status = self.child.wait().unwrap();
-        assert!(
-            status.success(),
-            "site: {status}\n{}",
-            self.log.lock().unwrap()
-        );
-        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
-    }
-
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn signal(child: &Child, sig: i32) {
-    // SAFETY: kill(2) on our own child's pid.
-    unsafe {
-        libc::kill(child.id() as i32, sig);
+        let mut args = extra.to_vec();
+        args.extend(["--broker", url, "--site", site]);
+        Site::launch(db, &args)
     }
 }
 

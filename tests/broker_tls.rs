@@ -5,89 +5,25 @@
 //! that is missing or bad is one line naming it. (With the cargo feature `tls`, on by default.)
 #![cfg(feature = "tls")]
 
+#[path = "support/headless_site.rs"]
+mod headless_site;
 #[path = "support/mosquitto.rs"]
 mod mosquitto;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
+use headless_site::Site;
 use mosquitto::{Mosquitto, TestCerts};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wallwatch");
 
-/// `run --headless` with `args` (its broker among them), no local sensors, on a SQLite store;
-/// its stderr collected.
-struct Site {
-    child: Child,
-    log: Arc<Mutex<String>>,
-}
-
 impl Site {
+    /// A site with `args` (its broker among them), no local sensors.
     fn start(db: &Path, args: &[&str]) -> Site {
-        let mut child = Command::new(BIN)
-            .args([
-                "run",
-                "--headless",
-                "--network-limit",
-                "5",
-                "--sensors",
-                "0",
-            ])
-            .args(args)
-            .arg("--store")
-            .arg(format!("sqlite:{}", db.display()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        let site = Site { child, log };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !site.log.lock().unwrap().contains("taking agents' readings") {
-            assert!(
-                Instant::now() < deadline && site_running(&site),
-                "the site did not start:\n{}",
-                site.log.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        site
+        Site::launch(db, &[&["--sensors", "0"], args].concat())
     }
-
-    /// SIGTERM, then the JSON summary.
-    fn stop(mut self) -> Value {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let mut out = String::new();
-        std::io::Read::read_to_string(self.child.stdout.as_mut().unwrap(), &mut out).unwrap();
-        let status = self.child.wait().unwrap();
-        assert!(
-            status.success(),
-            "site: {status}\n{}",
-            self.log.lock().unwrap()
-        );
-        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
-    }
-}
-
-fn site_running(site: &Site) -> bool {
-    // SAFETY: signal 0 only checks that our child is there.
-    unsafe { libc::kill(site.child.id() as i32, 0) == 0 }
 }
 
 /// (readings stored, distinct seqs, lowest and highest seq) of `agent`.
