@@ -61,7 +61,7 @@ impl Services {
             .and_then(|b| b.token_file())
             .map(Path::to_path_buf);
         // On a store of millions of rows the start takes seconds: say which step it is at.
-        let store = crate::store::redact_url(&config.engine.store.to_string());
+        let store = config.engine.store.to_string(); // its password shown as ***
         let progress = Progress::steps(
             options.on_opening.is_none() && std::io::stderr().is_terminal(),
             &format!("store {}", crate::text::sanitize(&store)),
