@@ -277,3 +277,104 @@ fn spawn(args: &[&str]) -> Running {
     cmd.args(args);
     Running::spawn(cmd)
 }
+
+/// The scheduling policy of each of `pid`'s `wallwatch-http` threads (field 41 of their stat).
+#[cfg(target_os = "linux")]
+fn api_policies(pid: u32) -> Vec<i32> {
+    let mut policies = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        if comm.trim() != "wallwatch-http" {
+            continue;
+        }
+        // After the name's closing parenthesis come fields 3 onwards.
+        let (_, rest) = stat.rsplit_once(')').unwrap();
+        policies.push(
+            rest.split_whitespace()
+                .nth(41 - 3)
+                .unwrap()
+                .parse()
+                .unwrap(),
+        );
+    }
+    policies
+}
+
+/// Waits up to 20 s for every API thread of `pid` to run at `policy`.
+#[cfg(target_os = "linux")]
+fn wait_for_policy(pid: u32, policy: i32) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = api_policies(pid);
+        if !now.is_empty() && now.iter().all(|&p| p == policy) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the API's threads are at {now:?}, not all at {policy}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Whether this process may leave `SCHED_IDLE` (the site, its child, inherits the same limits).
+#[cfg(target_os = "linux")]
+fn may_leave_sched_idle() -> bool {
+    std::thread::spawn(|| {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: system calls on the calling (throwaway) thread.
+        unsafe {
+            libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) == 0
+                && libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) == 0
+        }
+    })
+    .join()
+    .unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_apis_priority_follows_how_busy_the_pipeline_is() {
+    const OTHER: i32 = libc::SCHED_OTHER;
+    const IDLE: i32 = libc::SCHED_IDLE;
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("site.sock");
+    let socket = socket.to_str().unwrap();
+    let mut serve = spawn(&[
+        "serve",
+        "--socket",
+        socket,
+        "--store",
+        "memory:",
+        "--http",
+        "127.0.0.1:0",
+    ]);
+    let addr = serve.http_addr();
+    // Quiet at the defaults: level with everyone.
+    wait_for_policy(serve.id(), OTHER);
+    assert_eq!(get(&addr, "/status").0, 200);
+    let control = |speed: &str| {
+        let out = Command::new(BIN)
+            .args(["speed", speed, "--socket", socket])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    // Busy: after every other thread.
+    control("max");
+    wait_for_policy(serve.id(), IDLE);
+    assert_eq!(get(&addr, "/status").0, 200);
+    control("1");
+    if may_leave_sched_idle() {
+        wait_for_policy(serve.id(), OTHER);
+    } else {
+        serve.wait_for("stays at the lowest priority until the site restarts");
+        assert!(api_policies(serve.id()).iter().all(|&p| p == IDLE));
+    }
+    let (code, _) = serve.terminate();
+    assert_eq!(code, 0);
+}

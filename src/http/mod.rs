@@ -11,8 +11,8 @@
 //! [`IDLE_TIMEOUT`] is closed (stalled or idle clients), a request is answered within
 //! [`router::REQUEST_TIMEOUT`], a write's body holds at most [`body::MAX_BODY`] and any other
 //! request's body is refused.
-//! It runs on its own runtime at the lowest priority ([`runtime`]): asking it hard does not slow
-//! the site.
+//! It runs on its own runtime ([`runtime`]) whose priority follows the pipeline's ([`priority`]):
+//! asking it hard does not slow a busy site.
 
 pub mod body;
 pub mod control;
@@ -24,6 +24,7 @@ pub mod listener;
 pub mod metrics;
 pub mod model;
 pub mod page;
+pub mod priority;
 pub mod router;
 pub mod routes;
 pub mod server;
@@ -105,6 +106,8 @@ pub struct HttpServer {
     stop: watch::Sender<bool>,
     done: Option<oneshot::Receiver<()>>,
     runtime: Option<tokio::runtime::Runtime>,
+    /// The task moving the API's threads' priority ([`priority::follow`]).
+    follower: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The API's socket, bound before the engine starts (so a taken port fails the run before
@@ -157,40 +160,21 @@ fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     socket.listen(BACKLOG)
 }
 
-/// Nice value of the API's threads where `SCHED_IDLE` is refused: the site's own work comes
-/// first (weight 15 against a normal thread's 1,024).
-pub const NICE: i32 = 19;
-
-/// The API's runtime: two workers (and its blocking threads) apart from the engine's, scheduled
-/// `SCHED_IDLE` (Linux): they run only on CPU time no other thread wants. On a busy machine (a
-/// site at `--speed max` uses every core) the site keeps its pace however hard the API is asked,
-/// and the API answers more slowly; on an idle site the API has the cores to itself. Where
-/// `SCHED_IDLE` is refused the threads are niced to [`NICE`]; elsewhere than Linux they keep
-/// their priority.
-pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+/// The API's runtime: two workers (and its blocking threads) apart from the engine's, their
+/// priority following how busy the site's pipeline is ([`priority`]): level with other threads
+/// while it is quiet, `SCHED_IDLE` (only CPU time no other thread wants) while it is busy, so
+/// that a site at `--speed max` keeps its pace however hard the API is asked.
+pub fn runtime(threads: &Arc<priority::Threads>) -> Result<tokio::runtime::Runtime, String> {
+    let (started, stopped) = (threads.clone(), threads.clone());
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("wallwatch-http")
-        .on_thread_start(lower_priority)
+        .on_thread_start(move || started.started())
+        .on_thread_stop(move || stopped.stopped())
         .enable_all()
         .build()
         .map_err(|e| format!("--http: cannot start the API's runtime: {e}"))
 }
-
-#[cfg(target_os = "linux")]
-fn lower_priority() {
-    // SAFETY: plain system calls on the calling thread itself (pid 0 / its own tid).
-    unsafe {
-        let param = libc::sched_param { sched_priority: 0 };
-        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
-            let tid = libc::gettid();
-            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICE);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn lower_priority() {}
 
 impl Bound {
     pub fn addr(&self) -> SocketAddr {
@@ -204,7 +188,12 @@ impl Bound {
 
     /// Answers requests with `api` until stopped, on the API's own [`runtime`].
     pub fn serve(self, api: Arc<Api>) -> Result<HttpServer, String> {
-        let runtime = runtime()?;
+        let threads = priority::Threads::new();
+        let runtime = runtime(&threads)?;
+        // On the site's runtime, the one whose business it follows.
+        let follower = tokio::runtime::Handle::try_current()
+            .ok()
+            .map(|site| site.spawn(priority::follow(site.clone(), threads)));
         // The socket moves to the API's runtime (it was registered with the caller's).
         let std = self
             .tcp
@@ -244,6 +233,7 @@ impl Bound {
             stop,
             done: Some(done),
             runtime: Some(runtime),
+            follower,
         })
     }
 }
@@ -267,6 +257,9 @@ impl HttpServer {
 impl Drop for HttpServer {
     fn drop(&mut self) {
         // Never blocks, so an async caller may drop it too.
+        if let Some(follower) = self.follower.take() {
+            follower.abort();
+        }
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
