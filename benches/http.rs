@@ -4,7 +4,8 @@
 //! 1. wrk, 2 threads, 64 connections, `WALLWATCH_BENCH_SECONDS` (default 10) s, while a served
 //!    site runs (defaults, real time): `/profiles/1/overview/15` against a bare axum handler
 //!    returning a fixed JSON body (this process, tokio's default runtime), one right
-//!    after the other; requests per second, p50 and p99, non-2xx answers;
+//!    after the other, `WALLWATCH_BENCH_RUNS` pairs: the pair with the median ratio of
+//!    requests per second (its p50 and p99), every pair's ratios, non-2xx answers;
 //! 2. `/metrics` of a site with 1,000 sensors: wrk with one connection (each request's own
 //!    time, no queueing), p50 and p99;
 //! 3. readings stored per second at `--speed max` (`memory:`) while wrk loads
@@ -200,11 +201,31 @@ fn main() {
     let site = Site::start(dir.path(), "api", &[]);
     std::thread::sleep(Duration::from_secs(1));
     let (bare_url, bare_rt) = bare_handler();
-    let bare = wrk(&bare_url, 2, 64, seconds);
-    let wall = wrk(&site.url(PATH), 2, 64, seconds);
+    // Pairs, each side by side: one 5 s window on a shared machine swings by a third.
+    let mut pairs: Vec<(Wrk, Wrk)> = (0..runs.max(1))
+        .map(|pair| {
+            let bare = wrk(&bare_url, 2, 64, seconds);
+            let wall = wrk(&site.url(PATH), 2, 64, seconds);
+            eprintln!(
+                "  pair {pair}: bare {:.0} req/s (p99 {} ms), {PATH} {:.0} req/s (p99 {} ms): {:.3}",
+                bare.rps,
+                bare.p99_ms,
+                wall.rps,
+                wall.p99_ms,
+                wall.rps / bare.rps
+            );
+            (bare, wall)
+        })
+        .collect();
     drop(bare_rt);
     drop(site);
-    eprintln!("bare handler: {bare:?}\n{PATH}: {wall:?}");
+    let pair_ratios: Vec<(f64, f64)> = pairs
+        .iter()
+        .map(|(b, w)| (w.rps / b.rps, w.p99_ms / b.p99_ms))
+        .collect();
+    pairs.sort_by(|x, y| (x.1.rps / x.0.rps).total_cmp(&(y.1.rps / y.0.rps)));
+    let (bare, wall) = pairs.swap_remove(pairs.len() / 2);
+    eprintln!("bare handler: {bare:?}\n{PATH}: {wall:?} (the pair with the median ratio)");
 
     // 2. /metrics with 1,000 sensors, one connection.
     let site = Site::start(dir.path(), "metrics", &["--sensors", "1000"]);
@@ -244,6 +265,7 @@ fn main() {
         "bare_handler": figures(&bare),
         "rps_ratio": wall.rps / bare.rps,
         "p99_ratio": wall.p99_ms / bare.p99_ms,
+        "pairs": pair_ratios.iter().map(|(r, p)| json!({"rps_ratio": r, "p99_ratio": p})).collect::<Vec<_>>(),
         "metrics_1000_sensors": figures(&metrics),
         "speed_max": {
             "readings_per_s_no_load": q,
@@ -255,7 +277,7 @@ fn main() {
         },
     });
     eprintln!(
-        "targets: rps ratio {:.2} (>= 0.5), p99 ratio {:.2} (<= 2), non-2xx {}; /metrics p50 {:.3} ms (<= 2); speed max ratio {:.3} (>= 0.9)",
+        "targets: rps ratio {:.2} (>= 0.8), p99 ratio {:.2} (<= 1.5), non-2xx {}; /metrics p50 {:.3} ms (<= 2); speed max ratio {:.3} (>= 0.9)",
         wall.rps / bare.rps,
         wall.p99_ms / bare.p99_ms,
         wall.non_2xx,

@@ -831,6 +831,7 @@ async fn headers_sent_a_byte_at_a_time_are_cut_off_at_the_deadline() {
     let addr = tcp.local_addr().unwrap();
     let listener = wallwatch::http::listener::Limited::new(tcp, 4, Duration::from_secs(30));
     let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
+    let app = wallwatch::http::router::Guarded::over(app, Default::default());
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(wallwatch::http::server::serve(listener, app, stopped));
     let slow = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -920,23 +921,18 @@ async fn slow_clients_from_one_address_leave_the_api_to_the_others() {
 /// answered an empty body).
 #[tokio::test(start_paused = true)]
 async fn a_request_not_answered_in_time_is_a_json_503() {
-    use tower::ServiceExt;
-    let app = axum::Router::new()
-        .route(
-            "/slow",
-            axum::routing::get(|| async {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                "late"
-            }),
-        )
-        .layer(axum::middleware::from_fn_with_state(
-            wallwatch::http::router::REQUEST_TIMEOUT,
-            wallwatch::http::router::within,
-        ));
+    let app = axum::Router::new().route(
+        "/slow",
+        axum::routing::get(|| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            "late"
+        }),
+    );
+    let app = wallwatch::http::router::Guarded::over(app, Default::default());
     let request = axum::http::Request::get("/slow")
         .body(axum::body::Body::empty())
         .unwrap();
-    let r = app.oneshot(request).await.unwrap();
+    let r = app.answer(request).await;
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["content-type"], "application/json");
     let body = axum::body::to_bytes(r.into_body(), 1024).await.unwrap();

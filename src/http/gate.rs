@@ -5,14 +5,11 @@
 //! body or not: what is wrong with it is the method.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::Api;
 use super::error::ApiError;
 use super::routes::{is_read_route, write_route};
 use super::token::Token;
@@ -33,38 +30,33 @@ pub struct Access {
 /// The words of a 405 for a write when the API is read-only (today's words).
 pub const READ_ONLY: &str = "only GET is answered (the API is read-only)";
 
-/// The middleware (see the module's notes).
-pub async fn gate(State(api): State<Arc<Api>>, request: Request, next: Next) -> Response {
-    let write = is_write(request.method(), request.uri().path());
-    let access = &api.access;
+/// The answer refusing `request` (see the module's notes), or none when it may go on to its
+/// route. The cheap tests first: a GET without a body is matched against no route at all.
+pub fn refusal(access: &Access, request: &Request) -> Option<Response> {
+    let (method, path) = (request.method(), request.uri().path());
+    let read_method = *method == Method::GET || *method == Method::HEAD;
+    let write = !read_method && write_route(path).is_some();
     if write && !access.writes {
-        return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, READ_ONLY).into_response();
+        return Some(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, READ_ONLY).into_response());
     }
     if (write || access.guard_reads)
         && let Some(refused) = token_refusal(access.token.as_ref(), request.headers())
     {
-        return refused;
+        return Some(refused);
     }
-    if is_read(request.method(), request.uri().path()) && has_body(request.headers()) {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request bodies are refused here (only writes take one)",
-        )
-        .into_response();
+    if read_method && has_body(request.headers()) && is_read_route(path) {
+        return Some(
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request bodies are refused here (only writes take one)",
+            )
+            .into_response(),
+        );
     }
-    next.run(request).await
-}
-
-/// A request for one of the write routes (any method but GET and HEAD on its path).
-fn is_write(method: &Method, path: &str) -> bool {
-    *method != Method::GET && *method != Method::HEAD && write_route(path).is_some()
+    None
 }
 
 /// A request for one of the GET routes, by GET or HEAD.
-fn is_read(method: &Method, path: &str) -> bool {
-    (*method == Method::GET || *method == Method::HEAD) && is_read_route(path)
-}
-
 fn has_body(headers: &HeaderMap) -> bool {
     headers.contains_key(header::TRANSFER_ENCODING)
         || headers

@@ -199,7 +199,7 @@ impl Bound {
             .tcp
             .into_std()
             .map_err(|e| format!("--http {}: {e}", self.addr))?;
-        let app = router::router(api.clone());
+        let app = router::Guarded::new(api.clone());
         let (stop, mut stopped) = watch::channel(false);
         let (done_tx, done) = oneshot::channel();
         runtime.spawn(async move {

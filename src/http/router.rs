@@ -1,6 +1,6 @@
 //! The routes (two lists, [`ROUTES`] read and [`WRITE_ROUTES`] written, build the router and
 //! are checked against `assets/openapi.yaml` by the tests) and the limits every request goes
-//! through.
+//! through ([`Guarded`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,9 +8,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post, put};
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 use super::error::ApiError;
 use super::{Api, control, events, gate, metrics, model, page, wall};
@@ -88,32 +89,62 @@ pub fn router(api: Arc<Api>) -> Router {
     router
         .fallback(wall::fallback)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(api.clone(), gate::gate))
-        // One semaphore for every route (the plain layer would make one per route).
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-            MAX_IN_FLIGHT,
-        ))
-        .layer(middleware::from_fn_with_state(REQUEST_TIMEOUT, within))
         .with_state(api)
 }
 
-/// A request not answered within `limit` (the answer's head; a stream's body may go on) is a
-/// 503 `{"error": …}` like every other error (tower-http's timeout answered an empty body).
-pub async fn within(
-    State(limit): State<std::time::Duration>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "not answered within {} s (the site is busy); ask again",
-                limit.as_secs()
-            ),
-        )
-        .into_response(),
+/// The API's router behind what every request goes through, in this order: an answer within
+/// [`REQUEST_TIMEOUT`], at most [`MAX_IN_FLIGHT`] requests being answered at once (more wait),
+/// and the [`gate`]. One function where there were three tower layers: axum wraps every route
+/// in each layer and clones the whole stack on every request, which with the kernel's share
+/// was most of what the API's path cost above a bare handler's.
+#[derive(Clone)]
+pub struct Guarded {
+    router: Router,
+    access: Arc<gate::Access>,
+    in_flight: Arc<Semaphore>,
+}
+
+impl Guarded {
+    /// The API's [`router`] over `api`, guarded.
+    pub fn new(api: Arc<Api>) -> Guarded {
+        let access = api.access.clone();
+        Guarded::over(router(api), access)
+    }
+
+    /// Any router, guarded as the API's is for `access`.
+    pub fn over(router: Router, access: gate::Access) -> Guarded {
+        Guarded {
+            router,
+            access: Arc::new(access),
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+        }
+    }
+
+    /// The answer to `request`.
+    pub async fn answer(self, request: Request) -> Response {
+        let answered = async {
+            let _permit = self.in_flight.acquire().await;
+            if let Some(refused) = gate::refusal(&self.access, &request) {
+                return refused;
+            }
+            match self.router.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        };
+        // A request not answered within the limit (the answer's head; a stream's body may go
+        // on) is a 503 `{"error": …}` like every other error.
+        match tokio::time::timeout(REQUEST_TIMEOUT, answered).await {
+            Ok(response) => response,
+            Err(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "not answered within {} s (the site is busy); ask again",
+                    REQUEST_TIMEOUT.as_secs()
+                ),
+            )
+            .into_response(),
+        }
     }
 }
 

@@ -6,14 +6,13 @@
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::watch;
-use tower::ServiceExt;
 
 use super::listener::{Limited, Peer};
+use super::router::Guarded;
 
 /// How long a request's headers may take to arrive, from its first byte (the connection is
 /// closed past it).
@@ -21,7 +20,7 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `router` on `listener` until `stop` says true, then waits for the open connections
 /// to finish (the caller bounds that wait).
-pub async fn serve(mut listener: Limited, router: Router, mut stop: watch::Receiver<bool>) {
+pub async fn serve(mut listener: Limited, api: Guarded, mut stop: watch::Receiver<bool>) {
     // Every connection holds a receiver: `closed` once they have all ended.
     let (open_tx, open_rx) = watch::channel(());
     loop {
@@ -29,11 +28,11 @@ pub async fn serve(mut listener: Limited, router: Router, mut stop: watch::Recei
             c = listener.next() => c,
             _ = stop.wait_for(|s| *s) => break,
         };
-        let router = router.clone();
+        let api = api.clone();
         let stop = stop.clone();
         let open = open_rx.clone();
         tokio::spawn(async move {
-            serve_one(conn, Peer(addr), router, stop).await;
+            serve_one(conn, Peer(addr), api, stop).await;
             drop(open);
         });
     }
@@ -45,12 +44,13 @@ pub async fn serve(mut listener: Limited, router: Router, mut stop: watch::Recei
 async fn serve_one(
     conn: super::listener::Conn,
     peer: Peer,
-    router: Router,
+    api: Guarded,
     mut stop: watch::Receiver<bool>,
 ) {
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
-        router.clone().oneshot(request)
+        let answer = api.clone().answer(request.map(axum::body::Body::new));
+        async move { Ok::<_, std::convert::Infallible>(answer.await) }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
