@@ -2,10 +2,11 @@
 //! binary's `serve` (`memory:` store) and a real headless Chromium ([`super::browser`]):
 //!
 //! 1. First render: from navigation to the four panes and the status line drawn from the first
-//!    snapshot (the page's `wallwatch:first-render` mark), over several loads.
-//! 2. Bytes: the steady bytes per second to one browser (counted by a proxy between it and
-//!    the site) beside those to one attached viewer (its socket frames), in the same window,
-//!    on a site at its defaults.
+//!    snapshot (the page's `wallwatch:first-render` mark), over several loads, on the site's
+//!    own port.
+//! 2. Bytes: the steady bytes per second to one browser (the page loaded once more, through a
+//!    proxy between it and the site that counts them) beside those to one attached viewer (its
+//!    socket frames), in the same window, on a site at its defaults.
 //! 3. Clients: the site's CPU (its `/proc` figures) with 100 `/events` clients reading against
 //!    none, on the site at its defaults; and readings stored per second at `--speed max` with
 //!    and without them.
@@ -138,10 +139,9 @@ async fn measure(
             .collect()
     };
 
-    // 1 and 2: the site at its defaults, the browser through a counting proxy.
+    // 1: the site at its defaults, on its own port (the proxy's hand-over would be timed too).
     let site = SiteProcess::start(&dir.0, "defaults", &memory(&[]))?;
-    let proxy = Proxy::start(site.http).await?;
-    let url = format!("http://{}/", proxy.addr);
+    let url = format!("http://{}/", site.http);
     let mut renders = Vec::with_capacity(args.loads);
     for load in 0..args.loads {
         step(format!(
@@ -151,7 +151,10 @@ async fn measure(
         ));
         renders.push(first_render(browser, &url).await?);
     }
+    // 2: the page once more, through a counting proxy.
     step("2. bytes to the page and to a viewer".into());
+    let proxy = Proxy::start(site.http).await?;
+    first_render(browser, &format!("http://{}/", proxy.addr)).await?;
     let viewer = CountingViewer::attach(&site.socket).await?;
     tokio::time::sleep(SETTLE).await;
     let (b0, v0) = (proxy.bytes(), viewer.bytes());
