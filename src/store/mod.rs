@@ -10,6 +10,7 @@
 //! [`open_for_site`]: the store is then that site's alone (`site_lock`). Timestamps are kept at microsecond
 //! precision by every persistent store (finer parts are truncated).
 
+mod checkpointer;
 mod csv;
 mod memory;
 mod postgres;

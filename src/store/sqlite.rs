@@ -42,6 +42,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::checkpointer::Checkpointer;
 use super::site_lock::{FileIdentity, lock_beside};
 use super::{
     AgentMarks, Batch, Counts, HistoryScan, LAST_DAY_SQL, Origin, ReadingFilter,
@@ -178,12 +179,16 @@ impl SqliteStore {
         // (8k rows/s instead of 100k+ at a million rows). The cache grows only as it is used.
         conn.pragma_update(None, "cache_size", RUN_CACHE_KIB)
             .map_err(err)?;
-        // Every commit writes each page it touched to the WAL: with a thousand sensors that is
-        // ~1000 index leaf pages (4 MB) per batch, so the default checkpoint every 1000 pages ran
-        // on nearly every commit (with an fsync), copying the same hot pages again and again.
-        // Checkpointing every 16k pages (64 MB of WAL) copies each hot page once per ~16 batches.
-        conn.pragma_update(None, "wal_autocheckpoint", 16 * 1024)
+        // Checkpoints run on a thread of their own, asked for by the commits (see
+        // `checkpointer`); the hook replaces SQLite's own checkpoint in the commit.
+        if path != ":memory:" {
+            let mut checkpointer = Checkpointer::new(url, path);
+            conn.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages| {
+                checkpointer.committed(wal, pages);
+                Ok(())
+            }))
             .map_err(err)?;
+        }
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(err)?;
