@@ -56,7 +56,7 @@ pub fn refusal(access: &Access, request: &Request) -> Option<Response> {
     None
 }
 
-/// A request for one of the GET routes, by GET or HEAD.
+/// The request carries a body (a length above zero, or chunks).
 fn has_body(headers: &HeaderMap) -> bool {
     headers.contains_key(header::TRANSFER_ENCODING)
         || headers

@@ -18,7 +18,7 @@ use super::router::Guarded;
 /// closed past it).
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `router` on `listener` until `stop` says true, then waits for the open connections
+/// Serves `api` on `listener` until `stop` says true, then waits for the open connections
 /// to finish (the caller bounds that wait).
 pub async fn serve(mut listener: Limited, api: Guarded, mut stop: watch::Receiver<bool>) {
     // Every connection holds a receiver: `closed` once they have all ended.
