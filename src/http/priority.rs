@@ -56,10 +56,6 @@ impl Default for Follower {
 }
 
 impl Follower {
-    pub fn class(&self) -> Class {
-        self.class
-    }
-
     /// The class after a sample in which the site's workers were busy `share` of the time
     /// (1.0: one worker all the time).
     pub fn sample(&mut self, share: f64) -> Class {
@@ -122,25 +118,24 @@ impl Threads {
     /// Moves every thread to `class`. False when a thread could not be raised (no
     /// `CAP_SYS_NICE`, `RLIMIT_NICE` below 20): they all stay lowest from then on.
     pub fn set(&self, class: Class) -> bool {
-        if class == self.class() || (class == Class::Level && self.stuck.load(Ordering::Acquire)) {
-            return class == self.class();
+        if class == self.class() {
+            return true;
         }
-        let ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
-        if class == Class::Level && !ids.iter().all(|&id| sys::set(id, Class::Level)) {
-            // Those raised go back down: the threads are all at one class.
-            for &id in ids.iter() {
-                sys::set(id, Class::Lowest);
-            }
-            self.stuck.store(true, Ordering::Release);
+        let level = class == Class::Level;
+        if level && self.stuck.load(Ordering::Acquire) {
             return false;
         }
-        self.lowest.store(class == Class::Lowest, Ordering::Release);
-        if class == Class::Lowest {
+        let ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+        let raised = level && ids.iter().all(|&id| sys::set(id, Class::Level));
+        if !raised {
+            // Lowered, or a raise refused: every thread lowest (those raised go back down).
             for &id in ids.iter() {
                 sys::set(id, Class::Lowest);
             }
+            self.stuck.fetch_or(level, Ordering::AcqRel);
         }
-        true
+        self.lowest.store(!raised, Ordering::Release);
+        raised == level
     }
 }
 

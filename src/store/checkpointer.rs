@@ -12,7 +12,7 @@
 //! Should the thread fall behind (the log at [`BEHIND_PAGES`]), the writer checkpoints in its
 //! commit again, as SQLite would have, so the log stays bounded.
 
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use rusqlite::Connection;
@@ -29,8 +29,8 @@ pub const BEHIND_PAGES: i32 = 4 * CHECKPOINT_PAGES;
 pub struct Checkpointer {
     url: String,
     path: String,
-    requests: Option<SyncSender<()>>,
-    thread: Option<JoinHandle<()>>,
+    /// Where requests go, and the thread taking them; none before the first request.
+    running: Option<(SyncSender<()>, JoinHandle<()>)>,
 }
 
 impl Checkpointer {
@@ -39,8 +39,7 @@ impl Checkpointer {
         Checkpointer {
             url: url.to_string(),
             path: path.to_string(),
-            requests: None,
-            thread: None,
+            running: None,
         }
     }
 
@@ -56,17 +55,14 @@ impl Checkpointer {
 
     /// Asks for a checkpoint; one already asked for and not yet begun stands for this one.
     pub fn request(&mut self) {
-        if self.requests.is_none() {
+        if self.running.is_none() {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             let (url, path) = (self.url.clone(), self.path.clone());
             let spawned = std::thread::Builder::new()
                 .name("wallwatch-checkpoint".into())
                 .spawn(move || checkpoint_on_request(&url, &path, &rx));
             match spawned {
-                Ok(thread) => {
-                    self.requests = Some(tx);
-                    self.thread = Some(thread);
-                }
+                Ok(thread) => self.running = Some((tx, thread)),
                 // No thread: the writer's own checkpoint at BEHIND_PAGES keeps the log bounded.
                 Err(e) => {
                     tracing::warn!(target: "store", "{}: no checkpoint thread: {e}", self.url);
@@ -74,11 +70,10 @@ impl Checkpointer {
                 }
             }
         }
-        if let Some(tx) = &self.requests {
-            match tx.try_send(()) {
-                Ok(()) | Err(TrySendError::Full(())) => {}
-                Err(TrySendError::Disconnected(())) => self.requests = None,
-            }
+        if let Some((tx, _)) = &self.running {
+            // Full: one is waiting already. Gone: the thread could not open the database and
+            // said so; the writer's own checkpoint at BEHIND_PAGES bounds the log.
+            let _ = tx.try_send(());
         }
     }
 }
@@ -86,8 +81,8 @@ impl Checkpointer {
 impl Drop for Checkpointer {
     fn drop(&mut self) {
         // The thread ends once its channel is closed, after the checkpoint it may be copying.
-        self.requests = None;
-        if let Some(thread) = self.thread.take() {
+        if let Some((requests, thread)) = self.running.take() {
+            drop(requests);
             let _ = thread.join();
         }
     }
