@@ -782,8 +782,14 @@ impl Collector {
     /// Takes what is pending as one write, leaving a buffer (a spare one if the writer gave one
     /// back) for the next batch.
     fn cut(&mut self) -> Write {
-        let next = Pending::new(self.stored.spares.take(self.room));
-        let Pending { batch, origins } = std::mem::replace(&mut self.pending, next);
+        let next = self.stored.spares.take(self.room);
+        self.replace_pending(next)
+    }
+
+    /// What is pending as one write, `readings` (empty) to hold what comes next.
+    fn replace_pending(&mut self, readings: Vec<Reading>) -> Write {
+        let Pending { batch, origins } =
+            std::mem::replace(&mut self.pending, Pending::new(readings));
         (batch, origins)
     }
 
@@ -868,9 +874,8 @@ impl Collector {
     /// Hands the last rows over, if any, and closes the writer channel.
     async fn finish(mut self) {
         if !self.pending.batch.is_empty() {
-            let Pending { batch, origins } =
-                std::mem::replace(&mut self.pending, Pending::new(Vec::new()));
-            let _ = hand_over(&self.writer, (batch, origins)).await;
+            let last = self.replace_pending(Vec::new());
+            let _ = hand_over(&self.writer, last).await;
         }
     }
 }
