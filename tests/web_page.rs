@@ -512,6 +512,15 @@ async fn a_million_sections(b: &mut Browser) {
         "drawn by updates: {drawn}; drawn whole: {:?}",
         b.eval(digest).await
     );
+    // A narrower window lays the wall out again to its width, and back.
+    let wide = n(&page(b).await["columns"]);
+    b.viewport(640, 900, false).await.unwrap();
+    wait_page(b, "the wall laid out narrower", |p| n(&p["columns"]) < wide).await;
+    b.viewport(1280, 900, false).await.unwrap();
+    wait_page(b, "the wall laid out wide again", |p| {
+        n(&p["columns"]) == wide
+    })
+    .await;
     s.stop().await;
 }
 

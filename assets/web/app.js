@@ -28,6 +28,8 @@ const wallCanvas = $("wall");
 const painter = new WallPainter(wallCanvas);
 let colors = palette(wallCanvas);
 let firstDrawn = false;
+/** The wall pane's width the wall was last laid out for, in CSS pixels. */
+let wallWidth = null;
 let frame = 0;
 /** Time spent applying the updates not yet drawn, in ms (for the update measure). */
 let applied = null;
@@ -75,8 +77,8 @@ function crewsAtWork(m) {
 }
 
 function drawWallPane(m) {
-  const box = wallCanvas.parentElement;
-  const lay = painter.draw(m.wall, colors, box.clientWidth, replica.takeWallChanges());
+  wallWidth = wallCanvas.parentElement.clientWidth;
+  const lay = painter.draw(m.wall, colors, wallWidth, replica.takeWallChanges());
   setText($("wall-caption"), caption(m.wall, lay, crewsAtWork(m)));
   wallCanvas.dataset.columns = String(lay.cols);
   wallCanvas.dataset.perColumn = String(Math.ceil(lay.perColumn));
@@ -154,7 +156,12 @@ function connection(state, since) {
 const feed = new Feed({
   onSnapshot(data) {
     replica.snapshot(JSON.parse(data));
-    schedule();
+    if (firstDrawn) {
+      schedule();
+    } else {
+      // The first snapshot is drawn at once: a page that shows nothing yet has no frame to keep.
+      draw();
+    }
   },
   onUpdate(data) {
     const start = performance.now();
@@ -175,8 +182,10 @@ matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
   replica.dirty.add("sensors");
   schedule();
 });
+// Only a new width lays the wall out again: the pane's height follows the canvas, and a
+// whole 1,000,000-section wall is a frame's work.
 new ResizeObserver(() => {
-  if (replica.model) {
+  if (replica.model && wallCanvas.parentElement.clientWidth !== wallWidth) {
     replica.wholeWallChanged();
     schedule();
   }

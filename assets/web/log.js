@@ -67,7 +67,8 @@ export class LogPane {
     if (lines.length === 0) {
       return;
     }
-    const follow = this.atBottom();
+    // An empty pane follows (and asks for no layout to know it).
+    const follow = this.list.childElementCount === 0 || this.atBottom();
     for (const line of lines) {
       this.addTarget(line.target);
     }

@@ -7,6 +7,9 @@ import { clean, el, figure, setText } from "./format.js";
 
 /** Sparkline bars at most. */
 const SPARK_BARS = 30;
+/** A sparkline's size in CSS pixels (canvas.spark in style.css): known without a layout. */
+const SPARK_WIDTH = 90;
+const SPARK_HEIGHT = 18;
 
 /** Mean of the sensor's readings, rounded; null before the first. */
 export function average(s) {
@@ -38,8 +41,8 @@ export function sparkline(s, width = SPARK_BARS) {
 
 function drawSpark(canvas, values, color) {
   const dpr = window.devicePixelRatio || 1;
-  const w = Math.round(canvas.clientWidth * dpr) || SPARK_BARS * 3;
-  const h = Math.round(canvas.clientHeight * dpr) || 18;
+  const w = Math.round(SPARK_WIDTH * dpr);
+  const h = Math.round(SPARK_HEIGHT * dpr);
   if (canvas.width !== w || canvas.height !== h) {
     canvas.width = w;
     canvas.height = h;
@@ -57,7 +60,7 @@ function drawSpark(canvas, values, color) {
 /** A row's cells, made once per sensor. */
 function newRow(name, onRemove) {
   const level = el("span", { className: "level" }, el("span", { className: "fill" }));
-  const spark = el("canvas", { className: "spark", width: SPARK_BARS * 3, height: 18 });
+  const spark = el("canvas", { className: "spark", width: SPARK_WIDTH, height: SPARK_HEIGHT });
   const remove = el("button", { type: "button", className: "remove", title: `remove ${clean(name)}` }, "✕");
   remove.addEventListener("click", () => onRemove(name));
   const tr = el(
