@@ -336,6 +336,9 @@ async fn the_page_in_a_real_browser() {
     a_million_sections(&mut b).await;
     step("a 1,000,000-section wall");
     console_is_clean(&mut b).await;
+    the_log_follows_its_end(&mut b).await;
+    step("the log following its end");
+    console_is_clean(&mut b).await;
     hostile_text_is_shown_as_text(&mut b).await;
     step("hostile text");
     console_is_clean(&mut b).await;
@@ -521,6 +524,71 @@ async fn a_million_sections(b: &mut Browser) {
         n(&p["columns"]) == wide
     })
     .await;
+    s.stop().await;
+}
+
+/// The log follows its end through bursts of lines (each burst more than the pane shows at
+/// once), and a reader who scrolled back stays where they are while more come.
+async fn the_log_follows_its_end(b: &mut Browser) {
+    let s = serve(quiet(), None).await;
+    open(b, &s.addr.to_string()).await;
+    // As many lines as an update carries (the site keeps its last RECENT_LOG).
+    const BURST: usize = wallwatch::site::model::RECENT_LOG;
+    let burst = |from: usize| {
+        (from..from + BURST)
+            .map(|i| LogLine {
+                at: chrono::Utc::now(),
+                level: "INFO".into(),
+                target: "crew".into(),
+                message: format!("line {i}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    let log = |last: &str| {
+        format!(
+            r##"const l = document.getElementById("log");
+               const v = {{ rows: l.children.length, top: l.scrollTop,
+                           fromEnd: l.scrollHeight - l.scrollTop - l.clientHeight,
+                           last: l.lastElementChild?.querySelector(".msg").textContent }};
+               return v.last === {last:?} ? v : null;"##
+        )
+    };
+    let rows_before = n(&b
+        .eval(r#"return document.getElementById("log").children.length"#)
+        .await
+        .unwrap());
+    for round in 0..3 {
+        s.site.hub.add_log(burst(round * BURST));
+        s.site.hub.seal();
+        let end = format!("line {}", (round + 1) * BURST - 1);
+        let v = b
+            .wait_for("a burst of lines", &log(&end), WITHIN)
+            .await
+            .unwrap();
+        assert!(n(&v["fromEnd"]) < 24, "following: {v}");
+        assert_eq!(
+            n(&v["rows"]),
+            (rows_before + (round as i64 + 1) * BURST as i64).min(500),
+            "{v}"
+        );
+    }
+    b.eval(r#"document.getElementById("log").scrollTop = 0; return true"#)
+        .await
+        .unwrap();
+    // The scroll event comes with the next frame.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    s.site.hub.add_log(burst(3 * BURST));
+    s.site.hub.seal();
+    let v = b
+        .wait_for(
+            "more lines",
+            &log(&format!("line {}", 4 * BURST - 1)),
+            WITHIN,
+        )
+        .await
+        .unwrap();
+    assert!(n(&v["top"]) < 24, "scrolled back: {v}");
+    assert!(n(&v["fromEnd"]) > 1000, "scrolled back: {v}");
     s.stop().await;
 }
 

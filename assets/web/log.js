@@ -7,6 +7,16 @@ import { clean, clock, el } from "./format.js";
 /** Lines shown at most (older ones leave the pane; the page keeps more, see replica.js). */
 const SHOWN = 500;
 
+/** A row's elements, copied for each line. */
+const ROW = el(
+  "li",
+  {},
+  el("time"),
+  el("span", { className: "lvl" }),
+  el("span", { className: "tgt" }),
+  el("span", { className: "msg" }),
+);
+
 export class LogPane {
   /** `list` holds the lines; `levelSelect` and `targetsBox` are the filters' places. */
   constructor(list, levelSelect, targetsBox) {
@@ -15,6 +25,10 @@ export class LogPane {
     this.level = "INFO";
     this.hidden = new Set();
     this.targetsBox = targetsBox;
+    // Whether the pane follows its end is learnt from the reader's scrolling (the layout is
+    // fresh then), so that adding lines asks the layout nothing.
+    this.follow = true;
+    list.addEventListener("scroll", () => (this.follow = this.atBottom()), { passive: true });
     this.known = new Set();
     for (const level of LEVELS) {
       levelSelect.append(el("option", { value: level, selected: level === this.level }, level));
@@ -51,15 +65,17 @@ export class LogPane {
     return !this.hidden.has(line.target) && rank >= 0 && rank <= LEVELS.indexOf(this.level);
   }
 
+  /** A line's row: a copy of one made once (a burst of hundreds is a frame's work). */
   row(line) {
-    return el(
-      "li",
-      { className: `lvl-${LEVELS.includes(line.level) ? line.level.toLowerCase() : "other"}` },
-      el("time", { dateTime: String(line.at) }, clock(line.at)),
-      el("span", { className: "lvl" }, clean(line.level)),
-      el("span", { className: "tgt" }, clean(line.target)),
-      el("span", { className: "msg" }, clean(String(line.message ?? "").trim())),
-    );
+    const li = ROW.cloneNode(true);
+    li.className = `lvl-${LEVELS.includes(line.level) ? line.level.toLowerCase() : "other"}`;
+    const [at, level, target, message] = li.children;
+    at.dateTime = String(line.at);
+    at.textContent = clock(line.at);
+    level.textContent = clean(line.level);
+    target.textContent = clean(line.target);
+    message.textContent = clean(String(line.message ?? "").trim());
+    return li;
   }
 
   /** Adds lines from the site (kept lines bounded by the replica's LOG_KEPT). */
@@ -67,21 +83,34 @@ export class LogPane {
     if (lines.length === 0) {
       return;
     }
-    // An empty pane follows (and asks for no layout to know it).
-    const follow = this.list.childElementCount === 0 || this.atBottom();
     for (const line of lines) {
       this.addTarget(line.target);
     }
     this.lines.push(...lines);
     this.lines.splice(0, Math.max(0, this.lines.length - kept));
     const shown = lines.filter((l) => this.shows(l)).slice(-SHOWN);
-    this.list.append(...shown.map((l) => this.row(l)));
-    while (this.list.children.length > SHOWN) {
-      this.list.firstChild.remove();
-    }
-    if (follow) {
+    const rows = shown.map((l) => this.row(l));
+    this.dropFirst(this.list.childElementCount + rows.length - SHOWN);
+    this.list.append(...rows);
+    if (this.follow) {
       this.list.scrollTop = this.list.scrollHeight;
     }
+  }
+
+  /** Removes the pane's first `n` rows, at once. */
+  dropFirst(n) {
+    const list = this.list;
+    if (n <= 0) {
+      return;
+    }
+    if (n >= list.childElementCount) {
+      list.replaceChildren();
+      return;
+    }
+    const range = document.createRange();
+    range.setStartBefore(list.firstElementChild);
+    range.setEndAfter(list.children[n - 1]);
+    range.deleteContents();
   }
 
   /** The filters changed: every kept line that passes them. */
