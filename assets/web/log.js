@@ -100,16 +100,13 @@ export class LogPane {
   /** Removes the pane's first `n` rows, at once. */
   dropFirst(n) {
     const list = this.list;
-    if (n <= 0) {
-      return;
-    }
-    if (n >= list.childElementCount) {
-      list.replaceChildren();
+    const last = Math.min(n, list.childElementCount) - 1;
+    if (last < 0) {
       return;
     }
     const range = document.createRange();
     range.setStartBefore(list.firstElementChild);
-    range.setEndAfter(list.children[n - 1]);
+    range.setEndAfter(list.children[last]);
     range.deleteContents();
   }
 
