@@ -279,6 +279,7 @@ fn bench_web_reports_the_pages_figures() {
         "first_render_cold_ms",
         "pipeline_without",
         "pipeline_with",
+        "pipeline_kept",
         "big_first_render_ms",
     ] {
         assert!(positive(k), "{k}: {v}");
