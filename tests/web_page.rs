@@ -527,13 +527,23 @@ async fn a_million_sections(b: &mut Browser) {
     s.stop().await;
 }
 
-/// The log follows its end through bursts of lines (each burst more than the pane shows at
-/// once), and a reader who scrolled back stays where they are while more come.
+/// The log follows its end through bursts of lines (each burst more than the pane builds rows
+/// for while following), a reader who scrolls back is given the older lines up to 500 rows, and
+/// stays where they are while more come.
 async fn the_log_follows_its_end(b: &mut Browser) {
     let s = serve(quiet(), None).await;
     open(b, &s.addr.to_string()).await;
     // As many lines as an update carries (the site keeps its last RECENT_LOG).
     const BURST: usize = wallwatch::site::model::RECENT_LOG;
+    let constant = |name: &str| -> i64 {
+        let start = format!("const {name} = ");
+        include_str!("../assets/web/log.js")
+            .lines()
+            .find_map(|l| l.strip_prefix(&start))
+            .and_then(|v| v.trim_end_matches(';').parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in log.js"))
+    };
+    let (following, shown, back) = (constant("FOLLOWING"), constant("SHOWN"), constant("BACK"));
     let burst = |from: usize| {
         (from..from + BURST)
             .map(|i| LogLine {
@@ -549,14 +559,11 @@ async fn the_log_follows_its_end(b: &mut Browser) {
             r##"const l = document.getElementById("log");
                const v = {{ rows: l.children.length, top: l.scrollTop,
                            fromEnd: l.scrollHeight - l.scrollTop - l.clientHeight,
+                           first: l.firstElementChild?.querySelector(".msg").textContent,
                            last: l.lastElementChild?.querySelector(".msg").textContent }};
                return v.last === {last:?} ? v : null;"##
         )
     };
-    let rows_before = n(&b
-        .eval(r#"return document.getElementById("log").children.length"#)
-        .await
-        .unwrap());
     for round in 0..3 {
         s.site.hub.add_log(burst(round * BURST));
         s.site.hub.seal();
@@ -566,9 +573,38 @@ async fn the_log_follows_its_end(b: &mut Browser) {
             .await
             .unwrap();
         assert!(n(&v["fromEnd"]) < 24, "following: {v}");
+        assert_eq!(n(&v["rows"]), following, "{v}");
+        let first = (round + 1) as i64 * BURST as i64 - following;
+        assert_eq!(v["first"], format!("line {first}"), "{v}");
+    }
+    // Scrolled to the top of the rows built, the reader is given older ones before them, and
+    // sees what they saw (the first row of before is still at the top of the view).
+    let mut rows = following;
+    while rows < shown {
+        let v = b
+            .wait_for(
+                "older rows built on scrolling back",
+                &format!(
+                    r##"const l = document.getElementById("log");
+                       if (l.children.length === {rows}) {{ l.scrollTop = 0; return null; }}
+                       const view = l.getBoundingClientRect().top - 2;
+                       const seen = [...l.children].find((r) => r.getBoundingClientRect().top >= view);
+                       return {{ rows: l.children.length, top: l.scrollTop,
+                                 first: l.firstElementChild.querySelector(".msg").textContent,
+                                 seen: seen.querySelector(".msg").textContent }};"##
+                ),
+                WITHIN,
+            )
+            .await
+            .unwrap();
+        let before_first = 3 * BURST as i64 - rows;
+        rows = (rows + back).min(shown);
+        assert_eq!(n(&v["rows"]), rows, "{v}");
+        assert!(n(&v["top"]) > 100, "the view kept its place: {v}");
+        assert_eq!(v["seen"], format!("line {before_first}"), "{v}");
         assert_eq!(
-            n(&v["rows"]),
-            (rows_before + (round as i64 + 1) * BURST as i64).min(500),
+            v["first"],
+            format!("line {}", 3 * BURST as i64 - rows),
             "{v}"
         );
     }
@@ -587,6 +623,7 @@ async fn the_log_follows_its_end(b: &mut Browser) {
         )
         .await
         .unwrap();
+    assert_eq!(n(&v["rows"]), shown, "scrolled back: {v}");
     assert!(n(&v["top"]) < 24, "scrolled back: {v}");
     assert!(n(&v["fromEnd"]) > 1000, "scrolled back: {v}");
     s.stop().await;

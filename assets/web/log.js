@@ -4,8 +4,14 @@
 import { LEVELS, TARGETS } from "./site.js";
 import { clean, clock, el } from "./format.js";
 
-/** Lines shown at most (older ones leave the pane; the page keeps more, see replica.js). */
+/** Rows at most, scrolled back (older lines leave the pane; the page keeps more, see
+    replica.js). */
 const SHOWN = 500;
+/** Rows while the pane follows its end: a few panes' height (16rem shows ~14 lines), so a burst
+    of hundreds of lines builds and lays out only these; older ones are built on scrolling back. */
+const FOLLOWING = 40;
+/** Rows built at once when the reader nears the top of those built. */
+const BACK = 100;
 
 /** A row's elements, copied for each line. */
 const ROW = el(
@@ -28,7 +34,7 @@ export class LogPane {
     // Whether the pane follows its end is learnt from the reader's scrolling (the layout is
     // fresh then), so that adding lines asks the layout nothing.
     this.follow = true;
-    list.addEventListener("scroll", () => (this.follow = this.atBottom()), { passive: true });
+    list.addEventListener("scroll", () => this.scrolled(), { passive: true });
     this.known = new Set();
     for (const level of LEVELS) {
       levelSelect.append(el("option", { value: level, selected: level === this.level }, level));
@@ -88,9 +94,9 @@ export class LogPane {
     }
     this.lines.push(...lines);
     this.lines.splice(0, Math.max(0, this.lines.length - kept));
-    const shown = lines.filter((l) => this.shows(l)).slice(-SHOWN);
-    const rows = shown.map((l) => this.row(l));
-    this.dropFirst(this.list.childElementCount + rows.length - SHOWN);
+    const most = this.follow ? FOLLOWING : SHOWN;
+    const rows = lines.filter((l) => this.shows(l)).slice(-most).map((l) => this.row(l));
+    this.dropFirst(this.list.childElementCount + rows.length - most);
     this.list.append(...rows);
     if (this.follow) {
       this.list.scrollTop = this.list.scrollHeight;
@@ -110,11 +116,33 @@ export class LogPane {
     range.deleteContents();
   }
 
-  /** The filters changed: every kept line that passes them. */
+  /** The filters changed: the last kept lines that pass them, followed. */
   redraw() {
-    const shown = this.lines.filter((l) => this.shows(l)).slice(-SHOWN);
+    const shown = this.lines.filter((l) => this.shows(l)).slice(-FOLLOWING);
     this.list.replaceChildren(...shown.map((l) => this.row(l)));
+    this.follow = true;
     this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  /** The reader scrolled: whether the pane follows its end, and, near the top of the rows
+      built, older ones before them (the rows are always the last of the lines that pass). */
+  scrolled() {
+    const l = this.list;
+    this.follow = this.atBottom();
+    const built = l.childElementCount;
+    if (this.follow || l.scrollTop >= l.clientHeight || built >= SHOWN) {
+      return;
+    }
+    const shown = this.lines.filter((line) => this.shows(line));
+    const more = Math.min(BACK, SHOWN - built);
+    const older = shown.slice(Math.max(0, shown.length - built - more), shown.length - built);
+    if (older.length === 0) {
+      return;
+    }
+    // What the reader sees stays where it is.
+    const height = l.scrollHeight;
+    l.prepend(...older.map((line) => this.row(line)));
+    l.scrollTop += l.scrollHeight - height;
   }
 
   /** The pane shows its last line (so new ones keep it there). */
