@@ -579,8 +579,8 @@ pub struct WebBenchArgs {
     /// `/events` clients in the windows with clients, 1..=500.
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = parse_in(1..=500usize))]
     pub clients: usize,
-    /// Windows of each kind (without, with the clients), alternating, 1..=100.
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_in(1..=100usize))]
+    /// Windows with the clients, each between two without, 1..=100.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_in(1..=100usize))]
     pub rounds: usize,
     #[arg(long)]
     pub json: bool,

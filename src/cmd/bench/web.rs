@@ -9,7 +9,9 @@
 //!    socket frames), in the same window, on a site at its defaults.
 //! 3. Clients: the site's CPU (its `/proc` figures) with 100 `/events` clients reading against
 //!    none, on the site at its defaults; and readings stored per second at `--speed max` with
-//!    them against the windows without them either side.
+//!    and without them. Windows without (W) and with (C) the clients in turn, each C set
+//!    against the mean of the two Ws either side of it: W C W … C W on the idle site, and
+//!    W C W on a fresh `--speed max` site each round (after a window of warm-up).
 //! 4. A 1,000,000-section wall (100 profiles of 10,000): each frame's work of applying its
 //!    updates and drawing them (the page's `wallwatch:update` measures), from two seconds
 //!    after its first render.
@@ -57,7 +59,8 @@ pub struct WebBench {
     /// Readings stored per second at `--speed max` (median of the windows).
     pub pipeline_without: f64,
     pub pipeline_with: f64,
-    /// The median of each window with the clients ÷ the mean of the two without either side.
+    /// Each window with the clients ÷ the mean of the two without either side, and their median.
+    pub pipeline_kept_rounds: Vec<f64>,
     pub pipeline_kept: f64,
     pub rounds: usize,
     /// A 1,000,000-section wall: its first render, and each drawn update's work.
@@ -96,10 +99,16 @@ pub fn main(args: &WebBenchArgs) -> crate::cmd::Outcome {
             mark(cost <= 1.0)
         );
         let kept = r.pipeline_kept;
+        let rounds: Vec<String> = r
+            .pipeline_kept_rounds
+            .iter()
+            .map(|k| format!("{k:.3}"))
+            .collect();
         println!(
-            "  at --speed max          {:.0} → {:.0} readings/s: {kept:.3}×   target ≥ 0.95× {}",
+            "  at --speed max          {:.0} → {:.0} readings/s: {kept:.3}× (rounds {})   target ≥ 0.95× {}",
             r.pipeline_without,
             r.pipeline_with,
+            rounds.join(", "),
             mark(kept >= 0.95)
         );
         println!(
@@ -169,10 +178,11 @@ async fn measure(
     let (b1, v1) = (proxy.bytes(), viewer.bytes());
     let secs = window.as_secs_f64();
 
-    // 3: the site's CPU with and without the clients, in alternating windows.
+    // 3: the site's CPU with and without the clients, W C W … C W.
     let pid = site.pid().to_string();
-    let mut without = Vec::new();
-    let mut with = Vec::new();
+    let mut cpu = Bracketed::default();
+    let mut before = cpu_pct(&pid, window).await?;
+    cpu.without.push(before);
     for r in 0..args.rounds {
         step(format!(
             "3. the site's CPU with and without {} clients: round {} of {}",
@@ -180,43 +190,40 @@ async fn measure(
             r + 1,
             args.rounds
         ));
-        without.push(cpu_pct(&pid, window).await?);
-        let clients = Clients::open(site.http, args.clients).await?;
-        tokio::time::sleep(SETTLE).await;
-        with.push(cpu_pct(&pid, window).await?);
-        clients.close();
+        let (with, after) = clients_between(site.http, args.clients, async || {
+            cpu_pct(&pid, window).await
+        })
+        .await?;
+        cpu.add(before, with, after);
+        before = after;
     }
     drop(viewer);
     site.stop()?;
 
-    // 3, at --speed max: readings stored per second, windows without (W) and with (C) the
-    // clients in turn, W C W … C W. The `memory:` store grows by ~200 MB/s here, so later
-    // windows run a little slower: each C is set against the mean of the Ws either side of it.
-    let fast = SiteProcess::start(&dir.0, "max", &memory(&["--speed", "max"]))?;
-    let mut api = Client::new(fast.http, None);
-    tokio::time::sleep(SETTLE).await;
-    let mut stored_without = vec![stored_rate(&mut api, window).await?];
-    let mut stored_with = Vec::new();
-    let mut kept = Vec::new();
+    // 3, at --speed max: readings stored per second, W C W on a fresh site each round. Its
+    // `memory:` store grows by ~200 MB/s, so one site for every round would fill this machine's
+    // memory; a new site's first seconds, into an empty store, run faster: a window of warm-up.
+    let mut stored = Bracketed::default();
     for r in 0..args.rounds {
         step(format!(
-            "3. readings/s at --speed max with and without {} clients: round {} of {}",
+            "3. readings/s at --speed max with and without {} clients: round {} of {}, a fresh site",
             args.clients,
             r + 1,
             args.rounds
         ));
-        let clients = Clients::open(fast.http, args.clients).await?;
+        let fast = SiteProcess::start(&dir.0, &format!("max-{r}"), &memory(&["--speed", "max"]))?;
+        let mut api = Client::new(fast.http, None);
         tokio::time::sleep(SETTLE).await;
-        let with = stored_rate(&mut api, window).await?;
-        clients.close();
-        tokio::time::sleep(SETTLE).await;
-        let after = stored_rate(&mut api, window).await?;
-        let before = stored_without[stored_without.len() - 1];
-        kept.push(with / ((before + after) / 2.0).max(1e-9));
-        stored_with.push(with);
-        stored_without.push(after);
+        stored_rate(&mut api, window).await?;
+        let before = stored_rate(&mut api, window).await?;
+        stored.without.push(before);
+        let (with, after) = clients_between(fast.http, args.clients, async || {
+            stored_rate(&mut api, window).await
+        })
+        .await?;
+        stored.add(before, with, after);
+        fast.stop()?;
     }
-    fast.stop()?;
 
     // 4: a 1,000,000-section wall.
     step("4. a 1,000,000-section wall".into());
@@ -278,16 +285,51 @@ async fn measure(
         browser_bytes_per_s: (b1 - b0) as f64 / secs,
         viewer_bytes_per_s: (v1 - v0) as f64 / secs,
         clients: args.clients,
-        site_cpu_pct_without: median(without),
-        site_cpu_pct_with: median(with),
-        pipeline_without: median(stored_without),
-        pipeline_with: median(stored_with),
-        pipeline_kept: median(kept),
+        site_cpu_pct_without: median(cpu.without),
+        site_cpu_pct_with: median(cpu.with),
+        pipeline_without: median(stored.without),
+        pipeline_with: median(stored.with),
+        pipeline_kept: median(stored.kept.clone()),
+        pipeline_kept_rounds: stored.kept,
         rounds: args.rounds,
         big_first_render_ms: ms(big_first),
         big_update: Percentiles::of(&drawn),
         big_updates: drawn.len(),
     })
+}
+
+/// A figure measured in windows without (W) and with (C) the clients in turn.
+#[derive(Default)]
+struct Bracketed {
+    without: Vec<f64>,
+    with: Vec<f64>,
+    /// Each C ÷ the mean of the Ws either side of it: a steady drift over the run weighs on
+    /// both sides alike.
+    kept: Vec<f64>,
+}
+
+impl Bracketed {
+    /// A window with the clients between two without them (`before` already in `without`).
+    fn add(&mut self, before: f64, with: f64, after: f64) {
+        self.kept.push(with / ((before + after) / 2.0).max(1e-9));
+        self.with.push(with);
+        self.without.push(after);
+    }
+}
+
+/// `measure` (one window) with `clients` clients of `site`, then again once they have gone,
+/// with a settle after the opening and after the closing.
+async fn clients_between(
+    site: SocketAddr,
+    clients: usize,
+    mut measure: impl AsyncFnMut() -> Result<f64, String>,
+) -> Result<(f64, f64), String> {
+    let open = Clients::open(site, clients).await?;
+    tokio::time::sleep(SETTLE).await;
+    let with = measure().await?;
+    open.close();
+    tokio::time::sleep(SETTLE).await;
+    Ok((with, measure().await?))
 }
 
 /// Loads `url` in the browser; the time from navigation to its first complete render.
