@@ -180,19 +180,23 @@ async fn a_program_asking_for_json_gets_every_route_and_so_does_a_404() {
     s.stop().await;
 }
 
+/// The value of the constant `name` in the page's module `file` (`const NAME = …;`, exported or
+/// not, its value JSON).
+fn page_constant(file: &str, name: &str) -> Value {
+    let path = format!("{}/assets/web/{file}", env!("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read_to_string(&path).unwrap();
+    let start = format!("const {name} = ");
+    let line = source
+        .lines()
+        .find_map(|l| l.strip_prefix("export ").unwrap_or(l).strip_prefix(&start))
+        .unwrap_or_else(|| panic!("no {name} in {file}"));
+    serde_json::from_str(line.trim_end_matches(';')).unwrap()
+}
+
 /// The page's lists (log targets, sensor kinds, levels, speeds) are the site's.
 #[test]
 fn the_pages_constants_are_the_sites() {
-    let site = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/web/site.js"))
-        .unwrap();
-    let constant = |name: &str| -> Value {
-        let start = format!("export const {name} = ");
-        let line = site
-            .lines()
-            .find_map(|l| l.strip_prefix(&start))
-            .unwrap_or_else(|| panic!("no {name} in site.js"));
-        serde_json::from_str(line.trim_end_matches(';')).unwrap()
-    };
+    let constant = |name: &str| page_constant("site.js", name);
     assert_eq!(constant("TARGETS"), json!(wallwatch::site::log::TARGETS));
     assert_eq!(constant("KINDS"), json!(wallwatch::sensors::KINDS));
     assert_eq!(
@@ -535,14 +539,7 @@ async fn the_log_follows_its_end(b: &mut Browser) {
     open(b, &s.addr.to_string()).await;
     // As many lines as an update carries (the site keeps its last RECENT_LOG).
     const BURST: usize = wallwatch::site::model::RECENT_LOG;
-    let constant = |name: &str| -> i64 {
-        let start = format!("const {name} = ");
-        include_str!("../assets/web/log.js")
-            .lines()
-            .find_map(|l| l.strip_prefix(&start))
-            .and_then(|v| v.trim_end_matches(';').parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in log.js"))
-    };
+    let constant = |name: &str| n(&page_constant("log.js", name));
     let (following, shown, back) = (constant("FOLLOWING"), constant("SHOWN"), constant("BACK"));
     let burst = |from: usize| {
         (from..from + BURST)

@@ -214,6 +214,7 @@ async fn measure(
         let fast = SiteProcess::start(&dir.0, &format!("max-{r}"), &memory(&["--speed", "max"]))?;
         let mut api = Client::new(fast.http, None);
         tokio::time::sleep(SETTLE).await;
+        // The warm-up, not counted.
         stored_rate(&mut api, window).await?;
         let before = stored_rate(&mut api, window).await?;
         stored.without.push(before);
