@@ -31,6 +31,7 @@ use wallwatch::config::Config;
 use wallwatch::engine::{Event, SensorInfo};
 use wallwatch::http::page::{ASSETS, CSP};
 use wallwatch::site::LogLine;
+use wallwatch::site::model::SensorView;
 use wallwatch::units::Speed;
 use wallwatch::wall::{Crews, Wall};
 
@@ -422,6 +423,35 @@ async fn the_example_site(b: &mut Browser) {
             })
             .join(" ");
         assert_eq!(figures, want, "{sensor}");
+    }
+    // The page's mean rounds as the site's does, halves included (away from zero).
+    let cases: [(i64, i64); 7] = [
+        (-178, 4),
+        (178, 4),
+        (-1, 2),
+        (1, 2),
+        (-2, 5),
+        (0, 3),
+        (-301, 2),
+    ];
+    let script = format!(
+        "return import('/web/sensors.js').then((m) => {:?}.map(([sum, count]) => m.average({{ sum, count }})));",
+        cases.map(|(sum, count)| [sum, count])
+    );
+    let page_means = b.eval(&script).await.unwrap();
+    for (i, (sum, count)) in cases.into_iter().enumerate() {
+        let mut view = SensorView::new(SensorInfo {
+            name: "s".into(),
+            kind: "default".into(),
+            interval_ms: 5000,
+        });
+        (view.sum, view.count) = (sum, count.unsigned_abs());
+        let site = view.avg();
+        assert_eq!(
+            page_means[i].as_i64(),
+            site.map(i64::from),
+            "{sum} / {count}"
+        );
     }
     s.stop().await;
 }

@@ -11,9 +11,14 @@ const SPARK_BARS = 30;
 const SPARK_WIDTH = 90;
 const SPARK_HEIGHT = 18;
 
-/** Mean of the sensor's readings, rounded; null before the first. */
+/**
+ * Mean of the sensor's readings, rounded half away from zero as the site rounds it (Rust's
+ * `f64::round`; `Math.round` rounds -44.5 up to -44); null before the first.
+ */
 export function average(s) {
-  return s.count > 0 ? Math.round(s.sum / s.count) : null;
+  if (s.count === 0) return null;
+  const mean = s.sum / s.count;
+  return Math.sign(mean) * Math.round(Math.abs(mean)) || 0;
 }
 
 /** Group means of the last readings, aligned to the sensor's count (ui::sensors::sparkline). */
