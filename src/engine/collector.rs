@@ -810,17 +810,24 @@ impl Collector {
             }
             Payload::Readings(mut readings) => {
                 let batch = &mut pending.batch;
-                for r in &mut readings {
-                    r.id = self.next_reading;
-                    self.next_reading += 1;
-                }
+                let next = &mut self.next_reading;
                 if batch.readings.is_empty() && readings.len() >= self.batch_size {
+                    for r in &mut readings {
+                        r.id = *next;
+                        *next += 1;
+                    }
                     batch.readings = readings;
                 } else {
-                    batch.readings.append(&mut readings);
+                    // Numbered as they move: one pass over a packet, not a pass and a copy.
+                    batch.readings.extend(readings.into_iter().map(|mut r| {
+                        r.id = *next;
+                        *next += 1;
+                        r
+                    }));
                 }
             }
-            Payload::CrewReport(mut report) => {
+            Payload::CrewReport(report) => {
+                let mut report = *report;
                 report.id = self.next_report;
                 self.next_report += 1;
                 pending.batch.crew_reports.push(report);

@@ -18,7 +18,7 @@
 //! `tasks` (the sensor and crew tasks), `clock`, `publisher` (events to the watcher),
 //! `command` (what may be asked, and the answers), `change` (an accepted change as the store
 //! keeps it and a restart applies it again), `options`, `resume` (the wall where the store left it), `gauges` (live figures),
-//! `summary` (what a run did), `stats` (histograms), `failures` (panics in tasks), `error`.
+//! `summary` (what a run did), `stats` (histograms), `stopwatch` (the network's wait clock), `failures` (panics in tasks), `error`.
 
 mod change;
 pub mod clock;
@@ -36,6 +36,7 @@ pub mod publisher;
 pub mod remote;
 pub mod resume;
 pub mod stats;
+mod stopwatch;
 mod summary;
 mod supervisor;
 pub mod tasks;

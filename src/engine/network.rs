@@ -28,14 +28,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::NetworkStats;
+use super::stopwatch::Stopwatch;
+use crate::sensors::Reading;
+use crate::wall::CrewReport;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tokio::sync::{Semaphore, TryAcquireError, mpsc, oneshot};
-use tokio::time::Instant;
-
-use super::NetworkStats;
-use crate::sensors::Reading;
-use crate::wall::CrewReport;
 
 /// Simulated latency of one message: `0`, `40ms`, `10..200ms` (uniform, seeded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,14 +115,16 @@ pub trait NetworkProbe: Send + Sync {
     fn delivered(&self, messages: usize);
 }
 
-/// What crosses the network.
+/// What crosses the network. The rare kinds are boxed: every packet is moved through the
+/// send futures and the mailbox's slots at the size of the largest kind, and readings are
+/// nearly all of them (a `RemoteReading` is four times a `Vec`).
 #[derive(Debug)]
 pub enum Payload {
     /// One or more readings of one sensor (ids still 0).
     Readings(Vec<Reading>),
-    CrewReport(CrewReport),
+    CrewReport(Box<CrewReport>),
     /// A reading from an agent, through the broker (one message).
-    Remote(RemoteReading),
+    Remote(Box<RemoteReading>),
 }
 
 /// A reading from an agent, as it crosses the network: its name is already `agent/sensor`.
@@ -191,7 +192,6 @@ impl Drop for Ticket<'_> {
         if let Some(p) = &c.probe {
             p.delivered(self.messages);
         }
-        c.in_flight.fetch_sub(self.messages, Ordering::AcqRel);
         if self.delivered {
             c.delivered
                 .fetch_add(self.messages as u64, Ordering::Relaxed);
@@ -204,7 +204,7 @@ impl Drop for Ticket<'_> {
                     .fetch_add(self.messages as u64, Ordering::Relaxed);
             }
         }
-        // Last, so the counters never show more in flight than permits are taken.
+        // Last, so the counters never show more remote messages in flight than permits taken.
         c.semaphore.add_permits(self.messages);
     }
 }
@@ -223,9 +223,9 @@ impl RemotePermit {
 /// packet's permits are forgotten when taken and given back by its [`Ticket`], so a ticket holds
 /// one reference, not two) and the counters.
 pub struct NetworkState {
+    /// Its permits taken are the messages in flight: no counter of its own to keep per packet.
     semaphore: Semaphore,
     limit: usize,
-    in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     waiting: AtomicUsize,
     delivered: AtomicU64,
@@ -233,12 +233,19 @@ pub struct NetworkState {
     latency_ns: AtomicU64,
     /// How long each packet waited for its permits (zero when they were free).
     waited: super::stats::Histogram,
+    stopwatch: Stopwatch,
     remote_in_flight: AtomicUsize,
     remote_delivered: AtomicU64,
     probe: Option<Arc<dyn NetworkProbe>>,
 }
 
 impl NetworkState {
+    /// Messages holding a permit now.
+    fn in_flight(&self) -> usize {
+        self.limit
+            .saturating_sub(self.semaphore.available_permits())
+    }
+
     /// Each packet's wait for permits so far.
     pub fn waits(&self) -> super::stats::Snapshot {
         self.waited.snapshot()
@@ -256,7 +263,7 @@ impl NetworkState {
         };
         NetworkStats {
             limit: self.limit,
-            in_flight: self.in_flight.load(Ordering::Relaxed),
+            in_flight: self.in_flight(),
             max_in_flight: self.max_in_flight.load(Ordering::Relaxed),
             waiting: self.waiting.load(Ordering::Relaxed),
             delivered: self.delivered.load(Ordering::Relaxed),
@@ -297,22 +304,22 @@ impl Network {
         // above its MAX_PERMITS, so never ask it for more.
         let limit = limit.clamp(1, *crate::units::NETWORK_LIMIT_RANGE.end());
         let (tx, rx) = mpsc::channel(mailbox.max(1));
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         let state = Arc::new(NetworkState {
             semaphore: Semaphore::new(limit),
             limit,
-            in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
             delivered: AtomicU64::new(0),
             latencies: AtomicU64::new(0),
             latency_ns: AtomicU64::new(0),
             waited: super::stats::Histogram::new(),
+            stopwatch: Stopwatch::for_runtime(multi_thread),
             remote_in_flight: AtomicUsize::new(0),
             remote_delivered: AtomicU64::new(0),
             probe,
         });
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         let wire = (multi_thread && !latency.is_zero()).then(|| Wire::start(tx.clone()));
         let network = Network {
             latency,
@@ -408,16 +415,16 @@ impl Network {
             }
             Err(TryAcquireError::Closed) => return Err(Closed),
             Err(TryAcquireError::NoPermits) => {
-                let started = Instant::now();
+                let started = c.stopwatch.start();
                 c.waiting.fetch_add(1, Ordering::Relaxed);
                 let permit = c.semaphore.acquire_many(permits).await;
                 c.waiting.fetch_sub(1, Ordering::Relaxed);
                 permit.map_err(|_| Closed)?.forget();
-                started.elapsed()
+                c.stopwatch.since(started)
             }
         };
         c.waited.record(waited);
-        let now = c.in_flight.fetch_add(messages, Ordering::AcqRel) + messages;
+        let now = c.in_flight();
         // The maximum rarely moves (it reaches the limit early): a plain load spares the
         // read-modify-write on almost every packet.
         if now > c.max_in_flight.load(Ordering::Acquire) {
@@ -614,7 +621,7 @@ mod tests {
     }
 
     fn report(day: u64) -> Payload {
-        Payload::CrewReport(CrewReport {
+        Payload::CrewReport(Box::new(CrewReport {
             id: 0,
             timestamp: chrono::Utc::now(),
             day,
@@ -622,7 +629,7 @@ mod tests {
             profile: None,
             section: None,
             height: None,
-        })
+        }))
     }
 
     /// Records when permits are taken and released, in real time.

@@ -226,7 +226,7 @@ impl Admitted {
             _open,
         } = self;
         network
-            .deliver_remote(permit, Payload::Remote(reading))
+            .deliver_remote(permit, Payload::Remote(Box::new(reading)))
             .await?;
         link.delivered.fetch_add(1, Ordering::Relaxed);
         Ok(())

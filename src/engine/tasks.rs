@@ -202,8 +202,11 @@ pub async fn sensor_task(mut sensor: Sensor, alive: Alive, mut stop: watch::Rece
     // The network's limit: at most 65,536 (see `options`), so every conversion below is exact.
     let limit = shared.network.limit();
     let max_chunk = u64::try_from(limit).unwrap_or(u64::MAX);
+    // Looked at once, then only when it changes: the version is a load, a look at the value
+    // takes its lock (two read-modify-writes a packet at `--speed max`).
+    let stopped = *stop.borrow_and_update();
     loop {
-        if *stop.borrow() {
+        if stopped || (stop.has_changed().unwrap_or(true) && *stop.borrow_and_update()) {
             break;
         }
         // At Speed::Max there is nothing to wait for, and no yield either: the permits and the
@@ -217,18 +220,20 @@ pub async fn sensor_task(mut sensor: Sensor, alive: Alive, mut stop: watch::Rece
                 _ = shared.clock.sleep_until(due) => {}
             }
         }
-        let after = |n: u64| {
-            due.saturating_add(interval.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX)))
-        };
-        let horizon = if shared.clock.is_max() {
-            after(max_chunk - 1)
+        // At Speed::Max a packet is always full; else it holds the readings due by now.
+        let want = if shared.clock.is_max() {
+            max_chunk
         } else {
-            shared.clock.now().max(due)
+            let after = |n: u64| {
+                due.saturating_add(interval.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX)))
+            };
+            let now = shared.clock.now().max(due);
+            let mut want = 1;
+            while want < max_chunk && after(want) <= now {
+                want += 1;
+            }
+            want
         };
-        let mut want = 1;
-        while want < max_chunk && after(want) <= horizon {
-            want += 1;
-        }
         let allowed = shared.take_budget(want);
         if allowed == 0 {
             break;
@@ -338,7 +343,11 @@ pub async fn crew_task(
         let network = &shared.network;
         futures_util::stream::iter(reports)
             .for_each_concurrent(limit, |report| async move {
-                if network.send(Payload::CrewReport(report), 1).await.is_err() {
+                if network
+                    .send(Payload::CrewReport(Box::new(report)), 1)
+                    .await
+                    .is_err()
+                {
                     tracing::error!(target: "network", "crew report lost: the collector has gone");
                 }
             })
