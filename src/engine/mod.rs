@@ -17,8 +17,9 @@
 //! writer), `network` (permits, latency, what crosses it), `remote` (readings from agents),
 //! `tasks` (the sensor and crew tasks), `clock`, `publisher` (events to the watcher),
 //! `command` (what may be asked, and the answers), `change` (an accepted change as the store
-//! keeps it and a restart applies it again), `options`, `resume` (the wall where the store left it), `gauges` (live figures),
-//! `summary` (what a run did), `stats` (histograms), `stopwatch` (the network's wait clock), `failures` (panics in tasks), `error`.
+//! keeps it and a restart applies it again), `options`, `resume` (the wall where the store left
+//! it), `gauges` (live figures), `summary` (what a run did), `stats` (histograms), `stopwatch`
+//! (the network's wait clock), `failures` (panics in tasks), `error`.
 
 mod change;
 pub mod clock;

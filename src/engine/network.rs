@@ -28,13 +28,14 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use tokio::sync::{Semaphore, TryAcquireError, mpsc, oneshot};
+
 use super::NetworkStats;
 use super::stopwatch::Stopwatch;
 use crate::sensors::Reading;
 use crate::wall::CrewReport;
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
-use tokio::sync::{Semaphore, TryAcquireError, mpsc, oneshot};
 
 /// Simulated latency of one message: `0`, `40ms`, `10..200ms` (uniform, seeded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
