@@ -181,8 +181,7 @@ async fn measure(
     // 3: the site's CPU with and without the clients, W C W … C W.
     let pid = site.pid().to_string();
     let mut cpu = Bracketed::default();
-    let mut before = cpu_pct(&pid, window).await?;
-    cpu.without.push(before);
+    cpu.without.push(cpu_pct(&pid, window).await?);
     for r in 0..args.rounds {
         step(format!(
             "3. the site's CPU with and without {} clients: round {} of {}",
@@ -194,8 +193,7 @@ async fn measure(
             cpu_pct(&pid, window).await
         })
         .await?;
-        cpu.add(before, with, after);
-        before = after;
+        cpu.add(with, after);
     }
     drop(viewer);
     site.stop()?;
@@ -216,13 +214,12 @@ async fn measure(
         tokio::time::sleep(SETTLE).await;
         // The warm-up, not counted.
         stored_rate(&mut api, window).await?;
-        let before = stored_rate(&mut api, window).await?;
-        stored.without.push(before);
+        stored.without.push(stored_rate(&mut api, window).await?);
         let (with, after) = clients_between(fast.http, args.clients, async || {
             stored_rate(&mut api, window).await
         })
         .await?;
-        stored.add(before, with, after);
+        stored.add(with, after);
         fast.stop()?;
     }
 
@@ -310,8 +307,10 @@ struct Bracketed {
 }
 
 impl Bracketed {
-    /// A window with the clients between two without them (`before` already in `without`).
-    fn add(&mut self, before: f64, with: f64, after: f64) {
+    /// A window with the clients between two without them, the one before already the last of
+    /// `without`.
+    fn add(&mut self, with: f64, after: f64) {
+        let before = self.without.last().copied().unwrap_or(after);
         self.kept.push(with / ((before + after) / 2.0).max(1e-9));
         self.with.push(with);
         self.without.push(after);
